@@ -1,0 +1,1 @@
+"""Every side effect of Vigie: one class per capability."""

@@ -1,0 +1,71 @@
+"""Builds incident mails: subject, threading headers, plain text and HTML from templates."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from email.message import EmailMessage
+from email.utils import format_datetime
+from zoneinfo import ZoneInfo
+
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+
+from activities.mail_texts import LABELS, STATUS_NAMES, WORDING
+from activities.models import SendMailInput
+
+
+class MailRenderer:
+    def __init__(self, sender: str, domain: str) -> None:
+        self.sender = sender
+        self.domain = domain
+        self._env = Environment(
+            loader=PackageLoader("activities", "templates"),
+            autoescape=select_autoescape(enabled_extensions=("html.j2",)),
+            undefined=StrictUndefined,
+            keep_trailing_newline=True,
+        )
+
+    def message_id(self, key: str) -> str:
+        return f"<{key}@{self.domain}>"
+
+    def render(self, input: SendMailInput) -> EmailMessage:
+        mail, incident = input.mail, input.incident
+        language = mail.language
+        wording = WORDING[language][mail.kind]
+        zone = ZoneInfo(input.display_timezone)
+
+        def when(value: datetime | None) -> str:
+            if value is None:
+                return LABELS[language]["none"]
+            return value.astimezone(zone).strftime("%d/%m/%Y %H:%M %Z")
+
+        self._env.filters["when"] = when
+        subject = (
+            f"[{incident.incident_id}] {incident.priority} {incident.title} — {wording['subject']}"
+        )
+        context = {
+            "language": language,
+            "subject": subject,
+            "wording": wording,
+            "labels": LABELS[language],
+            "status_name": STATUS_NAMES[language][incident.status],
+            "incident": incident,
+            "event": mail.event,
+            "extra": mail.extra,
+        }
+        message = EmailMessage()
+        message["Subject"] = subject
+        message["From"] = self.sender
+        message["To"] = ", ".join(mail.to)
+        message["Date"] = format_datetime(mail.event.at)
+        message["Message-ID"] = self.message_id(mail.key)
+        if mail.thread_key:
+            root = self.message_id(mail.thread_key)
+            message["In-Reply-To"] = root
+            message["References"] = root
+        message["X-Vigie-Incident"] = incident.incident_id
+        message["Auto-Submitted"] = "auto-generated"
+        message.set_content(self._env.get_template("mail.txt.j2").render(context))
+        message.add_alternative(
+            self._env.get_template("mail.html.j2").render(context), subtype="html"
+        )
+        return message

@@ -1,0 +1,165 @@
+"""Wording of incident mails, French and English. Templates lay them out."""
+
+from __future__ import annotations
+
+from typing import TypedDict
+
+
+class Wording(TypedDict):
+    subject: str
+    headline: str
+
+
+class Labels(TypedDict):
+    status: str
+    priority: str
+    service_level: str
+    opened_at: str
+    ack_due_at: str
+    resolution_due_at: str
+    application: str
+    category: str
+    description: str
+    by: str
+    missing: str
+    footer: str
+    paused: str
+    none: str
+
+
+STATUS_NAMES = {
+    "fr": {
+        "open": "Ouvert",
+        "in_progress": "En cours",
+        "pending": "En attente",
+        "resolved": "Résolu",
+        "closed": "Clôturé",
+    },
+    "en": {
+        "open": "Open",
+        "in_progress": "In progress",
+        "pending": "Pending",
+        "resolved": "Resolved",
+        "closed": "Closed",
+    },
+}
+
+LABELS: dict[str, Labels] = {
+    "fr": {
+        "status": "Statut",
+        "priority": "Priorité",
+        "service_level": "Niveau de service",
+        "opened_at": "Ouvert le",
+        "ack_due_at": "Prise en compte avant",
+        "resolution_due_at": "Résolution avant",
+        "application": "Application",
+        "category": "Catégorie",
+        "description": "Description",
+        "by": "Par",
+        "missing": "Informations manquantes, merci de nous les transmettre",
+        "footer": "Référence à rappeler dans toute réponse",
+        "paused": "suspendu (en attente)",
+        "none": "—",
+    },
+    "en": {
+        "status": "Status",
+        "priority": "Priority",
+        "service_level": "Service level",
+        "opened_at": "Opened",
+        "ack_due_at": "Acknowledgement due",
+        "resolution_due_at": "Resolution due",
+        "application": "Application",
+        "category": "Category",
+        "description": "Description",
+        "by": "By",
+        "missing": "Missing information, please send it to us",
+        "footer": "Reference to quote in any reply",
+        "paused": "paused (pending)",
+        "none": "—",
+    },
+}
+
+WORDING: dict[str, dict[str, Wording]] = {
+    "fr": {
+        "opened": {"subject": "Ticket ouvert", "headline": "Votre incident est enregistré."},
+        "acknowledged": {
+            "subject": "Prise en compte",
+            "headline": "L'équipe a pris en compte l'incident.",
+        },
+        "worklog": {"subject": "Mise à jour", "headline": "Le ticket a été mis à jour."},
+        "pending": {
+            "subject": "En attente",
+            "headline": "Le ticket est en attente ; le délai de résolution est suspendu.",
+        },
+        "resumed": {"subject": "Reprise", "headline": "Le traitement de l'incident reprend."},
+        "recategorized": {
+            "subject": "Recatégorisé",
+            "headline": "L'incident a été recatégorisé ; les délais sont recalculés.",
+        },
+        "qualified": {"subject": "Qualification P1", "headline": "L'incident P1 est qualifié."},
+        "resolved": {"subject": "Résolu", "headline": "L'incident est résolu."},
+        "closed": {"subject": "Clôturé", "headline": "L'incident est clôturé."},
+        "reopened": {"subject": "Réouvert", "headline": "L'incident est réouvert."},
+        "ack_warning": {
+            "subject": "Alerte délai de prise en compte",
+            "headline": "L'incident n'est pas encore pris en compte et l'échéance approche.",
+        },
+        "ack_breach": {
+            "subject": "Délai de prise en compte dépassé",
+            "headline": "Le délai de prise en compte est dépassé.",
+        },
+        "resolution_warning": {
+            "subject": "Alerte délai de résolution",
+            "headline": "L'échéance de résolution approche.",
+        },
+        "resolution_breach": {
+            "subject": "Délai de résolution dépassé",
+            "headline": "Le délai de résolution est dépassé.",
+        },
+        "problem_proposal": {
+            "subject": "Proposition d'ouverture de problème",
+            "headline": "L'équipe propose d'ouvrir un problème pour cet incident.",
+        },
+    },
+    "en": {
+        "opened": {"subject": "Ticket opened", "headline": "Your incident is registered."},
+        "acknowledged": {
+            "subject": "Acknowledged",
+            "headline": "The team has acknowledged the incident.",
+        },
+        "worklog": {"subject": "Update", "headline": "The ticket was updated."},
+        "pending": {
+            "subject": "Pending",
+            "headline": "The ticket is pending; the resolution clock is paused.",
+        },
+        "resumed": {"subject": "Work resumed", "headline": "Work on the incident resumes."},
+        "recategorized": {
+            "subject": "Recategorized",
+            "headline": "The incident was recategorized; deadlines are recomputed.",
+        },
+        "qualified": {"subject": "P1 qualification", "headline": "The P1 incident is qualified."},
+        "resolved": {"subject": "Resolved", "headline": "The incident is resolved."},
+        "closed": {"subject": "Closed", "headline": "The incident is closed."},
+        "reopened": {"subject": "Reopened", "headline": "The incident is reopened."},
+        "ack_warning": {
+            "subject": "Acknowledgement deadline warning",
+            "headline": "The incident is not acknowledged yet and the deadline is near.",
+        },
+        "ack_breach": {
+            "subject": "Acknowledgement deadline breached",
+            "headline": "The acknowledgement deadline has passed.",
+        },
+        "resolution_warning": {
+            "subject": "Resolution deadline warning",
+            "headline": "The resolution deadline is near.",
+        },
+        "resolution_breach": {
+            "subject": "Resolution deadline breached",
+            "headline": "The resolution deadline has passed.",
+        },
+        "problem_proposal": {
+            "subject": "Problem proposal",
+            "headline": "The team proposes to open a problem for this incident.",
+        },
+    },
+}

@@ -1,0 +1,43 @@
+"""Hands the current policy to new incidents."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from temporalio import activity
+
+from activities.models import LoadPolicyInput, LoadPolicyResult
+from workflows.policy import ConfigError, Policy
+
+log = logging.getLogger(__name__)
+
+
+class PolicyActivities:
+    """Reads the policy file anew for each incident, so an edit applies to new incidents.
+
+    ``load`` raises ``ConfigError`` for a broken file; the incident then opens
+    under the last valid policy and its timeline says why.
+    """
+
+    def __init__(self, load: Callable[[], Policy], source: str, last_valid: Policy) -> None:
+        self._load = load
+        self._source = source
+        self._last_valid = last_valid
+
+    @activity.defn(name="load_policy")
+    async def load_policy(self, input: LoadPolicyInput) -> LoadPolicyResult:
+        try:
+            policy = self._load()
+        except ConfigError as exc:
+            log.error("policy file refused for %s: %s", input.incident_id, exc)
+            return LoadPolicyResult(
+                policy=self._last_valid,
+                source=self._source,
+                warning=(
+                    f"The policy file is invalid, so this incident uses the last valid "
+                    f"policy (version {self._last_valid.version}). {exc}"
+                ),
+            )
+        self._last_valid = policy
+        return LoadPolicyResult(policy=policy, source=self._source)

@@ -1,0 +1,1 @@
+"""Vendor implementations behind small protocols, one module per vendor."""

@@ -1,0 +1,1 @@
+"""Everything that starts or talks to workflows: CLI, dev stack, mail sink."""

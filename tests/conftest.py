@@ -1,0 +1,98 @@
+"""Shared fixtures: a time-skipping Temporal server, a dev server, a real SMTP sink."""
+
+from __future__ import annotations
+
+import socket
+import sys
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+import pytest_asyncio
+from temporalio.api.enums.v1 import IndexedValueType
+from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+
+from starters.smtp_sink import MailSink
+from workers.settings import DEFAULT_CONFIG_DIR, Settings
+from workflows.search import SEARCH_ATTRIBUTES
+
+BIN = Path(sys.executable).parent
+TEST_POLICY_CHANGES = {
+    "retry_initial_interval_seconds = 10": "retry_initial_interval_seconds = 1",
+    "retry_maximum_interval_seconds = 300": "retry_maximum_interval_seconds = 2",
+    'incident_manager = ["incident-manager@example.com"]': 'incident_manager = ["im@example.com"]',
+    'team = ["tdp-team@example.com"]': 'team = ["team@example.com"]',
+}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest_asyncio.fixture(scope="session")
+async def skipping_env() -> AsyncIterator[WorkflowEnvironment]:
+    env = await WorkflowEnvironment.start_time_skipping(
+        test_server_existing_path=str(BIN / "temporal-test-server"),
+        data_converter=pydantic_data_converter,
+    )
+    kinds = {
+        "Keyword": IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
+        "Bool": IndexedValueType.INDEXED_VALUE_TYPE_BOOL,
+    }
+    await env.client.operator_service.add_search_attributes(
+        AddSearchAttributesRequest(
+            namespace=env.client.namespace,
+            search_attributes={
+                key.name: kinds["Bool" if key.name == "SlaBreached" else "Keyword"]
+                for key in SEARCH_ATTRIBUTES
+            },
+        )
+    )
+    yield env
+    await env.shutdown()
+
+
+@pytest_asyncio.fixture(scope="session")
+async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
+    env = await WorkflowEnvironment.start_local(
+        dev_server_existing_path=str(BIN / "temporal"),
+        data_converter=pydantic_data_converter,
+        search_attributes=SEARCH_ATTRIBUTES,
+    )
+    yield env
+    await env.shutdown()
+
+
+@pytest.fixture
+def config_dir(tmp_path: Path) -> Path:
+    """The shipped policy with fast mail retries and test addresses."""
+    text = (DEFAULT_CONFIG_DIR / "policy.toml").read_text(encoding="utf-8")
+    for old, new in TEST_POLICY_CHANGES.items():
+        assert old in text, f"shipped policy changed: {old!r} not found"
+        text = text.replace(old, new)
+    directory = tmp_path / "config"
+    directory.mkdir()
+    (directory / "policy.toml").write_text(text, encoding="utf-8")
+    return directory
+
+
+@pytest.fixture
+def sink() -> Iterator[MailSink]:
+    with MailSink(port=free_port()) as running:
+        yield running
+
+
+@pytest.fixture
+def settings(config_dir: Path, sink: MailSink) -> Settings:
+    return Settings(
+        config_dir=config_dir,
+        smtp_host=sink.host,
+        smtp_port=sink.port,
+        task_queue=f"incidents-{uuid.uuid4().hex[:8]}",
+        mail_from="Vigie <vigie@example.com>",
+    )

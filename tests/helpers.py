@@ -1,0 +1,80 @@
+"""Small helpers shared by the workflow tests."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
+
+from temporalio.client import Client, WorkflowHandle
+from temporalio.testing import WorkflowEnvironment
+
+from workflows.incident import IncidentWorkflow
+from workflows.models import IncidentInput, IncidentView
+
+PARIS = ZoneInfo("Europe/Paris")
+T = TypeVar("T")
+
+
+async def eventually(check: Callable[[], T], timeout: float = 15.0) -> T:
+    """Polls ``check`` (real time) until it returns something truthy."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        result = check()
+        if result:
+            return result
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"condition not met within {timeout}s: last result {result!r}")
+        await asyncio.sleep(0.1)
+
+
+async def open_incident(
+    client: Client, task_queue: str, **fields: Any
+) -> WorkflowHandle[IncidentWorkflow, IncidentView]:
+    values: dict[str, Any] = {
+        "title": "Checkout API down",
+        "service_level": "gold",
+        "priority": "P1",
+        "category": "application",
+        "description": "HTTP 500 on every checkout since 09:58",
+        "application": "checkout",
+        "requesters": ["customer@example.org"],
+        "opened_by": "tester",
+    }
+    values.update(fields)
+    return await client.start_workflow(
+        IncidentWorkflow.run,
+        IncidentInput(**values),
+        id=f"incident-test-{uuid.uuid4().hex[:10]}",
+        task_queue=task_queue,
+    )
+
+
+async def status(handle: WorkflowHandle[Any, Any]) -> IncidentView:
+    async def ask() -> IncidentView:
+        return await handle.query(IncidentWorkflow.status)
+
+    # The first query can race the policy load at start.
+    for _ in range(50):
+        try:
+            return await ask()
+        except Exception:
+            await asyncio.sleep(0.1)
+    return await ask()
+
+
+async def sleep_until(env: WorkflowEnvironment, target: datetime) -> None:
+    now = await env.get_current_time()
+    if target > now:
+        await env.sleep(target - now)
+
+
+def next_business_morning(now: datetime, weekday: int, hour: int = 9) -> datetime:
+    """The next given weekday (0 = Monday) at ``hour`` Paris time, at least a day ahead."""
+    day = (now.astimezone(PARIS) + timedelta(days=1)).date()
+    while day.weekday() != weekday:
+        day += timedelta(days=1)
+    return datetime(day.year, day.month, day.day, hour, tzinfo=PARIS)

@@ -1,0 +1,1 @@
+"""Settings, vendor wiring and the Temporal worker."""

@@ -1,0 +1,70 @@
+"""Reads the policy file and refuses a broken one with a message a person can act on."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import holidays
+from pydantic import ValidationError
+
+from workflows.policy import BusinessHours, ConfigError, Policy
+
+__all__ = ["ConfigError", "load_policy"]
+
+POLICY_FILE = "policy.toml"
+
+
+def _field_path(location: tuple[int | str, ...]) -> str:
+    parts = [str(p) for p in location if not str(p).startswith("function-")]
+    return ".".join(parts) or "(top level)"
+
+
+def describe_validation_error(path: Path, error: ValidationError) -> str:
+    lines = [f"{path}: {error.error_count()} problem(s)"]
+    for item in error.errors():
+        where = _field_path(item["loc"])
+        message = item["msg"]
+        if item["type"] == "missing":
+            message = "required field is missing"
+        elif item["type"] == "extra_forbidden":
+            message = "unknown field (check the spelling)"
+        elif "input" in item and not isinstance(item["input"], dict):
+            message = f"{message} (got {item['input']!r})"
+        lines.append(f"  {where}: {message}")
+    return "\n".join(lines)
+
+
+def _check_calendar(path: Path, hours: BusinessHours) -> None:
+    try:
+        ZoneInfo(hours.timezone)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ConfigError(
+            f"{path}: business_hours.timezone: unknown time zone {hours.timezone!r}"
+        ) from exc
+    try:
+        holidays.country_holidays(hours.holidays_country, subdiv=hours.holidays_subdivision)
+    except NotImplementedError as exc:
+        raise ConfigError(
+            f"{path}: business_hours.holidays_country: {exc}"
+        ) from exc
+
+
+def load_policy(config_dir: Path) -> Policy:
+    path = config_dir / POLICY_FILE
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise ConfigError(f"{path}: file not found (set VIGIE_CONFIG_DIR)") from exc
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot be read: {exc.strerror}") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
+    try:
+        policy = Policy.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError(describe_validation_error(path, exc)) from exc
+    _check_calendar(path, policy.business_hours)
+    return policy

@@ -1,0 +1,51 @@
+"""Settings from the environment: one typed object, read by workers and starters only."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_CONFIG_DIR = Path(__file__).resolve().parent.parent / "config"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="VIGIE_", extra="ignore")
+
+    temporal_address: str = Field(
+        default="localhost:7233", validation_alias=AliasChoices("TEMPORAL_ADDRESS")
+    )
+    temporal_namespace: str = Field(
+        default="default", validation_alias=AliasChoices("TEMPORAL_NAMESPACE")
+    )
+    task_queue: str = "incidents"
+
+    config_dir: Path = DEFAULT_CONFIG_DIR
+
+    smtp_host: str = "localhost"
+    smtp_port: int = Field(default=1025, ge=1, le=65535)
+    smtp_security: Literal["none", "starttls", "tls"] = "none"
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_timeout_seconds: float = Field(default=30.0, gt=0)
+    mail_from: str = "Vigie <vigie@localhost>"
+    mail_domain: str | None = Field(
+        default=None, description="Right-hand side of Message-IDs; defaults to the sender's domain"
+    )
+
+    log_level: str = "INFO"
+
+    @model_validator(mode="after")
+    def _credentials_together(self) -> Settings:
+        if (self.smtp_username is None) != (self.smtp_password is None):
+            raise ValueError("VIGIE_SMTP_USERNAME and VIGIE_SMTP_PASSWORD go together")
+        return self
+
+    @property
+    def message_id_domain(self) -> str:
+        if self.mail_domain:
+            return self.mail_domain
+        address = self.mail_from.rsplit("<", 1)[-1].rstrip(">").strip()
+        return address.rsplit("@", 1)[-1] if "@" in address else "vigie.local"

@@ -1,0 +1,1 @@
+"""Deterministic orchestration: workflows, their models and pure policy code."""

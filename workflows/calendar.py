@@ -1,0 +1,111 @@
+"""Clocks that deadlines count in: around the clock, or business hours only.
+
+Pure and deterministic: the same inputs always give the same answer, so the
+workflow can call these directly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
+from typing import Protocol
+from zoneinfo import ZoneInfo
+
+import holidays
+
+from workflows.policy import BusinessHours, ClockName, Policy
+
+# A business clock never looks further than this for the next open window.
+_MAX_SEARCH_DAYS = 3660
+
+
+class Clock(Protocol):
+    """Counts time: ``elapsed`` between two instants, ``add`` a duration to one."""
+
+    def elapsed(self, start: datetime, end: datetime) -> timedelta: ...
+
+    def add(self, start: datetime, duration: timedelta) -> datetime: ...
+
+
+class WallClock:
+    """24×7: every second counts."""
+
+    def elapsed(self, start: datetime, end: datetime) -> timedelta:
+        return max(end - start, timedelta(0))
+
+    def add(self, start: datetime, duration: timedelta) -> datetime:
+        return start + duration
+
+
+@lru_cache(maxsize=32)
+def _holiday_dates(country: str, subdivision: str | None, year: int) -> frozenset[date]:
+    return frozenset(holidays.country_holidays(country, subdiv=subdivision, years=year).keys())
+
+
+class BusinessClock:
+    """Counts only the open hours of the business calendar, in its own time zone."""
+
+    def __init__(self, hours: BusinessHours) -> None:
+        self.hours = hours
+        self.zone = ZoneInfo(hours.timezone)
+        self._weekdays = hours.weekday_numbers
+        self._closed = frozenset(hours.closed_dates)
+
+    def is_open_day(self, day: date) -> bool:
+        if day.weekday() not in self._weekdays or day in self._closed:
+            return False
+        subdivision = self.hours.holidays_subdivision
+        return day not in _holiday_dates(self.hours.holidays_country, subdivision, day.year)
+
+    def holiday_name(self, day: date) -> str | None:
+        names = holidays.country_holidays(
+            self.hours.holidays_country, subdiv=self.hours.holidays_subdivision, years=day.year
+        )
+        name = names.get(day)
+        return str(name) if name else None
+
+    def _window(self, day: date) -> tuple[datetime, datetime]:
+        opens = datetime.combine(day, self.hours.start, tzinfo=self.zone).astimezone(UTC)
+        closes = datetime.combine(day, self.hours.end, tzinfo=self.zone).astimezone(UTC)
+        return opens, closes
+
+    def windows(self, start: datetime) -> Iterator[tuple[datetime, datetime]]:
+        """Open windows that end after ``start``, in order, clipped to begin no earlier."""
+        day = start.astimezone(self.zone).date()
+        for _ in range(_MAX_SEARCH_DAYS):
+            if self.is_open_day(day):
+                opens, closes = self._window(day)
+                if closes > start:
+                    yield max(opens, start), closes
+            day += timedelta(days=1)
+        raise ValueError("the business calendar has no open hours in the next ten years")
+
+    def elapsed(self, start: datetime, end: datetime) -> timedelta:
+        total = timedelta(0)
+        if end <= start:
+            return total
+        for opens, closes in self.windows(start):
+            if opens >= end:
+                break
+            total += min(closes, end) - opens
+            if closes >= end:
+                break
+        return total
+
+    def add(self, start: datetime, duration: timedelta) -> datetime:
+        remaining = duration
+        if remaining <= timedelta(0):
+            return start
+        for opens, closes in self.windows(start):
+            span = closes - opens
+            if remaining <= span:
+                return opens + remaining
+            remaining -= span
+        raise AssertionError("unreachable: windows() is unbounded or raises")
+
+
+def clock_named(name: ClockName, policy: Policy) -> Clock:
+    if name == "business":
+        return BusinessClock(policy.business_hours)
+    return WallClock()

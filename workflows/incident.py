@@ -1,0 +1,670 @@
+"""IncidentWorkflow: one durable workflow per incident, from opening to closing.
+
+Operators drive it with operations that exist both as a Signal and as an
+Update of the same name. An Update is checked by its validator and refused
+before anything reaches history; the same mistake sent as a Signal is
+recorded as refused in the timeline. Neither ever fails the workflow.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError, ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from activities.models import LoadPolicyInput, LoadPolicyResult, SendMailInput
+    from workflows.models import (
+        AcknowledgeInput,
+        CloseInput,
+        IncidentInput,
+        IncidentState,
+        IncidentStatusName,
+        IncidentView,
+        OutgoingMail,
+        QualifyP1Input,
+        RecategorizeInput,
+        ReopenInput,
+        ResolveInput,
+        ResumeInput,
+        SetPendingInput,
+        TimelineEntry,
+        WorklogInput,
+    )
+    from workflows.policy import Policy, Priority
+    from workflows.search import publish_search_attributes
+    from workflows.sla import Deadlines, Stop, compute_deadlines
+
+InputT = TypeVar("InputT", bound=BaseModel)
+
+SYSTEM = "vigie"
+ACTIVE: tuple[IncidentStatusName, ...] = ("open", "in_progress", "pending")
+
+
+class Refused(Exception):
+    """An operation that does not apply to the incident as it stands."""
+
+
+def _refuse(message: str) -> ApplicationError:
+    return ApplicationError(message, type="InvalidOperation", non_retryable=True)
+
+
+@workflow.defn(name="IncidentWorkflow")
+class IncidentWorkflow:
+    @workflow.init
+    def __init__(self, input: IncidentInput) -> None:
+        self._input = input
+        self._state: IncidentState | None = input.state
+        self._changed = False
+        self._published: dict[str, Any] = {}
+
+    # ------------------------------------------------------------------ run
+
+    @workflow.run
+    async def run(self, input: IncidentInput) -> IncidentView:
+        if self._state is None:
+            self._state = await self._open(input)
+        else:
+            self._record("continued", SYSTEM, "History compacted: the incident continues as new.")
+        self._publish()
+        delivery = asyncio.create_task(self._deliver_mail())
+        try:
+            while self.state.status != "closed":
+                self._fire_deadlines(workflow.now())
+                self._publish()
+                if self._should_continue_as_new():
+                    await self._continue_as_new()
+                self._changed = False
+                next_at = self._next_deadline()
+                timeout = None if next_at is None else max(next_at - workflow.now(), timedelta(0))
+                if timeout is not None and timeout <= timedelta(0):
+                    continue
+                try:
+                    await workflow.wait_condition(
+                        lambda: self._changed,
+                        timeout=timeout,
+                        timeout_summary="next incident deadline",
+                    )
+                except TimeoutError:
+                    pass
+            await workflow.wait_condition(
+                lambda: not self.state.outbox and workflow.all_handlers_finished()
+            )
+        finally:
+            delivery.cancel()
+        return self._view()
+
+    async def _open(self, input: IncidentInput) -> IncidentState:
+        incident_id = workflow.info().workflow_id
+        loaded = await workflow.execute_activity(
+            "load_policy",
+            LoadPolicyInput(incident_id=incident_id),
+            result_type=LoadPolicyResult,
+            start_to_close_timeout=timedelta(seconds=30),
+        )
+        policy = loaded.policy
+        now = workflow.now()
+        missing = [name for name in ("category", "description", "application") if not getattr(input, name)]
+        if input.priority:
+            priority: Priority = input.priority
+        elif input.impact and input.urgency:
+            priority = policy.priority_for(input.impact, input.urgency)
+        else:
+            priority = "P3"
+            missing.append("priority")
+        if not input.requesters:
+            missing.append("requesters")
+        opened_at = now
+        notes: list[str] = []
+        if input.t0 is not None:
+            if input.t0 <= now:
+                opened_at = input.t0
+            else:
+                notes.append(f"T0 {input.t0.isoformat()} is in the future; the opening time is used.")
+        self._state = IncidentState(
+            incident_id=incident_id,
+            policy=policy,
+            title=input.title,
+            priority=priority,
+            service_level=input.service_level,
+            category=input.category,
+            description=input.description,
+            application=input.application,
+            requesters=input.requesters,
+            details=input.details,
+            source=input.source,
+            language=input.language or policy.notifications.language,
+            missing_fields=missing,
+            opened_at=opened_at,
+        )
+        text = f"Incident opened from {input.source}: {priority} {input.service_level}."
+        if missing:
+            text += f" Missing information to ask for: {', '.join(missing)}."
+        self._record("opened", input.opened_by, text)
+        if loaded.warning:
+            self._record("policy_warning", SYSTEM, loaded.warning)
+        for note in notes:
+            self._record("note", SYSTEM, note)
+        self._mail("opened", self.state.requesters)
+        return self._state
+
+    # ------------------------------------------------------------ deadlines
+
+    @property
+    def state(self) -> IncidentState:
+        assert self._state is not None, "incident state is not loaded yet"
+        return self._state
+
+    @property
+    def policy(self) -> Policy:
+        return self.state.policy
+
+    def _deadlines(self) -> Deadlines:
+        s = self.state
+        return compute_deadlines(self.policy, s.priority, s.service_level, s.opened_at, s.stops)
+
+    def _timed_events(self) -> list[tuple[datetime, str]]:
+        """The deadline events still to come, each with the moment it fires."""
+        s, d = self.state, self._deadlines()
+        events: list[tuple[datetime, str]] = []
+        if s.status == "open":
+            if not s.ack_warned:
+                events.append((d.ack_warning_at, "ack_warning"))
+            if not s.ack_breached:
+                events.append((d.ack_due_at, "ack_breach"))
+        if s.status in ("open", "in_progress"):
+            if not s.resolution_warned and d.resolution_warning_at is not None:
+                events.append((d.resolution_warning_at, "resolution_warning"))
+            if not s.resolution_breached and d.resolution_due_at is not None:
+                events.append((d.resolution_due_at, "resolution_breach"))
+        if s.status == "resolved" and s.resolved_at is not None:
+            events.append((s.resolved_at + self.policy.auto_close_after.on_clock(None), "auto_close"))
+        return events
+
+    def _next_deadline(self) -> datetime | None:
+        events = self._timed_events()
+        return min(at for at, _ in events) if events else None
+
+    def _fire_deadlines(self, now: datetime) -> None:
+        for at, kind in sorted(self._timed_events()):
+            if at > now:
+                break
+            self._fire(kind, at)
+
+    def _fire(self, kind: str, at: datetime) -> None:
+        s, d = self.state, self._deadlines()
+        im = self.policy.notifications.incident_manager
+        warned_people = [*self.policy.notifications.team, *im]
+        if kind == "ack_warning":
+            s.ack_warned = True
+            self._record(kind, SYSTEM, f"Not acknowledged yet; due {self._fmt(d.ack_due_at)}.")
+            self._mail(kind, warned_people, {"due": self._fmt(d.ack_due_at)})
+        elif kind == "ack_breach":
+            s.ack_breached = True
+            self._record(kind, SYSTEM, f"Acknowledgement deadline {self._fmt(at)} breached.")
+            self._mail(kind, im, {"due": self._fmt(at)})
+        elif kind == "resolution_warning":
+            s.resolution_warned = True
+            due = self._fmt(d.resolution_due_at)
+            self._record(kind, SYSTEM, f"Resolution due {due}.")
+            self._mail(kind, warned_people, {"due": due})
+        elif kind == "resolution_breach":
+            s.resolution_breached = True
+            self._record(kind, SYSTEM, f"Resolution deadline {self._fmt(at)} breached.")
+            self._mail(kind, im, {"due": self._fmt(at)})
+        elif kind == "auto_close":
+            quiet = self.policy.auto_close_after
+            self._apply_close(CloseInput(by=SYSTEM, note=f"Closed after {quiet} without reopening."))
+
+    # ----------------------------------------------------------- operations
+
+    def _require(self, operation: str, allowed: tuple[IncidentStatusName, ...]) -> None:
+        status = self.state.status
+        if status not in allowed:
+            names = ", ".join(allowed)
+            raise Refused(f"cannot {operation}: the incident is {status} (allowed when: {names})")
+
+    def _check_acknowledge(self, input: AcknowledgeInput) -> None:
+        self._require("acknowledge", ("open",))
+
+    def _apply_acknowledge(self, input: AcknowledgeInput) -> None:
+        s = self.state
+        s.status = "in_progress"
+        s.acknowledged_at = workflow.now()
+        self._record("acknowledged", input.by, input.note or "Incident acknowledged.")
+        self._mail("acknowledged", s.requesters)
+
+    def _check_add_worklog(self, input: WorklogInput) -> None:
+        self._require("add a worklog", ("open", "in_progress", "pending", "resolved"))
+
+    def _apply_add_worklog(self, input: WorklogInput) -> None:
+        self._record("worklog", input.by, input.text)
+        if self.policy.notifications.mail_requesters_on_worklog:
+            self._mail("worklog", self.state.requesters)
+
+    def _check_set_pending(self, input: SetPendingInput) -> None:
+        self._require("set pending", ("in_progress",))
+
+    def _apply_set_pending(self, input: SetPendingInput) -> None:
+        s = self.state
+        s.status = "pending"
+        s.waiting_on = input.waiting_on
+        waiting = "the customer" if input.waiting_on == "customer" else "a third party"
+        s.stops.append(Stop(start=workflow.now(), reason=f"pending on {input.waiting_on}"))
+        self._record("pending", input.by, f"Waiting on {waiting}: {input.reason}")
+        self._mail("pending", [*s.requesters, *self.policy.notifications.incident_manager])
+
+    def _check_resume(self, input: ResumeInput) -> None:
+        self._require("resume", ("pending",))
+
+    def _apply_resume(self, input: ResumeInput) -> None:
+        s = self.state
+        self._end_stop()
+        s.status = "in_progress"
+        s.waiting_on = None
+        due = self._fmt(self._deadlines().resolution_due_at)
+        self._record("resumed", input.by, (input.note or "Work resumed.") + f" Resolution due {due}.")
+        self._mail("resumed", s.requesters)
+
+    def _check_recategorize(self, input: RecategorizeInput) -> None:
+        self._require("recategorize", ACTIVE)
+        priority, level = self._new_class(input)
+        if (priority, level) == (self.state.priority, self.state.service_level):
+            raise Refused(f"cannot recategorize: the incident is already {priority} {level}")
+
+    def _new_class(self, input: RecategorizeInput) -> tuple[Priority, Any]:
+        s = self.state
+        priority = input.priority or s.priority
+        if input.impact and input.urgency:
+            priority = self.policy.priority_for(input.impact, input.urgency)
+        return priority, input.service_level or s.service_level
+
+    def _apply_recategorize(self, input: RecategorizeInput) -> None:
+        before = f"{self.state.priority} {self.state.service_level}"
+        priority, level = self._new_class(input)
+        self._reclassify(priority, level)
+        self._record("recategorized", input.by, f"{before} → {priority} {level}: {input.reason}")
+        self._mail("recategorized", self.state.requesters)
+
+    def _reclassify(self, priority: Priority, level: Any) -> None:
+        """New class, deadlines recomputed from T0; flags reset where the new deadline is ahead."""
+        s = self.state
+        s.priority, s.service_level = priority, level
+        if "priority" in s.missing_fields:
+            s.missing_fields.remove("priority")
+        d, now = self._deadlines(), workflow.now()
+        if d.ack_warning_at > now:
+            s.ack_warned = False
+        if d.ack_due_at > now:
+            s.ack_breached = False
+        if d.resolution_warning_at is None or d.resolution_warning_at > now:
+            s.resolution_warned = False
+        if d.resolution_due_at is None or d.resolution_due_at > now:
+            s.resolution_breached = False
+
+    def _check_qualify_p1(self, input: QualifyP1Input) -> None:
+        self._require("qualify a P1", ACTIVE)
+        if self.state.priority != "P1":
+            raise Refused(f"cannot qualify as P1: the incident is {self.state.priority}")
+
+    def _apply_qualify_p1(self, input: QualifyP1Input) -> None:
+        s = self.state
+        s.p1_verdict = input.verdict
+        note = f" {input.note}" if input.note else ""
+        if input.verdict == "unconfirmed":
+            assert input.new_priority is not None
+            self._reclassify(input.new_priority, s.service_level)
+            text = f"P1 not confirmed; recategorized {input.new_priority}.{note}"
+        elif input.verdict == "confirmed":
+            text = f"P1 confirmed: regular mails from the incident manager to the client.{note}"
+        else:
+            s.major = True
+            text = f"Major incident confirmed: crisis process to trigger.{note}"
+        self._record("qualified", input.by, text)
+        self._mail("qualified", s.requesters)
+
+    def _check_resolve(self, input: ResolveInput) -> None:
+        self._require("resolve", ACTIVE)
+
+    def _apply_resolve(self, input: ResolveInput) -> None:
+        s = self.state
+        now = workflow.now()
+        if s.status == "pending":
+            self._end_stop()
+        s.status = "resolved"
+        s.waiting_on = None
+        s.resolved_at = now
+        s.stops.append(Stop(start=now, reason="resolved"))
+        self._record("resolved", input.by, input.resolution)
+        if input.runbook_change:
+            self._record("runbook_change", input.by, input.runbook_change)
+        self._mail("resolved", s.requesters)
+        if input.problem:
+            why = "unknown cause" if input.problem.reason == "unknown_cause" else "recurring incident"
+            self._record("problem_proposal", input.by, f"{why}: {input.problem.text}")
+            self._mail("problem_proposal", self.policy.notifications.incident_manager)
+
+    def _check_close(self, input: CloseInput) -> None:
+        self._require("close", ("resolved",))
+
+    def _apply_close(self, input: CloseInput) -> None:
+        s = self.state
+        s.status = "closed"
+        s.closed_at = workflow.now()
+        self._record("closed", input.by, input.note or "Incident closed.")
+        self._mail("closed", s.requesters)
+
+    def _check_reopen(self, input: ReopenInput) -> None:
+        self._require("reopen", ("resolved",))
+
+    def _apply_reopen(self, input: ReopenInput) -> None:
+        s = self.state
+        self._end_stop()
+        s.status = "in_progress"
+        s.resolved_at = None
+        due = self._fmt(self._deadlines().resolution_due_at)
+        self._record("reopened", input.by, f"{input.reason} Resolution due {due}.")
+        self._mail("reopened", s.requesters)
+
+    def _end_stop(self) -> None:
+        for stop in self.state.stops:
+            if stop.end is None:
+                stop.end = workflow.now()
+
+    # --------------------------------------------------- handler plumbing
+
+    def _validate(self, check: Callable[[InputT], None], input: InputT) -> None:
+        if self._state is None:
+            return  # checked again by the handler once the incident is loaded
+        try:
+            check(input)
+        except Refused as exc:
+            raise _refuse(str(exc)) from None
+
+    async def _run_update(
+        self, check: Callable[[InputT], None], apply: Callable[[InputT], None], input: InputT
+    ) -> IncidentView:
+        await workflow.wait_condition(lambda: self._state is not None)
+        try:
+            check(input)
+        except Refused as exc:
+            raise _refuse(str(exc)) from None
+        apply(input)
+        self._changed = True
+        self._publish()
+        return self._view()
+
+    async def _run_signal(
+        self,
+        name: str,
+        model: type[InputT],
+        check: Callable[[InputT], None],
+        apply: Callable[[InputT], None],
+        raw: Any,
+    ) -> None:
+        await workflow.wait_condition(lambda: self._state is not None)
+        by = raw.get("by") if isinstance(raw, dict) and isinstance(raw.get("by"), str) else None
+        try:
+            input = model.model_validate(raw)
+            check(input)
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"{'.'.join(str(p) for p in e['loc']) or 'input'}: {e['msg']}" for e in exc.errors()
+            )
+            self._record("refused", by or "unknown", f"Signal {name} refused: {problems}")
+        except Refused as exc:
+            self._record("refused", by or "unknown", f"Signal {name} refused: {exc}")
+        else:
+            apply(input)
+        self._changed = True
+        self._publish()
+
+    # Each operation: a Signal and an Update with the same name.
+
+    @workflow.signal(name="acknowledge", description="Take the incident in hand: open → in_progress. {by, note?}")
+    async def acknowledge_signal(self, input: Any) -> None:
+        await self._run_signal("acknowledge", AcknowledgeInput, self._check_acknowledge, self._apply_acknowledge, input)
+
+    @workflow.update(name="acknowledge", description="Take the incident in hand: open → in_progress. {by, note?}")
+    async def acknowledge(self, input: AcknowledgeInput) -> IncidentView:
+        return await self._run_update(self._check_acknowledge, self._apply_acknowledge, input)
+
+    @acknowledge.validator
+    def _acknowledge_validator(self, input: AcknowledgeInput) -> None:
+        self._validate(self._check_acknowledge, input)
+
+    @workflow.signal(name="add_worklog", description="Record work done; mailed to the requesters. {by, text}")
+    async def add_worklog_signal(self, input: Any) -> None:
+        await self._run_signal("add_worklog", WorklogInput, self._check_add_worklog, self._apply_add_worklog, input)
+
+    @workflow.update(name="add_worklog", description="Record work done; mailed to the requesters. {by, text}")
+    async def add_worklog(self, input: WorklogInput) -> IncidentView:
+        return await self._run_update(self._check_add_worklog, self._apply_add_worklog, input)
+
+    @add_worklog.validator
+    def _add_worklog_validator(self, input: WorklogInput) -> None:
+        self._validate(self._check_add_worklog, input)
+
+    @workflow.signal(name="set_pending", description="Wait on the customer or a third party; pauses the resolution clock. {by, waiting_on: customer|third_party, reason}")
+    async def set_pending_signal(self, input: Any) -> None:
+        await self._run_signal("set_pending", SetPendingInput, self._check_set_pending, self._apply_set_pending, input)
+
+    @workflow.update(name="set_pending", description="Wait on the customer or a third party; pauses the resolution clock. {by, waiting_on: customer|third_party, reason}")
+    async def set_pending(self, input: SetPendingInput) -> IncidentView:
+        return await self._run_update(self._check_set_pending, self._apply_set_pending, input)
+
+    @set_pending.validator
+    def _set_pending_validator(self, input: SetPendingInput) -> None:
+        self._validate(self._check_set_pending, input)
+
+    @workflow.signal(name="resume", description="Leave pending; the resolution clock runs again. {by, note?}")
+    async def resume_signal(self, input: Any) -> None:
+        await self._run_signal("resume", ResumeInput, self._check_resume, self._apply_resume, input)
+
+    @workflow.update(name="resume", description="Leave pending; the resolution clock runs again. {by, note?}")
+    async def resume(self, input: ResumeInput) -> IncidentView:
+        return await self._run_update(self._check_resume, self._apply_resume, input)
+
+    @resume.validator
+    def _resume_validator(self, input: ResumeInput) -> None:
+        self._validate(self._check_resume, input)
+
+    @workflow.signal(name="recategorize", description="Change priority (or impact+urgency) and/or service level; deadlines recomputed from T0. {by, priority?, impact?, urgency?, service_level?, reason}")
+    async def recategorize_signal(self, input: Any) -> None:
+        await self._run_signal("recategorize", RecategorizeInput, self._check_recategorize, self._apply_recategorize, input)
+
+    @workflow.update(name="recategorize", description="Change priority (or impact+urgency) and/or service level; deadlines recomputed from T0. {by, priority?, impact?, urgency?, service_level?, reason}")
+    async def recategorize(self, input: RecategorizeInput) -> IncidentView:
+        return await self._run_update(self._check_recategorize, self._apply_recategorize, input)
+
+    @recategorize.validator
+    def _recategorize_validator(self, input: RecategorizeInput) -> None:
+        self._validate(self._check_recategorize, input)
+
+    @workflow.signal(name="qualify_p1", description="Qualify a P1: unconfirmed (with new_priority), confirmed or major. {by, verdict, new_priority?, note?}")
+    async def qualify_p1_signal(self, input: Any) -> None:
+        await self._run_signal("qualify_p1", QualifyP1Input, self._check_qualify_p1, self._apply_qualify_p1, input)
+
+    @workflow.update(name="qualify_p1", description="Qualify a P1: unconfirmed (with new_priority), confirmed or major. {by, verdict, new_priority?, note?}")
+    async def qualify_p1(self, input: QualifyP1Input) -> IncidentView:
+        return await self._run_update(self._check_qualify_p1, self._apply_qualify_p1, input)
+
+    @qualify_p1.validator
+    def _qualify_p1_validator(self, input: QualifyP1Input) -> None:
+        self._validate(self._check_qualify_p1, input)
+
+    @workflow.signal(name="resolve", description="Resolve with the resolution documented. {by, resolution, runbook_change?, problem?: {reason: unknown_cause|recurring, text}}")
+    async def resolve_signal(self, input: Any) -> None:
+        await self._run_signal("resolve", ResolveInput, self._check_resolve, self._apply_resolve, input)
+
+    @workflow.update(name="resolve", description="Resolve with the resolution documented. {by, resolution, runbook_change?, problem?: {reason: unknown_cause|recurring, text}}")
+    async def resolve(self, input: ResolveInput) -> IncidentView:
+        return await self._run_update(self._check_resolve, self._apply_resolve, input)
+
+    @resolve.validator
+    def _resolve_validator(self, input: ResolveInput) -> None:
+        self._validate(self._check_resolve, input)
+
+    @workflow.signal(name="close", description="Close a resolved incident. {by, note?}")
+    async def close_signal(self, input: Any) -> None:
+        await self._run_signal("close", CloseInput, self._check_close, self._apply_close, input)
+
+    @workflow.update(name="close", description="Close a resolved incident. {by, note?}")
+    async def close(self, input: CloseInput) -> IncidentView:
+        return await self._run_update(self._check_close, self._apply_close, input)
+
+    @close.validator
+    def _close_validator(self, input: CloseInput) -> None:
+        self._validate(self._check_close, input)
+
+    @workflow.signal(name="reopen", description="Reopen a resolved incident. {by, reason}")
+    async def reopen_signal(self, input: Any) -> None:
+        await self._run_signal("reopen", ReopenInput, self._check_reopen, self._apply_reopen, input)
+
+    @workflow.update(name="reopen", description="Reopen a resolved incident. {by, reason}")
+    async def reopen(self, input: ReopenInput) -> IncidentView:
+        return await self._run_update(self._check_reopen, self._apply_reopen, input)
+
+    @reopen.validator
+    def _reopen_validator(self, input: ReopenInput) -> None:
+        self._validate(self._check_reopen, input)
+
+    @workflow.query(name="status", description="The incident as it stands: state, deadlines, breaches, timeline.")
+    def status(self) -> IncidentView:
+        if self._state is None:
+            raise ApplicationError("the incident is still opening; query again in a moment")
+        return self._view()
+
+    # ------------------------------------------------------ mail and view
+
+    def _record(self, kind: str, by: str, text: str) -> None:
+        entry = TimelineEntry(at=workflow.now(), kind=kind, by=by, text=text)
+        self.state.timeline.append(entry)
+
+    def _mail(self, kind: str, to: list[str], extra: dict[str, str] | None = None) -> None:
+        recipients = list(dict.fromkeys(addr for addr in to if addr))
+        if not recipients:
+            return
+        s = self.state
+        key = f"{s.incident_id}.{s.mail_seq}"
+        s.mail_seq += 1
+        s.outbox.append(
+            OutgoingMail(
+                key=key,
+                thread_key=s.thread_key,
+                kind=kind,
+                to=recipients,
+                language=s.language,
+                event=s.timeline[-1],
+                extra=extra or {},
+            )
+        )
+        if s.thread_key is None:
+            s.thread_key = key
+
+    async def _deliver_mail(self) -> None:
+        """Sends the outbox in order. A mail leaves it only once the server took it."""
+        delivery = self.policy.mail_delivery
+        retry = RetryPolicy(
+            initial_interval=timedelta(seconds=delivery.retry_initial_interval_seconds),
+            maximum_interval=timedelta(seconds=delivery.retry_maximum_interval_seconds),
+            backoff_coefficient=2.0,
+            maximum_attempts=0,
+            non_retryable_error_types=["RecipientsRefused"],
+        )
+        while True:
+            await workflow.wait_condition(lambda: bool(self.state.outbox))
+            mail = self.state.outbox[0]
+            try:
+                await workflow.execute_activity(
+                    "send_incident_mail",
+                    SendMailInput(
+                        mail=mail,
+                        incident=self._view(with_timeline=False),
+                        display_timezone=self.policy.business_hours.timezone,
+                    ),
+                    start_to_close_timeout=timedelta(minutes=2),
+                    retry_policy=retry,
+                    summary=f"mail {mail.kind}",
+                )
+            except ActivityError as exc:
+                cause = exc.cause.message if isinstance(exc.cause, ApplicationError) else str(exc)
+                self._record("mail_failed", SYSTEM, f"Mail {mail.kind} to {', '.join(mail.to)} not delivered: {cause}")
+            self.state.outbox.pop(0)
+
+    def _fmt(self, at: datetime | None) -> str:
+        return "paused" if at is None else at.isoformat()
+
+    def _view(self, with_timeline: bool = True) -> IncidentView:
+        s, d = self.state, self._deadlines()
+        return IncidentView(
+            incident_id=s.incident_id,
+            status=s.status,
+            priority=s.priority,
+            service_level=s.service_level,
+            title=s.title,
+            category=s.category,
+            description=s.description,
+            application=s.application,
+            requesters=s.requesters,
+            source=s.source,
+            opened_at=s.opened_at,
+            ack_due_at=d.ack_due_at,
+            acknowledged_at=s.acknowledged_at,
+            resolution_due_at=d.resolution_due_at,
+            resolved_at=s.resolved_at,
+            closed_at=s.closed_at,
+            sla_paused=s.status == "pending",
+            waiting_on=s.waiting_on,
+            ack_breached=s.ack_breached,
+            resolution_breached=s.resolution_breached,
+            major=s.major,
+            p1_verdict=s.p1_verdict,
+            missing_fields=s.missing_fields,
+            policy_version=self.policy.version,
+            mails_pending=len(s.outbox),
+            timeline=list(s.timeline) if with_timeline else [],
+        )
+
+    def _publish(self) -> None:
+        """Search attributes and the UI's current details, upserted only when they change."""
+        s = self.state
+        self._published = publish_search_attributes(
+            self._published,
+            status=s.status,
+            priority=s.priority,
+            service_level=s.service_level,
+            breached=s.ack_breached or s.resolution_breached,
+        )
+        d = self._deadlines()
+        workflow.set_current_details(
+            f"**{s.status}** · {s.priority} · {s.service_level}\n\n"
+            f"- acknowledgement due: {self._fmt(d.ack_due_at)}"
+            f"{' (breached)' if s.ack_breached else ''}\n"
+            f"- resolution due: {self._fmt(d.resolution_due_at)}"
+            f"{' (breached)' if s.resolution_breached else ''}\n"
+            f"- last: {s.timeline[-1].kind} by {s.timeline[-1].by}"
+        )
+
+    # --------------------------------------------------- continue-as-new
+
+    def _should_continue_as_new(self) -> bool:
+        info = workflow.info()
+        return (
+            info.is_continue_as_new_suggested()
+            or info.get_current_history_length() >= self.policy.continue_as_new_after_events
+        )
+
+    async def _continue_as_new(self) -> None:
+        try:
+            await workflow.wait_condition(lambda: not self.state.outbox, timeout=timedelta(minutes=5))
+        except TimeoutError:
+            pass  # unsent mails travel in the state and go out from the next run
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        workflow.continue_as_new(self._input.model_copy(update={"state": self.state}))

@@ -1,0 +1,228 @@
+"""Inputs, state and views of the incident workflow.
+
+One pydantic model per handler. Fields may be added later; none may be
+removed or renamed while incidents are running.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    StringConstraints,
+    model_validator,
+)
+
+from workflows.policy import Grade, Language, Policy, Priority, ServiceLevel
+from workflows.sla import Stop
+
+IncidentStatusName = Literal["open", "in_progress", "pending", "resolved", "closed"]
+WaitingOn = Literal["customer", "third_party"]
+P1Verdict = Literal["unconfirmed", "confirmed", "major"]
+
+# Times leave Vigie as ISO 8601 with an explicit offset ("+00:00").
+Instant = Annotated[datetime, PlainSerializer(lambda d: d.isoformat(), return_type=str)]
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+Who = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+
+
+class OperatorInput(BaseModel):
+    """Every operator operation says who does it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    by: Who = Field(description="Who performs the operation (name or e-mail)")
+
+
+class AcknowledgeInput(OperatorInput):
+    note: str | None = None
+
+
+class WorklogInput(OperatorInput):
+    text: Text
+
+
+class SetPendingInput(OperatorInput):
+    waiting_on: WaitingOn
+    reason: Text
+
+
+class ResumeInput(OperatorInput):
+    note: str | None = None
+
+
+class RecategorizeInput(OperatorInput):
+    priority: Priority | None = None
+    service_level: ServiceLevel | None = None
+    impact: Grade | None = None
+    urgency: Grade | None = None
+    reason: Text
+
+    @model_validator(mode="after")
+    def _something_changes(self) -> RecategorizeInput:
+        if (self.impact is None) != (self.urgency is None):
+            raise ValueError("impact and urgency go together: give both or neither")
+        if self.priority and self.impact:
+            raise ValueError("give either priority or impact and urgency, not both")
+        if not (self.priority or self.impact or self.service_level):
+            raise ValueError("give a new priority, impact and urgency, or service_level")
+        return self
+
+
+class QualifyP1Input(OperatorInput):
+    verdict: P1Verdict
+    new_priority: Literal["P2", "P3"] | None = Field(
+        default=None, description="Required when the verdict is 'unconfirmed'"
+    )
+    note: str | None = None
+
+    @model_validator(mode="after")
+    def _priority_when_unconfirmed(self) -> QualifyP1Input:
+        if self.verdict == "unconfirmed" and self.new_priority is None:
+            raise ValueError("verdict 'unconfirmed' needs new_priority (P2 or P3)")
+        if self.verdict != "unconfirmed" and self.new_priority is not None:
+            raise ValueError(f"new_priority only goes with verdict 'unconfirmed', not {self.verdict!r}")
+        return self
+
+
+class ProblemProposal(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: Literal["unknown_cause", "recurring"]
+    text: Text
+
+
+class ResolveInput(OperatorInput):
+    resolution: Text
+    runbook_change: str | None = Field(
+        default=None, description="Change to the team's instructions, if any"
+    )
+    problem: ProblemProposal | None = Field(
+        default=None, description="Proposal to open a problem (unknown cause or recurring)"
+    )
+
+
+class CloseInput(OperatorInput):
+    note: str | None = None
+
+
+class ReopenInput(OperatorInput):
+    reason: Text
+
+
+class TimelineEntry(BaseModel):
+    at: Instant
+    kind: str
+    by: str
+    text: str
+
+
+class OutgoingMail(BaseModel):
+    """A mail waiting in the incident's outbox until the mail server takes it."""
+
+    key: str
+    thread_key: str | None
+    kind: str
+    to: list[str]
+    language: Language
+    event: TimelineEntry
+    extra: dict[str, str] = {}
+
+
+class IncidentView(BaseModel):
+    """What the ``status`` query returns."""
+
+    incident_id: str
+    status: IncidentStatusName
+    priority: Priority
+    service_level: ServiceLevel
+    title: str
+    category: str | None
+    description: str | None
+    application: str | None
+    requesters: list[str]
+    source: str
+    opened_at: Instant
+    ack_due_at: Instant
+    acknowledged_at: Instant | None
+    resolution_due_at: Instant | None
+    resolved_at: Instant | None
+    closed_at: Instant | None
+    sla_paused: bool
+    waiting_on: WaitingOn | None
+    ack_breached: bool
+    resolution_breached: bool
+    major: bool
+    p1_verdict: P1Verdict | None
+    missing_fields: list[str]
+    policy_version: int
+    mails_pending: int
+    timeline: list[TimelineEntry]
+
+
+class IncidentState(BaseModel):
+    """Everything the workflow knows; carried whole across continue-as-new."""
+
+    incident_id: str
+    policy: Policy
+    title: str
+    priority: Priority
+    service_level: ServiceLevel
+    category: str | None
+    description: str | None
+    application: str | None
+    requesters: list[str]
+    details: dict[str, str]
+    source: str
+    language: Language
+    missing_fields: list[str]
+    status: IncidentStatusName = "open"
+    opened_at: datetime
+    acknowledged_at: datetime | None = None
+    resolved_at: datetime | None = None
+    closed_at: datetime | None = None
+    stops: list[Stop] = []
+    waiting_on: WaitingOn | None = None
+    ack_warned: bool = False
+    ack_breached: bool = False
+    resolution_warned: bool = False
+    resolution_breached: bool = False
+    major: bool = False
+    p1_verdict: P1Verdict | None = None
+    timeline: list[TimelineEntry] = []
+    outbox: list[OutgoingMail] = []
+    mail_seq: int = 0
+    thread_key: str | None = None
+
+
+class IncidentInput(BaseModel):
+    """Starts an incident. ``state`` is set only when an incident continues as new."""
+
+    title: Text
+    service_level: ServiceLevel
+    priority: Priority | None = None
+    impact: Grade | None = None
+    urgency: Grade | None = None
+    category: str | None = None
+    description: str | None = None
+    application: str | None = None
+    requesters: list[str] = []
+    details: dict[str, str] = {}
+    t0: datetime | None = Field(default=None, description="When the fault began, if known")
+    language: Language | None = None
+    source: str = "api"
+    opened_by: Who = "vigie"
+    state: IncidentState | None = None
+
+    @model_validator(mode="after")
+    def _grades_together(self) -> IncidentInput:
+        if (self.impact is None) != (self.urgency is None):
+            raise ValueError("impact and urgency go together: give both or neither")
+        if self.t0 is not None and self.t0.tzinfo is None:
+            raise ValueError("t0 needs a time zone offset, e.g. 2026-03-02T09:30:00+01:00")
+        return self

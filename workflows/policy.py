@@ -1,0 +1,232 @@
+"""The incident policy: deadlines, clocks, priorities and calendar, as data.
+
+Pure pydantic models with no I/O, so workflows can carry a snapshot of the
+policy they started with. Files are read by ``workers.policy_file``.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, time, timedelta
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, model_validator
+
+Priority = Literal["P1", "P2", "P3"]
+ServiceLevel = Literal["gold", "silver", "bronze"]
+Grade = Literal["high", "medium", "low"]
+ClockName = Literal["24x7", "business"]
+Language = Literal["fr", "en"]
+
+PRIORITIES: tuple[Priority, ...] = ("P1", "P2", "P3")
+SERVICE_LEVELS: tuple[ServiceLevel, ...] = ("gold", "silver", "bronze")
+GRADES: tuple[Grade, ...] = ("high", "medium", "low")
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+class ConfigError(Exception):
+    """A configuration file is missing, unreadable or invalid; the message says where."""
+
+
+_DURATION = re.compile(r"^\s*(\d+)\s*(m|min|h|d)\s*$")
+
+
+class Allowance(BaseModel):
+    """A time allowance as written in the policy: minutes, hours or days.
+
+    Days are business days on the business clock (one business day is the
+    length of the business-hours window) and 24-hour days on the 24x7 clock.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    amount: int = Field(gt=0)
+    unit: Literal["m", "h", "d"]
+
+    @classmethod
+    def parse(cls, text: str) -> Allowance:
+        match = _DURATION.match(text)
+        if not match:
+            raise ValueError(f"invalid duration {text!r}: write it like 15m, 2h or 5d")
+        unit = "m" if match.group(2) == "min" else match.group(2)
+        return cls(amount=int(match.group(1)), unit=unit)  # type: ignore[arg-type]
+
+    def __str__(self) -> str:
+        return f"{self.amount}{self.unit}"
+
+    def on_clock(self, business_day: timedelta | None) -> timedelta:
+        """The allowance in clock time; ``business_day`` is None on the 24x7 clock."""
+        if self.unit == "m":
+            return timedelta(minutes=self.amount)
+        if self.unit == "h":
+            return timedelta(hours=self.amount)
+        return self.amount * (business_day if business_day is not None else timedelta(days=1))
+
+
+def _allowance(value: object) -> object:
+    if isinstance(value, str):
+        return Allowance.parse(value)
+    return value
+
+
+AllowanceField = Annotated[
+    Allowance, BeforeValidator(_allowance), PlainSerializer(str, return_type=str)
+]
+
+
+def _clock_time(value: object) -> object:
+    if isinstance(value, str) and not re.match(r"^\d{2}:\d{2}$", value.strip()):
+        raise ValueError(f"invalid time {value!r}: write it as HH:MM, like 08:00")
+    return value
+
+
+ClockTime = Annotated[
+    time, BeforeValidator(_clock_time), PlainSerializer(lambda t: t.strftime("%H:%M"), return_type=str)
+]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Cell(_Strict):
+    """One cell of the resolution matrix: the allowance and, optionally, its own clock."""
+
+    within: AllowanceField
+    clock: ClockName | None = None
+
+
+def _cell(value: object) -> object:
+    if isinstance(value, str):
+        return {"within": value}
+    return value
+
+
+CellField = Annotated[Cell, BeforeValidator(_cell)]
+
+
+class ByServiceLevel(_Strict):
+    gold: CellField
+    silver: CellField
+    bronze: CellField
+
+
+class AckAllowances(_Strict):
+    gold: AllowanceField
+    silver: AllowanceField
+    bronze: AllowanceField
+
+
+class ResolutionMatrix(_Strict):
+    P1: ByServiceLevel
+    P2: ByServiceLevel
+    P3: ByServiceLevel
+
+
+class Clocks(_Strict):
+    P1: ClockName
+    P2: ClockName
+    P3: ClockName
+
+
+class UrgencyRow(_Strict):
+    high: Priority
+    medium: Priority
+    low: Priority
+
+
+class PriorityMatrix(_Strict):
+    """Impact (rows) × urgency (columns) → priority."""
+
+    high: UrgencyRow
+    medium: UrgencyRow
+    low: UrgencyRow
+
+
+class OpsgeniePriorities(_Strict):
+    P1: Priority
+    P2: Priority
+    P3: Priority
+    P4: Priority
+    P5: Priority
+
+
+class BusinessHours(_Strict):
+    timezone: str
+    days: list[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]] = Field(min_length=1)
+    start: ClockTime
+    end: ClockTime
+    holidays_country: str = Field(min_length=2)
+    holidays_subdivision: str | None = None
+    closed_dates: list[date] = []
+
+    @model_validator(mode="after")
+    def _window(self) -> BusinessHours:
+        if self.end <= self.start:
+            raise ValueError(f"end ({self.end:%H:%M}) must come after start ({self.start:%H:%M})")
+        return self
+
+    @property
+    def day_length(self) -> timedelta:
+        return timedelta(
+            hours=self.end.hour - self.start.hour, minutes=self.end.minute - self.start.minute
+        )
+
+    @property
+    def weekday_numbers(self) -> frozenset[int]:
+        return frozenset(WEEKDAYS.index(d) for d in self.days)
+
+
+class Notifications(_Strict):
+    language: Language
+    incident_manager: list[str] = Field(min_length=1)
+    team: list[str] = []
+    mail_requesters_on_worklog: bool = True
+
+
+class MailDelivery(_Strict):
+    """How hard the workflow keeps trying when the mail server is unreachable."""
+
+    retry_initial_interval_seconds: float = Field(gt=0)
+    retry_maximum_interval_seconds: float = Field(gt=0)
+
+
+class Policy(_Strict):
+    """The whole incident policy. Every field is required: a file must be complete."""
+
+    version: int = Field(ge=1)
+    warning_ratio: float = Field(gt=0, lt=1)
+    auto_close_after: AllowanceField
+    acknowledgement: AckAllowances
+    resolution: ResolutionMatrix
+    clocks: Clocks
+    priority_matrix: PriorityMatrix
+    opsgenie_priorities: OpsgeniePriorities
+    business_hours: BusinessHours
+    notifications: Notifications
+    mail_delivery: MailDelivery
+    continue_as_new_after_events: int = Field(default=8000, ge=200)
+
+    def priority_for(self, impact: Grade, urgency: Grade) -> Priority:
+        row: UrgencyRow = getattr(self.priority_matrix, impact)
+        result: Priority = getattr(row, urgency)
+        return result
+
+    def opsgenie_priority(self, opsgenie: str) -> Priority:
+        result: Priority = getattr(self.opsgenie_priorities, opsgenie)
+        return result
+
+    def resolution_cell(self, priority: Priority, level: ServiceLevel) -> Cell:
+        row: ByServiceLevel = getattr(self.resolution, priority)
+        result: Cell = getattr(row, level)
+        return result
+
+    def clock_for(self, priority: Priority, level: ServiceLevel) -> ClockName:
+        cell = self.resolution_cell(priority, level)
+        if cell.clock is not None:
+            return cell.clock
+        result: ClockName = getattr(self.clocks, priority)
+        return result
+
+    def ack_allowance(self, level: ServiceLevel) -> Allowance:
+        result: Allowance = getattr(self.acknowledgement, level)
+        return result
