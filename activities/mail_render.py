@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
-from activities.mail_texts import LABELS, STATUS_NAMES, WORDING
+from activities.mail_texts import FIELD_NAMES, LABELS, STATUS_NAMES, WORDING
 from activities.models import SendMailInput
 
 
@@ -51,6 +51,7 @@ class MailRenderer:
             "incident": incident,
             "event": mail.event,
             "extra": mail.extra,
+            "missing": [FIELD_NAMES[language].get(f, f) for f in incident.missing_fields],
         }
         message = EmailMessage()
         message["Subject"] = subject

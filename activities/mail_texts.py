@@ -44,6 +44,23 @@ STATUS_NAMES = {
     },
 }
 
+FIELD_NAMES = {
+    "fr": {
+        "category": "catégorie",
+        "description": "description",
+        "application": "application ou machine",
+        "priority": "priorité (impact et urgence)",
+        "requesters": "demandeurs",
+    },
+    "en": {
+        "category": "category",
+        "description": "description",
+        "application": "application or machine",
+        "priority": "priority (impact and urgency)",
+        "requesters": "requesters",
+    },
+}
+
 LABELS: dict[str, Labels] = {
     "fr": {
         "status": "Statut",

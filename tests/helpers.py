@@ -19,15 +19,15 @@ PARIS = ZoneInfo("Europe/Paris")
 T = TypeVar("T")
 
 
-async def eventually(check: Callable[[], T], timeout: float = 15.0) -> T:
+async def eventually(check: Callable[[], T], within: float = 15.0) -> T:
     """Polls ``check`` (real time) until it returns something truthy."""
-    deadline = asyncio.get_running_loop().time() + timeout
+    deadline = asyncio.get_running_loop().time() + within
     while True:
         result = check()
         if result:
             return result
         if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"condition not met within {timeout}s: last result {result!r}")
+            raise AssertionError(f"condition not met within {within}s: last result {result!r}")
         await asyncio.sleep(0.1)
 
 

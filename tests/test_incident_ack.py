@@ -49,7 +49,9 @@ async def test_acknowledged_in_time_never_breaches(
         handle = await open_incident(client, settings.task_queue)
         await status(handle)
         await skipping_env.sleep(timedelta(minutes=5))
-        view = await handle.execute_update(IncidentWorkflow.acknowledge, AcknowledgeInput(by="alice"))
+        view = await handle.execute_update(
+            IncidentWorkflow.acknowledge, AcknowledgeInput(by="alice")
+        )
         assert view.status == "in_progress"
         assert view.acknowledged_at is not None
         await skipping_env.sleep(timedelta(minutes=20))

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import tomllib
 from pathlib import Path
-
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import holidays
@@ -47,9 +46,7 @@ def _check_calendar(path: Path, hours: BusinessHours) -> None:
     try:
         holidays.country_holidays(hours.holidays_country, subdiv=hours.holidays_subdivision)
     except NotImplementedError as exc:
-        raise ConfigError(
-            f"{path}: business_hours.holidays_country: {exc}"
-        ) from exc
+        raise ConfigError(f"{path}: business_hours.holidays_country: {exc}") from exc
 
 
 def load_policy(config_dir: Path) -> Policy:

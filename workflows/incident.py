@@ -47,6 +47,33 @@ SYSTEM = "vigie"
 ACTIVE: tuple[IncidentStatusName, ...] = ("open", "in_progress", "pending")
 
 
+# Shown in the Web UI next to each Signal, Update and Query.
+DESCRIPTIONS = {
+    "acknowledge": "Take the incident in hand: open → in_progress. {by, note?}",
+    "add_worklog": "Record work done; mailed to the requesters. {by, text}",
+    "set_pending": (
+        "Wait on the customer or a third party; pauses the resolution clock. "
+        "{by, waiting_on: customer|third_party, reason}"
+    ),
+    "resume": "Leave pending; the resolution clock runs again. {by, note?}",
+    "recategorize": (
+        "Change priority (or impact and urgency) and/or service level; deadlines are "
+        "recomputed from T0. {by, priority?, impact?, urgency?, service_level?, reason}"
+    ),
+    "qualify_p1": (
+        "Qualify a P1: unconfirmed (with new_priority P2|P3), confirmed or major. "
+        "{by, verdict, new_priority?, note?}"
+    ),
+    "resolve": (
+        "Resolve with the resolution documented. {by, resolution, runbook_change?, "
+        "problem?: {reason: unknown_cause|recurring, text}}"
+    ),
+    "close": "Close a resolved incident. {by, note?}",
+    "reopen": "Reopen a resolved incident. {by, reason}",
+    "status": "The incident as it stands: state, deadlines, breaches, timeline.",
+}
+
+
 class Refused(Exception):
     """An operation that does not apply to the incident as it stands."""
 
@@ -110,7 +137,9 @@ class IncidentWorkflow:
         )
         policy = loaded.policy
         now = workflow.now()
-        missing = [name for name in ("category", "description", "application") if not getattr(input, name)]
+        missing = [
+            name for name in ("category", "description", "application") if not getattr(input, name)
+        ]
         if input.priority:
             priority: Priority = input.priority
         elif input.impact and input.urgency:
@@ -126,7 +155,9 @@ class IncidentWorkflow:
             if input.t0 <= now:
                 opened_at = input.t0
             else:
-                notes.append(f"T0 {input.t0.isoformat()} is in the future; the opening time is used.")
+                notes.append(
+                    f"T0 {input.t0.isoformat()} is in the future; the opening time is used."
+                )
         self._state = IncidentState(
             incident_id=incident_id,
             policy=policy,
@@ -184,7 +215,9 @@ class IncidentWorkflow:
             if not s.resolution_breached and d.resolution_due_at is not None:
                 events.append((d.resolution_due_at, "resolution_breach"))
         if s.status == "resolved" and s.resolved_at is not None:
-            events.append((s.resolved_at + self.policy.auto_close_after.on_clock(None), "auto_close"))
+            events.append(
+                (s.resolved_at + self.policy.auto_close_after.on_clock(None), "auto_close")
+            )
         return events
 
     def _next_deadline(self) -> datetime | None:
@@ -220,7 +253,9 @@ class IncidentWorkflow:
             self._mail(kind, im, {"due": self._fmt(at)})
         elif kind == "auto_close":
             quiet = self.policy.auto_close_after
-            self._apply_close(CloseInput(by=SYSTEM, note=f"Closed after {quiet} without reopening."))
+            self._apply_close(
+                CloseInput(by=SYSTEM, note=f"Closed after {quiet} without reopening.")
+            )
 
     # ----------------------------------------------------------- operations
 
@@ -269,7 +304,9 @@ class IncidentWorkflow:
         s.status = "in_progress"
         s.waiting_on = None
         due = self._fmt(self._deadlines().resolution_due_at)
-        self._record("resumed", input.by, (input.note or "Work resumed.") + f" Resolution due {due}.")
+        self._record(
+            "resumed", input.by, (input.note or "Work resumed.") + f" Resolution due {due}."
+        )
         self._mail("resumed", s.requesters)
 
     def _check_recategorize(self, input: RecategorizeInput) -> None:
@@ -346,7 +383,9 @@ class IncidentWorkflow:
             self._record("runbook_change", input.by, input.runbook_change)
         self._mail("resolved", s.requesters)
         if input.problem:
-            why = "unknown cause" if input.problem.reason == "unknown_cause" else "recurring incident"
+            why = (
+                "unknown cause" if input.problem.reason == "unknown_cause" else "recurring incident"
+            )
             self._record("problem_proposal", input.by, f"{why}: {input.problem.text}")
             self._mail("problem_proposal", self.policy.notifications.incident_manager)
 
@@ -427,11 +466,17 @@ class IncidentWorkflow:
 
     # Each operation: a Signal and an Update with the same name.
 
-    @workflow.signal(name="acknowledge", description="Take the incident in hand: open → in_progress. {by, note?}")
+    @workflow.signal(
+        name="acknowledge", description="Take the incident in hand: open → in_progress. {by, note?}"
+    )
     async def acknowledge_signal(self, input: Any) -> None:
-        await self._run_signal("acknowledge", AcknowledgeInput, self._check_acknowledge, self._apply_acknowledge, input)
+        await self._run_signal(
+            "acknowledge", AcknowledgeInput, self._check_acknowledge, self._apply_acknowledge, input
+        )
 
-    @workflow.update(name="acknowledge", description="Take the incident in hand: open → in_progress. {by, note?}")
+    @workflow.update(
+        name="acknowledge", description="Take the incident in hand: open → in_progress. {by, note?}"
+    )
     async def acknowledge(self, input: AcknowledgeInput) -> IncidentView:
         return await self._run_update(self._check_acknowledge, self._apply_acknowledge, input)
 
@@ -439,11 +484,17 @@ class IncidentWorkflow:
     def _acknowledge_validator(self, input: AcknowledgeInput) -> None:
         self._validate(self._check_acknowledge, input)
 
-    @workflow.signal(name="add_worklog", description="Record work done; mailed to the requesters. {by, text}")
+    @workflow.signal(
+        name="add_worklog", description="Record work done; mailed to the requesters. {by, text}"
+    )
     async def add_worklog_signal(self, input: Any) -> None:
-        await self._run_signal("add_worklog", WorklogInput, self._check_add_worklog, self._apply_add_worklog, input)
+        await self._run_signal(
+            "add_worklog", WorklogInput, self._check_add_worklog, self._apply_add_worklog, input
+        )
 
-    @workflow.update(name="add_worklog", description="Record work done; mailed to the requesters. {by, text}")
+    @workflow.update(
+        name="add_worklog", description="Record work done; mailed to the requesters. {by, text}"
+    )
     async def add_worklog(self, input: WorklogInput) -> IncidentView:
         return await self._run_update(self._check_add_worklog, self._apply_add_worklog, input)
 
@@ -451,11 +502,19 @@ class IncidentWorkflow:
     def _add_worklog_validator(self, input: WorklogInput) -> None:
         self._validate(self._check_add_worklog, input)
 
-    @workflow.signal(name="set_pending", description="Wait on the customer or a third party; pauses the resolution clock. {by, waiting_on: customer|third_party, reason}")
+    @workflow.signal(
+        name="set_pending",
+        description=DESCRIPTIONS["set_pending"],
+    )
     async def set_pending_signal(self, input: Any) -> None:
-        await self._run_signal("set_pending", SetPendingInput, self._check_set_pending, self._apply_set_pending, input)
+        await self._run_signal(
+            "set_pending", SetPendingInput, self._check_set_pending, self._apply_set_pending, input
+        )
 
-    @workflow.update(name="set_pending", description="Wait on the customer or a third party; pauses the resolution clock. {by, waiting_on: customer|third_party, reason}")
+    @workflow.update(
+        name="set_pending",
+        description=DESCRIPTIONS["set_pending"],
+    )
     async def set_pending(self, input: SetPendingInput) -> IncidentView:
         return await self._run_update(self._check_set_pending, self._apply_set_pending, input)
 
@@ -463,11 +522,15 @@ class IncidentWorkflow:
     def _set_pending_validator(self, input: SetPendingInput) -> None:
         self._validate(self._check_set_pending, input)
 
-    @workflow.signal(name="resume", description="Leave pending; the resolution clock runs again. {by, note?}")
+    @workflow.signal(
+        name="resume", description="Leave pending; the resolution clock runs again. {by, note?}"
+    )
     async def resume_signal(self, input: Any) -> None:
         await self._run_signal("resume", ResumeInput, self._check_resume, self._apply_resume, input)
 
-    @workflow.update(name="resume", description="Leave pending; the resolution clock runs again. {by, note?}")
+    @workflow.update(
+        name="resume", description="Leave pending; the resolution clock runs again. {by, note?}"
+    )
     async def resume(self, input: ResumeInput) -> IncidentView:
         return await self._run_update(self._check_resume, self._apply_resume, input)
 
@@ -475,11 +538,23 @@ class IncidentWorkflow:
     def _resume_validator(self, input: ResumeInput) -> None:
         self._validate(self._check_resume, input)
 
-    @workflow.signal(name="recategorize", description="Change priority (or impact+urgency) and/or service level; deadlines recomputed from T0. {by, priority?, impact?, urgency?, service_level?, reason}")
+    @workflow.signal(
+        name="recategorize",
+        description=DESCRIPTIONS["recategorize"],
+    )
     async def recategorize_signal(self, input: Any) -> None:
-        await self._run_signal("recategorize", RecategorizeInput, self._check_recategorize, self._apply_recategorize, input)
+        await self._run_signal(
+            "recategorize",
+            RecategorizeInput,
+            self._check_recategorize,
+            self._apply_recategorize,
+            input,
+        )
 
-    @workflow.update(name="recategorize", description="Change priority (or impact+urgency) and/or service level; deadlines recomputed from T0. {by, priority?, impact?, urgency?, service_level?, reason}")
+    @workflow.update(
+        name="recategorize",
+        description=DESCRIPTIONS["recategorize"],
+    )
     async def recategorize(self, input: RecategorizeInput) -> IncidentView:
         return await self._run_update(self._check_recategorize, self._apply_recategorize, input)
 
@@ -487,11 +562,19 @@ class IncidentWorkflow:
     def _recategorize_validator(self, input: RecategorizeInput) -> None:
         self._validate(self._check_recategorize, input)
 
-    @workflow.signal(name="qualify_p1", description="Qualify a P1: unconfirmed (with new_priority), confirmed or major. {by, verdict, new_priority?, note?}")
+    @workflow.signal(
+        name="qualify_p1",
+        description=DESCRIPTIONS["qualify_p1"],
+    )
     async def qualify_p1_signal(self, input: Any) -> None:
-        await self._run_signal("qualify_p1", QualifyP1Input, self._check_qualify_p1, self._apply_qualify_p1, input)
+        await self._run_signal(
+            "qualify_p1", QualifyP1Input, self._check_qualify_p1, self._apply_qualify_p1, input
+        )
 
-    @workflow.update(name="qualify_p1", description="Qualify a P1: unconfirmed (with new_priority), confirmed or major. {by, verdict, new_priority?, note?}")
+    @workflow.update(
+        name="qualify_p1",
+        description=DESCRIPTIONS["qualify_p1"],
+    )
     async def qualify_p1(self, input: QualifyP1Input) -> IncidentView:
         return await self._run_update(self._check_qualify_p1, self._apply_qualify_p1, input)
 
@@ -499,11 +582,19 @@ class IncidentWorkflow:
     def _qualify_p1_validator(self, input: QualifyP1Input) -> None:
         self._validate(self._check_qualify_p1, input)
 
-    @workflow.signal(name="resolve", description="Resolve with the resolution documented. {by, resolution, runbook_change?, problem?: {reason: unknown_cause|recurring, text}}")
+    @workflow.signal(
+        name="resolve",
+        description=DESCRIPTIONS["resolve"],
+    )
     async def resolve_signal(self, input: Any) -> None:
-        await self._run_signal("resolve", ResolveInput, self._check_resolve, self._apply_resolve, input)
+        await self._run_signal(
+            "resolve", ResolveInput, self._check_resolve, self._apply_resolve, input
+        )
 
-    @workflow.update(name="resolve", description="Resolve with the resolution documented. {by, resolution, runbook_change?, problem?: {reason: unknown_cause|recurring, text}}")
+    @workflow.update(
+        name="resolve",
+        description=DESCRIPTIONS["resolve"],
+    )
     async def resolve(self, input: ResolveInput) -> IncidentView:
         return await self._run_update(self._check_resolve, self._apply_resolve, input)
 
@@ -535,7 +626,10 @@ class IncidentWorkflow:
     def _reopen_validator(self, input: ReopenInput) -> None:
         self._validate(self._check_reopen, input)
 
-    @workflow.query(name="status", description="The incident as it stands: state, deadlines, breaches, timeline.")
+    @workflow.query(
+        name="status",
+        description=DESCRIPTIONS["status"],
+    )
     def status(self) -> IncidentView:
         if self._state is None:
             raise ApplicationError("the incident is still opening; query again in a moment")
@@ -595,7 +689,11 @@ class IncidentWorkflow:
                 )
             except ActivityError as exc:
                 cause = exc.cause.message if isinstance(exc.cause, ApplicationError) else str(exc)
-                self._record("mail_failed", SYSTEM, f"Mail {mail.kind} to {', '.join(mail.to)} not delivered: {cause}")
+                self._record(
+                    "mail_failed",
+                    SYSTEM,
+                    f"Mail {mail.kind} to {', '.join(mail.to)} not delivered: {cause}",
+                )
             self.state.outbox.pop(0)
 
     def _fmt(self, at: datetime | None) -> str:
@@ -663,7 +761,9 @@ class IncidentWorkflow:
 
     async def _continue_as_new(self) -> None:
         try:
-            await workflow.wait_condition(lambda: not self.state.outbox, timeout=timedelta(minutes=5))
+            await workflow.wait_condition(
+                lambda: not self.state.outbox, timeout=timedelta(minutes=5)
+            )
         except TimeoutError:
             pass  # unsent mails travel in the state and go out from the next run
         await workflow.wait_condition(workflow.all_handlers_finished)

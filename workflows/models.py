@@ -86,7 +86,9 @@ class QualifyP1Input(OperatorInput):
         if self.verdict == "unconfirmed" and self.new_priority is None:
             raise ValueError("verdict 'unconfirmed' needs new_priority (P2 or P3)")
         if self.verdict != "unconfirmed" and self.new_priority is not None:
-            raise ValueError(f"new_priority only goes with verdict 'unconfirmed', not {self.verdict!r}")
+            raise ValueError(
+                f"new_priority only goes with verdict 'unconfirmed', not {self.verdict!r}"
+            )
         return self
 
 

@@ -23,6 +23,7 @@ SERVICE_LEVELS: tuple[ServiceLevel, ...] = ("gold", "silver", "bronze")
 GRADES: tuple[Grade, ...] = ("high", "medium", "low")
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
+
 class ConfigError(Exception):
     """A configuration file is missing, unreadable or invalid; the message says where."""
 
@@ -48,7 +49,7 @@ class Allowance(BaseModel):
         if not match:
             raise ValueError(f"invalid duration {text!r}: write it like 15m, 2h or 5d")
         unit = "m" if match.group(2) == "min" else match.group(2)
-        return cls(amount=int(match.group(1)), unit=unit)  # type: ignore[arg-type]
+        return cls.model_validate({"amount": int(match.group(1)), "unit": unit})
 
     def __str__(self) -> str:
         return f"{self.amount}{self.unit}"
@@ -80,7 +81,9 @@ def _clock_time(value: object) -> object:
 
 
 ClockTime = Annotated[
-    time, BeforeValidator(_clock_time), PlainSerializer(lambda t: t.strftime("%H:%M"), return_type=str)
+    time,
+    BeforeValidator(_clock_time),
+    PlainSerializer(lambda t: t.strftime("%H:%M"), return_type=str),
 ]
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from temporalio import workflow
-from temporalio.common import SearchAttributeKey, SearchAttributePair
+from temporalio.common import SearchAttributeKey, SearchAttributeUpdate
 
 INCIDENT_STATUS = SearchAttributeKey.for_keyword("IncidentStatus")
 INCIDENT_PRIORITY = SearchAttributeKey.for_keyword("IncidentPriority")
@@ -34,7 +34,7 @@ def publish_search_attributes(
         SLA_BREACHED.name: breached,
     }
     keys = {key.name: key for key in SEARCH_ATTRIBUTES}
-    changes: list[SearchAttributePair[Any]] = [
+    changes: list[SearchAttributeUpdate[Any]] = [
         keys[name].value_set(value)
         for name, value in wanted.items()
         if published.get(name) != value

