@@ -16,6 +16,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from starters.smtp_sink import MailSink
+from tests.helpers import terminate_opened
 from workers.settings import DEFAULT_CONFIG_DIR, Settings
 from workflows.search import SEARCH_ATTRIBUTES
 
@@ -66,6 +67,12 @@ async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
     )
     yield env
     await env.shutdown()
+
+
+@pytest_asyncio.fixture(autouse=True)
+async def _terminate_test_incidents() -> AsyncIterator[None]:
+    yield
+    await terminate_opened()
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from temporalio.client import Client, WorkflowHandle
+from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
 from workflows.incident import IncidentWorkflow
@@ -17,6 +18,10 @@ from workflows.models import IncidentInput, IncidentView
 
 PARIS = ZoneInfo("Europe/Paris")
 T = TypeVar("T")
+
+# Incidents a test opened; terminated after the test so that orphaned workflows
+# never hold up time skipping for the next one.
+OPENED: list[WorkflowHandle[Any, Any]] = []
 
 
 async def eventually(check: Callable[[], T], within: float = 15.0) -> T:
@@ -45,12 +50,23 @@ async def open_incident(
         "opened_by": "tester",
     }
     values.update(fields)
-    return await client.start_workflow(
+    handle = await client.start_workflow(
         IncidentWorkflow.run,
         IncidentInput(**values),
         id=f"incident-test-{uuid.uuid4().hex[:10]}",
         task_queue=task_queue,
     )
+    OPENED.append(handle)
+    return handle
+
+
+async def terminate_opened() -> None:
+    while OPENED:
+        handle = OPENED.pop()
+        try:
+            await handle.terminate("test finished")
+        except RPCError:
+            pass  # already completed
 
 
 async def status(handle: WorkflowHandle[Any, Any]) -> IncidentView:
@@ -66,10 +82,22 @@ async def status(handle: WorkflowHandle[Any, Any]) -> IncidentView:
     return await ask()
 
 
+# The time-skipping server sometimes lets one long skip run into its RPC
+# timeout; skipping in steps of a few hours is reliable.
+SKIP_STEP = timedelta(hours=6)
+
+
+async def advance(env: WorkflowEnvironment, duration: timedelta) -> None:
+    while duration > timedelta(0):
+        step = min(duration, SKIP_STEP)
+        await env.sleep(step)
+        duration -= step
+
+
 async def sleep_until(env: WorkflowEnvironment, target: datetime) -> None:
     now = await env.get_current_time()
     if target > now:
-        await env.sleep(target - now)
+        await advance(env, target - now)
 
 
 def next_business_morning(now: datetime, weekday: int, hour: int = 9) -> datetime:
@@ -78,3 +106,32 @@ def next_business_morning(now: datetime, weekday: int, hour: int = 9) -> datetim
     while day.weekday() != weekday:
         day += timedelta(days=1)
     return datetime(day.year, day.month, day.day, hour, tzinfo=PARIS)
+
+
+def next_open_morning(now: datetime, weekday: int, hour: int = 9) -> datetime:
+    """Like ``next_business_morning`` but skips public holidays of the shipped calendar."""
+    from workers.policy_file import load_policy
+    from workers.settings import DEFAULT_CONFIG_DIR
+    from workflows.calendar import BusinessClock
+
+    clock = BusinessClock(load_policy(DEFAULT_CONFIG_DIR).business_hours)
+    candidate = next_business_morning(now, weekday, hour)
+    while not clock.is_open_day(candidate.date()):
+        candidate = next_business_morning(candidate, weekday, hour)
+    return candidate
+
+
+async def status_when(
+    handle: WorkflowHandle[Any, Any],
+    predicate: Callable[[IncidentView], bool],
+    within: float = 15.0,
+) -> IncidentView:
+    """Queries the incident until ``predicate`` holds (signals are applied asynchronously)."""
+    deadline = asyncio.get_running_loop().time() + within
+    while True:
+        view = await status(handle)
+        if predicate(view):
+            return view
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"incident never matched; last timeline: {view.timeline}")
+        await asyncio.sleep(0.1)

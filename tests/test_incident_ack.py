@@ -7,7 +7,7 @@ from datetime import timedelta
 from temporalio.testing import WorkflowEnvironment
 
 from starters.smtp_sink import MailSink
-from tests.helpers import eventually, open_incident, status
+from tests.helpers import advance, eventually, open_incident, status
 from workers.settings import Settings
 from workers.worker import build_worker
 from workflows.incident import IncidentWorkflow
@@ -24,7 +24,7 @@ async def test_gold_p1_unacknowledged_for_15_minutes_breaches(
         assert view.status == "open"
         assert view.ack_due_at - view.opened_at == timedelta(minutes=15)
 
-        await skipping_env.sleep(timedelta(minutes=16))
+        await advance(skipping_env, timedelta(minutes=16))
         view = await status(handle)
         assert view.ack_breached is True
         assert not view.resolution_breached
@@ -48,13 +48,13 @@ async def test_acknowledged_in_time_never_breaches(
     async with build_worker(client, settings):
         handle = await open_incident(client, settings.task_queue)
         await status(handle)
-        await skipping_env.sleep(timedelta(minutes=5))
+        await advance(skipping_env, timedelta(minutes=5))
         view = await handle.execute_update(
             IncidentWorkflow.acknowledge, AcknowledgeInput(by="alice")
         )
         assert view.status == "in_progress"
         assert view.acknowledged_at is not None
-        await skipping_env.sleep(timedelta(minutes=20))
+        await advance(skipping_env, timedelta(minutes=20))
         view = await status(handle)
         assert view.ack_breached is False
         assert [e.kind for e in view.timeline if e.kind.startswith("ack_")] == []

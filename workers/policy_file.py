@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import tomllib
+from datetime import date
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -36,6 +37,12 @@ def describe_validation_error(path: Path, error: ValidationError) -> str:
     return "\n".join(lines)
 
 
+# Years of public holidays resolved around the load year: incidents opened now
+# can reference dates this far ahead.
+HOLIDAY_YEARS_BEFORE = 1
+HOLIDAY_YEARS_AFTER = 5
+
+
 def _check_calendar(path: Path, hours: BusinessHours) -> None:
     try:
         ZoneInfo(hours.timezone)
@@ -64,4 +71,19 @@ def load_policy(config_dir: Path) -> Policy:
     except ValidationError as exc:
         raise ConfigError(describe_validation_error(path, exc)) from exc
     _check_calendar(path, policy.business_hours)
-    return policy
+    return with_public_holidays(policy, date.today().year)
+
+
+def with_public_holidays(policy: Policy, year: int) -> Policy:
+    """The policy with the public holidays of the years around ``year`` as dates."""
+    hours = policy.business_hours
+    calendar = holidays.country_holidays(
+        hours.holidays_country,
+        subdiv=hours.holidays_subdivision,
+        years=range(year - HOLIDAY_YEARS_BEFORE, year + HOLIDAY_YEARS_AFTER + 1),
+        language="en_US",
+    )
+    resolved = {day: str(name) for day, name in sorted(calendar.items())}
+    return policy.model_copy(
+        update={"business_hours": hours.model_copy(update={"public_holidays": resolved})}
+    )

@@ -1,5 +1,7 @@
 """Clocks that deadlines count in: around the clock, or business hours only.
 
+Public holidays come from the policy (resolved to dates when it is loaded).
+
 Pure and deterministic: the same inputs always give the same answer, so the
 workflow can call these directly.
 """
@@ -8,11 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
-from functools import lru_cache
 from typing import Protocol
 from zoneinfo import ZoneInfo
-
-import holidays
 
 from workflows.policy import BusinessHours, ClockName, Policy
 
@@ -38,11 +37,6 @@ class WallClock:
         return start + duration
 
 
-@lru_cache(maxsize=32)
-def _holiday_dates(country: str, subdivision: str | None, year: int) -> frozenset[date]:
-    return frozenset(holidays.country_holidays(country, subdiv=subdivision, years=year).keys())
-
-
 class BusinessClock:
     """Counts only the open hours of the business calendar, in its own time zone."""
 
@@ -50,20 +44,13 @@ class BusinessClock:
         self.hours = hours
         self.zone = ZoneInfo(hours.timezone)
         self._weekdays = hours.weekday_numbers
-        self._closed = frozenset(hours.closed_dates)
+        self._closed = frozenset(hours.closed_dates) | frozenset(hours.public_holidays)
 
     def is_open_day(self, day: date) -> bool:
-        if day.weekday() not in self._weekdays or day in self._closed:
-            return False
-        subdivision = self.hours.holidays_subdivision
-        return day not in _holiday_dates(self.hours.holidays_country, subdivision, day.year)
+        return day.weekday() in self._weekdays and day not in self._closed
 
     def holiday_name(self, day: date) -> str | None:
-        names = holidays.country_holidays(
-            self.hours.holidays_country, subdiv=self.hours.holidays_subdivision, years=day.year
-        )
-        name = names.get(day)
-        return str(name) if name else None
+        return self.hours.public_holidays.get(day)
 
     def _window(self, day: date) -> tuple[datetime, datetime]:
         opens = datetime.combine(day, self.hours.start, tzinfo=self.zone).astimezone(UTC)

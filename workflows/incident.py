@@ -102,9 +102,11 @@ class IncidentWorkflow:
         self._publish()
         delivery = asyncio.create_task(self._deliver_mail())
         try:
-            while self.state.status != "closed":
+            while True:
                 self._fire_deadlines(workflow.now())
                 self._publish()
+                if self.state.status == "closed":
+                    break
                 if self._should_continue_as_new():
                     await self._continue_as_new()
                 self._changed = False

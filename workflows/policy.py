@@ -161,6 +161,10 @@ class BusinessHours(_Strict):
     holidays_country: str = Field(min_length=2)
     holidays_subdivision: str | None = None
     closed_dates: list[date] = []
+    # Filled when the policy is loaded, never written in the file: the public
+    # holidays of the years around the load, so a workflow's copy of the policy
+    # holds concrete dates and replays the same whatever the library version.
+    public_holidays: dict[date, str] = {}
 
     @model_validator(mode="after")
     def _window(self) -> BusinessHours:

@@ -1,0 +1,167 @@
+"""Operator operations: valid ones move the incident, invalid ones are refused both ways."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from temporalio.client import WorkflowUpdateFailedError
+from temporalio.testing import WorkflowEnvironment
+
+from starters.smtp_sink import MailSink
+from tests.helpers import PARIS, advance, eventually, open_incident, status, status_when
+from workers.settings import Settings
+from workers.worker import build_worker
+from workflows.incident import IncidentWorkflow
+from workflows.models import (
+    AcknowledgeInput,
+    CloseInput,
+    ProblemProposal,
+    QualifyP1Input,
+    RecategorizeInput,
+    ReopenInput,
+    ResolveInput,
+    ResumeInput,
+    WorklogInput,
+)
+
+
+async def test_invalid_operations_are_refused_as_updates_and_recorded_as_signals(
+    skipping_env: WorkflowEnvironment, settings: Settings
+) -> None:
+    client = skipping_env.client
+    async with build_worker(client, settings):
+        handle = await open_incident(client, settings.task_queue)
+        await status(handle)
+
+        with pytest.raises(WorkflowUpdateFailedError) as refused:
+            await handle.execute_update(IncidentWorkflow.resume, ResumeInput(by="alice"))
+        assert "cannot resume: the incident is open" in str(refused.value.cause)
+        with pytest.raises(WorkflowUpdateFailedError) as refused:
+            await handle.execute_update(IncidentWorkflow.close, CloseInput(by="alice"))
+        assert "cannot close" in str(refused.value.cause)
+        # Malformed input sent as an Update: rejected, nothing recorded.
+        with pytest.raises(WorkflowUpdateFailedError):
+            await handle.execute_update("set_pending", {"by": "alice", "waiting_on": "martians"})
+
+        # The same mistakes as Signals: recorded as refused, the workflow carries on.
+        await handle.signal("resume", {"by": "bob"})
+        await handle.signal("set_pending", {"by": "bob", "waiting_on": "martians", "reason": "x"})
+        await handle.signal("add_worklog", "just a string")
+        await handle.signal("acknowledge", {})
+        view = await status_when(
+            handle, lambda v: len([e for e in v.timeline if e.kind == "refused"]) == 4
+        )
+        texts = [e.text for e in view.timeline if e.kind == "refused"]
+        assert "cannot resume" in texts[0]
+        assert "waiting_on" in texts[1]
+        assert "Signal add_worklog refused" in texts[2]
+        assert "by: Field required" in texts[3]
+
+        view = await status(handle)
+        assert view.status == "open"
+        # Update refusals leave no trace in the timeline.
+        assert not any("cannot close" in e.text for e in view.timeline)
+
+        # And a valid Signal still works afterwards.
+        await handle.signal("acknowledge", {"by": "carol", "note": "on it"})
+        view = await status_when(handle, lambda v: v.status == "in_progress")
+        assert view.status == "in_progress"
+        assert view.timeline[-1].by == "carol"
+
+
+async def test_recategorize_resolve_reopen_close(
+    skipping_env: WorkflowEnvironment, settings: Settings, sink: MailSink
+) -> None:
+    client = skipping_env.client
+    async with build_worker(client, settings):
+        handle = await open_incident(client, settings.task_queue, requesters=["cust@example.org"])
+        opened = await status(handle)
+        assert opened.resolution_due_at == opened.opened_at + timedelta(hours=2)
+
+        # P1 not confirmed → recategorized, deadlines recomputed from T0.
+        view = await handle.execute_update(
+            IncidentWorkflow.qualify_p1,
+            QualifyP1Input(by="im", verdict="unconfirmed", new_priority="P3"),
+        )
+        assert view.priority == "P3" and view.p1_verdict == "unconfirmed"
+        assert view.opened_at == opened.opened_at
+        assert view.resolution_due_at != opened.resolution_due_at
+
+        with pytest.raises(WorkflowUpdateFailedError) as refused:
+            await handle.execute_update(
+                IncidentWorkflow.qualify_p1, QualifyP1Input(by="im", verdict="major")
+            )
+        assert "cannot qualify as P1: the incident is P3" in str(refused.value.cause)
+        with pytest.raises(WorkflowUpdateFailedError) as refused:
+            await handle.execute_update(
+                IncidentWorkflow.recategorize,
+                RecategorizeInput(by="im", priority="P3", reason="same"),
+            )
+        assert "already P3 gold" in str(refused.value.cause)
+
+        view = await handle.execute_update(
+            IncidentWorkflow.recategorize,
+            RecategorizeInput(by="im", impact="high", urgency="high", reason="whole site down"),
+        )
+        assert view.priority == "P1"
+        assert view.resolution_due_at == opened.resolution_due_at
+
+        await handle.execute_update(IncidentWorkflow.acknowledge, AcknowledgeInput(by="alice"))
+        await handle.execute_update(
+            IncidentWorkflow.add_worklog, WorklogInput(by="alice", text="restarted the pods")
+        )
+        view = await handle.execute_update(
+            IncidentWorkflow.resolve,
+            ResolveInput(
+                by="alice",
+                resolution="Rolled back release 4.2",
+                runbook_change="Check the release notes before restarting",
+                problem=ProblemProposal(reason="unknown_cause", text="memory leak not understood"),
+            ),
+        )
+        assert view.status == "resolved" and view.resolved_at is not None
+        kinds = [e.kind for e in view.timeline]
+        assert {"runbook_change", "problem_proposal"} <= set(kinds)
+
+        view = await handle.execute_update(
+            IncidentWorkflow.reopen, ReopenInput(by="cust", reason="errors are back")
+        )
+        assert view.status == "in_progress" and view.resolved_at is None
+        await handle.execute_update(
+            IncidentWorkflow.resolve, ResolveInput(by="alice", resolution="Fixed the leak")
+        )
+        await handle.execute_update(IncidentWorkflow.close, CloseInput(by="alice"))
+        result = await handle.result()
+        assert result.status == "closed"
+
+        mails = await eventually(lambda: len(sink.about(handle.id)) >= 10 and sink.about(handle.id))
+        problem = [m for m in mails if "Proposition d'ouverture de problème" in m["Subject"]]
+        assert problem and problem[0]["To"] == "im@example.com"
+        requester_mails = [m for m in mails if m["To"] == "cust@example.org"]
+        ids = [m["Message-ID"] for m in requester_mails]
+        assert len(set(ids)) == len(ids)
+        root = mails[0]["Message-ID"]
+        assert mails[0]["In-Reply-To"] is None
+        assert all(m["In-Reply-To"] == root and m["References"] == root for m in mails[1:])
+        assert all(handle.id in m["Subject"] for m in mails)
+
+
+async def test_resolved_incident_closes_itself_after_the_quiet_period(
+    skipping_env: WorkflowEnvironment, settings: Settings
+) -> None:
+    client = skipping_env.client
+    async with build_worker(client, settings):
+        handle = await open_incident(client, settings.task_queue, language="en")
+        await status(handle)
+        await handle.execute_update(
+            IncidentWorkflow.resolve, ResolveInput(by="alice", resolution="flapping probe")
+        )
+        await advance(skipping_env, timedelta(days=3, minutes=1))
+        result = await handle.result()
+        assert result.status == "closed"
+        closing = result.timeline[-1]
+        assert closing.kind == "closed" and closing.by == "vigie"
+        assert result.closed_at is not None and result.resolved_at is not None
+        assert result.closed_at - result.resolved_at >= timedelta(days=3)
+        assert result.closed_at.astimezone(PARIS)  # an aware time
