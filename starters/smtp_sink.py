@@ -16,6 +16,14 @@ class _Handler:
     def __init__(self, sink: MailSink) -> None:
         self._sink = sink
 
+    async def handle_RCPT(
+        self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: list[str]
+    ) -> str:
+        if address.lower() in self._sink.refuse:
+            return "550 5.1.1 No such user here"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         raw: bytes = envelope.original_content or envelope.content
         message = message_from_bytes(raw, policy=policy.default)
@@ -33,10 +41,12 @@ class MailSink:
         port: int = 1025,
         directory: Path | None = None,
         on_mail: Callable[[EmailMessage, list[str]], None] | None = None,
+        refuse: frozenset[str] = frozenset(),
     ) -> None:
         self.host, self.port = host, port
         self.directory = directory
         self.on_mail = on_mail
+        self.refuse = frozenset(a.lower() for a in refuse)  # answered 550, as a real server would
         self.messages: list[EmailMessage] = []
         self._lock = threading.Lock()
         self._controller: Controller | None = None

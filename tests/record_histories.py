@@ -1,0 +1,120 @@
+"""Records workflow histories for the replay tests: ``python -m tests.record_histories``.
+
+Run it before changing workflow code, commit the JSON files it writes to
+``tests/histories/``, and the replay tests then prove the new code still
+replays incidents that were started by the old one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import tempfile
+from datetime import timedelta
+from pathlib import Path
+
+from temporalio.client import WorkflowHandle
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+
+from starters.smtp_sink import MailSink
+from tests.conftest import BIN, TEST_POLICY_CHANGES, free_port
+from tests.helpers import advance, open_incident, status
+from workers.settings import DEFAULT_CONFIG_DIR, Settings
+from workers.worker import build_worker
+from workflows.incident import IncidentWorkflow
+from workflows.models import (
+    AcknowledgeInput,
+    CloseInput,
+    ProblemProposal,
+    QualifyP1Input,
+    ReopenInput,
+    ResolveInput,
+    ResumeInput,
+    SetPendingInput,
+    WorklogInput,
+)
+from workflows.search import SEARCH_ATTRIBUTES
+
+HISTORIES = Path(__file__).parent / "histories"
+
+
+async def lifecycle(env: WorkflowEnvironment, queue: str) -> WorkflowHandle[object, object]:
+    handle = await open_incident(env.client, queue, service_level="silver", priority="P2")
+    await status(handle)
+    await handle.execute_update(IncidentWorkflow.acknowledge, AcknowledgeInput(by="alice"))
+    await handle.signal("add_worklog", {"by": "alice", "text": "looking at the logs"})
+    await handle.execute_update(
+        IncidentWorkflow.set_pending,
+        SetPendingInput(by="alice", waiting_on="third_party", reason="vendor ticket 1234"),
+    )
+    await advance(env, timedelta(hours=2))
+    await handle.signal("close", {"by": "bob"})  # refused: not resolved yet
+    await handle.execute_update(IncidentWorkflow.resume, ResumeInput(by="alice"))
+    await handle.execute_update(
+        IncidentWorkflow.add_worklog, WorklogInput(by="alice", text="vendor fixed the DNS")
+    )
+    await handle.execute_update(
+        IncidentWorkflow.resolve,
+        ResolveInput(
+            by="alice",
+            resolution="DNS record restored",
+            problem=ProblemProposal(reason="recurring", text="third DNS outage this month"),
+        ),
+    )
+    await handle.execute_update(IncidentWorkflow.reopen, ReopenInput(by="c", reason="back again"))
+    await handle.execute_update(IncidentWorkflow.resolve, ResolveInput(by="a", resolution="TTL"))
+    await handle.execute_update(IncidentWorkflow.close, CloseInput(by="alice"))
+    await handle.result()
+    return handle
+
+
+async def breach(env: WorkflowEnvironment, queue: str) -> WorkflowHandle[object, object]:
+    handle = await open_incident(env.client, queue)
+    await status(handle)
+    await advance(env, timedelta(minutes=16))
+    await handle.execute_update(
+        IncidentWorkflow.qualify_p1, QualifyP1Input(by="im", verdict="confirmed")
+    )
+    await handle.execute_update(IncidentWorkflow.acknowledge, AcknowledgeInput(by="alice"))
+    await advance(env, timedelta(hours=3))
+    await handle.execute_update(IncidentWorkflow.resolve, ResolveInput(by="a", resolution="ok"))
+    await advance(env, timedelta(days=3, hours=1))
+    await handle.result()
+    return handle
+
+
+async def main() -> None:
+    from temporalio.api.enums.v1 import IndexedValueType
+    from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
+
+    env = await WorkflowEnvironment.start_time_skipping(
+        test_server_existing_path=str(BIN / "temporal-test-server"),
+        data_converter=pydantic_data_converter,
+    )
+    await env.client.operator_service.add_search_attributes(
+        AddSearchAttributesRequest(
+            namespace=env.client.namespace,
+            search_attributes={
+                key.name: IndexedValueType.ValueType(key.indexed_value_type)
+                for key in SEARCH_ATTRIBUTES
+            },
+        )
+    )
+    with tempfile.TemporaryDirectory() as tmp, MailSink(port=free_port()) as sink:
+        config = Path(tmp)
+        text = (DEFAULT_CONFIG_DIR / "policy.toml").read_text(encoding="utf-8")
+        for old, new in TEST_POLICY_CHANGES.items():
+            text = text.replace(old, new)
+        (config / "policy.toml").write_text(text, encoding="utf-8")
+        settings = Settings(config_dir=config, smtp_port=sink.port, task_queue="record")
+        async with build_worker(env.client, settings):
+            for name, scenario in (("lifecycle", lifecycle), ("breach", breach)):
+                handle = await scenario(env, settings.task_queue)
+                history = await handle.fetch_history()
+                (HISTORIES / f"incident_{name}.json").write_text(history.to_json())
+                print(f"recorded {name}: {len(history.events)} events")
+    await env.shutdown()
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

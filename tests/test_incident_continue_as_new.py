@@ -1,0 +1,48 @@
+"""A long-lived incident continues as new before its history grows large, keeping its state."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from temporalio.testing import WorkflowEnvironment
+
+from starters.smtp_sink import MailSink
+from tests.helpers import eventually, open_incident, status, status_when
+from workers.settings import Settings
+from workers.worker import build_worker
+from workflows.incident import IncidentWorkflow
+from workflows.models import AcknowledgeInput, WorklogInput
+
+
+async def test_state_survives_continue_as_new(
+    skipping_env: WorkflowEnvironment, settings: Settings, config_dir: Path, sink: MailSink
+) -> None:
+    policy = config_dir / "policy.toml"
+    policy.write_text(
+        policy.read_text().replace(
+            "continue_as_new_after_events = 8000", "continue_as_new_after_events = 200"
+        )
+    )
+    client = skipping_env.client
+    async with build_worker(client, settings):
+        handle = await open_incident(client, settings.task_queue)
+        first = await status(handle)
+        await handle.execute_update(IncidentWorkflow.acknowledge, AcknowledgeInput(by="alice"))
+        first_run = (await handle.describe()).run_id
+        for n in range(40):
+            await handle.execute_update(
+                IncidentWorkflow.add_worklog, WorklogInput(by="alice", text=f"step {n}")
+            )
+        view = await status_when(handle, lambda v: any(e.kind == "continued" for e in v.timeline))
+        assert (await handle.describe()).run_id != first_run
+        assert view.status == "in_progress"
+        assert view.opened_at == first.opened_at
+        assert view.ack_due_at == first.ack_due_at
+        assert [e.text for e in view.timeline if e.kind == "worklog"][:40] == [
+            f"step {n}" for n in range(40)
+        ]
+        # Every mail still goes out once, in one thread, across runs.
+        mails = await eventually(lambda: len(sink.about(handle.id)) >= 42 and sink.about(handle.id))
+        ids = [m["Message-ID"] for m in mails]
+        assert len(ids) == len(set(ids)) == 42
+        assert {m["In-Reply-To"] for m in mails[1:]} == {mails[0]["Message-ID"]}

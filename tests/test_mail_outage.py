@@ -1,0 +1,64 @@
+"""A mail server outage delays mails; it never loses them nor blocks the lifecycle."""
+
+from __future__ import annotations
+
+import asyncio
+
+from temporalio.testing import WorkflowEnvironment
+
+from starters.smtp_sink import MailSink
+from tests.conftest import free_port
+from tests.helpers import eventually, open_incident, status, status_when
+from workers.settings import Settings
+from workers.worker import build_worker
+from workflows.incident import IncidentWorkflow
+from workflows.models import AcknowledgeInput
+
+
+async def test_mails_wait_for_the_server_and_arrive_in_order(
+    skipping_env: WorkflowEnvironment, settings: Settings
+) -> None:
+    port = free_port()  # nothing listens here yet
+    down = settings.model_copy(update={"smtp_port": port})
+    client = skipping_env.client
+    async with build_worker(client, down):
+        handle = await open_incident(client, down.task_queue)
+        await status(handle)
+        # The lifecycle goes on while the server is down.
+        view = await handle.execute_update(IncidentWorkflow.acknowledge, AcknowledgeInput(by="al"))
+        assert view.status == "in_progress"
+        await asyncio.sleep(3)  # a few failed delivery attempts, in real time
+        view = await status(handle)
+        assert view.mails_pending == 2
+
+        described = await handle.describe()
+        pending = described.raw_description.pending_activities
+        assert len(pending) == 1 and pending[0].attempt >= 2
+        assert "mail server unreachable" in pending[0].last_failure.message
+
+        with MailSink(port=port) as sink:
+            mails = await eventually(
+                lambda: len(sink.about(handle.id)) == 2 and sink.about(handle.id)
+            )
+            assert "Ticket ouvert" in mails[0]["Subject"]
+            assert "Prise en compte" in mails[1]["Subject"]
+            await status_when(handle, lambda v: v.mails_pending == 0)
+
+
+async def test_a_refused_address_is_recorded_and_the_outbox_moves_on(
+    skipping_env: WorkflowEnvironment, settings: Settings
+) -> None:
+    with MailSink(port=free_port(), refuse=frozenset({"gone@example.org"})) as sink:
+        cfg = settings.model_copy(update={"smtp_port": sink.port})
+        client = skipping_env.client
+        async with build_worker(client, cfg):
+            handle = await open_incident(client, cfg.task_queue, requesters=["gone@example.org"])
+            await status(handle)
+            await handle.execute_update(IncidentWorkflow.acknowledge, AcknowledgeInput(by="al"))
+            view = await status_when(
+                handle, lambda v: len([e for e in v.timeline if e.kind == "mail_failed"]) == 2
+            )
+            failure = next(e for e in view.timeline if e.kind == "mail_failed")
+            assert "gone@example.org" in failure.text and "550" in failure.text
+            assert view.mails_pending == 0
+            assert sink.about(handle.id) == []

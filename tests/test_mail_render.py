@@ -1,0 +1,115 @@
+"""Mail building: subject, threading headers, languages, and SMTP delivery errors."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from temporalio.exceptions import ApplicationError
+from temporalio.testing import ActivityEnvironment
+
+from activities.mail import MailActivities
+from activities.mail_render import MailRenderer
+from activities.models import SendMailInput
+from activities.providers.smtp import SmtpConfig, SmtpTransport
+from starters.smtp_sink import MailSink
+from tests.conftest import free_port
+from workflows.models import IncidentView, OutgoingMail, TimelineEntry
+
+AT = datetime(2026, 11, 24, 9, 30, tzinfo=UTC)
+
+
+def view(**changes: object) -> IncidentView:
+    base = IncidentView(
+        incident_id="incident-42",
+        status="pending",
+        priority="P2",
+        service_level="silver",
+        title="Invoices <script>",
+        category=None,
+        description="Since 09:00",
+        application="billing",
+        requesters=["a@example.org"],
+        source="cli",
+        opened_at=AT,
+        ack_due_at=AT + timedelta(minutes=30),
+        acknowledged_at=AT,
+        resolution_due_at=None,
+        resolved_at=None,
+        closed_at=None,
+        sla_paused=True,
+        waiting_on="customer",
+        ack_breached=False,
+        resolution_breached=False,
+        major=False,
+        p1_verdict=None,
+        missing_fields=["category"],
+        policy_version=1,
+        mails_pending=0,
+        timeline=[],
+    )
+    return base.model_copy(update=changes)
+
+
+def mail_input(language: str = "fr", thread_key: str | None = "incident-42.0") -> SendMailInput:
+    return SendMailInput(
+        mail=OutgoingMail(
+            key="incident-42.3",
+            thread_key=thread_key,
+            kind="pending",
+            to=["a@example.org", "im@example.com"],
+            language=language,  # type: ignore[arg-type]
+            event=TimelineEntry(at=AT, kind="pending", by="alice", text="Waiting on the customer"),
+        ),
+        incident=view(),
+        display_timezone="Europe/Paris",
+    )
+
+
+def test_headers_thread_the_incident() -> None:
+    message = MailRenderer("Vigie <vigie@example.com>", "example.com").render(mail_input())
+    assert message["Message-ID"] == "<incident-42.3@example.com>"
+    assert message["In-Reply-To"] == "<incident-42.0@example.com>"
+    assert message["References"] == "<incident-42.0@example.com>"
+    assert message["Subject"].startswith("[incident-42] P2 ")
+    assert "En attente" in message["Subject"]
+    assert message["To"] == "a@example.org, im@example.com"
+
+
+def test_root_mail_has_no_parent() -> None:
+    message = MailRenderer("v@example.com", "example.com").render(mail_input(thread_key=None))
+    assert message["In-Reply-To"] is None and message["References"] is None
+
+
+def test_french_and_english_bodies_plain_and_html() -> None:
+    renderer = MailRenderer("v@example.com", "example.com")
+    fr = renderer.render(mail_input("fr"))
+    plain = fr.get_body(("plain",)).get_content()
+    html = fr.get_body(("html",)).get_content()
+    assert "suspendu (en attente)" in plain
+    assert "24/11/2026 10:30 CET" in plain  # shown in Paris time
+    assert "catégorie" in plain  # missing fields in the mail's language
+    assert "Invoices &lt;script&gt;" in html  # escaped in HTML
+    en = renderer.render(mail_input("en")).get_body(("plain",)).get_content()
+    assert "paused (pending)" in en and "Missing information" in en
+
+
+async def test_delivery_to_a_real_smtp_server_and_stable_message_id() -> None:
+    with MailSink(port=free_port()) as sink:
+        transport = SmtpTransport(SmtpConfig(host=sink.host, port=sink.port))
+        activities = MailActivities(transport, MailRenderer("v@example.com", "example.com"))
+        env = ActivityEnvironment()
+        first = await env.run(activities.send_incident_mail, mail_input())
+        again = await env.run(activities.send_incident_mail, mail_input())  # a retry
+        assert first.message_id == again.message_id == "<incident-42.3@example.com>"
+        assert len(sink.messages) == 2
+        assert sink.messages[0]["Message-ID"] == sink.messages[1]["Message-ID"]
+
+
+async def test_unreachable_server_is_a_retryable_error() -> None:
+    transport = SmtpTransport(SmtpConfig(host="127.0.0.1", port=free_port(), timeout_seconds=2))
+    activities = MailActivities(transport, MailRenderer("v@example.com", "example.com"))
+    with pytest.raises(ApplicationError) as caught:
+        await ActivityEnvironment().run(activities.send_incident_mail, mail_input())
+    assert not caught.value.non_retryable
+    assert caught.value.type == "MailServerUnavailable"
