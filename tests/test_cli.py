@@ -1,0 +1,206 @@
+"""The vigie CLI and the temporal CLI against a real dev server with a worker."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import subprocess
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+import pytest_asyncio
+from temporalio.testing import WorkflowEnvironment
+from typer.testing import CliRunner
+
+from starters.cli import app
+from tests.conftest import BIN
+from tests.helpers import eventually
+from workers.settings import Settings
+from workers.worker import build_worker
+
+runner = CliRunner()
+
+
+class Cli:
+    def __init__(self, env: dict[str, str]) -> None:
+        self.env = env
+
+    async def __call__(self, *args: str) -> tuple[int, str, str]:
+        result = await asyncio.to_thread(runner.invoke, app, list(args), env=self.env)
+        return result.exit_code, result.stdout, result.stderr
+
+    async def temporal(self, *args: str) -> subprocess.CompletedProcess[str]:
+        return await asyncio.to_thread(
+            subprocess.run,
+            [str(BIN / "temporal"), *args, "--address", self.env["TEMPORAL_ADDRESS"]],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+
+
+@pytest_asyncio.fixture
+async def cli(dev_env: WorkflowEnvironment, settings: Settings) -> AsyncIterator[Cli]:
+    address = dev_env.client.service_client.config.target_host
+    env = {
+        "TEMPORAL_ADDRESS": address,
+        "TEMPORAL_NAMESPACE": dev_env.client.namespace,
+        "VIGIE_TASK_QUEUE": settings.task_queue,
+        "VIGIE_OPERATOR": "cli-tester",
+        "COLUMNS": "200",
+    }
+    async with build_worker(dev_env.client, settings):
+        yield Cli(env)
+
+
+async def test_open_prints_the_id_last_and_operations_work(cli: Cli) -> None:
+    code, out, err = await cli(
+        "open", "--title", "Payroll export fails", "--service-level", "silver",
+        "--impact", "high", "--urgency", "medium", "--requester", "rh@example.org",
+        "--application", "payroll", "--category", "batch", "--description", "since 02:00",
+    )  # fmt: skip
+    assert code == 0, err
+    incident = out.strip().splitlines()[-1]
+    assert re.fullmatch(r"incident-\d{8}-[0-9a-f]{6}", incident)
+
+    code, out, _ = await cli("acknowledge", incident, "--note", "on it")
+    assert code == 0 and "in_progress" in out
+    code, _, err = await cli("acknowledge", incident)
+    assert code == 1 and "refused: cannot acknowledge" in err
+
+    code, out, _ = await cli(
+        "set-pending", incident, "--waiting-on", "customer", "--reason", "which employee?"
+    )
+    assert code == 0 and "pending" in out
+    code, out, _ = await cli("status", incident, "--json")
+    view = json.loads(out)
+    assert view["status"] == "pending" and view["priority"] == "P2" and view["sla_paused"]
+    assert view["timeline"][1]["by"] == "cli-tester"
+    assert view["opened_at"].endswith("+00:00")
+
+    async def listed() -> bool:
+        code, out, _ = await cli("list", "--status", "pending", "--priority", "P2")
+        return code == 0 and incident in out
+
+    for _ in range(50):
+        if await listed():
+            break
+        await asyncio.sleep(0.2)
+    assert await listed()
+
+    code, _, err = await cli("recategorize", incident, "--reason", "nothing")
+    assert code == 2 and "give a new priority" in err
+    for args in (
+        ("resume", incident),
+        ("add-worklog", incident, "--text", "called the customer"),
+        ("resolve", incident, "--resolution", "export rerun", "--problem-reason", "recurring",
+         "--problem", "third time"),
+        ("reopen", incident, "--reason", "still failing"),
+        ("recategorize", incident, "--priority", "P1", "--reason", "all payslips"),
+        ("qualify-p1", incident, "--verdict", "confirmed"),
+        ("resolve", incident, "--resolution", "fixed the mapping"),
+        ("close", incident),
+    ):  # fmt: skip
+        code, out, err = await cli(*args)
+        assert code == 0, (args, err)
+    code, out, _ = await cli("status", incident, "--json")
+    assert json.loads(out)["status"] == "closed"
+
+
+async def test_cli_errors_are_clear(cli: Cli) -> None:
+    code, _, err = await cli("open", "--title", "x", "--service-level", "gold")
+    assert code == 2 and "--priority" in err
+    code, _, err = await cli(
+        "open", "--title", "x", "--service-level", "platinum", "--priority", "P1"
+    )
+    assert code == 2
+    code, _, err = await cli("status", "incident-does-not-exist")
+    assert code == 1 and "no running incident" in err
+    code, _, err = await cli(
+        "resolve", "incident-does-not-exist", "--resolution", "x", "--problem", "y"
+    )
+    assert code == 2 and "go together" in err
+
+
+async def test_temporal_cli_update_signal_and_search(cli: Cli) -> None:
+    code, out, err = await cli("open", "--title", "VPN down", "--service-level", "gold",
+                               "--priority", "P1")  # fmt: skip
+    assert code == 0, err
+    incident = out.strip().splitlines()[-1]
+
+    done = await cli.temporal(
+        "workflow", "update", "execute", "--workflow-id", incident,
+        "--name", "acknowledge", "--input", '{"by": "alice"}',
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "in_progress" in done.stdout
+
+    refused = await cli.temporal(
+        "workflow", "update", "execute", "--workflow-id", incident,
+        "--name", "acknowledge", "--input", '{"by": "alice"}',
+    )  # fmt: skip
+    assert refused.returncode != 0 and "cannot acknowledge" in refused.stderr
+
+    signalled = await cli.temporal(
+        "workflow", "signal", "--workflow-id", incident,
+        "--name", "set_pending", "--input", '{"by": "bob", "waiting_on": "third_party", "reason": "ISP"}',
+    )  # fmt: skip
+    assert signalled.returncode == 0, signalled.stderr
+
+    async def found() -> str:
+        listed = await cli.temporal(
+            "workflow", "list", "--query",
+            f"IncidentPriority='P1' AND IncidentStatus='pending' AND WorkflowId='{incident}'",
+        )  # fmt: skip
+        return listed.stdout if incident in listed.stdout else ""
+
+    for _ in range(50):
+        if await found():
+            break
+        await asyncio.sleep(0.2)
+    assert await found()
+
+
+async def test_worker_refuses_a_broken_policy_and_stops_cleanly_on_sigterm(
+    dev_env: WorkflowEnvironment, config_dir: Path, tmp_path: Path
+) -> None:
+    address = dev_env.client.service_client.config.target_host
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "policy.toml").write_text(
+        (config_dir / "policy.toml").read_text().replace('bronze = "60m"', 'bronze = "1 hour"')
+    )
+    env = {"TEMPORAL_ADDRESS": address, "VIGIE_TASK_QUEUE": "cli-worker", "PATH": str(BIN)}
+    refused = await asyncio.to_thread(
+        subprocess.run,
+        [str(BIN / "vigie"), "worker"],
+        env={**env, "VIGIE_CONFIG_DIR": str(broken)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert refused.returncode == 2
+    assert "acknowledgement.bronze" in refused.stderr and "policy.toml" in refused.stderr
+
+    worker = await asyncio.create_subprocess_exec(
+        str(BIN / "vigie"),
+        "worker",
+        env={**env, "VIGIE_CONFIG_DIR": str(config_dir)},
+        stderr=asyncio.subprocess.PIPE,
+    )
+    assert worker.stderr is not None
+    seen = b""
+    while b"worker polling" not in seen:
+        line = await asyncio.wait_for(worker.stderr.readline(), 30)
+        assert line, seen
+        seen += line
+    worker.terminate()
+    assert await asyncio.wait_for(worker.wait(), 30) == 0
+    await eventually(lambda: worker.returncode == 0)
+
+
+@pytest.fixture(autouse=True)
+def _wide_console(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLUMNS", "200")
