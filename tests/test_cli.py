@@ -145,7 +145,8 @@ async def test_temporal_cli_update_signal_and_search(cli: Cli) -> None:
 
     signalled = await cli.temporal(
         "workflow", "signal", "--workflow-id", incident,
-        "--name", "set_pending", "--input", '{"by": "bob", "waiting_on": "third_party", "reason": "ISP"}',
+        "--name", "set_pending",
+        "--input", '{"by": "bob", "waiting_on": "third_party", "reason": "ISP"}',
     )  # fmt: skip
     assert signalled.returncode == 0, signalled.stderr
 
