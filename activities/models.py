@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
-from workflows.models import IncidentView, OutgoingMail
+from workflows.models import AlertCommand, AlertRef, IncidentView, OutgoingMail
 from workflows.policy import Policy
 
 
@@ -27,3 +27,24 @@ class SendMailInput(BaseModel):
 class SendMailResult(BaseModel):
     message_id: str
     refused: dict[str, str] = {}
+
+
+class AlertActionInput(BaseModel):
+    incident_id: str
+    alert: AlertRef
+    command: AlertCommand
+
+
+class AlertActionResult(BaseModel):
+    skipped: str | None = Field(default=None, description="Why nothing was sent, if so")
+    status: str | None = None
+    alert_id: str | None = None
+
+
+class OnCallInput(BaseModel):
+    schedule: str
+
+
+class OnCallResult(BaseModel):
+    recipients: list[str] = []
+    skipped: str | None = None

@@ -16,7 +16,6 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from starters.smtp_sink import MailSink
-from tests.helpers import terminate_opened
 from workers.settings import DEFAULT_CONFIG_DIR, Settings
 from workflows.search import SEARCH_ATTRIBUTES
 
@@ -24,6 +23,7 @@ BIN = Path(sys.executable).parent
 TEST_POLICY_CHANGES = {
     "retry_initial_interval_seconds = 10": "retry_initial_interval_seconds = 1",
     "retry_maximum_interval_seconds = 300": "retry_maximum_interval_seconds = 2",
+    "retry_initial_interval_seconds = 5": "retry_initial_interval_seconds = 1",
     'incident_manager = ["incident-manager@example.com"]': 'incident_manager = ["im@example.com"]',
     'team = ["tdp-team@example.com"]': 'team = ["team@example.com"]',
 }
@@ -35,8 +35,10 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-@pytest_asyncio.fixture(scope="session")
+@pytest_asyncio.fixture
 async def skipping_env() -> AsyncIterator[WorkflowEnvironment]:
+    """A fresh time-skipping server per test (it starts in a fraction of a second), so
+    that one test's leftovers never hold up time skipping in the next."""
     env = await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=str(BIN / "temporal-test-server"),
         data_converter=pydantic_data_converter,
@@ -67,12 +69,6 @@ async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
     )
     yield env
     await env.shutdown()
-
-
-@pytest_asyncio.fixture(autouse=True)
-async def _terminate_test_incidents() -> AsyncIterator[None]:
-    yield
-    await terminate_opened()
 
 
 @pytest.fixture

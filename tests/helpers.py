@@ -10,7 +10,6 @@ from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from temporalio.client import Client, WorkflowHandle
-from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
 from workflows.incident import IncidentWorkflow
@@ -18,10 +17,6 @@ from workflows.models import IncidentInput, IncidentView
 
 PARIS = ZoneInfo("Europe/Paris")
 T = TypeVar("T")
-
-# Incidents a test opened; terminated after the test so that orphaned workflows
-# never hold up time skipping for the next one.
-OPENED: list[WorkflowHandle[Any, Any]] = []
 
 
 async def eventually(check: Callable[[], T], within: float = 15.0) -> T:
@@ -56,17 +51,7 @@ async def open_incident(
         id=f"incident-test-{uuid.uuid4().hex[:10]}",
         task_queue=task_queue,
     )
-    OPENED.append(handle)
     return handle
-
-
-async def terminate_opened() -> None:
-    while OPENED:
-        handle = OPENED.pop()
-        try:
-            await handle.terminate("test finished")
-        except RPCError:
-            pass  # already completed
 
 
 async def status(handle: WorkflowHandle[Any, Any]) -> IncidentView:
@@ -82,8 +67,7 @@ async def status(handle: WorkflowHandle[Any, Any]) -> IncidentView:
     return await ask()
 
 
-# The time-skipping server sometimes lets one long skip run into its RPC
-# timeout; skipping in steps of a few hours is reliable.
+# Skipping in steps of a few hours keeps each call well within its RPC timeout.
 SKIP_STEP = timedelta(hours=6)
 
 

@@ -35,6 +35,21 @@ class Settings(BaseSettings):
         default=None, description="Right-hand side of Message-IDs; defaults to the sender's domain"
     )
 
+    opsgenie_provider: Literal["opsgenie", "jsm"] = "opsgenie"
+    opsgenie_api_url: str | None = Field(
+        default=None,
+        description="Default: https://api.opsgenie.com, or JSM Operations' URL for provider jsm",
+    )
+    opsgenie_api_key: SecretStr | None = None
+    opsgenie_timeout_seconds: float = Field(default=10.0, gt=0)
+
+    webhook_secret: SecretStr | None = None
+    webhook_secret_header: str = "X-Webhook-Secret"
+    webhook_max_body_bytes: int = Field(default=256 * 1024, ge=1024)
+    webhook_host: str = "127.0.0.1"
+    webhook_port: int = Field(default=8080, ge=1, le=65535)
+    dev_mode: bool = False
+
     log_level: str = "INFO"
 
     @model_validator(mode="after")

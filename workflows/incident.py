@@ -9,7 +9,7 @@ recorded as refused in the timeline. Neither ever fails the workflow.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
@@ -19,9 +19,17 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from activities.models import LoadPolicyInput, LoadPolicyResult, SendMailInput
+    from activities.models import (
+        AlertActionInput,
+        AlertActionResult,
+        LoadPolicyInput,
+        LoadPolicyResult,
+        SendMailInput,
+    )
     from workflows.models import (
         AcknowledgeInput,
+        AlertCommand,
+        AlertRef,
         CloseInput,
         IncidentInput,
         IncidentState,
@@ -30,6 +38,7 @@ with workflow.unsafe.imports_passed_through():
         OutgoingMail,
         QualifyP1Input,
         RecategorizeInput,
+        RecordEventInput,
         ReopenInput,
         ResolveInput,
         ResumeInput,
@@ -44,6 +53,10 @@ with workflow.unsafe.imports_passed_through():
 InputT = TypeVar("InputT", bound=BaseModel)
 
 SYSTEM = "vigie"
+# Behaviour changes, each behind workflow.patched so older histories replay.
+PATCH_ALERT_MIRROR = "opsgenie-alert-mirror"
+# Notes Vigie writes on alerts start with this, so their webhooks are not taken as new input.
+NOTE_MARK = "[vigie]"
 ACTIVE: tuple[IncidentStatusName, ...] = ("open", "in_progress", "pending")
 
 
@@ -70,6 +83,10 @@ DESCRIPTIONS = {
     ),
     "close": "Close a resolved incident. {by, note?}",
     "reopen": "Reopen a resolved incident. {by, reason}",
+    "record_event": (
+        "Record something that happened elsewhere (an Opsgenie escalation, tags...) in the "
+        "timeline. {by, text, kind?}"
+    ),
     "status": "The incident as it stands: state, deadlines, breaches, timeline.",
 }
 
@@ -90,17 +107,23 @@ class IncidentWorkflow:
         self._state: IncidentState | None = input.state
         self._changed = False
         self._published: dict[str, Any] = {}
+        self._mirroring = False
 
     # ------------------------------------------------------------------ run
 
     @workflow.run
     async def run(self, input: IncidentInput) -> IncidentView:
+        self._mirroring = workflow.patched(PATCH_ALERT_MIRROR)
         if self._state is None:
             self._state = await self._open(input)
         else:
             self._record("continued", SYSTEM, "History compacted: the incident continues as new.")
         self._publish()
-        delivery = asyncio.create_task(self._deliver_mail())
+        senders = [asyncio.create_task(self._drain(lambda: self.state.outbox, self._send_mail))]
+        if self._mirroring:
+            senders.append(
+                asyncio.create_task(self._drain(lambda: self.state.alert_outbox, self._send_alert))
+            )
         try:
             while True:
                 self._fire_deadlines(workflow.now())
@@ -123,10 +146,11 @@ class IncidentWorkflow:
                 except TimeoutError:
                     pass
             await workflow.wait_condition(
-                lambda: not self.state.outbox and workflow.all_handlers_finished()
+                lambda: self._outboxes_empty() and workflow.all_handlers_finished()
             )
         finally:
-            delivery.cancel()
+            for sender in senders:
+                sender.cancel()
         return self._view()
 
     async def _open(self, input: IncidentInput) -> IncidentState:
@@ -144,6 +168,8 @@ class IncidentWorkflow:
         ]
         if input.priority:
             priority: Priority = input.priority
+        elif input.opsgenie_priority:
+            priority = policy.opsgenie_priority(input.opsgenie_priority)
         elif input.impact and input.urgency:
             priority = policy.priority_for(input.impact, input.urgency)
         else:
@@ -185,7 +211,32 @@ class IncidentWorkflow:
         for note in notes:
             self._record("note", SYSTEM, note)
         self._mail("opened", self.state.requesters)
+        if self._mirroring:
+            self._open_alert(input)
         return self._state
+
+    def _open_alert(self, input: IncidentInput) -> None:
+        s = self.state
+        if input.alert is not None:
+            s.alert = input.alert
+            return
+        # Alias = workflow id: the alert's own Create webhook then maps back to this incident.
+        s.alert = AlertRef(identifier=s.incident_id, identifier_type="alias")
+        body: dict[str, Any] = {
+            "message": s.title[:130],
+            "alias": s.incident_id,
+            "description": (s.description or s.title)[:15000],
+            "priority": s.priority,
+            "tags": ["vigie", f"vigie:{s.status}", f"sl:{s.service_level}"],
+            "details": {"vigie_incident": s.incident_id, "service_level": s.service_level},
+            "source": "vigie",
+            "user": input.opened_by,
+        }
+        if s.application:
+            body["entity"] = s.application
+        if s.requesters:
+            body["details"]["requesters"] = ",".join(s.requesters)
+        self._mirror(AlertCommand(action="create", user=input.opened_by, alert=body))
 
     # ------------------------------------------------------------ deadlines
 
@@ -244,6 +295,7 @@ class IncidentWorkflow:
             s.ack_breached = True
             self._record(kind, SYSTEM, f"Acknowledgement deadline {self._fmt(at)} breached.")
             self._mail(kind, im, {"due": self._fmt(at)})
+            self._mirror_breach()
         elif kind == "resolution_warning":
             s.resolution_warned = True
             due = self._fmt(d.resolution_due_at)
@@ -253,6 +305,7 @@ class IncidentWorkflow:
             s.resolution_breached = True
             self._record(kind, SYSTEM, f"Resolution deadline {self._fmt(at)} breached.")
             self._mail(kind, im, {"due": self._fmt(at)})
+            self._mirror_breach()
         elif kind == "auto_close":
             quiet = self.policy.auto_close_after
             self._apply_close(
@@ -276,6 +329,8 @@ class IncidentWorkflow:
         s.acknowledged_at = workflow.now()
         self._record("acknowledged", input.by, input.note or "Incident acknowledged.")
         self._mail("acknowledged", s.requesters)
+        if input.via == "vigie":
+            self._mirror(AlertCommand(action="acknowledge", user=input.by, note=input.note))
 
     def _check_add_worklog(self, input: WorklogInput) -> None:
         self._require("add a worklog", ("open", "in_progress", "pending", "resolved"))
@@ -284,6 +339,7 @@ class IncidentWorkflow:
         self._record("worklog", input.by, input.text)
         if self.policy.notifications.mail_requesters_on_worklog:
             self._mail("worklog", self.state.requesters)
+        self._mirror_note(input.via, input.by)
 
     def _check_set_pending(self, input: SetPendingInput) -> None:
         self._require("set pending", ("in_progress",))
@@ -296,6 +352,7 @@ class IncidentWorkflow:
         s.stops.append(Stop(start=workflow.now(), reason=f"pending on {input.waiting_on}"))
         self._record("pending", input.by, f"Waiting on {waiting}: {input.reason}")
         self._mail("pending", [*s.requesters, *self.policy.notifications.incident_manager])
+        self._mirror_note(input.via, input.by)
 
     def _check_resume(self, input: ResumeInput) -> None:
         self._require("resume", ("pending",))
@@ -320,6 +377,8 @@ class IncidentWorkflow:
     def _new_class(self, input: RecategorizeInput) -> tuple[Priority, Any]:
         s = self.state
         priority = input.priority or s.priority
+        if input.opsgenie_priority:
+            priority = self.policy.opsgenie_priority(input.opsgenie_priority)
         if input.impact and input.urgency:
             priority = self.policy.priority_for(input.impact, input.urgency)
         return priority, input.service_level or s.service_level
@@ -330,6 +389,9 @@ class IncidentWorkflow:
         self._reclassify(priority, level)
         self._record("recategorized", input.by, f"{before} → {priority} {level}: {input.reason}")
         self._mail("recategorized", self.state.requesters)
+        self._mirror_note(input.via, input.by)
+        if input.via == "vigie":
+            self._mirror(AlertCommand(action="priority", user=input.by, priority=priority))
 
     def _reclassify(self, priority: Priority, level: Any) -> None:
         """New class, deadlines recomputed from T0; flags reset where the new deadline is ahead."""
@@ -367,6 +429,9 @@ class IncidentWorkflow:
             text = f"Major incident confirmed: crisis process to trigger.{note}"
         self._record("qualified", input.by, text)
         self._mail("qualified", s.requesters)
+        self._mirror_note(input.via, input.by)
+        if input.verdict == "unconfirmed" and input.via == "vigie":
+            self._mirror(AlertCommand(action="priority", user=input.by, priority=s.priority))
 
     def _check_resolve(self, input: ResolveInput) -> None:
         self._require("resolve", ACTIVE)
@@ -381,6 +446,9 @@ class IncidentWorkflow:
         s.resolved_at = now
         s.stops.append(Stop(start=now, reason="resolved"))
         self._record("resolved", input.by, input.resolution)
+        if input.via == "vigie":
+            note = f"{NOTE_MARK} Resolved: {input.resolution}"
+            self._mirror(AlertCommand(action="close", user=input.by, note=note))
         if input.runbook_change:
             self._record("runbook_change", input.by, input.runbook_change)
         self._mail("resolved", s.requesters)
@@ -412,6 +480,13 @@ class IncidentWorkflow:
         due = self._fmt(self._deadlines().resolution_due_at)
         self._record("reopened", input.by, f"{input.reason} Resolution due {due}.")
         self._mail("reopened", s.requesters)
+        self._mirror_note(input.via, input.by)
+
+    def _check_record_event(self, input: RecordEventInput) -> None:
+        self._require("record an event", ("open", "in_progress", "pending", "resolved"))
+
+    def _apply_record_event(self, input: RecordEventInput) -> None:
+        self._record(input.kind, input.by, input.text)
 
     def _end_stop(self) -> None:
         for stop in self.state.stops:
@@ -436,7 +511,7 @@ class IncidentWorkflow:
             check(input)
         except Refused as exc:
             raise _refuse(str(exc)) from None
-        apply(input)
+        self._apply(apply, input)
         self._changed = True
         self._publish()
         return self._view()
@@ -460,11 +535,24 @@ class IncidentWorkflow:
             )
             self._record("refused", by or "unknown", f"Signal {name} refused: {problems}")
         except Refused as exc:
-            self._record("refused", by or "unknown", f"Signal {name} refused: {exc}")
+            if getattr(input, "via", None) == "opsgenie":
+                # Opsgenie reports what happened there; when it changes nothing here, note it.
+                self._record("opsgenie", by or "opsgenie", f"Opsgenie {name}: no change ({exc}).")
+            else:
+                self._record("refused", by or "unknown", f"Signal {name} refused: {exc}")
         else:
-            apply(input)
+            self._apply(apply, input)
         self._changed = True
         self._publish()
+
+    def _apply(self, apply: Callable[[InputT], None], input: InputT) -> None:
+        before = self.state.status
+        apply(input)
+        after = self.state.status
+        if after != before:
+            user = str(getattr(input, "by", SYSTEM))
+            self._mirror(AlertCommand(action="remove_tags", user=user, tags=[f"vigie:{before}"]))
+            self._mirror(AlertCommand(action="add_tags", user=user, tags=[f"vigie:{after}"]))
 
     # Each operation: a Signal and an Update with the same name.
 
@@ -628,6 +716,24 @@ class IncidentWorkflow:
     def _reopen_validator(self, input: ReopenInput) -> None:
         self._validate(self._check_reopen, input)
 
+    @workflow.signal(name="record_event", description=DESCRIPTIONS["record_event"])
+    async def record_event_signal(self, input: Any) -> None:
+        await self._run_signal(
+            "record_event",
+            RecordEventInput,
+            self._check_record_event,
+            self._apply_record_event,
+            input,
+        )
+
+    @workflow.update(name="record_event", description=DESCRIPTIONS["record_event"])
+    async def record_event(self, input: RecordEventInput) -> IncidentView:
+        return await self._run_update(self._check_record_event, self._apply_record_event, input)
+
+    @record_event.validator
+    def _record_event_validator(self, input: RecordEventInput) -> None:
+        self._validate(self._check_record_event, input)
+
     @workflow.query(
         name="status",
         description=DESCRIPTIONS["status"],
@@ -664,39 +770,87 @@ class IncidentWorkflow:
         if s.thread_key is None:
             s.thread_key = key
 
-    async def _deliver_mail(self) -> None:
-        """Sends the outbox in order. A mail leaves it only once the server took it."""
-        delivery = self.policy.mail_delivery
-        retry = RetryPolicy(
+    def _mirror(self, command: AlertCommand) -> None:
+        s = self.state
+        if self._mirroring and s.alert is not None and s.alert_mirror_off is None:
+            s.alert_outbox.append(command)
+
+    def _mirror_note(self, via: str, by: str) -> None:
+        """Copies the last timeline entry to the alert, unless the change came from Opsgenie."""
+        if via == "vigie":
+            entry = self.state.timeline[-1]
+            note = f"{NOTE_MARK} {entry.kind}: {entry.text}"
+            self._mirror(AlertCommand(action="note", user=by, note=note[:25000]))
+
+    def _mirror_breach(self) -> None:
+        entry = self.state.timeline[-1]
+        self._mirror(AlertCommand(action="note", user=SYSTEM, note=f"{NOTE_MARK} {entry.text}"))
+        self._mirror(AlertCommand(action="add_tags", user=SYSTEM, tags=["vigie:sla-breached"]))
+
+    def _outboxes_empty(self) -> bool:
+        return not self.state.outbox and not self.state.alert_outbox
+
+    @staticmethod
+    def _retry(delivery: Any, non_retryable: list[str]) -> RetryPolicy:
+        return RetryPolicy(
             initial_interval=timedelta(seconds=delivery.retry_initial_interval_seconds),
             maximum_interval=timedelta(seconds=delivery.retry_maximum_interval_seconds),
             backoff_coefficient=2.0,
             maximum_attempts=0,
-            non_retryable_error_types=["RecipientsRefused"],
+            non_retryable_error_types=non_retryable,
         )
+
+    async def _drain(
+        self, outbox: Callable[[], list[Any]], send: Callable[[Any], Awaitable[None]]
+    ) -> None:
+        """Sends an outbox in order; an item leaves it only once it was handled."""
         while True:
-            await workflow.wait_condition(lambda: bool(self.state.outbox))
-            mail = self.state.outbox[0]
-            try:
-                await workflow.execute_activity(
-                    "send_incident_mail",
-                    SendMailInput(
-                        mail=mail,
-                        incident=self._view(with_timeline=False),
-                        display_timezone=self.policy.business_hours.timezone,
-                    ),
-                    start_to_close_timeout=timedelta(minutes=2),
-                    retry_policy=retry,
-                    summary=f"mail {mail.kind}",
-                )
-            except ActivityError as exc:
-                cause = exc.cause.message if isinstance(exc.cause, ApplicationError) else str(exc)
-                self._record(
-                    "mail_failed",
-                    SYSTEM,
-                    f"Mail {mail.kind} to {', '.join(mail.to)} not delivered: {cause}",
-                )
-            self.state.outbox.pop(0)
+            await workflow.wait_condition(lambda: bool(outbox()))
+            await send(outbox()[0])
+            outbox().pop(0)
+
+    async def _send_mail(self, mail: OutgoingMail) -> None:
+        try:
+            await workflow.execute_activity(
+                "send_incident_mail",
+                SendMailInput(
+                    mail=mail,
+                    incident=self._view(with_timeline=False),
+                    display_timezone=self.policy.business_hours.timezone,
+                ),
+                start_to_close_timeout=timedelta(minutes=2),
+                retry_policy=self._retry(self.policy.mail_delivery, ["RecipientsRefused"]),
+                summary=f"mail {mail.kind}",
+            )
+        except ActivityError as exc:
+            cause = exc.cause.message if isinstance(exc.cause, ApplicationError) else str(exc)
+            self._record(
+                "mail_failed",
+                SYSTEM,
+                f"Mail {mail.kind} to {', '.join(mail.to)} not delivered: {cause}",
+            )
+
+    async def _send_alert(self, command: AlertCommand) -> None:
+        s = self.state
+        assert s.alert is not None
+        try:
+            result = await workflow.execute_activity(
+                "opsgenie_alert_action",
+                AlertActionInput(incident_id=s.incident_id, alert=s.alert, command=command),
+                result_type=AlertActionResult,
+                start_to_close_timeout=timedelta(minutes=2),
+                heartbeat_timeout=timedelta(minutes=1),
+                retry_policy=self._retry(self.policy.alert_delivery, ["OpsgenieRejected"]),
+                summary=f"alert {command.action}",
+            )
+        except ActivityError as exc:
+            cause = exc.cause.message if isinstance(exc.cause, ApplicationError) else str(exc)
+            self._record("alert_failed", SYSTEM, f"Alert {command.action} not applied: {cause}")
+            return
+        if result.skipped is not None:
+            s.alert_mirror_off = result.skipped
+            self._record("alert_off", SYSTEM, f"Alert not kept in step: {result.skipped}")
+            del s.alert_outbox[1:]
 
     def _fmt(self, at: datetime | None) -> str:
         return "paused" if at is None else at.isoformat()
@@ -729,6 +883,8 @@ class IncidentWorkflow:
             missing_fields=s.missing_fields,
             policy_version=self.policy.version,
             mails_pending=len(s.outbox),
+            alert=s.alert,
+            alert_changes_pending=len(s.alert_outbox),
             timeline=list(s.timeline) if with_timeline else [],
         )
 
@@ -767,6 +923,6 @@ class IncidentWorkflow:
                 lambda: not self.state.outbox, timeout=timedelta(minutes=5)
             )
         except TimeoutError:
-            pass  # unsent mails travel in the state and go out from the next run
+            pass  # what is unsent travels in the state and goes out from the next run
         await workflow.wait_condition(workflow.all_handlers_finished)
         workflow.continue_as_new(self._input.model_copy(update={"state": self.state}))

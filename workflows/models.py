@@ -7,7 +7,7 @@ removed or renamed while incidents are running.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -21,6 +21,8 @@ from pydantic import (
 from workflows.policy import Grade, Language, Policy, Priority, ServiceLevel
 from workflows.sla import Stop
 
+Via = Literal["vigie", "opsgenie"]
+OpsgeniePriority = Literal["P1", "P2", "P3", "P4", "P5"]
 IncidentStatusName = Literal["open", "in_progress", "pending", "resolved", "closed"]
 WaitingOn = Literal["customer", "third_party"]
 P1Verdict = Literal["unconfirmed", "confirmed", "major"]
@@ -37,6 +39,10 @@ class OperatorInput(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     by: Who = Field(description="Who performs the operation (name or e-mail)")
+    via: Via = Field(
+        default="vigie",
+        description="Where the change was made; changes made in Opsgenie are not sent back to it",
+    )
 
 
 class AcknowledgeInput(OperatorInput):
@@ -58,6 +64,9 @@ class ResumeInput(OperatorInput):
 
 class RecategorizeInput(OperatorInput):
     priority: Priority | None = None
+    opsgenie_priority: OpsgeniePriority | None = Field(
+        default=None, description="An Opsgenie priority, mapped through the policy"
+    )
     service_level: ServiceLevel | None = None
     impact: Grade | None = None
     urgency: Grade | None = None
@@ -67,9 +76,9 @@ class RecategorizeInput(OperatorInput):
     def _something_changes(self) -> RecategorizeInput:
         if (self.impact is None) != (self.urgency is None):
             raise ValueError("impact and urgency go together: give both or neither")
-        if self.priority and self.impact:
+        if sum(x is not None for x in (self.priority, self.opsgenie_priority, self.impact)) > 1:
             raise ValueError("give either priority or impact and urgency, not both")
-        if not (self.priority or self.impact or self.service_level):
+        if not (self.priority or self.opsgenie_priority or self.impact or self.service_level):
             raise ValueError("give a new priority, impact and urgency, or service_level")
         return self
 
@@ -115,6 +124,39 @@ class CloseInput(OperatorInput):
 
 class ReopenInput(OperatorInput):
     reason: Text
+
+
+class RecordEventInput(OperatorInput):
+    """Something that happened elsewhere (an Opsgenie escalation, tags...), for the timeline."""
+
+    kind: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,40}$")] = "event"
+    text: Text
+
+
+class AlertRef(BaseModel):
+    """The Opsgenie (or JSM) alert that mirrors the incident."""
+
+    identifier: str
+    identifier_type: Literal["id", "alias"]
+
+
+class AlertCommand(BaseModel):
+    """A change to push to the incident's alert, waiting in the alert outbox."""
+
+    action: Literal[
+        "create",
+        "note",
+        "acknowledge",
+        "close",
+        "priority",
+        "add_tags",
+        "remove_tags",
+    ]
+    user: str
+    note: str | None = None
+    priority: str | None = None
+    tags: list[str] = []
+    alert: dict[str, Any] = {}
 
 
 class TimelineEntry(BaseModel):
@@ -164,6 +206,8 @@ class IncidentView(BaseModel):
     missing_fields: list[str]
     policy_version: int
     mails_pending: int
+    alert: AlertRef | None = None
+    alert_changes_pending: int = 0
     timeline: list[TimelineEntry]
 
 
@@ -200,6 +244,9 @@ class IncidentState(BaseModel):
     outbox: list[OutgoingMail] = []
     mail_seq: int = 0
     thread_key: str | None = None
+    alert: AlertRef | None = None
+    alert_outbox: list[AlertCommand] = []
+    alert_mirror_off: str | None = None
 
 
 class IncidentInput(BaseModel):
@@ -217,6 +264,12 @@ class IncidentInput(BaseModel):
     details: dict[str, str] = {}
     t0: datetime | None = Field(default=None, description="When the fault began, if known")
     language: Language | None = None
+    opsgenie_priority: OpsgeniePriority | None = Field(
+        default=None, description="Priority as Opsgenie gave it, mapped through the policy"
+    )
+    alert: AlertRef | None = Field(
+        default=None, description="The existing alert this incident came from, if any"
+    )
     source: str = "api"
     opened_by: Who = "vigie"
     state: IncidentState | None = None

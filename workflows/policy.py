@@ -191,7 +191,7 @@ class Notifications(_Strict):
 
 
 class MailDelivery(_Strict):
-    """How hard the workflow keeps trying when the mail server is unreachable."""
+    """How hard the workflow keeps trying when a server (mail, Opsgenie) is unreachable."""
 
     retry_initial_interval_seconds: float = Field(gt=0)
     retry_maximum_interval_seconds: float = Field(gt=0)
@@ -211,6 +211,10 @@ class Policy(_Strict):
     business_hours: BusinessHours
     notifications: Notifications
     mail_delivery: MailDelivery
+    # Added after the first release: a default keeps older policy snapshots readable.
+    alert_delivery: MailDelivery = MailDelivery(
+        retry_initial_interval_seconds=5, retry_maximum_interval_seconds=300
+    )
     continue_as_new_after_events: int = Field(default=8000, ge=200)
 
     def priority_for(self, impact: Grade, urgency: Grade) -> Priority:

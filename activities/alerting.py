@@ -1,0 +1,101 @@
+"""Keeps the Opsgenie (or JSM Operations) alert in step with the incident."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from activities.models import AlertActionInput, AlertActionResult, OnCallInput, OnCallResult
+from activities.providers.opsgenie import (
+    OpsgenieApi,
+    OpsgenieError,
+    OpsgenieUnavailable,
+    RequestPending,
+)
+from workflows.models import AlertCommand, AlertRef
+
+log = logging.getLogger(__name__)
+
+NO_KEY = "no Opsgenie API key configured (VIGIE_OPSGENIE_API_KEY): the alert is not updated"
+
+
+class AlertActivities:
+    """``api`` is None without an API key: then nothing is sent, and the result says so."""
+
+    def __init__(self, api: OpsgenieApi | None) -> None:
+        self._api = api
+
+    async def _send(self, api: OpsgenieApi, ref: AlertRef, cmd: AlertCommand) -> str:
+        ident, kind = ref.identifier, ref.identifier_type
+        match cmd.action:
+            case "create":
+                return await api.create_alert(cmd.alert)
+            case "note":
+                return await api.add_note(ident, kind, cmd.note or "", cmd.user)
+            case "acknowledge":
+                return await api.acknowledge(ident, kind, cmd.user, cmd.note)
+            case "close":
+                return await api.close(ident, kind, cmd.user, cmd.note)
+            case "priority":
+                return await api.update_priority(ident, kind, cmd.priority or "P3")
+            case "add_tags":
+                return await api.add_tags(ident, kind, cmd.tags, cmd.user)
+            case "remove_tags":
+                return await api.remove_tags(ident, kind, cmd.tags, cmd.user)
+
+    @activity.defn(name="opsgenie_alert_action")
+    async def alert_action(self, input: AlertActionInput) -> AlertActionResult:
+        if self._api is None:
+            return AlertActionResult(skipped=NO_KEY)
+        provider = self._api.config.provider
+        # A retry after the write was accepted only waits for its outcome: never sent twice.
+        details = activity.info().heartbeat_details
+        request_id = str(details[0]) if details else None
+        try:
+            if request_id is None:
+                request_id = await self._send(self._api, input.alert, input.command)
+                activity.heartbeat(request_id)
+            outcome = await self._api.wait_for(request_id)
+        except OpsgenieError as exc:
+            raise ApplicationError(
+                f"{provider} refused {input.command.action}: {exc}",
+                type="OpsgenieRejected",
+                non_retryable=True,
+            ) from exc
+        except OpsgenieUnavailable as exc:
+            delay = timedelta(seconds=exc.retry_after) if exc.retry_after else None
+            raise ApplicationError(
+                f"{provider} unavailable: {exc}", type="OpsgenieUnavailable", next_retry_delay=delay
+            ) from exc
+        except RequestPending as exc:
+            raise ApplicationError(
+                f"{provider} has not processed request {request_id} yet",
+                type="OpsgenieRequestPending",
+            ) from exc
+        if not outcome.success:
+            raise ApplicationError(
+                f"{provider} could not {input.command.action}: {outcome.status}",
+                type="OpsgenieRejected",
+                non_retryable=True,
+            )
+        log.info("%s %s done for %s", provider, input.command.action, input.incident_id)
+        return AlertActionResult(status=outcome.status, alert_id=outcome.alert_id)
+
+    @activity.defn(name="opsgenie_who_is_on_call")
+    async def who_is_on_call(self, input: OnCallInput) -> OnCallResult:
+        if self._api is None:
+            return OnCallResult(skipped=NO_KEY)
+        try:
+            return OnCallResult(recipients=await self._api.who_is_on_call(input.schedule))
+        except OpsgenieError as exc:
+            raise ApplicationError(
+                f"on-call of {input.schedule!r}: {exc}", type="OpsgenieRejected", non_retryable=True
+            ) from exc
+        except OpsgenieUnavailable as exc:
+            delay = timedelta(seconds=exc.retry_after) if exc.retry_after else None
+            raise ApplicationError(
+                str(exc), type="OpsgenieUnavailable", next_retry_delay=delay
+            ) from exc
