@@ -252,6 +252,63 @@ def dev(
         pass
 
 
+@app.command()
+def webhook(
+    host: Annotated[
+        str | None, typer.Option(help="Listen address (default VIGIE_WEBHOOK_HOST)")
+    ] = None,
+    port: Annotated[
+        int | None, typer.Option(help="Listen port (default VIGIE_WEBHOOK_PORT)")
+    ] = None,
+    dev_mode: Annotated[
+        bool, typer.Option("--dev", help="Accept webhooks without a secret")
+    ] = False,
+) -> None:
+    """Run the Opsgenie / JSM webhook receiver (POST /webhooks/opsgenie)."""
+    import uvicorn
+
+    from starters.gateway import TemporalGateway
+    from starters.opsgenie_config import load_mapping
+    from starters.webhook import create_app
+
+    cfg = settings()
+    logging.basicConfig(
+        level=cfg.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    secret = cfg.webhook_secret.get_secret_value() if cfg.webhook_secret else ""
+    if not secret and not (dev_mode or cfg.dev_mode):
+        fail(
+            "VIGIE_WEBHOOK_SECRET is not set: refusing to accept unauthenticated webhooks "
+            "(use --dev on a development machine)",
+            2,
+        )
+    try:
+        mapping = load_mapping(cfg.config_dir)
+    except ConfigError as exc:
+        fail(str(exc), 2)
+
+    async def main() -> None:
+        client = await _client(cfg)
+        receiver = create_app(
+            TemporalGateway(client, cfg.task_queue),
+            mapping,
+            secret=secret or None,
+            secret_header=cfg.webhook_secret_header,
+            max_body_bytes=cfg.webhook_max_body_bytes,
+        )
+        server = uvicorn.Server(
+            uvicorn.Config(
+                receiver,
+                host=host or cfg.webhook_host,
+                port=port or cfg.webhook_port,
+                log_level=cfg.log_level.lower(),
+            )
+        )
+        await server.serve()
+
+    asyncio.run(main())
+
+
 # ------------------------------------------------------------------ incidents
 
 

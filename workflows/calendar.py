@@ -57,22 +57,30 @@ class BusinessClock:
         closes = datetime.combine(day, self.hours.end, tzinfo=self.zone).astimezone(UTC)
         return opens, closes
 
-    def windows(self, start: datetime) -> Iterator[tuple[datetime, datetime]]:
-        """Open windows that end after ``start``, in order, clipped to begin no earlier."""
+    def windows(
+        self, start: datetime, until: datetime | None = None
+    ) -> Iterator[tuple[datetime, datetime]]:
+        """Open windows that end after ``start``, in order, clipped to begin no earlier.
+
+        With ``until``, stops after the day of ``until``; without, searches ten years ahead.
+        """
         day = start.astimezone(self.zone).date()
-        for _ in range(_MAX_SEARCH_DAYS):
+        last = until.astimezone(self.zone).date() if until is not None else None
+        days = (last - day).days + 1 if last is not None else _MAX_SEARCH_DAYS
+        for _ in range(max(days, 0)):
             if self.is_open_day(day):
                 opens, closes = self._window(day)
                 if closes > start:
                     yield max(opens, start), closes
             day += timedelta(days=1)
-        raise ValueError("the business calendar has no open hours in the next ten years")
+        if until is None:
+            raise ValueError("the business calendar has no open hours in the next ten years")
 
     def elapsed(self, start: datetime, end: datetime) -> timedelta:
         total = timedelta(0)
         if end <= start:
             return total
-        for opens, closes in self.windows(start):
+        for opens, closes in self.windows(start, until=end):
             if opens >= end:
                 break
             total += min(closes, end) - opens

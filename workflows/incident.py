@@ -57,6 +57,8 @@ SYSTEM = "vigie"
 PATCH_ALERT_MIRROR = "opsgenie-alert-mirror"
 # Notes Vigie writes on alerts start with this, so their webhooks are not taken as new input.
 NOTE_MARK = "[vigie]"
+# A fault said to have begun longer ago than this is taken as a wrong T0.
+MAX_T0_AGE = timedelta(days=366)
 ACTIVE: tuple[IncidentStatusName, ...] = ("open", "in_progress", "pending")
 
 
@@ -180,12 +182,17 @@ class IncidentWorkflow:
         opened_at = now
         notes: list[str] = []
         if input.t0 is not None:
-            if input.t0 <= now:
-                opened_at = input.t0
-            else:
+            if input.t0 > now:
                 notes.append(
                     f"T0 {input.t0.isoformat()} is in the future; the opening time is used."
                 )
+            elif now - input.t0 > MAX_T0_AGE:
+                notes.append(
+                    f"T0 {input.t0.isoformat()} is more than {MAX_T0_AGE.days} days old; "
+                    "the opening time is used."
+                )
+            else:
+                opened_at = input.t0
         self._state = IncidentState(
             incident_id=incident_id,
             policy=policy,

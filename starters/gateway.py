@@ -1,0 +1,73 @@
+"""How starters reach incidents: a small protocol, and its Temporal implementation."""
+
+from __future__ import annotations
+
+from typing import Any, Literal, Protocol
+
+from temporalio.client import Client
+from temporalio.common import WorkflowIDReusePolicy
+from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.service import RPCError, RPCStatusCode
+
+from workflows.incident import IncidentWorkflow
+from workflows.models import IncidentInput
+
+Outcome = Literal["started", "duplicate", "delivered", "missing", "closed"]
+
+
+class IncidentGateway(Protocol):
+    async def start(self, incident_id: str, input: IncidentInput) -> Outcome: ...
+
+    async def signal(
+        self, incident_id: str, name: str, payload: dict[str, Any], start: IncidentInput | None
+    ) -> Outcome: ...
+
+
+class TemporalGateway:
+    """Starts incidents once per business key and signals them, starting them if needed."""
+
+    def __init__(self, client: Client, task_queue: str) -> None:
+        self.client = client
+        self.task_queue = task_queue
+
+    async def start(self, incident_id: str, input: IncidentInput) -> Outcome:
+        try:
+            await self.client.start_workflow(
+                IncidentWorkflow.run,
+                input,
+                id=incident_id,
+                task_queue=self.task_queue,
+                # A closed incident is not opened again by a late or repeated delivery.
+                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+                static_summary=input.title[:200],
+                static_details=f"from {input.source}",
+            )
+        except WorkflowAlreadyStartedError:
+            return "duplicate"
+        return "started"
+
+    async def signal(
+        self, incident_id: str, name: str, payload: dict[str, Any], start: IncidentInput | None
+    ) -> Outcome:
+        if start is not None:
+            try:
+                await self.client.start_workflow(
+                    IncidentWorkflow.run,
+                    start,
+                    id=incident_id,
+                    task_queue=self.task_queue,
+                    id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+                    start_signal=name,
+                    start_signal_args=[payload],
+                    static_summary=start.title[:200],
+                )
+            except WorkflowAlreadyStartedError:
+                return "closed"
+            return "delivered"
+        try:
+            await self.client.get_workflow_handle(incident_id).signal(name, payload)
+        except RPCError as exc:
+            if exc.status == RPCStatusCode.NOT_FOUND:
+                return "closed" if "completed" in exc.message.lower() else "missing"
+            raise
+        return "delivered"

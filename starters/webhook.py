@@ -1,0 +1,203 @@
+"""The webhook receiver: Opsgenie's (or JSM's) outgoing webhook starts and steers incidents.
+
+POST /webhooks/opsgenie answers 202 once the incident is started or signalled;
+it never waits for the incident's own work. Bad input gets a JSON error: 400
+for malformed JSON, 401 for a wrong secret, 413 for a body too large, 422 for
+a payload that is not an alert event. Never a 500 for bad input.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import logging
+from typing import Any
+
+from pydantic import ValidationError
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from starters.gateway import IncidentGateway
+from starters.opsgenie_config import OpsgenieMapping
+from starters.opsgenie_events import Plan, WebhookEvent, plan
+
+log = logging.getLogger(__name__)
+
+PATH = "/webhooks/opsgenie"
+
+
+def _error(status: int, message: str, **extra: Any) -> JSONResponse:
+    return JSONResponse({"error": message, **extra}, status_code=status)
+
+
+class _TooLarge(Exception):
+    pass
+
+
+async def _read_body(request: Request, limit: int) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise _TooLarge
+    body = b""
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise _TooLarge
+    return body
+
+
+def openapi(secret_header: str) -> dict[str, Any]:
+    schema = WebhookEvent.model_json_schema(ref_template="#/components/schemas/{model}")
+    definitions = schema.pop("$defs", {})
+    error = {
+        "type": "object",
+        "properties": {"error": {"type": "string"}, "problems": {"type": "array"}},
+    }
+    answer = {
+        "type": "object",
+        "properties": {
+            "result": {"enum": ["started", "duplicate", "delivered", "ignored"]},
+            "incident": {"type": "string"},
+            "reason": {"type": "string"},
+        },
+    }
+
+    def respond(description: str, body: dict[str, Any]) -> dict[str, Any]:
+        return {"description": description, "content": {"application/json": {"schema": body}}}
+
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "Vigie webhook receiver", "version": "1"},
+        "paths": {
+            PATH: {
+                "post": {
+                    "summary": "Opsgenie / JSM Operations outgoing webhook",
+                    "parameters": [
+                        {
+                            "name": secret_header,
+                            "in": "header",
+                            "required": True,
+                            "schema": {"type": "string"},
+                        },
+                    ],
+                    "requestBody": {
+                        "required": True,
+                        "content": {"application/json": {"schema": schema}},
+                    },
+                    "responses": {
+                        "202": respond("Started, signalled, or knowingly ignored", answer),
+                        "400": respond("Malformed JSON", error),
+                        "401": respond("Missing or wrong secret", error),
+                        "404": respond(
+                            "No incident for this alert, and too little to open one", error
+                        ),
+                        "413": respond("Body too large", error),
+                        "422": respond("Not an alert event", error),
+                        "503": respond("Temporal unreachable: deliver again later", error),
+                    },
+                }
+            },
+            "/healthz": {"get": {"responses": {"200": {"description": "Alive"}}}},
+        },
+        "components": {"schemas": definitions},
+    }
+
+
+def create_app(
+    gateway: IncidentGateway,
+    mapping: OpsgenieMapping,
+    *,
+    secret: str | None,
+    secret_header: str = "X-Webhook-Secret",
+    max_body_bytes: int = 256 * 1024,
+) -> Starlette:
+    """``secret`` None means no authentication (dev mode only; the CLI enforces that)."""
+    expected = secret.encode() if secret else None
+
+    async def receive(request: Request) -> JSONResponse:
+        if expected is not None:
+            given = request.headers.get(secret_header, "").encode()
+            if not hmac.compare_digest(given, expected):
+                return _error(401, f"missing or wrong {secret_header} header")
+        try:
+            body = await _read_body(request, max_body_bytes)
+        except _TooLarge:
+            return _error(413, f"body larger than {max_body_bytes} bytes")
+        try:
+            raw = json.loads(body)
+        except (ValueError, UnicodeDecodeError) as exc:
+            return _error(400, f"malformed JSON: {exc}")
+        try:
+            event = WebhookEvent.model_validate(raw)
+        except ValidationError as exc:
+            problems = [
+                {"field": ".".join(str(p) for p in e["loc"]) or "(body)", "problem": e["msg"]}
+                for e in exc.errors(include_url=False, include_input=False)
+            ]
+            return _error(422, "not an Opsgenie alert event", problems=problems)
+        try:
+            return await _apply(plan(event, mapping), event)
+        except ValidationError as exc:  # alert content an incident cannot take
+            problems = [
+                {"field": ".".join(str(p) for p in e["loc"]), "problem": e["msg"]}
+                for e in exc.errors(include_url=False, include_input=False)
+            ]
+            return _error(422, "alert content not usable for an incident", problems=problems)
+        except RuntimeError as exc:  # the Temporal client could not reach the server
+            log.error(
+                "webhook %s for %s: Temporal unavailable: %s",
+                event.action,
+                event.alert.alertId,
+                exc,
+            )
+            return _error(503, "Temporal is unavailable; deliver again later")
+
+    async def _apply(todo: Plan, event: WebhookEvent) -> JSONResponse:
+        incident = todo.incident_id
+        if todo.kind == "ignore":
+            log.info("webhook %s for %s ignored: %s", event.action, incident, todo.reason)
+            return _answer("ignored", incident, todo.reason)
+        if todo.kind == "start":
+            assert todo.start is not None
+            outcome = await gateway.start(incident, todo.start)
+            log.info("webhook Create for %s: %s", incident, outcome)
+            return _answer(outcome, incident)
+        assert todo.operation is not None
+        outcome = await gateway.signal(incident, todo.operation, todo.payload, todo.start)
+        log.info("webhook %s → %s on %s: %s", event.action, todo.operation, incident, outcome)
+        if outcome == "missing":
+            if todo.operation == "record_event":
+                return _answer("ignored", incident, f"no incident for this alert ({event.action})")
+            return _error(
+                404,
+                f"no incident for alert {event.alert.alertId}, and the event carries no "
+                "alert message to open one",
+                incident=incident,
+            )
+        if outcome == "closed":
+            return _answer("ignored", incident, "the incident is already closed")
+        return _answer(outcome, incident)
+
+    def _answer(result: str, incident: str, reason: str = "") -> JSONResponse:
+        body = {"result": result, "incident": incident}
+        if reason:
+            body["reason"] = reason
+        return JSONResponse(body, status_code=202)
+
+    async def healthz(request: Request) -> JSONResponse:
+        return JSONResponse({"status": "ok"})
+
+    document = openapi(secret_header)
+
+    async def spec(request: Request) -> JSONResponse:
+        return JSONResponse(document)
+
+    return Starlette(
+        routes=[
+            Route(PATH, receive, methods=["POST"]),
+            Route("/healthz", healthz, methods=["GET"]),
+            Route("/openapi.json", spec, methods=["GET"]),
+        ]
+    )

@@ -1,0 +1,218 @@
+"""Opsgenie end to end, over HTTP: stand-in ⇄ webhook receiver ⇄ worker on a Temporal server."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest_asyncio
+from pydantic import SecretStr
+from temporalio.client import Client
+from temporalio.testing import WorkflowEnvironment
+
+from starters import incidents
+from starters.gateway import TemporalGateway
+from starters.opsgenie_config import load_mapping
+from starters.opsgenie_standin import OpsgenieStandIn
+from starters.serving import serving
+from starters.webhook import create_app
+from tests.conftest import free_port
+from tests.helpers import eventually
+from workers.settings import DEFAULT_CONFIG_DIR, Settings
+from workers.worker import build_worker
+from workflows.incident import IncidentWorkflow
+from workflows.models import AcknowledgeInput, IncidentView
+
+WEBHOOKS = Path(__file__).parent / "fixtures" / "opsgenie" / "webhook"
+SECRET = "e2e-secret"
+KEY = "e2e-key"
+
+
+@dataclass
+class Stack:
+    client: Client
+    standin: OpsgenieStandIn
+    receiver: str
+    opsgenie: str
+    task_queue: str
+
+    async def deliver(self, body: dict[str, Any]) -> httpx.Response:
+        async with httpx.AsyncClient() as http:
+            return await http.post(self.receiver, json=body, headers={"X-Webhook-Secret": SECRET})
+
+    async def opsgenie_call(self, method: str, path: str, body: Any = None) -> httpx.Response:
+        async with httpx.AsyncClient(base_url=self.opsgenie) as http:
+            return await http.request(
+                method, path, json=body, headers={"Authorization": f"GenieKey {KEY}"}
+            )
+
+    async def status(self, incident: str) -> IncidentView | None:
+        try:
+            return await incidents.incident_status(self.client, incident)
+        except Exception:
+            return None
+
+    async def status_when(self, incident: str, predicate: Any) -> IncidentView:
+        for _ in range(150):
+            view = await self.status(incident)
+            if view is not None and predicate(view):
+                return view
+            await asyncio.sleep(0.1)
+        raise AssertionError(f"{incident} never matched: {await self.status(incident)}")
+
+
+@pytest_asyncio.fixture
+async def stack(dev_env: WorkflowEnvironment, settings: Settings) -> AsyncIterator[Stack]:
+    receiver_port, opsgenie_port = free_port(), free_port()
+    receiver = f"http://127.0.0.1:{receiver_port}/webhooks/opsgenie"
+    standin = OpsgenieStandIn(
+        api_key=KEY, webhook_url=receiver, webhook_headers={"X-Webhook-Secret": SECRET}
+    )
+    cfg = settings.model_copy(
+        update={
+            "opsgenie_api_key": SecretStr(KEY),
+            "opsgenie_api_url": f"http://127.0.0.1:{opsgenie_port}",
+        }
+    )
+    app = create_app(
+        TemporalGateway(dev_env.client, cfg.task_queue),
+        load_mapping(DEFAULT_CONFIG_DIR),
+        secret=SECRET,
+    )
+    async with (
+        serving(standin.app(), "127.0.0.1", opsgenie_port),
+        serving(app, "127.0.0.1", receiver_port),
+        build_worker(dev_env.client, cfg),
+    ):
+        yield Stack(
+            dev_env.client, standin, receiver, f"http://127.0.0.1:{opsgenie_port}", cfg.task_queue
+        )
+    await standin.aclose()
+
+
+def fixture(name: str, alert_id: str) -> dict[str, Any]:
+    body = json.loads((WEBHOOKS / f"{name}.json").read_text())
+    body["alert"]["alertId"] = alert_id
+    if body["alert"].get("alias") not in (None, "-"):
+        body["alert"]["alias"] = f"alias-{alert_id}"
+    return body
+
+
+async def test_every_fixture_through_http_to_a_real_worker(stack: Stack) -> None:
+    run = uuid.uuid4().hex[:8]
+    for name in ("create", "create_from_monitoring"):
+        r = await stack.deliver(fixture(name, f"{name}-{run}"))
+        assert r.status_code == 202 and r.json()["result"] == "started", r.text
+        view = await stack.status_when(f"incident-{name}-{run}", lambda v: True)
+        assert view.source == "opsgenie" and view.priority == "P3"
+    monitoring = await stack.status_when(f"incident-create_from_monitoring-{run}", lambda v: True)
+    assert monitoring.title.startswith("[Site24x7]")
+    assert "requesters" in monitoring.missing_fields
+
+    alert = f"sample-{run}"
+    incident = f"incident-{alert}"
+    expected = {
+        "acknowledge": "delivered",  # no incident yet: signal-with-start opens it
+        "addnote": "delivered",
+        "addrecipient": "delivered",
+        "addteam": "delivered",
+        "addtags": "delivered",
+        "removetags": "delivered",
+        "assignownership": "delivered",
+        "customaction": "delivered",
+        "unacknowledge": "delivered",
+        "close": "delivered",
+        "delete": "delivered",
+    }
+    for name, result in expected.items():
+        r = await stack.deliver(fixture(name, alert))
+        assert r.status_code == 202 and r.json()["result"] == result, (name, r.text)
+        if name == "acknowledge":
+            await stack.status_when(incident, lambda v: v.status == "in_progress")
+
+    def settled(v: IncidentView) -> bool:
+        kinds = [e.kind for e in v.timeline]
+        return "resolved" in kinds and kinds.count("opsgenie") >= 8
+
+    view = await stack.status_when(incident, settled)
+    kinds = [e.kind for e in view.timeline]
+    assert kinds[:3] == ["opened", "note", "acknowledged"]
+    assert "days old" in view.timeline[1].text  # the samples' createdAt is from 2015
+    assert view.status == "resolved"
+    assert next(e for e in view.timeline if e.kind == "worklog").text == "note to test alert"
+    texts = " ".join(e.text for e in view.timeline if e.kind == "opsgenie")
+    for fragment in ("team2_escalation", "Team team2", "tag1, tag2, tag3", "tag3", "TestAction",
+                     "unacknowledged", "deleted", "no change"):  # fmt: skip
+        assert fragment in texts, fragment
+    # Nothing that came from Opsgenie was pushed back to it.
+    assert not any(
+        path.endswith(("/acknowledge", "/close", "/notes")) for _, path in stack.standin.calls
+    )
+
+
+async def test_ten_deliveries_of_one_create_start_one_incident(stack: Stack) -> None:
+    body = fixture("create", f"storm-{uuid.uuid4().hex[:8]}")
+    answers = await asyncio.gather(*(stack.deliver(body) for _ in range(10)))
+    results = sorted(a.json()["result"] for a in answers)
+    assert results == ["duplicate"] * 9 + ["started"]
+    incident = answers[0].json()["incident"]
+    await asyncio.sleep(1)  # let visibility catch up
+    found = [w async for w in stack.client.list_workflows(f"WorkflowId = '{incident}'")]
+    assert len(found) == 1
+
+
+async def test_acknowledge_in_opsgenie_is_not_sent_back(stack: Stack) -> None:
+    raised = await stack.opsgenie_call(
+        "POST", "/v2/alerts",
+        {"message": "Disk full on db-3", "priority": "P2", "tags": ["sl:silver"],
+         "source": "web", "user": "ann@example.org"},
+    )  # fmt: skip
+    assert raised.status_code == 202
+    alert = next(iter(stack.standin.alerts.values()))
+    incident = f"incident-{alert['id']}"
+    view = await stack.status_when(incident, lambda v: True)
+    assert (view.priority, view.service_level, view.requesters) == (
+        "P2",
+        "silver",
+        ["ann@example.org"],
+    )
+
+    acked = await stack.opsgenie_call(
+        "POST", f"/v2/alerts/{alert['id']}/acknowledge", {"user": "bob", "source": "web"}
+    )
+    assert acked.status_code == 202
+    view = await stack.status_when(incident, lambda v: v.status == "in_progress")
+    assert view.timeline[-1].by == "bob"
+    await asyncio.sleep(1)
+    acks = [c for c in stack.standin.calls if c[1].endswith("/acknowledge")]
+    assert len(acks) == 1  # the user's own, none from Vigie
+    assert "vigie:in_progress" in alert["tags"]  # Vigie's own view is still kept on the alert
+
+
+async def test_cli_incident_gets_an_alert_and_its_acknowledgement(stack: Stack) -> None:
+    from workflows.models import IncidentInput
+
+    incident = await incidents.open_incident(
+        stack.client,
+        stack.task_queue,
+        IncidentInput(title="Mail relay down", service_level="gold", priority="P1", source="cli"),
+    )
+    alert = await eventually(lambda: stack.standin.find(incident, "alias"))
+    assert alert["priority"] == "P1" and "sl:gold" in alert["tags"]
+    await stack.client.get_workflow_handle(incident).execute_update(
+        IncidentWorkflow.acknowledge, AcknowledgeInput(by="alice")
+    )
+    await eventually(lambda: alert["acknowledged"] and alert["owner"] == "alice")
+    await eventually(lambda: "vigie:in_progress" in alert["tags"])
+    await asyncio.sleep(1)
+    # The alert's own webhooks (Create, Acknowledge...) map back to the same incident only.
+    found = [w async for w in stack.client.list_workflows(f"WorkflowId = '{incident}'")]
+    assert len(found) == 1
+    view = await stack.status_when(incident, lambda v: v.status == "in_progress")
+    assert not any(e.kind in ("refused", "alert_failed") for e in view.timeline), view.timeline

@@ -1,0 +1,267 @@
+"""The webhook receiver's HTTP contract: auth, limits, parsing, and what each action plans."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from starters.gateway import Outcome
+from starters.opsgenie_config import OpsgenieMapping, load_mapping
+from starters.opsgenie_events import WebhookEvent, plan
+from starters.webhook import create_app
+from workers.settings import DEFAULT_CONFIG_DIR
+from workflows.models import IncidentInput
+
+WEBHOOKS = Path(__file__).parent / "fixtures" / "opsgenie" / "webhook"
+SECRET = "s3cret"
+MAPPING = load_mapping(DEFAULT_CONFIG_DIR)
+
+
+class RecordingGateway:
+    """Records what the receiver asks of incidents; answers like Temporal would."""
+
+    def __init__(self) -> None:
+        self.started: list[tuple[str, IncidentInput]] = []
+        self.signals: list[tuple[str, str, dict[str, Any], IncidentInput | None]] = []
+        self.known: set[str] = set()
+
+    async def start(self, incident_id: str, input: IncidentInput) -> Outcome:
+        if incident_id in self.known:
+            return "duplicate"
+        self.known.add(incident_id)
+        self.started.append((incident_id, input))
+        return "started"
+
+    async def signal(
+        self, incident_id: str, name: str, payload: dict[str, Any], start: IncidentInput | None
+    ) -> Outcome:
+        self.signals.append((incident_id, name, payload, start))
+        if incident_id in self.known:
+            return "delivered"
+        if start is not None:
+            self.known.add(incident_id)
+            return "delivered"
+        return "missing"
+
+
+def fixture(name: str) -> dict[str, Any]:
+    return json.loads((WEBHOOKS / f"{name}.json").read_text())
+
+
+def client(gateway: RecordingGateway, **options: Any) -> httpx.AsyncClient:
+    app = create_app(gateway, MAPPING, secret=SECRET, max_body_bytes=4096, **options)
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://vigie")
+
+
+async def post(c: httpx.AsyncClient, body: Any, secret: str = SECRET) -> httpx.Response:
+    content = body if isinstance(body, bytes) else json.dumps(body).encode()
+    return await c.post("/webhooks/opsgenie", content=content, headers={"X-Webhook-Secret": secret})
+
+
+async def test_authentication_and_limits() -> None:
+    gateway = RecordingGateway()
+    async with client(gateway) as c:
+        r = await post(c, fixture("create"), secret="wrong")
+        assert r.status_code == 401 and "X-Webhook-Secret" in r.json()["error"]
+        r = await c.post("/webhooks/opsgenie", json=fixture("create"))
+        assert r.status_code == 401
+        r = await post(c, b"{" + b" " * 5000 + b"}")
+        assert r.status_code == 413
+        r = await post(c, b"{not json")
+        assert r.status_code == 400 and r.json()["error"].startswith("malformed JSON")
+        r = await post(c, {"action": "Create", "alert": {"message": "no id"}})
+        assert r.status_code == 422
+        assert r.json()["problems"][0]["field"] == "alert.alertId"
+        r = await post(c, {"action": "Create", "alert": {"alertId": "a", "priority": "P9"}})
+        assert r.status_code == 422 and "unknown priority" in r.text
+        assert (await c.get("/healthz")).json() == {"status": "ok"}
+        spec = (await c.get("/openapi.json")).json()
+        assert "/webhooks/opsgenie" in spec["paths"]
+    assert gateway.started == [] and gateway.signals == []
+
+
+def test_every_fixture_parses_leniently() -> None:
+    for path in sorted(WEBHOOKS.glob("*.json")):
+        event = WebhookEvent.model_validate_json(path.read_text())
+        assert event.alert.alertId, path.name
+    monitoring = WebhookEvent.model_validate(fixture("create_from_monitoring"))
+    assert monitoring.alert.updatedAt == 1625246954020000000  # a string in the payload
+    assert "st:sev:2" in monitoring.alert.addedTags
+    numeric = fixture("create")
+    numeric["alert"]["priority"] = 3
+    assert WebhookEvent.model_validate(numeric).alert.priority == "P3"
+
+
+def test_what_each_action_does() -> None:
+    expected = {
+        "create": ("start", None),
+        "create_from_monitoring": ("start", None),
+        "acknowledge": ("signal", "acknowledge"),
+        "assignownership": ("signal", "acknowledge"),
+        "addnote": ("signal", "add_worklog"),
+        "close": ("signal", "resolve"),
+        "addtags": ("signal", "record_event"),
+        "removetags": ("signal", "record_event"),
+        "addrecipient": ("signal", "record_event"),
+        "addteam": ("signal", "record_event"),
+        "unacknowledge": ("signal", "record_event"),
+        "customaction": ("signal", "record_event"),
+        "delete": ("signal", "record_event"),
+    }
+    for name, (kind, operation) in expected.items():
+        todo = plan(WebhookEvent.model_validate(fixture(name)), MAPPING)
+        assert (todo.kind, todo.operation) == (kind, operation), name
+        assert todo.incident_id.startswith("incident-")
+        if operation == "record_event":
+            assert todo.start is None  # only recorded, never opens an incident
+
+
+def test_alert_fields_become_incident_fields() -> None:
+    todo = plan(WebhookEvent.model_validate(fixture("create")), MAPPING)
+    assert todo.start is not None
+    assert todo.incident_id == "incident-7ec331d7-f5f3-4f78-a49c-2ad886df69fe-1593475564295"
+    assert todo.start.title == "asdf"
+    assert todo.start.opsgenie_priority == "P3"
+    assert todo.start.requesters == ["kenaz@puppet.com"]
+    assert todo.start.service_level == MAPPING.default_service_level
+    assert todo.start.t0 is not None and int(todo.start.t0.timestamp() * 1000) == 1593475564295
+    assert todo.start.alert is not None and todo.start.alert.identifier_type == "id"
+
+    monitoring = fixture("create_from_monitoring")
+    monitoring["alert"]["tags"].append("sl:gold")
+    todo = plan(WebhookEvent.model_validate(monitoring), MAPPING)
+    assert todo.start is not None and todo.start.service_level == "gold"
+    assert todo.start.requesters == []  # "Site24x7" is no address
+    assert todo.start.details["Monitor ID"] == "79963000032090390"
+
+    teams = OpsgenieMapping.model_validate(
+        {**MAPPING.model_dump(), "teams": {"operations": "silver"}}
+    )
+    todo = plan(WebhookEvent.model_validate(fixture("create")), teams)
+    assert todo.start is not None and todo.start.service_level == "silver"
+
+
+def test_custom_action_mapped_by_configuration_and_echoes_ignored() -> None:
+    pending = fixture("customaction")
+    pending["action"] = "Pending"
+    todo = plan(WebhookEvent.model_validate(pending), MAPPING)
+    assert todo.operation == "set_pending" and todo.payload["waiting_on"] == "customer"
+
+    echo = fixture("acknowledge")
+    echo["source"] = {"name": "vigie", "type": "API"}
+    assert plan(WebhookEvent.model_validate(echo), MAPPING).kind == "ignore"
+    note = fixture("addnote")
+    note["alert"]["note"] = "[vigie] worklog: restarted"
+    assert plan(WebhookEvent.model_validate(note), MAPPING).kind == "ignore"
+    tags = fixture("addtags")
+    tags["alert"]["addedTags"] = "vigie:in_progress"
+    assert plan(WebhookEvent.model_validate(tags), MAPPING).kind == "ignore"
+
+
+async def test_escalate_shape_and_unknown_alert() -> None:
+    gateway = RecordingGateway()
+    escalate = {
+        "action": "Escalate",
+        "escalationId": "e-1",
+        "escalationName": "Ops escalation",
+        "escalationNotify": {"name": "ops_team", "type": "team"},
+        "alert": {"alertId": "a-1"},
+        "source": {"name": "", "type": "system"},
+    }
+    async with client(gateway) as c:
+        r = await post(c, escalate)
+        assert r.status_code == 202 and r.json()["result"] == "ignored"  # no incident yet
+        ack = fixture("acknowledge")
+        del ack["alert"]["message"]
+        r = await post(c, ack)
+        assert r.status_code == 404 and "no incident for alert" in r.json()["error"]
+    assert gateway.started == []
+    assert gateway.signals[0][1] == "record_event"
+    assert "Ops escalation" in gateway.signals[0][2]["text"]
+
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
+    ),
+    max_leaves=20,
+)
+
+
+def _encode(value: Any) -> bytes:
+    return json.dumps(value).encode()
+
+
+def _bad_priority(text: str) -> bool:
+    return text != "" and text.upper().removeprefix("P") not in {"1", "2", "3", "4", "5"}
+
+
+def _not_a_number(text: str) -> bool:
+    return text.strip() != "" and not text.strip().lstrip("-").isdigit()
+
+
+BROKEN_ALERTS = st.one_of(
+    JSON.filter(lambda v: not isinstance(v, dict)),
+    st.fixed_dictionaries({"message": st.text(max_size=30)}),  # no alertId
+    st.fixed_dictionaries({"alertId": st.sampled_from(["", 7, None, [], {}])}),
+    st.fixed_dictionaries(
+        {"alertId": st.just("a-1"), "priority": st.text(max_size=4).filter(_bad_priority)}
+    ),
+    st.fixed_dictionaries({"alertId": st.just("a-1"), "details": st.lists(JSON, max_size=2)}),
+    st.fixed_dictionaries(
+        {"alertId": st.just("a-1"), "createdAt": st.text(max_size=6).filter(_not_a_number)}
+    ),
+)
+ACTIONS = st.sampled_from(["Create", "Acknowledge", "Close"])
+MALFORMED = st.one_of(
+    st.binary(max_size=200).filter(lambda b: not _is_json(b)),
+    JSON.filter(lambda v: not isinstance(v, dict)).map(_encode),
+    st.fixed_dictionaries({"action": ACTIONS, "alert": BROKEN_ALERTS}).map(_encode),
+    st.fixed_dictionaries({"alert": st.just({"alertId": "a-1", "message": "m"})}).map(_encode),
+)
+
+
+def _is_json(raw: bytes) -> bool:
+    try:
+        json.loads(raw)
+    except ValueError:
+        return False
+    return True
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(body=MALFORMED)
+async def test_malformed_bodies_never_5xx_never_start(body: bytes) -> None:
+    gateway = RecordingGateway()
+    async with client(gateway) as c:
+        r = await post(c, body)
+    assert r.status_code in (400, 413, 422), (r.status_code, r.text, body)
+    assert r.json()["error"]
+    assert gateway.started == [] and gateway.signals == []
+
+
+@settings(max_examples=200, deadline=None)
+@given(body=st.dictionaries(st.sampled_from(["action", "alert", "source", "x"]), JSON))
+async def test_arbitrary_json_objects_never_5xx(body: dict[str, Any]) -> None:
+    gateway = RecordingGateway()
+    async with client(gateway) as c:
+        r = await post(c, body)
+    assert r.status_code < 500, r.text
+    if r.status_code != 202:
+        assert gateway.started == []
+
+
+@pytest.mark.parametrize("name", sorted(p.stem for p in WEBHOOKS.glob("*.json")))
+async def test_fixtures_answer_2xx(name: str) -> None:
+    gateway = RecordingGateway()
+    gateway.known.add("incident-052652ac-5d1c-464a-812a-7dd18bbfba8c")
+    async with client(gateway) as c:
+        r = await post(c, fixture(name))
+    assert r.status_code == 202, r.text
