@@ -236,8 +236,11 @@ def dev(
     port: Annotated[int, typer.Option(help="Temporal frontend port")] = 7233,
     ui_port: Annotated[int, typer.Option(help="Temporal Web UI port")] = 8233,
     smtp_port: Annotated[int, typer.Option(help="Local mail sink port")] = 1025,
+    webhook_port: Annotated[int, typer.Option(help="Webhook receiver port")] = 8080,
+    opsgenie_port: Annotated[int, typer.Option(help="Opsgenie stand-in port")] = 8081,
 ) -> None:
-    """Run the embedded stack: Temporal dev server, mail sink and worker. Ctrl-C stops all."""
+    """Run the embedded stack: Temporal dev server, mail sink, Opsgenie stand-in, webhook
+    receiver and worker. Ctrl-C stops all."""
     from starters.dev import DevStack
 
     cfg = settings()
@@ -245,7 +248,8 @@ def dev(
         level=cfg.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     try:
-        asyncio.run(DevStack(cfg, data_dir, port, ui_port, smtp_port).run())
+        stack = DevStack(cfg, data_dir, port, ui_port, smtp_port, webhook_port, opsgenie_port)
+        asyncio.run(stack.run())
     except ConfigError as exc:
         fail(str(exc), 2)
     except KeyboardInterrupt:

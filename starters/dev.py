@@ -11,9 +11,15 @@ import sys
 from email.message import EmailMessage
 from pathlib import Path
 
+from pydantic import SecretStr
 from temporalio.client import Client
 
+from starters.gateway import TemporalGateway
+from starters.opsgenie_config import load_mapping
+from starters.opsgenie_standin import OpsgenieStandIn
+from starters.serving import serving
 from starters.smtp_sink import MailSink, summary
+from starters.webhook import create_app
 from workers.connection import connect
 from workers.policy_file import load_policy
 from workers.settings import Settings
@@ -58,10 +64,24 @@ def dev_server_command(data_dir: Path, port: int, ui_port: int) -> list[str]:
     return command
 
 
+DEV_OPSGENIE_KEY = "dev"
+DEV_WEBHOOK_SECRET = "dev"
+
+
 class DevStack:
-    def __init__(self, settings: Settings, data_dir: str, port: int, ui_port: int, smtp_port: int):
+    def __init__(
+        self,
+        settings: Settings,
+        data_dir: str,
+        port: int,
+        ui_port: int,
+        smtp_port: int,
+        webhook_port: int = 8080,
+        opsgenie_port: int = 8081,
+    ):
         self.data_dir = Path(data_dir).resolve()
         self.port, self.ui_port, self.smtp_port = port, ui_port, smtp_port
+        self.webhook_port, self.opsgenie_port = webhook_port, opsgenie_port
         self.settings = settings.model_copy(
             update={
                 "temporal_address": f"127.0.0.1:{port}",
@@ -70,6 +90,10 @@ class DevStack:
                 "smtp_security": "none",
                 "smtp_username": None,
                 "smtp_password": None,
+                "opsgenie_provider": "opsgenie",
+                "opsgenie_api_url": f"http://127.0.0.1:{opsgenie_port}",
+                "opsgenie_api_key": SecretStr(DEV_OPSGENIE_KEY),
+                "webhook_secret": SecretStr(DEV_WEBHOOK_SECRET),
             }
         )
 
@@ -91,7 +115,9 @@ class DevStack:
 
     async def run(self) -> None:
         logging.getLogger("mail.log").setLevel(logging.WARNING)  # aiosmtpd's per-command log
-        load_policy(self.settings.config_dir)  # refuse a broken policy before starting anything
+        # Refuse broken configuration before starting anything.
+        load_policy(self.settings.config_dir)
+        mapping = load_mapping(self.settings.config_dir)
         self.data_dir.mkdir(parents=True, exist_ok=True)
         server_log = (self.data_dir / "temporal.log").open("ab")
         server = await asyncio.create_subprocess_exec(
@@ -116,6 +142,10 @@ class DevStack:
                 f"(namespace {self.settings.temporal_namespace})\n"
                 f"  Web UI        http://localhost:{self.ui_port}\n"
                 f"  Mail sink     127.0.0.1:{self.smtp_port}, mails kept in {sink.directory}\n"
+                f"  Webhook       http://127.0.0.1:{self.webhook_port}/webhooks/opsgenie "
+                f"(secret header {self.settings.webhook_secret_header}: {DEV_WEBHOOK_SECRET})\n"
+                f"  Opsgenie      stand-in at http://127.0.0.1:{self.opsgenie_port} "
+                f"(GenieKey {DEV_OPSGENIE_KEY})\n"
                 f"  Task queue    {self.settings.task_queue}\n"
                 f"  Policy        {self.settings.config_dir / 'policy.toml'}\n"
                 f"In another terminal: vigie open --title 'Checkout down' "
@@ -123,7 +153,24 @@ class DevStack:
                 f"Ctrl-C stops everything.",
                 flush=True,
             )
-            await run_worker(client, self.settings, stop)
+            standin = OpsgenieStandIn(
+                api_key=DEV_OPSGENIE_KEY,
+                webhook_url=f"http://127.0.0.1:{self.webhook_port}/webhooks/opsgenie",
+                webhook_headers={self.settings.webhook_secret_header: DEV_WEBHOOK_SECRET},
+            )
+            receiver = create_app(
+                TemporalGateway(client, self.settings.task_queue),
+                mapping,
+                secret=DEV_WEBHOOK_SECRET,
+                secret_header=self.settings.webhook_secret_header,
+                max_body_bytes=self.settings.webhook_max_body_bytes,
+            )
+            async with (
+                serving(standin.app(), "127.0.0.1", self.opsgenie_port),
+                serving(receiver, "127.0.0.1", self.webhook_port),
+            ):
+                await run_worker(client, self.settings, stop)
+            await standin.aclose()
         finally:
             sink.stop()
             if server.returncode is None:
