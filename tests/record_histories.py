@@ -12,10 +12,14 @@ import tempfile
 from datetime import timedelta
 from pathlib import Path
 
+import httpx
+from pydantic import SecretStr
 from temporalio.client import WorkflowHandle
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
+from activities.providers.opsgenie import OpsgenieApi, OpsgenieConfig
+from starters.opsgenie_standin import OpsgenieStandIn
 from starters.smtp_sink import MailSink
 from tests.conftest import BIN, TEST_POLICY_CHANGES, free_port
 from tests.helpers import advance, open_incident, status
@@ -107,7 +111,12 @@ async def main() -> None:
             text = text.replace(old, new)
         (config / "policy.toml").write_text(text, encoding="utf-8")
         settings = Settings(config_dir=config, smtp_port=sink.port, task_queue="record")
-        async with build_worker(env.client, settings):
+        standin = OpsgenieStandIn()
+        alert_api = OpsgenieApi(
+            OpsgenieConfig(base_url="http://standin", api_key=SecretStr("k")),
+            transport=httpx.ASGITransport(app=standin.app()),
+        )
+        async with build_worker(env.client, settings, alert_api=alert_api):
             for name, scenario in (("lifecycle", lifecycle), ("breach", breach)):
                 handle = await scenario(env, settings.task_queue)
                 history = await handle.fetch_history()
