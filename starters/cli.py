@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import getpass
 import logging
+import signal
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from enum import StrEnum
@@ -38,6 +39,7 @@ from workflows.models import (
 )
 from workflows.search import INCIDENT_PRIORITY, INCIDENT_STATUS, SERVICE_LEVEL, SLA_BREACHED
 
+log = logging.getLogger("vigie")
 app = typer.Typer(
     help="Vigie: durable incident orchestration on Temporal.",
     no_args_is_help=True,
@@ -269,11 +271,10 @@ def webhook(
     ] = False,
 ) -> None:
     """Run the Opsgenie / JSM webhook receiver (POST /webhooks/opsgenie)."""
-    import uvicorn
-
     from starters.gateway import TemporalGateway
     from starters.opsgenie_config import load_mapping
-    from starters.webhook import create_app
+    from starters.serving import serving
+    from starters.webhook import PATH, create_app
 
     cfg = settings()
     logging.basicConfig(
@@ -300,15 +301,14 @@ def webhook(
             secret_header=cfg.webhook_secret_header,
             max_body_bytes=cfg.webhook_max_body_bytes,
         )
-        server = uvicorn.Server(
-            uvicorn.Config(
-                receiver,
-                host=host or cfg.webhook_host,
-                port=port or cfg.webhook_port,
-                log_level=cfg.log_level.lower(),
-            )
-        )
-        await server.serve()
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        listen_host, listen_port = host or cfg.webhook_host, port or cfg.webhook_port
+        async with serving(receiver, listen_host, listen_port, cfg.log_level.lower()):
+            log.info("webhook receiver on http://%s:%s%s", listen_host, listen_port, PATH)
+            await stop.wait()
 
     asyncio.run(main())
 

@@ -205,3 +205,41 @@ async def test_worker_refuses_a_broken_policy_and_stops_cleanly_on_sigterm(
 @pytest.fixture(autouse=True)
 def _wide_console(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("COLUMNS", "200")
+
+
+async def test_webhook_command_needs_a_secret_and_serves(dev_env: WorkflowEnvironment) -> None:
+    from tests.conftest import free_port
+
+    address = dev_env.client.service_client.config.target_host
+    env = {"TEMPORAL_ADDRESS": address, "PATH": str(BIN)}
+    refused = await asyncio.to_thread(
+        subprocess.run,
+        [str(BIN / "vigie"), "webhook"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert refused.returncode == 2 and "VIGIE_WEBHOOK_SECRET is not set" in refused.stderr
+
+    port = free_port()
+    server = await asyncio.create_subprocess_exec(
+        str(BIN / "vigie"), "webhook", "--port", str(port),
+        env={**env, "VIGIE_WEBHOOK_SECRET": "s"},
+    )  # fmt: skip
+    try:
+        import httpx
+
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
+            for _ in range(100):
+                try:
+                    health = await http.get("/healthz")
+                    break
+                except httpx.TransportError:
+                    await asyncio.sleep(0.1)
+            assert health.json() == {"status": "ok"}
+            denied = await http.post("/webhooks/opsgenie", json={})
+            assert denied.status_code == 401
+    finally:
+        server.terminate()
+        assert await asyncio.wait_for(server.wait(), 30) == 0
