@@ -3,31 +3,96 @@
 from __future__ import annotations
 
 import logging
+from email.message import EmailMessage
 
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.mail_render import MailRenderer
-from activities.models import SendMailInput, SendMailResult
+from activities.models import CrisisMailInput, SendMailInput, SendMailResult
+from activities.providers.opsgenie import OpsgenieApi, OpsgenieError, OpsgenieUnavailable
 from activities.providers.smtp import MailTransport, RecipientsRefused
 
 log = logging.getLogger(__name__)
 
 
 class MailActivities:
-    def __init__(self, transport: MailTransport, renderer: MailRenderer) -> None:
+    """``relay`` is the alternate mail relay used when the mail system itself is down;
+    ``alerts`` notifies through Opsgenie instead of mail when configured so."""
+
+    def __init__(
+        self,
+        transport: MailTransport,
+        renderer: MailRenderer,
+        relay: MailTransport | None = None,
+        alerts: OpsgenieApi | None = None,
+    ) -> None:
         self._transport = transport
         self._renderer = renderer
+        self._relay = relay
+        self._alerts = alerts
 
     @activity.defn(name="send_incident_mail")
     async def send_incident_mail(self, input: SendMailInput) -> SendMailResult:
         message = self._renderer.render(input)
+        return await self._send(self._transport, message, f"mail {input.mail.kind}")
+
+    @activity.defn(name="send_crisis_mail")
+    async def send_crisis_mail(self, input: CrisisMailInput) -> SendMailResult:
+        message = self._renderer.render_crisis(input)
+        channel = input.mail.channel
+        if channel == "opsgenie":
+            return await self._notify_through_opsgenie(input, message)
+        transport = self._transport
+        if channel == "relay":
+            if self._relay is None:
+                raise ApplicationError(
+                    "the mail system is affected but no alternate relay is configured "
+                    "(VIGIE_ALT_SMTP_HOST)",
+                    type="RecipientsRefused",
+                    non_retryable=True,
+                )
+            transport = self._relay
+        return await self._send(transport, message, f"crisis mail {input.mail.kind}")
+
+    async def _notify_through_opsgenie(
+        self, input: CrisisMailInput, message: EmailMessage
+    ) -> SendMailResult:
+        if self._alerts is None:
+            raise ApplicationError(
+                "notifications go through Opsgenie but no API key is configured",
+                type="RecipientsRefused",
+                non_retryable=True,
+            )
+        body = message.get_body(("plain",))
+        text = body.get_content() if body is not None else ""
+        try:
+            request_id = await self._alerts.create_alert(
+                {
+                    "message": str(message["Subject"])[:130],
+                    "alias": input.mail.key,
+                    "description": text[:15000],
+                    "responders": [{"type": "user", "username": a} for a in input.mail.to],
+                    "tags": ["vigie", "crisis"],
+                    "priority": "P1",
+                    "source": "vigie",
+                }
+            )
+        except OpsgenieError as exc:
+            raise ApplicationError(str(exc), type="RecipientsRefused", non_retryable=True) from exc
+        except OpsgenieUnavailable as exc:
+            raise ApplicationError(str(exc), type="OpsgenieUnavailable") from exc
+        return SendMailResult(message_id=f"opsgenie:{request_id}")
+
+    async def _send(
+        self, transport: MailTransport, message: EmailMessage, what: str
+    ) -> SendMailResult:
         message_id = str(message["Message-ID"])
         try:
-            refused = await self._transport.send(message)
+            refused = await transport.send(message)
         except RecipientsRefused as exc:
             raise ApplicationError(
-                f"mail {input.mail.kind} to {', '.join(input.mail.to)} refused: {exc}",
+                f"{what} to {message['To']} refused: {exc}",
                 type="RecipientsRefused",
                 non_retryable=True,
             ) from exc
@@ -36,10 +101,5 @@ class MailActivities:
             raise ApplicationError(
                 f"mail server unreachable: {exc}", type="MailServerUnavailable"
             ) from exc
-        log.info(
-            "mail %s sent for %s to %s",
-            input.mail.kind,
-            input.incident.incident_id,
-            ", ".join(input.mail.to),
-        )
+        log.info("%s sent to %s", what, message["To"])
         return SendMailResult(message_id=message_id, refused=refused)

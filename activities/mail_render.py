@@ -9,8 +9,15 @@ from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
-from activities.mail_texts import FIELD_NAMES, LABELS, STATUS_NAMES, WORDING
-from activities.models import SendMailInput
+from activities.mail_texts import (
+    CONFERENCE_LABEL,
+    CRISIS_SUBJECTS,
+    FIELD_NAMES,
+    LABELS,
+    STATUS_NAMES,
+    WORDING,
+)
+from activities.models import CrisisMailInput, SendMailInput
 
 
 class MailRenderer:
@@ -68,5 +75,33 @@ class MailRenderer:
         message.set_content(self._env.get_template("mail.txt.j2").render(context))
         message.add_alternative(
             self._env.get_template("mail.html.j2").render(context), subtype="html"
+        )
+        return message
+
+    def render_crisis(self, input: CrisisMailInput) -> EmailMessage:
+        mail = input.mail
+        heading = CRISIS_SUBJECTS[mail.language].get(mail.kind, mail.kind)
+        subject = f"[{input.crisis_id}] {heading} — {mail.subject}"
+        context = {
+            "mail": mail,
+            "subject": subject,
+            "heading": heading,
+            "crisis_id": input.crisis_id,
+            "conference": input.conference,
+            "conference_label": CONFERENCE_LABEL[mail.language],
+        }
+        message = EmailMessage()
+        message["Subject"] = subject
+        message["From"] = self.sender
+        message["To"] = ", ".join(mail.to)
+        message["Message-ID"] = self.message_id(mail.key)
+        if mail.thread_key:
+            message["In-Reply-To"] = message["References"] = self.message_id(mail.thread_key)
+        message["X-Vigie-Crisis"] = input.crisis_id
+        message["X-Vigie-Kind"] = mail.kind
+        message["Auto-Submitted"] = "auto-generated"
+        message.set_content(self._env.get_template("crisis.txt.j2").render(context))
+        message.add_alternative(
+            self._env.get_template("crisis.html.j2").render(context), subtype="html"
         )
         return message

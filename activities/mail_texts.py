@@ -180,3 +180,42 @@ WORDING: dict[str, dict[str, Wording]] = {
         },
     },
 }
+
+CRISIS_SUBJECTS: dict[str, dict[str, str]] = {
+    "fr": {
+        "on_call": "Astreinte technique déclenchée",
+        "p1_open": "Incident P1 ouvert",
+        "escalation": "Escalade managériale",
+        "cell_request": "Demande de déclenchement de la cellule de crise",
+        "cell_opening": "Ouverture de la cellule de crise",
+        "action_plan": "Plan d'action",
+        "drp_reminder": "Décision PRA attendue",
+        "drp": "PRA déclenché",
+        "status": "Point de situation",
+        "update_reminder": "Point de situation attendu",
+        "member_added": "Vous rejoignez la cellule de crise",
+        "closing_reminder": "Clôture de crise attendue",
+        "closing": "Clôture de la crise",
+        "rex_draft": "Brouillon de REX",
+        "rex_reminder": "REX attendu",
+    },
+    "en": {
+        "on_call": "Technical on-call paged",
+        "p1_open": "P1 incident open",
+        "escalation": "Managerial escalation",
+        "cell_request": "Request to convene the crisis cell",
+        "cell_opening": "Crisis cell opening",
+        "action_plan": "Action plan",
+        "drp_reminder": "DRP decision due",
+        "drp": "DRP triggered",
+        "status": "Status update",
+        "update_reminder": "Status update due",
+        "member_added": "You join the crisis cell",
+        "closing_reminder": "Crisis closing due",
+        "closing": "Crisis closed",
+        "rex_draft": "REX draft",
+        "rex_reminder": "REX due",
+    },
+}
+
+CONFERENCE_LABEL = {"fr": "Conférence", "en": "Conference"}

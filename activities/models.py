@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from pydantic import BaseModel, Field
 
+from workflows.crisis_models import Conference, CrisisMail
 from workflows.models import AlertCommand, AlertRef, IncidentView, OutgoingMail
 from workflows.policy import Policy
 
@@ -48,3 +51,30 @@ class OnCallInput(BaseModel):
 class OnCallResult(BaseModel):
     recipients: list[str] = []
     skipped: str | None = None
+
+
+class LoadMatrixInput(BaseModel):
+    crisis_id: str
+
+
+class ConferenceInput(BaseModel):
+    crisis_id: str
+    title: str
+    start: datetime
+    minutes: int = 360
+
+
+class ConferenceResult(BaseModel):
+    provider: str
+    url: str
+    meeting_id: str | None = None
+    passcode: str | None = None
+    fallback_reason: str | None = Field(
+        default=None, description="Why the configured provider was not used, if it was not"
+    )
+
+
+class CrisisMailInput(BaseModel):
+    crisis_id: str
+    mail: CrisisMail
+    conference: Conference | None = None

@@ -6,8 +6,10 @@ import logging
 from collections.abc import Callable
 
 from temporalio import activity
+from temporalio.exceptions import ApplicationError
 
-from activities.models import LoadPolicyInput, LoadPolicyResult
+from activities.models import LoadMatrixInput, LoadPolicyInput, LoadPolicyResult
+from workflows.matrix import EscalationMatrix
 from workflows.policy import ConfigError, Policy
 
 log = logging.getLogger(__name__)
@@ -20,10 +22,17 @@ class PolicyActivities:
     under the last valid policy and its timeline says why.
     """
 
-    def __init__(self, load: Callable[[], Policy], source: str, last_valid: Policy) -> None:
+    def __init__(
+        self,
+        load: Callable[[], Policy],
+        source: str,
+        last_valid: Policy,
+        load_matrix: Callable[[], EscalationMatrix] | None = None,
+    ) -> None:
         self._load = load
         self._source = source
         self._last_valid = last_valid
+        self._load_matrix = load_matrix
 
     @activity.defn(name="load_policy")
     async def load_policy(self, input: LoadPolicyInput) -> LoadPolicyResult:
@@ -41,3 +50,14 @@ class PolicyActivities:
             )
         self._last_valid = policy
         return LoadPolicyResult(policy=policy, source=self._source)
+
+    @activity.defn(name="load_escalation_matrix")
+    async def load_escalation_matrix(self, input: LoadMatrixInput) -> EscalationMatrix:
+        """The current matrix. A broken file is a retryable error: fix it and the crisis goes on."""
+        if self._load_matrix is None:
+            raise ApplicationError("no escalation matrix configured", non_retryable=True)
+        try:
+            return self._load_matrix()
+        except ConfigError as exc:
+            log.error("escalation matrix refused for %s: %s", input.crisis_id, exc)
+            raise ApplicationError(str(exc), type="ConfigError") from exc

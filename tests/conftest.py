@@ -80,6 +80,8 @@ def config_dir(tmp_path: Path) -> Path:
         text = text.replace(old, new)
     directory = tmp_path / "config"
     directory.mkdir()
+    for other in DEFAULT_CONFIG_DIR.glob("*.toml"):
+        (directory / other.name).write_text(other.read_text(encoding="utf-8"), encoding="utf-8")
     (directory / "policy.toml").write_text(text, encoding="utf-8")
     return directory
 

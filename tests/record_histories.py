@@ -109,6 +109,8 @@ async def main() -> None:
         text = (DEFAULT_CONFIG_DIR / "policy.toml").read_text(encoding="utf-8")
         for old, new in TEST_POLICY_CHANGES.items():
             text = text.replace(old, new)
+        for other in DEFAULT_CONFIG_DIR.glob("*.toml"):
+            (config / other.name).write_text(other.read_text(encoding="utf-8"), encoding="utf-8")
         (config / "policy.toml").write_text(text, encoding="utf-8")
         settings = Settings(config_dir=config, smtp_port=sink.port, task_queue="record")
         standin = OpsgenieStandIn()

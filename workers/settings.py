@@ -50,6 +50,25 @@ class Settings(BaseSettings):
     webhook_port: int = Field(default=8080, ge=1, le=65535)
     dev_mode: bool = False
 
+    matrix_file: Path | None = Field(
+        default=None, description="Escalation matrix; default <config dir>/escalation_matrix.toml"
+    )
+    alt_smtp_host: str | None = None
+    alt_smtp_port: int = Field(default=25, ge=1, le=65535)
+
+    conference_provider: Literal["jitsi", "zoom", "teams", "meet"] = "jitsi"
+    jitsi_url: str = "https://meet.jit.si"
+    zoom_account_id: str | None = None
+    zoom_client_id: str | None = None
+    zoom_client_secret: SecretStr | None = None
+    teams_tenant_id: str | None = None
+    teams_client_id: str | None = None
+    teams_client_secret: SecretStr | None = None
+    teams_organizer: str | None = None
+    meet_client_id: str | None = None
+    meet_client_secret: SecretStr | None = None
+    meet_refresh_token: SecretStr | None = None
+
     log_level: str = "INFO"
 
     @model_validator(mode="after")
@@ -57,6 +76,29 @@ class Settings(BaseSettings):
         if (self.smtp_username is None) != (self.smtp_password is None):
             raise ValueError("VIGIE_SMTP_USERNAME and VIGIE_SMTP_PASSWORD go together")
         return self
+
+    @model_validator(mode="after")
+    def _conference_credentials(self) -> Settings:
+        needed = {
+            "zoom": ("zoom_account_id", "zoom_client_id", "zoom_client_secret"),
+            "teams": (
+                "teams_tenant_id",
+                "teams_client_id",
+                "teams_client_secret",
+                "teams_organizer",
+            ),
+            "meet": ("meet_client_id", "meet_client_secret", "meet_refresh_token"),
+        }.get(self.conference_provider, ())
+        missing = [f"VIGIE_{name.upper()}" for name in needed if not getattr(self, name)]
+        if missing:
+            raise ValueError(
+                f"VIGIE_CONFERENCE_PROVIDER={self.conference_provider} needs {', '.join(missing)}"
+            )
+        return self
+
+    @property
+    def matrix_path(self) -> Path:
+        return self.matrix_file or self.config_dir / "escalation_matrix.toml"
 
     @property
     def message_id_domain(self) -> str:

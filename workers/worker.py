@@ -8,22 +8,32 @@ import signal
 from functools import partial
 from typing import Any
 
+import httpx
+from pydantic import SecretStr
 from temporalio.client import Client
 from temporalio.worker import Worker
 
 from activities.alerting import AlertActivities
+from activities.conference import ConferenceActivities
 from activities.mail import MailActivities
 from activities.mail_render import MailRenderer
 from activities.policy import PolicyActivities
+from activities.providers.conference import ConferenceProvider
+from activities.providers.conference.jitsi import JitsiProvider
+from activities.providers.conference.meet import MeetConfig, MeetProvider
+from activities.providers.conference.teams import TeamsConfig, TeamsProvider
+from activities.providers.conference.zoom import ZoomConfig, ZoomProvider
 from activities.providers.opsgenie import OpsgenieApi, OpsgenieConfig, default_base_url
 from activities.providers.smtp import MailTransport, SmtpConfig, SmtpTransport
+from workers.matrix_file import load_matrix
 from workers.policy_file import POLICY_FILE, load_policy
 from workers.settings import Settings
+from workflows.crisis import CrisisWorkflow
 from workflows.incident import IncidentWorkflow
 
 log = logging.getLogger(__name__)
 
-WORKFLOWS = [IncidentWorkflow]
+WORKFLOWS = [IncidentWorkflow, CrisisWorkflow]
 
 
 def smtp_transport(settings: Settings) -> SmtpTransport:
@@ -52,6 +62,44 @@ def opsgenie_api(settings: Settings, transport: Any = None) -> OpsgenieApi | Non
     return OpsgenieApi(config, transport=transport)
 
 
+def conference_providers(
+    settings: Settings, http: httpx.AsyncClient
+) -> tuple[ConferenceProvider, ConferenceProvider]:
+    """The configured provider, and Jitsi as the fallback that needs no account."""
+    fallback = JitsiProvider(settings.jitsi_url)
+    name = settings.conference_provider
+    primary: ConferenceProvider = fallback
+    if name == "zoom":
+        primary = ZoomProvider(
+            ZoomConfig(
+                account_id=settings.zoom_account_id or "",
+                client_id=settings.zoom_client_id or "",
+                client_secret=settings.zoom_client_secret or SecretStr(""),
+            ),
+            http,
+        )
+    elif name == "teams":
+        primary = TeamsProvider(
+            TeamsConfig(
+                tenant_id=settings.teams_tenant_id or "",
+                client_id=settings.teams_client_id or "",
+                client_secret=settings.teams_client_secret or SecretStr(""),
+                organizer=settings.teams_organizer or "",
+            ),
+            http,
+        )
+    elif name == "meet":
+        primary = MeetProvider(
+            MeetConfig(
+                client_id=settings.meet_client_id or "",
+                client_secret=settings.meet_client_secret or SecretStr(""),
+                refresh_token=settings.meet_refresh_token or SecretStr(""),
+            ),
+            http,
+        )
+    return primary, fallback
+
+
 def build_worker(
     client: Client,
     settings: Settings,
@@ -59,19 +107,32 @@ def build_worker(
     task_queue: str | None = None,
     transport: MailTransport | None = None,
     alert_api: OpsgenieApi | None = None,
+    conference_http: httpx.AsyncClient | None = None,
 ) -> Worker:
     """A worker for every Vigie workflow. Raises ConfigError if the policy file is broken."""
     policy = load_policy(settings.config_dir)
+    load_matrix(settings.matrix_path)  # refuse a broken matrix at start
     policies = PolicyActivities(
         partial(load_policy, settings.config_dir),
         source=str(settings.config_dir / POLICY_FILE),
         last_valid=policy,
+        load_matrix=partial(load_matrix, settings.matrix_path),
+    )
+    api = alert_api if alert_api is not None else opsgenie_api(settings)
+    relay = (
+        SmtpTransport(SmtpConfig(host=settings.alt_smtp_host, port=settings.alt_smtp_port))
+        if settings.alt_smtp_host
+        else None
     )
     mail = MailActivities(
         transport or smtp_transport(settings),
         MailRenderer(settings.mail_from, settings.message_id_domain),
+        relay=relay,
+        alerts=api,
     )
-    alerts = AlertActivities(alert_api if alert_api is not None else opsgenie_api(settings))
+    alerts = AlertActivities(api)
+    http = conference_http or httpx.AsyncClient(timeout=20)
+    conference = ConferenceActivities(*conference_providers(settings, http))
     return Worker(
         client,
         task_queue=task_queue or settings.task_queue,
@@ -81,6 +142,9 @@ def build_worker(
             mail.send_incident_mail,
             alerts.alert_action,
             alerts.who_is_on_call,
+            policies.load_escalation_matrix,
+            mail.send_crisis_mail,
+            conference.open_conference,
         ],
     )
 

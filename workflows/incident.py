@@ -26,6 +26,7 @@ with workflow.unsafe.imports_passed_through():
         LoadPolicyResult,
         SendMailInput,
     )
+    from workflows.crisis_models import CrisisInput
     from workflows.models import (
         AcknowledgeInput,
         AlertCommand,
@@ -55,6 +56,7 @@ InputT = TypeVar("InputT", bound=BaseModel)
 SYSTEM = "vigie"
 # Behaviour changes, each behind workflow.patched so older histories replay.
 PATCH_ALERT_MIRROR = "opsgenie-alert-mirror"
+PATCH_CRISIS = "crisis-child"
 # Notes Vigie writes on alerts start with this, so their webhooks are not taken as new input.
 NOTE_MARK = "[vigie]"
 # A fault said to have begun longer ago than this is taken as a wrong T0.
@@ -110,12 +112,15 @@ class IncidentWorkflow:
         self._changed = False
         self._published: dict[str, Any] = {}
         self._mirroring = False
+        self._crisis = False
+        self._tasks: list[asyncio.Task[None]] = []
 
     # ------------------------------------------------------------------ run
 
     @workflow.run
     async def run(self, input: IncidentInput) -> IncidentView:
         self._mirroring = workflow.patched(PATCH_ALERT_MIRROR)
+        self._crisis = workflow.patched(PATCH_CRISIS)
         if self._state is None:
             self._state = await self._open(input)
         else:
@@ -148,7 +153,11 @@ class IncidentWorkflow:
                 except TimeoutError:
                     pass
             await workflow.wait_condition(
-                lambda: self._outboxes_empty() and workflow.all_handlers_finished()
+                lambda: (
+                    self._outboxes_empty()
+                    and workflow.all_handlers_finished()
+                    and all(t.done() for t in self._tasks)
+                )
             )
         finally:
             for sender in senders:
@@ -303,16 +312,19 @@ class IncidentWorkflow:
             self._record(kind, SYSTEM, f"Acknowledgement deadline {self._fmt(at)} breached.")
             self._mail(kind, im, {"due": self._fmt(at)})
             self._mirror_breach()
+            self._tell_crisis("escalate", {"by": SYSTEM, "reason": f"incident {kind}"})
         elif kind == "resolution_warning":
             s.resolution_warned = True
             due = self._fmt(d.resolution_due_at)
             self._record(kind, SYSTEM, f"Resolution due {due}.")
             self._mail(kind, warned_people, {"due": due})
+            self._tell_crisis("escalate", {"by": SYSTEM, "reason": "resolution deadline at risk"})
         elif kind == "resolution_breach":
             s.resolution_breached = True
             self._record(kind, SYSTEM, f"Resolution deadline {self._fmt(at)} breached.")
             self._mail(kind, im, {"due": self._fmt(at)})
             self._mirror_breach()
+            self._tell_crisis("escalate", {"by": SYSTEM, "reason": f"incident {kind}"})
         elif kind == "auto_close":
             quiet = self.policy.auto_close_after
             self._apply_close(
@@ -433,7 +445,10 @@ class IncidentWorkflow:
             text = f"P1 confirmed: regular mails from the incident manager to the client.{note}"
         else:
             s.major = True
-            text = f"Major incident confirmed: crisis process to trigger.{note}"
+            text = f"Major incident confirmed: crisis process triggered.{note}"
+            if self._crisis and s.crisis_id is None:
+                s.crisis_id = f"crisis-{s.incident_id}"
+                self._tasks.append(asyncio.create_task(self._start_crisis(input.by)))
         self._record("qualified", input.by, text)
         self._mail("qualified", s.requesters)
         self._mirror_note(input.via, input.by)
@@ -453,6 +468,7 @@ class IncidentWorkflow:
         s.resolved_at = now
         s.stops.append(Stop(start=now, reason="resolved"))
         self._record("resolved", input.by, input.resolution)
+        self._tell_crisis("service_restored", {"by": input.by, "note": input.resolution})
         if input.via == "vigie":
             note = f"{NOTE_MARK} Resolved: {input.resolution}"
             self._mirror(AlertCommand(action="close", user=input.by, note=note))
@@ -494,6 +510,45 @@ class IncidentWorkflow:
 
     def _apply_record_event(self, input: RecordEventInput) -> None:
         self._record(input.kind, input.by, input.text)
+
+    async def _start_crisis(self, by: str) -> None:
+        s = self.state
+        assert s.crisis_id is not None
+        context = " ".join(x for x in (s.description, s.category, s.application) if x)
+        try:
+            await workflow.start_child_workflow(
+                "CrisisWorkflow",
+                CrisisInput(
+                    title=s.title,
+                    criterion="major_incident",
+                    t0=s.opened_at,
+                    incident_id=s.incident_id,
+                    context=context,
+                    opened_by=by,
+                    language=s.language,
+                ),
+                id=s.crisis_id,
+                parent_close_policy=workflow.ParentClosePolicy.ABANDON,
+                static_summary=f"Crisis: {s.title}"[:200],
+            )
+        except Exception as exc:  # e.g. a crisis with that id exists: record, carry on
+            self._record("crisis_failed", SYSTEM, f"Crisis {s.crisis_id} not started: {exc}")
+            return
+        self._record("crisis", by, f"Crisis process started: {s.crisis_id}.")
+        self._changed = True
+
+    def _tell_crisis(self, signal: str, payload: dict[str, str]) -> None:
+        if self._crisis and self.state.crisis_id is not None:
+            self._tasks.append(asyncio.create_task(self._signal_crisis(signal, payload)))
+
+    async def _signal_crisis(self, signal: str, payload: dict[str, str]) -> None:
+        assert self.state.crisis_id is not None
+        try:
+            await workflow.get_external_workflow_handle(self.state.crisis_id).signal(
+                signal, payload
+            )
+        except Exception as exc:  # the crisis may be over: the incident goes on
+            self._record("crisis_unreachable", SYSTEM, f"Crisis not told of {signal}: {exc}")
 
     def _end_stop(self) -> None:
         for stop in self.state.stops:
@@ -892,6 +947,7 @@ class IncidentWorkflow:
             mails_pending=len(s.outbox),
             alert=s.alert,
             alert_changes_pending=len(s.alert_outbox),
+            crisis_id=s.crisis_id,
             timeline=list(s.timeline) if with_timeline else [],
         )
 

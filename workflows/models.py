@@ -208,6 +208,7 @@ class IncidentView(BaseModel):
     mails_pending: int
     alert: AlertRef | None = None
     alert_changes_pending: int = 0
+    crisis_id: str | None = None
     timeline: list[TimelineEntry]
 
 
@@ -247,6 +248,7 @@ class IncidentState(BaseModel):
     alert: AlertRef | None = None
     alert_outbox: list[AlertCommand] = []
     alert_mirror_off: str | None = None
+    crisis_id: str | None = None
 
 
 class IncidentInput(BaseModel):

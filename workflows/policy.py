@@ -197,6 +197,64 @@ class MailDelivery(_Strict):
     retry_maximum_interval_seconds: float = Field(gt=0)
 
 
+CrisisStepName = Literal[
+    "escalation", "cell_request", "cell_opening", "action_plan", "restoration", "closing"
+]
+
+
+class ChronogramStep(_Strict):
+    """One line of the crisis chronogram (§4.6): what happens how long after T0, for whom.
+
+    Recipients name roles: ``escalation_level`` (the contacts of the current
+    escalation level), ``cell.permanent``, ``cell.participants`` (permanent and
+    taking-part optional members), ``cell.pilot``, ``provider.<role>`` and
+    ``client.<role>`` of the escalation matrix.
+    """
+
+    step: CrisisStepName
+    at: AllowanceField
+    action: str
+    recipients: list[str] = []
+
+
+class CrisisPolicy(_Strict):
+    chronogram: list[ChronogramStep]
+    status_every: AllowanceField
+    rex_within: AllowanceField = Field(description="business days after the crisis closes")
+    rex_reminder_every: AllowanceField
+    mail_system_keywords: list[str]
+    security_keywords: list[str]
+    alternate_channel: Literal["relay", "opsgenie"]
+
+
+DEFAULT_CRISIS = CrisisPolicy.model_validate(
+    {
+        "chronogram": [
+            {"step": "escalation", "at": "30m", "recipients": ["escalation_level", "client.dnum"],
+             "action": "Escalation to the provider's incident manager; DNUM told a P1 is open"},
+            {"step": "cell_request", "at": "45m", "recipients": ["client.dnum"],
+             "action": "DNUM asked to trigger the crisis cell"},
+            {"step": "cell_opening", "at": "1h", "recipients": ["cell.permanent"],
+             "action": "Crisis cell opens: description, actions so far, forecast, action plan, "
+                       "DRP go/no-go, hourly communication"},
+            {"step": "action_plan", "at": "90m", "recipients": ["cell.participants"],
+             "action": "Communication on the action plan and its follow-up; latest DRP decision"},
+            {"step": "restoration", "at": "210m", "recipients": ["cell.participants"],
+             "action": "If the DRP was triggered: service restored for users"},
+            {"step": "closing", "at": "330m", "recipients": ["cell.participants"],
+             "action": "Closing communication, end of crisis management"},
+        ],
+        "status_every": "1h",
+        "rex_within": "5d",
+        "rex_reminder_every": "1d",
+        "mail_system_keywords": ["mail", "messagerie", "smtp", "exchange", "courriel"],
+        "security_keywords": ["security", "sécurité", "virus", "ransomware", "intrusion",
+                              "attaque", "malveillance"],
+        "alternate_channel": "relay",
+    }
+)  # fmt: skip
+
+
 class Policy(_Strict):
     """The whole incident policy. Every field is required: a file must be complete."""
 
@@ -216,6 +274,8 @@ class Policy(_Strict):
         retry_initial_interval_seconds=5, retry_maximum_interval_seconds=300
     )
     continue_as_new_after_events: int = Field(default=8000, ge=200)
+    # Added after the first release: a default keeps older policy snapshots readable.
+    crisis: CrisisPolicy = DEFAULT_CRISIS
 
     def priority_for(self, impact: Grade, urgency: Grade) -> Priority:
         row: UrgencyRow = getattr(self.priority_matrix, impact)

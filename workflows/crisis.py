@@ -1,0 +1,832 @@
+"""CrisisWorkflow: the crisis process of a major incident or a crisis event (procedure §4).
+
+It drives the chronogram from T0, composes the crisis cell from the
+escalation matrix, escalates by business-hours or on-call levels, sends the
+opening, status and closing mails, and chases the lessons-learned report.
+Operations are Signals and Updates of the same name, like the incident's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any, Literal, TypeVar
+
+from pydantic import BaseModel, ValidationError
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError, ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from activities.models import (
+        ConferenceInput,
+        ConferenceResult,
+        CrisisMailInput,
+        LoadMatrixInput,
+        LoadPolicyInput,
+        LoadPolicyResult,
+    )
+    from workflows.calendar import BusinessClock
+    from workflows.crisis_models import (
+        AddMemberInput,
+        CloseCrisisInput,
+        Conference,
+        CrisisInput,
+        CrisisMail,
+        CrisisState,
+        CrisisView,
+        DecideDrpInput,
+        DrpDecision,
+        EscalateInput,
+        Member,
+        Milestone,
+        PostUpdateInput,
+        ServiceRestoredInput,
+        StatusUpdate,
+        SubmitRexInput,
+    )
+    from workflows.matrix import EscalationMatrix
+    from workflows.models import TimelineEntry
+    from workflows.rex import rex_draft
+
+InputT = TypeVar("InputT", bound=BaseModel)
+SYSTEM = "vigie"
+
+DESCRIPTIONS = {
+    "post_update": "Post progress for the next status mail. {by, progress, done?, remaining?}",
+    "decide_drp": "Decide whether the DRP (PRA) is triggered. {by, activate: bool, reason}",
+    "escalate": "Escalate to the next managerial level. {by, reason}",
+    "add_member": "Add a member to the crisis cell. {by, name, email, kind: expert|security|other}",
+    "service_restored": "Service is restored for users. {by, note?}",
+    "close_crisis": "Close the crisis: closing mail, REX draft. {by, summary}",
+    "submit_rex": "Submit the lessons-learned report. {by, link? , text?}",
+    "status": "The crisis as it stands: milestones, cell, level, DRP decision, timeline.",
+}
+
+
+class Refused(Exception):
+    pass
+
+
+@workflow.defn(name="CrisisWorkflow")
+class CrisisWorkflow:
+    @workflow.init
+    def __init__(self, input: CrisisInput) -> None:
+        self._input = input
+        self._state: CrisisState | None = None
+        self._changed = False
+        self._tasks: list[asyncio.Task[None]] = []
+
+    @property
+    def state(self) -> CrisisState:
+        assert self._state is not None
+        return self._state
+
+    # ------------------------------------------------------------------ run
+
+    @workflow.run
+    async def run(self, input: CrisisInput) -> CrisisView:
+        self._state = await self._open(input)
+        sender = asyncio.create_task(self._deliver())
+        try:
+            while self.state.status != "rex_submitted":
+                now = workflow.now()
+                self._fire(now)
+                if self.state.status == "rex_submitted":
+                    break
+                self._changed = False
+                next_at = self._next_event()
+                timeout = None if next_at is None else next_at - workflow.now()
+                if timeout is not None and timeout <= timedelta(0):
+                    continue
+                try:
+                    await workflow.wait_condition(
+                        lambda: self._changed, timeout=timeout, timeout_summary="next crisis step"
+                    )
+                except TimeoutError:
+                    pass
+            await workflow.wait_condition(
+                lambda: (
+                    not self.state.outbox
+                    and workflow.all_handlers_finished()
+                    and all(t.done() for t in self._tasks)
+                )
+            )
+        finally:
+            sender.cancel()
+        return self._view()
+
+    async def _open(self, input: CrisisInput) -> CrisisState:
+        crisis_id = workflow.info().workflow_id
+        loaded = await workflow.execute_activity(
+            "load_policy",
+            LoadPolicyInput(incident_id=crisis_id),
+            result_type=LoadPolicyResult,
+            start_to_close_timeout=timedelta(seconds=30),
+        )
+        matrix = await workflow.execute_activity(
+            "load_escalation_matrix",
+            LoadMatrixInput(crisis_id=crisis_id),
+            result_type=EscalationMatrix,
+            start_to_close_timeout=timedelta(seconds=30),
+        )
+        policy = loaded.policy
+        now = workflow.now()
+        t0 = input.t0 if input.t0 is not None and input.t0 <= now else now
+        context = f"{input.title} {input.context}".lower()
+        mail_system = (
+            input.mail_system_affected
+            if input.mail_system_affected is not None
+            else any(k in context for k in policy.crisis.mail_system_keywords)
+        )
+        security = (
+            input.security_involved
+            if input.security_involved is not None
+            else input.criterion in ("virus_attack", "aggression")
+            or any(k in context for k in policy.crisis.security_keywords)
+        )
+        clock = BusinessClock(policy.business_hours)
+        business_hours = clock.elapsed(now, now + timedelta(seconds=1)) > timedelta(0)
+        self._state = CrisisState(
+            crisis_id=crisis_id,
+            policy=policy,
+            matrix=matrix,
+            title=input.title,
+            criterion=input.criterion,
+            incident_id=input.incident_id,
+            t0=t0,
+            triggered_by=input.triggered_by,
+            mail_system_affected=mail_system,
+            security_involved=security,
+            business_hours_at_start=business_hours,
+            language=input.language or policy.notifications.language,
+            time_scale=input.time_scale,
+        )
+        s = self.state
+        s.milestones = [
+            Milestone(step=step.step, action=step.action, due_at=t0 + self._scaled(step.at))
+            for step in policy.crisis.chronogram
+        ]
+        self._compose_cell()
+        when = "business hours" if business_hours else "outside business hours"
+        self._record(
+            "opened",
+            input.opened_by,
+            f"Crisis opened ({input.criterion}, {when}); escalation matrix version "
+            f"{matrix.version}.",
+        )
+        if input.time_scale > 1:
+            self._record("drill", SYSTEM, f"Drill: time runs {input.time_scale:g} times faster.")
+        if mail_system:
+            self._record(
+                "channel",
+                SYSTEM,
+                "The mail system is affected: crisis notifications go through "
+                f"{self._channel()} instead of the usual mail server.",
+            )
+        if security:
+            self._record("security", SYSTEM, "Security may be involved: the security team is in.")
+        if not business_hours:
+            on_call = [c.email for c in matrix.provider.on_call]
+            self._record(
+                "on_call",
+                SYSTEM,
+                f"Outside business hours: technical on-call paged ({', '.join(on_call)}).",
+            )
+            self._mail("on_call", on_call, [f"Crisis opened outside business hours: {s.title}"])
+        return s
+
+    def _scaled(self, allowance: Any) -> timedelta:
+        """A policy duration on the crisis clock (compressed in drills)."""
+        duration: timedelta = allowance.on_clock(None) / self._input.time_scale
+        return duration
+
+    def _channel(self) -> str:
+        s = self.state
+        return s.policy.crisis.alternate_channel if s.mail_system_affected else "smtp"
+
+    # ---------------------------------------------------------------- cell
+
+    def _compose_cell(self) -> None:
+        """Permanent members by level (§4.3), optional experts and security."""
+        s, m = self.state, self.state.matrix
+        level = max(s.level, 1)
+        wanted: list[tuple[str, Any, bool, bool]] = [
+            ("technical referent", m.provider.technical_referents, True, True),
+            ("pilot: incident manager", m.provider.incident_manager, True, True),
+            ("pilot: delivery manager", m.provider.delivery_manager, True, True),
+            ("client management level 1", m.client.management_1, True, True),
+        ]
+        if level >= 2:
+            wanted += [
+                ("account director", m.provider.account_director, True, True),
+                ("client management level 2", m.client.management_2, True, True),
+            ]
+        if level >= 3:
+            wanted += [
+                ("agency director", m.provider.agency_director, True, True),
+                ("client management level 3", m.client.management_3, True, True),
+            ]
+        wanted += [
+            ("expert", m.provider.experts, False, False),
+            ("client expert", m.client.experts, False, False),
+            ("security", m.provider.security, False, s.security_involved),
+            ("client CISO", m.client.ciso, False, s.security_involved),
+        ]
+        known = {member.email for member in s.members}
+        for role, contacts, permanent, participating in wanted:
+            for contact in contacts:
+                if str(contact.email) not in known:
+                    s.members.append(
+                        Member(
+                            name=contact.name,
+                            email=str(contact.email),
+                            role=role,
+                            permanent=permanent,
+                            participating=participating,
+                        )
+                    )
+                    known.add(str(contact.email))
+
+    def _recipients(self, names: list[str]) -> list[str]:
+        s, m = self.state, self.state.matrix
+        found: list[str] = []
+        for name in names:
+            if name == "escalation_level":
+                found += self._level_contacts()
+            elif name == "cell.permanent":
+                found += [x.email for x in s.members if x.permanent]
+            elif name == "cell.participants":
+                found += [x.email for x in s.members if x.permanent or x.participating]
+            elif name == "cell.pilot":
+                found += [
+                    str(c.email) for c in m.provider.incident_manager + m.provider.delivery_manager
+                ]
+            elif name.startswith("provider."):
+                found += [str(c.email) for c in m.provider_contacts(name.split(".", 1)[1])]  # type: ignore[arg-type]
+            elif name.startswith("client."):
+                found += [str(c.email) for c in m.client_contacts(name.split(".", 1)[1])]  # type: ignore[arg-type]
+        return list(dict.fromkeys(found))
+
+    def _level_contacts(self) -> list[str]:
+        s = self.state
+        if s.level == 0 or s.level_kind is None:
+            return []
+        levels = getattr(s.matrix.levels, s.level_kind)
+        return [str(c.email) for c in s.matrix.level_contacts(levels[s.level - 1])]
+
+    # ------------------------------------------------------------ timeline
+
+    def _milestone(self, step: str) -> Milestone | None:
+        return next((m for m in self.state.milestones if m.step == step), None)
+
+    def _done(self, step: str, by: str) -> None:
+        m = self._milestone(step)
+        if m is None or m.status in ("met", "late", "not_applicable"):
+            return
+        now = workflow.now()
+        m.done_at, m.by = now, by
+        m.status = "met" if now <= m.due_at else "late"
+        self._record("milestone", by, f"{m.action}: {m.status}.")
+
+    def _next_event(self) -> datetime | None:
+        s = self.state
+        times = [m.due_at for m in s.milestones if m.status == "pending"]
+        if s.status == "active" and s.last_status_at is not None:
+            times.append(s.last_status_at + self._scaled(s.policy.crisis.status_every))
+        if s.status == "closed" and s.rex_due_at is not None:
+            base = s.rex_reminded_at or s.closed_at
+            assert base is not None
+            times.append(base + self._scaled(s.policy.crisis.rex_reminder_every))
+        return min(times) if times else None
+
+    def _fire(self, now: datetime) -> None:
+        s = self.state
+        for m in sorted(s.milestones, key=lambda x: x.due_at):
+            if m.status == "pending" and m.due_at <= now:
+                self._step(m)
+        if s.status == "active" and s.last_status_at is not None:
+            if now >= s.last_status_at + self._scaled(s.policy.crisis.status_every):
+                self._status_mail()
+        if s.status == "closed" and s.rex_due_at is not None:
+            base = s.rex_reminded_at or s.closed_at
+            assert base is not None
+            if now >= base + self._scaled(s.policy.crisis.rex_reminder_every):
+                s.rex_reminded_at = now
+                overdue = now > s.rex_due_at
+                text = (
+                    f"REX overdue since {s.rex_due_at.isoformat()}."
+                    if overdue
+                    else f"REX due by {s.rex_due_at.isoformat()}."
+                )
+                self._record("rex_reminder", SYSTEM, text)
+                self._mail("rex_reminder", self._recipients(["provider.incident_manager"]), [text])
+
+    def _step(self, m: Milestone) -> None:
+        s = self.state
+        step = next(x for x in s.policy.crisis.chronogram if x.step == m.step)
+        to = self._recipients(step.recipients)
+        if m.step == "escalation":
+            if s.level == 0:
+                self._escalate(SYSTEM, "T0+30 min: escalation to the incident manager")
+            self._mail(
+                "p1_open", self._recipients(["client.dnum"]), [f"A P1 incident is open: {s.title}"]
+            )
+            self._done("escalation", SYSTEM)
+        elif m.step == "cell_request":
+            self._mail("cell_request", to, [m.action])
+            self._done("cell_request", SYSTEM)
+        elif m.step == "cell_opening":
+            self._open_cell(to, m)
+        elif m.step == "action_plan":
+            self._mail("action_plan", to, self._update_lines())
+            if s.drp is None:
+                self._record(
+                    "drp_undecided", SYSTEM, "No DRP decision at the latest decision time."
+                )
+                self._mail(
+                    "drp_reminder",
+                    self._recipients(["cell.pilot"]),
+                    ["The DRP (PRA) decision is due now: decide_drp."],
+                )
+                self._escalate(SYSTEM, "DRP undecided at the latest decision time")
+            self._done("action_plan", SYSTEM)
+        elif m.step == "restoration":
+            if s.drp is None or not s.drp.activate:
+                m.status = "not_applicable"
+                self._record("milestone", SYSTEM, f"{m.action}: not applicable (no DRP).")
+            elif s.restored_at is None:
+                m.status = "missed"
+                self._record("milestone", SYSTEM, f"{m.action}: missed.")
+                self._escalate(SYSTEM, "service not restored at the DRP restoration target")
+        elif m.step == "closing" and s.status == "active":
+            m.status = "missed"
+            self._record("milestone", SYSTEM, f"{m.action}: missed; the crisis is still open.")
+            self._mail("closing_reminder", self._recipients(["cell.pilot"]), [m.action])
+
+    def _open_cell(self, to: list[str], m: Milestone) -> None:
+        s = self.state
+        lines = [m.action, "Members of the cell:"]
+        members = [f"- {x.name} ({x.role})" for x in s.members if x.permanent or x.participating]
+        self._mail("cell_opening", to + self._recipients(["cell.participants"]), lines + members)
+        s.last_status_at = workflow.now()
+        self._done("cell_opening", SYSTEM)
+
+    def _update_lines(self) -> list[str]:
+        s = self.state
+        if not s.updates:
+            return ["No progress posted yet."]
+        u = s.updates[-1]
+        return [
+            f"Progress: {u.progress}",
+            f"Done: {u.done or '—'}",
+            f"Remaining: {u.remaining or '—'}",
+        ]
+
+    def _status_mail(self) -> None:
+        s = self.state
+        now = workflow.now()
+        since = s.last_status_at
+        fresh = [u for u in s.updates if since is None or u.at > since]
+        if fresh:
+            lines = self._update_lines()
+        else:
+            lines = ["Nothing was posted since the last status.", *self._update_lines()]
+            self._mail(
+                "update_reminder",
+                self._recipients(["cell.pilot"]),
+                ["No update was posted in the last period: post_update before the next status."],
+            )
+        lines.append(f"DRP: {self._drp_text()}")
+        s.last_status_at = now
+        self._record("status_mail", SYSTEM, lines[0])
+        self._mail("status", self._recipients(["cell.participants"]), lines)
+
+    def _drp_text(self) -> str:
+        d = self.state.drp
+        if d is None:
+            return "undecided"
+        return ("activated" if d.activate else "not activated") + f" ({d.reason})"
+
+    def _escalate(self, by: str, reason: str) -> None:
+        s = self.state
+        clock = BusinessClock(s.policy.business_hours)
+        now = workflow.now()
+        kind: Literal["business_hours", "outside_business_hours"] = (
+            "business_hours"
+            if clock.elapsed(now, now + timedelta(seconds=1)) > timedelta(0)
+            else "outside_business_hours"
+        )
+        levels = getattr(s.matrix.levels, kind)
+        if s.level_kind != kind:
+            s.level_kind = kind
+        if s.level >= len(levels):
+            self._record("escalation", by, f"Already at the last level ({s.level}): {reason}")
+            return
+        s.level += 1
+        self._compose_cell()
+        contacts = self._level_contacts()
+        name = "business hours" if kind == "business_hours" else "outside business hours"
+        self._record(
+            "escalation", by, f"Level {s.level} ({name}): {reason} → {', '.join(contacts)}"
+        )
+        self._mail("escalation", contacts, [f"Escalation level {s.level} ({name})", reason])
+
+    # ----------------------------------------------------------- operations
+
+    def _require_active(self, what: str) -> None:
+        if self.state.status != "active":
+            raise Refused(f"cannot {what}: the crisis is {self.state.status}")
+
+    def _check_post_update(self, input: PostUpdateInput) -> None:
+        self._require_active("post an update")
+
+    def _apply_post_update(self, input: PostUpdateInput) -> None:
+        self.state.updates.append(
+            StatusUpdate(
+                at=workflow.now(),
+                by=input.by,
+                progress=input.progress,
+                done=input.done,
+                remaining=input.remaining,
+            )
+        )
+        self._record("update", input.by, input.progress)
+
+    def _check_decide_drp(self, input: DecideDrpInput) -> None:
+        self._require_active("decide the DRP")
+
+    def _apply_decide_drp(self, input: DecideDrpInput) -> None:
+        s = self.state
+        s.drp = DrpDecision(
+            activate=input.activate, reason=input.reason, by=input.by, at=workflow.now()
+        )
+        self._record("drp", input.by, f"DRP {self._drp_text()}.")
+        if input.activate:
+            self._mail(
+                "drp", self._recipients(["cell.participants"]), [f"DRP activated: {input.reason}"]
+            )
+
+    def _check_escalate(self, input: EscalateInput) -> None:
+        self._require_active("escalate")
+
+    def _apply_escalate(self, input: EscalateInput) -> None:
+        self._escalate(input.by, input.reason)
+        self._done("escalation", input.by)
+
+    def _check_add_member(self, input: AddMemberInput) -> None:
+        self._require_active("add a member")
+
+    def _apply_add_member(self, input: AddMemberInput) -> None:
+        s = self.state
+        existing = next((x for x in s.members if x.email == str(input.email)), None)
+        if existing is not None:
+            existing.participating = True
+        else:
+            s.members.append(
+                Member(
+                    name=input.name,
+                    email=str(input.email),
+                    role=input.kind,
+                    permanent=False,
+                    participating=True,
+                )
+            )
+        self._record(
+            "member", input.by, f"{input.name} <{input.email}> joins the cell ({input.kind})."
+        )
+        if s.conference is not None:
+            self._mail(
+                "member_added",
+                [str(input.email)],
+                [f"You join the crisis cell: {s.title}"],
+            )
+
+    def _check_service_restored(self, input: ServiceRestoredInput) -> None:
+        self._require_active("record the restoration")
+        if self.state.restored_at is not None:
+            raise Refused("the service is already recorded as restored")
+
+    def _apply_service_restored(self, input: ServiceRestoredInput) -> None:
+        s = self.state
+        s.restored_at = workflow.now()
+        self._record("restored", input.by, input.note or "Service restored for users.")
+        m = self._milestone("restoration")
+        if m is not None and s.drp is not None and s.drp.activate:
+            if m.status == "pending":
+                self._done("restoration", input.by)
+            elif m.status == "missed":
+                m.done_at, m.by, m.status = s.restored_at, input.by, "late"
+
+    def _check_close_crisis(self, input: CloseCrisisInput) -> None:
+        self._require_active("close the crisis")
+
+    def _apply_close_crisis(self, input: CloseCrisisInput) -> None:
+        s = self.state
+        now = workflow.now()
+        s.status, s.closed_at, s.summary = "closed", now, input.summary
+        m = self._milestone("closing")
+        if m is not None:
+            if m.status == "pending":
+                self._done("closing", input.by)
+            elif m.status == "missed":
+                m.done_at, m.by, m.status = now, input.by, "late"
+        for pending in s.milestones:
+            if pending.status == "pending":
+                pending.status = "not_applicable"
+        clock = BusinessClock(s.policy.business_hours)
+        allowance = s.policy.crisis.rex_within.on_clock(s.policy.business_hours.day_length)
+        s.rex_due_at = now + (clock.add(now, allowance) - now) / s.time_scale
+        self._record("closed", input.by, f"{input.summary} REX due by {s.rex_due_at.isoformat()}.")
+        self._mail("closing", self._recipients(["cell.participants"]), [input.summary])
+        self._mail(
+            "rex_draft",
+            self._recipients(["provider.incident_manager"]),
+            [
+                f"REX due by {s.rex_due_at.isoformat()}.",
+                "The draft below comes from the crisis record.",
+            ],
+            markdown=rex_draft(s),
+        )
+        if s.incident_id:
+            text = f"Crisis {s.crisis_id} closed: {input.summary}"
+            self._tasks.append(asyncio.create_task(self._tell_incident(input.by, text)))
+
+    async def _tell_incident(self, by: str, text: str) -> None:
+        assert self.state.incident_id is not None
+        handle = workflow.get_external_workflow_handle(self.state.incident_id)
+        try:
+            await handle.signal("record_event", {"by": by, "kind": "crisis_closed", "text": text})
+        except Exception as exc:  # the incident may be closed already: the crisis goes on
+            self._record("incident_unreachable", SYSTEM, f"Incident not told: {exc}")
+
+    def _check_submit_rex(self, input: SubmitRexInput) -> None:
+        if self.state.status != "closed":
+            raise Refused(f"cannot submit the REX: the crisis is {self.state.status}")
+
+    def _apply_submit_rex(self, input: SubmitRexInput) -> None:
+        s = self.state
+        s.rex = input.link or input.text
+        s.status = "rex_submitted"
+        late = s.rex_due_at is not None and workflow.now() > s.rex_due_at
+        self._record("rex", input.by, f"REX submitted{' late' if late else ''}: {s.rex}")
+
+    # ------------------------------------------------------------- plumbing
+
+    def _validate(self, check: Callable[[InputT], None], input: InputT) -> None:
+        if self._state is None:
+            return
+        try:
+            check(input)
+        except Refused as exc:
+            raise ApplicationError(str(exc), type="InvalidOperation", non_retryable=True) from None
+
+    async def _run_update(
+        self, check: Callable[[InputT], None], apply: Callable[[InputT], None], input: InputT
+    ) -> CrisisView:
+        await workflow.wait_condition(lambda: self._state is not None)
+        try:
+            check(input)
+        except Refused as exc:
+            raise ApplicationError(str(exc), type="InvalidOperation", non_retryable=True) from None
+        apply(input)
+        self._changed = True
+        return self._view()
+
+    async def _run_signal(
+        self, name: str, model: type[InputT], check: Callable[[InputT], None],
+        apply: Callable[[InputT], None], raw: Any,
+    ) -> None:  # fmt: skip
+        await workflow.wait_condition(lambda: self._state is not None)
+        by = raw.get("by") if isinstance(raw, dict) and isinstance(raw.get("by"), str) else None
+        try:
+            input = model.model_validate(raw)
+            check(input)
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"{'.'.join(str(p) for p in e['loc']) or 'input'}: {e['msg']}" for e in exc.errors()
+            )
+            self._record("refused", by or "unknown", f"Signal {name} refused: {problems}")
+        except Refused as exc:
+            self._record("refused", by or "unknown", f"Signal {name} refused: {exc}")
+        else:
+            apply(input)
+        self._changed = True
+
+    @workflow.signal(name="post_update", description=DESCRIPTIONS["post_update"])
+    async def post_update_signal(self, input: Any) -> None:
+        await self._run_signal(
+            "post_update", PostUpdateInput, self._check_post_update, self._apply_post_update, input
+        )
+
+    @workflow.update(name="post_update", description=DESCRIPTIONS["post_update"])
+    async def post_update(self, input: PostUpdateInput) -> CrisisView:
+        return await self._run_update(self._check_post_update, self._apply_post_update, input)
+
+    @post_update.validator
+    def _v_post_update(self, input: PostUpdateInput) -> None:
+        self._validate(self._check_post_update, input)
+
+    @workflow.signal(name="decide_drp", description=DESCRIPTIONS["decide_drp"])
+    async def decide_drp_signal(self, input: Any) -> None:
+        await self._run_signal(
+            "decide_drp", DecideDrpInput, self._check_decide_drp, self._apply_decide_drp, input
+        )
+
+    @workflow.update(name="decide_drp", description=DESCRIPTIONS["decide_drp"])
+    async def decide_drp(self, input: DecideDrpInput) -> CrisisView:
+        return await self._run_update(self._check_decide_drp, self._apply_decide_drp, input)
+
+    @decide_drp.validator
+    def _v_decide_drp(self, input: DecideDrpInput) -> None:
+        self._validate(self._check_decide_drp, input)
+
+    @workflow.signal(name="escalate", description=DESCRIPTIONS["escalate"])
+    async def escalate_signal(self, input: Any) -> None:
+        await self._run_signal(
+            "escalate", EscalateInput, self._check_escalate, self._apply_escalate, input
+        )
+
+    @workflow.update(name="escalate", description=DESCRIPTIONS["escalate"])
+    async def escalate(self, input: EscalateInput) -> CrisisView:
+        return await self._run_update(self._check_escalate, self._apply_escalate, input)
+
+    @escalate.validator
+    def _v_escalate(self, input: EscalateInput) -> None:
+        self._validate(self._check_escalate, input)
+
+    @workflow.signal(name="add_member", description=DESCRIPTIONS["add_member"])
+    async def add_member_signal(self, input: Any) -> None:
+        await self._run_signal(
+            "add_member", AddMemberInput, self._check_add_member, self._apply_add_member, input
+        )
+
+    @workflow.update(name="add_member", description=DESCRIPTIONS["add_member"])
+    async def add_member(self, input: AddMemberInput) -> CrisisView:
+        return await self._run_update(self._check_add_member, self._apply_add_member, input)
+
+    @add_member.validator
+    def _v_add_member(self, input: AddMemberInput) -> None:
+        self._validate(self._check_add_member, input)
+
+    @workflow.signal(name="service_restored", description=DESCRIPTIONS["service_restored"])
+    async def service_restored_signal(self, input: Any) -> None:
+        await self._run_signal(
+            "service_restored",
+            ServiceRestoredInput,
+            self._check_service_restored,
+            self._apply_service_restored,
+            input,
+        )
+
+    @workflow.update(name="service_restored", description=DESCRIPTIONS["service_restored"])
+    async def service_restored(self, input: ServiceRestoredInput) -> CrisisView:
+        return await self._run_update(
+            self._check_service_restored, self._apply_service_restored, input
+        )
+
+    @service_restored.validator
+    def _v_service_restored(self, input: ServiceRestoredInput) -> None:
+        self._validate(self._check_service_restored, input)
+
+    @workflow.signal(name="close_crisis", description=DESCRIPTIONS["close_crisis"])
+    async def close_crisis_signal(self, input: Any) -> None:
+        await self._run_signal(
+            "close_crisis",
+            CloseCrisisInput,
+            self._check_close_crisis,
+            self._apply_close_crisis,
+            input,
+        )
+
+    @workflow.update(name="close_crisis", description=DESCRIPTIONS["close_crisis"])
+    async def close_crisis(self, input: CloseCrisisInput) -> CrisisView:
+        return await self._run_update(self._check_close_crisis, self._apply_close_crisis, input)
+
+    @close_crisis.validator
+    def _v_close_crisis(self, input: CloseCrisisInput) -> None:
+        self._validate(self._check_close_crisis, input)
+
+    @workflow.signal(name="submit_rex", description=DESCRIPTIONS["submit_rex"])
+    async def submit_rex_signal(self, input: Any) -> None:
+        await self._run_signal(
+            "submit_rex", SubmitRexInput, self._check_submit_rex, self._apply_submit_rex, input
+        )
+
+    @workflow.update(name="submit_rex", description=DESCRIPTIONS["submit_rex"])
+    async def submit_rex(self, input: SubmitRexInput) -> CrisisView:
+        return await self._run_update(self._check_submit_rex, self._apply_submit_rex, input)
+
+    @submit_rex.validator
+    def _v_submit_rex(self, input: SubmitRexInput) -> None:
+        self._validate(self._check_submit_rex, input)
+
+    @workflow.query(name="status", description=DESCRIPTIONS["status"])
+    def status(self) -> CrisisView:
+        if self._state is None:
+            raise ApplicationError("the crisis is still opening; query again in a moment")
+        return self._view()
+
+    # ---------------------------------------------------------------- mail
+
+    def _record(self, kind: str, by: str, text: str) -> None:
+        self.state.timeline.append(TimelineEntry(at=workflow.now(), kind=kind, by=by, text=text))
+
+    def _mail(
+        self, kind: str, to: list[str], lines: list[str], markdown: str | None = None
+    ) -> None:
+        recipients = list(dict.fromkeys(a for a in to if a))
+        if not recipients:
+            return
+        s = self.state
+        key = f"{s.crisis_id}.{s.mail_seq}"
+        s.mail_seq += 1
+        s.outbox.append(
+            CrisisMail(
+                key=key,
+                thread_key=s.thread_key,
+                kind=kind,
+                to=recipients,
+                channel=self._channel(),
+                language=s.language,
+                subject=s.title,
+                lines=lines,
+                markdown=markdown,
+            )
+        )
+        if s.thread_key is None:
+            s.thread_key = key
+
+    async def _deliver(self) -> None:
+        s = self.state
+        delivery = s.policy.mail_delivery
+        retry = RetryPolicy(
+            initial_interval=timedelta(seconds=delivery.retry_initial_interval_seconds),
+            maximum_interval=timedelta(seconds=delivery.retry_maximum_interval_seconds),
+            maximum_attempts=0,
+            non_retryable_error_types=["RecipientsRefused", "OpsgenieRejected"],
+        )
+        if s.conference is None:
+            try:
+                result = await workflow.execute_activity(
+                    "open_conference",
+                    ConferenceInput(crisis_id=s.crisis_id, title=s.title, start=s.t0),
+                    result_type=ConferenceResult,
+                    start_to_close_timeout=timedelta(minutes=1),
+                    retry_policy=RetryPolicy(maximum_attempts=3),
+                )
+                s.conference = Conference(
+                    provider=result.provider, url=result.url,
+                    meeting_id=result.meeting_id, passcode=result.passcode,
+                )  # fmt: skip
+                text = f"Conference opened on {result.provider}: {result.url}"
+                if result.fallback_reason:
+                    text += f" (the configured provider failed: {result.fallback_reason})"
+                self._record("conference", SYSTEM, text)
+            except ActivityError as exc:
+                self._record("conference_failed", SYSTEM, f"No conference: {exc.cause or exc}")
+        while True:
+            await workflow.wait_condition(lambda: bool(s.outbox))
+            mail = s.outbox[0]
+            try:
+                await workflow.execute_activity(
+                    "send_crisis_mail",
+                    CrisisMailInput(crisis_id=s.crisis_id, mail=mail, conference=s.conference),
+                    start_to_close_timeout=timedelta(minutes=2),
+                    retry_policy=retry,
+                    summary=f"crisis mail {mail.kind}",
+                )
+            except ActivityError as exc:
+                cause = exc.cause.message if isinstance(exc.cause, ApplicationError) else str(exc)
+                self._record("mail_failed", SYSTEM, f"Mail {mail.kind} not delivered: {cause}")
+            s.outbox.pop(0)
+
+    def _view(self) -> CrisisView:
+        s = self.state
+        return CrisisView(
+            crisis_id=s.crisis_id,
+            title=s.title,
+            criterion=s.criterion,
+            incident_id=s.incident_id,
+            status=s.status,
+            t0=s.t0,
+            matrix_version=s.matrix.version,
+            business_hours_at_start=s.business_hours_at_start,
+            mail_system_affected=s.mail_system_affected,
+            security_involved=s.security_involved,
+            channel=self._channel(),
+            level=s.level,
+            level_kind=s.level_kind,
+            milestones=s.milestones,
+            members=s.members,
+            conference=s.conference,
+            drp=s.drp,
+            last_update=s.updates[-1] if s.updates else None,
+            restored_at=s.restored_at,
+            closed_at=s.closed_at,
+            rex_due_at=s.rex_due_at,
+            rex=s.rex,
+            mails_pending=len(s.outbox),
+            timeline=s.timeline,
+        )
