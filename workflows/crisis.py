@@ -52,6 +52,8 @@ with workflow.unsafe.imports_passed_through():
 
 InputT = TypeVar("InputT", bound=BaseModel)
 SYSTEM = "vigie"
+# A step done this soon after its target still counts as on time (timer and task latency).
+ON_TIME_GRACE = timedelta(minutes=1)
 
 DESCRIPTIONS = {
     "post_update": "Post progress for the next status mail. {by, progress, done?, remaining?}",
@@ -169,6 +171,14 @@ class CrisisWorkflow:
             for step in policy.crisis.chronogram
         ]
         self._compose_cell()
+        if input.resolution_warning_at is not None:
+            s.auto_escalations.append(
+                (input.resolution_warning_at, "the incident's resolution deadline is at risk")
+            )
+        if input.resolution_due_at is not None:
+            s.auto_escalations.append(
+                (input.resolution_due_at, "the incident's resolution deadline is breached")
+            )
         when = "business hours" if business_hours else "outside business hours"
         self._record(
             "opened",
@@ -287,12 +297,14 @@ class CrisisWorkflow:
             return
         now = workflow.now()
         m.done_at, m.by = now, by
-        m.status = "met" if now <= m.due_at else "late"
+        m.status = "met" if now <= m.due_at + ON_TIME_GRACE else "late"
         self._record("milestone", by, f"{m.action}: {m.status}.")
 
     def _next_event(self) -> datetime | None:
         s = self.state
         times = [m.due_at for m in s.milestones if m.status == "pending"]
+        if s.status == "active":
+            times += [at for at, _ in s.auto_escalations]
         if s.status == "active" and s.last_status_at is not None:
             times.append(s.last_status_at + self._scaled(s.policy.crisis.status_every))
         if s.status == "closed" and s.rex_due_at is not None:
@@ -306,6 +318,11 @@ class CrisisWorkflow:
         for m in sorted(s.milestones, key=lambda x: x.due_at):
             if m.status == "pending" and m.due_at <= now:
                 self._step(m)
+        while s.status == "active" and s.auto_escalations and min(s.auto_escalations)[0] <= now:
+            _, why = min(s.auto_escalations)
+            s.auto_escalations.remove(min(s.auto_escalations))
+            if s.restored_at is None:
+                self._escalate(SYSTEM, why)
         if s.status == "active" and s.last_status_at is not None:
             if now >= s.last_status_at + self._scaled(s.policy.crisis.status_every):
                 self._status_mail()
@@ -328,12 +345,7 @@ class CrisisWorkflow:
         step = next(x for x in s.policy.crisis.chronogram if x.step == m.step)
         to = self._recipients(step.recipients)
         if m.step == "escalation":
-            if s.level == 0:
-                self._escalate(SYSTEM, "T0+30 min: escalation to the incident manager")
-            self._mail(
-                "p1_open", self._recipients(["client.dnum"]), [f"A P1 incident is open: {s.title}"]
-            )
-            self._done("escalation", SYSTEM)
+            self._escalation_step(SYSTEM, "T0+30 min: escalation to the incident manager")
         elif m.step == "cell_request":
             self._mail("cell_request", to, [m.action])
             self._done("cell_request", SYSTEM)
@@ -472,8 +484,21 @@ class CrisisWorkflow:
         self._require_active("escalate")
 
     def _apply_escalate(self, input: EscalateInput) -> None:
-        self._escalate(input.by, input.reason)
-        self._done("escalation", input.by)
+        m = self._milestone("escalation")
+        if m is not None and m.status == "pending":
+            self._escalation_step(input.by, input.reason)  # done early: not repeated at T0+30
+        else:
+            self._escalate(input.by, input.reason)
+
+    def _escalation_step(self, by: str, reason: str) -> None:
+        """Escalation to the incident manager's level, and DNUM told that a P1 is open."""
+        s = self.state
+        if s.level == 0 or by != SYSTEM:
+            self._escalate(by, reason)
+        self._mail(
+            "p1_open", self._recipients(["client.dnum"]), [f"A P1 incident is open: {s.title}"]
+        )
+        self._done("escalation", by)
 
     def _check_add_member(self, input: AddMemberInput) -> None:
         self._require_active("add a member")

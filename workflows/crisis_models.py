@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, EmailStr, Field, model_validator
+from pydantic import BaseModel, Field, model_validator
 
-from workflows.matrix import EscalationMatrix
+from workflows.matrix import EmailStr, EscalationMatrix
 from workflows.models import Instant, OperatorInput, Text, TimelineEntry, Who
 from workflows.policy import CrisisStepName, Language, Policy
 
@@ -36,6 +36,12 @@ class CrisisInput(BaseModel):
         default=None, description="None: guessed from the context and the policy's keywords"
     )
     security_involved: bool | None = None
+    resolution_warning_at: datetime | None = Field(
+        default=None, description="The incident's resolution warning: next level when reached"
+    )
+    resolution_due_at: datetime | None = Field(
+        default=None, description="The incident's resolution deadline: next level when breached"
+    )
     triggered_by: Literal["provider", "client"] = "provider"
     opened_by: Who = "vigie"
     language: Language | None = None
@@ -150,6 +156,8 @@ class CrisisState(BaseModel):
     language: Language
     time_scale: float
     status: Literal["active", "closed", "rex_submitted"] = "active"
+    # Automatic escalations still to come: (when, why), from the incident's deadlines.
+    auto_escalations: list[tuple[datetime, str]] = []
     level: int = 0
     level_kind: Literal["business_hours", "outside_business_hours"] | None = None
     milestones: list[Milestone] = []

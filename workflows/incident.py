@@ -312,19 +312,16 @@ class IncidentWorkflow:
             self._record(kind, SYSTEM, f"Acknowledgement deadline {self._fmt(at)} breached.")
             self._mail(kind, im, {"due": self._fmt(at)})
             self._mirror_breach()
-            self._tell_crisis("escalate", {"by": SYSTEM, "reason": f"incident {kind}"})
         elif kind == "resolution_warning":
             s.resolution_warned = True
             due = self._fmt(d.resolution_due_at)
             self._record(kind, SYSTEM, f"Resolution due {due}.")
             self._mail(kind, warned_people, {"due": due})
-            self._tell_crisis("escalate", {"by": SYSTEM, "reason": "resolution deadline at risk"})
         elif kind == "resolution_breach":
             s.resolution_breached = True
             self._record(kind, SYSTEM, f"Resolution deadline {self._fmt(at)} breached.")
             self._mail(kind, im, {"due": self._fmt(at)})
             self._mirror_breach()
-            self._tell_crisis("escalate", {"by": SYSTEM, "reason": f"incident {kind}"})
         elif kind == "auto_close":
             quiet = self.policy.auto_close_after
             self._apply_close(
@@ -468,7 +465,6 @@ class IncidentWorkflow:
         s.resolved_at = now
         s.stops.append(Stop(start=now, reason="resolved"))
         self._record("resolved", input.by, input.resolution)
-        self._tell_crisis("service_restored", {"by": input.by, "note": input.resolution})
         if input.via == "vigie":
             note = f"{NOTE_MARK} Resolved: {input.resolution}"
             self._mirror(AlertCommand(action="close", user=input.by, note=note))
@@ -515,6 +511,7 @@ class IncidentWorkflow:
         s = self.state
         assert s.crisis_id is not None
         context = " ".join(x for x in (s.description, s.category, s.application) if x)
+        d = self._deadlines()
         try:
             await workflow.start_child_workflow(
                 "CrisisWorkflow",
@@ -524,6 +521,8 @@ class IncidentWorkflow:
                     t0=s.opened_at,
                     incident_id=s.incident_id,
                     context=context,
+                    resolution_warning_at=d.resolution_warning_at,
+                    resolution_due_at=d.resolution_due_at,
                     opened_by=by,
                     language=s.language,
                 ),
@@ -536,19 +535,6 @@ class IncidentWorkflow:
             return
         self._record("crisis", by, f"Crisis process started: {s.crisis_id}.")
         self._changed = True
-
-    def _tell_crisis(self, signal: str, payload: dict[str, str]) -> None:
-        if self._crisis and self.state.crisis_id is not None:
-            self._tasks.append(asyncio.create_task(self._signal_crisis(signal, payload)))
-
-    async def _signal_crisis(self, signal: str, payload: dict[str, str]) -> None:
-        assert self.state.crisis_id is not None
-        try:
-            await workflow.get_external_workflow_handle(self.state.crisis_id).signal(
-                signal, payload
-            )
-        except Exception as exc:  # the crisis may be over: the incident goes on
-            self._record("crisis_unreachable", SYSTEM, f"Crisis not told of {signal}: {exc}")
 
     def _end_stop(self) -> None:
         for stop in self.state.stops:

@@ -6,9 +6,14 @@ matrix version it used.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+# A deliberately simple address check: one @, no spaces, a dot in the domain.
+EmailStr = Annotated[
+    str, StringConstraints(strip_whitespace=True, pattern=r"^[^@\s,;<>]+@[^@\s,;<>]+\.[^@\s,;<>]+$")
+]
 
 ProviderRole = Literal[
     "technical_referents",

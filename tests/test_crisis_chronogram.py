@@ -1,0 +1,247 @@
+"""The crisis chronogram on a time-skipping server, with a real SMTP sink."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from email.message import EmailMessage
+from pathlib import Path
+
+import pytest
+from temporalio.client import WorkflowHandle
+from temporalio.testing import WorkflowEnvironment
+
+from starters.smtp_sink import MailSink
+from tests.conftest import free_port
+from tests.helpers import PARIS, advance, eventually, next_open_morning, open_incident, sleep_until
+from workers.matrix_file import load_matrix
+from workers.settings import Settings
+from workers.worker import build_worker
+from workflows.crisis import CrisisWorkflow
+from workflows.crisis_models import (
+    CloseCrisisInput,
+    CrisisInput,
+    CrisisView,
+    DecideDrpInput,
+    EscalateInput,
+    PostUpdateInput,
+    ServiceRestoredInput,
+    SubmitRexInput,
+)
+from workflows.incident import IncidentWorkflow
+from workflows.models import QualifyP1Input
+
+
+def mails(sink: MailSink, crisis_id: str, kind: str) -> list[EmailMessage]:
+    return [
+        m for m in sink.messages if m["X-Vigie-Crisis"] == crisis_id and m["X-Vigie-Kind"] == kind
+    ]
+
+
+def to(message: EmailMessage) -> set[str]:
+    return {a.strip() for a in str(message["To"]).split(",")}
+
+
+async def crisis_status(handle: WorkflowHandle[CrisisWorkflow, CrisisView]) -> CrisisView:
+    async def ask() -> CrisisView | None:
+        try:
+            return await handle.query(CrisisWorkflow.status)
+        except Exception:
+            return None
+
+    view = None
+    for _ in range(100):
+        view = await ask()
+        if view is not None:
+            return view
+        await advance_real()
+    raise AssertionError("crisis never answered")
+
+
+async def eventually_async(incident: WorkflowHandle) -> object:  # type: ignore[type-arg]
+    import asyncio
+
+    for _ in range(100):
+        view = await incident.query(IncidentWorkflow.status)
+        if any(e.kind == "crisis_closed" for e in view.timeline):
+            return view
+        await asyncio.sleep(0.1)
+    raise AssertionError("the incident was never told the crisis closed")
+
+
+async def advance_real() -> None:
+    import asyncio
+
+    await asyncio.sleep(0.1)
+
+
+@pytest.fixture
+def matrix(config_dir: Path):  # type: ignore[no-untyped-def]
+    return load_matrix(config_dir / "escalation_matrix.toml")
+
+
+async def test_gold_p1_major_on_tuesday_morning(
+    skipping_env: WorkflowEnvironment, settings: Settings, sink: MailSink, matrix
+) -> None:  # type: ignore[no-untyped-def]
+    client = skipping_env.client
+    tuesday = next_open_morning(await skipping_env.get_current_time(), weekday=1, hour=10)
+    await sleep_until(skipping_env, tuesday)
+    async with build_worker(client, settings):
+        incident = await open_incident(client, settings.task_queue)
+        await incident.execute_update(
+            IncidentWorkflow.qualify_p1, QualifyP1Input(by="im", verdict="major")
+        )
+        crisis = client.get_workflow_handle_for(CrisisWorkflow.run, f"crisis-{incident.id}")
+        view = await crisis_status(crisis)
+        t0 = view.t0
+        assert view.business_hours_at_start and view.channel == "smtp"
+        assert view.matrix_version == matrix.version
+        assert [m.step for m in view.milestones] == [
+            "escalation", "cell_request", "cell_opening", "action_plan", "restoration", "closing",
+        ]  # fmt: skip
+
+        await sleep_until(skipping_env, t0 + timedelta(minutes=31))
+        dnum = {str(c.email) for c in matrix.client.dnum}
+        level1 = {"incident-manager@example.com", "referents@example.com", "n1@client.example.org"}
+        escalation = await eventually(lambda: mails(sink, crisis.id, "escalation"))
+        assert to(escalation[0]) == level1
+        assert to((await eventually(lambda: mails(sink, crisis.id, "p1_open")))[0]) == dnum
+
+        await sleep_until(skipping_env, t0 + timedelta(minutes=46))
+        assert to((await eventually(lambda: mails(sink, crisis.id, "cell_request")))[0]) == dnum
+
+        await sleep_until(skipping_env, t0 + timedelta(minutes=61))
+        opening = (await eventually(lambda: mails(sink, crisis.id, "cell_opening")))[0]
+        permanent = {"referents@example.com", "incident-manager@example.com",
+                     "delivery-manager@example.com", "n1@client.example.org"}  # fmt: skip
+        assert to(opening) == permanent
+        body = opening.get_body(("plain",)).get_content()
+        assert "https://meet.jit.si/crisis-" in body
+
+        await crisis.execute_update(
+            CrisisWorkflow.decide_drp, DecideDrpInput(by="im", activate=True, reason="site B")
+        )
+        await crisis.execute_update(
+            CrisisWorkflow.post_update,
+            PostUpdateInput(by="im", progress="failover started", done="DNS", remaining="DB"),
+        )
+        await sleep_until(skipping_env, t0 + timedelta(minutes=91))
+        assert mails(sink, crisis.id, "drp_reminder") == []
+        await eventually(lambda: mails(sink, crisis.id, "action_plan"))
+
+        await sleep_until(skipping_env, t0 + timedelta(hours=2, minutes=1))
+        status = (await eventually(lambda: mails(sink, crisis.id, "status")))[0]
+        assert "failover started" in status.get_body(("plain",)).get_content()
+        # No update posted in the next hour: the mail says so and the pilot is reminded.
+        await sleep_until(skipping_env, t0 + timedelta(hours=3, minutes=1))
+        statuses = await eventually(
+            lambda: len(mails(sink, crisis.id, "status")) >= 2 and mails(sink, crisis.id, "status")
+        )
+        assert "Nothing was posted" in statuses[1].get_body(("plain",)).get_content()
+        await eventually(lambda: mails(sink, crisis.id, "update_reminder"))
+
+        await crisis.execute_update(
+            CrisisWorkflow.service_restored, ServiceRestoredInput(by="im", note="users back")
+        )
+        await sleep_until(skipping_env, t0 + timedelta(hours=5))
+        view = await crisis.execute_update(
+            CrisisWorkflow.close_crisis, CloseCrisisInput(by="dm", summary="Back on site A")
+        )
+        status_of = {m.step: m for m in view.milestones}
+        for step in ("escalation", "cell_request", "cell_opening", "action_plan"):
+            m = status_of[step]
+            assert m.status == "met" and m.done_at is not None, m
+            assert m.done_at - m.due_at < timedelta(seconds=1)
+        assert status_of["restoration"].status == "met"
+        assert status_of["closing"].status == "met"
+        assert len(mails(sink, crisis.id, "status")) >= 3  # hourly from T0+2h until closing
+
+        closing = await eventually(lambda: mails(sink, crisis.id, "closing"))
+        assert permanent <= to(closing[0])
+        draft = (await eventually(lambda: mails(sink, crisis.id, "rex_draft")))[0]
+        assert to(draft) == {"incident-manager@example.com"}
+        text = draft.get_body(("plain",)).get_content()
+        assert "## Chronogram compliance" in text and "## RACI" in text
+        assert "DRP (PRA) activated by im" in text
+        assert view.rex_due_at is not None
+        # 5 business days from Tuesday ~15:00: the next Tuesday (no holiday in between).
+        assert view.rex_due_at.astimezone(PARIS).weekday() == 1
+
+        await advance(skipping_env, timedelta(days=1, minutes=1))
+        await eventually(lambda: mails(sink, crisis.id, "rex_reminder"))
+        await crisis.execute_update(
+            CrisisWorkflow.submit_rex, SubmitRexInput(by="im", link="https://wiki/rex/42")
+        )
+        result = await crisis.result()
+        assert result.status == "rex_submitted"
+        incident_view = await eventually_async(incident)
+        assert incident_view.crisis_id == crisis.id
+        assert any(e.kind == "crisis_closed" for e in incident_view.timeline)
+
+
+async def test_saturday_night_escalates_outside_business_hours(
+    skipping_env: WorkflowEnvironment, settings: Settings, sink: MailSink
+) -> None:
+    client = skipping_env.client
+    now = await skipping_env.get_current_time()
+    day = (now.astimezone(PARIS) + timedelta(days=1)).date()
+    while day.weekday() != 5:
+        day += timedelta(days=1)
+    await sleep_until(skipping_env, datetime(day.year, day.month, day.day, 3, tzinfo=PARIS))
+    async with build_worker(client, settings):
+        crisis = await client.start_workflow(
+            CrisisWorkflow.run,
+            CrisisInput(title="Payments down", opened_by="on-call"),
+            id=f"crisis-night-{day}",
+            task_queue=settings.task_queue,
+        )
+        view = await crisis_status(crisis)
+        assert not view.business_hours_at_start
+        on_call = (await eventually(lambda: mails(sink, crisis.id, "on_call")))[0]
+        assert to(on_call) == {"on-call@example.com"}
+
+        await advance(skipping_env, timedelta(minutes=31))
+        first = (await eventually(lambda: mails(sink, crisis.id, "escalation")))[0]
+        assert to(first) == {"on-call@example.com", "incident-manager@example.com"}
+        view = await crisis.execute_update(
+            CrisisWorkflow.escalate, EscalateInput(by="im", reason="resolution will be late")
+        )
+        assert (view.level, view.level_kind) == (2, "outside_business_hours")
+        view = await crisis.execute_update(
+            CrisisWorkflow.escalate, EscalateInput(by="im", reason="client must know")
+        )
+        assert view.level == 3
+        levels = await eventually(
+            lambda: (
+                len(mails(sink, crisis.id, "escalation")) == 3
+                and mails(sink, crisis.id, "escalation")
+            )
+        )
+        assert to(levels[1]) == {"delivery-manager@example.com"}
+        assert to(levels[2]) == {"astreinte@client.example.org"}
+        view = await crisis.execute_update(
+            CrisisWorkflow.escalate, EscalateInput(by="im", reason="again")
+        )
+        assert view.level == 3 and "Already at the last level" in view.timeline[-1].text
+
+
+async def test_mail_system_incident_uses_the_alternate_relay(
+    skipping_env: WorkflowEnvironment, settings: Settings, sink: MailSink
+) -> None:
+    client = skipping_env.client
+    with MailSink(port=free_port()) as relay:
+        cfg = settings.model_copy(update={"alt_smtp_host": relay.host, "alt_smtp_port": relay.port})
+        async with build_worker(client, cfg):
+            crisis = await client.start_workflow(
+                CrisisWorkflow.run,
+                CrisisInput(
+                    title="Exchange down", context="messagerie indisponible", opened_by="im"
+                ),
+                id="crisis-mail-system",
+                task_queue=cfg.task_queue,
+            )
+            view = await crisis_status(crisis)
+            assert view.mail_system_affected and view.channel == "relay"
+            assert any(e.kind == "channel" and "relay" in e.text for e in view.timeline)
+            await advance(skipping_env, timedelta(minutes=61))
+            await eventually(lambda: mails(relay, crisis.id, "cell_opening"))
+            assert [m for m in sink.messages if m["X-Vigie-Crisis"] == crisis.id] == []
