@@ -87,6 +87,50 @@ async def breach(env: WorkflowEnvironment, queue: str) -> WorkflowHandle[object,
     return handle
 
 
+async def crisis(env: WorkflowEnvironment, queue: str) -> WorkflowHandle[object, object]:
+    from workflows.crisis import CrisisWorkflow
+    from workflows.crisis_models import (
+        CloseCrisisInput,
+        DecideDrpInput,
+        PostUpdateInput,
+        ServiceRestoredInput,
+        SubmitRexInput,
+    )
+
+    incident = await open_incident(env.client, queue)
+    await status(incident)
+    await incident.execute_update(
+        IncidentWorkflow.qualify_p1, QualifyP1Input(by="im", verdict="major")
+    )
+    handle = env.client.get_workflow_handle_for(CrisisWorkflow.run, f"crisis-{incident.id}")
+    for _ in range(100):
+        try:
+            await handle.query(CrisisWorkflow.status)
+            break
+        except Exception:
+            await asyncio.sleep(0.1)
+    await advance(env, timedelta(minutes=50))
+    await handle.execute_update(
+        CrisisWorkflow.decide_drp, DecideDrpInput(by="im", activate=True, reason="site B")
+    )
+    await handle.signal("post_update", {"by": "im", "progress": "failover running"})
+    await advance(env, timedelta(hours=2))
+    await handle.execute_update(CrisisWorkflow.service_restored, ServiceRestoredInput(by="im"))
+    await handle.execute_update(
+        CrisisWorkflow.post_update, PostUpdateInput(by="im", progress="users back")
+    )
+    await advance(env, timedelta(hours=1))
+    await handle.execute_update(
+        CrisisWorkflow.close_crisis, CloseCrisisInput(by="dm", summary="back on site A")
+    )
+    await advance(env, timedelta(days=1, minutes=5))
+    await handle.execute_update(
+        CrisisWorkflow.submit_rex, SubmitRexInput(by="im", link="https://wiki/rex")
+    )
+    await handle.result()
+    return handle  # type: ignore[return-value]
+
+
 async def main() -> None:
     from temporalio.api.enums.v1 import IndexedValueType
     from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
@@ -119,10 +163,14 @@ async def main() -> None:
             transport=httpx.ASGITransport(app=standin.app()),
         )
         async with build_worker(env.client, settings, alert_api=alert_api):
-            for name, scenario in (("lifecycle", lifecycle), ("breach", breach)):
+            for name, scenario in (
+                ("incident_lifecycle", lifecycle),
+                ("incident_breach", breach),
+                ("crisis", crisis),
+            ):
                 handle = await scenario(env, settings.task_queue)
                 history = await handle.fetch_history()
-                (HISTORIES / f"incident_{name}.json").write_text(history.to_json())
+                (HISTORIES / f"{name}.json").write_text(history.to_json())
                 print(f"recorded {name}: {len(history.events)} events")
     await env.shutdown()
 

@@ -22,6 +22,8 @@ def test_histories_are_stored() -> None:
         # recorded before the alert mirror existed: replays without it (workflow.patched)
         "incident_lifecycle_before_alert_mirror",
         "incident_breach_before_alert_mirror",
+        "incident_lifecycle_before_crisis",
+        "crisis",
     }
 
 
