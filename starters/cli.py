@@ -3,24 +3,32 @@
 from __future__ import annotations
 
 import asyncio
-import getpass
 import logging
 import signal
-from collections.abc import Awaitable, Callable
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated, Any, NoReturn, TypeVar
+from typing import Annotated, Any
 
 import typer
-from pydantic import BaseModel, ValidationError
-from rich.console import Console
+from pydantic import BaseModel
 from rich.table import Table
-from temporalio.client import Client, WorkflowUpdateFailedError
-from temporalio.exceptions import ApplicationError
-from temporalio.service import RPCError, RPCStatusCode
+from temporalio.client import Client
 
 from starters import incidents
-from workers.connection import connect
+from starters.cli_support import (
+    AsJson,
+    By,
+    IncidentId,
+    build,
+    client_for,
+    err,
+    fail,
+    operator_name,
+    out,
+    run_with_client,
+    settings,
+)
+from starters.crisis_cli import register as register_crisis_commands
 from workers.policy_file import ConfigError
 from workers.settings import Settings
 from workflows.models import (
@@ -45,9 +53,6 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
 )
-out = Console()
-err = Console(stderr=True)
-T = TypeVar("T")
 
 
 class Level(StrEnum):
@@ -90,76 +95,6 @@ class Verdict(StrEnum):
 class ProblemReason(StrEnum):
     unknown_cause = "unknown_cause"
     recurring = "recurring"
-
-
-def _operator() -> str:
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return "operator"
-
-
-IncidentId = Annotated[
-    str, typer.Argument(help="Incident (workflow) id, e.g. incident-20261129-a1b2c3")
-]
-By = Annotated[
-    str | None,
-    typer.Option("--by", envvar="VIGIE_OPERATOR", help="Who acts (default: the login name)"),
-]
-AsJson = Annotated[bool, typer.Option("--json", help="Print the incident as JSON")]
-
-
-def fail(message: str, code: int = 1) -> NoReturn:
-    err.print(f"[bold red]error:[/] {message}", highlight=False)
-    raise typer.Exit(code)
-
-
-def settings() -> Settings:
-    try:
-        return Settings()
-    except ValidationError as exc:
-        fail(f"invalid settings in the environment: {exc}", 2)
-
-
-def build(model: type[T], **fields: Any) -> T:
-    """Validates operator input before anything is sent."""
-    if "by" in fields and not fields["by"]:
-        fields["by"] = _operator()
-    try:
-        return model(**{k: v for k, v in fields.items() if v is not None})
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc']) or 'input'}: {e['msg']}" for e in exc.errors()
-        )
-        fail(problems, 2)
-
-
-async def _client(cfg: Settings) -> Client:
-    try:
-        return await connect(cfg)
-    except RuntimeError as exc:
-        fail(f"cannot reach Temporal at {cfg.temporal_address}: {exc}")
-
-
-def run_with_client(action: Callable[[Client, Settings], Awaitable[T]]) -> T:
-    cfg = settings()
-
-    async def main() -> T:
-        client = await _client(cfg)
-        try:
-            return await action(client, cfg)
-        except WorkflowUpdateFailedError as exc:
-            cause = exc.cause
-            reason = cause.message if isinstance(cause, ApplicationError) else str(cause)
-            fail(f"refused: {reason}")
-        except RPCError as exc:
-            if exc.status == RPCStatusCode.NOT_FOUND:
-                fail(f"no running incident with that id ({exc.message})")
-            if exc.status == RPCStatusCode.INVALID_ARGUMENT:
-                fail(f"refused by Temporal: {exc.message}")
-            fail(f"Temporal error: {exc.message}")
-
-    return asyncio.run(main())
 
 
 def _when(value: datetime | None) -> str:
@@ -221,7 +156,7 @@ def worker() -> None:
     )
 
     async def main() -> None:
-        client = await _client(cfg)
+        client = await client_for(cfg)
         await run_worker(client, cfg)
 
     try:
@@ -293,7 +228,7 @@ def webhook(
         fail(str(exc), 2)
 
     async def main() -> None:
-        client = await _client(cfg)
+        client = await client_for(cfg)
         receiver = create_app(
             TemporalGateway(client, cfg.task_queue),
             mapping,
@@ -369,7 +304,7 @@ def open_(
         t0=t0,
         language=language,
         source="cli",
-        opened_by=by or _operator(),
+        opened_by=by or operator_name(),
     )
 
     async def action(client: Client, cfg: Settings) -> str:
@@ -570,6 +505,9 @@ def reopen(
 ) -> None:
     """Reopen a resolved incident."""
     operate(incident_id, "reopen", build(ReopenInput, by=by, reason=reason), as_json)
+
+
+register_crisis_commands(app)
 
 
 def main() -> None:

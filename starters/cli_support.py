@@ -1,0 +1,92 @@
+"""What every vigie command shares: settings, the Temporal client, errors, operator input."""
+
+from __future__ import annotations
+
+import asyncio
+import getpass
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any, NoReturn, TypeVar
+
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.exceptions import ApplicationError
+from temporalio.service import RPCError, RPCStatusCode
+
+from workers.connection import connect
+from workers.settings import Settings
+
+out = Console()
+err = Console(stderr=True)
+T = TypeVar("T")
+
+
+def operator_name() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "operator"
+
+
+IncidentId = Annotated[
+    str, typer.Argument(help="Incident (workflow) id, e.g. incident-20261129-a1b2c3")
+]
+By = Annotated[
+    str | None,
+    typer.Option("--by", envvar="VIGIE_OPERATOR", help="Who acts (default: the login name)"),
+]
+AsJson = Annotated[bool, typer.Option("--json", help="Print the incident as JSON")]
+
+
+def fail(message: str, code: int = 1) -> NoReturn:
+    err.print(f"[bold red]error:[/] {message}", highlight=False)
+    raise typer.Exit(code)
+
+
+def settings() -> Settings:
+    try:
+        return Settings()
+    except ValidationError as exc:
+        fail(f"invalid settings in the environment: {exc}", 2)
+
+
+def build(model: type[T], **fields: Any) -> T:
+    """Validates operator input before anything is sent."""
+    if "by" in fields and not fields["by"]:
+        fields["by"] = operator_name()
+    try:
+        return model(**{k: v for k, v in fields.items() if v is not None})
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or 'input'}: {e['msg']}" for e in exc.errors()
+        )
+        fail(problems, 2)
+
+
+async def client_for(cfg: Settings) -> Client:
+    try:
+        return await connect(cfg)
+    except RuntimeError as exc:
+        fail(f"cannot reach Temporal at {cfg.temporal_address}: {exc}")
+
+
+def run_with_client(action: Callable[[Client, Settings], Awaitable[T]]) -> T:
+    cfg = settings()
+
+    async def main() -> T:
+        client = await client_for(cfg)
+        try:
+            return await action(client, cfg)
+        except WorkflowUpdateFailedError as exc:
+            cause = exc.cause
+            reason = cause.message if isinstance(cause, ApplicationError) else str(cause)
+            fail(f"refused: {reason}")
+        except RPCError as exc:
+            if exc.status == RPCStatusCode.NOT_FOUND:
+                fail(f"no running incident with that id ({exc.message})")
+            if exc.status == RPCStatusCode.INVALID_ARGUMENT:
+                fail(f"refused by Temporal: {exc.message}")
+            fail(f"Temporal error: {exc.message}")
+
+    return asyncio.run(main())

@@ -1,0 +1,312 @@
+"""``vigie crisis ...``, ``vigie matrix check`` and ``vigie drill``."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from pydantic import BaseModel
+from rich.table import Table
+from temporalio.client import Client
+
+from starters.cli_support import AsJson, By, build, err, fail, out, run_with_client
+from workers.matrix_file import load_matrix
+from workers.settings import Settings
+from workflows.crisis import CrisisWorkflow
+from workflows.crisis_models import (
+    AddMemberInput,
+    CloseCrisisInput,
+    CrisisInput,
+    CrisisView,
+    DecideDrpInput,
+    EscalateInput,
+    PostUpdateInput,
+    ServiceRestoredInput,
+    SubmitRexInput,
+)
+from workflows.policy import ConfigError
+
+crisis_app = typer.Typer(help="Crisis management (procedure §4).", no_args_is_help=True)
+matrix_app = typer.Typer(help="The escalation matrix.", no_args_is_help=True)
+
+CrisisId = Annotated[str, typer.Argument(help="Crisis (workflow) id, e.g. crisis-incident-...")]
+CRITERIA = (
+    "major_incident critical_application_blocked virus_attack destruction "
+    "infrastructure_unavailable natural_disaster social_movement aggression other"
+)
+
+
+def _when(value: datetime | None) -> str:
+    return value.isoformat(timespec="minutes") if value else "—"
+
+
+def _offset(view: CrisisView, value: datetime | None, scale: float) -> str:
+    if value is None:
+        return "—"
+    minutes = (value - view.t0).total_seconds() * scale / 60
+    return f"T0+{minutes:.0f} min"
+
+
+def compliance_table(view: CrisisView, scale: float | None = None) -> Table:
+    """Targets and completion times; in drills, as simulated minutes after T0."""
+    table = Table("step", "target", "done", "status", title="chronogram", title_justify="left")
+    for m in view.milestones:
+        if scale is None:
+            table.add_row(m.action, _when(m.due_at), _when(m.done_at), m.status)
+        else:
+            table.add_row(
+                m.action, _offset(view, m.due_at, scale), _offset(view, m.done_at, scale), m.status
+            )
+    return table
+
+
+def show(view: CrisisView, as_json: bool = False) -> None:
+    if as_json:
+        out.print_json(view.model_dump_json())
+        return
+    out.print(
+        f"[bold]{view.crisis_id}[/] · {view.title} · {view.status} · level {view.level} "
+        f"({view.level_kind or 'none'}) · matrix v{view.matrix_version} · channel {view.channel}"
+    )
+    if view.conference:
+        out.print(f"conference: {view.conference.url}")
+    out.print(f"DRP: {view.drp.model_dump() if view.drp else 'undecided'}")
+    out.print(compliance_table(view))
+    members = Table(
+        "member", "role", "permanent", "taking part", title="cell", title_justify="left"
+    )
+    for m in view.members:
+        members.add_row(f"{m.name} <{m.email}>", m.role, str(m.permanent), str(m.participating))
+    out.print(members)
+
+
+def operate(crisis_id: str, operation: str, input: BaseModel, as_json: bool) -> None:
+    async def action(client: Client, _cfg: Settings) -> CrisisView:
+        handle = client.get_workflow_handle(crisis_id)
+        result: CrisisView = await handle.execute_update(operation, input, result_type=CrisisView)
+        return result
+
+    show(run_with_client(action), as_json)
+
+
+@crisis_app.command("open")
+def open_crisis(
+    title: Annotated[str, typer.Option(help="What happens")],
+    criterion: Annotated[str, typer.Option(help=f"Activation criterion: {CRITERIA}")],
+    t0: Annotated[
+        datetime | None, typer.Option(help="Start of the event, ISO 8601 with offset")
+    ] = None,
+    context: Annotated[str, typer.Option(help="Details (mail system, security hints)")] = "",
+    security: Annotated[
+        bool | None, typer.Option("--security/--no-security", help="Security may be involved")
+    ] = None,
+    mail_system: Annotated[
+        bool | None,
+        typer.Option("--mail-system/--no-mail-system", help="The mail system is affected"),
+    ] = None,
+    triggered_by: Annotated[str, typer.Option(help="provider or client")] = "provider",
+    by: By = None,
+) -> None:
+    """Open a crisis that is not an incident (§4.4); prints its id on the last line."""
+    input = build(
+        CrisisInput,
+        title=title,
+        criterion=criterion,
+        t0=t0,
+        context=context,
+        security_involved=security,
+        mail_system_affected=mail_system,
+        triggered_by=triggered_by,
+        opened_by=by,
+    )
+    crisis_id = f"crisis-{datetime.now(UTC):%Y%m%d}-{uuid.uuid4().hex[:6]}"
+
+    async def action(client: Client, cfg: Settings) -> str:
+        await client.start_workflow(
+            CrisisWorkflow.run, input, id=crisis_id, task_queue=cfg.task_queue,
+            static_summary=f"Crisis: {input.title}"[:200],
+        )  # fmt: skip
+        return crisis_id
+
+    print(run_with_client(action))
+
+
+@crisis_app.command("status")
+def crisis_status(crisis_id: CrisisId, as_json: AsJson = False) -> None:
+    """Show a crisis: milestones, cell, level, DRP decision."""
+
+    async def action(client: Client, _cfg: Settings) -> CrisisView:
+        return await client.get_workflow_handle_for(CrisisWorkflow.run, crisis_id).query(
+            CrisisWorkflow.status
+        )
+
+    show(run_with_client(action), as_json)
+
+
+@crisis_app.command("post-update")
+def post_update(
+    crisis_id: CrisisId,
+    progress: Annotated[str, typer.Option(help="Progress")],
+    done: Annotated[str, typer.Option(help="Actions done")] = "",
+    remaining: Annotated[str, typer.Option(help="Remaining work")] = "",
+    by: By = None,
+    as_json: AsJson = False,
+) -> None:
+    """Post the content of the next status mail."""
+    input = build(PostUpdateInput, by=by, progress=progress, done=done, remaining=remaining)
+    operate(crisis_id, "post_update", input, as_json)
+
+
+@crisis_app.command("decide-drp")
+def decide_drp(
+    crisis_id: CrisisId,
+    activate: Annotated[
+        bool, typer.Option("--activate/--no-activate", help="Trigger the DRP or not")
+    ],
+    reason: Annotated[str, typer.Option(help="Why")],
+    by: By = None,
+    as_json: AsJson = False,
+) -> None:
+    """Record the DRP (PRA) decision."""
+    operate(
+        crisis_id,
+        "decide_drp",
+        build(DecideDrpInput, by=by, activate=activate, reason=reason),
+        as_json,
+    )
+
+
+@crisis_app.command("escalate")
+def escalate(
+    crisis_id: CrisisId,
+    reason: Annotated[str, typer.Option(help="Why")],
+    by: By = None,
+    as_json: AsJson = False,
+) -> None:
+    """Escalate to the next managerial level."""
+    operate(crisis_id, "escalate", build(EscalateInput, by=by, reason=reason), as_json)
+
+
+@crisis_app.command("add-member")
+def add_member(
+    crisis_id: CrisisId,
+    name: Annotated[str, typer.Option(help="Name")],
+    email: Annotated[str, typer.Option(help="E-mail")],
+    kind: Annotated[str, typer.Option(help="expert, security or other")] = "expert",
+    by: By = None,
+    as_json: AsJson = False,
+) -> None:
+    """Add a member to the crisis cell."""
+    input = build(AddMemberInput, by=by, name=name, email=email, kind=kind)
+    operate(crisis_id, "add_member", input, as_json)
+
+
+@crisis_app.command("service-restored")
+def service_restored(
+    crisis_id: CrisisId,
+    note: Annotated[str | None, typer.Option(help="Optional note")] = None,
+    by: By = None,
+    as_json: AsJson = False,
+) -> None:
+    """Record that the service is restored for users."""
+    operate(crisis_id, "service_restored", build(ServiceRestoredInput, by=by, note=note), as_json)
+
+
+@crisis_app.command("close")
+def close(
+    crisis_id: CrisisId,
+    summary: Annotated[str, typer.Option(help="Closing summary")],
+    by: By = None,
+    as_json: AsJson = False,
+) -> None:
+    """Close the crisis: closing mail and REX draft."""
+    operate(crisis_id, "close_crisis", build(CloseCrisisInput, by=by, summary=summary), as_json)
+
+
+@crisis_app.command("submit-rex")
+def submit_rex(
+    crisis_id: CrisisId,
+    link: Annotated[str | None, typer.Option(help="Link to the report")] = None,
+    text: Annotated[str | None, typer.Option(help="The report itself")] = None,
+    by: By = None,
+    as_json: AsJson = False,
+) -> None:
+    """Submit the lessons-learned report."""
+    operate(crisis_id, "submit_rex", build(SubmitRexInput, by=by, link=link, text=text), as_json)
+
+
+@matrix_app.command("check")
+def check(path: Annotated[Path, typer.Argument(help="Escalation matrix file (TOML)")]) -> None:
+    """Validate an escalation matrix file before publishing it."""
+    try:
+        matrix = load_matrix(path)
+    except ConfigError as exc:
+        fail(str(exc), 2)
+    levels = matrix.levels
+    out.print(
+        f"{path}: valid, version {matrix.version}; {len(levels.business_hours)} business-hours "
+        f"levels, {len(levels.outside_business_hours)} outside business hours"
+    )
+
+
+async def run_drill(client: Client, cfg: Settings, speed: float, title: str) -> CrisisView:
+    """A full crisis exercise: the team's answers are played at plausible moments."""
+    crisis_id = f"crisis-drill-{datetime.now(UTC):%Y%m%d-%H%M%S}"
+    handle = await client.start_workflow(
+        CrisisWorkflow.run,
+        CrisisInput(title=title, criterion="other", opened_by="drill", time_scale=speed),
+        id=crisis_id,
+        task_queue=cfg.task_queue,
+        static_summary=f"Drill: {title}",
+    )
+    err.print(f"drill {crisis_id} started, {speed:g}× faster")
+
+    async def at(minutes: float) -> None:
+        await asyncio.sleep(timedelta(minutes=minutes).total_seconds() / speed)
+
+    script: list[tuple[float, str, BaseModel]] = [
+        (50, "post_update", PostUpdateInput(by="drill", progress="diagnosis under way")),
+        (80, "decide_drp", DecideDrpInput(by="drill", activate=True, reason="drill: fail over")),
+        (150, "post_update", PostUpdateInput(by="drill", progress="failover running", done="DNS")),
+        (200, "service_restored", ServiceRestoredInput(by="drill", note="users back on site B")),
+        (260, "post_update", PostUpdateInput(by="drill", progress="stable on site B")),
+        (320, "close_crisis", CloseCrisisInput(by="drill", summary="drill over")),
+    ]
+    elapsed = 0.0
+    for minute, operation, input in script:
+        await at(minute - elapsed)
+        elapsed = minute
+        await handle.execute_update(operation, input, result_type=CrisisView)
+        err.print(f"T0+{minute:g} min: {operation}")
+    await at(2)
+    await handle.execute_update(
+        "submit_rex", SubmitRexInput(by="drill", text="drill REX"), result_type=CrisisView
+    )
+    result: CrisisView = await handle.result()
+    return result
+
+
+def drill(
+    speed: Annotated[float, typer.Option(help="How many times faster than real time")] = 60.0,
+    title: Annotated[str, typer.Option(help="Scenario")] = "Drill: main application down",
+) -> None:
+    """Rehearse the crisis procedure on the running stack, time compressed; prints compliance."""
+
+    async def action(client: Client, cfg: Settings) -> CrisisView:
+        return await run_drill(client, cfg, speed, title)
+
+    view = run_with_client(action)
+    out.print(compliance_table(view, scale=speed))
+    met = sum(m.status == "met" for m in view.milestones)
+    applicable = sum(m.status != "not_applicable" for m in view.milestones)
+    out.print(f"{met} of {applicable} applicable milestones met on time")
+
+
+def register(app: Any) -> None:
+    app.add_typer(crisis_app, name="crisis")
+    app.add_typer(matrix_app, name="matrix")
+    app.command("drill")(drill)

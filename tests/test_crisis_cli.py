@@ -1,0 +1,86 @@
+"""vigie matrix check, vigie crisis ..., vigie drill against a dev server."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest_asyncio
+from temporalio.testing import WorkflowEnvironment
+from typer.testing import CliRunner
+
+from starters.cli import app
+from workers.settings import Settings
+from workers.worker import build_worker
+
+runner = CliRunner()
+
+
+async def invoke(env: dict[str, str], *args: str) -> tuple[int, str, str]:
+    result = await asyncio.to_thread(runner.invoke, app, list(args), env=env)
+    return result.exit_code, result.stdout, result.stderr
+
+
+@pytest_asyncio.fixture
+async def env(dev_env: WorkflowEnvironment, settings: Settings) -> AsyncIterator[dict[str, str]]:
+    async with build_worker(dev_env.client, settings):
+        yield {
+            "TEMPORAL_ADDRESS": dev_env.client.service_client.config.target_host,
+            "VIGIE_TASK_QUEUE": settings.task_queue,
+            "VIGIE_OPERATOR": "cli",
+            "COLUMNS": "200",
+        }
+
+
+async def test_matrix_check(config_dir: Path, tmp_path: Path) -> None:
+    code, out, _ = await invoke({}, "matrix", "check", str(config_dir / "escalation_matrix.toml"))
+    assert code == 0 and "valid, version 1" in out
+    broken = tmp_path / "matrix.toml"
+    text = (config_dir / "escalation_matrix.toml").read_text()
+    broken.write_text(text.replace('email = "dnum@client.example.org"', 'email = "dnum"'))
+    code, _, err = await invoke({}, "matrix", "check", str(broken))
+    assert code == 2 and "client.dnum.0.email" in err
+    hno = text.replace('[[levels.outside_business_hours]]\nprovider = ["delivery_manager"]',
+                       '[[levels.outside_business_hours]]\nclient = ["management_2"]')  # fmt: skip
+    broken.write_text(hno)
+    code, _, err = await invoke({}, "matrix", "check", str(broken))
+    assert code == 2 and "first two levels" in err and "internal" in err
+
+
+async def test_crisis_commands(env: dict[str, str]) -> None:
+    code, out, err = await invoke(
+        env, "crisis", "open", "--title", "Flood at the main site",
+        "--criterion", "natural_disaster", "--security",
+    )  # fmt: skip
+    assert code == 0, err
+    crisis = out.strip().splitlines()[-1]
+    assert crisis.startswith("crisis-")
+    for _ in range(50):
+        code, out, _ = await invoke(env, "crisis", "status", crisis, "--json")
+        if code == 0:
+            break
+        await asyncio.sleep(0.2)
+    view = json.loads(out)
+    assert view["criterion"] == "natural_disaster" and view["security_involved"]
+    assert any(m["role"] == "security" and m["participating"] for m in view["members"])
+    code, out, _ = await invoke(
+        env, "crisis", "escalate", crisis, "--reason", "site flooded", "--json"
+    )
+    assert code == 0 and json.loads(out)["level"] == 1
+    code, _, err = await invoke(
+        env, "crisis", "add-member", crisis, "--name", "X", "--email", "bad"
+    )
+    assert code == 2 and "email" in err
+    code, _, err = await invoke(env, "crisis", "submit-rex", crisis, "--link", "https://w/r")
+    assert code == 1 and "cannot submit the REX" in err
+    code, out, _ = await invoke(env, "crisis", "close", crisis, "--summary", "water gone", "--json")
+    assert code == 0 and json.loads(out)["status"] == "closed"
+
+
+async def test_drill_runs_the_whole_chronogram(env: dict[str, str]) -> None:
+    code, out, err = await invoke(env, "drill", "--speed", "1800")
+    assert code == 0, err
+    assert "T0+30 min" in out and "T0+330 min" in out
+    assert "6 of 6 applicable milestones met on time" in out
