@@ -35,7 +35,8 @@ async def test_jitsi_rooms_are_unguessable() -> None:
     first = await JitsiProvider().create(MEETING)
     second = await JitsiProvider().create(MEETING)
     assert first.url.startswith("https://meet.jit.si/crisis-incident-42-")
-    assert first.url != second.url and len(first.url.rsplit("-", 1)[-1]) >= 20
+    secret = first.url.removeprefix("https://meet.jit.si/crisis-incident-42-")
+    assert first.url != second.url and len(secret) == 24  # 18 random bytes, URL-safe
 
 
 async def test_zoom_server_to_server_oauth_then_meeting() -> None:
@@ -128,3 +129,34 @@ async def test_provider_error_falls_back_to_jitsi(status: int) -> None:
 def test_missing_credentials_are_refused_at_start() -> None:
     with pytest.raises(ValueError, match="VIGIE_TEAMS_TENANT_ID"):
         Settings(conference_provider="teams", teams_client_id="c")
+
+
+async def test_crisis_notification_through_opsgenie() -> None:
+    from activities.mail import MailActivities
+    from activities.mail_render import MailRenderer
+    from activities.models import CrisisMailInput
+    from activities.providers.opsgenie import OpsgenieApi, OpsgenieConfig
+    from activities.providers.smtp import SmtpConfig, SmtpTransport
+    from starters.opsgenie_standin import OpsgenieStandIn
+    from workflows.crisis_models import CrisisMail
+
+    standin = OpsgenieStandIn()
+    api = OpsgenieApi(
+        OpsgenieConfig(base_url="http://standin", api_key=SecretStr("k")),
+        transport=httpx.ASGITransport(app=standin.app()),
+    )
+    unused_smtp = SmtpTransport(SmtpConfig(host="127.0.0.1", port=9))
+    activities = MailActivities(
+        unused_smtp, MailRenderer("v@example.com", "example.com"), alerts=api
+    )
+    mail = CrisisMail(
+        key="crisis-1.0", thread_key=None, kind="cell_opening", to=["im@example.com"],
+        channel="opsgenie", language="fr", subject="Exchange down", lines=["Cell opens"],
+    )  # fmt: skip
+    result = await ActivityEnvironment().run(
+        activities.send_crisis_mail, CrisisMailInput(crisis_id="crisis-1", mail=mail)
+    )
+    assert result.message_id.startswith("opsgenie:")
+    alert = standin.find("crisis-1.0", "alias")
+    assert alert is not None and "Ouverture de la cellule de crise" in alert["message"]
+    assert "Cell opens" in alert["description"]

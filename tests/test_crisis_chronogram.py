@@ -127,6 +127,18 @@ async def test_gold_p1_major_on_tuesday_morning(
         await sleep_until(skipping_env, t0 + timedelta(minutes=91))
         assert mails(sink, crisis.id, "drp_reminder") == []
         await eventually(lambda: mails(sink, crisis.id, "action_plan"))
+        # The incident's resolution deadline (2 h) is at risk at 75 %: next level.
+        view = await crisis_status(crisis)
+        assert (
+            (view.level == 2
+            and "at risk" in view.timeline[-1].text)
+            or any("at risk" in e.text for e in view.timeline)
+        )
+        level2 = mails(sink, crisis.id, "escalation")[-1]
+        assert to(level2) == {
+            "delivery-manager@example.com", "account-director@example.com", "n2@client.example.org"
+        }  # fmt: skip
+        assert any(m.email == "account-director@example.com" and m.permanent for m in view.members)
 
         await sleep_until(skipping_env, t0 + timedelta(hours=2, minutes=1))
         status = (await eventually(lambda: mails(sink, crisis.id, "status")))[0]

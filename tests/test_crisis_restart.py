@@ -51,6 +51,9 @@ async def test_worker_restart_mid_crisis(
         assert by_step["closing"].status == "missed"
         kinds = {m["X-Vigie-Kind"] for m in sink.messages if m["X-Vigie-Crisis"] == crisis_id}
         assert {"escalation", "p1_open", "cell_request", "cell_opening", "action_plan"} <= kinds
+        # No DRP decision at T0+1 h 30: the pilot is reminded and the crisis escalates.
+        assert "drp_reminder" in kinds
+        assert view.level == 2 and any(e.kind == "drp_undecided" for e in view.timeline)
         # Every step ran exactly once.
         openings = [
             m
