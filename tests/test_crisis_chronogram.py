@@ -129,10 +129,8 @@ async def test_gold_p1_major_on_tuesday_morning(
         await eventually(lambda: mails(sink, crisis.id, "action_plan"))
         # The incident's resolution deadline (2 h) is at risk at 75 %: next level.
         view = await crisis_status(crisis)
-        assert (
-            (view.level == 2
-            and "at risk" in view.timeline[-1].text)
-            or any("at risk" in e.text for e in view.timeline)
+        assert (view.level == 2 and "at risk" in view.timeline[-1].text) or any(
+            "at risk" in e.text for e in view.timeline
         )
         level2 = mails(sink, crisis.id, "escalation")[-1]
         assert to(level2) == {

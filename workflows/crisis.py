@@ -9,11 +9,9 @@ Operations are Signals and Updates of the same name, like the incident's.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal
 
-from pydantic import BaseModel, ValidationError
 from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
@@ -48,9 +46,9 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows.matrix import EscalationMatrix
     from workflows.models import TimelineEntry
+    from workflows.operations import Operations, Refused
     from workflows.rex import rex_draft
 
-InputT = TypeVar("InputT", bound=BaseModel)
 SYSTEM = "vigie"
 # A step done this soon after its target still counts as on time (timer and task latency).
 # Drills compress it, down to a floor.
@@ -69,12 +67,8 @@ DESCRIPTIONS = {
 }
 
 
-class Refused(Exception):
-    pass
-
-
 @workflow.defn(name="CrisisWorkflow")
-class CrisisWorkflow:
+class CrisisWorkflow(Operations[CrisisView]):
     @workflow.init
     def __init__(self, input: CrisisInput) -> None:
         self._input = input
@@ -601,46 +595,6 @@ class CrisisWorkflow:
         self._record("rex", input.by, f"REX submitted{' late' if late else ''}: {s.rex}")
 
     # ------------------------------------------------------------- plumbing
-
-    def _validate(self, check: Callable[[InputT], None], input: InputT) -> None:
-        if self._state is None:
-            return
-        try:
-            check(input)
-        except Refused as exc:
-            raise ApplicationError(str(exc), type="InvalidOperation", non_retryable=True) from None
-
-    async def _run_update(
-        self, check: Callable[[InputT], None], apply: Callable[[InputT], None], input: InputT
-    ) -> CrisisView:
-        await workflow.wait_condition(lambda: self._state is not None)
-        try:
-            check(input)
-        except Refused as exc:
-            raise ApplicationError(str(exc), type="InvalidOperation", non_retryable=True) from None
-        apply(input)
-        self._changed = True
-        return self._view()
-
-    async def _run_signal(
-        self, name: str, model: type[InputT], check: Callable[[InputT], None],
-        apply: Callable[[InputT], None], raw: Any,
-    ) -> None:  # fmt: skip
-        await workflow.wait_condition(lambda: self._state is not None)
-        by = raw.get("by") if isinstance(raw, dict) and isinstance(raw.get("by"), str) else None
-        try:
-            input = model.model_validate(raw)
-            check(input)
-        except ValidationError as exc:
-            problems = "; ".join(
-                f"{'.'.join(str(p) for p in e['loc']) or 'input'}: {e['msg']}" for e in exc.errors()
-            )
-            self._record("refused", by or "unknown", f"Signal {name} refused: {problems}")
-        except Refused as exc:
-            self._record("refused", by or "unknown", f"Signal {name} refused: {exc}")
-        else:
-            apply(input)
-        self._changed = True
 
     @workflow.signal(name="post_update", description=DESCRIPTIONS["post_update"])
     async def post_update_signal(self, input: Any) -> None:

@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
@@ -47,6 +47,7 @@ with workflow.unsafe.imports_passed_through():
         TimelineEntry,
         WorklogInput,
     )
+    from workflows.operations import Operations, Refused
     from workflows.policy import Policy, Priority
     from workflows.search import publish_search_attributes
     from workflows.sla import Deadlines, Stop, compute_deadlines
@@ -95,16 +96,8 @@ DESCRIPTIONS = {
 }
 
 
-class Refused(Exception):
-    """An operation that does not apply to the incident as it stands."""
-
-
-def _refuse(message: str) -> ApplicationError:
-    return ApplicationError(message, type="InvalidOperation", non_retryable=True)
-
-
 @workflow.defn(name="IncidentWorkflow")
-class IncidentWorkflow:
+class IncidentWorkflow(Operations[IncidentView]):
     @workflow.init
     def __init__(self, input: IncidentInput) -> None:
         self._input = input
@@ -543,55 +536,15 @@ class IncidentWorkflow:
 
     # --------------------------------------------------- handler plumbing
 
-    def _validate(self, check: Callable[[InputT], None], input: InputT) -> None:
-        if self._state is None:
-            return  # checked again by the handler once the incident is loaded
-        try:
-            check(input)
-        except Refused as exc:
-            raise _refuse(str(exc)) from None
-
-    async def _run_update(
-        self, check: Callable[[InputT], None], apply: Callable[[InputT], None], input: InputT
-    ) -> IncidentView:
-        await workflow.wait_condition(lambda: self._state is not None)
-        try:
-            check(input)
-        except Refused as exc:
-            raise _refuse(str(exc)) from None
-        self._apply(apply, input)
-        self._changed = True
+    def _after_change(self) -> None:
         self._publish()
-        return self._view()
 
-    async def _run_signal(
-        self,
-        name: str,
-        model: type[InputT],
-        check: Callable[[InputT], None],
-        apply: Callable[[InputT], None],
-        raw: Any,
-    ) -> None:
-        await workflow.wait_condition(lambda: self._state is not None)
-        by = raw.get("by") if isinstance(raw, dict) and isinstance(raw.get("by"), str) else None
-        try:
-            input = model.model_validate(raw)
-            check(input)
-        except ValidationError as exc:
-            problems = "; ".join(
-                f"{'.'.join(str(p) for p in e['loc']) or 'input'}: {e['msg']}" for e in exc.errors()
-            )
-            self._record("refused", by or "unknown", f"Signal {name} refused: {problems}")
-        except Refused as exc:
-            if getattr(input, "via", None) == "opsgenie":
-                # Opsgenie reports what happened there; when it changes nothing here, note it.
-                self._record("opsgenie", by or "opsgenie", f"Opsgenie {name}: no change ({exc}).")
-            else:
-                self._record("refused", by or "unknown", f"Signal {name} refused: {exc}")
+    def _signal_refused(self, name: str, by: str | None, input: Any, reason: str) -> None:
+        if getattr(input, "via", None) == "opsgenie":
+            # Opsgenie reports what happened there; when it changes nothing here, note it.
+            self._record("opsgenie", by or "opsgenie", f"Opsgenie {name}: no change ({reason}).")
         else:
-            self._apply(apply, input)
-        self._changed = True
-        self._publish()
+            self._record("refused", by or "unknown", f"Signal {name} refused: {reason}")
 
     def _apply(self, apply: Callable[[InputT], None], input: InputT) -> None:
         before = self.state.status
