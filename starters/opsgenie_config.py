@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import tomllib
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict
 
-from workers.policy_file import describe_validation_error
-from workflows.policy import ConfigError, ServiceLevel
+from workers.config_files import load_toml
+from workflows.policy import ServiceLevel
 
 OPSGENIE_FILE = "opsgenie.toml"
 
@@ -36,14 +35,4 @@ class OpsgenieMapping(BaseModel):
 
 
 def load_mapping(config_dir: Path) -> OpsgenieMapping:
-    path = config_dir / OPSGENIE_FILE
-    try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise ConfigError(f"{path}: file not found (set VIGIE_CONFIG_DIR)") from exc
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
-    try:
-        return OpsgenieMapping.model_validate(raw)
-    except ValidationError as exc:
-        raise ConfigError(describe_validation_error(path, exc)) from exc
+    return load_toml(config_dir / OPSGENIE_FILE, OpsgenieMapping, " (set VIGIE_CONFIG_DIR)")

@@ -2,39 +2,18 @@
 
 from __future__ import annotations
 
-import tomllib
 from datetime import date
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import holidays
-from pydantic import ValidationError
 
+from workers.config_files import describe_validation_error, load_toml
 from workflows.policy import BusinessHours, ConfigError, Policy
 
-__all__ = ["ConfigError", "load_policy"]
+__all__ = ["ConfigError", "describe_validation_error", "load_policy"]
 
 POLICY_FILE = "policy.toml"
-
-
-def _field_path(location: tuple[int | str, ...]) -> str:
-    parts = [str(p) for p in location if not str(p).startswith("function-")]
-    return ".".join(parts) or "(top level)"
-
-
-def describe_validation_error(path: Path, error: ValidationError) -> str:
-    lines = [f"{path}: {error.error_count()} problem(s)"]
-    for item in error.errors():
-        where = _field_path(item["loc"])
-        message = item["msg"]
-        if item["type"] == "missing":
-            message = "required field is missing"
-        elif item["type"] == "extra_forbidden":
-            message = "unknown field (check the spelling)"
-        elif "input" in item and not isinstance(item["input"], dict):
-            message = f"{message} (got {item['input']!r})"
-        lines.append(f"  {where}: {message}")
-    return "\n".join(lines)
 
 
 # Years of public holidays resolved around the load year: incidents opened now
@@ -58,18 +37,7 @@ def _check_calendar(path: Path, hours: BusinessHours) -> None:
 
 def load_policy(config_dir: Path) -> Policy:
     path = config_dir / POLICY_FILE
-    try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise ConfigError(f"{path}: file not found (set VIGIE_CONFIG_DIR)") from exc
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot be read: {exc.strerror}") from exc
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
-    try:
-        policy = Policy.model_validate(raw)
-    except ValidationError as exc:
-        raise ConfigError(describe_validation_error(path, exc)) from exc
+    policy = load_toml(path, Policy, " (set VIGIE_CONFIG_DIR)")
     _check_calendar(path, policy.business_hours)
     return with_public_holidays(policy, date.today().year)
 
