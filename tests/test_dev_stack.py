@@ -1,0 +1,92 @@
+"""`vigie dev` as a user runs it: open, acknowledge with the temporal CLI, mails in the sink."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+from email import message_from_bytes
+from email.policy import default
+from pathlib import Path
+
+import httpx
+
+from tests.conftest import BIN, free_port
+
+
+async def run(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return await asyncio.to_thread(
+        subprocess.run, list(args), env=env, capture_output=True, text=True, timeout=60
+    )
+
+
+async def test_dev_stack_end_to_end(tmp_path: Path) -> None:
+    ports = {name: free_port() for name in ("port", "ui", "smtp", "webhook", "opsgenie")}
+    data = tmp_path / "vigie"
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("VIGIE_", "TEMPORAL_"))},
+        "TEMPORAL_ADDRESS": f"127.0.0.1:{ports['port']}",
+        "VIGIE_OPERATOR": "dev-tester",
+    }
+    stack = await asyncio.create_subprocess_exec(
+        str(BIN / "vigie"), "dev", "--data-dir", str(data),
+        "--port", str(ports["port"]), "--ui-port", str(ports["ui"]),
+        "--smtp-port", str(ports["smtp"]), "--webhook-port", str(ports["webhook"]),
+        "--opsgenie-port", str(ports["opsgenie"]),
+        env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+    )  # fmt: skip
+    assert stack.stdout is not None
+    seen = b""
+    try:
+        while b"Ctrl-C stops everything" not in seen:
+            line = await asyncio.wait_for(stack.stdout.readline(), 60)
+            assert line, seen.decode()
+            seen += line
+
+        opened = await run(
+            str(BIN / "vigie"), "open", "--title", "Checkout down", "--service-level", "gold",
+            "--priority", "P1", "--requester", "client@example.org", env=env,
+        )  # fmt: skip
+        assert opened.returncode == 0, opened.stderr
+        incident = opened.stdout.strip().splitlines()[-1]
+        acked = await run(
+            str(BIN / "temporal"), "workflow", "update", "execute", "--address",
+            env["TEMPORAL_ADDRESS"], "--workflow-id", incident, "--name", "acknowledge",
+            "--input", '{"by": "alice"}', env=env,
+        )  # fmt: skip
+        assert acked.returncode == 0, acked.stderr
+
+        mail_dir = data / "mail"
+        subjects: list[str] = []
+        for _ in range(100):
+            files = sorted(mail_dir.glob("*.eml")) if mail_dir.exists() else []
+            subjects = [
+                str(message_from_bytes(f.read_bytes(), policy=default)["Subject"]) for f in files
+            ]
+            if any(s.endswith("Prise en compte") for s in subjects):
+                break
+            await asyncio.sleep(0.2)
+        assert subjects[0] == f"[{incident}] P1 Checkout down — Ticket ouvert"
+        assert subjects[1] == f"[{incident}] P1 Checkout down — Prise en compte"
+
+        # An alert raised in the Opsgenie stand-in opens an incident through the webhook.
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{ports['opsgenie']}") as http:
+            raised = await http.post(
+                "/v2/alerts",
+                headers={"Authorization": "GenieKey dev"},
+                json={"message": "Disk full", "source": "web", "user": "ann@example.org"},
+            )
+            assert raised.status_code == 202
+        for _ in range(100):
+            listed = await run(str(BIN / "vigie"), "list", "--status", "open", env=env)
+            if "incident-" in listed.stdout and listed.stdout.count("incident-") >= 1:
+                break
+            await asyncio.sleep(0.3)
+        assert listed.returncode == 0 and "open" in listed.stdout
+    finally:
+        stack.send_signal(signal.SIGINT)
+        rest = await asyncio.wait_for(stack.stdout.read(), 60)
+        code = await asyncio.wait_for(stack.wait(), 60)
+    assert code == 0, (seen + rest).decode()[-2000:]
+    assert b"Vigie dev stack stopped." in rest
