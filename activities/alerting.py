@@ -45,6 +45,10 @@ class AlertActivities:
                 return await api.add_tags(ident, kind, cmd.tags, cmd.user)
             case "remove_tags":
                 return await api.remove_tags(ident, kind, cmd.tags, cmd.user)
+            case "add_responder":
+                return await api.add_responder(ident, kind, cmd.responder, cmd.user)
+            case "escalate":
+                return await api.escalate(ident, kind, cmd.escalation or "", cmd.user)
 
     @activity.defn(name="opsgenie_alert_action")
     async def alert_action(self, input: AlertActionInput) -> AlertActionResult:

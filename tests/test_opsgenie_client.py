@@ -156,6 +156,17 @@ async def test_activity_against_the_standin() -> None:
     await env.run(activities.alert_action, action(AlertCommand(action="acknowledge", user="al")))
     alert = standin.find("incident-7", "alias")
     assert alert is not None and alert["acknowledged"] and alert["owner"] == "al"
+    responder = {"type": "team", "name": "ops"}
+    await env.run(
+        activities.alert_action,
+        action(AlertCommand(action="add_responder", user="al", responder=responder)),
+    )
+    await env.run(
+        activities.alert_action,
+        action(AlertCommand(action="escalate", user="al", escalation="ops-escalation")),
+    )
+    assert alert["responders"] == [responder]
+    assert alert["escalations"] == [{"name": "ops-escalation"}]
 
     # 422 from the API: not retried, Opsgenie's message kept.
     with pytest.raises(ApplicationError) as caught:

@@ -151,12 +151,18 @@ class AlertCommand(BaseModel):
         "priority",
         "add_tags",
         "remove_tags",
+        "add_responder",
+        "escalate",
     ]
     user: str
     note: str | None = None
     priority: str | None = None
     tags: list[str] = []
     alert: dict[str, Any] = {}
+    responder: dict[str, str] = Field(
+        default={}, description='For add_responder, e.g. {"type": "team", "name": "ops"}'
+    )
+    escalation: str | None = Field(default=None, description="For escalate: escalation name")
 
 
 class TimelineEntry(BaseModel):
