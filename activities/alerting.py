@@ -15,6 +15,7 @@ from activities.providers.opsgenie import (
     OpsgenieUnavailable,
     RequestPending,
 )
+from workflows.metrics import count
 from workflows.models import AlertCommand, AlertRef
 
 log = logging.getLogger(__name__)
@@ -52,6 +53,23 @@ class AlertActivities:
 
     @activity.defn(name="opsgenie_alert_action")
     async def alert_action(self, input: AlertActionInput) -> AlertActionResult:
+        outcome = "error"
+        try:
+            result = await self._alert_action(input)
+            outcome = "skipped" if result.skipped else "ok"
+            return result
+        except ApplicationError as exc:
+            outcome = (exc.type or "error").removeprefix("Opsgenie").lower()
+            raise
+        finally:
+            count(
+                activity.metric_meter(),
+                "vigie_opsgenie_calls",
+                action=input.command.action,
+                outcome=outcome,
+            )
+
+    async def _alert_action(self, input: AlertActionInput) -> AlertActionResult:
         if self._api is None:
             return AlertActionResult(skipped=NO_KEY)
         provider = self._api.config.provider

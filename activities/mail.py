@@ -12,6 +12,7 @@ from activities.mail_render import MailRenderer
 from activities.models import CrisisMailInput, SendMailInput, SendMailResult
 from activities.providers.opsgenie import OpsgenieApi, OpsgenieError, OpsgenieUnavailable
 from activities.providers.smtp import MailTransport, RecipientsRefused
+from workflows.metrics import count
 
 log = logging.getLogger(__name__)
 
@@ -102,4 +103,5 @@ class MailActivities:
                 f"mail server unreachable: {exc}", type="MailServerUnavailable"
             ) from exc
         log.info("%s sent to %s", what, message["To"])
+        count(activity.metric_meter(), "vigie_mails", outcome="sent", kind=what.rsplit(" ", 1)[-1])
         return SendMailResult(message_id=message_id, refused=refused)

@@ -29,6 +29,8 @@ from starters.cli_support import (
     settings,
 )
 from starters.crisis_cli import register as register_crisis_commands
+from workers.connection import metrics_runtime
+from workers.logs import setup_logging
 from workers.policy_file import ConfigError
 from workers.settings import Settings
 from workflows.models import (
@@ -151,12 +153,11 @@ def worker() -> None:
     from workers.worker import run_worker
 
     cfg = settings()
-    logging.basicConfig(
-        level=cfg.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    setup_logging(cfg.log_level, cfg.log_format)
 
     async def main() -> None:
-        client = await client_for(cfg)
+        runtime = metrics_runtime(cfg.metrics_bind) if cfg.metrics_bind else None
+        client = await client_for(cfg, runtime)
         await run_worker(client, cfg)
 
     try:
@@ -181,9 +182,7 @@ def dev(
     from starters.dev import DevStack
 
     cfg = settings()
-    logging.basicConfig(
-        level=cfg.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    setup_logging(cfg.log_level, cfg.log_format)
     try:
         stack = DevStack(cfg, data_dir, port, ui_port, smtp_port, webhook_port, opsgenie_port)
         asyncio.run(stack.run())
@@ -212,9 +211,7 @@ def webhook(
     from starters.webhook import PATH, create_app
 
     cfg = settings()
-    logging.basicConfig(
-        level=cfg.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    setup_logging(cfg.log_level, cfg.log_format)
     secret = cfg.webhook_secret.get_secret_value() if cfg.webhook_secret else ""
     if not secret and not (dev_mode or cfg.dev_mode):
         fail(

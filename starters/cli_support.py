@@ -12,6 +12,7 @@ from pydantic import ValidationError
 from rich.console import Console
 from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
+from temporalio.runtime import Runtime
 from temporalio.service import RPCError, RPCStatusCode
 
 from workers.connection import connect
@@ -64,9 +65,9 @@ def build(model: type[T], **fields: Any) -> T:
         fail(problems, 2)
 
 
-async def client_for(cfg: Settings) -> Client:
+async def client_for(cfg: Settings, runtime: Runtime | None = None) -> Client:
     try:
-        return await connect(cfg)
+        return await connect(cfg, runtime)
     except RuntimeError as exc:
         fail(f"cannot reach Temporal at {cfg.temporal_address}: {exc}")
 

@@ -11,12 +11,20 @@ from __future__ import annotations
 import hmac
 import json
 import logging
+import time
 from typing import Any
 
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    generate_latest,
+)
 from pydantic import ValidationError
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from starters.gateway import IncidentGateway
@@ -116,7 +124,29 @@ def create_app(
     """``secret`` None means no authentication (dev mode only; the CLI enforces that)."""
     expected = secret.encode() if secret else None
 
+    registry = CollectorRegistry()
+    requests = Counter(
+        "vigie_webhook_requests",
+        "Webhook deliveries, by alert action and HTTP status",
+        ["action", "status"],
+        registry=registry,
+    )
+    latency = Histogram(
+        "vigie_webhook_request_seconds",
+        "Time to answer a webhook delivery",
+        registry=registry,
+        buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+    )
+
     async def receive(request: Request) -> JSONResponse:
+        started = time.perf_counter()
+        action = ["(unparsed)"]
+        response = await _receive(request, action)
+        latency.observe(time.perf_counter() - started)
+        requests.labels(action=action[0], status=str(response.status_code)).inc()
+        return response
+
+    async def _receive(request: Request, action: list[str]) -> JSONResponse:
         if expected is not None:
             given = request.headers.get(secret_header, "").encode()
             if not hmac.compare_digest(given, expected):
@@ -129,6 +159,8 @@ def create_app(
             raw = json.loads(body)
         except (ValueError, UnicodeDecodeError) as exc:
             return _error(400, f"malformed JSON: {exc}")
+        if isinstance(raw, dict) and isinstance(raw.get("action"), str):
+            action[0] = raw["action"][:40]
         try:
             event = WebhookEvent.model_validate(raw)
         except ValidationError as exc:
@@ -194,10 +226,14 @@ def create_app(
     async def spec(request: Request) -> JSONResponse:
         return JSONResponse(document)
 
+    async def metrics(request: Request) -> Response:
+        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+
     return Starlette(
         routes=[
             Route(PATH, receive, methods=["POST"]),
             Route("/healthz", healthz, methods=["GET"]),
             Route("/openapi.json", spec, methods=["GET"]),
+            Route("/metrics", metrics, methods=["GET"]),
         ]
     )

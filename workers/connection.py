@@ -1,16 +1,41 @@
-"""The one way Vigie connects to Temporal: pydantic payloads, settings from the environment."""
+"""The one way Vigie connects to Temporal.
+
+Connection options come from Temporal's environment configuration
+(``temporalio.envconfig``): TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE,
+TEMPORAL_API_KEY (Temporal Cloud), TEMPORAL_TLS, TEMPORAL_TLS_CLIENT_CERT_PATH /
+_KEY_PATH (mTLS), TEMPORAL_TLS_SERVER_CA_CERT_PATH, TEMPORAL_PROFILE and
+TEMPORAL_CONFIG_FILE, as the ``temporal`` CLI reads them. Payloads are pydantic.
+"""
 
 from __future__ import annotations
 
+from typing import Any
+
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.envconfig import ClientConfigProfile
+from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 
 from workers.settings import Settings
 
 
-async def connect(settings: Settings) -> Client:
+def connect_options(settings: Settings) -> dict[str, Any]:
+    """Options for Client.connect: the environment configuration, with Vigie's settings
+    for address and namespace (which read the same TEMPORAL_ADDRESS/TEMPORAL_NAMESPACE)."""
+    options: dict[str, Any] = dict(ClientConfigProfile.load().to_client_connect_config())
+    options["target_host"] = settings.temporal_address
+    options["namespace"] = settings.temporal_namespace
+    return options
+
+
+def metrics_runtime(bind: str) -> Runtime:
+    """A runtime exporting the SDK's and Vigie's metrics for Prometheus on ``bind``."""
+    return Runtime(telemetry=TelemetryConfig(metrics=PrometheusConfig(bind_address=bind)))
+
+
+async def connect(settings: Settings, runtime: Runtime | None = None) -> Client:
     return await Client.connect(
-        settings.temporal_address,
-        namespace=settings.temporal_namespace,
+        **connect_options(settings),
         data_converter=pydantic_data_converter,
+        runtime=runtime,
     )

@@ -14,6 +14,10 @@ DEFAULT_CONFIG_DIR = Path(__file__).resolve().parent.parent / "config"
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="VIGIE_", extra="ignore")
 
+    # Connection: Temporal's environment configuration (TEMPORAL_ADDRESS,
+    # TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, TEMPORAL_TLS_*, TEMPORAL_PROFILE,
+    # TEMPORAL_CONFIG_FILE) is read by temporalio.envconfig; these two only
+    # mirror it for display and for the dev stack.
     temporal_address: str = Field(
         default="localhost:7233", validation_alias=AliasChoices("TEMPORAL_ADDRESS")
     )
@@ -70,6 +74,13 @@ class Settings(BaseSettings):
     meet_refresh_token: SecretStr | None = None
 
     log_level: str = "INFO"
+    log_format: Literal["text", "json"] = "text"
+    metrics_bind: str | None = Field(
+        default=None, description="host:port for the worker's Prometheus metrics, e.g. 0.0.0.0:9464"
+    )
+    max_concurrent_activities: int = Field(default=100, ge=1)
+    max_concurrent_workflow_tasks: int = Field(default=100, ge=1)
+    max_cached_workflows: int = Field(default=1000, ge=0)
 
     @model_validator(mode="after")
     def _credentials_together(self) -> Settings:

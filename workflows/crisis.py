@@ -45,6 +45,7 @@ with workflow.unsafe.imports_passed_through():
         SubmitRexInput,
     )
     from workflows.matrix import EscalationMatrix
+    from workflows.metrics import count
     from workflows.models import TimelineEntry
     from workflows.operations import Operations, Refused
     from workflows.rex import rex_draft
@@ -296,6 +297,10 @@ class CrisisWorkflow(Operations[CrisisView]):
         grace = max(ON_TIME_GRACE / self._input.time_scale, MIN_GRACE)
         m.status = "met" if now <= m.due_at + grace else "late"
         self._record("milestone", by, f"{m.action}: {m.status}.")
+        self._count_milestone(m)
+
+    def _count_milestone(self, m: Milestone) -> None:
+        count(workflow.metric_meter(), "vigie_crisis_milestones", step=m.step, status=m.status)
 
     def _next_event(self) -> datetime | None:
         s = self.state
@@ -368,10 +373,12 @@ class CrisisWorkflow(Operations[CrisisView]):
             elif s.restored_at is None:
                 m.status = "missed"
                 self._record("milestone", SYSTEM, f"{m.action}: missed.")
+                self._count_milestone(m)
                 self._escalate(SYSTEM, "service not restored at the DRP restoration target")
         elif m.step == "closing" and s.status == "active":
             m.status = "missed"
             self._record("milestone", SYSTEM, f"{m.action}: missed; the crisis is still open.")
+            self._count_milestone(m)
             self._mail("closing_reminder", self._recipients(["cell.pilot"]), [m.action])
 
     def _open_cell(self, to: list[str], m: Milestone) -> None:

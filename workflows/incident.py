@@ -27,6 +27,7 @@ with workflow.unsafe.imports_passed_through():
         SendMailInput,
     )
     from workflows.crisis_models import CrisisInput
+    from workflows.metrics import count
     from workflows.models import (
         AcknowledgeInput,
         AlertCommand,
@@ -215,6 +216,12 @@ class IncidentWorkflow(Operations[IncidentView]):
         if missing:
             text += f" Missing information to ask for: {', '.join(missing)}."
         self._record("opened", input.opened_by, text)
+        count(
+            workflow.metric_meter(),
+            "vigie_incidents_opened",
+            priority=priority,
+            service_level=input.service_level,
+        )
         if loaded.warning:
             self._record("policy_warning", SYSTEM, loaded.warning)
         for note in notes:
@@ -302,6 +309,7 @@ class IncidentWorkflow(Operations[IncidentView]):
             self._mail(kind, warned_people, {"due": self._fmt(d.ack_due_at)})
         elif kind == "ack_breach":
             s.ack_breached = True
+            self._count_breach("acknowledgement")
             self._record(kind, SYSTEM, f"Acknowledgement deadline {self._fmt(at)} breached.")
             self._mail(kind, im, {"due": self._fmt(at)})
             self._mirror_breach()
@@ -312,6 +320,7 @@ class IncidentWorkflow(Operations[IncidentView]):
             self._mail(kind, warned_people, {"due": due})
         elif kind == "resolution_breach":
             s.resolution_breached = True
+            self._count_breach("resolution")
             self._record(kind, SYSTEM, f"Resolution deadline {self._fmt(at)} breached.")
             self._mail(kind, im, {"due": self._fmt(at)})
             self._mirror_breach()
@@ -320,6 +329,16 @@ class IncidentWorkflow(Operations[IncidentView]):
             self._apply_close(
                 CloseInput(by=SYSTEM, note=f"Closed after {quiet} without reopening.")
             )
+
+    def _count_breach(self, deadline: str) -> None:
+        s = self.state
+        count(
+            workflow.metric_meter(),
+            "vigie_sla_breaches",
+            deadline=deadline,
+            priority=s.priority,
+            service_level=s.service_level,
+        )
 
     # ----------------------------------------------------------- operations
 
