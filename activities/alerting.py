@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from datetime import timedelta
 
 from temporalio import activity
@@ -17,8 +16,6 @@ from activities.providers.opsgenie import (
 )
 from workflows.metrics import count
 from workflows.models import AlertCommand, AlertRef
-
-log = logging.getLogger(__name__)
 
 NO_KEY = "no Opsgenie API key configured (VIGIE_OPSGENIE_API_KEY): the alert is not updated"
 
@@ -103,7 +100,7 @@ class AlertActivities:
                 type="OpsgenieRejected",
                 non_retryable=True,
             )
-        log.info("%s %s done for %s", provider, input.command.action, input.incident_id)
+        activity.logger.info("%s %s done for %s", provider, input.command.action, input.incident_id)
         return AlertActionResult(status=outcome.status, alert_id=outcome.alert_id)
 
     @activity.defn(name="opsgenie_who_is_on_call")

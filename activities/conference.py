@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-import logging
-
 from temporalio import activity
 
 from activities.models import ConferenceInput, ConferenceResult
 from activities.providers.conference import ConferenceError, ConferenceProvider
-
-log = logging.getLogger(__name__)
 
 
 class ConferenceActivities:
@@ -24,7 +20,7 @@ class ConferenceActivities:
             if self._primary is self._fallback:
                 raise
             reason = f"{self._primary.name}: {exc}"
-            log.warning(
+            activity.logger.warning(
                 "conference for %s falls back to %s: %s",
                 input.crisis_id,
                 self._fallback.name,

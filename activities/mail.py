@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from email.message import EmailMessage
 
 from temporalio import activity
@@ -13,8 +12,6 @@ from activities.models import CrisisMailInput, SendMailInput, SendMailResult
 from activities.providers.opsgenie import OpsgenieApi, OpsgenieError, OpsgenieUnavailable
 from activities.providers.smtp import MailTransport, RecipientsRefused
 from workflows.metrics import count
-
-log = logging.getLogger(__name__)
 
 
 class MailActivities:
@@ -102,6 +99,6 @@ class MailActivities:
             raise ApplicationError(
                 f"mail server unreachable: {exc}", type="MailServerUnavailable"
             ) from exc
-        log.info("%s sent to %s", what, message["To"])
+        activity.logger.info("%s sent to %s", what, message["To"])
         count(activity.metric_meter(), "vigie_mails", outcome="sent", kind=what.rsplit(" ", 1)[-1])
         return SendMailResult(message_id=message_id, refused=refused)

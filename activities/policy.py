@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 
 from temporalio import activity
@@ -11,8 +10,6 @@ from temporalio.exceptions import ApplicationError
 from activities.models import LoadMatrixInput, LoadPolicyInput, LoadPolicyResult
 from workflows.matrix import EscalationMatrix
 from workflows.policy import ConfigError, Policy
-
-log = logging.getLogger(__name__)
 
 
 class PolicyActivities:
@@ -39,7 +36,7 @@ class PolicyActivities:
         try:
             policy = self._load()
         except ConfigError as exc:
-            log.error("policy file refused for %s: %s", input.incident_id, exc)
+            activity.logger.error("policy file refused for %s: %s", input.incident_id, exc)
             return LoadPolicyResult(
                 policy=self._last_valid,
                 source=self._source,
@@ -59,5 +56,5 @@ class PolicyActivities:
         try:
             return self._load_matrix()
         except ConfigError as exc:
-            log.error("escalation matrix refused for %s: %s", input.crisis_id, exc)
+            activity.logger.error("escalation matrix refused for %s: %s", input.crisis_id, exc)
             raise ApplicationError(str(exc), type="ConfigError") from exc

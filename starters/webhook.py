@@ -189,16 +189,22 @@ def create_app(
     async def _apply(todo: Plan, event: WebhookEvent) -> JSONResponse:
         incident = todo.incident_id
         if todo.kind == "ignore":
-            log.info("webhook %s for %s ignored: %s", event.action, incident, todo.reason)
+            log.info(
+                "webhook %s for %s ignored: %s", event.action, incident, todo.reason,
+                extra={"incident": incident},
+            )  # fmt: skip
             return _answer("ignored", incident, todo.reason)
         if todo.kind == "start":
             assert todo.start is not None
             outcome = await gateway.start(incident, todo.start)
-            log.info("webhook Create for %s: %s", incident, outcome)
+            log.info("webhook Create for %s: %s", incident, outcome, extra={"incident": incident})
             return _answer(outcome, incident)
         assert todo.operation is not None
         outcome = await gateway.signal(incident, todo.operation, todo.payload, todo.start)
-        log.info("webhook %s → %s on %s: %s", event.action, todo.operation, incident, outcome)
+        log.info(
+            "webhook %s → %s on %s: %s", event.action, todo.operation, incident, outcome,
+            extra={"incident": incident},
+        )  # fmt: skip
         if outcome == "missing":
             if todo.operation == "record_event":
                 return _answer("ignored", incident, f"no incident for this alert ({event.action})")
