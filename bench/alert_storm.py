@@ -93,7 +93,14 @@ async def main(alerts: int, concurrency: int) -> None:
     )
     client = env.client
     run = uuid.uuid4().hex[:8]
-    with tempfile.TemporaryDirectory(), MailSink(port=free_port()) as sink:
+    loop = asyncio.get_running_loop()
+    all_mailed = asyncio.Event()
+
+    def mailed(*_: object) -> None:
+        if len(sink.messages) >= alerts:
+            loop.call_soon_threadsafe(all_mailed.set)
+
+    with tempfile.TemporaryDirectory(), MailSink(port=free_port(), on_mail=mailed) as sink:
         settings = Settings(smtp_port=sink.port, task_queue=f"bench-{run}")
         port = free_port()
         app = create_app(
@@ -128,6 +135,7 @@ async def main(alerts: int, concurrency: int) -> None:
                     NoopWorkflow.run, id=f"noop-{run}-{n}", task_queue=f"{settings.task_queue}-noop"
                 )
 
+            began = time.perf_counter()
             # Warm both paths up before measuring.
             await measure(10, concurrency, lambda n: bare(n + 10_000_000))
             print(f"{alerts} alerts, concurrency {concurrency}, dev server on this machine")
@@ -138,6 +146,13 @@ async def main(alerts: int, concurrency: int) -> None:
             print(f"ratio intake / bare start   {storm_rate / bare_rate:6.2f}")
             started = outcomes.count("started")
             print(f"incidents started           {started} of {alerts}")
+            # Worker side: every incident mails its requester when it opens.
+            await all_mailed.wait()
+            processed = time.perf_counter() - began
+            print(
+                f"worker: {alerts} incidents opened and mailed {processed:.1f} s after the "
+                f"storm began ({alerts / processed:.1f}/s, bare-start run included)"
+            )
             if started != alerts:
                 raise SystemExit(f"only {started} of {alerts} alerts started an incident")
     await env.shutdown()
