@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from email.message import EmailMessage
 from email.utils import format_datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
@@ -60,21 +61,32 @@ class MailRenderer:
             "extra": mail.extra,
             "missing": [FIELD_NAMES[language].get(f, f) for f in incident.missing_fields],
         }
+        message = self._message(subject, mail.to, mail.key, mail.thread_key, "mail", context)
+        message["Date"] = format_datetime(mail.event.at)
+        message["X-Vigie-Incident"] = incident.incident_id
+        return message
+
+    def _message(
+        self,
+        subject: str,
+        to: list[str],
+        key: str,
+        thread_key: str | None,
+        template: str,
+        context: dict[str, Any],
+    ) -> EmailMessage:
+        """Headers every mail shares (threading on the first mail of its workflow), and bodies."""
         message = EmailMessage()
         message["Subject"] = subject
         message["From"] = self.sender
-        message["To"] = ", ".join(mail.to)
-        message["Date"] = format_datetime(mail.event.at)
-        message["Message-ID"] = self.message_id(mail.key)
-        if mail.thread_key:
-            root = self.message_id(mail.thread_key)
-            message["In-Reply-To"] = root
-            message["References"] = root
-        message["X-Vigie-Incident"] = incident.incident_id
+        message["To"] = ", ".join(to)
+        message["Message-ID"] = self.message_id(key)
+        if thread_key:
+            message["In-Reply-To"] = message["References"] = self.message_id(thread_key)
         message["Auto-Submitted"] = "auto-generated"
-        message.set_content(self._env.get_template("mail.txt.j2").render(context))
+        message.set_content(self._env.get_template(f"{template}.txt.j2").render(context))
         message.add_alternative(
-            self._env.get_template("mail.html.j2").render(context), subtype="html"
+            self._env.get_template(f"{template}.html.j2").render(context), subtype="html"
         )
         return message
 
@@ -90,18 +102,7 @@ class MailRenderer:
             "conference": input.conference,
             "conference_label": CONFERENCE_LABEL[mail.language],
         }
-        message = EmailMessage()
-        message["Subject"] = subject
-        message["From"] = self.sender
-        message["To"] = ", ".join(mail.to)
-        message["Message-ID"] = self.message_id(mail.key)
-        if mail.thread_key:
-            message["In-Reply-To"] = message["References"] = self.message_id(mail.thread_key)
+        message = self._message(subject, mail.to, mail.key, mail.thread_key, "crisis", context)
         message["X-Vigie-Crisis"] = input.crisis_id
         message["X-Vigie-Kind"] = mail.kind
-        message["Auto-Submitted"] = "auto-generated"
-        message.set_content(self._env.get_template("crisis.txt.j2").render(context))
-        message.add_alternative(
-            self._env.get_template("crisis.html.j2").render(context), subtype="html"
-        )
         return message
