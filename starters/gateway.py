@@ -30,7 +30,8 @@ class TemporalGateway:
         self.client = client
         self.task_queue = task_queue
 
-    async def start(self, incident_id: str, input: IncidentInput) -> Outcome:
+    async def _start(self, incident_id: str, input: IncidentInput, **signal: Any) -> bool:
+        """Starts the incident (with a first signal, if given); False if the id is taken."""
         try:
             await self.client.start_workflow(
                 IncidentWorkflow.run,
@@ -41,29 +42,24 @@ class TemporalGateway:
                 id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
                 static_summary=input.title[:200],
                 static_details=f"from {input.source}",
+                **signal,
             )
         except WorkflowAlreadyStartedError:
-            return "duplicate"
-        return "started"
+            return False
+        return True
+
+    async def start(self, incident_id: str, input: IncidentInput) -> Outcome:
+        return "started" if await self._start(incident_id, input) else "duplicate"
 
     async def signal(
         self, incident_id: str, name: str, payload: dict[str, Any], start: IncidentInput | None
     ) -> Outcome:
         if start is not None:
-            try:
-                await self.client.start_workflow(
-                    IncidentWorkflow.run,
-                    start,
-                    id=incident_id,
-                    task_queue=self.task_queue,
-                    id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-                    start_signal=name,
-                    start_signal_args=[payload],
-                    static_summary=start.title[:200],
-                )
-            except WorkflowAlreadyStartedError:
-                return "closed"
-            return "delivered"
+            # Signal-with-start: signals a running incident, or opens it with the signal.
+            started = await self._start(
+                incident_id, start, start_signal=name, start_signal_args=[payload]
+            )
+            return "delivered" if started else "closed"
         try:
             await self.client.get_workflow_handle(incident_id).signal(name, payload)
         except RPCError as exc:

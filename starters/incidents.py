@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import secrets
 from datetime import UTC, datetime
-from typing import Any
 
 from pydantic import BaseModel
 from temporalio.client import Client, WorkflowExecution
@@ -74,7 +73,3 @@ async def list_incidents(client: Client, query: str, limit: int) -> list[Workflo
     async for execution in client.list_workflows(query, limit=limit):
         found.append(execution)
     return found
-
-
-def attribute(execution: WorkflowExecution, key: Any) -> Any:
-    return execution.typed_search_attributes.get(key)

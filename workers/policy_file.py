@@ -8,10 +8,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import holidays
 
-from workers.config_files import describe_validation_error, load_toml
+from workers.config_files import load_toml
 from workflows.policy import BusinessHours, ConfigError, Policy
 
-__all__ = ["ConfigError", "describe_validation_error", "load_policy"]
+__all__ = ["ConfigError", "load_policy"]
 
 POLICY_FILE = "policy.toml"
 

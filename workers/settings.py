@@ -8,6 +8,8 @@ from typing import Literal
 from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from workers.matrix_file import MATRIX_FILE
+
 DEFAULT_CONFIG_DIR = Path(__file__).resolve().parent.parent / "config"
 
 
@@ -109,7 +111,7 @@ class Settings(BaseSettings):
 
     @property
     def matrix_path(self) -> Path:
-        return self.matrix_file or self.config_dir / "escalation_matrix.toml"
+        return self.matrix_file or self.config_dir / MATRIX_FILE
 
     @property
     def message_id_domain(self) -> str:

@@ -52,6 +52,10 @@ class BusinessClock:
     def holiday_name(self, day: date) -> str | None:
         return self.hours.public_holidays.get(day)
 
+    def is_open_at(self, instant: datetime) -> bool:
+        """Whether ``instant`` falls within business hours."""
+        return self.elapsed(instant, instant + timedelta(seconds=1)) > timedelta(0)
+
     def _window(self, day: date) -> tuple[datetime, datetime]:
         opens = datetime.combine(day, self.hours.start, tzinfo=self.zone).astimezone(UTC)
         closes = datetime.combine(day, self.hours.end, tzinfo=self.zone).astimezone(UTC)

@@ -145,8 +145,7 @@ class CrisisWorkflow(Operations[CrisisView]):
             else input.criterion in ("virus_attack", "aggression")
             or any(k in context for k in policy.crisis.security_keywords)
         )
-        clock = BusinessClock(policy.business_hours)
-        business_hours = clock.elapsed(now, now + timedelta(seconds=1)) > timedelta(0)
+        business_hours = BusinessClock(policy.business_hours).is_open_at(now)
         self._state = CrisisState(
             crisis_id=crisis_id,
             policy=policy,
@@ -427,16 +426,13 @@ class CrisisWorkflow(Operations[CrisisView]):
 
     def _escalate(self, by: str, reason: str) -> None:
         s = self.state
-        clock = BusinessClock(s.policy.business_hours)
-        now = workflow.now()
         kind: Literal["business_hours", "outside_business_hours"] = (
             "business_hours"
-            if clock.elapsed(now, now + timedelta(seconds=1)) > timedelta(0)
+            if BusinessClock(s.policy.business_hours).is_open_at(workflow.now())
             else "outside_business_hours"
         )
         levels = getattr(s.matrix.levels, kind)
-        if s.level_kind != kind:
-            s.level_kind = kind
+        s.level_kind = kind
         if s.level >= len(levels):
             self._record("escalation", by, f"Already at the last level ({s.level}): {reason}")
             return
@@ -749,13 +745,7 @@ class CrisisWorkflow(Operations[CrisisView]):
 
     async def _deliver(self) -> None:
         s = self.state
-        delivery = s.policy.mail_delivery
-        retry = RetryPolicy(
-            initial_interval=timedelta(seconds=delivery.retry_initial_interval_seconds),
-            maximum_interval=timedelta(seconds=delivery.retry_maximum_interval_seconds),
-            maximum_attempts=0,
-            non_retryable_error_types=["RecipientsRefused", "OpsgenieRejected"],
-        )
+        retry = s.policy.mail_delivery.retry_policy(["RecipientsRefused", "OpsgenieRejected"])
         if s.conference is None:
             try:
                 result = await workflow.execute_activity(

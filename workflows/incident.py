@@ -15,7 +15,6 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel
 from temporalio import workflow
-from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
@@ -810,16 +809,6 @@ class IncidentWorkflow(Operations[IncidentView]):
     def _outboxes_empty(self) -> bool:
         return not self.state.outbox and not self.state.alert_outbox
 
-    @staticmethod
-    def _retry(delivery: Any, non_retryable: list[str]) -> RetryPolicy:
-        return RetryPolicy(
-            initial_interval=timedelta(seconds=delivery.retry_initial_interval_seconds),
-            maximum_interval=timedelta(seconds=delivery.retry_maximum_interval_seconds),
-            backoff_coefficient=2.0,
-            maximum_attempts=0,
-            non_retryable_error_types=non_retryable,
-        )
-
     async def _drain(
         self, outbox: Callable[[], list[Any]], send: Callable[[Any], Awaitable[None]]
     ) -> None:
@@ -839,7 +828,7 @@ class IncidentWorkflow(Operations[IncidentView]):
                     display_timezone=self.policy.business_hours.timezone,
                 ),
                 start_to_close_timeout=timedelta(minutes=2),
-                retry_policy=self._retry(self.policy.mail_delivery, ["RecipientsRefused"]),
+                retry_policy=self.policy.mail_delivery.retry_policy(["RecipientsRefused"]),
                 summary=f"mail {mail.kind}",
             )
         except ActivityError as exc:
@@ -860,7 +849,7 @@ class IncidentWorkflow(Operations[IncidentView]):
                 result_type=AlertActionResult,
                 start_to_close_timeout=timedelta(minutes=2),
                 heartbeat_timeout=timedelta(minutes=1),
-                retry_policy=self._retry(self.policy.alert_delivery, ["OpsgenieRejected"]),
+                retry_policy=self.policy.alert_delivery.retry_policy(["OpsgenieRejected"]),
                 summary=f"alert {command.action}",
             )
         except ActivityError as exc:

@@ -11,6 +11,7 @@ from datetime import date, time, timedelta
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, model_validator
+from temporalio.common import RetryPolicy
 
 Priority = Literal["P1", "P2", "P3"]
 ServiceLevel = Literal["gold", "silver", "bronze"]
@@ -195,6 +196,16 @@ class MailDelivery(_Strict):
 
     retry_initial_interval_seconds: float = Field(gt=0)
     retry_maximum_interval_seconds: float = Field(gt=0)
+
+    def retry_policy(self, non_retryable: list[str]) -> RetryPolicy:
+        """Retries without end, with exponential backoff between the two bounds."""
+        return RetryPolicy(
+            initial_interval=timedelta(seconds=self.retry_initial_interval_seconds),
+            maximum_interval=timedelta(seconds=self.retry_maximum_interval_seconds),
+            backoff_coefficient=2.0,
+            maximum_attempts=0,
+            non_retryable_error_types=non_retryable,
+        )
 
 
 CrisisStepName = Literal[
