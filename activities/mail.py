@@ -37,31 +37,53 @@ class MailActivities:
 
     @activity.defn(name="send_crisis_mail")
     async def send_crisis_mail(self, input: CrisisMailInput) -> SendMailResult:
+        """Sends over the mail's channel; a channel that fails hands over to the next one
+        (alternate relay, Opsgenie, the usual mail server). The result names the channel
+        that carried the notification and why the ones before it did not."""
         message = self._renderer.render_crisis(input)
-        channel = input.mail.channel
-        if channel == "opsgenie":
-            return await self._notify_through_opsgenie(input, message)
-        transport = self._transport
-        if channel == "relay":
-            if self._relay is None:
-                raise ApplicationError(
-                    "the mail system is affected but no alternate relay is configured "
-                    "(VIGIE_ALT_SMTP_HOST)",
-                    type="RecipientsRefused",
-                    non_retryable=True,
-                )
-            transport = self._relay
-        return await self._send(transport, message, f"crisis mail {input.mail.kind}")
+        what = f"crisis mail {input.mail.kind}"
+        skipped: list[str] = []
+        transient = False
+        chain = self.channels(input.mail.channel)
+        for channel in chain:
+            try:
+                if channel == "opsgenie":
+                    result = await self._notify_through_opsgenie(input, message)
+                else:
+                    transport = self._relay if channel == "relay" else self._transport
+                    assert transport is not None
+                    result = await self._send(transport, message, what)
+            except ApplicationError as exc:
+                if len(chain) == 1:
+                    raise
+                transient = transient or not exc.non_retryable
+                skipped.append(f"{channel}: {exc.message}")
+                activity.logger.warning("%s: channel %s failed: %s", what, channel, exc.message)
+                continue
+            result.channel = channel
+            result.fallback_reason = "; ".join(skipped) or None
+            return result
+        reasons = "; ".join(skipped)
+        if transient:
+            # A server was only unreachable: Temporal tries the whole chain again later.
+            raise ApplicationError(f"no channel could carry it: {reasons}", type="ChannelsDown")
+        raise ApplicationError(
+            f"no channel could carry it: {reasons}", type="RecipientsRefused", non_retryable=True
+        )
+
+    def channels(self, requested: str) -> list[str]:
+        """Channels to try in order for a crisis notification."""
+        if requested == "smtp":
+            return ["smtp"]
+        configured = {"relay": self._relay is not None, "opsgenie": self._alerts is not None}
+        order = [requested] if requested in configured else []
+        order += [c for c in ("relay", "opsgenie") if c not in order]
+        return [c for c in order if configured[c]] + ["smtp"]
 
     async def _notify_through_opsgenie(
         self, input: CrisisMailInput, message: EmailMessage
     ) -> SendMailResult:
-        if self._alerts is None:
-            raise ApplicationError(
-                "notifications go through Opsgenie but no API key is configured",
-                type="RecipientsRefused",
-                non_retryable=True,
-            )
+        assert self._alerts is not None
         body = message.get_body(("plain",))
         text = body.get_content() if body is not None else ""
         try:
@@ -77,7 +99,7 @@ class MailActivities:
                 }
             )
         except OpsgenieError as exc:
-            raise ApplicationError(str(exc), type="RecipientsRefused", non_retryable=True) from exc
+            raise ApplicationError(str(exc), type="OpsgenieRejected", non_retryable=True) from exc
         except OpsgenieUnavailable as exc:
             raise ApplicationError(str(exc), type="OpsgenieUnavailable") from exc
         return SendMailResult(message_id=f"opsgenie:{request_id}")

@@ -30,6 +30,10 @@ class SendMailInput(BaseModel):
 class SendMailResult(BaseModel):
     message_id: str
     refused: dict[str, str] = {}
+    channel: str | None = Field(default=None, description="What carried a crisis notification")
+    fallback_reason: str | None = Field(
+        default=None, description="Why the channels tried before it did not carry it"
+    )
 
 
 class AlertActionInput(BaseModel):

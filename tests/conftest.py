@@ -6,6 +6,7 @@ import socket
 import sys
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from starters.smtp_sink import MailSink
+from tests.workflow_health import StartedWorkflows, failed_tasks, report, started_since
 from workers.settings import DEFAULT_CONFIG_DIR, Settings
 from workflows.search import SEARCH_ATTRIBUTES
 
@@ -36,12 +38,15 @@ def free_port() -> int:
 
 
 @pytest_asyncio.fixture
-async def skipping_env() -> AsyncIterator[WorkflowEnvironment]:
+async def skipping_env(request: pytest.FixtureRequest) -> AsyncIterator[WorkflowEnvironment]:
     """A fresh time-skipping server per test (it starts in a fraction of a second), so
-    that one test's leftovers never hold up time skipping in the next."""
+    that one test's leftovers never hold up time skipping in the next. The test fails if
+    any workflow it started (or their children) had a failed workflow task."""
+    started = StartedWorkflows()
     env = await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=str(BIN / "temporal-test-server"),
         data_converter=pydantic_data_converter,
+        interceptors=[started],
     )
     kinds = {
         "Keyword": IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
@@ -56,8 +61,33 @@ async def skipping_env() -> AsyncIterator[WorkflowEnvironment]:
             },
         )
     )
-    yield env
-    await env.shutdown()
+    try:
+        yield env
+        if not _allows_failed_tasks(request):
+            found = await failed_tasks(env.client, started.runs)
+            if found:
+                pytest.fail(report(found))
+    finally:
+        await env.shutdown()
+
+
+def _allows_failed_tasks(request: pytest.FixtureRequest) -> bool:
+    return request.node.get_closest_marker("allow_failed_workflow_tasks") is not None
+
+
+@pytest_asyncio.fixture(autouse=True)
+async def dev_server_health(request: pytest.FixtureRequest) -> AsyncIterator[None]:
+    """On the shared dev server: every workflow started during the test ran cleanly."""
+    if "dev_env" not in request.fixturenames:
+        yield
+        return
+    env: WorkflowEnvironment = request.getfixturevalue("dev_env")
+    since = datetime.now(UTC) - timedelta(seconds=1)
+    yield
+    if not _allows_failed_tasks(request):
+        found = await failed_tasks(env.client, await started_since(env.client, since))
+        if found:
+            pytest.fail(report(found))
 
 
 @pytest_asyncio.fixture(scope="session")

@@ -30,6 +30,7 @@ from workers.policy_file import POLICY_FILE, load_policy
 from workers.settings import Settings
 from workflows.crisis import CrisisWorkflow
 from workflows.incident import IncidentWorkflow
+from workflows.policy import ConfigError
 
 log = logging.getLogger(__name__)
 
@@ -100,6 +101,22 @@ def conference_providers(
     return primary, fallback
 
 
+def check_alternate_channel(
+    channel: str, *, relay: MailTransport | None, alerts: OpsgenieApi | None
+) -> None:
+    """Refuses a crisis channel that could never carry a notification."""
+    if channel == "relay" and relay is None:
+        raise ConfigError(
+            f"{POLICY_FILE}: crisis.alternate_channel is 'relay' but VIGIE_ALT_SMTP_HOST is not "
+            "set; set it, or choose 'opsgenie' or 'auto'"
+        )
+    if channel == "opsgenie" and alerts is None:
+        raise ConfigError(
+            f"{POLICY_FILE}: crisis.alternate_channel is 'opsgenie' but VIGIE_OPSGENIE_API_KEY "
+            "is not set; set it, or choose 'relay' or 'auto'"
+        )
+
+
 def build_worker(
     client: Client,
     settings: Settings,
@@ -124,6 +141,7 @@ def build_worker(
         if settings.alt_smtp_host
         else None
     )
+    check_alternate_channel(policy.crisis.alternate_channel, relay=relay, alerts=api)
     mail = MailActivities(
         transport or smtp_transport(settings),
         MailRenderer(settings.mail_from, settings.message_id_domain),

@@ -24,6 +24,7 @@ with workflow.unsafe.imports_passed_through():
         LoadMatrixInput,
         LoadPolicyInput,
         LoadPolicyResult,
+        SendMailResult,
     )
     from workflows.calendar import BusinessClock
     from workflows.crisis_models import (
@@ -39,18 +40,22 @@ with workflow.unsafe.imports_passed_through():
         EscalateInput,
         Member,
         Milestone,
+        Notification,
         PostUpdateInput,
         ServiceRestoredInput,
         StatusUpdate,
         SubmitRexInput,
     )
+    from workflows.crisis_rules import future, mentions, settle
     from workflows.matrix import EscalationMatrix
     from workflows.metrics import count
-    from workflows.models import TimelineEntry
+    from workflows.models import IncidentNews, TimelineEntry
     from workflows.operations import Operations, Refused
     from workflows.rex import rex_draft
 
 SYSTEM = "vigie"
+# Behaviour changes, each behind workflow.patched so older histories replay.
+PATCH_TRUST = "crisis-follows-incident"
 # A step done this soon after its target still counts as on time (timer and task latency).
 # Drills compress it, down to a floor.
 ON_TIME_GRACE = timedelta(minutes=1)
@@ -64,8 +69,14 @@ DESCRIPTIONS = {
     "service_restored": "Service is restored for users. {by, note?}",
     "close_crisis": "Close the crisis: closing mail, REX draft. {by, summary}",
     "submit_rex": "Submit the lessons-learned report. {by, link? , text?}",
+    "incident_changed": (
+        "Sent by the incident: resolved, reopened, recategorised, pending, resumed, breached, "
+        "closed. {by, event, at, resolution_warning_at?, resolution_due_at?, text?}"
+    ),
     "status": "The crisis as it stands: milestones, cell, level, DRP decision, timeline.",
 }
+AT_RISK = "the incident's resolution deadline is at risk"
+BREACHED = "the incident's resolution deadline is breached"
 
 
 @workflow.defn(name="CrisisWorkflow")
@@ -76,6 +87,7 @@ class CrisisWorkflow(Operations[CrisisView]):
         self._state: CrisisState | None = None
         self._changed = False
         self._tasks: list[asyncio.Task[None]] = []
+        self._trust = False
 
     @property
     def state(self) -> CrisisState:
@@ -86,6 +98,7 @@ class CrisisWorkflow(Operations[CrisisView]):
 
     @workflow.run
     async def run(self, input: CrisisInput) -> CrisisView:
+        self._trust = workflow.patched(PATCH_TRUST)
         self._state = await self._open(input)
         sender = asyncio.create_task(self._deliver())
         try:
@@ -95,10 +108,9 @@ class CrisisWorkflow(Operations[CrisisView]):
                 if self.state.status == "rex_submitted":
                     break
                 self._changed = False
-                next_at = self._next_event()
-                timeout = None if next_at is None else next_at - workflow.now()
-                if timeout is not None and timeout <= timedelta(0):
-                    continue
+                # Only future times: everything due was settled by _fire above.
+                next_at = self._next_event(now)
+                timeout = None if next_at is None else next_at - now
                 try:
                     await workflow.wait_condition(
                         lambda: self._changed, timeout=timeout, timeout_summary="next crisis step"
@@ -133,17 +145,17 @@ class CrisisWorkflow(Operations[CrisisView]):
         policy = loaded.policy
         now = workflow.now()
         t0 = input.t0 if input.t0 is not None and input.t0 <= now else now
-        context = f"{input.title} {input.context}".lower()
+        context = f"{input.title} {input.context}"
         mail_system = (
             input.mail_system_affected
             if input.mail_system_affected is not None
-            else any(k in context for k in policy.crisis.mail_system_keywords)
+            else mentions(context, policy.crisis.mail_system_keywords)
         )
         security = (
             input.security_involved
             if input.security_involved is not None
             else input.criterion in ("virus_attack", "aggression")
-            or any(k in context for k in policy.crisis.security_keywords)
+            or mentions(context, policy.crisis.security_keywords)
         )
         business_hours = BusinessClock(policy.business_hours).is_open_at(now)
         self._state = CrisisState(
@@ -167,14 +179,7 @@ class CrisisWorkflow(Operations[CrisisView]):
             for step in policy.crisis.chronogram
         ]
         self._compose_cell()
-        if input.resolution_warning_at is not None:
-            s.auto_escalations.append(
-                (input.resolution_warning_at, "the incident's resolution deadline is at risk")
-            )
-        if input.resolution_due_at is not None:
-            s.auto_escalations.append(
-                (input.resolution_due_at, "the incident's resolution deadline is breached")
-            )
+        self._plan_auto_escalations(input.resolution_warning_at, input.resolution_due_at)
         when = "business hours" if business_hours else "outside business hours"
         self._record(
             "opened",
@@ -185,11 +190,16 @@ class CrisisWorkflow(Operations[CrisisView]):
         if input.time_scale > 1:
             self._record("drill", SYSTEM, f"Drill: time runs {input.time_scale:g} times faster.")
         if mail_system:
+            how = {
+                "relay": "the alternate mail relay",
+                "opsgenie": "Opsgenie alerts to the members",
+                "auto": "the alternate relay or Opsgenie where configured",
+            }[self._channel()]
             self._record(
                 "channel",
                 SYSTEM,
-                "The mail system is affected: crisis notifications go through "
-                f"{self._channel()} instead of the usual mail server.",
+                f"The mail system is affected: crisis notifications go through {how}; a channel "
+                "that fails hands over to the next, down to the usual mail server.",
             )
         if security:
             self._record("security", SYSTEM, "Security may be involved: the security team is in.")
@@ -287,21 +297,22 @@ class CrisisWorkflow(Operations[CrisisView]):
     def _milestone(self, step: str) -> Milestone | None:
         return next((m for m in self.state.milestones if m.step == step), None)
 
-    def _done(self, step: str, by: str) -> None:
+    def _done(self, step: str, by: str, at: datetime | None = None) -> None:
+        """Settles a milestone done at ``at`` (now by default): met or late."""
         m = self._milestone(step)
         if m is None or m.status in ("met", "late", "not_applicable"):
             return
-        now = workflow.now()
-        m.done_at, m.by = now, by
-        grace = max(ON_TIME_GRACE / self._input.time_scale, MIN_GRACE)
-        m.status = "met" if now <= m.due_at + grace else "late"
+        settle(m, at or workflow.now(), by, self._grace())
         self._record("milestone", by, f"{m.action}: {m.status}.")
         self._count_milestone(m)
+
+    def _grace(self) -> timedelta:
+        return max(ON_TIME_GRACE / self._input.time_scale, MIN_GRACE)
 
     def _count_milestone(self, m: Milestone) -> None:
         count(workflow.metric_meter(), "vigie_crisis_milestones", step=m.step, status=m.status)
 
-    def _next_event(self) -> datetime | None:
+    def _next_event(self, now: datetime) -> datetime | None:
         s = self.state
         times = [m.due_at for m in s.milestones if m.status == "pending"]
         if s.status == "active":
@@ -312,17 +323,22 @@ class CrisisWorkflow(Operations[CrisisView]):
             base = s.rex_reminded_at or s.closed_at
             assert base is not None
             times.append(base + self._scaled(s.policy.crisis.rex_reminder_every))
-        return min(times) if times else None
+        return future(times, now)
 
     def _fire(self, now: datetime) -> None:
         s = self.state
         for m in sorted(s.milestones, key=lambda x: x.due_at):
             if m.status == "pending" and m.due_at <= now:
                 self._step(m)
+                if m.status == "pending":  # every step settles; never wait on it again
+                    m.status = "missed"
+                    self._record("milestone", SYSTEM, f"{m.action}: missed.")
+                    self._count_milestone(m)
         while s.status == "active" and s.auto_escalations and min(s.auto_escalations)[0] <= now:
             _, why = min(s.auto_escalations)
             s.auto_escalations.remove(min(s.auto_escalations))
-            if s.restored_at is None:
+            if s.restored_at is None:  # lateness no longer matters once the service is back
+                s.auto_escalated.append(why)
                 self._escalate(SYSTEM, why)
         if s.status == "active" and s.last_status_at is not None:
             if now >= s.last_status_at + self._scaled(s.policy.crisis.status_every):
@@ -354,7 +370,11 @@ class CrisisWorkflow(Operations[CrisisView]):
             self._open_cell(to, m)
         elif m.step == "action_plan":
             self._mail("action_plan", to, self._update_lines())
-            if s.drp is None:
+            if s.drp is None and s.restored_at is not None:
+                self._record(
+                    "drp_not_needed", SYSTEM, "No DRP decision needed: the service is restored."
+                )
+            elif s.drp is None:
                 self._record(
                     "drp_undecided", SYSTEM, "No DRP decision at the latest decision time."
                 )
@@ -369,7 +389,10 @@ class CrisisWorkflow(Operations[CrisisView]):
             if s.drp is None or not s.drp.activate:
                 m.status = "not_applicable"
                 self._record("milestone", SYSTEM, f"{m.action}: not applicable (no DRP).")
-            elif s.restored_at is None:
+            elif s.restored_at is not None:
+                # Restored before the DRP was decided: settled by the restoration time.
+                self._done("restoration", s.restored_by or SYSTEM, at=s.restored_at)
+            else:
                 m.status = "missed"
                 self._record("milestone", SYSTEM, f"{m.action}: missed.")
                 self._count_milestone(m)
@@ -475,6 +498,10 @@ class CrisisWorkflow(Operations[CrisisView]):
             activate=input.activate, reason=input.reason, by=input.by, at=workflow.now()
         )
         self._record("drp", input.by, f"DRP {self._drp_text()}.")
+        m = self._milestone("restoration")
+        if input.activate and s.restored_at is not None and m is not None:
+            # The service came back before the decision: the restoration is settled by then.
+            self._done("restoration", s.restored_by or input.by, at=s.restored_at)
         if input.activate:
             self._mail(
                 "drp", self._recipients(["cell.participants"]), [f"DRP activated: {input.reason}"]
@@ -534,15 +561,52 @@ class CrisisWorkflow(Operations[CrisisView]):
             raise Refused("the service is already recorded as restored")
 
     def _apply_service_restored(self, input: ServiceRestoredInput) -> None:
-        s = self.state
-        s.restored_at = workflow.now()
         self._record("restored", input.by, input.note or "Service restored for users.")
+        self._restored(input.by, workflow.now())
+
+    def _restored(self, by: str, at: datetime) -> None:
+        s = self.state
+        s.restored_at, s.restored_by = at, by
+        s.auto_escalations.clear()
         m = self._milestone("restoration")
         if m is not None and s.drp is not None and s.drp.activate:
             if m.status == "pending":
-                self._done("restoration", input.by)
+                self._done("restoration", by, at=at)
             elif m.status == "missed":
-                m.done_at, m.by, m.status = s.restored_at, input.by, "late"
+                m.done_at, m.by, m.status = at, by, "late"
+
+    def _plan_auto_escalations(self, warning_at: datetime | None, due_at: datetime | None) -> None:
+        """The next levels the incident's resolution deadlines call for, each reason once."""
+        s = self.state
+        planned = [(warning_at, AT_RISK), (due_at, BREACHED)]
+        s.auto_escalations = [
+            (at, why) for at, why in planned if at is not None and why not in s.auto_escalated
+        ]
+
+    def _check_incident_changed(self, input: IncidentNews) -> None:
+        if self.state.incident_id is None:
+            raise Refused("this crisis follows no incident")
+
+    def _apply_incident_changed(self, input: IncidentNews) -> None:
+        s = self.state
+        what = {
+            "resolved": "The incident is resolved: service restored.",
+            "reopened": "The incident is reopened: the service is down again.",
+            "recategorized": "The incident is recategorised; its deadlines are recomputed.",
+            "pending": "The incident is pending: its resolution clock is paused.",
+            "resumed": "The incident resumes: its resolution clock runs again.",
+            "breached": "The incident's resolution deadline is breached.",
+            "closed": "The incident is closed.",
+        }[input.event]
+        detail = f" {input.text}" if input.text else ""
+        self._record(f"incident_{input.event}", input.by, what + detail)
+        if input.event == "resolved" and s.restored_at is None and s.status == "active":
+            self._restored(input.by, input.at)
+        elif input.event == "reopened":
+            s.restored_at = s.restored_by = None
+            s.auto_escalated.clear()
+        if s.status == "active":
+            self._plan_auto_escalations(input.resolution_warning_at, input.resolution_due_at)
 
     def _check_close_crisis(self, input: CloseCrisisInput) -> None:
         self._require_active("close the crisis")
@@ -707,6 +771,16 @@ class CrisisWorkflow(Operations[CrisisView]):
     def _v_submit_rex(self, input: SubmitRexInput) -> None:
         self._validate(self._check_submit_rex, input)
 
+    @workflow.signal(name="incident_changed", description=DESCRIPTIONS["incident_changed"])
+    async def incident_changed_signal(self, input: Any) -> None:
+        await self._run_signal(
+            "incident_changed",
+            IncidentNews,
+            self._check_incident_changed,
+            self._apply_incident_changed,
+            input,
+        )
+
     @workflow.query(name="status", description=DESCRIPTIONS["status"])
     def status(self) -> CrisisView:
         if self._state is None:
@@ -769,17 +843,53 @@ class CrisisWorkflow(Operations[CrisisView]):
             await workflow.wait_condition(lambda: bool(s.outbox))
             mail = s.outbox[0]
             try:
-                await workflow.execute_activity(
+                result = await workflow.execute_activity(
                     "send_crisis_mail",
                     CrisisMailInput(crisis_id=s.crisis_id, mail=mail, conference=s.conference),
+                    result_type=SendMailResult,
                     start_to_close_timeout=timedelta(minutes=2),
                     retry_policy=retry,
                     summary=f"crisis mail {mail.kind}",
                 )
             except ActivityError as exc:
                 cause = exc.cause.message if isinstance(exc.cause, ApplicationError) else str(exc)
-                self._record("mail_failed", SYSTEM, f"Mail {mail.kind} not delivered: {cause}")
+                self._undelivered(mail, cause)
+            else:
+                self._delivered(mail, result)
             s.outbox.pop(0)
+
+    def _delivered(self, mail: CrisisMail, result: SendMailResult) -> None:
+        channel = result.channel or mail.channel
+        self.state.notifications.append(
+            Notification(
+                key=mail.key, kind=mail.kind, to=mail.to, at=workflow.now(), status="sent",
+                channel=channel, detail=result.fallback_reason,
+            )
+        )  # fmt: skip
+        if result.fallback_reason:
+            self._record(
+                "channel_fallback",
+                SYSTEM,
+                f"Mail {mail.kind} went out through {channel}: {result.fallback_reason}",
+            )
+
+    def _undelivered(self, mail: CrisisMail, cause: str) -> None:
+        """Never silent: a timeline entry, and the incident manager told on any channel left."""
+        s = self.state
+        s.notifications.append(
+            Notification(
+                key=mail.key, kind=mail.kind, to=mail.to, at=workflow.now(), status="failed",
+                detail=cause,
+            )
+        )  # fmt: skip
+        self._record("mail_failed", SYSTEM, f"Mail {mail.kind} not delivered: {cause}")
+        if self._trust and mail.kind != "notification_failed":
+            managers = self._recipients(["provider.incident_manager"])
+            self._mail(
+                "notification_failed",
+                managers + s.policy.notifications.incident_manager,
+                [f"Notification {mail.kind} to {', '.join(mail.to)} not delivered: {cause}"],
+            )
 
     def _view(self) -> CrisisView:
         s = self.state
@@ -808,4 +918,5 @@ class CrisisWorkflow(Operations[CrisisView]):
             rex=s.rex,
             mails_pending=len(s.outbox),
             timeline=s.timeline,
+            notifications=s.notifications,
         )

@@ -23,7 +23,7 @@ Criterion = Literal[
     "other",
 ]
 MilestoneStatus = Literal["pending", "met", "late", "missed", "not_applicable"]
-Channel = Literal["smtp", "relay", "opsgenie"]
+Channel = Literal["smtp", "relay", "opsgenie", "auto"]
 
 
 class CrisisInput(BaseModel):
@@ -141,6 +141,18 @@ class CrisisMail(BaseModel):
     markdown: str | None = None
 
 
+class Notification(BaseModel):
+    """One crisis notification as it went out, or failed to."""
+
+    key: str
+    kind: str
+    to: list[str]
+    at: Instant
+    status: Literal["sent", "failed"]
+    channel: str | None = Field(default=None, description="What carried it: smtp, relay, opsgenie")
+    detail: str | None = Field(default=None, description="Why a fallback or a failure")
+
+
 class CrisisState(BaseModel):
     crisis_id: str
     policy: Policy
@@ -158,6 +170,8 @@ class CrisisState(BaseModel):
     status: Literal["active", "closed", "rex_submitted"] = "active"
     # Automatic escalations still to come: (when, why), from the incident's deadlines.
     auto_escalations: list[tuple[datetime, str]] = []
+    # The reasons already escalated for (each once, until the incident is reopened).
+    auto_escalated: list[str] = []
     level: int = 0
     level_kind: Literal["business_hours", "outside_business_hours"] | None = None
     milestones: list[Milestone] = []
@@ -167,6 +181,7 @@ class CrisisState(BaseModel):
     updates: list[StatusUpdate] = []
     last_status_at: datetime | None = None
     restored_at: datetime | None = None
+    restored_by: str | None = None
     closed_at: datetime | None = None
     summary: str | None = None
     rex_due_at: datetime | None = None
@@ -174,6 +189,7 @@ class CrisisState(BaseModel):
     rex: str | None = None
     timeline: list[TimelineEntry] = []
     outbox: list[CrisisMail] = []
+    notifications: list[Notification] = []
     mail_seq: int = 0
     thread_key: str | None = None
 
@@ -203,3 +219,4 @@ class CrisisView(BaseModel):
     rex: str | None
     mails_pending: int
     timeline: list[TimelineEntry]
+    notifications: list[Notification] = []

@@ -26,13 +26,16 @@ with workflow.unsafe.imports_passed_through():
         SendMailInput,
     )
     from workflows.crisis_models import CrisisInput
+    from workflows.crisis_rules import future
     from workflows.metrics import count
     from workflows.models import (
         AcknowledgeInput,
         AlertCommand,
         AlertRef,
         CloseInput,
+        IncidentEvent,
         IncidentInput,
+        IncidentNews,
         IncidentState,
         IncidentStatusName,
         IncidentView,
@@ -58,6 +61,7 @@ SYSTEM = "vigie"
 # Behaviour changes, each behind workflow.patched so older histories replay.
 PATCH_ALERT_MIRROR = "opsgenie-alert-mirror"
 PATCH_CRISIS = "crisis-child"
+PATCH_TELL_CRISIS = "incident-tells-crisis"
 # Notes Vigie writes on alerts start with this, so their webhooks are not taken as new input.
 NOTE_MARK = "[vigie]"
 # A fault said to have begun longer ago than this is taken as a wrong T0.
@@ -106,6 +110,7 @@ class IncidentWorkflow(Operations[IncidentView]):
         self._published: dict[str, Any] = {}
         self._mirroring = False
         self._crisis = False
+        self._tell_crisis_on = False
         self._tasks: list[asyncio.Task[None]] = []
 
     # ------------------------------------------------------------------ run
@@ -114,6 +119,7 @@ class IncidentWorkflow(Operations[IncidentView]):
     async def run(self, input: IncidentInput) -> IncidentView:
         self._mirroring = workflow.patched(PATCH_ALERT_MIRROR)
         self._crisis = workflow.patched(PATCH_CRISIS)
+        self._tell_crisis_on = workflow.patched(PATCH_TELL_CRISIS)
         if self._state is None:
             self._state = await self._open(input)
         else:
@@ -124,19 +130,21 @@ class IncidentWorkflow(Operations[IncidentView]):
             senders.append(
                 asyncio.create_task(self._drain(lambda: self.state.alert_outbox, self._send_alert))
             )
+        if self._tell_crisis_on:
+            senders.append(asyncio.create_task(self._drain(self._crisis_news, self._send_news)))
         try:
             while True:
-                self._fire_deadlines(workflow.now())
+                now = workflow.now()
+                self._fire_deadlines(now)
                 self._publish()
                 if self.state.status == "closed":
                     break
                 if self._should_continue_as_new():
                     await self._continue_as_new()
                 self._changed = False
-                next_at = self._next_deadline()
-                timeout = None if next_at is None else max(next_at - workflow.now(), timedelta(0))
-                if timeout is not None and timeout <= timedelta(0):
-                    continue
+                # Only future times: every deadline due was fired (and settled) above.
+                next_at = self._next_deadline(now)
+                timeout = None if next_at is None else next_at - now
                 try:
                     await workflow.wait_condition(
                         lambda: self._changed,
@@ -288,9 +296,8 @@ class IncidentWorkflow(Operations[IncidentView]):
             )
         return events
 
-    def _next_deadline(self) -> datetime | None:
-        events = self._timed_events()
-        return min(at for at, _ in events) if events else None
+    def _next_deadline(self, now: datetime) -> datetime | None:
+        return future([at for at, _ in self._timed_events()], now)
 
     def _fire_deadlines(self, now: datetime) -> None:
         for at, kind in sorted(self._timed_events()):
@@ -323,6 +330,7 @@ class IncidentWorkflow(Operations[IncidentView]):
             self._record(kind, SYSTEM, f"Resolution deadline {self._fmt(at)} breached.")
             self._mail(kind, im, {"due": self._fmt(at)})
             self._mirror_breach()
+            self._tell_crisis("breached", SYSTEM)
         elif kind == "auto_close":
             quiet = self.policy.auto_close_after
             self._apply_close(
@@ -380,6 +388,7 @@ class IncidentWorkflow(Operations[IncidentView]):
         self._record("pending", input.by, f"Waiting on {waiting}: {input.reason}")
         self._mail("pending", [*s.requesters, *self.policy.notifications.incident_manager])
         self._mirror_note(input.via, input.by)
+        self._tell_crisis("pending", input.by, input.reason)
 
     def _check_resume(self, input: ResumeInput) -> None:
         self._require("resume", ("pending",))
@@ -394,6 +403,7 @@ class IncidentWorkflow(Operations[IncidentView]):
             "resumed", input.by, (input.note or "Work resumed.") + f" Resolution due {due}."
         )
         self._mail("resumed", s.requesters)
+        self._tell_crisis("resumed", input.by, input.note or "")
 
     def _check_recategorize(self, input: RecategorizeInput) -> None:
         self._require("recategorize", ACTIVE)
@@ -416,6 +426,7 @@ class IncidentWorkflow(Operations[IncidentView]):
         self._reclassify(priority, level)
         self._record("recategorized", input.by, f"{before} → {priority} {level}: {input.reason}")
         self._mail("recategorized", self.state.requesters)
+        self._tell_crisis("recategorized", input.by, f"{before} → {priority} {level}")
         self._mirror_note(input.via, input.by)
         if input.via == "vigie":
             self._mirror(AlertCommand(action="priority", user=input.by, priority=priority))
@@ -449,6 +460,7 @@ class IncidentWorkflow(Operations[IncidentView]):
             assert input.new_priority is not None
             self._reclassify(input.new_priority, s.service_level)
             text = f"P1 not confirmed; recategorized {input.new_priority}.{note}"
+            self._tell_crisis("recategorized", input.by, f"P1 → {input.new_priority}")
         elif input.verdict == "confirmed":
             text = f"P1 confirmed: regular mails from the incident manager to the client.{note}"
         else:
@@ -476,12 +488,13 @@ class IncidentWorkflow(Operations[IncidentView]):
         s.resolved_at = now
         s.stops.append(Stop(start=now, reason="resolved"))
         self._record("resolved", input.by, input.resolution)
+        self._mail("resolved", s.requesters)
+        self._tell_crisis("resolved", input.by, input.resolution)
         if input.via == "vigie":
             note = f"{NOTE_MARK} Resolved: {input.resolution}"
             self._mirror(AlertCommand(action="close", user=input.by, note=note))
         if input.runbook_change:
             self._record("runbook_change", input.by, input.runbook_change)
-        self._mail("resolved", s.requesters)
         if input.problem:
             why = (
                 "unknown cause" if input.problem.reason == "unknown_cause" else "recurring incident"
@@ -498,6 +511,7 @@ class IncidentWorkflow(Operations[IncidentView]):
         s.closed_at = workflow.now()
         self._record("closed", input.by, input.note or "Incident closed.")
         self._mail("closed", s.requesters)
+        self._tell_crisis("closed", input.by, input.note or "")
 
     def _check_reopen(self, input: ReopenInput) -> None:
         self._require("reopen", ("resolved",))
@@ -510,6 +524,7 @@ class IncidentWorkflow(Operations[IncidentView]):
         due = self._fmt(self._deadlines().resolution_due_at)
         self._record("reopened", input.by, f"{input.reason} Resolution due {due}.")
         self._mail("reopened", s.requesters)
+        self._tell_crisis("reopened", input.by, input.reason)
         self._mirror_note(input.via, input.by)
 
     def _check_record_event(self, input: RecordEventInput) -> None:
@@ -545,7 +560,39 @@ class IncidentWorkflow(Operations[IncidentView]):
             self._record("crisis_failed", SYSTEM, f"Crisis {s.crisis_id} not started: {exc}")
             return
         self._record("crisis", by, f"Crisis process started: {s.crisis_id}.")
+        s.crisis_started = True
         self._changed = True
+
+    def _tell_crisis(self, event: IncidentEvent, by: str, text: str = "") -> None:
+        """Queues news for the incident's crisis: it follows the incident as it happens."""
+        s = self.state
+        if not self._tell_crisis_on or s.crisis_id is None:
+            return
+        d = self._deadlines()
+        s.crisis_outbox.append(
+            IncidentNews(
+                by=by,
+                event=event,
+                at=workflow.now(),
+                resolution_warning_at=d.resolution_warning_at,
+                resolution_due_at=d.resolution_due_at,
+                text=text[:2000],
+            )
+        )
+
+    def _crisis_news(self) -> list[IncidentNews]:
+        """News ready to go: none before the crisis has started."""
+        s = self.state
+        return s.crisis_outbox if s.crisis_started else []
+
+    async def _send_news(self, news: IncidentNews) -> None:
+        s = self.state
+        assert s.crisis_id is not None
+        handle = workflow.get_external_workflow_handle(s.crisis_id)
+        try:
+            await handle.signal("incident_changed", news)
+        except Exception as exc:  # the crisis may be over: the incident goes on
+            self._record("crisis_unreachable", SYSTEM, f"Crisis {s.crisis_id} not told: {exc}")
 
     def _end_stop(self) -> None:
         for stop in self.state.stops:
@@ -807,7 +854,8 @@ class IncidentWorkflow(Operations[IncidentView]):
         self._mirror(AlertCommand(action="add_tags", user=SYSTEM, tags=["vigie:sla-breached"]))
 
     def _outboxes_empty(self) -> bool:
-        return not self.state.outbox and not self.state.alert_outbox
+        s = self.state
+        return not s.outbox and not s.alert_outbox and not self._crisis_news()
 
     async def _drain(
         self, outbox: Callable[[], list[Any]], send: Callable[[Any], Awaitable[None]]

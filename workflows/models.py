@@ -172,6 +172,28 @@ class TimelineEntry(BaseModel):
     text: str
 
 
+IncidentEvent = Literal[
+    "resolved", "reopened", "recategorized", "pending", "resumed", "breached", "closed"
+]
+
+
+class IncidentNews(BaseModel):
+    """What an incident tells its crisis as it happens (signal ``incident_changed``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    by: Who
+    event: IncidentEvent
+    at: Instant
+    resolution_warning_at: Instant | None = Field(
+        default=None, description="The incident's resolution warning now (None while paused)"
+    )
+    resolution_due_at: Instant | None = Field(
+        default=None, description="The incident's resolution deadline now (None while paused)"
+    )
+    text: str = Field(default="", max_length=2000)
+
+
 class OutgoingMail(BaseModel):
     """A mail waiting in the incident's outbox until the mail server takes it."""
 
@@ -255,6 +277,8 @@ class IncidentState(BaseModel):
     alert_outbox: list[AlertCommand] = []
     alert_mirror_off: str | None = None
     crisis_id: str | None = None
+    crisis_started: bool = False
+    crisis_outbox: list[IncidentNews] = []
 
 
 class IncidentInput(BaseModel):

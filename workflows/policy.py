@@ -228,14 +228,29 @@ class ChronogramStep(_Strict):
     recipients: list[str] = []
 
 
+MAIL_SYSTEM_KEYWORDS = [
+    "messagerie", "smtp", "exchange", "imap", "postfix", "mail server", "mail system",
+    "mail relay", "serveur de messagerie", "serveur mail", "relais mail", "outlook",
+]  # fmt: skip
+
+
 class CrisisPolicy(_Strict):
     chronogram: list[ChronogramStep]
     status_every: AllowanceField
     rex_within: AllowanceField = Field(description="business days after the crisis closes")
     rex_reminder_every: AllowanceField
-    mail_system_keywords: list[str]
+    mail_system_keywords: list[str] = Field(
+        description="Words or phrases matched whole, case-insensitive ('mail' is not 'email')"
+    )
     security_keywords: list[str]
-    alternate_channel: Literal["relay", "opsgenie"]
+    alternate_channel: Literal["auto", "relay", "opsgenie"] = Field(
+        description=(
+            "How crisis notifications travel when the mail system is affected: 'relay' "
+            "(VIGIE_ALT_SMTP_HOST), 'opsgenie' (an alert to the members) or 'auto' (the relay "
+            "if configured, else Opsgenie if configured, else the usual mail server). Whatever "
+            "the choice, a channel that fails hands over to the next one."
+        )
+    )
 
 
 DEFAULT_CRISIS = CrisisPolicy.model_validate(
@@ -258,10 +273,10 @@ DEFAULT_CRISIS = CrisisPolicy.model_validate(
         "status_every": "1h",
         "rex_within": "5d",
         "rex_reminder_every": "1d",
-        "mail_system_keywords": ["mail", "messagerie", "smtp", "exchange", "courriel"],
+        "mail_system_keywords": MAIL_SYSTEM_KEYWORDS,
         "security_keywords": ["security", "sécurité", "virus", "ransomware", "intrusion",
                               "attaque", "malveillance"],
-        "alternate_channel": "relay",
+        "alternate_channel": "auto",
     }
 )  # fmt: skip
 

@@ -1,0 +1,123 @@
+"""Crisis notifications when the mail system is affected: each channel hands over to the next,
+the result names the channel that carried it, and a channel that cannot work is refused at
+worker start. Real SMTP servers (aiosmtpd) and the Opsgenie API over httpx."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+import pytest
+from pydantic import SecretStr
+from temporalio.client import Client
+from temporalio.exceptions import ApplicationError
+from temporalio.testing import ActivityEnvironment
+
+from activities.mail import MailActivities
+from activities.mail_render import MailRenderer
+from activities.models import CrisisMailInput
+from activities.providers.opsgenie import OpsgenieApi, OpsgenieConfig
+from activities.providers.smtp import SmtpConfig, SmtpTransport
+from starters.opsgenie_standin import OpsgenieStandIn
+from starters.smtp_sink import MailSink
+from tests.conftest import free_port
+from workers.settings import Settings
+from workers.worker import build_worker
+from workflows.crisis_models import CrisisMail
+from workflows.policy import ConfigError
+
+RENDERER = MailRenderer("vigie@example.com", "example.com")
+
+
+def crisis_mail(channel: str = "auto") -> CrisisMailInput:
+    mail = CrisisMail(
+        key="crisis-7.3", thread_key=None, kind="escalation", to=["im@example.com"],
+        channel=channel, language="fr", subject="Exchange down", lines=["Niveau 1"],
+    )  # fmt: skip
+    return CrisisMailInput(crisis_id="crisis-7", mail=mail)
+
+
+def unreachable() -> SmtpTransport:
+    return SmtpTransport(SmtpConfig(host="127.0.0.1", port=free_port(), timeout_seconds=2))
+
+
+def smtp(sink: MailSink) -> SmtpTransport:
+    return SmtpTransport(SmtpConfig(host=sink.host, port=sink.port))
+
+
+def standin_api(standin: OpsgenieStandIn) -> OpsgenieApi:
+    return OpsgenieApi(
+        OpsgenieConfig(base_url="http://standin", api_key=SecretStr("k")),
+        transport=httpx.ASGITransport(app=standin.app()),
+    )
+
+
+def refusing_api() -> OpsgenieApi:
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(401, json={"message": "Could not authenticate", "took": 0.0})
+
+    return OpsgenieApi(
+        OpsgenieConfig(base_url="https://api.opsgenie.com", api_key=SecretStr("bad")),
+        transport=httpx.MockTransport(handler),
+    )
+
+
+async def test_relay_down_hands_over_to_opsgenie(sink: MailSink) -> None:
+    standin = OpsgenieStandIn()
+    mail = MailActivities(smtp(sink), RENDERER, relay=unreachable(), alerts=standin_api(standin))
+    result = await ActivityEnvironment().run(mail.send_crisis_mail, crisis_mail("relay"))
+    assert result.channel == "opsgenie"
+    assert result.fallback_reason is not None and result.fallback_reason.startswith("relay:")
+    assert standin.find("crisis-7.3", "alias") is not None
+    assert sink.messages == []  # the affected mail server was not the first choice
+
+
+async def test_no_alternate_configured_uses_the_usual_server(sink: MailSink) -> None:
+    mail = MailActivities(smtp(sink), RENDERER)
+    result = await ActivityEnvironment().run(mail.send_crisis_mail, crisis_mail("auto"))
+    assert (result.channel, result.fallback_reason) == ("smtp", None)
+    assert [m["X-Vigie-Kind"] for m in sink.messages] == ["escalation"]
+
+
+async def test_opsgenie_refusal_falls_back_to_smtp(sink: MailSink) -> None:
+    mail = MailActivities(smtp(sink), RENDERER, alerts=refusing_api())
+    result = await ActivityEnvironment().run(mail.send_crisis_mail, crisis_mail("opsgenie"))
+    assert result.channel == "smtp"
+    assert result.fallback_reason is not None and "401" in result.fallback_reason
+    assert len(sink.messages) == 1
+
+
+async def test_every_channel_refusing_is_a_final_error_naming_each() -> None:
+    with MailSink(port=free_port(), refuse=frozenset({"im@example.com"})) as refusing:
+        mail = MailActivities(smtp(refusing), RENDERER, alerts=refusing_api())
+        with pytest.raises(ApplicationError) as caught:
+            await ActivityEnvironment().run(mail.send_crisis_mail, crisis_mail("auto"))
+    assert caught.value.non_retryable
+    assert "opsgenie:" in caught.value.message and "smtp:" in caught.value.message
+
+
+async def test_every_channel_down_is_retried_later(sink: MailSink) -> None:
+    mail = MailActivities(unreachable(), RENDERER, relay=unreachable())
+    with pytest.raises(ApplicationError) as caught:
+        await ActivityEnvironment().run(mail.send_crisis_mail, crisis_mail("relay"))
+    assert not caught.value.non_retryable
+
+
+def _policy_with_channel(config_dir: Path, channel: str) -> None:
+    path = config_dir / "policy.toml"
+    text = path.read_text(encoding="utf-8")
+    assert 'alternate_channel = "auto"' in text
+    line = f'alternate_channel = "{channel}"'
+    path.write_text(text.replace('alternate_channel = "auto"', line), encoding="utf-8")
+
+
+@pytest.mark.parametrize(
+    ("channel", "missing"), [("relay", "VIGIE_ALT_SMTP_HOST"), ("opsgenie", "API_KEY")]
+)
+async def test_worker_refuses_a_channel_that_cannot_work(
+    config_dir: Path, settings: Settings, channel: str, missing: str
+) -> None:
+    _policy_with_channel(config_dir, channel)
+    client = await Client.connect("127.0.0.1:1", lazy=True)
+    with pytest.raises(ConfigError, match=missing):
+        build_worker(client, settings)

@@ -1,0 +1,95 @@
+"""The crisis learns what happens to its incident as it happens (dev server, back-dated T0).
+
+A parent signalling its child is the mechanism that is right on a real cluster; the
+time-skipping test server cannot run it, so this runs on the dev server with a T0 set
+just under 1 h 30 in the past: the crisis's T0+1 h 30 step falls due seconds later.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+
+from temporalio.testing import WorkflowEnvironment
+
+from starters.smtp_sink import MailSink
+from tests.helpers import eventually, open_incident, status_when
+from workers.settings import Settings
+from workers.worker import build_worker
+from workflows.crisis import AT_RISK, CrisisWorkflow
+from workflows.crisis_models import CloseCrisisInput, CrisisView
+from workflows.incident import IncidentWorkflow
+from workflows.models import QualifyP1Input, ReopenInput, ResolveInput
+
+LEAD = timedelta(seconds=12)
+
+
+async def test_resolved_incident_stops_the_crisis_escalating_for_lateness(
+    dev_env: WorkflowEnvironment, settings: Settings, sink: MailSink
+) -> None:
+    client = dev_env.client
+    t0 = datetime.now(UTC) - timedelta(hours=1, minutes=30) + LEAD
+    async with build_worker(client, settings):
+        incident = await open_incident(client, settings.task_queue, t0=t0)
+        await incident.execute_update(
+            IncidentWorkflow.qualify_p1, QualifyP1Input(by="im", verdict="major")
+        )
+        crisis = client.get_workflow_handle_for(CrisisWorkflow.run, f"crisis-{incident.id}")
+
+        async def crisis_view() -> CrisisView | None:
+            try:
+                return await crisis.query(CrisisWorkflow.status)
+            except Exception:
+                return None
+
+        async def when(predicate: object, within: float = 30.0) -> CrisisView:
+            deadline = asyncio.get_running_loop().time() + within
+            while True:
+                view = await crisis_view()
+                if view is not None and predicate(view):  # type: ignore[operator]
+                    return view
+                if asyncio.get_running_loop().time() > deadline:
+                    raise AssertionError(f"crisis never matched: {view}")
+                await asyncio.sleep(0.2)
+
+        opened = await when(lambda v: any(m.status == "met" or m.status == "late"
+                                           for m in v.milestones))  # fmt: skip
+        level_before = opened.level
+        await incident.execute_update(
+            IncidentWorkflow.resolve, ResolveInput(by="im", resolution="rolled back the release")
+        )
+        restored = await when(lambda v: v.restored_at is not None)
+        assert any(e.kind == "incident_resolved" for e in restored.timeline)
+
+        # T0+1 h 30: the action plan goes out, the resolution deadline would be at risk.
+        view = await when(
+            lambda v: next(m for m in v.milestones if m.step == "action_plan").status != "pending"
+        )
+        assert not any(e.kind == "escalation" and AT_RISK in e.text for e in view.timeline)
+        assert not any(e.kind == "drp_undecided" for e in view.timeline)
+        assert view.level == level_before
+        assert mails_of(sink, crisis.id, "drp_reminder") == []
+
+        await incident.execute_update(
+            IncidentWorkflow.reopen, ReopenInput(by="im", reason="errors are back")
+        )
+        view = await when(lambda v: any(e.kind == "incident_reopened" for e in v.timeline))
+        assert view.restored_at is None
+        await eventually(lambda: mails_of(sink, crisis.id, "action_plan"))
+
+        # And the other way: the incident learns that its crisis is closed.
+        await crisis.execute_update(
+            CrisisWorkflow.close_crisis, CloseCrisisInput(by="dm", summary="release rolled back")
+        )
+        incident_view = await status_when(
+            incident, lambda v: any(e.kind == "crisis_closed" for e in v.timeline)
+        )
+        assert incident_view.crisis_id == crisis.id
+        await crisis.terminate("test over")
+        await incident.terminate("test over")
+
+
+def mails_of(sink: MailSink, crisis_id: str, kind: str) -> list[object]:
+    return [
+        m for m in sink.messages if m["X-Vigie-Crisis"] == crisis_id and m["X-Vigie-Kind"] == kind
+    ]

@@ -1,0 +1,135 @@
+"""A crisis settles every milestone whatever the order of operator actions, never drops a
+notification, and says what it is (time-skipping server, real SMTP sink)."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+from temporalio.testing import WorkflowEnvironment
+
+from starters.smtp_sink import MailSink
+from tests.helpers import advance, eventually
+from tests.test_crisis_chronogram import crisis_status, mails
+from workers.settings import Settings
+from workers.worker import build_worker
+from workflows.crisis import CrisisWorkflow
+from workflows.crisis_models import (
+    CloseCrisisInput,
+    CrisisInput,
+    DecideDrpInput,
+    ServiceRestoredInput,
+)
+
+
+async def test_restored_before_the_drp_decision_settles_the_restoration(
+    skipping_env: WorkflowEnvironment, settings: Settings, sink: MailSink
+) -> None:
+    client = skipping_env.client
+    async with build_worker(client, settings):
+        crisis = await client.start_workflow(
+            CrisisWorkflow.run,
+            CrisisInput(title="Payments down", opened_by="im"),
+            id="crisis-restored-first",
+            task_queue=settings.task_queue,
+        )
+        await crisis_status(crisis)
+        await advance(skipping_env, timedelta(minutes=10))
+        await crisis.execute_update(
+            CrisisWorkflow.service_restored, ServiceRestoredInput(by="im", note="rollback done")
+        )
+        await crisis.execute_update(
+            CrisisWorkflow.decide_drp,
+            DecideDrpInput(by="im", activate=True, reason="site B kept until the root cause"),
+        )
+        # Past the restoration target (T0+3 h 30) and the closing target (T0+5 h 30).
+        await advance(skipping_env, timedelta(hours=5, minutes=31))
+        closing_due = await eventually(lambda: mails(sink, crisis.id, "closing_reminder"))
+        assert closing_due
+        view = await asyncio.wait_for(
+            crisis.execute_update(
+                CrisisWorkflow.close_crisis, CloseCrisisInput(by="dm", summary="all good")
+            ),
+            timeout=30,
+        )
+        by_step = {m.step: m for m in view.milestones}
+        restoration = by_step["restoration"]
+        assert restoration.status == "met", restoration
+        assert restoration.done_at is not None and restoration.done_at < restoration.due_at
+        assert all(m.status != "pending" for m in view.milestones), view.milestones
+        # Restored at T0+10 min: the DRP is no reason to escalate at T0+1 h 30.
+        assert not any(e.kind == "drp_undecided" for e in view.timeline)
+
+
+async def test_every_milestone_settles_whatever_the_order(
+    skipping_env: WorkflowEnvironment, settings: Settings, sink: MailSink
+) -> None:
+    """DRP activated late (after T0+1 h 30), service restored after the restoration target."""
+    client = skipping_env.client
+    async with build_worker(client, settings):
+        crisis = await client.start_workflow(
+            CrisisWorkflow.run,
+            CrisisInput(title="Storage array lost", opened_by="im"),
+            id="crisis-late-drp",
+            task_queue=settings.task_queue,
+        )
+        await crisis_status(crisis)
+        await advance(skipping_env, timedelta(hours=2))
+        await crisis.execute_update(
+            CrisisWorkflow.decide_drp, DecideDrpInput(by="im", activate=True, reason="late call")
+        )
+        await advance(skipping_env, timedelta(hours=2))
+        view = await crisis.execute_update(
+            CrisisWorkflow.service_restored, ServiceRestoredInput(by="im")
+        )
+        restoration = next(m for m in view.milestones if m.step == "restoration")
+        assert restoration.status == "late", restoration
+        view = await crisis.execute_update(
+            CrisisWorkflow.close_crisis, CloseCrisisInput(by="dm", summary="back")
+        )
+        assert all(m.status != "pending" for m in view.milestones), view.milestones
+
+
+async def test_a_word_containing_mail_is_not_a_mail_system_incident(
+    skipping_env: WorkflowEnvironment, settings: Settings, sink: MailSink
+) -> None:
+    client = skipping_env.client
+    async with build_worker(client, settings):
+        crisis = await client.start_workflow(
+            CrisisWorkflow.run,
+            CrisisInput(
+                title="Checkout broken",
+                context="Customers get no confirmation email after paying",
+                opened_by="im",
+            ),
+            id="crisis-email-word",
+            task_queue=settings.task_queue,
+        )
+        view = await crisis_status(crisis)
+        assert not view.mail_system_affected and view.channel == "smtp"
+        await advance(skipping_env, timedelta(minutes=31))
+        await eventually(lambda: mails(sink, crisis.id, "escalation"))
+
+
+async def test_mail_system_without_alternate_channel_falls_back_and_says_so(
+    skipping_env: WorkflowEnvironment, settings: Settings, sink: MailSink
+) -> None:
+    """Nothing configured but the primary mail server: every notification still goes out,
+    and each one records the channel that carried it."""
+    client = skipping_env.client
+    async with build_worker(client, settings):
+        crisis = await client.start_workflow(
+            CrisisWorkflow.run,
+            CrisisInput(title="Exchange down", mail_system_affected=True, opened_by="im"),
+            id="crisis-no-relay",
+            task_queue=settings.task_queue,
+        )
+        view = await crisis_status(crisis)
+        assert view.mail_system_affected
+        await advance(skipping_env, timedelta(minutes=31))
+        await eventually(lambda: mails(sink, crisis.id, "escalation"))
+        await eventually(lambda: mails(sink, crisis.id, "p1_open"))
+        view = await crisis_status(crisis)
+        sent = [n for n in view.notifications if n.kind == "escalation"]
+        assert sent and sent[0].status == "sent" and sent[0].channel == "smtp", sent
+        assert not any(e.kind == "mail_failed" for e in view.timeline), view.timeline

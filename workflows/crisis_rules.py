@@ -1,0 +1,35 @@
+"""Pure rules of the crisis: keyword hints, milestone settlement. No Temporal calls here."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta
+
+from workflows.crisis_models import Milestone
+
+
+def mentions(text: str, keywords: list[str]) -> bool:
+    """True when ``text`` holds one of ``keywords`` as whole words, case-insensitive.
+
+    "mail server" matches "Mail server down" but "mail" does not match "email".
+    """
+    for keyword in keywords:
+        words = keyword.strip().split()
+        if not words:
+            continue
+        pattern = r"(?<!\w)" + r"[\s-]+".join(re.escape(w) for w in words) + r"(?!\w)"
+        if re.search(pattern, text, flags=re.IGNORECASE):
+            return True
+    return False
+
+
+def settle(m: Milestone, done_at: datetime, by: str, grace: timedelta) -> None:
+    """Marks a milestone done at ``done_at``: met within its target (plus grace), else late."""
+    m.done_at, m.by = done_at, by
+    m.status = "met" if done_at <= m.due_at + grace else "late"
+
+
+def future(times: list[datetime], now: datetime) -> datetime | None:
+    """The earliest of ``times`` strictly after ``now``: a run loop never waits on the past."""
+    ahead = [t for t in times if t > now]
+    return min(ahead) if ahead else None
