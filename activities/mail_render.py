@@ -19,6 +19,15 @@ from activities.mail_texts import (
     WORDING,
 )
 from activities.models import CrisisMailInput, SendMailInput
+from workflows.models import TimelineEntry
+from workflows.texts import render
+
+
+def event_text(entry: TimelineEntry, language: str, timezone: str) -> str:
+    """The event told in the reader's language (entries recorded as text only keep it)."""
+    if not entry.sentence:
+        return entry.text
+    return render(entry.sentence, entry.fields, language, timezone)
 
 
 class MailRenderer:
@@ -58,6 +67,7 @@ class MailRenderer:
             "status_name": STATUS_NAMES[language][incident.status],
             "incident": incident,
             "event": mail.event,
+            "event_text": event_text(mail.event, language, input.display_timezone),
             "extra": mail.extra,
             "missing": [FIELD_NAMES[language].get(f, f) for f in incident.missing_fields],
         }

@@ -137,6 +137,19 @@ WORDING: dict[str, dict[str, Wording]] = {
             "subject": "Proposition d'ouverture de problème",
             "headline": "L'équipe propose d'ouvrir un problème pour cet incident.",
         },
+        "on_call": {
+            "subject": "Astreinte technique appelée",
+            "headline": "Incident P1 hors heures ouvrées : vous êtes appelé en astreinte.",
+        },
+        "p1_status": {
+            "subject": "Point de situation",
+            "headline": "Point régulier de l'incident manager sur cet incident P1.",
+        },
+        "p1_status_reminder": {
+            "subject": "Point de situation sans nouvelle",
+            "headline": "Rien n'a été consigné depuis le dernier point : add_worklog avant le "
+            "prochain.",
+        },
     },
     "en": {
         "opened": {"subject": "Ticket opened", "headline": "Your incident is registered."},
@@ -178,6 +191,18 @@ WORDING: dict[str, dict[str, Wording]] = {
             "subject": "Problem proposal",
             "headline": "The team proposes to open a problem for this incident.",
         },
+        "on_call": {
+            "subject": "Technical on-call paged",
+            "headline": "P1 incident outside business hours: you are paged as on-call.",
+        },
+        "p1_status": {
+            "subject": "Status update",
+            "headline": "Regular status from the incident manager on this P1 incident.",
+        },
+        "p1_status_reminder": {
+            "subject": "Status with no news",
+            "headline": "Nothing was logged since the last status: add_worklog before the next.",
+        },
     },
 }
 
@@ -185,6 +210,7 @@ CRISIS_SUBJECTS: dict[str, dict[str, str]] = {
     "fr": {
         "on_call": "Astreinte technique déclenchée",
         "p1_open": "Incident P1 ouvert",
+        "crisis_event": "Crise en cours",
         "escalation": "Escalade managériale",
         "cell_request": "Demande de déclenchement de la cellule de crise",
         "cell_opening": "Ouverture de la cellule de crise",
@@ -203,6 +229,7 @@ CRISIS_SUBJECTS: dict[str, dict[str, str]] = {
     "en": {
         "on_call": "Technical on-call paged",
         "p1_open": "P1 incident open",
+        "crisis_event": "Crisis under way",
         "escalation": "Managerial escalation",
         "cell_request": "Request to convene the crisis cell",
         "cell_opening": "Crisis cell opening",

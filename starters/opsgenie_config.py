@@ -8,7 +8,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict
 
 from workers.config_files import load_toml
-from workflows.policy import ServiceLevel
+from workflows.policy import Language, ServiceLevel
 
 OPSGENIE_FILE = "opsgenie.toml"
 
@@ -30,6 +30,8 @@ class OpsgenieMapping(BaseModel):
     category_detail: str = "category"
     application_detail: str = "application"
     own_source: str = "vigie"
+    # The language of the texts Vigie writes for what happened in Opsgenie.
+    language: Language = "fr"
     teams: dict[str, ServiceLevel] = {}
     custom_actions: dict[str, CustomAction] = {}
 

@@ -5,37 +5,79 @@ age of the integration: priority as "P3" or 3, timestamps as numbers or
 strings, tags as lists or comma-joined strings, and a different shape for
 Escalate. The models accept all of these; ``plan`` turns an event into one
 thing to do to an incident.
+
+What an alert says is cleaned rather than refused, so that no alert is lost
+for its wording: in one-line fields (message, user names, tags, detail keys)
+control characters and line breaks become spaces; in texts (note,
+description, detail values) control characters other than tab and newline
+are dropped; and each is cut to the incident's input limits. Ids are never
+altered: an alert id outside the safe alphabet is refused (422), and an
+alias is taken as the incident id only when it is one clean line.
 """
 
 from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from starters.opsgenie_config import OpsgenieMapping
+from workflows.limits import (
+    MAX_DETAILS,
+    MAX_EMAIL,
+    MAX_ID,
+    MAX_NAME,
+    MAX_REQUESTERS,
+    MAX_TEXT,
+    MAX_TITLE,
+    SAFE_ID,
+    T0_EARLIEST,
+    T0_LATEST,
+    clean_text,
+    clip,
+    is_clean_line,
+    one_line,
+)
+from workflows.matrix import EMAIL_PATTERN
 from workflows.models import AlertRef, IncidentInput
+from workflows.texts import render
 
-EMAIL = re.compile(r"^[^@\s,;]+@[^@\s,;]+\.[^@\s,;]+$")
+EMAIL = re.compile(EMAIL_PATTERN)
 SERVICE_LEVELS = ("gold", "silver", "bronze")
+EARLIEST_MS = int(T0_EARLIEST.timestamp() * 1000)
+LATEST_MS = int(T0_LATEST.timestamp() * 1000)
+MAX_TAGS = 50
+"""Tags kept per list (Opsgenie allows 20)."""
+# How long each cleaned one-line field may be; texts may be MAX_TEXT long.
+LINE_LIMITS = {"message": MAX_TITLE} | dict.fromkeys(
+    ("entity", "username", "source", "team", "owner", "recipient"), MAX_NAME
+)
 
 
 def _tags(value: Any) -> list[str]:
     if value is None:
         return []
     if isinstance(value, str):
-        return [t.strip() for t in value.split(",") if t.strip()]
+        value = value.split(",")
     if isinstance(value, list):
-        return [str(t) for t in value if str(t).strip()]
+        tags = (clip(one_line(str(t)), MAX_NAME) for t in value)
+        return [t for t in tags if t][:MAX_TAGS]
     raise ValueError("tags must be a list or a comma-separated string")
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, dict | list):
+        raise ValueError("must be text")
+    return str(value)
 
 
 class WebhookAlert(BaseModel):
     model_config = ConfigDict(extra="allow")
 
-    alertId: str = Field(min_length=1, max_length=200)
+    alertId: str = Field(min_length=1, max_length=MAX_ID, pattern=rf"^{SAFE_ID}$")
     message: str | None = None
     alias: str | None = None
     tinyId: str | int | None = None
@@ -71,12 +113,23 @@ class WebhookAlert(BaseModel):
 
     @field_validator("createdAt", "updatedAt", mode="before")
     @classmethod
-    def _epoch(cls, value: Any) -> int | None:
+    def _epoch(cls, value: Any, info: ValidationInfo) -> int | None:
         if value is None or value == "":
             return None
         if isinstance(value, bool):
             raise ValueError("a timestamp must be a number")
-        return int(str(value).strip())
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        text = str(value).strip()
+        if not text.lstrip("-").isdigit() or len(text) > 20:
+            raise ValueError(f"a timestamp must be a whole number, not {text[:30]!r}")
+        number = int(text)
+        if info.field_name == "createdAt" and number and not EARLIEST_MS <= number < LATEST_MS:
+            raise ValueError(
+                f"must be milliseconds since 1970 from {EARLIEST_MS} ({T0_EARLIEST:%Y-%m-%d}) "
+                f"to {LATEST_MS} ({T0_LATEST:%Y-%m-%d})"
+            )
+        return number
 
     @field_validator("details", mode="before")
     @classmethod
@@ -85,19 +138,30 @@ class WebhookAlert(BaseModel):
             return {}
         if not isinstance(value, dict):
             raise ValueError("details must be an object")
-        return {str(k): v if isinstance(v, str) else str(v) for k, v in value.items()}
+        cleaned = (
+            (one_line(str(k)), clip(clean_text(v if isinstance(v, str) else str(v)), MAX_TEXT))
+            for k, v in value.items()
+        )
+        # Room is left for the tiny id, which joins the details.
+        return dict(list(cleaned)[: MAX_DETAILS - 1])
 
-    @field_validator(
-        "message", "alias", "entity", "description", "username", "source", "team", "note",
-        "owner", "recipient", mode="before",
-    )  # fmt: skip
+    @field_validator(*LINE_LIMITS, mode="before")
     @classmethod
-    def _text(cls, value: Any) -> str | None:
+    def _line(cls, value: Any, info: ValidationInfo) -> str | None:
         if value is None:
             return None
-        if isinstance(value, dict | list):
-            raise ValueError("must be text")
-        return str(value)
+        assert info.field_name is not None
+        return clip(one_line(_text(value)), LINE_LIMITS[info.field_name])
+
+    @field_validator("description", "note", mode="before")
+    @classmethod
+    def _free_text(cls, value: Any) -> str | None:
+        return None if value is None else clip(clean_text(_text(value)), MAX_TEXT)
+
+    @field_validator("alias", mode="before")
+    @classmethod
+    def _alias(cls, value: Any) -> str | None:
+        return None if value is None else _text(value)
 
 
 class WebhookSource(BaseModel):
@@ -118,6 +182,11 @@ class WebhookEvent(BaseModel):
     escalationId: str | None = None
     escalationName: str | None = None
 
+    @field_validator("action", "escalationName", mode="before")
+    @classmethod
+    def _line(cls, value: Any) -> Any:
+        return clip(one_line(value), MAX_NAME) if isinstance(value, str) else value
+
 
 class Plan(BaseModel):
     """What one webhook event does. ``start`` may be None: then it never opens an incident."""
@@ -134,9 +203,15 @@ ACK_ACTIONS = {"Acknowledge", "TakeOwnership", "AssignOwnership"}
 VIGIE_TAG = re.compile(r"^(vigie(:.*)?|sl:(gold|silver|bronze))$")
 
 
+def _incident_alias(alert: WebhookAlert) -> bool:
+    """Whether the alias is an incident id (one clean line): Vigie created the alert."""
+    alias = alert.alias
+    return bool(alias and alias.startswith("incident-") and is_clean_line(alias))
+
+
 def incident_id_for(alert: WebhookAlert) -> str:
     """Alerts Vigie created carry the incident id as alias; others get one from their id."""
-    if alert.alias and alert.alias.startswith("incident-"):
+    if _incident_alias(alert) and alert.alias:
         return alert.alias
     return f"incident-{alert.alertId}"
 
@@ -160,7 +235,12 @@ def _requesters(alert: WebhookAlert, mapping: OpsgenieMapping) -> list[str]:
     ]
     if alert.username:
         found.append(alert.username.strip())
-    return list(dict.fromkeys(a for a in found if EMAIL.match(a)))
+    found = [a for a in found if len(a) <= MAX_EMAIL and EMAIL.match(a)]
+    return list(dict.fromkeys(found))[:MAX_REQUESTERS]
+
+
+def _name(value: str | None) -> str | None:
+    return clip(one_line(value), MAX_NAME) or None if value else None
 
 
 def start_input(alert: WebhookAlert, mapping: OpsgenieMapping) -> IncidentInput | None:
@@ -179,43 +259,54 @@ def start_input(alert: WebhookAlert, mapping: OpsgenieMapping) -> IncidentInput 
         title=alert.message.strip()[:500],
         service_level=_service_level(alert, mapping),
         opsgenie_priority=alert.priority,
-        category=alert.details.get(mapping.category_detail) or None,
+        category=_name(alert.details.get(mapping.category_detail)),
         description=alert.description or None,
-        application=alert.details.get(mapping.application_detail) or alert.entity or None,
+        application=_name(alert.details.get(mapping.application_detail)) or alert.entity or None,
         requesters=_requesters(alert, mapping),
         details=details,
         t0=t0,
         source="opsgenie",
         opened_by=alert.username or "opsgenie",
         alert=None
-        if alert.alias and alert.alias.startswith("incident-")
+        if _incident_alias(alert)
         else AlertRef(identifier=alert.alertId, identifier_type="id"),
     )
 
 
-def _record(event: WebhookEvent, text: str) -> dict[str, Any]:
+def _record(event: WebhookEvent, language: str) -> dict[str, Any]:
+    """A timeline entry for what happened in Opsgenie: a sentence and its fields (the text is
+    the same told in ``language``, for readers of older versions)."""
     by = event.alert.username or event.alert.owner or "opsgenie"
-    return {"by": by, "via": "opsgenie", "kind": "opsgenie", "text": text}
+    sentence, fields = _record_sentence(event)
+    text = render(sentence, fields, language, "UTC")
+    return {
+        "by": by, "via": "opsgenie", "kind": "opsgenie", "text": text,
+        "sentence": sentence, "fields": fields,
+    }  # fmt: skip
 
 
-def _record_text(event: WebhookEvent) -> str:
+def _record_sentence(event: WebhookEvent) -> tuple[str, dict[str, str]]:
     alert, action = event.alert, event.action
-    who = alert.username or "someone"
+    who = {"who": alert.username or "?"}
     if action == "Escalate" or event.escalationName:
-        return f"Opsgenie escalated the alert to {event.escalationName or 'the next level'}."
+        return "opsgenie.escalated", {"escalation": event.escalationName or ""}
     if action == "AddTags":
-        return f"Tags added in Opsgenie by {who}: {', '.join(alert.addedTags)}."
+        return "opsgenie.tags_added", {**who, "tags": ", ".join(alert.addedTags)}
     if action == "RemoveTags":
-        return f"Tags removed in Opsgenie by {who}: {', '.join(alert.removedTags)}."
+        return "opsgenie.tags_removed", {**who, "tags": ", ".join(alert.removedTags)}
     if action == "AddRecipient":
-        return f"Recipient {alert.recipient} added in Opsgenie by {who}."
+        return "opsgenie.recipient_added", {**who, "recipient": alert.recipient or ""}
     if action == "AddTeam":
-        return f"Team {alert.team} added in Opsgenie by {who}."
+        return "opsgenie.team_added", {**who, "team": alert.team or ""}
     if action == "UnAcknowledge":
-        return f"Alert unacknowledged in Opsgenie by {who}."
+        return "opsgenie.unacknowledged", who
     if action == "Delete":
-        return f"Alert deleted in Opsgenie by {who}."
-    return f"Opsgenie action {action} by {who}."
+        return "opsgenie.deleted", who
+    return "opsgenie.action", {**who, "action": action}
+
+
+def _say(language: str, sentence: str, **fields: str) -> str:
+    return render(sentence, fields, language, "UTC")
 
 
 def plan(event: WebhookEvent, mapping: OpsgenieMapping) -> Plan:
@@ -238,8 +329,10 @@ def plan(event: WebhookEvent, mapping: OpsgenieMapping) -> Plan:
         if opening is None:
             return Plan(kind="ignore", incident_id=incident, reason="alert has no message")
         return Plan(kind="start", incident_id=incident, start=opening)
+    say = partial(_say, mapping.language)
     if action in ACK_ACTIONS:
-        note = f"{action} in Opsgenie" + (f" (owner {alert.owner})" if alert.owner else "")
+        owner = {"owner": alert.owner} if alert.owner else {}
+        note = say("opsgenie.owner" if alert.owner else "opsgenie.done", action=action, **owner)
         return Plan(
             kind="signal", incident_id=incident, operation="acknowledge",
             payload={**base, "note": note}, start=opening,
@@ -252,7 +345,7 @@ def plan(event: WebhookEvent, mapping: OpsgenieMapping) -> Plan:
             payload={**base, "text": alert.note}, start=opening,
         )  # fmt: skip
     if action == "Close":
-        resolution = (alert.note or "").strip() or "Alert closed in Opsgenie."
+        resolution = (alert.note or "").strip() or say("opsgenie.closed")
         return Plan(
             kind="signal", incident_id=incident, operation="resolve",
             payload={**base, "resolution": resolution}, start=opening,
@@ -261,12 +354,12 @@ def plan(event: WebhookEvent, mapping: OpsgenieMapping) -> Plan:
         return Plan(
             kind="signal", incident_id=incident, operation="recategorize",
             payload={**base, "opsgenie_priority": alert.priority,
-                     "reason": f"priority set to {alert.priority} in Opsgenie"},
+                     "reason": say("opsgenie.priority", priority=alert.priority)},
             start=opening,
         )  # fmt: skip
     custom = mapping.custom_actions.get(action)
     if custom is not None:
-        note = (alert.note or "").strip() or f"{action} in Opsgenie"
+        note = (alert.note or "").strip() or say("opsgenie.done", action=action)
         payload: dict[str, Any] = dict(base)
         if custom.operation == "set_pending":
             payload |= {"waiting_on": custom.waiting_on, "reason": note}
@@ -283,5 +376,5 @@ def plan(event: WebhookEvent, mapping: OpsgenieMapping) -> Plan:
     # Everything else is only recorded, and never opens an incident.
     return Plan(
         kind="signal", incident_id=incident, operation="record_event",
-        payload=_record(event, _record_text(event)), start=None,
+        payload=_record(event, mapping.language), start=None,
     )  # fmt: skip

@@ -129,7 +129,10 @@ async def test_gold_p1_major_on_tuesday_morning(
         # The incident's resolution deadline (2 h) is at risk at 75 %: next level.
         view = await crisis_status(crisis)
         assert view.level == 2
-        assert any(e.kind == "escalation" and "at risk" in e.text for e in view.timeline)
+        assert any(
+            e.kind == "escalation" and e.fields.get("escalation_reason") == "at_risk"
+            for e in view.timeline
+        )
         level2 = mails(sink, crisis.id, "escalation")[-1]
         assert to(level2) == {
             "delivery-manager@example.com", "account-director@example.com", "n2@client.example.org"
@@ -144,7 +147,7 @@ async def test_gold_p1_major_on_tuesday_morning(
         statuses = await eventually(
             lambda: len(mails(sink, crisis.id, "status")) >= 2 and mails(sink, crisis.id, "status")
         )
-        assert "Nothing was posted" in statuses[1].get_body(("plain",)).get_content()
+        assert "Rien n'a été publié" in statuses[1].get_body(("plain",)).get_content()
         await eventually(lambda: mails(sink, crisis.id, "update_reminder"))
 
         await crisis.execute_update(
@@ -226,7 +229,8 @@ async def test_saturday_night_escalates_outside_business_hours(
         view = await crisis.execute_update(
             CrisisWorkflow.escalate, EscalateInput(by="im", reason="again")
         )
-        assert view.level == 3 and "Already at the last level" in view.timeline[-1].text
+        assert view.level == 3 and view.timeline[-1].sentence == "escalation.last"
+        assert view.timeline[-1].text == "Déjà au dernier niveau (3) : again"
 
 
 async def test_mail_system_incident_uses_the_alternate_relay(
@@ -246,7 +250,7 @@ async def test_mail_system_incident_uses_the_alternate_relay(
             )
             view = await crisis_status(crisis)
             assert view.mail_system_affected and view.channel == "auto"
-            assert any(e.kind == "channel" and "relay" in e.text for e in view.timeline)
+            assert any(e.kind == "channel" and "relais" in e.text for e in view.timeline)
             await advance(skipping_env, timedelta(minutes=61))
             await eventually(lambda: mails(relay, crisis.id, "cell_opening"))
             assert [m for m in sink.messages if m["X-Vigie-Crisis"] == crisis.id] == []

@@ -55,7 +55,7 @@ async def test_invalid_operations_are_refused_as_updates_and_recorded_as_signals
         texts = [e.text for e in view.timeline if e.kind == "refused"]
         assert "cannot resume" in texts[0]
         assert "waiting_on" in texts[1]
-        assert "Signal add_worklog refused" in texts[2]
+        assert "Signal add_worklog refusé" in texts[2]
         assert "by: Field required" in texts[3]
 
         view = await status(handle)

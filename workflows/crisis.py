@@ -52,6 +52,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.models import IncidentNews, TimelineEntry
     from workflows.operations import Operations, Refused
     from workflows.rex import rex_draft
+    from workflows.texts import render
 
 SYSTEM = "vigie"
 # Behaviour changes, each behind workflow.patched so older histories replay.
@@ -75,8 +76,9 @@ DESCRIPTIONS = {
     ),
     "status": "The crisis as it stands: milestones, cell, level, DRP decision, timeline.",
 }
-AT_RISK = "the incident's resolution deadline is at risk"
-BREACHED = "the incident's resolution deadline is breached"
+# Reasons for automatic escalation from the incident's deadlines (see texts.VALUES).
+AT_RISK = "at_risk"
+BREACHED = "breached"
 
 
 @workflow.defn(name="CrisisWorkflow")
@@ -180,37 +182,24 @@ class CrisisWorkflow(Operations[CrisisView]):
         ]
         self._compose_cell()
         self._plan_auto_escalations(input.resolution_warning_at, input.resolution_due_at)
-        when = "business hours" if business_hours else "outside business hours"
         self._record(
             "opened",
             input.opened_by,
-            f"Crisis opened ({input.criterion}, {when}); escalation matrix version "
-            f"{matrix.version}.",
+            "crisis_opened",
+            criterion=input.criterion,
+            hours="business_hours" if business_hours else "outside_business_hours",
+            matrix_version=str(matrix.version),
         )
         if input.time_scale > 1:
-            self._record("drill", SYSTEM, f"Drill: time runs {input.time_scale:g} times faster.")
+            self._record("drill", SYSTEM, scale=f"{input.time_scale:g}")
         if mail_system:
-            how = {
-                "relay": "the alternate mail relay",
-                "opsgenie": "Opsgenie alerts to the members",
-                "auto": "the alternate relay or Opsgenie where configured",
-            }[self._channel()]
-            self._record(
-                "channel",
-                SYSTEM,
-                f"The mail system is affected: crisis notifications go through {how}; a channel "
-                "that fails hands over to the next, down to the usual mail server.",
-            )
+            self._record("channel", SYSTEM, channel=self._channel())
         if security:
-            self._record("security", SYSTEM, "Security may be involved: the security team is in.")
+            self._record("security", SYSTEM)
         if not business_hours:
             on_call = [c.email for c in matrix.provider.on_call]
-            self._record(
-                "on_call",
-                SYSTEM,
-                f"Outside business hours: technical on-call paged ({', '.join(on_call)}).",
-            )
-            self._mail("on_call", on_call, [f"Crisis opened outside business hours: {s.title}"])
+            self._record("on_call", SYSTEM, to=", ".join(on_call))
+            self._mail("on_call", on_call, [self._line("line.on_call", title=s.title)])
         return s
 
     def _scaled(self, allowance: Any) -> timedelta:
@@ -303,7 +292,7 @@ class CrisisWorkflow(Operations[CrisisView]):
         if m is None or m.status in ("met", "late", "not_applicable"):
             return
         settle(m, at or workflow.now(), by, self._grace())
-        self._record("milestone", by, f"{m.action}: {m.status}.")
+        self._record_milestone(m, by)
         self._count_milestone(m)
 
     def _grace(self) -> timedelta:
@@ -332,14 +321,14 @@ class CrisisWorkflow(Operations[CrisisView]):
                 self._step(m)
                 if m.status == "pending":  # every step settles; never wait on it again
                     m.status = "missed"
-                    self._record("milestone", SYSTEM, f"{m.action}: missed.")
+                    self._record_milestone(m, SYSTEM)
                     self._count_milestone(m)
         while s.status == "active" and s.auto_escalations and min(s.auto_escalations)[0] <= now:
             _, why = min(s.auto_escalations)
             s.auto_escalations.remove(min(s.auto_escalations))
             if s.restored_at is None:  # lateness no longer matters once the service is back
                 s.auto_escalated.append(why)
-                self._escalate(SYSTEM, why)
+                self._escalate(SYSTEM, code=why)
         if s.status == "active" and s.last_status_at is not None:
             if now >= s.last_status_at + self._scaled(s.policy.crisis.status_every):
                 self._status_mail()
@@ -348,65 +337,65 @@ class CrisisWorkflow(Operations[CrisisView]):
             assert base is not None
             if now >= base + self._scaled(s.policy.crisis.rex_reminder_every):
                 s.rex_reminded_at = now
-                overdue = now > s.rex_due_at
-                text = (
-                    f"REX overdue since {s.rex_due_at.isoformat()}."
-                    if overdue
-                    else f"REX due by {s.rex_due_at.isoformat()}."
+                sentence = "rex_reminder.overdue" if now > s.rex_due_at else "rex_reminder"
+                self._record("rex_reminder", SYSTEM, sentence, due_at=s.rex_due_at.isoformat())
+                self._mail(
+                    "rex_reminder",
+                    self._recipients(["provider.incident_manager"]),
+                    [s.timeline[-1].text],
                 )
-                self._record("rex_reminder", SYSTEM, text)
-                self._mail("rex_reminder", self._recipients(["provider.incident_manager"]), [text])
 
     def _step(self, m: Milestone) -> None:
         s = self.state
         step = next(x for x in s.policy.crisis.chronogram if x.step == m.step)
         to = self._recipients(step.recipients)
         if m.step == "escalation":
-            self._escalation_step(SYSTEM, "T0+30 min: escalation to the incident manager")
+            self._escalation_step(SYSTEM, code="chronogram")
         elif m.step == "cell_request":
-            self._mail("cell_request", to, [m.action])
+            self._mail("cell_request", to, [self._line("line.step", step=m.step)])
             self._done("cell_request", SYSTEM)
         elif m.step == "cell_opening":
             self._open_cell(to, m)
         elif m.step == "action_plan":
             self._mail("action_plan", to, self._update_lines())
             if s.drp is None and s.restored_at is not None:
-                self._record(
-                    "drp_not_needed", SYSTEM, "No DRP decision needed: the service is restored."
-                )
+                self._record("drp_not_needed", SYSTEM)
             elif s.drp is None:
-                self._record(
-                    "drp_undecided", SYSTEM, "No DRP decision at the latest decision time."
-                )
+                self._record("drp_undecided", SYSTEM)
                 self._mail(
-                    "drp_reminder",
-                    self._recipients(["cell.pilot"]),
-                    ["The DRP (PRA) decision is due now: decide_drp."],
+                    "drp_reminder", self._recipients(["cell.pilot"]), [self._line("line.drp_due")]
                 )
-                self._escalate(SYSTEM, "DRP undecided at the latest decision time")
+                self._escalate(SYSTEM, code="drp_undecided")
             self._done("action_plan", SYSTEM)
         elif m.step == "restoration":
             if s.drp is None or not s.drp.activate:
                 m.status = "not_applicable"
-                self._record("milestone", SYSTEM, f"{m.action}: not applicable (no DRP).")
+                self._record("milestone", SYSTEM, "milestone.no_drp", step=m.step)
             elif s.restored_at is not None:
                 # Restored before the DRP was decided: settled by the restoration time.
                 self._done("restoration", s.restored_by or SYSTEM, at=s.restored_at)
             else:
                 m.status = "missed"
-                self._record("milestone", SYSTEM, f"{m.action}: missed.")
-                self._count_milestone(m)
-                self._escalate(SYSTEM, "service not restored at the DRP restoration target")
+                self._record_milestone(m, SYSTEM)
+                self._escalate(SYSTEM, code="not_restored")
         elif m.step == "closing" and s.status == "active":
             m.status = "missed"
-            self._record("milestone", SYSTEM, f"{m.action}: missed; the crisis is still open.")
+            self._record("milestone", SYSTEM, "milestone.still_open", step=m.step)
             self._count_milestone(m)
-            self._mail("closing_reminder", self._recipients(["cell.pilot"]), [m.action])
+            self._mail(
+                "closing_reminder",
+                self._recipients(["cell.pilot"]),
+                [self._line("line.step", step=m.step)],
+            )
 
     def _open_cell(self, to: list[str], m: Milestone) -> None:
         s = self.state
-        lines = [m.action, "Members of the cell:"]
-        members = [f"- {x.name} ({x.role})" for x in s.members if x.permanent or x.participating]
+        lines = [self._line("line.step", step=m.step), self._line("line.members")]
+        members = [
+            self._line("line.member", name=x.name, role=x.role)
+            for x in s.members
+            if x.permanent or x.participating
+        ]
         self._mail("cell_opening", to + self._recipients(["cell.participants"]), lines + members)
         s.last_status_at = workflow.now()
         self._done("cell_opening", SYSTEM)
@@ -414,12 +403,12 @@ class CrisisWorkflow(Operations[CrisisView]):
     def _update_lines(self) -> list[str]:
         s = self.state
         if not s.updates:
-            return ["No progress posted yet."]
+            return [self._line("line.no_progress")]
         u = s.updates[-1]
         return [
-            f"Progress: {u.progress}",
-            f"Done: {u.done or '—'}",
-            f"Remaining: {u.remaining or '—'}",
+            self._line("line.progress", text=u.progress),
+            self._line("line.done", text=u.done or "—"),
+            self._line("line.remaining", text=u.remaining or "—"),
         ]
 
     def _status_mail(self) -> None:
@@ -430,24 +419,25 @@ class CrisisWorkflow(Operations[CrisisView]):
         if fresh:
             lines = self._update_lines()
         else:
-            lines = ["Nothing was posted since the last status.", *self._update_lines()]
+            lines = [self._line("line.nothing_posted"), *self._update_lines()]
             self._mail(
                 "update_reminder",
                 self._recipients(["cell.pilot"]),
-                ["No update was posted in the last period: post_update before the next status."],
+                [self._line("line.post_update")],
             )
-        lines.append(f"DRP: {self._drp_text()}")
+        lines.append(self._line("line.drp", drp=self._drp_text()))
         s.last_status_at = now
-        self._record("status_mail", SYSTEM, lines[0])
+        self._record("status_mail", SYSTEM, text=lines[0])
         self._mail("status", self._recipients(["cell.participants"]), lines)
 
     def _drp_text(self) -> str:
         d = self.state.drp
         if d is None:
-            return "undecided"
-        return ("activated" if d.activate else "not activated") + f" ({d.reason})"
+            return self._line("line.drp_undecided")
+        return self._line("drp.activated" if d.activate else "drp.not_activated", reason=d.reason)
 
-    def _escalate(self, by: str, reason: str) -> None:
+    def _escalate(self, by: str, *, code: str = "", reason: str = "") -> None:
+        """Next managerial level, for a known ``code`` (automatic) or an operator's ``reason``."""
         s = self.state
         kind: Literal["business_hours", "outside_business_hours"] = (
             "business_hours"
@@ -456,17 +446,20 @@ class CrisisWorkflow(Operations[CrisisView]):
         )
         levels = getattr(s.matrix.levels, kind)
         s.level_kind = kind
+        why = {"escalation_reason": code, "reason": reason}
         if s.level >= len(levels):
-            self._record("escalation", by, f"Already at the last level ({s.level}): {reason}")
+            self._record("escalation", by, "escalation.last", level=str(s.level), **why)
             return
         s.level += 1
         self._compose_cell()
         contacts = self._level_contacts()
-        name = "business hours" if kind == "business_hours" else "outside business hours"
-        self._record(
-            "escalation", by, f"Level {s.level} ({name}): {reason} → {', '.join(contacts)}"
+        level = {"level": str(s.level), "hours": kind}
+        self._record("escalation", by, **level, **why, to=", ".join(contacts))
+        self._mail(
+            "escalation",
+            contacts,
+            [self._line("line.level", **level), self._line("line.reason", **why)],
         )
-        self._mail("escalation", contacts, [f"Escalation level {s.level} ({name})", reason])
 
     # ----------------------------------------------------------- operations
 
@@ -487,7 +480,7 @@ class CrisisWorkflow(Operations[CrisisView]):
                 remaining=input.remaining,
             )
         )
-        self._record("update", input.by, input.progress)
+        self._record("update", input.by, progress=input.progress)
 
     def _check_decide_drp(self, input: DecideDrpInput) -> None:
         self._require_active("decide the DRP")
@@ -497,14 +490,17 @@ class CrisisWorkflow(Operations[CrisisView]):
         s.drp = DrpDecision(
             activate=input.activate, reason=input.reason, by=input.by, at=workflow.now()
         )
-        self._record("drp", input.by, f"DRP {self._drp_text()}.")
+        sentence = "drp.activated" if input.activate else "drp.not_activated"
+        self._record("drp", input.by, sentence, reason=input.reason)
         m = self._milestone("restoration")
         if input.activate and s.restored_at is not None and m is not None:
             # The service came back before the decision: the restoration is settled by then.
             self._done("restoration", s.restored_by or input.by, at=s.restored_at)
         if input.activate:
             self._mail(
-                "drp", self._recipients(["cell.participants"]), [f"DRP activated: {input.reason}"]
+                "drp",
+                self._recipients(["cell.participants"]),
+                [self._line("line.drp_activated", reason=input.reason)],
             )
 
     def _check_escalate(self, input: EscalateInput) -> None:
@@ -513,19 +509,27 @@ class CrisisWorkflow(Operations[CrisisView]):
     def _apply_escalate(self, input: EscalateInput) -> None:
         m = self._milestone("escalation")
         if m is not None and m.status == "pending":
-            self._escalation_step(input.by, input.reason)  # done early: not repeated at T0+30
+            self._escalation_step(input.by, reason=input.reason)  # done early: not at T0+30
         else:
-            self._escalate(input.by, input.reason)
+            self._escalate(input.by, reason=input.reason)
 
-    def _escalation_step(self, by: str, reason: str) -> None:
-        """Escalation to the incident manager's level, and DNUM told that a P1 is open."""
+    def _escalation_step(self, by: str, *, code: str = "", reason: str = "") -> None:
+        """Escalation to the incident manager's level, and DNUM told: that a P1 is open for a
+        major incident, that a crisis is under way for any other event."""
         s = self.state
         if s.level == 0 or by != SYSTEM:
-            self._escalate(by, reason)
-        self._mail(
-            "p1_open", self._recipients(["client.dnum"]), [f"A P1 incident is open: {s.title}"]
-        )
+            self._escalate(by, code=code, reason=reason)
+        if self._is_incident():
+            line = self._line("line.p1_open", title=s.title)
+            self._mail("p1_open", self._recipients(["client.dnum"]), [line])
+        else:
+            line = self._line("line.crisis_event", title=s.title, criterion=s.criterion)
+            self._mail("crisis_event", self._recipients(["client.dnum"]), [line])
         self._done("escalation", by)
+
+    def _is_incident(self) -> bool:
+        """A crisis for a major incident (opened from one, or said to be one)."""
+        return self.state.incident_id is not None or self.state.criterion == "major_incident"
 
     def _check_add_member(self, input: AddMemberInput) -> None:
         self._require_active("add a member")
@@ -545,14 +549,10 @@ class CrisisWorkflow(Operations[CrisisView]):
                     participating=True,
                 )
             )
-        self._record(
-            "member", input.by, f"{input.name} <{input.email}> joins the cell ({input.kind})."
-        )
+        self._record("member", input.by, name=input.name, email=str(input.email), role=input.kind)
         if s.conference is not None:
             self._mail(
-                "member_added",
-                [str(input.email)],
-                [f"You join the crisis cell: {s.title}"],
+                "member_added", [str(input.email)], [self._line("line.joined", title=s.title)]
             )
 
     def _check_service_restored(self, input: ServiceRestoredInput) -> None:
@@ -561,7 +561,8 @@ class CrisisWorkflow(Operations[CrisisView]):
             raise Refused("the service is already recorded as restored")
 
     def _apply_service_restored(self, input: ServiceRestoredInput) -> None:
-        self._record("restored", input.by, input.note or "Service restored for users.")
+        sentence = "restored.note" if input.note else "restored"
+        self._record("restored", input.by, sentence, note=input.note or "")
         self._restored(input.by, workflow.now())
 
     def _restored(self, by: str, at: datetime) -> None:
@@ -589,17 +590,13 @@ class CrisisWorkflow(Operations[CrisisView]):
 
     def _apply_incident_changed(self, input: IncidentNews) -> None:
         s = self.state
-        what = {
-            "resolved": "The incident is resolved: service restored.",
-            "reopened": "The incident is reopened: the service is down again.",
-            "recategorized": "The incident is recategorised; its deadlines are recomputed.",
-            "pending": "The incident is pending: its resolution clock is paused.",
-            "resumed": "The incident resumes: its resolution clock runs again.",
-            "breached": "The incident's resolution deadline is breached.",
-            "closed": "The incident is closed.",
-        }[input.event]
-        detail = f" {input.text}" if input.text else ""
-        self._record(f"incident_{input.event}", input.by, what + detail)
+        self._record(
+            f"incident_{input.event}",
+            input.by,
+            "incident_changed",
+            incident_event=input.event,
+            text=input.text,
+        )
         if input.event == "resolved" and s.restored_at is None and s.status == "active":
             self._restored(input.by, input.at)
         elif input.event == "reopened":
@@ -627,19 +624,23 @@ class CrisisWorkflow(Operations[CrisisView]):
         clock = BusinessClock(s.policy.business_hours)
         allowance = s.policy.crisis.rex_within.on_clock(s.policy.business_hours.day_length)
         s.rex_due_at = now + (clock.add(now, allowance) - now) / s.time_scale
-        self._record("closed", input.by, f"{input.summary} REX due by {s.rex_due_at.isoformat()}.")
-        self._mail("closing", self._recipients(["cell.participants"]), [input.summary])
+        due_at = s.rex_due_at.isoformat()
+        self._record("closed", input.by, "crisis_closed", summary=input.summary, due_at=due_at)
+        self._mail(
+            "closing",
+            self._recipients(["cell.participants"]),
+            [self._line("line.text", text=input.summary)],
+        )
         self._mail(
             "rex_draft",
             self._recipients(["provider.incident_manager"]),
-            [
-                f"REX due by {s.rex_due_at.isoformat()}.",
-                "The draft below comes from the crisis record.",
-            ],
+            [self._line("line.rex_due", due_at=due_at), self._line("line.rex_draft")],
             markdown=rex_draft(s),
         )
         if s.incident_id:
-            text = f"Crisis {s.crisis_id} closed: {input.summary}"
+            text = self._line(
+                "crisis_closed_for_incident", crisis_id=s.crisis_id, summary=input.summary
+            )
             self._tasks.append(asyncio.create_task(self._tell_incident(input.by, text)))
 
     async def _tell_incident(self, by: str, text: str) -> None:
@@ -648,7 +649,7 @@ class CrisisWorkflow(Operations[CrisisView]):
         try:
             await handle.signal("record_event", {"by": by, "kind": "crisis_closed", "text": text})
         except Exception as exc:  # the incident may be closed already: the crisis goes on
-            self._record("incident_unreachable", SYSTEM, f"Incident not told: {exc}")
+            self._record("incident_unreachable", SYSTEM, error=str(exc))
 
     def _check_submit_rex(self, input: SubmitRexInput) -> None:
         if self.state.status != "closed":
@@ -659,7 +660,7 @@ class CrisisWorkflow(Operations[CrisisView]):
         s.rex = input.link or input.text
         s.status = "rex_submitted"
         late = s.rex_due_at is not None and workflow.now() > s.rex_due_at
-        self._record("rex", input.by, f"REX submitted{' late' if late else ''}: {s.rex}")
+        self._record("rex", input.by, "rex.late" if late else "rex", rex=s.rex or "")
 
     # ------------------------------------------------------------- plumbing
 
@@ -789,8 +790,25 @@ class CrisisWorkflow(Operations[CrisisView]):
 
     # ---------------------------------------------------------------- mail
 
-    def _record(self, kind: str, by: str, text: str) -> None:
-        self.state.timeline.append(TimelineEntry(at=workflow.now(), kind=kind, by=by, text=text))
+    def _record(self, kind: str, by: str, sentence: str | None = None, **fields: str) -> None:
+        """Records an event as data (kind, fields), told in the crisis's language."""
+        key = sentence or kind
+        self.state.timeline.append(
+            TimelineEntry(
+                at=workflow.now(), kind=kind, by=by, text=self._line(key, **fields),
+                fields=fields, sentence=key,
+            )
+        )  # fmt: skip
+
+    def _line(self, sentence: str, **fields: str) -> str:
+        """A sentence in the crisis's language, times in the business time zone."""
+        s = self.state
+        return render(sentence, fields, s.language, s.policy.business_hours.timezone)
+
+    def _record_milestone(self, m: Milestone, by: str) -> None:
+        step = m.step if m.step != "escalation" or self._is_incident() else "escalation_event"
+        self._record("milestone", by, step=step, milestone_status=m.status)
+        self._count_milestone(m)
 
     def _mail(
         self, kind: str, to: list[str], lines: list[str], markdown: str | None = None
@@ -833,12 +851,16 @@ class CrisisWorkflow(Operations[CrisisView]):
                     provider=result.provider, url=result.url,
                     meeting_id=result.meeting_id, passcode=result.passcode,
                 )  # fmt: skip
-                text = f"Conference opened on {result.provider}: {result.url}"
-                if result.fallback_reason:
-                    text += f" (the configured provider failed: {result.fallback_reason})"
-                self._record("conference", SYSTEM, text)
+                self._record(
+                    "conference",
+                    SYSTEM,
+                    "conference.fallback" if result.fallback_reason else "conference",
+                    provider=result.provider,
+                    url=result.url,
+                    reason=result.fallback_reason or "",
+                )
             except ActivityError as exc:
-                self._record("conference_failed", SYSTEM, f"No conference: {exc.cause or exc}")
+                self._record("conference_failed", SYSTEM, error=str(exc.cause or exc))
         while True:
             await workflow.wait_condition(lambda: bool(s.outbox))
             mail = s.outbox[0]
@@ -870,7 +892,9 @@ class CrisisWorkflow(Operations[CrisisView]):
             self._record(
                 "channel_fallback",
                 SYSTEM,
-                f"Mail {mail.kind} went out through {channel}: {result.fallback_reason}",
+                mail=mail.kind,
+                channel=channel,
+                reason=result.fallback_reason,
             )
 
     def _undelivered(self, mail: CrisisMail, cause: str) -> None:
@@ -882,13 +906,17 @@ class CrisisWorkflow(Operations[CrisisView]):
                 detail=cause,
             )
         )  # fmt: skip
-        self._record("mail_failed", SYSTEM, f"Mail {mail.kind} not delivered: {cause}")
+        self._record("mail_failed", SYSTEM, "crisis_mail_failed", mail=mail.kind, error=cause)
         if self._trust and mail.kind != "notification_failed":
             managers = self._recipients(["provider.incident_manager"])
             self._mail(
                 "notification_failed",
                 managers + s.policy.notifications.incident_manager,
-                [f"Notification {mail.kind} to {', '.join(mail.to)} not delivered: {cause}"],
+                [
+                    self._line(
+                        "line.not_delivered", mail=mail.kind, to=", ".join(mail.to), error=cause
+                    )
+                ],
             )
 
     def _view(self) -> CrisisView:

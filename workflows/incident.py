@@ -15,18 +15,24 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel
 from temporalio import workflow
+from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities.models import (
         AlertActionInput,
         AlertActionResult,
+        LoadMatrixInput,
         LoadPolicyInput,
         LoadPolicyResult,
+        OnCallInput,
+        OnCallResult,
         SendMailInput,
     )
+    from workflows.calendar import BusinessClock
     from workflows.crisis_models import CrisisInput
     from workflows.crisis_rules import future
+    from workflows.matrix import EscalationMatrix
     from workflows.metrics import count
     from workflows.models import (
         AcknowledgeInput,
@@ -54,6 +60,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.policy import Policy, Priority
     from workflows.search import publish_search_attributes
     from workflows.sla import Deadlines, Stop, compute_deadlines
+    from workflows.texts import details, render, when
 
 InputT = TypeVar("InputT", bound=BaseModel)
 
@@ -62,6 +69,8 @@ SYSTEM = "vigie"
 PATCH_ALERT_MIRROR = "opsgenie-alert-mirror"
 PATCH_CRISIS = "crisis-child"
 PATCH_TELL_CRISIS = "incident-tells-crisis"
+PATCH_P1_STATUS = "confirmed-p1-status"
+PATCH_ON_CALL = "p1-pages-on-call"
 # Notes Vigie writes on alerts start with this, so their webhooks are not taken as new input.
 NOTE_MARK = "[vigie]"
 # A fault said to have begun longer ago than this is taken as a wrong T0.
@@ -111,6 +120,8 @@ class IncidentWorkflow(Operations[IncidentView]):
         self._mirroring = False
         self._crisis = False
         self._tell_crisis_on = False
+        self._p1_status_on = False
+        self._on_call_on = False
         self._tasks: list[asyncio.Task[None]] = []
 
     # ------------------------------------------------------------------ run
@@ -120,10 +131,12 @@ class IncidentWorkflow(Operations[IncidentView]):
         self._mirroring = workflow.patched(PATCH_ALERT_MIRROR)
         self._crisis = workflow.patched(PATCH_CRISIS)
         self._tell_crisis_on = workflow.patched(PATCH_TELL_CRISIS)
+        self._p1_status_on = workflow.patched(PATCH_P1_STATUS)
+        self._on_call_on = workflow.patched(PATCH_ON_CALL)
         if self._state is None:
             self._state = await self._open(input)
         else:
-            self._record("continued", SYSTEM, "History compacted: the incident continues as new.")
+            self._record("continued", SYSTEM)
         self._publish()
         senders = [asyncio.create_task(self._drain(lambda: self.state.outbox, self._send_mail))]
         if self._mirroring:
@@ -193,14 +206,9 @@ class IncidentWorkflow(Operations[IncidentView]):
         notes: list[str] = []
         if input.t0 is not None:
             if input.t0 > now:
-                notes.append(
-                    f"T0 {input.t0.isoformat()} is in the future; the opening time is used."
-                )
+                notes.append("t0_future")
             elif now - input.t0 > MAX_T0_AGE:
-                notes.append(
-                    f"T0 {input.t0.isoformat()} is more than {MAX_T0_AGE.days} days old; "
-                    "the opening time is used."
-                )
+                notes.append("t0_too_old")
             else:
                 opened_at = input.t0
         self._state = IncidentState(
@@ -219,10 +227,15 @@ class IncidentWorkflow(Operations[IncidentView]):
             missing_fields=missing,
             opened_at=opened_at,
         )
-        text = f"Incident opened from {input.source}: {priority} {input.service_level}."
-        if missing:
-            text += f" Missing information to ask for: {', '.join(missing)}."
-        self._record("opened", input.opened_by, text)
+        self._record(
+            "opened",
+            input.opened_by,
+            "opened.missing" if missing else "opened",
+            source=input.source,
+            priority=priority,
+            service_level=input.service_level,
+            missing=", ".join(missing),
+        )
         count(
             workflow.metric_meter(),
             "vigie_incidents_opened",
@@ -230,13 +243,67 @@ class IncidentWorkflow(Operations[IncidentView]):
             service_level=input.service_level,
         )
         if loaded.warning:
-            self._record("policy_warning", SYSTEM, loaded.warning)
+            self._record("policy_warning", SYSTEM, text=loaded.warning)
         for note in notes:
-            self._record("note", SYSTEM, note)
+            assert input.t0 is not None
+            self._record(
+                "note", SYSTEM, note, t0_at=input.t0.isoformat(), days=str(MAX_T0_AGE.days)
+            )
         self._mail("opened", self.state.requesters)
         if self._mirroring:
             self._open_alert(input)
+        self._maybe_page_on_call()
         return self._state
+
+    def _maybe_page_on_call(self) -> None:
+        """§4.2: a P1 outside business hours pages the technical on-call, once."""
+        s = self.state
+        if not self._on_call_on or s.on_call_paged or s.priority != "P1":
+            return
+        if BusinessClock(self.policy.business_hours).is_open_at(workflow.now()):
+            return
+        s.on_call_paged = True
+        self._tasks.append(asyncio.create_task(self._page_on_call()))
+
+    async def _page_on_call(self) -> None:
+        s, paging = self.state, self.policy.on_call
+        if paging.responder:
+            responder = {"type": paging.responder_type, "name": paging.responder}
+            self._mirror(AlertCommand(action="add_responder", user=SYSTEM, responder=responder))
+        who: list[str] = []
+        why = "no on-call schedule configured"
+        if paging.schedule_name:
+            try:
+                found = await workflow.execute_activity(
+                    "opsgenie_who_is_on_call",
+                    OnCallInput(schedule=paging.schedule_name),
+                    result_type=OnCallResult,
+                    start_to_close_timeout=timedelta(seconds=30),
+                    retry_policy=RetryPolicy(maximum_attempts=3),
+                    summary="who is on call",
+                )
+                who = [r for r in found.recipients if "@" in r]
+                why = found.skipped or ("nobody on call" if not who else "")
+            except ActivityError as exc:
+                why = str(exc.cause or exc)
+        sentence = "on_call.opsgenie"
+        if not who:
+            sentence = "on_call.matrix"
+            try:
+                matrix = await workflow.execute_activity(
+                    "load_escalation_matrix",
+                    LoadMatrixInput(crisis_id=s.incident_id),
+                    result_type=EscalationMatrix,
+                    start_to_close_timeout=timedelta(seconds=30),
+                    retry_policy=RetryPolicy(maximum_attempts=3),
+                )
+                who = [str(c.email) for c in matrix.provider.on_call]
+            except ActivityError as exc:
+                why = f"{why}; {exc.cause or exc}"
+                who = list(self.policy.notifications.incident_manager)
+        self._record("on_call", SYSTEM, sentence, to=", ".join(who), reason=why)
+        self._mail("on_call", who)
+        self._changed = True
 
     def _open_alert(self, input: IncidentInput) -> None:
         s = self.state
@@ -290,6 +357,9 @@ class IncidentWorkflow(Operations[IncidentView]):
                 events.append((d.resolution_warning_at, "resolution_warning"))
             if not s.resolution_breached and d.resolution_due_at is not None:
                 events.append((d.resolution_due_at, "resolution_breach"))
+        if s.p1_status_at is not None and s.status in ACTIVE:
+            every = self.policy.confirmed_p1_status_every.on_clock(None)
+            events.append((s.p1_status_at + every, "p1_status"))
         if s.status == "resolved" and s.resolved_at is not None:
             events.append(
                 (s.resolved_at + self.policy.auto_close_after.on_clock(None), "auto_close")
@@ -311,31 +381,45 @@ class IncidentWorkflow(Operations[IncidentView]):
         warned_people = [*self.policy.notifications.team, *im]
         if kind == "ack_warning":
             s.ack_warned = True
-            self._record(kind, SYSTEM, f"Not acknowledged yet; due {self._fmt(d.ack_due_at)}.")
-            self._mail(kind, warned_people, {"due": self._fmt(d.ack_due_at)})
+            self._record(kind, SYSTEM, due_at=self._iso(d.ack_due_at))
+            self._mail(kind, warned_people)
         elif kind == "ack_breach":
             s.ack_breached = True
             self._count_breach("acknowledgement")
-            self._record(kind, SYSTEM, f"Acknowledgement deadline {self._fmt(at)} breached.")
-            self._mail(kind, im, {"due": self._fmt(at)})
+            self._record(kind, SYSTEM, due_at=self._iso(at))
+            self._mail(kind, im)
             self._mirror_breach()
         elif kind == "resolution_warning":
             s.resolution_warned = True
-            due = self._fmt(d.resolution_due_at)
-            self._record(kind, SYSTEM, f"Resolution due {due}.")
-            self._mail(kind, warned_people, {"due": due})
+            self._record(kind, SYSTEM, due_at=self._iso(d.resolution_due_at))
+            self._mail(kind, warned_people)
         elif kind == "resolution_breach":
             s.resolution_breached = True
             self._count_breach("resolution")
-            self._record(kind, SYSTEM, f"Resolution deadline {self._fmt(at)} breached.")
-            self._mail(kind, im, {"due": self._fmt(at)})
+            self._record(kind, SYSTEM, due_at=self._iso(at))
+            self._mail(kind, im)
             self._mirror_breach()
             self._tell_crisis("breached", SYSTEM)
+        elif kind == "p1_status":
+            self._p1_status(at)
         elif kind == "auto_close":
-            quiet = self.policy.auto_close_after
-            self._apply_close(
-                CloseInput(by=SYSTEM, note=f"Closed after {quiet} without reopening.")
-            )
+            self._close(SYSTEM, "auto_closed", quiet=str(self.policy.auto_close_after))
+
+    def _p1_status(self, at: datetime) -> None:
+        """§3.1 confirmed P1: the client hears regularly from the incident manager, with the
+        work logged since the last status; when nothing was logged, the manager is reminded."""
+        s = self.state
+        since = s.p1_status_at
+        assert since is not None
+        logged = [e.text for e in s.timeline if e.kind == "worklog" and e.at > since]
+        s.p1_status_at = at
+        im = self.policy.notifications.incident_manager
+        if logged:
+            self._record("p1_status", SYSTEM, "p1_status", text=" / ".join(logged)[:4000])
+        else:
+            self._record("p1_status", SYSTEM, "p1_status.nothing")
+            self._mail("p1_status_reminder", im)
+        self._mail("p1_status", [*s.requesters, *im])
 
     def _count_breach(self, deadline: str) -> None:
         s = self.state
@@ -362,7 +446,9 @@ class IncidentWorkflow(Operations[IncidentView]):
         s = self.state
         s.status = "in_progress"
         s.acknowledged_at = workflow.now()
-        self._record("acknowledged", input.by, input.note or "Incident acknowledged.")
+        self._record(
+            "acknowledged", input.by, self._noted("acknowledged", input.note), note=input.note or ""
+        )
         self._mail("acknowledged", s.requesters)
         if input.via == "vigie":
             self._mirror(AlertCommand(action="acknowledge", user=input.by, note=input.note))
@@ -371,7 +457,7 @@ class IncidentWorkflow(Operations[IncidentView]):
         self._require("add a worklog", ("open", "in_progress", "pending", "resolved"))
 
     def _apply_add_worklog(self, input: WorklogInput) -> None:
-        self._record("worklog", input.by, input.text)
+        self._record("worklog", input.by, text=input.text)
         if self.policy.notifications.mail_requesters_on_worklog:
             self._mail("worklog", self.state.requesters)
         self._mirror_note(input.via, input.by)
@@ -383,9 +469,8 @@ class IncidentWorkflow(Operations[IncidentView]):
         s = self.state
         s.status = "pending"
         s.waiting_on = input.waiting_on
-        waiting = "the customer" if input.waiting_on == "customer" else "a third party"
         s.stops.append(Stop(start=workflow.now(), reason=f"pending on {input.waiting_on}"))
-        self._record("pending", input.by, f"Waiting on {waiting}: {input.reason}")
+        self._record("pending", input.by, waiting_on=input.waiting_on, reason=input.reason)
         self._mail("pending", [*s.requesters, *self.policy.notifications.incident_manager])
         self._mirror_note(input.via, input.by)
         self._tell_crisis("pending", input.by, input.reason)
@@ -398,9 +483,12 @@ class IncidentWorkflow(Operations[IncidentView]):
         self._end_stop()
         s.status = "in_progress"
         s.waiting_on = None
-        due = self._fmt(self._deadlines().resolution_due_at)
         self._record(
-            "resumed", input.by, (input.note or "Work resumed.") + f" Resolution due {due}."
+            "resumed",
+            input.by,
+            self._noted("resumed", input.note),
+            note=input.note or "",
+            due_at=self._iso(self._deadlines().resolution_due_at),
         )
         self._mail("resumed", s.requesters)
         self._tell_crisis("resumed", input.by, input.note or "")
@@ -424,7 +512,13 @@ class IncidentWorkflow(Operations[IncidentView]):
         before = f"{self.state.priority} {self.state.service_level}"
         priority, level = self._new_class(input)
         self._reclassify(priority, level)
-        self._record("recategorized", input.by, f"{before} → {priority} {level}: {input.reason}")
+        self._record(
+            "recategorized",
+            input.by,
+            before=before,
+            after=f"{priority} {level}",
+            reason=input.reason,
+        )
         self._mail("recategorized", self.state.requesters)
         self._tell_crisis("recategorized", input.by, f"{before} → {priority} {level}")
         self._mirror_note(input.via, input.by)
@@ -435,6 +529,9 @@ class IncidentWorkflow(Operations[IncidentView]):
         """New class, deadlines recomputed from T0; flags reset where the new deadline is ahead."""
         s = self.state
         s.priority, s.service_level = priority, level
+        if priority != "P1":
+            s.p1_status_at = None  # regular status mails are for confirmed P1s
+        self._maybe_page_on_call()
         if "priority" in s.missing_fields:
             s.missing_fields.remove("priority")
         d, now = self._deadlines(), workflow.now()
@@ -455,21 +552,24 @@ class IncidentWorkflow(Operations[IncidentView]):
     def _apply_qualify_p1(self, input: QualifyP1Input) -> None:
         s = self.state
         s.p1_verdict = input.verdict
-        note = f" {input.note}" if input.note else ""
         if input.verdict == "unconfirmed":
             assert input.new_priority is not None
             self._reclassify(input.new_priority, s.service_level)
-            text = f"P1 not confirmed; recategorized {input.new_priority}.{note}"
             self._tell_crisis("recategorized", input.by, f"P1 → {input.new_priority}")
-        elif input.verdict == "confirmed":
-            text = f"P1 confirmed: regular mails from the incident manager to the client.{note}"
-        else:
+        elif input.verdict == "confirmed" and self._p1_status_on:
+            s.p1_status_at = workflow.now()  # the first status is due one period from now
+        elif input.verdict == "major":
             s.major = True
-            text = f"Major incident confirmed: crisis process triggered.{note}"
             if self._crisis and s.crisis_id is None:
                 s.crisis_id = f"crisis-{s.incident_id}"
-                self._tasks.append(asyncio.create_task(self._start_crisis(input.by)))
-        self._record("qualified", input.by, text)
+                self._tasks.append(asyncio.create_task(self._start_crisis(input)))
+        self._record(
+            "qualified",
+            input.by,
+            f"qualified.{input.verdict}",
+            priority=s.priority,
+            note=input.note or "",
+        )
         self._mail("qualified", s.requesters)
         self._mirror_note(input.via, input.by)
         if input.verdict == "unconfirmed" and input.via == "vigie":
@@ -487,31 +587,36 @@ class IncidentWorkflow(Operations[IncidentView]):
         s.waiting_on = None
         s.resolved_at = now
         s.stops.append(Stop(start=now, reason="resolved"))
-        self._record("resolved", input.by, input.resolution)
+        self._record("resolved", input.by, resolution=input.resolution)
         self._mail("resolved", s.requesters)
         self._tell_crisis("resolved", input.by, input.resolution)
         if input.via == "vigie":
             note = f"{NOTE_MARK} Resolved: {input.resolution}"
             self._mirror(AlertCommand(action="close", user=input.by, note=note))
         if input.runbook_change:
-            self._record("runbook_change", input.by, input.runbook_change)
+            self._record("runbook_change", input.by, text=input.runbook_change)
         if input.problem:
-            why = (
-                "unknown cause" if input.problem.reason == "unknown_cause" else "recurring incident"
+            self._record(
+                "problem_proposal",
+                input.by,
+                problem_reason=input.problem.reason,
+                text=input.problem.text,
             )
-            self._record("problem_proposal", input.by, f"{why}: {input.problem.text}")
             self._mail("problem_proposal", self.policy.notifications.incident_manager)
 
     def _check_close(self, input: CloseInput) -> None:
         self._require("close", ("resolved",))
 
     def _apply_close(self, input: CloseInput) -> None:
+        self._close(input.by, self._noted("closed", input.note), note=input.note or "")
+
+    def _close(self, by: str, sentence: str, **fields: str) -> None:
         s = self.state
         s.status = "closed"
         s.closed_at = workflow.now()
-        self._record("closed", input.by, input.note or "Incident closed.")
+        self._record("closed", by, sentence, **fields)
         self._mail("closed", s.requesters)
-        self._tell_crisis("closed", input.by, input.note or "")
+        self._tell_crisis("closed", by, fields.get("note", ""))
 
     def _check_reopen(self, input: ReopenInput) -> None:
         self._require("reopen", ("resolved",))
@@ -521,8 +626,8 @@ class IncidentWorkflow(Operations[IncidentView]):
         self._end_stop()
         s.status = "in_progress"
         s.resolved_at = None
-        due = self._fmt(self._deadlines().resolution_due_at)
-        self._record("reopened", input.by, f"{input.reason} Resolution due {due}.")
+        due_at = self._iso(self._deadlines().resolution_due_at)
+        self._record("reopened", input.by, reason=input.reason, due_at=due_at)
         self._mail("reopened", s.requesters)
         self._tell_crisis("reopened", input.by, input.reason)
         self._mirror_note(input.via, input.by)
@@ -531,10 +636,13 @@ class IncidentWorkflow(Operations[IncidentView]):
         self._require("record an event", ("open", "in_progress", "pending", "resolved"))
 
     def _apply_record_event(self, input: RecordEventInput) -> None:
-        self._record(input.kind, input.by, input.text)
+        if input.sentence is not None:
+            self._record(input.kind, input.by, input.sentence, **input.fields)
+        else:
+            self._record(input.kind, input.by, "event", text=input.text)
 
-    async def _start_crisis(self, by: str) -> None:
-        s = self.state
+    async def _start_crisis(self, qualified: QualifyP1Input) -> None:
+        s, by = self.state, qualified.by
         assert s.crisis_id is not None
         context = " ".join(x for x in (s.description, s.category, s.application) if x)
         d = self._deadlines()
@@ -551,15 +659,17 @@ class IncidentWorkflow(Operations[IncidentView]):
                     resolution_due_at=d.resolution_due_at,
                     opened_by=by,
                     language=s.language,
+                    mail_system_affected=qualified.mail_system_affected,
+                    security_involved=qualified.security_involved,
                 ),
                 id=s.crisis_id,
                 parent_close_policy=workflow.ParentClosePolicy.ABANDON,
                 static_summary=f"Crisis: {s.title}"[:200],
             )
         except Exception as exc:  # e.g. a crisis with that id exists: record, carry on
-            self._record("crisis_failed", SYSTEM, f"Crisis {s.crisis_id} not started: {exc}")
+            self._record("crisis_failed", SYSTEM, crisis_id=s.crisis_id, error=str(exc))
             return
-        self._record("crisis", by, f"Crisis process started: {s.crisis_id}.")
+        self._record("crisis", by, crisis_id=s.crisis_id)
         s.crisis_started = True
         self._changed = True
 
@@ -592,7 +702,7 @@ class IncidentWorkflow(Operations[IncidentView]):
         try:
             await handle.signal("incident_changed", news)
         except Exception as exc:  # the crisis may be over: the incident goes on
-            self._record("crisis_unreachable", SYSTEM, f"Crisis {s.crisis_id} not told: {exc}")
+            self._record("crisis_unreachable", SYSTEM, crisis_id=s.crisis_id, error=str(exc))
 
     def _end_stop(self) -> None:
         for stop in self.state.stops:
@@ -607,9 +717,11 @@ class IncidentWorkflow(Operations[IncidentView]):
     def _signal_refused(self, name: str, by: str | None, input: Any, reason: str) -> None:
         if getattr(input, "via", None) == "opsgenie":
             # Opsgenie reports what happened there; when it changes nothing here, note it.
-            self._record("opsgenie", by or "opsgenie", f"Opsgenie {name}: no change ({reason}).")
+            self._record(
+                "opsgenie", by or "opsgenie", "opsgenie_no_change", operation=name, reason=reason
+            )
         else:
-            self._record("refused", by or "unknown", f"Signal {name} refused: {reason}")
+            self._record("refused", by or "unknown", operation=name, reason=reason)
 
     def _apply(self, apply: Callable[[InputT], None], input: InputT) -> None:
         before = self.state.status
@@ -811,9 +923,24 @@ class IncidentWorkflow(Operations[IncidentView]):
 
     # ------------------------------------------------------ mail and view
 
-    def _record(self, kind: str, by: str, text: str) -> None:
-        entry = TimelineEntry(at=workflow.now(), kind=kind, by=by, text=text)
-        self.state.timeline.append(entry)
+    def _record(self, kind: str, by: str, sentence: str | None = None, **fields: str) -> None:
+        """Records an event as data (kind, fields), told in the incident's language."""
+        s = self.state
+        key = sentence or kind
+        text = render(key, fields, s.language, self.policy.business_hours.timezone)
+        entry = TimelineEntry(
+            at=workflow.now(), kind=kind, by=by, text=text, fields=fields, sentence=key
+        )
+        s.timeline.append(entry)
+
+    @staticmethod
+    def _noted(sentence: str, note: str | None) -> str:
+        """The wording with the operator's note, or without when there is none."""
+        return f"{sentence}.note" if note else sentence
+
+    @staticmethod
+    def _iso(at: datetime | None) -> str:
+        return at.isoformat() if at is not None else ""
 
     def _mail(self, kind: str, to: list[str], extra: dict[str, str] | None = None) -> None:
         recipients = list(dict.fromkeys(addr for addr in to if addr))
@@ -881,11 +1008,7 @@ class IncidentWorkflow(Operations[IncidentView]):
             )
         except ActivityError as exc:
             cause = exc.cause.message if isinstance(exc.cause, ApplicationError) else str(exc)
-            self._record(
-                "mail_failed",
-                SYSTEM,
-                f"Mail {mail.kind} to {', '.join(mail.to)} not delivered: {cause}",
-            )
+            self._record("mail_failed", SYSTEM, mail=mail.kind, to=", ".join(mail.to), error=cause)
 
     async def _send_alert(self, command: AlertCommand) -> None:
         s = self.state
@@ -902,15 +1025,12 @@ class IncidentWorkflow(Operations[IncidentView]):
             )
         except ActivityError as exc:
             cause = exc.cause.message if isinstance(exc.cause, ApplicationError) else str(exc)
-            self._record("alert_failed", SYSTEM, f"Alert {command.action} not applied: {cause}")
+            self._record("alert_failed", SYSTEM, action=command.action, error=cause)
             return
         if result.skipped is not None:
             s.alert_mirror_off = result.skipped
-            self._record("alert_off", SYSTEM, f"Alert not kept in step: {result.skipped}")
+            self._record("alert_off", SYSTEM, reason=result.skipped)
             del s.alert_outbox[1:]
-
-    def _fmt(self, at: datetime | None) -> str:
-        return "paused" if at is None else at.isoformat()
 
     def _view(self, with_timeline: bool = True) -> IncidentView:
         s, d = self.state, self._deadlines()
@@ -956,14 +1076,20 @@ class IncidentWorkflow(Operations[IncidentView]):
             service_level=s.service_level,
             breached=s.ack_breached or s.resolution_breached,
         )
-        d = self._deadlines()
+        d, zone, lang = self._deadlines(), self.policy.business_hours.timezone, s.language
+        last = s.timeline[-1]
         workflow.set_current_details(
-            f"**{s.status}** · {s.priority} · {s.service_level}\n\n"
-            f"- acknowledgement due: {self._fmt(d.ack_due_at)}"
-            f"{' (breached)' if s.ack_breached else ''}\n"
-            f"- resolution due: {self._fmt(d.resolution_due_at)}"
-            f"{' (breached)' if s.resolution_breached else ''}\n"
-            f"- last: {s.timeline[-1].kind} by {s.timeline[-1].by}"
+            details(
+                lang,
+                status=s.status,
+                priority=s.priority,
+                service_level=s.service_level,
+                ack_due=when(d.ack_due_at, lang, zone),
+                ack_breached=s.ack_breached,
+                resolution_due=when(d.resolution_due_at, lang, zone),
+                resolution_breached=s.resolution_breached,
+                last=f"{when(last.at, lang, zone)} · {last.by} · {last.text}"[:300],
+            )
         )
 
     # --------------------------------------------------- continue-as-new

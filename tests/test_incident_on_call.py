@@ -1,0 +1,98 @@
+"""§4.2: a P1 outside business hours pages the technical on-call through Opsgenie (responder on
+the alert, who was on call recorded); the matrix address is the fallback (time-skipping server,
+real SMTP sink, the Opsgenie stand-in over HTTP)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import httpx
+from pydantic import SecretStr
+from temporalio.testing import WorkflowEnvironment
+
+from activities.providers.opsgenie import OpsgenieApi, OpsgenieConfig
+from starters.opsgenie_standin import OpsgenieStandIn
+from starters.smtp_sink import MailSink
+from tests.helpers import PARIS, eventually, open_incident, sleep_until, status_when
+from workers.settings import Settings
+from workers.worker import build_worker
+from workflows.incident import IncidentWorkflow
+from workflows.models import CloseInput, ResolveInput
+
+
+def page_through(config_dir: Path, schedule: str) -> None:
+    path = config_dir / "policy.toml"
+    text = path.read_text(encoding="utf-8")
+    old = 'responder = ""                   # e.g. "ops_team_schedule"; empty: no responder added'
+    assert old in text
+    path.write_text(text.replace(old, f'responder = "{schedule}"'), encoding="utf-8")
+
+
+async def saturday_night(env: WorkflowEnvironment) -> None:
+    now = await env.get_current_time()
+    day = (now.astimezone(PARIS) + timedelta(days=1)).date()
+    while day.weekday() != 5:
+        day += timedelta(days=1)
+    await sleep_until(env, datetime(day.year, day.month, day.day, 3, tzinfo=PARIS))
+
+
+def standin_api(standin: OpsgenieStandIn) -> OpsgenieApi:
+    return OpsgenieApi(
+        OpsgenieConfig(base_url="http://standin", api_key=SecretStr("k")),
+        transport=httpx.ASGITransport(app=standin.app()),
+    )
+
+
+async def test_p1_at_night_pages_who_is_on_call(
+    skipping_env: WorkflowEnvironment,
+    settings: Settings,
+    sink: MailSink,
+    config_dir: Path,
+) -> None:
+    page_through(config_dir, "ops_schedule")
+    standin = OpsgenieStandIn(schedules={"ops_schedule": ["night.owl@example.com"]})
+    await saturday_night(skipping_env)
+    async with build_worker(skipping_env.client, settings, alert_api=standin_api(standin)):
+        handle = await open_incident(skipping_env.client, settings.task_queue)
+        view = await status_when(handle, lambda v: any(e.kind == "on_call" for e in v.timeline))
+        entry = next(e for e in view.timeline if e.kind == "on_call")
+        assert entry.sentence == "on_call.opsgenie"
+        assert entry.fields["to"] == "night.owl@example.com"
+        paged = await eventually(
+            lambda: [m for m in sink.about(handle.id) if m["To"] == "night.owl@example.com"]
+        )
+        assert "Astreinte technique appelée" in str(paged[0]["Subject"])
+        # The schedule is a responder of the incident's alert.
+        await eventually(lambda: any(path.endswith("/responders") for _, path in standin.calls))
+
+
+async def test_without_an_answer_the_matrix_address_is_paged(
+    skipping_env: WorkflowEnvironment, settings: Settings, sink: MailSink
+) -> None:
+    """No API key and no schedule configured: the matrix's on-call address is mailed."""
+    await saturday_night(skipping_env)
+    async with build_worker(skipping_env.client, settings):
+        handle = await open_incident(skipping_env.client, settings.task_queue)
+        view = await status_when(handle, lambda v: any(e.kind == "on_call" for e in v.timeline))
+        entry = next(e for e in view.timeline if e.kind == "on_call")
+        assert entry.sentence == "on_call.matrix" and entry.fields["to"] == "on-call@example.com"
+        await eventually(
+            lambda: [m for m in sink.about(handle.id) if m["To"] == "on-call@example.com"]
+        )
+
+
+async def test_p2_at_night_pages_nobody(
+    skipping_env: WorkflowEnvironment, settings: Settings, sink: MailSink
+) -> None:
+    await saturday_night(skipping_env)
+    async with build_worker(skipping_env.client, settings):
+        handle = await open_incident(skipping_env.client, settings.task_queue, priority="P2")
+        await handle.execute_update(
+            IncidentWorkflow.resolve, ResolveInput(by="bob", resolution="disk cleaned")
+        )
+        await handle.execute_update(IncidentWorkflow.close, CloseInput(by="bob"))
+        # The run ends only once every task it started has finished.
+        view = await handle.result()
+        assert not any(e.kind == "on_call" for e in view.timeline)
+        assert all(m["To"] != "on-call@example.com" for m in sink.about(handle.id))

@@ -1,0 +1,567 @@
+"""Every sentence the workflows say to people, in French and English.
+
+Timeline entries are data: a kind, the fields of the event, and the key of the sentence that
+tells it. ``render`` turns them into text for one reader: in that reader's language, every
+time in the business time zone, to the minute. Pure code: workflows and activities call it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+FR, EN = "fr", "en"
+
+# Field values that are names of things, said in the reader's language.
+VALUES: dict[str, dict[str, dict[str, str]]] = {
+    "waiting_on": {
+        FR: {"customer": "du client", "third_party": "d'un tiers"},
+        EN: {"customer": "the customer", "third_party": "a third party"},
+    },
+    "problem_reason": {
+        FR: {"unknown_cause": "cause inconnue", "recurring": "incident récurrent"},
+        EN: {"unknown_cause": "unknown cause", "recurring": "recurring incident"},
+    },
+    "hours": {
+        FR: {"business_hours": "heures ouvrées", "outside_business_hours": "heures non ouvrées"},
+        EN: {
+            "business_hours": "business hours",
+            "outside_business_hours": "outside business hours",
+        },
+    },
+    "criterion": {
+        FR: {
+            "major_incident": "incident majeur",
+            "critical_application_blocked": "blocage applicatif critique",
+            "virus_attack": "attaque virale",
+            "destruction": "destruction",
+            "infrastructure_unavailable": "indisponibilité de l'infrastructure",
+            "natural_disaster": "catastrophe naturelle",
+            "social_movement": "mouvement social",
+            "aggression": "agression, malveillance ou terrorisme",
+            "other": "autre événement",
+        },
+        EN: {
+            "major_incident": "major incident",
+            "critical_application_blocked": "critical application blocked",
+            "virus_attack": "virus attack",
+            "destruction": "destruction",
+            "infrastructure_unavailable": "infrastructure unavailable",
+            "natural_disaster": "natural disaster",
+            "social_movement": "social movement",
+            "aggression": "aggression, malice or terrorism",
+            "other": "other event",
+        },
+    },
+    "channel": {
+        FR: {
+            "relay": "le relais de messagerie de secours",
+            "opsgenie": "des alertes Opsgenie aux membres",
+            "auto": "le relais de secours ou Opsgenie selon la configuration",
+            "smtp": "le serveur de messagerie habituel",
+        },
+        EN: {
+            "relay": "the alternate mail relay",
+            "opsgenie": "Opsgenie alerts to the members",
+            "auto": "the alternate relay or Opsgenie where configured",
+            "smtp": "the usual mail server",
+        },
+    },
+    "step": {
+        FR: {
+            "escalation": "Escalade à l'incident manager ; DNUM informée de l'incident P1",
+            "escalation_event": "Escalade à l'incident manager ; DNUM informée de la crise",
+            "cell_request": "Demande à la DNUM de déclencher la cellule de crise",
+            "cell_opening": "Ouverture de la cellule de crise",
+            "action_plan": "Communication du plan d'action ; décision PRA au plus tard",
+            "restoration": "Si le PRA est déclenché : service rétabli pour les utilisateurs",
+            "closing": "Communication de clôture, fin de la gestion de crise",
+        },
+        EN: {
+            "escalation": "Escalation to the incident manager; DNUM told a P1 is open",
+            "escalation_event": "Escalation to the incident manager; DNUM told of the crisis",
+            "cell_request": "DNUM asked to trigger the crisis cell",
+            "cell_opening": "Crisis cell opens",
+            "action_plan": "Action plan communicated; latest DRP decision",
+            "restoration": "If the DRP was triggered: service restored for users",
+            "closing": "Closing communication, end of crisis management",
+        },
+    },
+    "milestone_status": {
+        FR: {
+            "met": "tenu",
+            "late": "en retard",
+            "missed": "manqué",
+            "not_applicable": "sans objet",
+            "pending": "à venir",
+        },
+        EN: {
+            "met": "met",
+            "late": "late",
+            "missed": "missed",
+            "not_applicable": "not applicable",
+            "pending": "pending",
+        },
+    },
+    "incident_event": {
+        FR: {
+            "resolved": "L'incident est résolu : service rétabli.",
+            "reopened": "L'incident est réouvert : le service est de nouveau interrompu.",
+            "recategorized": "L'incident est recatégorisé ; ses délais sont recalculés.",
+            "pending": "L'incident est en attente : son délai de résolution est suspendu.",
+            "resumed": "L'incident reprend : son délai de résolution court de nouveau.",
+            "breached": "Le délai de résolution de l'incident est dépassé.",
+            "closed": "L'incident est clôturé.",
+        },
+        EN: {
+            "resolved": "The incident is resolved: service restored.",
+            "reopened": "The incident is reopened: the service is down again.",
+            "recategorized": "The incident is recategorised; its deadlines are recomputed.",
+            "pending": "The incident is pending: its resolution clock is paused.",
+            "resumed": "The incident resumes: its resolution clock runs again.",
+            "breached": "The incident's resolution deadline is breached.",
+            "closed": "The incident is closed.",
+        },
+    },
+    "escalation_reason": {
+        FR: {
+            "at_risk": "le délai de résolution de l'incident est menacé",
+            "breached": "le délai de résolution de l'incident est dépassé",
+            "drp_undecided": "PRA non décidé à l'heure limite",
+            "not_restored": "service non rétabli à l'échéance du PRA",
+            "chronogram": "T0+30 min : escalade à l'incident manager",
+        },
+        EN: {
+            "at_risk": "the incident's resolution deadline is at risk",
+            "breached": "the incident's resolution deadline is breached",
+            "drp_undecided": "DRP undecided at the latest decision time",
+            "not_restored": "service not restored at the DRP restoration target",
+            "chronogram": "T0+30 min: escalation to the incident manager",
+        },
+    },
+}
+
+# Sentence keys → text per language. Fields in braces; times are fields ending in ``_at``.
+SENTENCES: dict[str, dict[str, str]] = {
+    # ---- incident timeline
+    "opened": {
+        FR: "Incident ouvert depuis {source} : {priority} {service_level}.",
+        EN: "Incident opened from {source}: {priority} {service_level}.",
+    },
+    "opened.missing": {
+        FR: "Incident ouvert depuis {source} : {priority} {service_level}. "
+        "Informations manquantes à demander : {missing}.",
+        EN: "Incident opened from {source}: {priority} {service_level}. "
+        "Missing information to ask for: {missing}.",
+    },
+    "continued": {
+        FR: "Historique compacté : l'incident continue dans une nouvelle exécution.",
+        EN: "History compacted: the incident continues as new.",
+    },
+    "policy_warning": {FR: "Politique : {text}", EN: "Policy: {text}"},
+    "t0_future": {
+        FR: "Le T0 {t0_at} est dans le futur ; l'heure d'ouverture est retenue.",
+        EN: "T0 {t0_at} is in the future; the opening time is used.",
+    },
+    "t0_too_old": {
+        FR: "Le T0 {t0_at} date de plus de {days} jours ; l'heure d'ouverture est retenue.",
+        EN: "T0 {t0_at} is more than {days} days old; the opening time is used.",
+    },
+    "ack_warning": {
+        FR: "Pas encore pris en compte ; échéance {due_at}.",
+        EN: "Not acknowledged yet; due {due_at}.",
+    },
+    "ack_breach": {
+        FR: "Délai de prise en compte du {due_at} dépassé.",
+        EN: "Acknowledgement deadline {due_at} breached.",
+    },
+    "resolution_warning": {
+        FR: "Résolution attendue avant le {due_at}.",
+        EN: "Resolution due {due_at}.",
+    },
+    "resolution_breach": {
+        FR: "Délai de résolution du {due_at} dépassé.",
+        EN: "Resolution deadline {due_at} breached.",
+    },
+    "acknowledged": {FR: "Incident pris en compte.", EN: "Incident acknowledged."},
+    "acknowledged.note": {
+        FR: "Incident pris en compte : {note}",
+        EN: "Incident acknowledged: {note}",
+    },
+    "worklog": {FR: "{text}", EN: "{text}"},
+    "pending": {
+        FR: "En attente {waiting_on} : {reason}",
+        EN: "Waiting on {waiting_on}: {reason}",
+    },
+    "resumed": {
+        FR: "Traitement repris. Résolution attendue avant le {due_at}.",
+        EN: "Work resumed. Resolution due {due_at}.",
+    },
+    "resumed.note": {
+        FR: "Traitement repris : {note} Résolution attendue avant le {due_at}.",
+        EN: "Work resumed: {note} Resolution due {due_at}.",
+    },
+    "recategorized": {
+        FR: "{before} → {after} : {reason}",
+        EN: "{before} → {after}: {reason}",
+    },
+    "qualified.unconfirmed": {
+        FR: "P1 non avéré ; recatégorisé en {priority}. {note}",
+        EN: "P1 not confirmed; recategorised {priority}. {note}",
+    },
+    "qualified.confirmed": {
+        FR: "P1 avéré : communication régulière de l'incident manager vers le client. {note}",
+        EN: "P1 confirmed: regular mails from the incident manager to the client. {note}",
+    },
+    "qualified.major": {
+        FR: "Incident majeur avéré : processus de crise déclenché. {note}",
+        EN: "Major incident confirmed: crisis process triggered. {note}",
+    },
+    "resolved": {FR: "{resolution}", EN: "{resolution}"},
+    "on_call.opsgenie": {
+        FR: "P1 hors heures ouvrées : astreinte technique appelée ; de garde selon Opsgenie : "
+        "{to}.",
+        EN: "P1 outside business hours: technical on-call paged; on call according to "
+        "Opsgenie: {to}.",
+    },
+    "on_call.matrix": {
+        FR: "P1 hors heures ouvrées : astreinte technique appelée à l'adresse de la matrice "
+        "({to}) ; Opsgenie n'a pas dit qui est de garde ({reason}).",
+        EN: "P1 outside business hours: technical on-call paged at the matrix address ({to}); "
+        "Opsgenie did not say who is on call ({reason}).",
+    },
+    "p1_status": {
+        FR: "Point régulier : travaux depuis le dernier point : {text}",
+        EN: "Regular status: work since the last status: {text}",
+    },
+    "p1_status.nothing": {
+        FR: "Point régulier : rien de nouveau n'a été consigné depuis le dernier point ; "
+        "le traitement se poursuit.",
+        EN: "Regular status: nothing new was logged since the last status; work goes on.",
+    },
+    "runbook_change": {
+        FR: "Évolution des consignes : {text}",
+        EN: "Runbook change: {text}",
+    },
+    "problem_proposal": {
+        FR: "Proposition d'ouverture de problème ({problem_reason}) : {text}",
+        EN: "Problem proposal ({problem_reason}): {text}",
+    },
+    "closed": {FR: "Incident clôturé.", EN: "Incident closed."},
+    "closed.note": {FR: "Incident clôturé : {note}", EN: "Incident closed: {note}"},
+    "auto_closed": {
+        FR: "Clôturé automatiquement après {quiet} sans réouverture.",
+        EN: "Closed after {quiet} without reopening.",
+    },
+    "reopened": {
+        FR: "{reason} Résolution attendue avant le {due_at}.",
+        EN: "{reason} Resolution due {due_at}.",
+    },
+    "event": {FR: "{text}", EN: "{text}"},
+    "crisis": {
+        FR: "Processus de crise démarré : {crisis_id}.",
+        EN: "Crisis process started: {crisis_id}.",
+    },
+    "crisis_failed": {
+        FR: "Crise {crisis_id} non démarrée : {error}",
+        EN: "Crisis {crisis_id} not started: {error}",
+    },
+    "crisis_unreachable": {
+        FR: "Crise {crisis_id} non informée : {error}",
+        EN: "Crisis {crisis_id} not told: {error}",
+    },
+    "opsgenie_no_change": {
+        FR: "Opsgenie {operation} : aucun changement ({reason}).",
+        EN: "Opsgenie {operation}: no change ({reason}).",
+    },
+    "refused": {
+        FR: "Signal {operation} refusé : {reason}",
+        EN: "Signal {operation} refused: {reason}",
+    },
+    "mail_failed": {
+        FR: "Mail {mail} à {to} non distribué : {error}",
+        EN: "Mail {mail} to {to} not delivered: {error}",
+    },
+    "alert_failed": {
+        FR: "Alerte : {action} non appliqué : {error}",
+        EN: "Alert {action} not applied: {error}",
+    },
+    "alert_off": {
+        FR: "Alerte non tenue à jour : {reason}",
+        EN: "Alert not kept in step: {reason}",
+    },
+    # ---- what happened in Opsgenie (written by the webhook receiver)
+    "opsgenie.escalated": {
+        FR: "Opsgenie a escaladé l'alerte vers {escalation}.",
+        EN: "Opsgenie escalated the alert to {escalation}.",
+    },
+    "opsgenie.tags_added": {
+        FR: "Tags ajoutés dans Opsgenie par {who} : {tags}.",
+        EN: "Tags added in Opsgenie by {who}: {tags}.",
+    },
+    "opsgenie.tags_removed": {
+        FR: "Tags retirés dans Opsgenie par {who} : {tags}.",
+        EN: "Tags removed in Opsgenie by {who}: {tags}.",
+    },
+    "opsgenie.recipient_added": {
+        FR: "Destinataire {recipient} ajouté dans Opsgenie par {who}.",
+        EN: "Recipient {recipient} added in Opsgenie by {who}.",
+    },
+    "opsgenie.team_added": {
+        FR: "Équipe {team} ajoutée dans Opsgenie par {who}.",
+        EN: "Team {team} added in Opsgenie by {who}.",
+    },
+    "opsgenie.unacknowledged": {
+        FR: "Prise en compte annulée dans Opsgenie par {who}.",
+        EN: "Alert unacknowledged in Opsgenie by {who}.",
+    },
+    "opsgenie.deleted": {
+        FR: "Alerte supprimée dans Opsgenie par {who}.",
+        EN: "Alert deleted in Opsgenie by {who}.",
+    },
+    "opsgenie.action": {
+        FR: "Action Opsgenie {action} par {who}.",
+        EN: "Opsgenie action {action} by {who}.",
+    },
+    "opsgenie.done": {FR: "{action} dans Opsgenie", EN: "{action} in Opsgenie"},
+    "opsgenie.owner": {
+        FR: "{action} dans Opsgenie (propriétaire {owner})",
+        EN: "{action} in Opsgenie (owner {owner})",
+    },
+    "opsgenie.closed": {FR: "Alerte fermée dans Opsgenie.", EN: "Alert closed in Opsgenie."},
+    "opsgenie.priority": {
+        FR: "priorité passée à {priority} dans Opsgenie",
+        EN: "priority set to {priority} in Opsgenie",
+    },
+    # ---- crisis timeline
+    "crisis_opened": {
+        FR: "Crise ouverte ({criterion}, {hours}) ; matrice d'escalade version {matrix_version}.",
+        EN: "Crisis opened ({criterion}, {hours}); escalation matrix version {matrix_version}.",
+    },
+    "drill": {
+        FR: "Exercice : le temps s'écoule {scale} fois plus vite.",
+        EN: "Drill: time runs {scale} times faster.",
+    },
+    "channel": {
+        FR: "La messagerie est touchée : les notifications de crise passent par {channel} ; un "
+        "canal en échec passe la main au suivant, jusqu'au serveur de messagerie habituel.",
+        EN: "The mail system is affected: crisis notifications go through {channel}; a channel "
+        "that fails hands over to the next, down to the usual mail server.",
+    },
+    "security": {
+        FR: "La sécurité peut être en jeu : l'équipe sécurité est associée.",
+        EN: "Security may be involved: the security team is in.",
+    },
+    "on_call": {
+        FR: "Hors heures ouvrées : astreinte technique déclenchée ({to}).",
+        EN: "Outside business hours: technical on-call paged ({to}).",
+    },
+    "milestone": {FR: "{step} : {milestone_status}.", EN: "{step}: {milestone_status}."},
+    "milestone.still_open": {
+        FR: "{step} : manqué ; la crise est toujours ouverte.",
+        EN: "{step}: missed; the crisis is still open.",
+    },
+    "milestone.no_drp": {
+        FR: "{step} : sans objet (pas de PRA).",
+        EN: "{step}: not applicable (no DRP).",
+    },
+    "rex_reminder": {FR: "REX attendu avant le {due_at}.", EN: "REX due by {due_at}."},
+    "rex_reminder.overdue": {
+        FR: "REX en retard depuis le {due_at}.",
+        EN: "REX overdue since {due_at}.",
+    },
+    "drp_not_needed": {
+        FR: "Pas de décision PRA nécessaire : le service est rétabli.",
+        EN: "No DRP decision needed: the service is restored.",
+    },
+    "drp_undecided": {
+        FR: "Pas de décision PRA à l'heure limite.",
+        EN: "No DRP decision at the latest decision time.",
+    },
+    "status_mail": {FR: "{text}", EN: "{text}"},
+    "escalation": {
+        FR: "Niveau {level} ({hours}) : {escalation_reason}{reason} → {to}",
+        EN: "Level {level} ({hours}): {escalation_reason}{reason} → {to}",
+    },
+    "escalation.last": {
+        FR: "Déjà au dernier niveau ({level}) : {escalation_reason}{reason}",
+        EN: "Already at the last level ({level}): {escalation_reason}{reason}",
+    },
+    "update": {FR: "{progress}", EN: "{progress}"},
+    "drp.activated": {FR: "PRA déclenché ({reason}).", EN: "DRP activated ({reason})."},
+    "drp.not_activated": {FR: "PRA non déclenché ({reason}).", EN: "DRP not activated ({reason})."},
+    "member": {
+        FR: "{name} <{email}> rejoint la cellule ({role}).",
+        EN: "{name} <{email}> joins the cell ({role}).",
+    },
+    "restored": {FR: "Service rétabli pour les utilisateurs.", EN: "Service restored for users."},
+    "restored.note": {
+        FR: "Service rétabli pour les utilisateurs : {note}",
+        EN: "Service restored for users: {note}",
+    },
+    "incident_changed": {FR: "{incident_event} {text}", EN: "{incident_event} {text}"},
+    "crisis_closed": {
+        FR: "{summary} REX attendu avant le {due_at}.",
+        EN: "{summary} REX due by {due_at}.",
+    },
+    "crisis_closed_for_incident": {
+        FR: "Crise {crisis_id} clôturée : {summary}",
+        EN: "Crisis {crisis_id} closed: {summary}",
+    },
+    "incident_unreachable": {
+        FR: "Incident non informé : {error}",
+        EN: "Incident not told: {error}",
+    },
+    "rex": {FR: "REX remis : {rex}", EN: "REX submitted: {rex}"},
+    "rex.late": {FR: "REX remis en retard : {rex}", EN: "REX submitted late: {rex}"},
+    "conference": {
+        FR: "Conférence ouverte sur {provider} : {url}",
+        EN: "Conference opened on {provider}: {url}",
+    },
+    "conference.fallback": {
+        FR: "Conférence ouverte sur {provider} : {url} (le fournisseur configuré a échoué : "
+        "{reason})",
+        EN: "Conference opened on {provider}: {url} (the configured provider failed: {reason})",
+    },
+    "conference_failed": {FR: "Pas de conférence : {error}", EN: "No conference: {error}"},
+    "channel_fallback": {
+        FR: "Mail {mail} parti par {channel} : {reason}",
+        EN: "Mail {mail} went out through {channel}: {reason}",
+    },
+    "crisis_mail_failed": {
+        FR: "Mail {mail} non distribué : {error}",
+        EN: "Mail {mail} not delivered: {error}",
+    },
+    # ---- crisis mail lines
+    "line.on_call": {
+        FR: "Crise ouverte hors heures ouvrées : {title}",
+        EN: "Crisis opened outside business hours: {title}",
+    },
+    "line.p1_open": {
+        FR: "Un incident P1 est ouvert : {title}",
+        EN: "A P1 incident is open: {title}",
+    },
+    "line.crisis_event": {
+        FR: "Une crise est en cours ({criterion}) : {title}",
+        EN: "A crisis is under way ({criterion}): {title}",
+    },
+    "line.members": {FR: "Membres de la cellule :", EN: "Members of the cell:"},
+    "line.member": {FR: "- {name} ({role})", EN: "- {name} ({role})"},
+    "line.no_progress": {FR: "Aucun avancement publié.", EN: "No progress posted yet."},
+    "line.progress": {FR: "Avancement : {text}", EN: "Progress: {text}"},
+    "line.done": {FR: "Actions réalisées : {text}", EN: "Done: {text}"},
+    "line.remaining": {FR: "Reste à faire : {text}", EN: "Remaining: {text}"},
+    "line.nothing_posted": {
+        FR: "Rien n'a été publié depuis le dernier point.",
+        EN: "Nothing was posted since the last status.",
+    },
+    "line.post_update": {
+        FR: "Aucun point publié sur la dernière période : post_update avant le prochain point.",
+        EN: "No update was posted in the last period: post_update before the next status.",
+    },
+    "line.drp": {FR: "{drp}", EN: "{drp}"},
+    "line.drp_undecided": {FR: "PRA non décidé.", EN: "DRP undecided."},
+    "line.drp_due": {
+        FR: "La décision PRA est attendue maintenant : decide_drp.",
+        EN: "The DRP (PRA) decision is due now: decide_drp.",
+    },
+    "line.drp_activated": {FR: "PRA déclenché : {reason}", EN: "DRP activated: {reason}"},
+    "line.level": {
+        FR: "Niveau d'escalade {level} ({hours})",
+        EN: "Escalation level {level} ({hours})",
+    },
+    "line.reason": {FR: "{escalation_reason}{reason}", EN: "{escalation_reason}{reason}"},
+    "line.step": {FR: "{step}", EN: "{step}"},
+    "line.text": {FR: "{text}", EN: "{text}"},
+    "line.joined": {
+        FR: "Vous rejoignez la cellule de crise : {title}",
+        EN: "You join the crisis cell: {title}",
+    },
+    "line.rex_due": {FR: "REX attendu avant le {due_at}.", EN: "REX due by {due_at}."},
+    "line.rex_draft": {
+        FR: "Le brouillon ci-dessous vient de ce que la crise a enregistré.",
+        EN: "The draft below comes from the crisis record.",
+    },
+    "line.not_delivered": {
+        FR: "Notification {mail} à {to} non distribuée : {error}",
+        EN: "Notification {mail} to {to} not delivered: {error}",
+    },
+}
+
+DETAILS = {
+    FR: {
+        "ack_due": "prise en compte avant",
+        "resolution_due": "résolution avant",
+        "breached": "dépassé",
+        "last": "dernier événement",
+    },
+    EN: {
+        "ack_due": "acknowledgement due",
+        "resolution_due": "resolution due",
+        "breached": "breached",
+        "last": "last event",
+    },
+}
+
+
+def details(
+    language: str,
+    *,
+    status: str,
+    priority: str,
+    service_level: str,
+    ack_due: str,
+    ack_breached: bool,
+    resolution_due: str,
+    resolution_breached: bool,
+    last: str,
+) -> str:
+    """The incident's current details in the Web UI (Markdown)."""
+    words = DETAILS[language]
+    late = f" ({words['breached']})"
+    return (
+        f"**{status}** · {priority} · {service_level}\n\n"
+        f"- {words['ack_due']}: {ack_due}{late if ack_breached else ''}\n"
+        f"- {words['resolution_due']}: {resolution_due}{late if resolution_breached else ''}\n"
+        f"- {words['last']}: {last}"
+    )
+
+
+TIME_FORMAT = {FR: "%d/%m/%Y %H:%M %Z", EN: "%Y-%m-%d %H:%M %Z"}
+PAUSED = {FR: "suspendu (en attente)", EN: "paused (pending)"}
+
+
+def when(value: datetime | None, language: str, timezone: str) -> str:
+    """A time for people: business time zone, to the minute."""
+    if value is None:
+        return PAUSED[language]
+    return value.astimezone(ZoneInfo(timezone)).strftime(TIME_FORMAT[language])
+
+
+def value(kind: str, name: str, language: str) -> str:
+    """A field value said in ``language`` (the value itself when it has no translation)."""
+    return VALUES.get(kind, {}).get(language, {}).get(name, name)
+
+
+def render(key: str, fields: Mapping[str, str], language: str, timezone: str) -> str:
+    """The sentence ``key`` told with ``fields``: times (``*_at``) in the time zone, to the
+    minute; names (``waiting_on``, ``criterion``...) in the language. Unknown keys fall back
+    to the ``text`` field, so an entry is always readable."""
+    template = SENTENCES.get(key, {}).get(language)
+    if template is None:
+        return fields.get("text", key)
+    shown: dict[str, str] = {}
+    for name, raw in fields.items():
+        if name.endswith("_at"):
+            shown[name] = when(datetime.fromisoformat(raw) if raw else None, language, timezone)
+        elif name in VALUES:
+            shown[name] = value(name, raw, language)
+        else:
+            shown[name] = raw
+    return template.format_map(_Blank(shown)).strip()
+
+
+class _Blank(dict[str, str]):
+    def __missing__(self, key: str) -> str:
+        return ""
