@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from email.errors import MessageError
 from email.message import EmailMessage
 
+from jinja2 import TemplateError
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
@@ -12,6 +14,19 @@ from activities.models import CrisisMailInput, SendMailInput, SendMailResult
 from activities.providers.opsgenie import OpsgenieApi, OpsgenieError, OpsgenieUnavailable
 from activities.providers.smtp import MailTransport, RecipientsRefused
 from workflows.metrics import count
+
+# What building or serialising a mail raises when its content can never make a mail
+# (a header with a line break, from data stored before inputs were bounded...).
+UNSENDABLE = (ValueError, TypeError, LookupError, MessageError, TemplateError)
+
+
+def unsendable(what: str, exc: Exception) -> ApplicationError:
+    """A mail that no retry can send: recorded by the workflow as failed, and skipped."""
+    return ApplicationError(
+        f"{what} can never be sent: {type(exc).__name__}: {exc}",
+        type="RecipientsRefused",
+        non_retryable=True,
+    )
 
 
 class MailActivities:
@@ -32,8 +47,12 @@ class MailActivities:
 
     @activity.defn(name="send_incident_mail")
     async def send_incident_mail(self, input: SendMailInput) -> SendMailResult:
-        message = self._renderer.render(input)
-        return await self._send(self._transport, message, f"mail {input.mail.kind}")
+        what = f"mail {input.mail.kind}"
+        try:
+            message = self._renderer.render(input)
+        except UNSENDABLE as exc:
+            raise unsendable(what, exc) from exc
+        return await self._send(self._transport, message, what)
 
     @activity.defn(name="send_crisis_mail")
     async def send_crisis_mail(self, input: CrisisMailInput) -> SendMailResult:
@@ -121,6 +140,8 @@ class MailActivities:
             raise ApplicationError(
                 f"mail server unreachable: {exc}", type="MailServerUnavailable"
             ) from exc
+        except UNSENDABLE as exc:  # content the server cannot be given (a control character...)
+            raise unsendable(what, exc) from exc
         activity.logger.info("%s sent to %s", what, message["To"])
         count(activity.metric_meter(), "vigie_mails", outcome="sent", kind=what.rsplit(" ", 1)[-1])
         return SendMailResult(message_id=message_id, refused=refused)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import signal
 from datetime import datetime
 from enum import StrEnum
@@ -33,7 +34,9 @@ from workers.connection import metrics_runtime
 from workers.logs import setup_logging
 from workers.policy_file import ConfigError
 from workers.settings import Settings
+from workflows.limits import MAX_ID
 from workflows.models import (
+    INCIDENT_ID_PATTERN,
     AcknowledgeInput,
     CloseInput,
     IncidentInput,
@@ -207,7 +210,7 @@ def webhook(
     """Run the Opsgenie / JSM webhook receiver (POST /webhooks/opsgenie)."""
     from starters.gateway import TemporalGateway
     from starters.opsgenie_config import load_mapping
-    from starters.serving import serving
+    from starters.serving import serving, webhook_limits
     from starters.webhook import PATH, create_app
 
     cfg = settings()
@@ -232,13 +235,16 @@ def webhook(
             secret=secret or None,
             secret_header=cfg.webhook_secret_header,
             max_body_bytes=cfg.webhook_max_body_bytes,
+            read_timeout_seconds=cfg.webhook_read_timeout_seconds,
         )
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
         listen_host, listen_port = host or cfg.webhook_host, port or cfg.webhook_port
-        async with serving(receiver, listen_host, listen_port, cfg.log_level.lower()):
+        async with serving(
+            receiver, listen_host, listen_port, cfg.log_level.lower(), webhook_limits(cfg)
+        ):
             log.info("webhook receiver on http://%s:%s%s", listen_host, listen_port, PATH)
             await stop.wait()
 
@@ -285,8 +291,14 @@ def open_(
         fail("give --priority, or both --impact and --urgency", 2)
     if priority is not None and (impact or urgency):
         fail("give either --priority or --impact/--urgency, not both", 2)
-    if incident_id is not None and not incident_id.startswith("incident-"):
-        fail("--id must start with 'incident-'", 2)
+    if incident_id is not None and not (
+        len(incident_id) <= MAX_ID and re.match(INCIDENT_ID_PATTERN, incident_id)
+    ):
+        fail(
+            f"--id must be 'incident-' and letters, digits, '.', '_', ':' or '-' "
+            f"(at most {MAX_ID} characters)",
+            2,
+        )
     input = build(
         IncidentInput,
         title=title,

@@ -17,7 +17,7 @@ from temporalio.client import Client
 from starters.gateway import TemporalGateway
 from starters.opsgenie_config import load_mapping
 from starters.opsgenie_standin import OpsgenieStandIn
-from starters.serving import serving
+from starters.serving import serving, webhook_limits
 from starters.smtp_sink import MailSink, summary
 from starters.webhook import create_app
 from workers.connection import connect
@@ -164,10 +164,13 @@ class DevStack:
                 secret=DEV_WEBHOOK_SECRET,
                 secret_header=self.settings.webhook_secret_header,
                 max_body_bytes=self.settings.webhook_max_body_bytes,
+                read_timeout_seconds=self.settings.webhook_read_timeout_seconds,
             )
             async with (
                 serving(standin.app(), "127.0.0.1", self.opsgenie_port),
-                serving(receiver, "127.0.0.1", self.webhook_port),
+                serving(
+                    receiver, "127.0.0.1", self.webhook_port, limits=webhook_limits(self.settings)
+                ),
             ):
                 await run_worker(client, self.settings, stop)
             await standin.aclose()

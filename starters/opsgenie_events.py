@@ -25,6 +25,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from starters.opsgenie_config import OpsgenieMapping
+from starters.webhook_body import MAX_JSON_INTEGER
 from workflows.limits import (
     MAX_DETAILS,
     MAX_EMAIL,
@@ -53,7 +54,7 @@ MAX_TAGS = 50
 """Tags kept per list (Opsgenie allows 20)."""
 # How long each cleaned one-line field may be; texts may be MAX_TEXT long.
 LINE_LIMITS = {"message": MAX_TITLE} | dict.fromkeys(
-    ("entity", "username", "source", "team", "owner", "recipient"), MAX_NAME
+    ("tinyId", "entity", "username", "source", "team", "owner", "recipient"), MAX_NAME
 )
 
 
@@ -121,7 +122,7 @@ class WebhookAlert(BaseModel):
         if isinstance(value, float) and value.is_integer():
             value = int(value)
         text = str(value).strip()
-        if not text.lstrip("-").isdigit() or len(text) > 20:
+        if not text.lstrip("-").isdigit():
             raise ValueError(f"a timestamp must be a whole number, not {text[:30]!r}")
         number = int(text)
         if info.field_name == "createdAt" and number and not EARLIEST_MS <= number < LATEST_MS:
@@ -129,6 +130,8 @@ class WebhookAlert(BaseModel):
                 f"must be milliseconds since 1970 from {EARLIEST_MS} ({T0_EARLIEST:%Y-%m-%d}) "
                 f"to {LATEST_MS} ({T0_LATEST:%Y-%m-%d})"
             )
+        if abs(number) > MAX_JSON_INTEGER:
+            raise ValueError("a timestamp beyond 64 bits")
         return number
 
     @field_validator("details", mode="before")
@@ -240,7 +243,8 @@ def _requesters(alert: WebhookAlert, mapping: OpsgenieMapping) -> list[str]:
 
 
 def _name(value: str | None) -> str | None:
-    return clip(one_line(value), MAX_NAME) or None if value else None
+    """A detail used as a one-line field (category, application), or None when empty."""
+    return (clip(one_line(value), MAX_NAME) or None) if value else None
 
 
 def start_input(alert: WebhookAlert, mapping: OpsgenieMapping) -> IncidentInput | None:

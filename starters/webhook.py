@@ -2,14 +2,15 @@
 
 POST /webhooks/opsgenie answers 202 once the incident is started or signalled;
 it never waits for the incident's own work. Bad input gets a JSON error: 400
-for malformed JSON, 401 for a wrong secret, 413 for a body too large, 422 for
-a payload that is not an alert event. Never a 500 for bad input.
+for malformed or unbounded JSON, 401 for a wrong secret, 408 for a body that
+is too slow to arrive, 413 for a body too large, 415 for a media type other
+than JSON, 422 for a payload that is not an alert event. Never a 500 for bad
+input.
 """
 
 from __future__ import annotations
 
 import hmac
-import json
 import logging
 import time
 from typing import Any
@@ -30,30 +31,48 @@ from starlette.routing import Route
 from starters.gateway import IncidentGateway
 from starters.opsgenie_config import OpsgenieMapping
 from starters.opsgenie_events import Plan, WebhookEvent, plan
+from starters.webhook_body import BodyRefused, check_media_type, parse_json, read_body
+from workflows.models import (
+    AcknowledgeInput,
+    OperatorInput,
+    RecategorizeInput,
+    RecordEventInput,
+    ResolveInput,
+    ResumeInput,
+    SetPendingInput,
+    WorklogInput,
+)
 
 log = logging.getLogger(__name__)
 
 PATH = "/webhooks/opsgenie"
+# The input of each operation a webhook may signal: a payload is checked before it is sent.
+OPERATION_INPUTS: dict[str, type[OperatorInput]] = {
+    "acknowledge": AcknowledgeInput,
+    "add_worklog": WorklogInput,
+    "set_pending": SetPendingInput,
+    "resume": ResumeInput,
+    "recategorize": RecategorizeInput,
+    "resolve": ResolveInput,
+    "record_event": RecordEventInput,
+}
+KNOWN_ACTIONS = {
+    "Create", "Acknowledge", "TakeOwnership", "AssignOwnership", "AddNote", "Close",
+    "UpdatePriority", "Escalate", "AddTags", "RemoveTags", "AddRecipient", "AddTeam",
+    "UnAcknowledge", "Delete", "CustomAction",
+}  # fmt: skip
+
+
+def action_label(action: Any, mapping: OpsgenieMapping) -> str:
+    """The action as a metric label: a known action, or "(other)" so that senders
+    cannot grow the number of series without bound."""
+    if isinstance(action, str) and (action in KNOWN_ACTIONS or action in mapping.custom_actions):
+        return action
+    return "(other)"
 
 
 def _error(status: int, message: str, **extra: Any) -> JSONResponse:
     return JSONResponse({"error": message, **extra}, status_code=status)
-
-
-class _TooLarge(Exception):
-    pass
-
-
-async def _read_body(request: Request, limit: int) -> bytes:
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit:
-        raise _TooLarge
-    body = b""
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > limit:
-            raise _TooLarge
-    return body
 
 
 def openapi(secret_header: str) -> dict[str, Any]:
@@ -96,12 +115,16 @@ def openapi(secret_header: str) -> dict[str, Any]:
                     },
                     "responses": {
                         "202": respond("Started, signalled, or knowingly ignored", answer),
-                        "400": respond("Malformed JSON", error),
+                        "400": respond(
+                            "Malformed JSON, nested too deep, or a number out of range", error
+                        ),
                         "401": respond("Missing or wrong secret", error),
                         "404": respond(
                             "No incident for this alert, and too little to open one", error
                         ),
+                        "408": respond("Body too slow to arrive", error),
                         "413": respond("Body too large", error),
+                        "415": respond("Content-Type is not JSON", error),
                         "422": respond("Not an alert event", error),
                         "503": respond("Temporal unreachable: deliver again later", error),
                     },
@@ -120,8 +143,10 @@ def create_app(
     secret: str | None,
     secret_header: str = "X-Webhook-Secret",
     max_body_bytes: int = 256 * 1024,
+    read_timeout_seconds: float = 10.0,
 ) -> Starlette:
-    """``secret`` None means no authentication (dev mode only; the CLI enforces that)."""
+    """``secret`` None means no authentication (dev mode only; the CLI enforces that).
+    ``read_timeout_seconds`` bounds the time a sender may take to send its body."""
     expected = secret.encode() if secret else None
 
     registry = CollectorRegistry()
@@ -152,15 +177,12 @@ def create_app(
             if not hmac.compare_digest(given, expected):
                 return _error(401, f"missing or wrong {secret_header} header")
         try:
-            body = await _read_body(request, max_body_bytes)
-        except _TooLarge:
-            return _error(413, f"body larger than {max_body_bytes} bytes")
-        try:
-            raw = json.loads(body)
-        except (ValueError, UnicodeDecodeError) as exc:
-            return _error(400, f"malformed JSON: {exc}")
-        if isinstance(raw, dict) and isinstance(raw.get("action"), str):
-            action[0] = raw["action"][:40]
+            check_media_type(request)
+            raw = parse_json(await read_body(request, max_body_bytes, read_timeout_seconds))
+        except BodyRefused as exc:
+            return _error(exc.status, exc.message)
+        if isinstance(raw, dict):
+            action[0] = action_label(raw.get("action"), mapping)
         try:
             event = WebhookEvent.model_validate(raw)
         except ValidationError as exc:
@@ -200,6 +222,7 @@ def create_app(
             log.info("webhook Create for %s: %s", incident, outcome, extra={"incident": incident})
             return _answer(outcome, incident)
         assert todo.operation is not None
+        OPERATION_INPUTS[todo.operation].model_validate(todo.payload)  # ValidationError: 422
         outcome = await gateway.signal(incident, todo.operation, todo.payload, todo.start)
         log.info(
             "webhook %s → %s on %s: %s", event.action, todo.operation, incident, outcome,

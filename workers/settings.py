@@ -54,6 +54,15 @@ class Settings(BaseSettings):
     webhook_max_body_bytes: int = Field(default=256 * 1024, ge=1024)
     webhook_host: str = "127.0.0.1"
     webhook_port: int = Field(default=8080, ge=1, le=65535)
+    webhook_read_timeout_seconds: float = Field(
+        default=10.0, gt=0, description="Time a sender has to send the whole body (else 408)"
+    )
+    webhook_keep_alive_seconds: int = Field(
+        default=5, ge=1, description="An idle kept-alive connection is closed after this long"
+    )
+    webhook_max_connections: int = Field(
+        default=256, ge=1, description="Connections and requests in flight; beyond, 503"
+    )
     dev_mode: bool = False
 
     matrix_file: Path | None = Field(

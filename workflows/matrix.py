@@ -11,9 +11,8 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 # A deliberately simple address check: one @, no spaces, a dot in the domain.
-EmailStr = Annotated[
-    str, StringConstraints(strip_whitespace=True, pattern=r"^[^@\s,;<>]+@[^@\s,;<>]+\.[^@\s,;<>]+$")
-]
+EMAIL_PATTERN = r"^[^@\s,;<>]+@[^@\s,;<>]+\.[^@\s,;<>]+$"
+EmailStr = Annotated[str, StringConstraints(strip_whitespace=True, pattern=EMAIL_PATTERN)]
 
 ProviderRole = Literal[
     "technical_referents",

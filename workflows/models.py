@@ -1,7 +1,9 @@
 """Inputs, state and views of the incident workflow.
 
 One pydantic model per handler. Fields may be added later; none may be
-removed or renamed while incidents are running.
+removed or renamed while incidents are running. Input fields are bounded by
+the types below (limits in ``workflows.limits``); models that hold stored
+state are not, so that old histories keep decoding.
 """
 
 from __future__ import annotations
@@ -10,14 +12,30 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
     PlainSerializer,
     StringConstraints,
+    ValidationInfo,
     model_validator,
 )
 
+from workflows.limits import (
+    MAX_DETAILS,
+    MAX_EVENT_TEXT,
+    MAX_NAME,
+    MAX_REQUESTERS,
+    MAX_TEXT,
+    MAX_TITLE,
+    SAFE_ID,
+    Email,
+    at_most,
+    check_t0,
+    free_text,
+    single_line,
+)
 from workflows.policy import Grade, Language, Policy, Priority, ServiceLevel
 from workflows.sla import Stop
 
@@ -29,8 +47,43 @@ P1Verdict = Literal["unconfirmed", "confirmed", "major"]
 
 # Times leave Vigie as ISO 8601 with an explicit offset ("+00:00").
 Instant = Annotated[datetime, PlainSerializer(lambda d: d.isoformat(), return_type=str)]
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
-Who = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+
+# What people and senders type. Single-line fields end up in mail headers.
+Title = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1),
+    AfterValidator(single_line(MAX_TITLE)),
+]
+"""A title: one line, 1 to MAX_TITLE (500) characters."""
+Who = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_NAME),
+    AfterValidator(single_line(MAX_NAME)),
+]
+"""Who acts (a name or an address): one line, 1 to MAX_NAME (200) characters."""
+Name = Annotated[str, AfterValidator(single_line(MAX_NAME))]
+"""A category, an application, a source, a detail's key: one line, at most MAX_NAME (200)."""
+Text = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1),
+    AfterValidator(free_text(MAX_TEXT)),
+]
+"""A required free text (worklog, reason, resolution): 1 to MAX_TEXT (10,000) characters."""
+Note = Annotated[str, AfterValidator(free_text(MAX_TEXT))]
+"""An optional free text (note, description, detail value): at most MAX_TEXT (10,000)."""
+EventText = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1),
+    AfterValidator(free_text(MAX_EVENT_TEXT)),
+]
+"""What a recorded event says: 1 to MAX_EVENT_TEXT (12,000) characters."""
+Kind = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,40}$")]
+"""A timeline entry kind: lower-case letters, digits and _, at most 41 characters."""
+Requesters = Annotated[list[Email], AfterValidator(at_most(MAX_REQUESTERS, "requesters"))]
+Details = Annotated[dict[Name, Note], AfterValidator(at_most(MAX_DETAILS, "details"))]
+INCIDENT_ID_PATTERN = rf"^incident-{SAFE_ID}$"
+"""An incident (workflow) id chosen by a person: incident- and a key of letters, digits,
+'.', '_', ':' or '-' (at most MAX_ID characters in all)."""
 
 
 class OperatorInput(BaseModel):
@@ -46,7 +99,7 @@ class OperatorInput(BaseModel):
 
 
 class AcknowledgeInput(OperatorInput):
-    note: str | None = None
+    note: Note | None = None
 
 
 class WorklogInput(OperatorInput):
@@ -59,7 +112,7 @@ class SetPendingInput(OperatorInput):
 
 
 class ResumeInput(OperatorInput):
-    note: str | None = None
+    note: Note | None = None
 
 
 class RecategorizeInput(OperatorInput):
@@ -88,7 +141,7 @@ class QualifyP1Input(OperatorInput):
     new_priority: Literal["P2", "P3"] | None = Field(
         default=None, description="Required when the verdict is 'unconfirmed'"
     )
-    note: str | None = None
+    note: Note | None = None
 
     @model_validator(mode="after")
     def _priority_when_unconfirmed(self) -> QualifyP1Input:
@@ -110,7 +163,7 @@ class ProblemProposal(BaseModel):
 
 class ResolveInput(OperatorInput):
     resolution: Text
-    runbook_change: str | None = Field(
+    runbook_change: Note | None = Field(
         default=None, description="Change to the team's instructions, if any"
     )
     problem: ProblemProposal | None = Field(
@@ -119,7 +172,7 @@ class ResolveInput(OperatorInput):
 
 
 class CloseInput(OperatorInput):
-    note: str | None = None
+    note: Note | None = None
 
 
 class ReopenInput(OperatorInput):
@@ -129,8 +182,8 @@ class ReopenInput(OperatorInput):
 class RecordEventInput(OperatorInput):
     """Something that happened elsewhere (an Opsgenie escalation, tags...), for the timeline."""
 
-    kind: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,40}$")] = "event"
-    text: Text
+    kind: Kind = "event"
+    text: EventText
 
 
 class AlertRef(BaseModel):
@@ -284,16 +337,16 @@ class IncidentState(BaseModel):
 class IncidentInput(BaseModel):
     """Starts an incident. ``state`` is set only when an incident continues as new."""
 
-    title: Text
+    title: Title
     service_level: ServiceLevel
     priority: Priority | None = None
     impact: Grade | None = None
     urgency: Grade | None = None
-    category: str | None = None
-    description: str | None = None
-    application: str | None = None
-    requesters: list[str] = []
-    details: dict[str, str] = {}
+    category: Name | None = None
+    description: Note | None = None
+    application: Name | None = None
+    requesters: Requesters = []
+    details: Details = {}
     t0: datetime | None = Field(default=None, description="When the fault began, if known")
     language: Language | None = None
     opsgenie_priority: OpsgeniePriority | None = Field(
@@ -302,14 +355,15 @@ class IncidentInput(BaseModel):
     alert: AlertRef | None = Field(
         default=None, description="The existing alert this incident came from, if any"
     )
-    source: str = "api"
+    source: Name = "api"
     opened_by: Who = "vigie"
     state: IncidentState | None = None
 
     @model_validator(mode="after")
-    def _grades_together(self) -> IncidentInput:
+    def _grades_together(self, info: ValidationInfo) -> IncidentInput:
         if (self.impact is None) != (self.urgency is None):
             raise ValueError("impact and urgency go together: give both or neither")
         if self.t0 is not None and self.t0.tzinfo is None:
             raise ValueError("t0 needs a time zone offset, e.g. 2026-03-02T09:30:00+01:00")
+        check_t0(self.t0, info)
         return self

@@ -13,6 +13,8 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, model_validator
 from temporalio.common import RetryPolicy
 
+from workflows.limits import Email
+
 Priority = Literal["P1", "P2", "P3"]
 ServiceLevel = Literal["gold", "silver", "bronze"]
 Grade = Literal["high", "medium", "low"]
@@ -186,8 +188,9 @@ class BusinessHours(_Strict):
 
 class Notifications(_Strict):
     language: Language
-    incident_manager: list[str] = Field(min_length=1)
-    team: list[str] = []
+    # Addresses are checked when the file is read; a policy stored in a workflow is taken as is.
+    incident_manager: list[Email] = Field(min_length=1)
+    team: list[Email] = []
     mail_requesters_on_worklog: bool = True
 
 

@@ -1,0 +1,131 @@
+"""A running incident refuses what breaks the input limits, and carries on: an Update is
+refused with the field named, a Signal is recorded as refused, later mails still go out, and
+a mail that can never be built is recorded as failed instead of being retried forever."""
+
+from __future__ import annotations
+
+import uuid
+from email.message import EmailMessage
+
+import pytest
+from temporalio.client import WorkflowUpdateFailedError
+from temporalio.exceptions import ApplicationError
+from temporalio.testing import ActivityEnvironment, WorkflowEnvironment
+
+from activities.mail import MailActivities
+from activities.mail_render import MailRenderer
+from starters.smtp_sink import MailSink
+from tests.helpers import eventually, open_incident, status, status_when
+from tests.test_mail_render import mail_input, view
+from workers.settings import Settings
+from workers.worker import build_worker
+from workflows.incident import IncidentWorkflow
+from workflows.models import AcknowledgeInput, WorklogInput
+
+HEADER_INJECTION = "mallory\r\nBcc: victim@evil.test"
+
+
+async def test_update_refused_signal_recorded_and_mails_still_flow(
+    skipping_env: WorkflowEnvironment, settings: Settings, sink: MailSink
+) -> None:
+    client = skipping_env.client
+    async with build_worker(client, settings):
+        handle = await open_incident(client, settings.task_queue, priority="P3")
+        await eventually(lambda: len(sink.about(handle.id)) == 1)  # the opening mail
+
+        # Updates: refused before anything reaches history, with the field and the limit.
+        with pytest.raises(WorkflowUpdateFailedError) as refused:
+            await handle.execute_update("acknowledge", {"by": HEADER_INJECTION})
+        assert "by: must be one line without control characters (found U+000D at position 7)" in (
+            str(refused.value.cause)
+        )
+        with pytest.raises(WorkflowUpdateFailedError) as refused:
+            await handle.execute_update("add_worklog", {"by": "ann", "text": "x" * 10_001})
+        assert "text: at most 10000 characters (got 10001)" in str(refused.value.cause)
+
+        # Signals: recorded as refused, under a name fit for the timeline.
+        await handle.signal("add_worklog", {"by": HEADER_INJECTION, "text": "hello"})
+        view = await status_when(handle, lambda v: any(e.kind == "refused" for e in v.timeline))
+        [entry] = [e for e in view.timeline if e.kind == "refused"]
+        assert entry.by == "mallory Bcc: victim@evil.test"
+        assert "by: must be one line" in entry.text
+        assert view.status == "open"
+        assert not any(e.kind == "worklog" for e in view.timeline)
+
+        # The incident carries on, and its mails still arrive.
+        await handle.execute_update(IncidentWorkflow.acknowledge, AcknowledgeInput(by="alice"))
+        await handle.execute_update(
+            IncidentWorkflow.add_worklog, WorklogInput(by="alice", text="line one\nline two")
+        )
+        mails = await eventually(lambda: len(sink.about(handle.id)) == 3 and sink.about(handle.id))
+        assert (await status(handle)).status == "in_progress"
+    assert all(m["Bcc"] is None and "evil" not in m.as_string() for m in mails)
+
+
+async def test_a_mail_that_cannot_be_built_is_recorded_and_skipped(
+    skipping_env: WorkflowEnvironment, settings: Settings, sink: MailSink
+) -> None:
+    """A title with a line break, as stored before titles were bounded: the worker still
+    decodes the incident's input, and every mail whose subject carries it fails for good
+    (mail_failed) instead of holding the outbox. Other incidents' mails go out."""
+    client = skipping_env.client
+    async with build_worker(client, settings):
+        legacy = await client.start_workflow(
+            "IncidentWorkflow",
+            {
+                "title": "Checkout\r\nBcc: victim@evil.test",
+                "service_level": "gold",
+                "priority": "P3",
+                "requesters": ["customer@example.org"],
+            },
+            id=f"incident-test-{uuid.uuid4().hex[:10]}",
+            task_queue=settings.task_queue,
+        )
+        view = await status_when(legacy, lambda v: any(e.kind == "mail_failed" for e in v.timeline))
+        failed = next(e for e in view.timeline if e.kind == "mail_failed")
+        assert "can never be sent" in failed.text and "ValueError" in failed.text
+
+        await legacy.execute_update(IncidentWorkflow.acknowledge, AcknowledgeInput(by="alice"))
+        view = await status_when(
+            legacy,
+            lambda v: (
+                v.mails_pending == 0
+                and len([e for e in v.timeline if e.kind == "mail_failed"]) == 2
+            ),
+        )
+        assert view.status == "in_progress"
+
+        other = await open_incident(client, settings.task_queue, priority="P3")
+        await eventually(lambda: len(sink.about(other.id)) == 1)
+    assert sink.about(legacy.id) == []
+
+
+class RecordingTransport:
+    def __init__(self, error: Exception | None = None) -> None:
+        self.error = error
+        self.sent: list[EmailMessage] = []
+
+    async def send(self, message: EmailMessage) -> dict[str, str]:
+        if self.error is not None:
+            raise self.error
+        self.sent.append(message)
+        return {}
+
+
+async def test_an_unsendable_mail_fails_for_good_without_retry() -> None:
+    transport = RecordingTransport()
+    mails = MailActivities(transport, MailRenderer("vigie@example.com", "example.com"))
+    legacy = mail_input().model_copy(update={"incident": view(title="Checkout\r\nBcc: x@evil")})
+    with pytest.raises(ApplicationError) as failed:
+        await ActivityEnvironment().run(mails.send_incident_mail, legacy)
+    assert (failed.value.type, failed.value.non_retryable) == ("RecipientsRefused", True)
+    assert failed.value.message.startswith("mail pending can never be sent: ValueError: Header")
+    assert transport.sent == []
+
+    # The server side refusing what it cannot be given (aiosmtplib's own check) is final too.
+    refusing = RecordingTransport(ValueError("Command arg contains a prohibited control character"))
+    mails = MailActivities(refusing, MailRenderer("vigie@example.com", "example.com"))
+    with pytest.raises(ApplicationError) as failed:
+        await ActivityEnvironment().run(mails.send_incident_mail, mail_input())
+    assert (failed.value.type, failed.value.non_retryable) == ("RecipientsRefused", True)
+    assert "prohibited control character" in failed.value.message

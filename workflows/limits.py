@@ -1,0 +1,188 @@
+"""Limits on what people and senders type: sizes, control characters, addresses, ids.
+
+A title, a name or an address must be one line: it ends up in mail headers,
+where a line break would break the mail (or add a header). A free text may
+span lines but has a size limit. An address must look like one, and an id
+uses a safe alphabet. A refusal names the field (pydantic's location) and
+the limit.
+
+Where the checks run. What already reached a workflow was accepted under the
+rules of its day and must keep decoding: a start input or an Update replayed
+from history, the state carried to the next run, activity results. So the
+checks run outside workflows (the CLI, the webhook, any client building these
+models, the worker reading its files), and inside a workflow only where the
+validation context asks for them with ``{LIMITS: True}``: the Update
+validators and the Signal handlers of ``workflows.operations`` do.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sized
+from datetime import UTC, datetime
+from typing import Annotated, Any, TypeVar
+
+from pydantic import AfterValidator, ValidationInfo
+from pydantic_core import PydanticCustomError
+from temporalio import workflow
+
+from workflows.matrix import EMAIL_PATTERN
+
+LIMITS = "vigie_input_limits"
+"""Validation context key: True applies the limits, False waives them."""
+
+MAX_TITLE = 500
+"""Characters in an incident title: one line, it leads the mail subject."""
+MAX_NAME = 200
+"""Characters in a name: who acts, a category, an application, a detail's key."""
+MAX_TEXT = 10_000
+"""Characters in a free text: worklog, reason, resolution, note, description."""
+MAX_EVENT_TEXT = 12_000
+"""Characters in a recorded event: room for a free text quoted in a sentence."""
+MAX_EMAIL = 254
+"""Characters in an e-mail address (RFC 5321 path limit)."""
+MAX_ID = 200
+"""Characters in an id taken from outside (an alert id)."""
+MAX_REQUESTERS = 50
+"""Requester addresses on one incident."""
+MAX_DETAILS = 100
+"""Detail entries on one incident."""
+T0_EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+T0_LATEST = datetime(2100, 1, 1, tzinfo=UTC)
+
+SAFE_ID = r"[A-Za-z0-9][A-Za-z0-9._:-]*"
+"""Alphabet of ids that become part of an incident id (and of mail headers)."""
+
+# What str.splitlines() breaks on, and so what mail headers refuse, plus every
+# other C0/C1 control character and lone surrogates (they cannot be encoded).
+_NOT_IN_LINE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
+# In a free text, tab and line breaks are fine.
+_NOT_IN_TEXT = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
+_EMAIL = re.compile(EMAIL_PATTERN)
+
+T = TypeVar("T")
+
+
+def enforced(info: ValidationInfo) -> bool:
+    """Whether this validation applies the limits (see the module's docstring)."""
+    context = info.context
+    if isinstance(context, dict) and LIMITS in context:
+        return bool(context[LIMITS])
+    return not (workflow.in_workflow() or workflow.unsafe.in_sandbox())
+
+
+def _control_character(value: str, pattern: re.Pattern[str], what: str) -> None:
+    found = pattern.search(value)
+    if found is not None:
+        raise PydanticCustomError(
+            "control_character",
+            "{what} (found {char} at position {position})",
+            {"what": what, "char": f"U+{ord(found.group()):04X}", "position": found.start()},
+        )
+
+
+def _length(value: str, limit: int) -> None:
+    if len(value) > limit:
+        raise PydanticCustomError(
+            "too_long",
+            "at most {limit} characters (got {length})",
+            {"limit": limit, "length": len(value)},
+        )
+
+
+def single_line(limit: int) -> Callable[[str, ValidationInfo], str]:
+    """Validator: one line, no control character, at most ``limit`` characters."""
+
+    def check(value: str, info: ValidationInfo) -> str:
+        if enforced(info):
+            _control_character(value, _NOT_IN_LINE, "must be one line without control characters")
+            _length(value, limit)
+        return value
+
+    return check
+
+
+def free_text(limit: int) -> Callable[[str, ValidationInfo], str]:
+    """Validator: at most ``limit`` characters; tabs and line breaks but no other control."""
+
+    def check(value: str, info: ValidationInfo) -> str:
+        if enforced(info):
+            _control_character(
+                value,
+                _NOT_IN_TEXT,
+                "must not contain control characters other than tab and newline",
+            )
+            _length(value, limit)
+        return value
+
+    return check
+
+
+def email_address(value: str, info: ValidationInfo) -> str:
+    """Validator: one address such as name@example.org (the escalation matrix's check)."""
+    if not enforced(info):
+        return value
+    value = value.strip()
+    _control_character(value, _NOT_IN_LINE, "must be one line without control characters")
+    _length(value, MAX_EMAIL)
+    if not _EMAIL.match(value):
+        raise PydanticCustomError(
+            "email", "not an e-mail address: write one address like name@example.org", {}
+        )
+    return value
+
+
+def at_most(count: int, what: str) -> Callable[[T, ValidationInfo], T]:
+    """Validator for a list or dict: at most ``count`` ``what``."""
+
+    def check(value: T, info: ValidationInfo) -> T:
+        assert isinstance(value, Sized)
+        if enforced(info) and len(value) > count:
+            raise PydanticCustomError(
+                "too_many",
+                "at most {count} {what} (got {length})",
+                {"count": count, "what": what, "length": len(value)},
+            )
+        return value
+
+    return check
+
+
+def check_t0(value: datetime | None, info: ValidationInfo) -> None:
+    """T0 between 2000 and 2100: later dates overflow deadline arithmetic."""
+    if value is None or value.tzinfo is None or not enforced(info):
+        return
+    if not T0_EARLIEST <= value < T0_LATEST:
+        raise PydanticCustomError(
+            "t0_range",
+            "t0 must be between {earliest} and {latest}",
+            {"earliest": T0_EARLIEST.date().isoformat(), "latest": T0_LATEST.date().isoformat()},
+        )
+
+
+# ---------------------------------------------------------------- cleaning
+# For senders that cannot be asked again (the alert webhook): clean, not refuse.
+
+
+def one_line(value: str) -> str:
+    """Control characters and line breaks become spaces; runs of spaces become one."""
+    return " ".join(_NOT_IN_LINE.sub(" ", value).split())
+
+
+def clean_text(value: str) -> str:
+    """Control characters other than tab and newline are dropped; CRLF becomes LF."""
+    return _NOT_IN_TEXT.sub("", value.replace("\r\n", "\n"))
+
+
+def clip(value: str, limit: int) -> str:
+    """At most ``limit`` characters, ending with an ellipsis when cut."""
+    return value if len(value) <= limit else value[: limit - 1] + "…"
+
+
+def is_clean_line(value: Any) -> bool:
+    return isinstance(value, str) and _NOT_IN_LINE.search(value) is None
+
+
+# Defined here rather than in workflows.models because the policy needs it too.
+Email = Annotated[str, AfterValidator(email_address)]
+"""An e-mail address, at most MAX_EMAIL characters."""
