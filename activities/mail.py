@@ -59,8 +59,11 @@ class MailActivities:
         """Sends over the mail's channel; a channel that fails hands over to the next one
         (alternate relay, Opsgenie, the usual mail server). The result names the channel
         that carried the notification and why the ones before it did not."""
-        message = self._renderer.render_crisis(input)
         what = f"crisis mail {input.mail.kind}"
+        try:
+            message = self._renderer.render_crisis(input)
+        except UNSENDABLE as exc:
+            raise unsendable(what, exc) from exc
         skipped: list[str] = []
         transient = False
         chain = self.channels(input.mail.channel)

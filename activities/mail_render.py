@@ -19,6 +19,7 @@ from activities.mail_texts import (
     WORDING,
 )
 from activities.models import CrisisMailInput, SendMailInput
+from workflows.limits import one_line
 from workflows.models import TimelineEntry
 from workflows.texts import render
 
@@ -56,7 +57,7 @@ class MailRenderer:
             return value.astimezone(zone).strftime("%d/%m/%Y %H:%M %Z")
 
         self._env.filters["when"] = when
-        subject = (
+        subject = one_line(
             f"[{incident.incident_id}] {incident.priority} {incident.title} — {wording['subject']}"
         )
         context = {
@@ -103,7 +104,7 @@ class MailRenderer:
     def render_crisis(self, input: CrisisMailInput) -> EmailMessage:
         mail = input.mail
         heading = CRISIS_SUBJECTS[mail.language].get(mail.kind, mail.kind)
-        subject = f"[{input.crisis_id}] {heading} — {mail.subject}"
+        subject = one_line(f"[{input.crisis_id}] {heading} — {mail.subject}")
         context = {
             "mail": mail,
             "subject": subject,

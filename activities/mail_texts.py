@@ -137,6 +137,10 @@ WORDING: dict[str, dict[str, Wording]] = {
             "subject": "Proposition d'ouverture de problème",
             "headline": "L'équipe propose d'ouvrir un problème pour cet incident.",
         },
+        "urgent_change": {
+            "subject": "Demande de changement urgent",
+            "headline": "Un changement urgent est demandé pour cet incident.",
+        },
         "on_call": {
             "subject": "Astreinte technique appelée",
             "headline": "Incident P1 hors heures ouvrées : vous êtes appelé en astreinte.",
@@ -191,6 +195,10 @@ WORDING: dict[str, dict[str, Wording]] = {
             "subject": "Problem proposal",
             "headline": "The team proposes to open a problem for this incident.",
         },
+        "urgent_change": {
+            "subject": "Urgent change request",
+            "headline": "An urgent change is requested for this incident.",
+        },
         "on_call": {
             "subject": "Technical on-call paged",
             "headline": "P1 incident outside business hours: you are paged as on-call.",
@@ -221,6 +229,10 @@ CRISIS_SUBJECTS: dict[str, dict[str, str]] = {
         "update_reminder": "Point de situation attendu",
         "member_added": "Vous rejoignez la cellule de crise",
         "notification_failed": "Notification de crise non distribuée",
+        "security_alert": "Crise : la sécurité peut être en jeu",
+        "validation_declined": "Situation de crise non validée",
+        "urgent_change": "Demande de changement urgent",
+        "rex": "Rapport d'incident (REX)",
         "closing_reminder": "Clôture de crise attendue",
         "closing": "Clôture de la crise",
         "rex_draft": "Brouillon de REX",
@@ -240,6 +252,10 @@ CRISIS_SUBJECTS: dict[str, dict[str, str]] = {
         "update_reminder": "Status update due",
         "member_added": "You join the crisis cell",
         "notification_failed": "Crisis notification not delivered",
+        "security_alert": "Crisis: security may be involved",
+        "validation_declined": "Crisis situation declined",
+        "urgent_change": "Urgent change request",
+        "rex": "Incident report (REX)",
         "closing_reminder": "Crisis closing due",
         "closing": "Crisis closed",
         "rex_draft": "REX draft",

@@ -20,6 +20,7 @@ from workflows.crisis import CrisisWorkflow
 from workflows.crisis_models import (
     AddMemberInput,
     CloseCrisisInput,
+    ConfirmNominalInput,
     CrisisInput,
     CrisisView,
     DecideDrpInput,
@@ -27,7 +28,9 @@ from workflows.crisis_models import (
     PostUpdateInput,
     ServiceRestoredInput,
     SubmitRexInput,
+    ValidateCrisisInput,
 )
+from workflows.models import CompleteUrgentChangeInput, UrgentChangeInput
 from workflows.policy import ConfigError
 
 crisis_app = typer.Typer(help="Crisis management (procedure §4).", no_args_is_help=True)
@@ -196,7 +199,7 @@ def add_member(
     crisis_id: CrisisId,
     name: Annotated[str, typer.Option(help="Name")],
     email: Annotated[str, typer.Option(help="E-mail")],
-    kind: Annotated[str, typer.Option(help="expert, security or other")] = "expert",
+    kind: Annotated[str, typer.Option(help="expert, security, partner or other")] = "expert",
     by: By = None,
     as_json: AsJson = False,
 ) -> None:
@@ -220,11 +223,76 @@ def service_restored(
 def close(
     crisis_id: CrisisId,
     summary: Annotated[str, typer.Option(help="Closing summary")],
+    without_confirmation: Annotated[
+        str | None,
+        typer.Option(
+            "--without-confirmation",
+            help="Why the crisis closes without the client's confirm-nominal",
+        ),
+    ] = None,
     by: By = None,
     as_json: AsJson = False,
 ) -> None:
     """Close the crisis: closing mail and REX draft."""
-    operate(crisis_id, "close_crisis", build(CloseCrisisInput, by=by, summary=summary), as_json)
+    input = build(
+        CloseCrisisInput,
+        by=by,
+        summary=summary,
+        without_client_confirmation=without_confirmation,
+    )
+    operate(crisis_id, "close_crisis", input, as_json)
+
+
+@crisis_app.command("confirm-nominal")
+def confirm_nominal(
+    crisis_id: CrisisId,
+    note: Annotated[str | None, typer.Option(help="Optional note")] = None,
+    by: By = None,
+    as_json: AsJson = False,
+) -> None:
+    """The client confirms the acceptable solution or the return to nominal (§4.7)."""
+    operate(crisis_id, "confirm_nominal", build(ConfirmNominalInput, by=by, note=note), as_json)
+
+
+@crisis_app.command("validate")
+def validate(
+    crisis_id: CrisisId,
+    party: Annotated[str, typer.Option(help="provider_manager, provider_admin or client")],
+    decline: Annotated[bool, typer.Option("--decline", help="Decline instead")] = False,
+    note: Annotated[str | None, typer.Option(help="Optional note")] = None,
+    by: By = None,
+    as_json: AsJson = False,
+) -> None:
+    """Validate (or decline) the crisis situation (§4.7)."""
+    decision = "declined" if decline else "validated"
+    input = build(ValidateCrisisInput, by=by, party=party, decision=decision, note=note)
+    operate(crisis_id, "validate_crisis", input, as_json)
+
+
+@crisis_app.command("urgent-change")
+def urgent_change(
+    crisis_id: CrisisId,
+    what: Annotated[str, typer.Option(help="The change")],
+    why: Annotated[str, typer.Option(help="Why it is urgent")],
+    by: By = None,
+    as_json: AsJson = False,
+) -> None:
+    """Request an urgent change: mailed to the change manager, tracked until done."""
+    input = build(UrgentChangeInput, by=by, what=what, why=why)
+    operate(crisis_id, "request_urgent_change", input, as_json)
+
+
+@crisis_app.command("urgent-change-done")
+def urgent_change_done(
+    crisis_id: CrisisId,
+    change_id: Annotated[str, typer.Option(help="The change's id, e.g. UC-1")],
+    outcome: Annotated[str, typer.Option(help="What was done")],
+    by: By = None,
+    as_json: AsJson = False,
+) -> None:
+    """Record that an urgent change is done."""
+    input = build(CompleteUrgentChangeInput, by=by, change_id=change_id, outcome=outcome)
+    operate(crisis_id, "complete_urgent_change", input, as_json)
 
 
 @crisis_app.command("submit-rex")
@@ -274,6 +342,7 @@ async def run_drill(client: Client, cfg: Settings, speed: float, title: str) -> 
         (150, "post_update", PostUpdateInput(by="drill", progress="failover running", done="DNS")),
         (200, "service_restored", ServiceRestoredInput(by="drill", note="users back on site B")),
         (260, "post_update", PostUpdateInput(by="drill", progress="stable on site B")),
+        (300, "confirm_nominal", ConfirmNominalInput(by="drill", note="drill: users confirm")),
         (320, "close_crisis", CloseCrisisInput(by="drill", summary="drill over")),
     ]
     elapsed = 0.0

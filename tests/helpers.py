@@ -119,3 +119,9 @@ async def status_when(
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError(f"incident never matched; last timeline: {view.timeline}")
         await asyncio.sleep(0.1)
+
+
+async def on_a_business_morning(env: WorkflowEnvironment) -> None:
+    """Moves a time-skipping server to the next open Tuesday at 10:00 Paris time, so that a
+    test's mails do not depend on the hour it runs at (a P1 at night pages the on-call)."""
+    await sleep_until(env, next_open_morning(await env.get_current_time(), weekday=1, hour=10))

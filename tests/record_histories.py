@@ -121,7 +121,10 @@ async def crisis(env: WorkflowEnvironment, queue: str) -> WorkflowHandle[object,
     )
     await advance(env, timedelta(hours=1))
     await handle.execute_update(
-        CrisisWorkflow.close_crisis, CloseCrisisInput(by="dm", summary="back on site A")
+        CrisisWorkflow.close_crisis,
+        CloseCrisisInput(
+            by="dm", summary="back on site A", without_client_confirmation="recorded history"
+        ),
     )
     await advance(env, timedelta(days=1, minutes=5))
     await handle.execute_update(

@@ -26,6 +26,7 @@ from workers.worker import build_worker
 from workflows.crisis import CrisisWorkflow
 from workflows.crisis_models import (
     CloseCrisisInput,
+    ConfirmNominalInput,
     CrisisInput,
     CrisisView,
     DecideDrpInput,
@@ -95,8 +96,11 @@ async def test_gold_p1_major_on_tuesday_morning(
         assert view.business_hours_at_start and view.channel == "smtp"
         assert view.matrix_version == matrix.version
         assert [m.step for m in view.milestones] == [
+            "ticket_opened", "acknowledgement",
             "escalation", "cell_request", "cell_opening", "action_plan", "restoration", "closing",
         ]  # fmt: skip
+        # A crisis started on its own has no ticket: T0+5 and T0+15 do not apply.
+        assert [m.status for m in view.milestones[:2]] == ["not_applicable"] * 2
 
         await sleep_until(skipping_env, t0 + timedelta(minutes=31))
         dnum = {str(c.email) for c in matrix.client.dnum}
@@ -154,9 +158,19 @@ async def test_gold_p1_major_on_tuesday_morning(
             CrisisWorkflow.service_restored, ServiceRestoredInput(by="im", note="users back")
         )
         await sleep_until(skipping_env, t0 + timedelta(hours=5))
-        view = await crisis.execute_update(
-            CrisisWorkflow.close_crisis, CloseCrisisInput(by="dm", summary="Back on site A")
+        # RACI §4.7: the client confirms the return to nominal, the delivery manager closes.
+        await crisis.execute_update(
+            CrisisWorkflow.confirm_nominal,
+            ConfirmNominalInput(by="n1@client.example.org", note="users confirm"),
         )
+        view = await crisis.execute_update(
+            CrisisWorkflow.close_crisis,
+            CloseCrisisInput(by="delivery-manager@example.com", summary="Back on site A"),
+        )
+        assert view.nominal_confirmed is not None
+        assert view.nominal_confirmed.role == "client.management_1"
+        assert view.closed is not None and view.closed.role == "provider.delivery_manager"
+        assert view.restored is not None and view.restored.by == "im"
         status_of = {m.step: m for m in view.milestones}
         for step in ("escalation", "cell_request", "cell_opening", "action_plan"):
             m = status_of[step]
@@ -171,8 +185,14 @@ async def test_gold_p1_major_on_tuesday_morning(
         draft = (await eventually(lambda: mails(sink, crisis.id, "rex_draft")))[0]
         assert to(draft) == {"incident-manager@example.com"}
         text = draft.get_body(("plain",)).get_content()
-        assert "## Chronogram compliance" in text and "## RACI" in text
-        assert "DRP (PRA) activated by im" in text
+        assert "## Respect du chronogramme" in text and "## RACI (procédure §4.7)" in text
+        assert "Décision PRA : déclenché — im" in text or "Décision PRA: déclenché — im" in text
+        # The technical-facts sheet is filled from the record, with the RACI roles.
+        assert "## Fiche de faits techniques (FFT)" in text
+        assert "| Retour au nominal confirmé (client) |" in text
+        assert "n1@client.example.org (client.management_1)" in text
+        assert "delivery-manager@example.com (provider.delivery_manager)" in text
+        assert "### Points forts" in text and "### Points faibles" in text
         assert view.rex_due_at is not None
         # 5 business days from Tuesday ~15:00: the next Tuesday (no holiday in between).
         assert view.rex_due_at.astimezone(PARIS).weekday() == 1

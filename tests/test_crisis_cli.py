@@ -75,7 +75,30 @@ async def test_crisis_commands(env: dict[str, str]) -> None:
     assert code == 2 and "email" in err
     code, _, err = await invoke(env, "crisis", "submit-rex", crisis, "--link", "https://w/r")
     assert code == 1 and "cannot submit the REX" in err
-    code, out, _ = await invoke(env, "crisis", "close", crisis, "--summary", "water gone", "--json")
+    code, out, _ = await invoke(
+        env, "crisis", "validate", crisis, "--party", "client", "--by", "dnum@client.example.org",
+        "--json",
+    )  # fmt: skip
+    validation = json.loads(out)["validations"][0]
+    assert code == 0 and validation["decision"] == "validated"
+    assert validation["role"] == "client.dnum"
+    code, out, _ = await invoke(
+        env, "crisis", "urgent-change", crisis, "--what", "open the backup site",
+        "--why", "main site flooded", "--json",
+    )  # fmt: skip
+    assert code == 0 and json.loads(out)["urgent_changes"][0]["id"] == "UC-1"
+    code, out, _ = await invoke(
+        env, "crisis", "urgent-change-done", crisis, "--change-id", "UC-1",
+        "--outcome", "backup site open", "--json",
+    )  # fmt: skip
+    assert code == 0 and json.loads(out)["urgent_changes"][0]["outcome"] == "backup site open"
+    # No client confirmation of the return to nominal: closing needs a reason.
+    code, _, err = await invoke(env, "crisis", "close", crisis, "--summary", "water gone")
+    assert code == 1 and "confirm_nominal" in err
+    code, out, _ = await invoke(
+        env, "crisis", "close", crisis, "--summary", "water gone",
+        "--without-confirmation", "client site evacuated", "--json",
+    )  # fmt: skip
     assert code == 0 and json.loads(out)["status"] == "closed"
 
 

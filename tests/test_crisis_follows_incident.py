@@ -79,7 +79,10 @@ async def test_resolved_incident_stops_the_crisis_escalating_for_lateness(
 
         # And the other way: the incident learns that its crisis is closed.
         await crisis.execute_update(
-            CrisisWorkflow.close_crisis, CloseCrisisInput(by="dm", summary="release rolled back")
+            CrisisWorkflow.close_crisis,
+            CloseCrisisInput(
+                by="dm", summary="release rolled back", without_client_confirmation="test"
+            ),
         )
         incident_view = await status_when(
             incident, lambda v: any(e.kind == "crisis_closed" for e in v.timeline)

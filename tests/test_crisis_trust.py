@@ -16,6 +16,7 @@ from workers.worker import build_worker
 from workflows.crisis import CrisisWorkflow
 from workflows.crisis_models import (
     CloseCrisisInput,
+    ConfirmNominalInput,
     CrisisInput,
     DecideDrpInput,
     ServiceRestoredInput,
@@ -46,6 +47,9 @@ async def test_restored_before_the_drp_decision_settles_the_restoration(
         await advance(skipping_env, timedelta(hours=5, minutes=31))
         closing_due = await eventually(lambda: mails(sink, crisis.id, "closing_reminder"))
         assert closing_due
+        await crisis.execute_update(
+            CrisisWorkflow.confirm_nominal, ConfirmNominalInput(by="n1@client.example.org")
+        )
         view = await asyncio.wait_for(
             crisis.execute_update(
                 CrisisWorkflow.close_crisis, CloseCrisisInput(by="dm", summary="all good")
@@ -85,9 +89,11 @@ async def test_every_milestone_settles_whatever_the_order(
         restoration = next(m for m in view.milestones if m.step == "restoration")
         assert restoration.status == "late", restoration
         view = await crisis.execute_update(
-            CrisisWorkflow.close_crisis, CloseCrisisInput(by="dm", summary="back")
+            CrisisWorkflow.close_crisis,
+            CloseCrisisInput(by="dm", summary="back", without_client_confirmation="no answer"),
         )
         assert all(m.status != "pending" for m in view.milestones), view.milestones
+        assert any(e.kind == "closed_unconfirmed" for e in view.timeline)
 
 
 async def test_a_word_containing_mail_is_not_a_mail_system_incident(

@@ -64,6 +64,8 @@ async def test_dev_stack_end_to_end(tmp_path: Path) -> None:
             subjects = [
                 str(message_from_bytes(f.read_bytes(), policy=default)["Subject"]) for f in files
             ]
+            # A P1 outside business hours also pages the on-call: not the requesters' thread.
+            subjects = [s for s in subjects if not s.endswith("Astreinte technique appelée")]
             if any(s.endswith("Prise en compte") for s in subjects):
                 break
             await asyncio.sleep(0.2)

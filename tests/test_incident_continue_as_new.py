@@ -7,7 +7,7 @@ from pathlib import Path
 from temporalio.testing import WorkflowEnvironment
 
 from starters.smtp_sink import MailSink
-from tests.helpers import eventually, open_incident, status, status_when
+from tests.helpers import eventually, on_a_business_morning, open_incident, status, status_when
 from workers.settings import Settings
 from workers.worker import build_worker
 from workflows.incident import IncidentWorkflow
@@ -24,6 +24,7 @@ async def test_state_survives_continue_as_new(
         )
     )
     client = skipping_env.client
+    await on_a_business_morning(skipping_env)
     async with build_worker(client, settings):
         handle = await open_incident(client, settings.task_queue)
         first = await status(handle)

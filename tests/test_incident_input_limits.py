@@ -16,7 +16,7 @@ from activities.mail import MailActivities
 from activities.mail_render import MailRenderer
 from starters.smtp_sink import MailSink
 from tests.helpers import eventually, open_incident, status, status_when
-from tests.test_mail_render import mail_input, view
+from tests.test_mail_render import mail_input
 from workers.settings import Settings
 from workers.worker import build_worker
 from workflows.incident import IncidentWorkflow
@@ -65,18 +65,32 @@ async def test_update_refused_signal_recorded_and_mails_still_flow(
 async def test_a_mail_that_cannot_be_built_is_recorded_and_skipped(
     skipping_env: WorkflowEnvironment, settings: Settings, sink: MailSink
 ) -> None:
-    """A title with a line break, as stored before titles were bounded: the worker still
-    decodes the incident's input, and every mail whose subject carries it fails for good
-    (mail_failed) instead of holding the outbox. Other incidents' mails go out."""
+    """Input stored before fields were bounded: the worker still decodes it. A title with a
+    line break goes out on one line; a requester address with one makes every mail to it
+    fail for good (mail_failed) instead of holding the outbox. Other incidents' mails go out."""
     client = skipping_env.client
     async with build_worker(client, settings):
-        legacy = await client.start_workflow(
+        titled = await client.start_workflow(
             "IncidentWorkflow",
             {
                 "title": "Checkout\r\nBcc: victim@evil.test",
                 "service_level": "gold",
                 "priority": "P3",
                 "requesters": ["customer@example.org"],
+            },
+            id=f"incident-test-{uuid.uuid4().hex[:10]}",
+            task_queue=settings.task_queue,
+        )
+        opened = (await eventually(lambda: sink.about(titled.id)))[0]
+        assert "\n" not in str(opened["Subject"]) and "Checkout Bcc" in str(opened["Subject"])
+        assert opened["Bcc"] is None
+        legacy = await client.start_workflow(
+            "IncidentWorkflow",
+            {
+                "title": "Checkout down",
+                "service_level": "gold",
+                "priority": "P3",
+                "requesters": ["customer@example.org\r\nBcc: victim@evil.test"],
             },
             id=f"incident-test-{uuid.uuid4().hex[:10]}",
             task_queue=settings.task_queue,
@@ -115,7 +129,10 @@ class RecordingTransport:
 async def test_an_unsendable_mail_fails_for_good_without_retry() -> None:
     transport = RecordingTransport()
     mails = MailActivities(transport, MailRenderer("vigie@example.com", "example.com"))
-    legacy = mail_input().model_copy(update={"incident": view(title="Checkout\r\nBcc: x@evil")})
+    poisoned = mail_input()
+    legacy = poisoned.model_copy(
+        update={"mail": poisoned.mail.model_copy(update={"to": ["a@example.org\r\nBcc: x@evil"]})}
+    )
     with pytest.raises(ApplicationError) as failed:
         await ActivityEnvironment().run(mails.send_incident_mail, legacy)
     assert (failed.value.type, failed.value.non_retryable) == ("RecipientsRefused", True)

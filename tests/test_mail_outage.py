@@ -8,7 +8,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from starters.smtp_sink import MailSink
 from tests.conftest import free_port
-from tests.helpers import eventually, open_incident, status, status_when
+from tests.helpers import eventually, on_a_business_morning, open_incident, status, status_when
 from workers.settings import Settings
 from workers.worker import build_worker
 from workflows.incident import IncidentWorkflow
@@ -21,6 +21,7 @@ async def test_mails_wait_for_the_server_and_arrive_in_order(
     port = free_port()  # nothing listens here yet
     down = settings.model_copy(update={"smtp_port": port})
     client = skipping_env.client
+    await on_a_business_morning(skipping_env)
     async with build_worker(client, down):
         handle = await open_incident(client, down.task_queue)
         await status(handle)
@@ -51,6 +52,7 @@ async def test_a_refused_address_is_recorded_and_the_outbox_moves_on(
     with MailSink(port=free_port(), refuse=frozenset({"gone@example.org"})) as sink:
         cfg = settings.model_copy(update={"smtp_port": sink.port})
         client = skipping_env.client
+        await on_a_business_morning(skipping_env)
         async with build_worker(client, cfg):
             handle = await open_incident(client, cfg.task_queue, requesters=["gone@example.org"])
             await status(handle)

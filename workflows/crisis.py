@@ -28,9 +28,11 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows.calendar import BusinessClock
     from workflows.crisis_models import (
+        Acted,
         AddMemberInput,
         CloseCrisisInput,
         Conference,
+        ConfirmNominalInput,
         CrisisInput,
         CrisisMail,
         CrisisState,
@@ -45,11 +47,19 @@ with workflow.unsafe.imports_passed_through():
         ServiceRestoredInput,
         StatusUpdate,
         SubmitRexInput,
+        ValidateCrisisInput,
+        Validation,
     )
     from workflows.crisis_rules import future, mentions, settle
     from workflows.matrix import EscalationMatrix
     from workflows.metrics import count
-    from workflows.models import IncidentNews, TimelineEntry
+    from workflows.models import (
+        CompleteUrgentChangeInput,
+        IncidentNews,
+        TimelineEntry,
+        UrgentChange,
+        UrgentChangeInput,
+    )
     from workflows.operations import Operations, Refused
     from workflows.rex import rex_draft
     from workflows.texts import render
@@ -68,7 +78,19 @@ DESCRIPTIONS = {
     "escalate": "Escalate to the next managerial level. {by, reason}",
     "add_member": "Add a member to the crisis cell. {by, name, email, kind: expert|security|other}",
     "service_restored": "Service is restored for users. {by, note?}",
-    "close_crisis": "Close the crisis: closing mail, REX draft. {by, summary}",
+    "close_crisis": (
+        "Close the crisis: closing mail, REX draft. Without the client's confirm_nominal, "
+        "give the reason. {by, summary, without_client_confirmation?}"
+    ),
+    "validate_crisis": (
+        "Validate or decline the crisis situation (§4.7). "
+        "{by, party: provider_manager|provider_admin|client, decision: validated|declined, note?}"
+    ),
+    "confirm_nominal": "The client confirms the return to nominal (§4.7). {by, note?}",
+    "request_urgent_change": (
+        "Request an urgent change, mailed to the change manager and tracked. {by, what, why}"
+    ),
+    "complete_urgent_change": "An urgent change is done. {by, change_id, outcome}",
     "submit_rex": "Submit the lessons-learned report. {by, link? , text?}",
     "incident_changed": (
         "Sent by the incident: resolved, reopened, recategorised, pending, resumed, breached, "
@@ -180,6 +202,8 @@ class CrisisWorkflow(Operations[CrisisView]):
             Milestone(step=step.step, action=step.action, due_at=t0 + self._scaled(step.at))
             for step in policy.crisis.chronogram
         ]
+        if self._trust:
+            s.milestones = self._incident_milestones(input, t0) + s.milestones
         self._compose_cell()
         self._plan_auto_escalations(input.resolution_warning_at, input.resolution_due_at)
         self._record(
@@ -196,11 +220,37 @@ class CrisisWorkflow(Operations[CrisisView]):
             self._record("channel", SYSTEM, channel=self._channel())
         if security:
             self._record("security", SYSTEM)
+            if self._trust:  # §4.5: the security teams are contacted from the opening
+                self._mail(
+                    "security_alert",
+                    self._recipients(["provider.security", "client.ciso"]),
+                    [self._line("line.security", title=s.title)],
+                )
         if not business_hours:
             on_call = [c.email for c in matrix.provider.on_call]
             self._record("on_call", SYSTEM, to=", ".join(on_call))
             self._mail("on_call", on_call, [self._line("line.on_call", title=s.title)])
         return s
+
+    def _incident_milestones(self, input: CrisisInput, t0: datetime) -> list[Milestone]:
+        """§4.6 T0+5 (ticket opened) and T0+15 (acknowledged), as the incident reports them."""
+        crisis = self.state.policy.crisis
+        found: list[Milestone] = []
+        for step, within, done_at in (
+            ("ticket_opened", crisis.ticket_within, input.ticket_opened_at),
+            ("acknowledgement", crisis.acknowledged_within, input.acknowledged_at),
+        ):
+            m = Milestone(
+                step=step,
+                action=self._line("line.step", step=step),
+                due_at=t0 + self._scaled(within),
+            )
+            if input.incident_id is None:
+                m.status = "not_applicable"  # a crisis event has no ticket
+            elif done_at is not None:
+                settle(m, done_at, "incident", self._grace())
+            found.append(m)
+        return found
 
     def _scaled(self, allowance: Any) -> timedelta:
         """A policy duration on the crisis clock (compressed in drills)."""
@@ -347,12 +397,21 @@ class CrisisWorkflow(Operations[CrisisView]):
 
     def _step(self, m: Milestone) -> None:
         s = self.state
-        step = next(x for x in s.policy.crisis.chronogram if x.step == m.step)
+        step = next((x for x in s.policy.crisis.chronogram if x.step == m.step), None)
+        if step is None:
+            # T0+5 and T0+15 are the incident's: not done by their target, they are missed
+            # (settled late when the incident says so).
+            m.status = "missed"
+            self._record_milestone(m, SYSTEM)
+            return
         to = self._recipients(step.recipients)
         if m.step == "escalation":
             self._escalation_step(SYSTEM, code="chronogram")
         elif m.step == "cell_request":
-            self._mail("cell_request", to, [self._line("line.step", step=m.step)])
+            lines = [self._line("line.step", step=m.step)]
+            if self._trust:
+                lines.append(self._line("line.validate"))
+            self._mail("cell_request", to, lines)
             self._done("cell_request", SYSTEM)
         elif m.step == "cell_opening":
             self._open_cell(to, m)
@@ -390,6 +449,11 @@ class CrisisWorkflow(Operations[CrisisView]):
 
     def _open_cell(self, to: list[str], m: Milestone) -> None:
         s = self.state
+        if self._trust and not any(v.decision == "validated" for v in s.validations):
+            action = s.policy.crisis.unvalidated_at_cell_opening
+            self._record("unvalidated", SYSTEM, f"unvalidated.{action}")
+            if action == "escalate":
+                self._escalate(SYSTEM, code="unvalidated")
         lines = [self._line("line.step", step=m.step), self._line("line.members")]
         members = [
             self._line("line.member", name=x.name, role=x.role)
@@ -550,7 +614,7 @@ class CrisisWorkflow(Operations[CrisisView]):
                 )
             )
         self._record("member", input.by, name=input.name, email=str(input.email), role=input.kind)
-        if s.conference is not None:
+        if s.conference is not None or self._trust:  # told, with the call when there is one
             self._mail(
                 "member_added", [str(input.email)], [self._line("line.joined", title=s.title)]
             )
@@ -562,12 +626,21 @@ class CrisisWorkflow(Operations[CrisisView]):
 
     def _apply_service_restored(self, input: ServiceRestoredInput) -> None:
         sentence = "restored.note" if input.note else "restored"
-        self._record("restored", input.by, sentence, note=input.note or "")
-        self._restored(input.by, workflow.now())
+        role = self._role(input.by)
+        self._record("restored", input.by, sentence, note=input.note or "", role=role)
+        self._restored(input.by, workflow.now(), input.note)
 
-    def _restored(self, by: str, at: datetime) -> None:
+    def _role(self, who: str) -> str:
+        """The person's role in the escalation matrix (RACI), or '' when not listed."""
+        return self.state.matrix.role_of(who) or ""
+
+    def _acted(self, by: str, note: str | None = None) -> Acted:
+        return Acted(by=by, role=self._role(by) or None, at=workflow.now(), note=note)
+
+    def _restored(self, by: str, at: datetime, note: str | None = None) -> None:
         s = self.state
         s.restored_at, s.restored_by = at, by
+        s.restored = Acted(by=by, role=self._role(by) or None, at=at, note=note)
         s.auto_escalations.clear()
         m = self._milestone("restoration")
         if m is not None and s.drp is not None and s.drp.activate:
@@ -599,19 +672,106 @@ class CrisisWorkflow(Operations[CrisisView]):
         )
         if input.event == "resolved" and s.restored_at is None and s.status == "active":
             self._restored(input.by, input.at)
+        elif input.event == "acknowledged":
+            m = self._milestone("acknowledgement")
+            if m is not None and m.status == "missed":
+                m.done_at, m.by, m.status = input.at, input.by, "late"
+            elif m is not None and m.status == "pending":
+                self._done("acknowledgement", input.by, at=input.at)
+        elif input.event == "urgent_change" and input.change is not None:
+            s.urgent_changes = [c for c in s.urgent_changes if c.id != input.change.id]
+            s.urgent_changes.append(input.change)
         elif input.event == "reopened":
             s.restored_at = s.restored_by = None
+            s.restored = s.nominal_confirmed = None
             s.auto_escalated.clear()
         if s.status == "active":
             self._plan_auto_escalations(input.resolution_warning_at, input.resolution_due_at)
 
     def _check_close_crisis(self, input: CloseCrisisInput) -> None:
         self._require_active("close the crisis")
+        reason = (input.without_client_confirmation or "").strip()
+        if self._trust and self.state.nominal_confirmed is None and not reason:
+            raise Refused(
+                "the client has not confirmed the return to nominal: confirm_nominal first, "
+                "or close with without_client_confirmation giving the reason"
+            )
+
+    def _check_confirm_nominal(self, input: ConfirmNominalInput) -> None:
+        self._require_active("confirm the return to nominal")
+        if self.state.nominal_confirmed is not None:
+            raise Refused(f"already confirmed by {self.state.nominal_confirmed.by}")
+
+    def _apply_confirm_nominal(self, input: ConfirmNominalInput) -> None:
+        s = self.state
+        s.nominal_confirmed = self._acted(input.by, input.note)
+        self._record(
+            "nominal_confirmed", input.by, role=self._role(input.by), note=input.note or ""
+        )
+        if s.restored_at is None:
+            self._restored(input.by, workflow.now(), input.note)
+
+    def _check_validate_crisis(self, input: ValidateCrisisInput) -> None:
+        self._require_active("validate the crisis situation")
+
+    def _apply_validate_crisis(self, input: ValidateCrisisInput) -> None:
+        s = self.state
+        role = self._role(input.by)
+        s.validations.append(
+            Validation(
+                party=input.party, decision=input.decision, by=input.by, role=role or None,
+                at=workflow.now(), note=input.note,
+            )
+        )  # fmt: skip
+        self._record(
+            "validation",
+            input.by,
+            f"validation.{input.decision}",
+            party=input.party,
+            role=role,
+            note=input.note or "",
+        )
+        if input.decision == "declined":
+            self._mail(
+                "validation_declined", self._recipients(["cell.pilot"]), [s.timeline[-1].text]
+            )
+
+    def _check_request_urgent_change(self, input: UrgentChangeInput) -> None:
+        self._require_active("request an urgent change")
+
+    def _apply_request_urgent_change(self, input: UrgentChangeInput) -> None:
+        s = self.state
+        change = UrgentChange(
+            id=f"UC-{len(s.urgent_changes) + 1}", what=input.what, why=input.why, by=input.by,
+            at=workflow.now(),
+        )  # fmt: skip
+        s.urgent_changes.append(change)
+        self._record("urgent_change", input.by, change_id=change.id, what=input.what, why=input.why)
+        managers = self._recipients(["provider.change_manager"]) or self._recipients(
+            ["provider.incident_manager"]
+        )
+        self._mail("urgent_change", managers, [s.timeline[-1].text])
+
+    def _check_complete_urgent_change(self, input: CompleteUrgentChangeInput) -> None:
+        change = next((c for c in self.state.urgent_changes if c.id == input.change_id), None)
+        if change is None:
+            known = ", ".join(c.id for c in self.state.urgent_changes) or "none"
+            raise Refused(f"change_id: no urgent change {input.change_id} (known: {known})")
+        if change.done_at is not None:
+            raise Refused(f"urgent change {change.id} is already done")
+
+    def _apply_complete_urgent_change(self, input: CompleteUrgentChangeInput) -> None:
+        change = next(c for c in self.state.urgent_changes if c.id == input.change_id)
+        change.done_at, change.done_by, change.outcome = workflow.now(), input.by, input.outcome
+        self._record("urgent_change_done", input.by, change_id=change.id, outcome=input.outcome)
 
     def _apply_close_crisis(self, input: CloseCrisisInput) -> None:
         s = self.state
         now = workflow.now()
         s.status, s.closed_at, s.summary = "closed", now, input.summary
+        s.closed = self._acted(input.by, input.without_client_confirmation)
+        if s.nominal_confirmed is None and input.without_client_confirmation:
+            self._record("closed_unconfirmed", input.by, reason=input.without_client_confirmation)
         m = self._milestone("closing")
         if m is not None:
             if m.status == "pending":
@@ -625,7 +785,14 @@ class CrisisWorkflow(Operations[CrisisView]):
         allowance = s.policy.crisis.rex_within.on_clock(s.policy.business_hours.day_length)
         s.rex_due_at = now + (clock.add(now, allowance) - now) / s.time_scale
         due_at = s.rex_due_at.isoformat()
-        self._record("closed", input.by, "crisis_closed", summary=input.summary, due_at=due_at)
+        self._record(
+            "closed",
+            input.by,
+            "crisis_closed",
+            summary=input.summary,
+            due_at=due_at,
+            role=self._role(input.by),
+        )
         self._mail(
             "closing",
             self._recipients(["cell.participants"]),
@@ -661,6 +828,10 @@ class CrisisWorkflow(Operations[CrisisView]):
         s.status = "rex_submitted"
         late = s.rex_due_at is not None and workflow.now() > s.rex_due_at
         self._record("rex", input.by, "rex.late" if late else "rex", rex=s.rex or "")
+        if self._trust:  # §4.8: the report goes to the parties concerned, and no further
+            to = [str(c.email) for c in s.matrix.contacts_for(s.matrix.rex_distribution)]
+            lines = [self._line("line.rex_submitted", by=input.by, link=input.link or "")]
+            self._mail("rex", to, lines, markdown=input.text)
 
     # ------------------------------------------------------------- plumbing
 
@@ -771,6 +942,94 @@ class CrisisWorkflow(Operations[CrisisView]):
     @submit_rex.validator
     def _v_submit_rex(self, input: SubmitRexInput) -> None:
         self._validate(self._check_submit_rex, input)
+
+    @workflow.signal(name="validate_crisis", description=DESCRIPTIONS["validate_crisis"])
+    async def validate_crisis_signal(self, input: Any) -> None:
+        await self._run_signal(
+            "validate_crisis",
+            ValidateCrisisInput,
+            self._check_validate_crisis,
+            self._apply_validate_crisis,
+            input,
+        )
+
+    @workflow.update(name="validate_crisis", description=DESCRIPTIONS["validate_crisis"])
+    async def validate_crisis(self, input: ValidateCrisisInput) -> CrisisView:
+        return await self._run_update(
+            self._check_validate_crisis, self._apply_validate_crisis, input
+        )
+
+    @validate_crisis.validator
+    def _v_validate_crisis(self, input: ValidateCrisisInput) -> None:
+        self._validate(self._check_validate_crisis, input)
+
+    @workflow.signal(name="confirm_nominal", description=DESCRIPTIONS["confirm_nominal"])
+    async def confirm_nominal_signal(self, input: Any) -> None:
+        await self._run_signal(
+            "confirm_nominal",
+            ConfirmNominalInput,
+            self._check_confirm_nominal,
+            self._apply_confirm_nominal,
+            input,
+        )
+
+    @workflow.update(name="confirm_nominal", description=DESCRIPTIONS["confirm_nominal"])
+    async def confirm_nominal(self, input: ConfirmNominalInput) -> CrisisView:
+        return await self._run_update(
+            self._check_confirm_nominal, self._apply_confirm_nominal, input
+        )
+
+    @confirm_nominal.validator
+    def _v_confirm_nominal(self, input: ConfirmNominalInput) -> None:
+        self._validate(self._check_confirm_nominal, input)
+
+    @workflow.signal(
+        name="request_urgent_change", description=DESCRIPTIONS["request_urgent_change"]
+    )
+    async def request_urgent_change_signal(self, input: Any) -> None:
+        await self._run_signal(
+            "request_urgent_change",
+            UrgentChangeInput,
+            self._check_request_urgent_change,
+            self._apply_request_urgent_change,
+            input,
+        )
+
+    @workflow.update(
+        name="request_urgent_change", description=DESCRIPTIONS["request_urgent_change"]
+    )
+    async def request_urgent_change(self, input: UrgentChangeInput) -> CrisisView:
+        return await self._run_update(
+            self._check_request_urgent_change, self._apply_request_urgent_change, input
+        )
+
+    @request_urgent_change.validator
+    def _v_request_urgent_change(self, input: UrgentChangeInput) -> None:
+        self._validate(self._check_request_urgent_change, input)
+
+    @workflow.signal(
+        name="complete_urgent_change", description=DESCRIPTIONS["complete_urgent_change"]
+    )
+    async def complete_urgent_change_signal(self, input: Any) -> None:
+        await self._run_signal(
+            "complete_urgent_change",
+            CompleteUrgentChangeInput,
+            self._check_complete_urgent_change,
+            self._apply_complete_urgent_change,
+            input,
+        )
+
+    @workflow.update(
+        name="complete_urgent_change", description=DESCRIPTIONS["complete_urgent_change"]
+    )
+    async def complete_urgent_change(self, input: CompleteUrgentChangeInput) -> CrisisView:
+        return await self._run_update(
+            self._check_complete_urgent_change, self._apply_complete_urgent_change, input
+        )
+
+    @complete_urgent_change.validator
+    def _v_complete_urgent_change(self, input: CompleteUrgentChangeInput) -> None:
+        self._validate(self._check_complete_urgent_change, input)
 
     @workflow.signal(name="incident_changed", description=DESCRIPTIONS["incident_changed"])
     async def incident_changed_signal(self, input: Any) -> None:
@@ -947,4 +1206,9 @@ class CrisisWorkflow(Operations[CrisisView]):
             mails_pending=len(s.outbox),
             timeline=s.timeline,
             notifications=s.notifications,
+            restored=s.restored,
+            nominal_confirmed=s.nominal_confirmed,
+            closed=s.closed,
+            validations=s.validations,
+            urgent_changes=s.urgent_changes,
         )

@@ -7,8 +7,19 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, model_validator
 
-from workflows.matrix import EmailStr, EscalationMatrix
-from workflows.models import Instant, OperatorInput, Text, TimelineEntry, Who
+from workflows.limits import Email
+from workflows.matrix import EscalationMatrix
+from workflows.models import (
+    Instant,
+    Name,
+    Note,
+    OperatorInput,
+    Text,
+    TimelineEntry,
+    Title,
+    UrgentChange,
+    Who,
+)
 from workflows.policy import CrisisStepName, Language, Policy
 
 Criterion = Literal[
@@ -23,15 +34,18 @@ Criterion = Literal[
     "other",
 ]
 MilestoneStatus = Literal["pending", "met", "late", "missed", "not_applicable"]
+# Milestones before the crisis exists, reported from its incident (§4.6 T0+5, T0+15).
+IncidentStep = Literal["ticket_opened", "acknowledgement"]
+Party = Literal["provider_manager", "provider_admin", "client"]
 Channel = Literal["smtp", "relay", "opsgenie", "auto"]
 
 
 class CrisisInput(BaseModel):
-    title: Text
+    title: Title
     criterion: Criterion = "major_incident"
     t0: datetime | None = Field(default=None, description="Start of the outage or event")
-    incident_id: str | None = Field(default=None, description="The incident that triggered it")
-    context: str = Field(default="", description="Text searched for mail-system/security hints")
+    incident_id: Name | None = Field(default=None, description="The incident that triggered it")
+    context: Note = Field(default="", description="Text searched for mail-system/security hints")
     mail_system_affected: bool | None = Field(
         default=None, description="None: guessed from the context and the policy's keywords"
     )
@@ -41,6 +55,12 @@ class CrisisInput(BaseModel):
     )
     resolution_due_at: datetime | None = Field(
         default=None, description="The incident's resolution deadline: next level when breached"
+    )
+    ticket_opened_at: datetime | None = Field(
+        default=None, description="When the incident's ticket was opened (T0+5 target)"
+    )
+    acknowledged_at: datetime | None = Field(
+        default=None, description="When the incident was acknowledged (T0+15 target)"
     )
     triggered_by: Literal["provider", "client"] = "provider"
     opened_by: Who = "vigie"
@@ -52,8 +72,8 @@ class CrisisInput(BaseModel):
 
 class PostUpdateInput(OperatorInput):
     progress: Text
-    done: str = ""
-    remaining: str = ""
+    done: Note = ""
+    remaining: Note = ""
 
 
 class DecideDrpInput(OperatorInput):
@@ -66,22 +86,41 @@ class EscalateInput(OperatorInput):
 
 
 class AddMemberInput(OperatorInput):
-    name: Text
-    email: EmailStr
-    kind: Literal["expert", "security", "other"] = "expert"
+    name: Who
+    email: Email
+    kind: Literal["expert", "security", "partner", "other"] = "expert"
 
 
 class ServiceRestoredInput(OperatorInput):
-    note: str | None = None
+    note: Note | None = None
 
 
 class CloseCrisisInput(OperatorInput):
     summary: Text
+    without_client_confirmation: Note | None = Field(
+        default=None,
+        description="Why the crisis closes without the client's confirmation of return to "
+        "nominal (confirm_nominal); required when there is none",
+    )
+
+
+class ValidateCrisisInput(OperatorInput):
+    """§4.7: the accountable parties validate (or decline) the crisis situation."""
+
+    party: Party = Field(description="provider_manager, provider_admin or client")
+    decision: Literal["validated", "declined"]
+    note: Note | None = None
+
+
+class ConfirmNominalInput(OperatorInput):
+    """§4.7: the client confirms the acceptable solution or the return to nominal."""
+
+    note: Note | None = None
 
 
 class SubmitRexInput(OperatorInput):
-    link: str | None = None
-    text: str | None = None
+    link: Title | None = None
+    text: Note | None = None
 
     @model_validator(mode="after")
     def _something(self) -> SubmitRexInput:
@@ -91,7 +130,7 @@ class SubmitRexInput(OperatorInput):
 
 
 class Milestone(BaseModel):
-    step: CrisisStepName
+    step: CrisisStepName | IncidentStep
     action: str
     due_at: Instant
     done_at: Instant | None = None
@@ -153,6 +192,24 @@ class Notification(BaseModel):
     detail: str | None = Field(default=None, description="Why a fallback or a failure")
 
 
+class Validation(BaseModel):
+    party: Party
+    decision: Literal["validated", "declined"]
+    by: str
+    role: str | None = None
+    at: Instant
+    note: str | None = None
+
+
+class Acted(BaseModel):
+    """Who did a §4.7 activity, with the role the escalation matrix gives them."""
+
+    by: str
+    role: str | None = None
+    at: Instant
+    note: str | None = None
+
+
 class CrisisState(BaseModel):
     crisis_id: str
     policy: Policy
@@ -182,6 +239,11 @@ class CrisisState(BaseModel):
     last_status_at: datetime | None = None
     restored_at: datetime | None = None
     restored_by: str | None = None
+    restored: Acted | None = None
+    nominal_confirmed: Acted | None = None
+    closed: Acted | None = None
+    validations: list[Validation] = []
+    urgent_changes: list[UrgentChange] = []
     closed_at: datetime | None = None
     summary: str | None = None
     rex_due_at: datetime | None = None
@@ -220,3 +282,8 @@ class CrisisView(BaseModel):
     mails_pending: int
     timeline: list[TimelineEntry]
     notifications: list[Notification] = []
+    restored: Acted | None = None
+    nominal_confirmed: Acted | None = None
+    closed: Acted | None = None
+    validations: list[Validation] = []
+    urgent_changes: list[UrgentChange] = []

@@ -39,6 +39,7 @@ with workflow.unsafe.imports_passed_through():
         AlertCommand,
         AlertRef,
         CloseInput,
+        CompleteUrgentChangeInput,
         IncidentEvent,
         IncidentInput,
         IncidentNews,
@@ -54,6 +55,8 @@ with workflow.unsafe.imports_passed_through():
         ResumeInput,
         SetPendingInput,
         TimelineEntry,
+        UrgentChange,
+        UrgentChangeInput,
         WorklogInput,
     )
     from workflows.operations import Operations, Refused
@@ -105,6 +108,10 @@ DESCRIPTIONS = {
         "Record something that happened elsewhere (an Opsgenie escalation, tags...) in the "
         "timeline. {by, text, kind?}"
     ),
+    "request_urgent_change": (
+        "Request an urgent change, mailed to the change manager and tracked. {by, what, why}"
+    ),
+    "complete_urgent_change": "An urgent change is done. {by, change_id, outcome}",
     "status": "The incident as it stands: state, deadlines, breaches, timeline.",
 }
 
@@ -226,6 +233,7 @@ class IncidentWorkflow(Operations[IncidentView]):
             language=input.language or policy.notifications.language,
             missing_fields=missing,
             opened_at=opened_at,
+            ticket_opened_at=now,
         )
         self._record(
             "opened",
@@ -450,6 +458,7 @@ class IncidentWorkflow(Operations[IncidentView]):
             "acknowledged", input.by, self._noted("acknowledged", input.note), note=input.note or ""
         )
         self._mail("acknowledged", s.requesters)
+        self._tell_crisis("acknowledged", input.by, input.note or "")
         if input.via == "vigie":
             self._mirror(AlertCommand(action="acknowledge", user=input.by, note=input.note))
 
@@ -661,6 +670,8 @@ class IncidentWorkflow(Operations[IncidentView]):
                     language=s.language,
                     mail_system_affected=qualified.mail_system_affected,
                     security_involved=qualified.security_involved,
+                    ticket_opened_at=s.ticket_opened_at,
+                    acknowledged_at=s.acknowledged_at,
                 ),
                 id=s.crisis_id,
                 parent_close_policy=workflow.ParentClosePolicy.ABANDON,
@@ -673,7 +684,55 @@ class IncidentWorkflow(Operations[IncidentView]):
         s.crisis_started = True
         self._changed = True
 
-    def _tell_crisis(self, event: IncidentEvent, by: str, text: str = "") -> None:
+    def _check_request_urgent_change(self, input: UrgentChangeInput) -> None:
+        self._require("request an urgent change", ("open", "in_progress", "pending", "resolved"))
+
+    def _apply_request_urgent_change(self, input: UrgentChangeInput) -> None:
+        s = self.state
+        change = UrgentChange(
+            id=f"INC-UC-{len(s.urgent_changes) + 1}", what=input.what, why=input.why,
+            by=input.by, at=workflow.now(),
+        )  # fmt: skip
+        s.urgent_changes.append(change)
+        self._record("urgent_change", input.by, change_id=change.id, what=input.what, why=input.why)
+        self._tasks.append(asyncio.create_task(self._mail_change_manager(s.timeline[-1])))
+        self._tell_crisis("urgent_change", input.by, input.what, change=change)
+
+    async def _mail_change_manager(self, event: TimelineEntry) -> None:
+        """The change manager from the escalation matrix (the incident manager if none)."""
+        s = self.state
+        to = list(self.policy.notifications.incident_manager)
+        try:
+            matrix = await workflow.execute_activity(
+                "load_escalation_matrix",
+                LoadMatrixInput(crisis_id=s.incident_id),
+                result_type=EscalationMatrix,
+                start_to_close_timeout=timedelta(seconds=30),
+                retry_policy=RetryPolicy(maximum_attempts=3),
+            )
+            to = [str(c.email) for c in matrix.provider.change_manager] or to
+        except ActivityError as exc:
+            self._record("note", SYSTEM, "event", text=f"matrix: {exc.cause or exc}")
+        self._mail("urgent_change", to, event=event)
+        self._changed = True
+
+    def _check_complete_urgent_change(self, input: CompleteUrgentChangeInput) -> None:
+        change = next((c for c in self.state.urgent_changes if c.id == input.change_id), None)
+        if change is None:
+            known = ", ".join(c.id for c in self.state.urgent_changes) or "none"
+            raise Refused(f"change_id: no urgent change {input.change_id} (known: {known})")
+        if change.done_at is not None:
+            raise Refused(f"urgent change {change.id} is already done")
+
+    def _apply_complete_urgent_change(self, input: CompleteUrgentChangeInput) -> None:
+        change = next(c for c in self.state.urgent_changes if c.id == input.change_id)
+        change.done_at, change.done_by, change.outcome = workflow.now(), input.by, input.outcome
+        self._record("urgent_change_done", input.by, change_id=change.id, outcome=input.outcome)
+        self._tell_crisis("urgent_change", input.by, input.outcome, change=change)
+
+    def _tell_crisis(
+        self, event: IncidentEvent, by: str, text: str = "", change: UrgentChange | None = None
+    ) -> None:
         """Queues news for the incident's crisis: it follows the incident as it happens."""
         s = self.state
         if not self._tell_crisis_on or s.crisis_id is None:
@@ -687,6 +746,7 @@ class IncidentWorkflow(Operations[IncidentView]):
                 resolution_warning_at=d.resolution_warning_at,
                 resolution_due_at=d.resolution_due_at,
                 text=text[:2000],
+                change=change.model_copy() if change else None,
             )
         )
 
@@ -912,6 +972,54 @@ class IncidentWorkflow(Operations[IncidentView]):
     def _record_event_validator(self, input: RecordEventInput) -> None:
         self._validate(self._check_record_event, input)
 
+    @workflow.signal(
+        name="request_urgent_change", description=DESCRIPTIONS["request_urgent_change"]
+    )
+    async def request_urgent_change_signal(self, input: Any) -> None:
+        await self._run_signal(
+            "request_urgent_change",
+            UrgentChangeInput,
+            self._check_request_urgent_change,
+            self._apply_request_urgent_change,
+            input,
+        )
+
+    @workflow.update(
+        name="request_urgent_change", description=DESCRIPTIONS["request_urgent_change"]
+    )
+    async def request_urgent_change(self, input: UrgentChangeInput) -> IncidentView:
+        return await self._run_update(
+            self._check_request_urgent_change, self._apply_request_urgent_change, input
+        )
+
+    @request_urgent_change.validator
+    def _request_urgent_change_validator(self, input: UrgentChangeInput) -> None:
+        self._validate(self._check_request_urgent_change, input)
+
+    @workflow.signal(
+        name="complete_urgent_change", description=DESCRIPTIONS["complete_urgent_change"]
+    )
+    async def complete_urgent_change_signal(self, input: Any) -> None:
+        await self._run_signal(
+            "complete_urgent_change",
+            CompleteUrgentChangeInput,
+            self._check_complete_urgent_change,
+            self._apply_complete_urgent_change,
+            input,
+        )
+
+    @workflow.update(
+        name="complete_urgent_change", description=DESCRIPTIONS["complete_urgent_change"]
+    )
+    async def complete_urgent_change(self, input: CompleteUrgentChangeInput) -> IncidentView:
+        return await self._run_update(
+            self._check_complete_urgent_change, self._apply_complete_urgent_change, input
+        )
+
+    @complete_urgent_change.validator
+    def _complete_urgent_change_validator(self, input: CompleteUrgentChangeInput) -> None:
+        self._validate(self._check_complete_urgent_change, input)
+
     @workflow.query(
         name="status",
         description=DESCRIPTIONS["status"],
@@ -942,7 +1050,13 @@ class IncidentWorkflow(Operations[IncidentView]):
     def _iso(at: datetime | None) -> str:
         return at.isoformat() if at is not None else ""
 
-    def _mail(self, kind: str, to: list[str], extra: dict[str, str] | None = None) -> None:
+    def _mail(
+        self,
+        kind: str,
+        to: list[str],
+        extra: dict[str, str] | None = None,
+        event: TimelineEntry | None = None,
+    ) -> None:
         recipients = list(dict.fromkeys(addr for addr in to if addr))
         if not recipients:
             return
@@ -956,7 +1070,7 @@ class IncidentWorkflow(Operations[IncidentView]):
                 kind=kind,
                 to=recipients,
                 language=s.language,
-                event=s.timeline[-1],
+                event=event or s.timeline[-1],
                 extra=extra or {},
             )
         )

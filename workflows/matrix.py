@@ -23,6 +23,7 @@ ProviderRole = Literal[
     "experts",
     "security",
     "on_call",
+    "change_manager",
 ]
 ClientRole = Literal[
     "management_1",
@@ -54,6 +55,9 @@ class ProviderContacts(_Strict):
     experts: list[Contact] = []
     security: list[Contact] = Field(min_length=1, description="CSO, RSO and/or CISO")
     on_call: list[Contact] = Field(min_length=1, description="technical on-call (HNO)")
+    change_manager: list[Contact] = Field(
+        default=[], description="receives urgent change requests (the incident manager if none)"
+    )
 
 
 class ClientContacts(_Strict):
@@ -84,6 +88,48 @@ class EscalationMatrix(_Strict):
     client: ClientContacts
     partners: dict[str, list[Contact]] = {}
     levels: EscalationLevels
+    rex_distribution: list[str] = Field(
+        default=[
+            "provider.incident_manager",
+            "provider.delivery_manager",
+            "provider.account_director",
+            "client.management_1",
+            "client.dnum",
+        ],
+        description="§4.8: who receives the submitted REX (restricted distribution), as "
+        "provider.<role> and client.<role>",
+    )
+
+    @model_validator(mode="after")
+    def _known_roles(self) -> EscalationMatrix:
+        known = {f"provider.{r}" for r in ProviderContacts.model_fields} | {
+            f"client.{r}" for r in ClientContacts.model_fields
+        }
+        unknown = [r for r in self.rex_distribution if r not in known]
+        if unknown:
+            raise ValueError(f"rex_distribution: unknown role(s) {', '.join(unknown)}")
+        return self
+
+    def role_of(self, who: str) -> str | None:
+        """The matrix role of a person named by e-mail or name (RACI), if listed."""
+        key = who.strip().lower()
+        for side, contacts in (("provider", self.provider), ("client", self.client)):
+            for role in type(contacts).model_fields:
+                for c in getattr(contacts, role):
+                    if key in (str(c.email).lower(), c.name.lower()):
+                        return f"{side}.{role}"
+        for name, members in self.partners.items():
+            if any(key in (str(c.email).lower(), c.name.lower()) for c in members):
+                return f"partner.{name}"
+        return None
+
+    def contacts_for(self, roles: list[str]) -> list[Contact]:
+        """Contacts of roles written provider.<role> or client.<role>."""
+        found: list[Contact] = []
+        for name in roles:
+            side, _, role = name.partition(".")
+            found += getattr(self.provider if side == "provider" else self.client, role, [])
+        return found
 
     @model_validator(mode="after")
     def _hno_shape(self) -> EscalationMatrix:

@@ -38,6 +38,7 @@ from workflows.limits import (
 )
 from workflows.policy import Grade, Language, Policy, Priority, ServiceLevel
 from workflows.sla import Stop
+from workflows.texts import SENTENCES
 
 Via = Literal["vigie", "opsgenie"]
 OpsgeniePriority = Literal["P1", "P2", "P3", "P4", "P5"]
@@ -142,6 +143,13 @@ class QualifyP1Input(OperatorInput):
         default=None, description="Required when the verdict is 'unconfirmed'"
     )
     note: Note | None = None
+    mail_system_affected: bool | None = Field(
+        default=None,
+        description="Major only: the mail system itself is affected (None: guessed from keywords)",
+    )
+    security_involved: bool | None = Field(
+        default=None, description="Major only: security may be involved (None: guessed)"
+    )
 
     @model_validator(mode="after")
     def _priority_when_unconfirmed(self) -> QualifyP1Input:
@@ -184,6 +192,20 @@ class RecordEventInput(OperatorInput):
 
     kind: Kind = "event"
     text: EventText
+    sentence: str | None = Field(
+        default=None,
+        description="A known wording (workflows.texts) that tells the event in each reader's "
+        "language; ``text`` is then the same in one language",
+    )
+    fields: dict[str, str] = Field(default={}, description="The event's fields, for ``sentence``")
+
+    @model_validator(mode="after")
+    def _known_sentence(self) -> RecordEventInput:
+        if self.sentence is not None and self.sentence not in SENTENCES:
+            raise ValueError(f"sentence: unknown wording {self.sentence!r}")
+        if len(self.fields) > 20 or any(len(v) > 2000 for v in self.fields.values()):
+            raise ValueError("fields: at most 20 fields of at most 2000 characters")
+        return self
 
 
 class AlertRef(BaseModel):
@@ -219,14 +241,40 @@ class AlertCommand(BaseModel):
 
 
 class TimelineEntry(BaseModel):
+    """One event. ``kind`` and ``fields`` are the data; ``text`` tells it in the workflow's
+    language, and ``sentence`` names the wording so that a reader can have it in theirs."""
+
     at: Instant
     kind: str
     by: str
     text: str
+    fields: dict[str, str] = {}
+    sentence: str = ""
+
+
+class UrgentChange(BaseModel):
+    """An urgent change requested during an incident or a crisis, tracked until done."""
+
+    id: str
+    what: str
+    why: str
+    by: str
+    at: Instant
+    done_at: Instant | None = None
+    done_by: str | None = None
+    outcome: str | None = None
 
 
 IncidentEvent = Literal[
-    "resolved", "reopened", "recategorized", "pending", "resumed", "breached", "closed"
+    "resolved",
+    "reopened",
+    "recategorized",
+    "pending",
+    "resumed",
+    "breached",
+    "closed",
+    "acknowledged",
+    "urgent_change",
 ]
 
 
@@ -245,6 +293,9 @@ class IncidentNews(BaseModel):
         default=None, description="The incident's resolution deadline now (None while paused)"
     )
     text: str = Field(default="", max_length=2000)
+    change: UrgentChange | None = Field(
+        default=None, description="For urgent_change: the change as the incident tracks it"
+    )
 
 
 class OutgoingMail(BaseModel):
@@ -293,6 +344,18 @@ class IncidentView(BaseModel):
     timeline: list[TimelineEntry]
 
 
+class UrgentChangeInput(OperatorInput):
+    """§3.1: request an urgent change (mailed to the change manager, tracked until done)."""
+
+    what: Text
+    why: Text
+
+
+class CompleteUrgentChangeInput(OperatorInput):
+    change_id: str = Field(pattern=r"^[A-Za-z0-9._:-]{1,80}$")
+    outcome: Text
+
+
 class IncidentState(BaseModel):
     """Everything the workflow knows; carried whole across continue-as-new."""
 
@@ -332,6 +395,11 @@ class IncidentState(BaseModel):
     crisis_id: str | None = None
     crisis_started: bool = False
     crisis_outbox: list[IncidentNews] = []
+    # Confirmed P1: when the last status went to the client (None: none due).
+    p1_status_at: datetime | None = None
+    on_call_paged: bool = False
+    ticket_opened_at: datetime | None = None
+    urgent_changes: list[UrgentChange] = []
 
 
 class IncidentInput(BaseModel):

@@ -186,6 +186,24 @@ class BusinessHours(_Strict):
         return frozenset(WEEKDAYS.index(d) for d in self.days)
 
 
+class OnCallPaging(_Strict):
+    """How a P1 outside business hours pages the technical on-call (§4.2)."""
+
+    responder_type: Literal["schedule", "escalation", "team"] = "schedule"
+    responder: str = Field(
+        default="", description="Opsgenie/JSM name added as responder; empty: none added"
+    )
+    schedule: str = Field(
+        default="", description="Schedule asked who is on call; empty: the responder's schedule"
+    )
+
+    @property
+    def schedule_name(self) -> str:
+        if self.schedule:
+            return self.schedule
+        return self.responder if self.responder_type == "schedule" else ""
+
+
 class Notifications(_Strict):
     language: Language
     # Addresses are checked when the file is read; a policy stored in a workflow is taken as is.
@@ -246,6 +264,18 @@ class CrisisPolicy(_Strict):
         description="Words or phrases matched whole, case-insensitive ('mail' is not 'email')"
     )
     security_keywords: list[str]
+    # Added after the first release: defaults keep older policy snapshots readable.
+    unvalidated_at_cell_opening: Literal["open", "escalate"] = Field(
+        default="open",
+        description="No validation of the crisis situation (§4.7) by the cell's opening: "
+        "'open' the cell anyway (said in the timeline) or also 'escalate' one level",
+    )
+    ticket_within: AllowanceField = Field(
+        default=Allowance(amount=5, unit="m"), description="T0+5: the ticket is opened"
+    )
+    acknowledged_within: AllowanceField = Field(
+        default=Allowance(amount=15, unit="m"), description="T0+15: the ticket is acknowledged"
+    )
     alternate_channel: Literal["auto", "relay", "opsgenie"] = Field(
         description=(
             "How crisis notifications travel when the mail system is affected: 'relay' "
@@ -303,6 +333,12 @@ class Policy(_Strict):
         retry_initial_interval_seconds=5, retry_maximum_interval_seconds=300
     )
     continue_as_new_after_events: int = Field(default=8000, ge=200)
+    # Added after the first release: a default keeps older policy snapshots readable.
+    on_call: OnCallPaging = OnCallPaging()
+    confirmed_p1_status_every: AllowanceField = Field(
+        default=Allowance(amount=1, unit="h"),
+        description="A confirmed P1 mails the client its progress this often until resolved",
+    )
     # Added after the first release: a default keeps older policy snapshots readable.
     crisis: CrisisPolicy = DEFAULT_CRISIS
 

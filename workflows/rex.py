@@ -1,106 +1,233 @@
-"""The lessons-learned (REX) draft, written from what the crisis workflow recorded."""
+"""The lessons-learned (REX) draft, written from what the crisis workflow recorded (§4.8).
+
+It fills the technical-facts sheet (FFT) from the record, lists the follow-up actions
+(urgent changes) and prepares the analysis of how the crisis was run from the chronogram:
+steps kept are strengths, steps late or missed are weaknesses. In the crisis's language.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
-from workflows.crisis_models import CrisisState
+from workflows.crisis_models import CrisisState, Milestone
+from workflows.texts import value, when
 
-RACI = (
-    ("Steer managerial escalation (provider scope)", "A, R", "", "C"),
-    ("Validate the crisis situation", "A, R", "R", "R"),
-    ("Steer the crisis cell (provider scope)", "A, R", "I", "I"),
-    ("Steer the crisis cell (client scope)", "C", "I", "A, R"),
-    ("Operational communication", "A, R", "I", "I"),
-    ("Communication to end users / hierarchy", "I, C", "I", "A, R"),
-    ("Mobilise provider technical teams", "A, R", "R", "I"),
-    ("Mobilise client teams", "I", "I", "A, R"),
-    ("Validate acceptable solution or return to nominal", "R", "I", "A, R"),
-    ("Close escalation or crisis (provider scope)", "A, R", "I", "I"),
-    ("Close escalation or crisis (client scope)", "I", "I", "A, R"),
-)
+RACI = {
+    "fr": (
+        ("Pilotage de l'escalade managériale (périmètre infogérant)", "A, R", "", "C"),
+        ("Validation de la situation de crise", "A, R", "R", "R"),
+        ("Pilotage de la cellule de crise (périmètre infogérant)", "A, R", "I", "I"),
+        ("Pilotage de la cellule de crise (périmètre client)", "C", "I", "A, R"),
+        ("Communication opérationnelle", "A, R", "I", "I"),
+        ("Communication clients finaux / hiérarchie", "I, C", "I", "A, R"),
+        ("Mobilisation des équipes techniques infogérant", "A, R", "R", "I"),
+        ("Mobilisation des équipes client", "I", "I", "A, R"),
+        ("Validation solution acceptable ou retour au nominal", "R", "I", "A, R"),
+        ("Clôture de l'escalade ou de la crise (périmètre infogérant)", "A, R", "I", "I"),
+        ("Clôture de l'escalade ou de la crise (périmètre client)", "I", "I", "A, R"),
+    ),
+    "en": (
+        ("Steer managerial escalation (provider scope)", "A, R", "", "C"),
+        ("Validate the crisis situation", "A, R", "R", "R"),
+        ("Steer the crisis cell (provider scope)", "A, R", "I", "I"),
+        ("Steer the crisis cell (client scope)", "C", "I", "A, R"),
+        ("Operational communication", "A, R", "I", "I"),
+        ("Communication to end users / hierarchy", "I, C", "I", "A, R"),
+        ("Mobilise provider technical teams", "A, R", "R", "I"),
+        ("Mobilise client teams", "I", "I", "A, R"),
+        ("Validate acceptable solution or return to nominal", "R", "I", "A, R"),
+        ("Close escalation or crisis (provider scope)", "A, R", "I", "I"),
+        ("Close escalation or crisis (client scope)", "I", "I", "A, R"),
+    ),
+}
 
-
-def _when(value: datetime | None, zone: ZoneInfo) -> str:
-    return value.astimezone(zone).strftime("%Y-%m-%d %H:%M") if value else "—"
+WORDS = {
+    "fr": {
+        "title": "REX", "crisis": "Crise", "incident": "incident", "criterion":
+        "Critère d'activation", "triggered": "déclenchée par", "provider": "l'infogérant",
+        "client": "le client", "matrix": "Matrice d'escalade version", "level":
+        "niveau le plus haut atteint", "due": "Rapport attendu avant le", "summary": "Synthèse",
+        "to_write": "(à rédiger)", "fft": "Fiche de faits techniques (FFT)", "fact": "fait",
+        "when": "quand", "who": "qui", "t0": "T0 (début de la coupure)", "ticket":
+        "Ouverture du ticket", "ack": "Prise en compte", "escalation": "Escalade niveau",
+        "cell": "Ouverture de la cellule de crise", "drp": "Décision PRA", "restored":
+        "Service rétabli", "nominal": "Retour au nominal confirmé (client)", "closed":
+        "Crise clôturée", "conference": "Conférence", "chronogram":
+        "Respect du chronogramme", "step": "étape", "target": "cible", "done": "fait",
+        "status": "statut", "decisions": "Décisions", "no_drp": "PRA : aucune décision",
+        "updates": "Points de situation", "none": "aucun", "followup":
+        "Actions de suivi (gestion des changements)", "urgent": "Changement urgent",
+        "open": "en cours", "conduct": "Conduite de la crise", "strengths": "Points forts",
+        "weaknesses": "Points faibles", "plan": "Plan d'action (comité de production)",
+        "improve": "Plan d'amélioration du processus", "cell_members": "Cellule de crise",
+        "member": "membre", "role": "rôle", "permanent": "permanent", "took_part": "a participé",
+        "yes": "oui", "no": "non", "raci": "RACI (procédure §4.7)", "activity": "activité",
+        "pm": "manager infogérant", "pa": "admin infogérant", "timeline": "Chronologie",
+        "validations": "Validation de la situation de crise", "unconfirmed":
+        "Clôturée sans confirmation du client",
+    },
+    "en": {
+        "title": "REX", "crisis": "Crisis", "incident": "incident", "criterion":
+        "Activation criterion", "triggered": "triggered by", "provider": "the provider",
+        "client": "the client", "matrix": "Escalation matrix version", "level":
+        "highest level reached", "due": "Report due", "summary": "Summary", "to_write":
+        "(to write)", "fft": "Technical facts sheet (FFT)", "fact": "fact", "when": "when",
+        "who": "who", "t0": "T0 (outage began)", "ticket": "Ticket opened", "ack":
+        "Acknowledged", "escalation": "Escalation level", "cell": "Crisis cell opened",
+        "drp": "DRP decision", "restored": "Service restored", "nominal":
+        "Return to nominal confirmed (client)", "closed": "Crisis closed", "conference":
+        "Conference", "chronogram": "Chronogram compliance", "step": "step", "target":
+        "target", "done": "done", "status": "status", "decisions": "Decisions", "no_drp":
+        "DRP (PRA): no decision recorded", "updates": "Status updates", "none": "none",
+        "followup": "Follow-up actions (change management)", "urgent": "Urgent change",
+        "open": "open", "conduct": "How the crisis was run", "strengths": "Strengths",
+        "weaknesses": "Weaknesses", "plan": "Action plan (production committee)",
+        "improve": "Process improvement plan", "cell_members": "Crisis cell", "member":
+        "member", "role": "role", "permanent": "permanent", "took_part": "took part", "yes":
+        "yes", "no": "no", "raci": "RACI (procedure §4.7)", "activity": "activity", "pm":
+        "provider manager", "pa": "provider admin", "timeline": "Timeline", "validations":
+        "Validation of the crisis situation", "unconfirmed":
+        "Closed without the client's confirmation",
+    },
+}  # fmt: skip
 
 
 def rex_draft(state: CrisisState) -> str:
-    zone = ZoneInfo(state.policy.business_hours.timezone)
+    lang, zone = state.language, state.policy.business_hours.timezone
+    w = WORDS[lang]
+
+    def at(moment: datetime | None) -> str:
+        return when(moment, lang, zone) if moment else "—"
+
+    def step(name: str) -> str:
+        return value("step", name, lang)
+
+    by_step: dict[str, Milestone] = {m.step: m for m in state.milestones}
     lines = [
-        f"# REX — {state.title}",
+        f"# {w['title']} — {state.title}",
         "",
-        f"- Crisis: `{state.crisis_id}`"
-        + (f" (incident `{state.incident_id}`)" if state.incident_id else ""),
-        f"- Activation criterion: {state.criterion}; triggered by the {state.triggered_by}",
-        f"- T0: {_when(state.t0, zone)}; closed: {_when(state.closed_at, zone)}",
-        f"- Escalation matrix version {state.matrix.version}; highest level reached: "
-        f"{state.level} ({state.level_kind or 'none'})",
-        f"- Report due: {_when(state.rex_due_at, zone)}",
+        f"- {w['crisis']}: `{state.crisis_id}`"
+        + (f" ({w['incident']} `{state.incident_id}`)" if state.incident_id else ""),
+        f"- {w['criterion']}: {value('criterion', state.criterion, lang)}; {w['triggered']} "
+        f"{w[state.triggered_by]}",
+        f"- {w['matrix']} {state.matrix.version}; {w['level']}: {state.level}",
+        f"- {w['due']} {at(state.rex_due_at)}",
         "",
-        "## Summary",
+        f"## {w['summary']}",
         "",
-        state.summary or "(to write)",
+        state.summary or w["to_write"],
         "",
-        "## Chronogram compliance",
+        f"## {w['fft']}",
         "",
-        "| step | target | done | status |",
+        f"| {w['fact']} | {w['when']} | {w['who']} |",
+        "|---|---|---|",
+        f"| {w['t0']} | {at(state.t0)} | |",
+    ]
+    for name, label in (("ticket_opened", "ticket"), ("acknowledgement", "ack")):
+        m = by_step.get(name)
+        if m is not None and m.status != "not_applicable":
+            lines.append(f"| {w[label]} | {at(m.done_at)} | {m.by or ''} |")
+    for e in state.timeline:
+        if e.kind == "escalation" and "to" in e.fields:
+            lines.append(f"| {w['escalation']} {e.fields.get('level', '')} | {at(e.at)} | {e.by} |")
+    cell = by_step.get("cell_opening")
+    if cell is not None and cell.done_at is not None:
+        lines.append(f"| {w['cell']} | {at(cell.done_at)} | |")
+    if state.drp is not None:
+        drp = "activated" if state.drp.activate else "not_activated"
+        lines.append(
+            f"| {w['drp']}: {value('drp', drp, lang)} ({state.drp.reason}) | "
+            f"{at(state.drp.at)} | {state.drp.by} |"
+        )
+    for key, acted in (
+        ("restored", state.restored),
+        ("nominal", state.nominal_confirmed),
+        ("closed", state.closed),
+    ):
+        if acted is not None:
+            role = f" ({acted.role})" if acted.role else ""
+            lines.append(f"| {w[key]} | {at(acted.at)} | {acted.by}{role} |")
+    if state.conference is not None:
+        lines.append(
+            f"| {w['conference']} ({state.conference.provider}) | | {state.conference.url} |"
+        )
+    if state.closed is not None and state.nominal_confirmed is None and state.closed.note:
+        lines += ["", f"{w['unconfirmed']}: {state.closed.note}"]
+
+    lines += [
+        "",
+        f"## {w['chronogram']}",
+        "",
+        f"| {w['step']} | {w['target']} | {w['done']} | {w['status']} |",
         "|---|---|---|---|",
     ]
     for m in state.milestones:
-        lines.append(
-            f"| {m.action} | {_when(m.due_at, zone)} | {_when(m.done_at, zone)} | {m.status} |"
-        )
-    lines += ["", "## Decisions", ""]
+        status = value("milestone_status", m.status, lang)
+        lines.append(f"| {step(m.step)} | {at(m.due_at)} | {at(m.done_at)} | {status} |")
+
+    lines += ["", f"## {w['decisions']}", ""]
     if state.drp is None:
-        lines.append("- DRP (PRA): no decision recorded")
+        lines.append(f"- {w['no_drp']}")
     else:
-        verdict = "activated" if state.drp.activate else "not activated"
+        drp = "activated" if state.drp.activate else "not_activated"
         lines.append(
-            f"- DRP (PRA) {verdict} by {state.drp.by} at {_when(state.drp.at, zone)}: "
+            f"- {w['drp']}: {value('drp', drp, lang)} — {state.drp.by}, {at(state.drp.at)}: "
             f"{state.drp.reason}"
         )
-    if state.restored_at:
-        lines.append(f"- Service restored at {_when(state.restored_at, zone)}")
-    lines += ["", "## Status updates", ""]
+    if state.validations:
+        lines += ["", f"### {w['validations']}", ""]
+        for v in state.validations:
+            role = f" ({v.role})" if v.role else ""
+            party = value("party", v.party, lang)
+            lines.append(f"- {party}: {v.decision} — {v.by}{role}, {at(v.at)}")
+
+    lines += ["", f"## {w['followup']}", ""]
+    for c in state.urgent_changes:
+        done = f"{at(c.done_at)}: {c.outcome}" if c.done_at else w["open"]
+        lines.append(f"- {w['urgent']} {c.id} — {c.what} ({c.why}) — {done}")
+    if not state.urgent_changes:
+        lines.append(f"- {w['none']}")
+
+    lines += ["", f"## {w['updates']}", ""]
     for u in state.updates:
-        lines.append(f"- {_when(u.at, zone)} ({u.by}): {u.progress}")
-        if u.done:
-            lines.append(f"  - done: {u.done}")
-        if u.remaining:
-            lines.append(f"  - remaining: {u.remaining}")
+        lines.append(f"- {at(u.at)} ({u.by}): {u.progress}")
     if not state.updates:
-        lines.append("- none posted")
+        lines.append(f"- {w['none']}")
+
+    kept = [m for m in state.milestones if m.status == "met"]
+    slipped = [m for m in state.milestones if m.status in ("late", "missed")]
+    lines += ["", f"## {w['conduct']}", "", f"### {w['strengths']}", ""]
+    lines += [f"- {step(m.step)}: {value('milestone_status', 'met', lang)}" for m in kept]
+    lines += ["", f"### {w['weaknesses']}", ""]
     lines += [
+        f"- {step(m.step)}: {value('milestone_status', m.status, lang)}" for m in slipped
+    ] or [f"- {w['none']}"]
+    lines += ["", f"### {w['plan']}", "", w["to_write"], "", f"### {w['improve']}", ""]
+    lines += [w["to_write"], ""]
+
+    lines += [
+        f"## {w['cell_members']}",
         "",
-        "## Crisis cell",
-        "",
-        "| member | role | permanent | took part |",
+        f"| {w['member']} | {w['role']} | {w['permanent']} | {w['took_part']} |",
         "|---|---|---|---|",
     ]
     for member in state.members:
         lines.append(
             f"| {member.name} <{member.email}> | {member.role} | "
-            f"{'yes' if member.permanent else 'no'} | {'yes' if member.participating else 'no'} |"
+            f"{w['yes'] if member.permanent else w['no']} | "
+            f"{w['yes'] if member.participating else w['no']} |"
         )
     lines += [
         "",
-        "## RACI (procedure §4.7)",
+        f"## {w['raci']}",
         "",
-        "| activity | provider manager | provider admin | client |",
+        f"| {w['activity']} | {w['pm']} | {w['pa']} | {w['client']} |",
         "|---|---|---|---|",
-        *(f"| {a} | {m} | {ad} | {c} |" for a, m, ad, c in RACI),
+        *(f"| {a} | {m} | {ad} | {c} |" for a, m, ad, c in RACI[lang]),
         "",
-        "## Timeline",
+        f"## {w['timeline']}",
         "",
-        *(f"- {_when(e.at, zone)} [{e.kind}] {e.by}: {e.text}" for e in state.timeline),
-        "",
-        "## To complete by the incident manager",
-        "",
-        "- Technical facts sheet (FFT)",
-        "- Strengths, weaknesses, action plan for the production committee",
-        "- Follow-up actions through change management",
+        *(f"- {at(e.at)} [{e.kind}] {e.by}: {e.text}" for e in state.timeline),
         "",
     ]
     return "\n".join(lines)

@@ -77,6 +77,8 @@ VALUES: dict[str, dict[str, dict[str, str]]] = {
             "action_plan": "Communication du plan d'action ; décision PRA au plus tard",
             "restoration": "Si le PRA est déclenché : service rétabli pour les utilisateurs",
             "closing": "Communication de clôture, fin de la gestion de crise",
+            "ticket_opened": "T0+5 : ouverture du ticket",
+            "acknowledgement": "T0+15 : prise en compte du ticket",
         },
         EN: {
             "escalation": "Escalation to the incident manager; DNUM told a P1 is open",
@@ -86,7 +88,25 @@ VALUES: dict[str, dict[str, dict[str, str]]] = {
             "action_plan": "Action plan communicated; latest DRP decision",
             "restoration": "If the DRP was triggered: service restored for users",
             "closing": "Closing communication, end of crisis management",
+            "ticket_opened": "T0+5: ticket opened",
+            "acknowledgement": "T0+15: ticket acknowledged",
         },
+    },
+    "party": {
+        FR: {
+            "provider_manager": "manager infogérant",
+            "provider_admin": "admin infogérant",
+            "client": "client",
+        },
+        EN: {
+            "provider_manager": "provider manager",
+            "provider_admin": "provider admin",
+            "client": "client",
+        },
+    },
+    "drp": {
+        FR: {"activated": "déclenché", "not_activated": "non déclenché"},
+        EN: {"activated": "activated", "not_activated": "not activated"},
     },
     "milestone_status": {
         FR: {
@@ -113,6 +133,8 @@ VALUES: dict[str, dict[str, dict[str, str]]] = {
             "resumed": "L'incident reprend : son délai de résolution court de nouveau.",
             "breached": "Le délai de résolution de l'incident est dépassé.",
             "closed": "L'incident est clôturé.",
+            "acknowledged": "L'incident est pris en compte.",
+            "urgent_change": "Changement urgent sur l'incident :",
         },
         EN: {
             "resolved": "The incident is resolved: service restored.",
@@ -122,6 +144,8 @@ VALUES: dict[str, dict[str, dict[str, str]]] = {
             "resumed": "The incident resumes: its resolution clock runs again.",
             "breached": "The incident's resolution deadline is breached.",
             "closed": "The incident is closed.",
+            "acknowledged": "The incident is acknowledged.",
+            "urgent_change": "Urgent change on the incident:",
         },
     },
     "escalation_reason": {
@@ -131,6 +155,7 @@ VALUES: dict[str, dict[str, dict[str, str]]] = {
             "drp_undecided": "PRA non décidé à l'heure limite",
             "not_restored": "service non rétabli à l'échéance du PRA",
             "chronogram": "T0+30 min : escalade à l'incident manager",
+            "unvalidated": "situation de crise non validée à l'ouverture de la cellule",
         },
         EN: {
             "at_risk": "the incident's resolution deadline is at risk",
@@ -138,6 +163,7 @@ VALUES: dict[str, dict[str, dict[str, str]]] = {
             "drp_undecided": "DRP undecided at the latest decision time",
             "not_restored": "service not restored at the DRP restoration target",
             "chronogram": "T0+30 min: escalation to the incident manager",
+            "unvalidated": "crisis situation not validated when the cell opens",
         },
     },
 }
@@ -433,7 +459,57 @@ SENTENCES: dict[str, dict[str, str]] = {
         FR: "Mail {mail} non distribué : {error}",
         EN: "Mail {mail} not delivered: {error}",
     },
+    "unvalidated.open": {
+        FR: "Ouverture de la cellule sans validation de la situation de crise (§4.7) : la "
+        "politique l'ouvre quand même.",
+        EN: "The cell opens without validation of the crisis situation (§4.7): the policy opens "
+        "it anyway.",
+    },
+    "unvalidated.escalate": {
+        FR: "Ouverture de la cellule sans validation de la situation de crise (§4.7) : la "
+        "politique l'ouvre et escalade d'un niveau.",
+        EN: "The cell opens without validation of the crisis situation (§4.7): the policy opens "
+        "it and escalates one level.",
+    },
+    "validation.validated": {
+        FR: "Situation de crise validée ({party}) {note}",
+        EN: "Crisis situation validated ({party}) {note}",
+    },
+    "validation.declined": {
+        FR: "Situation de crise NON validée ({party}) {note}",
+        EN: "Crisis situation declined ({party}) {note}",
+    },
+    "nominal_confirmed": {
+        FR: "Retour au nominal confirmé côté client. {note}",
+        EN: "Return to nominal confirmed on the client side. {note}",
+    },
+    "closed_unconfirmed": {
+        FR: "Crise clôturée sans confirmation du client du retour au nominal : {reason}",
+        EN: "Crisis closed without the client's confirmation of return to nominal: {reason}",
+    },
+    "urgent_change": {
+        FR: "Changement urgent {change_id} demandé : {what} (motif : {why})",
+        EN: "Urgent change {change_id} requested: {what} (why: {why})",
+    },
+    "urgent_change_done": {
+        FR: "Changement urgent {change_id} réalisé : {outcome}",
+        EN: "Urgent change {change_id} done: {outcome}",
+    },
     # ---- crisis mail lines
+    "line.security": {
+        FR: "La sécurité peut être en jeu dans cette crise : {title}",
+        EN: "Security may be involved in this crisis: {title}",
+    },
+    "line.validate": {
+        FR: "Merci de valider (ou non) la situation de crise : validate_crisis "
+        "{{party, decision: validated|declined}}.",
+        EN: "Please validate (or decline) the crisis situation: validate_crisis "
+        "{{party, decision: validated|declined}}.",
+    },
+    "line.rex_submitted": {
+        FR: "Rapport d'incident (REX) remis par {by}. {link}",
+        EN: "Incident report (REX) submitted by {by}. {link}",
+    },
     "line.on_call": {
         FR: "Crise ouverte hors heures ouvrées : {title}",
         EN: "Crisis opened outside business hours: {title}",
