@@ -19,7 +19,7 @@ from workers.worker import build_worker
 from workflows.crisis import AT_RISK, CrisisWorkflow
 from workflows.crisis_models import CloseCrisisInput, CrisisView
 from workflows.incident import IncidentWorkflow
-from workflows.models import QualifyP1Input, ReopenInput, ResolveInput
+from workflows.models import AcknowledgeInput, QualifyP1Input, ReopenInput, ResolveInput
 
 LEAD = timedelta(seconds=12)
 
@@ -55,6 +55,16 @@ async def test_resolved_incident_stops_the_crisis_escalating_for_lateness(
         opened = await when(lambda v: any(m.status == "met" or m.status == "late"
                                            for m in v.milestones))  # fmt: skip
         level_before = opened.level
+        # §4.6 T0+5: the ticket was opened 1 h 30 after the fault began; T0+15: not yet
+        # acknowledged, missed until the incident is.
+        by_step = {m.step: m for m in opened.milestones}
+        assert by_step["ticket_opened"].status == "late"
+        assert by_step["acknowledgement"].status == "missed"
+        await incident.execute_update(IncidentWorkflow.acknowledge, AcknowledgeInput(by="alice"))
+        acked = await when(
+            lambda v: next(m for m in v.milestones if m.step == "acknowledgement").status == "late"
+        )
+        assert next(m for m in acked.milestones if m.step == "acknowledgement").by == "alice"
         await incident.execute_update(
             IncidentWorkflow.resolve, ResolveInput(by="im", resolution="rolled back the release")
         )

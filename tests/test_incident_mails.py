@@ -17,10 +17,12 @@ from workflows.incident import IncidentWorkflow
 from workflows.models import (
     AcknowledgeInput,
     CloseInput,
+    CompleteUrgentChangeInput,
     QualifyP1Input,
     ResolveInput,
     ResumeInput,
     SetPendingInput,
+    UrgentChangeInput,
     WorklogInput,
 )
 
@@ -142,3 +144,32 @@ async def test_confirmed_p1_mails_the_client_every_hour_and_reminds_the_manager(
         await handle.execute_update(IncidentWorkflow.close, CloseInput(by="alice"))
         await eventually(lambda: subject_ends(sink, handle.id, "— Clôturé"))
         assert len(subject_ends(sink, handle.id, "— Point de situation")) == 2
+
+
+async def test_urgent_change_goes_to_the_change_manager_and_is_tracked(
+    skipping_env: WorkflowEnvironment, settings: Settings, sink: MailSink
+) -> None:
+    client = skipping_env.client
+    async with build_worker(client, settings):
+        handle = await open_incident(client, settings.task_queue, priority="P2")
+        await status(handle)
+        await handle.execute_update(
+            IncidentWorkflow.request_urgent_change,
+            UrgentChangeInput(by="alice", what="roll back release 4.2", why="checkout errors"),
+        )
+        change = (
+            await eventually(
+                lambda: subject_ends(sink, handle.id, "— Demande de changement urgent")
+            )
+        )[0]
+        assert str(change["To"]) == "change-manager@example.com"
+        assert "roll back release 4.2" in body(change)
+        view = await handle.execute_update(
+            IncidentWorkflow.complete_urgent_change,
+            CompleteUrgentChangeInput(by="bob", change_id="INC-UC-1", outcome="rolled back"),
+        )
+        assert view.status == "open"
+        assert [(c.id, c.done_by, c.outcome) for c in view.urgent_changes] == [
+            ("INC-UC-1", "bob", "rolled back")
+        ]
+        assert view.ticket_opened_at is not None

@@ -1178,6 +1178,8 @@ class IncidentWorkflow(Operations[IncidentView]):
             alert_changes_pending=len(s.alert_outbox),
             crisis_id=s.crisis_id,
             timeline=list(s.timeline) if with_timeline else [],
+            ticket_opened_at=s.ticket_opened_at,
+            urgent_changes=s.urgent_changes,
         )
 
     def _publish(self) -> None:

@@ -342,6 +342,8 @@ class IncidentView(BaseModel):
     alert_changes_pending: int = 0
     crisis_id: str | None = None
     timeline: list[TimelineEntry]
+    ticket_opened_at: Instant | None = None
+    urgent_changes: list[UrgentChange] = []
 
 
 class UrgentChangeInput(OperatorInput):

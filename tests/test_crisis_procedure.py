@@ -1,0 +1,182 @@
+"""The crisis obligations of §4.3–§4.8 beyond the chronogram: validating the crisis situation,
+who is told (security, partners), urgent changes, and the lessons-learned report's restricted
+distribution (time-skipping server, real SMTP sink)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from email.message import EmailMessage
+from pathlib import Path
+
+from temporalio.testing import WorkflowEnvironment
+
+from starters.smtp_sink import MailSink
+from tests.helpers import advance, eventually, on_a_business_morning
+from tests.test_crisis_chronogram import crisis_status, mails, to
+from workers.settings import Settings
+from workers.worker import build_worker
+from workflows.crisis import CrisisWorkflow
+from workflows.crisis_models import (
+    AddMemberInput,
+    CloseCrisisInput,
+    ConfirmNominalInput,
+    CrisisInput,
+    ServiceRestoredInput,
+    SubmitRexInput,
+    ValidateCrisisInput,
+)
+from workflows.models import CompleteUrgentChangeInput, UrgentChangeInput
+
+PILOTS = {"incident-manager@example.com", "delivery-manager@example.com"}
+
+
+def body(message: EmailMessage) -> str:
+    part = message.get_body(("plain",))
+    assert part is not None
+    return str(part.get_content())
+
+
+async def test_the_cell_request_asks_for_validation_and_the_policy_decides_without_it(
+    skipping_env: WorkflowEnvironment, settings: Settings, sink: MailSink
+) -> None:
+    await on_a_business_morning(skipping_env)
+    client = skipping_env.client
+    async with build_worker(client, settings):
+        crisis = await client.start_workflow(
+            CrisisWorkflow.run,
+            CrisisInput(title="ERP blocked", criterion="critical_application_blocked"),
+            id="crisis-validation-open",
+            task_queue=settings.task_queue,
+        )
+        await crisis_status(crisis)
+        await advance(skipping_env, timedelta(minutes=46))
+        request = (await eventually(lambda: mails(sink, crisis.id, "cell_request")))[0]
+        assert "validate_crisis" in body(request)
+
+        view = await crisis.execute_update(
+            CrisisWorkflow.validate_crisis,
+            ValidateCrisisInput(by="n1@client.example.org", party="client", decision="declined"),
+        )
+        assert view.validations[0].role == "client.management_1"
+        declined = (await eventually(lambda: mails(sink, crisis.id, "validation_declined")))[0]
+        assert to(declined) == PILOTS
+
+        await advance(skipping_env, timedelta(minutes=15))
+        await eventually(lambda: mails(sink, crisis.id, "cell_opening"))
+        view = await crisis_status(crisis)
+        entry = next(e for e in view.timeline if e.kind == "unvalidated")
+        assert entry.sentence == "unvalidated.open"
+        assert view.level == 1  # the T0+30 escalation only: "open" does not escalate
+
+
+async def test_a_policy_can_escalate_an_unvalidated_crisis(
+    skipping_env: WorkflowEnvironment, settings: Settings, sink: MailSink, config_dir: Path
+) -> None:
+    path = config_dir / "policy.toml"
+    text = path.read_text(encoding="utf-8")
+    anchor = 'alternate_channel = "auto"'
+    assert anchor in text
+    path.write_text(
+        text.replace(anchor, anchor + '\nunvalidated_at_cell_opening = "escalate"'),
+        encoding="utf-8",
+    )
+    await on_a_business_morning(skipping_env)
+    client = skipping_env.client
+    async with build_worker(client, settings):
+        crisis = await client.start_workflow(
+            CrisisWorkflow.run,
+            CrisisInput(title="ERP blocked"),
+            id="crisis-validation-escalate",
+            task_queue=settings.task_queue,
+        )
+        await crisis_status(crisis)
+        await advance(skipping_env, timedelta(minutes=61))
+        await eventually(lambda: mails(sink, crisis.id, "cell_opening"))
+        view = await crisis_status(crisis)
+        assert view.level == 2
+        assert any(e.fields.get("escalation_reason") == "unvalidated" for e in view.timeline)
+
+
+async def test_security_teams_and_partners_are_told(
+    skipping_env: WorkflowEnvironment, settings: Settings, sink: MailSink
+) -> None:
+    await on_a_business_morning(skipping_env)
+    client = skipping_env.client
+    async with build_worker(client, settings):
+        crisis = await client.start_workflow(
+            CrisisWorkflow.run,
+            CrisisInput(title="Ransomware on file servers", criterion="virus_attack"),
+            id="crisis-security",
+            task_queue=settings.task_queue,
+        )
+        await crisis_status(crisis)
+        alert = (await eventually(lambda: mails(sink, crisis.id, "security_alert")))[0]
+        assert to(alert) == {"security@example.com", "rssi@client.example.org"}
+        await crisis.execute_update(
+            CrisisWorkflow.add_member,
+            AddMemberInput(
+                by="im", name="Hébergeur", email="noc@partner.example.net", kind="partner"
+            ),
+        )
+        joined = (await eventually(lambda: mails(sink, crisis.id, "member_added")))[0]
+        assert to(joined) == {"noc@partner.example.net"}
+        # A virus attack is a crisis event, not a P1 incident: the DNUM is told so.
+        await advance(skipping_env, timedelta(hours=2, minutes=1))
+        event = (await eventually(lambda: mails(sink, crisis.id, "crisis_event")))[0]
+        assert "attaque virale" in body(event) and "P1" not in body(event)
+        assert mails(sink, crisis.id, "p1_open") == []
+        status = (await eventually(lambda: mails(sink, crisis.id, "status")))[0]
+        assert {"noc@partner.example.net", "security@example.com"} <= to(status)
+
+
+async def test_urgent_changes_are_tracked_and_the_rex_goes_to_the_restricted_list(
+    skipping_env: WorkflowEnvironment, settings: Settings, sink: MailSink
+) -> None:
+    await on_a_business_morning(skipping_env)
+    client = skipping_env.client
+    async with build_worker(client, settings):
+        crisis = await client.start_workflow(
+            CrisisWorkflow.run,
+            CrisisInput(title="Payments down"),
+            id="crisis-rex",
+            task_queue=settings.task_queue,
+        )
+        await crisis_status(crisis)
+        view = await crisis.execute_update(
+            CrisisWorkflow.request_urgent_change,
+            UrgentChangeInput(by="im", what="raise the DB pool to 200", why="saturation"),
+        )
+        assert view.urgent_changes[0].id == "UC-1"
+        change = (await eventually(lambda: mails(sink, crisis.id, "urgent_change")))[0]
+        assert to(change) == {"change-manager@example.com"}
+        assert "raise the DB pool to 200" in body(change)
+        await crisis.execute_update(
+            CrisisWorkflow.complete_urgent_change,
+            CompleteUrgentChangeInput(by="cm", change_id="UC-1", outcome="pool at 200"),
+        )
+        await crisis.execute_update(
+            CrisisWorkflow.service_restored, ServiceRestoredInput(by="referents@example.com")
+        )
+        await crisis.execute_update(
+            CrisisWorkflow.confirm_nominal, ConfirmNominalInput(by="dnum@client.example.org")
+        )
+        view = await crisis.execute_update(
+            CrisisWorkflow.close_crisis,
+            CloseCrisisInput(by="delivery-manager@example.com", summary="pool fixed"),
+        )
+        assert view.restored is not None and view.restored.role == "provider.technical_referents"
+        draft = body((await eventually(lambda: mails(sink, crisis.id, "rex_draft")))[0])
+        assert "UC-1 — raise the DB pool to 200 (saturation)" in draft and "pool at 200" in draft
+
+        await crisis.execute_update(
+            CrisisWorkflow.submit_rex,
+            SubmitRexInput(by="im", text="# REX\n\nRoot cause: pool too small."),
+        )
+        rex = (await eventually(lambda: mails(sink, crisis.id, "rex")))[0]
+        assert to(rex) == {
+            "incident-manager@example.com", "delivery-manager@example.com",
+            "account-director@example.com", "n1@client.example.org", "dnum@client.example.org",
+        }  # fmt: skip
+        assert "Root cause: pool too small." in body(rex)
+        result = await crisis.result()
+        assert result.status == "rex_submitted"
