@@ -1,14 +1,17 @@
-"""Records workflow histories for the replay tests: ``python -m tests.record_histories``.
+"""Records workflow histories for the replay tests: ``python -m tests.record_histories TAG``.
 
 Run it before changing workflow code, commit the JSON files it writes to
-``tests/histories/``, and the replay tests then prove the new code still
-replays incidents that were started by the old one.
+``tests/histories/`` (``<scenario>_<TAG>.json``), and the replay tests then
+prove the new code still replays incidents that were started by the old one.
+It never overwrites a stored history: older behaviour stays covered.
 """
 
 from __future__ import annotations
 
 import asyncio
+import sys
 import tempfile
+import uuid
 from datetime import timedelta
 from pathlib import Path
 
@@ -88,21 +91,28 @@ async def breach(env: WorkflowEnvironment, queue: str) -> WorkflowHandle[object,
 
 
 async def crisis(env: WorkflowEnvironment, queue: str) -> WorkflowHandle[object, object]:
+    """A crisis on its own (the time-skipping server cannot run an incident signalling its
+    child crisis), through every operation."""
     from workflows.crisis import CrisisWorkflow
     from workflows.crisis_models import (
+        AddMemberInput,
         CloseCrisisInput,
+        ConfirmNominalInput,
+        CrisisInput,
         DecideDrpInput,
         PostUpdateInput,
         ServiceRestoredInput,
         SubmitRexInput,
+        ValidateCrisisInput,
     )
+    from workflows.models import CompleteUrgentChangeInput, UrgentChangeInput
 
-    incident = await open_incident(env.client, queue)
-    await status(incident)
-    await incident.execute_update(
-        IncidentWorkflow.qualify_p1, QualifyP1Input(by="im", verdict="major")
+    handle = await env.client.start_workflow(
+        CrisisWorkflow.run,
+        CrisisInput(title="Payments down", context="security intrusion suspected"),
+        id=f"crisis-recorded-{uuid.uuid4().hex[:8]}",
+        task_queue=queue,
     )
-    handle = env.client.get_workflow_handle_for(CrisisWorkflow.run, f"crisis-{incident.id}")
     for _ in range(100):
         try:
             await handle.query(CrisisWorkflow.status)
@@ -111,7 +121,23 @@ async def crisis(env: WorkflowEnvironment, queue: str) -> WorkflowHandle[object,
             await asyncio.sleep(0.1)
     await advance(env, timedelta(minutes=50))
     await handle.execute_update(
+        CrisisWorkflow.validate_crisis,
+        ValidateCrisisInput(by="n1@client.example.org", party="client", decision="validated"),
+    )
+    await handle.execute_update(
+        CrisisWorkflow.add_member,
+        AddMemberInput(by="im", name="NOC", email="noc@partner.example.net", kind="partner"),
+    )
+    await handle.execute_update(
+        CrisisWorkflow.request_urgent_change,
+        UrgentChangeInput(by="im", what="open site B", why="site A down"),
+    )
+    await handle.execute_update(
         CrisisWorkflow.decide_drp, DecideDrpInput(by="im", activate=True, reason="site B")
+    )
+    await handle.execute_update(
+        CrisisWorkflow.complete_urgent_change,
+        CompleteUrgentChangeInput(by="cm", change_id="UC-1", outcome="site B open"),
     )
     await handle.signal("post_update", {"by": "im", "progress": "failover running"})
     await advance(env, timedelta(hours=2))
@@ -121,10 +147,10 @@ async def crisis(env: WorkflowEnvironment, queue: str) -> WorkflowHandle[object,
     )
     await advance(env, timedelta(hours=1))
     await handle.execute_update(
-        CrisisWorkflow.close_crisis,
-        CloseCrisisInput(
-            by="dm", summary="back on site A", without_client_confirmation="recorded history"
-        ),
+        CrisisWorkflow.confirm_nominal, ConfirmNominalInput(by="dnum@client.example.org")
+    )
+    await handle.execute_update(
+        CrisisWorkflow.close_crisis, CloseCrisisInput(by="dm", summary="back on site A")
     )
     await advance(env, timedelta(days=1, minutes=5))
     await handle.execute_update(
@@ -134,7 +160,7 @@ async def crisis(env: WorkflowEnvironment, queue: str) -> WorkflowHandle[object,
     return handle  # type: ignore[return-value]
 
 
-async def main() -> None:
+async def main(tag: str) -> None:
     from temporalio.api.enums.v1 import IndexedValueType
     from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 
@@ -171,12 +197,18 @@ async def main() -> None:
                 ("incident_breach", breach),
                 ("crisis", crisis),
             ):
+                path = HISTORIES / f"{name}_{tag}.json"
+                if path.exists():
+                    print(f"kept {path.name}: a stored history is never overwritten")
+                    continue
                 handle = await scenario(env, settings.task_queue)
                 history = await handle.fetch_history()
-                (HISTORIES / f"{name}.json").write_text(history.to_json())
-                print(f"recorded {name}: {len(history.events)} events")
+                path.write_text(history.to_json())
+                print(f"recorded {path.name}: {len(history.events)} events")
     await env.shutdown()
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    if len(sys.argv) != 2 or not sys.argv[1].replace("_", "").isalnum():
+        sys.exit("usage: python -m tests.record_histories TAG   (e.g. 2026_11)")
+    asyncio.run(main(sys.argv[1]))

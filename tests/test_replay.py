@@ -24,6 +24,11 @@ def test_histories_are_stored() -> None:
         "incident_breach_before_alert_mirror",
         "incident_lifecycle_before_crisis",
         "crisis",
+        # recorded with the crisis following its incident, confirmed-P1 status mails,
+        # on-call paging and bounded inputs
+        "incident_lifecycle_2026_11",
+        "incident_breach_2026_11",
+        "crisis_2026_11",
     }
 
 
