@@ -249,8 +249,9 @@ async def test_saturday_night_escalates_outside_business_hours(
         view = await crisis.execute_update(
             CrisisWorkflow.escalate, EscalateInput(by="im", reason="again")
         )
-        assert view.level == 3 and view.timeline[-1].sentence == "escalation.last"
-        assert view.timeline[-1].text == "Déjà au dernier niveau (3) : again"
+        last = (await crisis_status(crisis)).timeline[-1]
+        assert view.level == 3 and last.sentence == "escalation.last"
+        assert last.text == "Déjà au dernier niveau (3) : again"
 
 
 async def test_mail_system_incident_uses_the_alternate_relay(

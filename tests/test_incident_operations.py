@@ -41,8 +41,15 @@ async def test_invalid_operations_are_refused_as_updates_and_recorded_as_signals
             await handle.execute_update(IncidentWorkflow.close, CloseInput(by="alice"))
         assert "cannot close" in str(refused.value.cause)
         # Malformed input sent as an Update: rejected, nothing recorded.
-        with pytest.raises(WorkflowUpdateFailedError):
+        with pytest.raises(WorkflowUpdateFailedError) as refused:
             await handle.execute_update("set_pending", {"by": "alice", "waiting_on": "martians"})
+        message = str(refused.value.cause)
+        assert "set_pending: waiting_on: Input should be 'customer' or 'third_party'" in message
+        assert "reason: Field required" in message
+        # A missing field is named in the refusal's own message, not "Failed decoding".
+        with pytest.raises(WorkflowUpdateFailedError) as refused:
+            await handle.execute_update("add_worklog", {"by": "alice"})
+        assert refused.value.cause.message == "add_worklog: text: Field required"
 
         # The same mistakes as Signals: recorded as refused, the workflow carries on.
         await handle.signal("resume", {"by": "bob"})
@@ -121,7 +128,8 @@ async def test_recategorize_resolve_reopen_close(
             ),
         )
         assert view.status == "resolved" and view.resolved_at is not None
-        kinds = [e.kind for e in view.timeline]
+        assert view.timeline == []  # an Update answers without the story; status has it
+        kinds = [e.kind for e in (await status(handle)).timeline]
         assert {"runbook_change", "problem_proposal"} <= set(kinds)
 
         view = await handle.execute_update(

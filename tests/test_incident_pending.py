@@ -50,8 +50,9 @@ async def test_silver_p2_pending_for_3_hours_moves_its_deadline_3_hours(
 
         resumed = await handle.execute_update(IncidentWorkflow.resume, ResumeInput(by="alice"))
         assert resumed.status == "in_progress" and not resumed.sla_paused
-        paused_at = next(e.at for e in resumed.timeline if e.kind == "pending")
-        resumed_at = next(e.at for e in resumed.timeline if e.kind == "resumed")
+        story = (await status(handle)).timeline
+        paused_at = next(e.at for e in story if e.kind == "pending")
+        resumed_at = next(e.at for e in story if e.kind == "resumed")
         pause = resumed_at - paused_at
         assert timedelta(hours=3) <= pause < timedelta(hours=3, seconds=1)
         assert resumed.resolution_due_at == clock.add(original_due, pause)

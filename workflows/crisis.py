@@ -60,7 +60,7 @@ with workflow.unsafe.imports_passed_through():
         UrgentChange,
         UrgentChangeInput,
     )
-    from workflows.operations import Operations, Refused
+    from workflows.operations import Operation, Operations, Refused, operations
     from workflows.rex import rex_draft
     from workflows.texts import render
 
@@ -102,8 +102,28 @@ DESCRIPTIONS = {
 AT_RISK = "at_risk"
 BREACHED = "breached"
 
+OPERATIONS = [
+    Operation(name, model, DESCRIPTIONS[name])
+    for name, model in (
+        ("post_update", PostUpdateInput),
+        ("decide_drp", DecideDrpInput),
+        ("escalate", EscalateInput),
+        ("add_member", AddMemberInput),
+        ("service_restored", ServiceRestoredInput),
+        ("validate_crisis", ValidateCrisisInput),
+        ("confirm_nominal", ConfirmNominalInput),
+        ("request_urgent_change", UrgentChangeInput),
+        ("complete_urgent_change", CompleteUrgentChangeInput),
+        ("close_crisis", CloseCrisisInput),
+        ("submit_rex", SubmitRexInput),
+    )
+]
+# Sent by the incident to its crisis: a Signal only.
+INCIDENT_CHANGED = Operation("incident_changed", IncidentNews, DESCRIPTIONS["incident_changed"])
+
 
 @workflow.defn(name="CrisisWorkflow")
+@operations(CrisisView, OPERATIONS)
 class CrisisWorkflow(Operations[CrisisView]):
     @workflow.init
     def __init__(self, input: CrisisInput) -> None:
@@ -835,211 +855,9 @@ class CrisisWorkflow(Operations[CrisisView]):
 
     # ------------------------------------------------------------- plumbing
 
-    @workflow.signal(name="post_update", description=DESCRIPTIONS["post_update"])
-    async def post_update_signal(self, input: Any) -> None:
-        await self._run_signal(
-            "post_update", PostUpdateInput, self._check_post_update, self._apply_post_update, input
-        )
-
-    @workflow.update(name="post_update", description=DESCRIPTIONS["post_update"])
-    async def post_update(self, input: PostUpdateInput) -> CrisisView:
-        return await self._run_update(self._check_post_update, self._apply_post_update, input)
-
-    @post_update.validator
-    def _v_post_update(self, input: PostUpdateInput) -> None:
-        self._validate(self._check_post_update, input)
-
-    @workflow.signal(name="decide_drp", description=DESCRIPTIONS["decide_drp"])
-    async def decide_drp_signal(self, input: Any) -> None:
-        await self._run_signal(
-            "decide_drp", DecideDrpInput, self._check_decide_drp, self._apply_decide_drp, input
-        )
-
-    @workflow.update(name="decide_drp", description=DESCRIPTIONS["decide_drp"])
-    async def decide_drp(self, input: DecideDrpInput) -> CrisisView:
-        return await self._run_update(self._check_decide_drp, self._apply_decide_drp, input)
-
-    @decide_drp.validator
-    def _v_decide_drp(self, input: DecideDrpInput) -> None:
-        self._validate(self._check_decide_drp, input)
-
-    @workflow.signal(name="escalate", description=DESCRIPTIONS["escalate"])
-    async def escalate_signal(self, input: Any) -> None:
-        await self._run_signal(
-            "escalate", EscalateInput, self._check_escalate, self._apply_escalate, input
-        )
-
-    @workflow.update(name="escalate", description=DESCRIPTIONS["escalate"])
-    async def escalate(self, input: EscalateInput) -> CrisisView:
-        return await self._run_update(self._check_escalate, self._apply_escalate, input)
-
-    @escalate.validator
-    def _v_escalate(self, input: EscalateInput) -> None:
-        self._validate(self._check_escalate, input)
-
-    @workflow.signal(name="add_member", description=DESCRIPTIONS["add_member"])
-    async def add_member_signal(self, input: Any) -> None:
-        await self._run_signal(
-            "add_member", AddMemberInput, self._check_add_member, self._apply_add_member, input
-        )
-
-    @workflow.update(name="add_member", description=DESCRIPTIONS["add_member"])
-    async def add_member(self, input: AddMemberInput) -> CrisisView:
-        return await self._run_update(self._check_add_member, self._apply_add_member, input)
-
-    @add_member.validator
-    def _v_add_member(self, input: AddMemberInput) -> None:
-        self._validate(self._check_add_member, input)
-
-    @workflow.signal(name="service_restored", description=DESCRIPTIONS["service_restored"])
-    async def service_restored_signal(self, input: Any) -> None:
-        await self._run_signal(
-            "service_restored",
-            ServiceRestoredInput,
-            self._check_service_restored,
-            self._apply_service_restored,
-            input,
-        )
-
-    @workflow.update(name="service_restored", description=DESCRIPTIONS["service_restored"])
-    async def service_restored(self, input: ServiceRestoredInput) -> CrisisView:
-        return await self._run_update(
-            self._check_service_restored, self._apply_service_restored, input
-        )
-
-    @service_restored.validator
-    def _v_service_restored(self, input: ServiceRestoredInput) -> None:
-        self._validate(self._check_service_restored, input)
-
-    @workflow.signal(name="close_crisis", description=DESCRIPTIONS["close_crisis"])
-    async def close_crisis_signal(self, input: Any) -> None:
-        await self._run_signal(
-            "close_crisis",
-            CloseCrisisInput,
-            self._check_close_crisis,
-            self._apply_close_crisis,
-            input,
-        )
-
-    @workflow.update(name="close_crisis", description=DESCRIPTIONS["close_crisis"])
-    async def close_crisis(self, input: CloseCrisisInput) -> CrisisView:
-        return await self._run_update(self._check_close_crisis, self._apply_close_crisis, input)
-
-    @close_crisis.validator
-    def _v_close_crisis(self, input: CloseCrisisInput) -> None:
-        self._validate(self._check_close_crisis, input)
-
-    @workflow.signal(name="submit_rex", description=DESCRIPTIONS["submit_rex"])
-    async def submit_rex_signal(self, input: Any) -> None:
-        await self._run_signal(
-            "submit_rex", SubmitRexInput, self._check_submit_rex, self._apply_submit_rex, input
-        )
-
-    @workflow.update(name="submit_rex", description=DESCRIPTIONS["submit_rex"])
-    async def submit_rex(self, input: SubmitRexInput) -> CrisisView:
-        return await self._run_update(self._check_submit_rex, self._apply_submit_rex, input)
-
-    @submit_rex.validator
-    def _v_submit_rex(self, input: SubmitRexInput) -> None:
-        self._validate(self._check_submit_rex, input)
-
-    @workflow.signal(name="validate_crisis", description=DESCRIPTIONS["validate_crisis"])
-    async def validate_crisis_signal(self, input: Any) -> None:
-        await self._run_signal(
-            "validate_crisis",
-            ValidateCrisisInput,
-            self._check_validate_crisis,
-            self._apply_validate_crisis,
-            input,
-        )
-
-    @workflow.update(name="validate_crisis", description=DESCRIPTIONS["validate_crisis"])
-    async def validate_crisis(self, input: ValidateCrisisInput) -> CrisisView:
-        return await self._run_update(
-            self._check_validate_crisis, self._apply_validate_crisis, input
-        )
-
-    @validate_crisis.validator
-    def _v_validate_crisis(self, input: ValidateCrisisInput) -> None:
-        self._validate(self._check_validate_crisis, input)
-
-    @workflow.signal(name="confirm_nominal", description=DESCRIPTIONS["confirm_nominal"])
-    async def confirm_nominal_signal(self, input: Any) -> None:
-        await self._run_signal(
-            "confirm_nominal",
-            ConfirmNominalInput,
-            self._check_confirm_nominal,
-            self._apply_confirm_nominal,
-            input,
-        )
-
-    @workflow.update(name="confirm_nominal", description=DESCRIPTIONS["confirm_nominal"])
-    async def confirm_nominal(self, input: ConfirmNominalInput) -> CrisisView:
-        return await self._run_update(
-            self._check_confirm_nominal, self._apply_confirm_nominal, input
-        )
-
-    @confirm_nominal.validator
-    def _v_confirm_nominal(self, input: ConfirmNominalInput) -> None:
-        self._validate(self._check_confirm_nominal, input)
-
-    @workflow.signal(
-        name="request_urgent_change", description=DESCRIPTIONS["request_urgent_change"]
-    )
-    async def request_urgent_change_signal(self, input: Any) -> None:
-        await self._run_signal(
-            "request_urgent_change",
-            UrgentChangeInput,
-            self._check_request_urgent_change,
-            self._apply_request_urgent_change,
-            input,
-        )
-
-    @workflow.update(
-        name="request_urgent_change", description=DESCRIPTIONS["request_urgent_change"]
-    )
-    async def request_urgent_change(self, input: UrgentChangeInput) -> CrisisView:
-        return await self._run_update(
-            self._check_request_urgent_change, self._apply_request_urgent_change, input
-        )
-
-    @request_urgent_change.validator
-    def _v_request_urgent_change(self, input: UrgentChangeInput) -> None:
-        self._validate(self._check_request_urgent_change, input)
-
-    @workflow.signal(
-        name="complete_urgent_change", description=DESCRIPTIONS["complete_urgent_change"]
-    )
-    async def complete_urgent_change_signal(self, input: Any) -> None:
-        await self._run_signal(
-            "complete_urgent_change",
-            CompleteUrgentChangeInput,
-            self._check_complete_urgent_change,
-            self._apply_complete_urgent_change,
-            input,
-        )
-
-    @workflow.update(
-        name="complete_urgent_change", description=DESCRIPTIONS["complete_urgent_change"]
-    )
-    async def complete_urgent_change(self, input: CompleteUrgentChangeInput) -> CrisisView:
-        return await self._run_update(
-            self._check_complete_urgent_change, self._apply_complete_urgent_change, input
-        )
-
-    @complete_urgent_change.validator
-    def _v_complete_urgent_change(self, input: CompleteUrgentChangeInput) -> None:
-        self._validate(self._check_complete_urgent_change, input)
-
     @workflow.signal(name="incident_changed", description=DESCRIPTIONS["incident_changed"])
     async def incident_changed_signal(self, input: Any) -> None:
-        await self._run_signal(
-            "incident_changed",
-            IncidentNews,
-            self._check_incident_changed,
-            self._apply_incident_changed,
-            input,
-        )
+        await self._run_signal(INCIDENT_CHANGED, input)
 
     @workflow.query(name="status", description=DESCRIPTIONS["status"])
     def status(self) -> CrisisView:
@@ -1177,6 +995,10 @@ class CrisisWorkflow(Operations[CrisisView]):
                     )
                 ],
             )
+
+    def _answer(self) -> CrisisView:
+        """An Update's answer: the crisis without its timeline (``status`` has it)."""
+        return self._view().model_copy(update={"timeline": []})
 
     def _view(self) -> CrisisView:
         s = self.state

@@ -59,7 +59,7 @@ with workflow.unsafe.imports_passed_through():
         UrgentChangeInput,
         WorklogInput,
     )
-    from workflows.operations import Operations, Refused
+    from workflows.operations import Operation, Operations, Refused, operations
     from workflows.policy import Policy, Priority
     from workflows.search import publish_search_attributes
     from workflows.sla import Deadlines, Stop, compute_deadlines
@@ -115,8 +115,27 @@ DESCRIPTIONS = {
     "status": "The incident as it stands: state, deadlines, breaches, timeline.",
 }
 
+OPERATIONS = [
+    Operation(name, model, DESCRIPTIONS[name])
+    for name, model in (
+        ("acknowledge", AcknowledgeInput),
+        ("add_worklog", WorklogInput),
+        ("set_pending", SetPendingInput),
+        ("resume", ResumeInput),
+        ("recategorize", RecategorizeInput),
+        ("qualify_p1", QualifyP1Input),
+        ("resolve", ResolveInput),
+        ("close", CloseInput),
+        ("reopen", ReopenInput),
+        ("record_event", RecordEventInput),
+        ("request_urgent_change", UrgentChangeInput),
+        ("complete_urgent_change", CompleteUrgentChangeInput),
+    )
+]
+
 
 @workflow.defn(name="IncidentWorkflow")
+@operations(IncidentView, OPERATIONS)
 class IncidentWorkflow(Operations[IncidentView]):
     @workflow.init
     def __init__(self, input: IncidentInput) -> None:
@@ -792,234 +811,6 @@ class IncidentWorkflow(Operations[IncidentView]):
             self._mirror(AlertCommand(action="remove_tags", user=user, tags=[f"vigie:{before}"]))
             self._mirror(AlertCommand(action="add_tags", user=user, tags=[f"vigie:{after}"]))
 
-    # Each operation: a Signal and an Update with the same name.
-
-    @workflow.signal(
-        name="acknowledge", description="Take the incident in hand: open → in_progress. {by, note?}"
-    )
-    async def acknowledge_signal(self, input: Any) -> None:
-        await self._run_signal(
-            "acknowledge", AcknowledgeInput, self._check_acknowledge, self._apply_acknowledge, input
-        )
-
-    @workflow.update(
-        name="acknowledge", description="Take the incident in hand: open → in_progress. {by, note?}"
-    )
-    async def acknowledge(self, input: AcknowledgeInput) -> IncidentView:
-        return await self._run_update(self._check_acknowledge, self._apply_acknowledge, input)
-
-    @acknowledge.validator
-    def _acknowledge_validator(self, input: AcknowledgeInput) -> None:
-        self._validate(self._check_acknowledge, input)
-
-    @workflow.signal(
-        name="add_worklog", description="Record work done; mailed to the requesters. {by, text}"
-    )
-    async def add_worklog_signal(self, input: Any) -> None:
-        await self._run_signal(
-            "add_worklog", WorklogInput, self._check_add_worklog, self._apply_add_worklog, input
-        )
-
-    @workflow.update(
-        name="add_worklog", description="Record work done; mailed to the requesters. {by, text}"
-    )
-    async def add_worklog(self, input: WorklogInput) -> IncidentView:
-        return await self._run_update(self._check_add_worklog, self._apply_add_worklog, input)
-
-    @add_worklog.validator
-    def _add_worklog_validator(self, input: WorklogInput) -> None:
-        self._validate(self._check_add_worklog, input)
-
-    @workflow.signal(
-        name="set_pending",
-        description=DESCRIPTIONS["set_pending"],
-    )
-    async def set_pending_signal(self, input: Any) -> None:
-        await self._run_signal(
-            "set_pending", SetPendingInput, self._check_set_pending, self._apply_set_pending, input
-        )
-
-    @workflow.update(
-        name="set_pending",
-        description=DESCRIPTIONS["set_pending"],
-    )
-    async def set_pending(self, input: SetPendingInput) -> IncidentView:
-        return await self._run_update(self._check_set_pending, self._apply_set_pending, input)
-
-    @set_pending.validator
-    def _set_pending_validator(self, input: SetPendingInput) -> None:
-        self._validate(self._check_set_pending, input)
-
-    @workflow.signal(
-        name="resume", description="Leave pending; the resolution clock runs again. {by, note?}"
-    )
-    async def resume_signal(self, input: Any) -> None:
-        await self._run_signal("resume", ResumeInput, self._check_resume, self._apply_resume, input)
-
-    @workflow.update(
-        name="resume", description="Leave pending; the resolution clock runs again. {by, note?}"
-    )
-    async def resume(self, input: ResumeInput) -> IncidentView:
-        return await self._run_update(self._check_resume, self._apply_resume, input)
-
-    @resume.validator
-    def _resume_validator(self, input: ResumeInput) -> None:
-        self._validate(self._check_resume, input)
-
-    @workflow.signal(
-        name="recategorize",
-        description=DESCRIPTIONS["recategorize"],
-    )
-    async def recategorize_signal(self, input: Any) -> None:
-        await self._run_signal(
-            "recategorize",
-            RecategorizeInput,
-            self._check_recategorize,
-            self._apply_recategorize,
-            input,
-        )
-
-    @workflow.update(
-        name="recategorize",
-        description=DESCRIPTIONS["recategorize"],
-    )
-    async def recategorize(self, input: RecategorizeInput) -> IncidentView:
-        return await self._run_update(self._check_recategorize, self._apply_recategorize, input)
-
-    @recategorize.validator
-    def _recategorize_validator(self, input: RecategorizeInput) -> None:
-        self._validate(self._check_recategorize, input)
-
-    @workflow.signal(
-        name="qualify_p1",
-        description=DESCRIPTIONS["qualify_p1"],
-    )
-    async def qualify_p1_signal(self, input: Any) -> None:
-        await self._run_signal(
-            "qualify_p1", QualifyP1Input, self._check_qualify_p1, self._apply_qualify_p1, input
-        )
-
-    @workflow.update(
-        name="qualify_p1",
-        description=DESCRIPTIONS["qualify_p1"],
-    )
-    async def qualify_p1(self, input: QualifyP1Input) -> IncidentView:
-        return await self._run_update(self._check_qualify_p1, self._apply_qualify_p1, input)
-
-    @qualify_p1.validator
-    def _qualify_p1_validator(self, input: QualifyP1Input) -> None:
-        self._validate(self._check_qualify_p1, input)
-
-    @workflow.signal(
-        name="resolve",
-        description=DESCRIPTIONS["resolve"],
-    )
-    async def resolve_signal(self, input: Any) -> None:
-        await self._run_signal(
-            "resolve", ResolveInput, self._check_resolve, self._apply_resolve, input
-        )
-
-    @workflow.update(
-        name="resolve",
-        description=DESCRIPTIONS["resolve"],
-    )
-    async def resolve(self, input: ResolveInput) -> IncidentView:
-        return await self._run_update(self._check_resolve, self._apply_resolve, input)
-
-    @resolve.validator
-    def _resolve_validator(self, input: ResolveInput) -> None:
-        self._validate(self._check_resolve, input)
-
-    @workflow.signal(name="close", description="Close a resolved incident. {by, note?}")
-    async def close_signal(self, input: Any) -> None:
-        await self._run_signal("close", CloseInput, self._check_close, self._apply_close, input)
-
-    @workflow.update(name="close", description="Close a resolved incident. {by, note?}")
-    async def close(self, input: CloseInput) -> IncidentView:
-        return await self._run_update(self._check_close, self._apply_close, input)
-
-    @close.validator
-    def _close_validator(self, input: CloseInput) -> None:
-        self._validate(self._check_close, input)
-
-    @workflow.signal(name="reopen", description="Reopen a resolved incident. {by, reason}")
-    async def reopen_signal(self, input: Any) -> None:
-        await self._run_signal("reopen", ReopenInput, self._check_reopen, self._apply_reopen, input)
-
-    @workflow.update(name="reopen", description="Reopen a resolved incident. {by, reason}")
-    async def reopen(self, input: ReopenInput) -> IncidentView:
-        return await self._run_update(self._check_reopen, self._apply_reopen, input)
-
-    @reopen.validator
-    def _reopen_validator(self, input: ReopenInput) -> None:
-        self._validate(self._check_reopen, input)
-
-    @workflow.signal(name="record_event", description=DESCRIPTIONS["record_event"])
-    async def record_event_signal(self, input: Any) -> None:
-        await self._run_signal(
-            "record_event",
-            RecordEventInput,
-            self._check_record_event,
-            self._apply_record_event,
-            input,
-        )
-
-    @workflow.update(name="record_event", description=DESCRIPTIONS["record_event"])
-    async def record_event(self, input: RecordEventInput) -> IncidentView:
-        return await self._run_update(self._check_record_event, self._apply_record_event, input)
-
-    @record_event.validator
-    def _record_event_validator(self, input: RecordEventInput) -> None:
-        self._validate(self._check_record_event, input)
-
-    @workflow.signal(
-        name="request_urgent_change", description=DESCRIPTIONS["request_urgent_change"]
-    )
-    async def request_urgent_change_signal(self, input: Any) -> None:
-        await self._run_signal(
-            "request_urgent_change",
-            UrgentChangeInput,
-            self._check_request_urgent_change,
-            self._apply_request_urgent_change,
-            input,
-        )
-
-    @workflow.update(
-        name="request_urgent_change", description=DESCRIPTIONS["request_urgent_change"]
-    )
-    async def request_urgent_change(self, input: UrgentChangeInput) -> IncidentView:
-        return await self._run_update(
-            self._check_request_urgent_change, self._apply_request_urgent_change, input
-        )
-
-    @request_urgent_change.validator
-    def _request_urgent_change_validator(self, input: UrgentChangeInput) -> None:
-        self._validate(self._check_request_urgent_change, input)
-
-    @workflow.signal(
-        name="complete_urgent_change", description=DESCRIPTIONS["complete_urgent_change"]
-    )
-    async def complete_urgent_change_signal(self, input: Any) -> None:
-        await self._run_signal(
-            "complete_urgent_change",
-            CompleteUrgentChangeInput,
-            self._check_complete_urgent_change,
-            self._apply_complete_urgent_change,
-            input,
-        )
-
-    @workflow.update(
-        name="complete_urgent_change", description=DESCRIPTIONS["complete_urgent_change"]
-    )
-    async def complete_urgent_change(self, input: CompleteUrgentChangeInput) -> IncidentView:
-        return await self._run_update(
-            self._check_complete_urgent_change, self._apply_complete_urgent_change, input
-        )
-
-    @complete_urgent_change.validator
-    def _complete_urgent_change_validator(self, input: CompleteUrgentChangeInput) -> None:
-        self._validate(self._check_complete_urgent_change, input)
-
     @workflow.query(
         name="status",
         description=DESCRIPTIONS["status"],
@@ -1145,6 +936,11 @@ class IncidentWorkflow(Operations[IncidentView]):
             s.alert_mirror_off = result.skipped
             self._record("alert_off", SYSTEM, reason=result.skipped)
             del s.alert_outbox[1:]
+
+    def _answer(self) -> IncidentView:
+        """An Update's answer: the incident without its timeline (``status`` has it), so that
+        a burst of Updates does not grow the history with copies of the whole story."""
+        return self._view(with_timeline=False)
 
     def _view(self, with_timeline: bool = True) -> IncidentView:
         s, d = self.state, self._deadlines()

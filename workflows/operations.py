@@ -13,7 +13,8 @@ signals already in a history are judged as they were.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, ValidationError
@@ -59,6 +60,63 @@ def _who(raw: Any, limits: bool) -> str | None:
     return clip(one_line(by), MAX_NAME) or None
 
 
+@dataclass(frozen=True)
+class Operation:
+    """One operator operation: its name (Signal and Update), input model and UI description.
+
+    The workflow gives it a ``_check_<name>`` (raises ``Refused``) and an ``_apply_<name>``.
+    """
+
+    name: str
+    model: type[BaseModel]
+    description: str
+
+
+W = TypeVar("W", bound=type)
+
+
+def operations(view: type, table: Sequence[Operation]) -> Callable[[W], W]:
+    """Class decorator (under ``@workflow.defn``): a Signal, an Update and its validator for
+    every operation of ``table``. Inputs arrive as raw JSON and are decoded by the validator,
+    so that a refusal names the field at fault instead of "Failed decoding arguments"."""
+
+    def decorate(cls: W) -> W:
+        for op in table:
+            for attribute, handler in _handlers(op, view).items():
+                if attribute in vars(cls):
+                    raise TypeError(f"{cls.__name__}.{attribute} is defined twice")
+                setattr(cls, attribute, handler)
+        return cls
+
+    return decorate
+
+
+def _handlers(op: Operation, view: type) -> dict[str, Any]:
+    async def signal(self: Operations[Any], input: Any) -> None:
+        await self._run_signal(op, input)
+
+    async def update(self: Operations[Any], input: Any) -> Any:
+        return await self._run_update(op, input)
+
+    def validator(self: Operations[Any], input: Any) -> None:
+        self._validate(op, input)
+
+    for fn, name, returns in (
+        (signal, f"{op.name}_signal", None),
+        (update, op.name, view),
+        (validator, f"_validate_{op.name}", None),
+    ):
+        fn.__name__ = fn.__qualname__ = name
+        fn.__annotations__ = {"input": Any, "return": returns}
+    handlers: dict[str, Any] = {
+        f"{op.name}_signal": workflow.signal(name=op.name, description=op.description)(signal),
+    }
+    defined = workflow.update(name=op.name, description=op.description)(update)
+    defined.validator(validator)
+    handlers[op.name] = defined
+    return handlers
+
+
 class Operations(Generic[ViewT]):
     """Handler plumbing shared by the workflows; they provide the hooks below."""
 
@@ -71,6 +129,13 @@ class Operations(Generic[ViewT]):
     def _view(self) -> ViewT:
         raise NotImplementedError
 
+    def _answer(self) -> ViewT:
+        """What an Update returns: the view (workflows may leave heavy parts to ``status``)."""
+        return self._view()
+
+    def _hooks(self, op: Operation) -> tuple[Callable[[Any], None], Callable[[Any], None]]:
+        return getattr(self, f"_check_{op.name}"), getattr(self, f"_apply_{op.name}")
+
     def _apply(self, apply: Callable[[InputT], None], input: InputT) -> None:
         apply(input)
 
@@ -80,21 +145,25 @@ class Operations(Generic[ViewT]):
     def _signal_refused(self, name: str, by: str | None, input: Any, reason: str) -> None:
         self._record("refused", by or "unknown", operation=name, reason=reason)
 
-    def _validate(self, check: Callable[[InputT], None], input: InputT) -> None:
-        problem = beyond_limits(input)
-        if problem is not None:
-            raise refusal(problem)
+    def _validate(self, op: Operation, raw: Any) -> None:
+        """The Update validator: decodes the input (limits applied), then checks it against
+        the workflow as it stands. A refusal names the field and the problem."""
+        try:
+            input = op.model.model_validate(raw, context={LIMITS: True})
+        except ValidationError as exc:
+            raise refusal(f"{op.name}: {describe(exc)}") from None
         if self._state is None:
             return  # checked again by the handler once the workflow is loaded
+        check, _ = self._hooks(op)
         try:
             check(input)
         except Refused as exc:
             raise refusal(str(exc)) from None
 
-    async def _run_update(
-        self, check: Callable[[InputT], None], apply: Callable[[InputT], None], input: InputT
-    ) -> ViewT:
+    async def _run_update(self, op: Operation, raw: Any) -> ViewT:
         await workflow.wait_condition(lambda: self._state is not None)
+        check, apply = self._hooks(op)
+        input = op.model.model_validate(raw, context={LIMITS: False})
         try:
             check(input)
         except Refused as exc:
@@ -102,27 +171,21 @@ class Operations(Generic[ViewT]):
         self._apply(apply, input)
         self._changed = True
         self._after_change()
-        return self._view()
+        return self._answer()
 
-    async def _run_signal(
-        self,
-        name: str,
-        model: type[InputT],
-        check: Callable[[InputT], None],
-        apply: Callable[[InputT], None],
-        raw: Any,
-    ) -> None:
+    async def _run_signal(self, op: Operation, raw: Any) -> None:
         await workflow.wait_condition(lambda: self._state is not None)
+        check, apply = self._hooks(op)
         limits = workflow.patched(PATCH_INPUT_LIMITS)
         by = _who(raw, limits)
-        input: InputT | None = None
+        input: BaseModel | None = None
         try:
-            input = model.model_validate(raw, context={LIMITS: limits})
+            input = op.model.model_validate(raw, context={LIMITS: limits})
             check(input)
         except ValidationError as exc:
-            self._signal_refused(name, by, None, describe(exc))
+            self._signal_refused(op.name, by, None, describe(exc))
         except Refused as exc:
-            self._signal_refused(name, by, input, str(exc))
+            self._signal_refused(op.name, by, input, str(exc))
         else:
             self._apply(apply, input)
         self._changed = True
