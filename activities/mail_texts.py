@@ -34,6 +34,7 @@ STATUS_NAMES = {
         "pending": "En attente",
         "resolved": "Résolu",
         "closed": "Clôturé",
+        "cancelled": "Annulé",
     },
     "en": {
         "open": "Open",
@@ -41,6 +42,7 @@ STATUS_NAMES = {
         "pending": "Pending",
         "resolved": "Resolved",
         "closed": "Closed",
+        "cancelled": "Cancelled",
     },
 }
 
@@ -116,6 +118,7 @@ WORDING: dict[str, dict[str, Wording]] = {
         "qualified": {"subject": "Qualification P1", "headline": "L'incident P1 est qualifié."},
         "resolved": {"subject": "Résolu", "headline": "L'incident est résolu."},
         "closed": {"subject": "Clôturé", "headline": "L'incident est clôturé."},
+        "cancelled": {"subject": "Annulé", "headline": "Le suivi de l'incident est annulé."},
         "reopened": {"subject": "Réouvert", "headline": "L'incident est réouvert."},
         "ack_warning": {
             "subject": "Alerte délai de prise en compte",
@@ -174,6 +177,7 @@ WORDING: dict[str, dict[str, Wording]] = {
         "qualified": {"subject": "P1 qualification", "headline": "The P1 incident is qualified."},
         "resolved": {"subject": "Resolved", "headline": "The incident is resolved."},
         "closed": {"subject": "Closed", "headline": "The incident is closed."},
+        "cancelled": {"subject": "Cancelled", "headline": "Following this incident is cancelled."},
         "reopened": {"subject": "Reopened", "headline": "The incident is reopened."},
         "ack_warning": {
             "subject": "Acknowledgement deadline warning",
@@ -230,6 +234,7 @@ CRISIS_SUBJECTS: dict[str, dict[str, str]] = {
         "member_added": "Vous rejoignez la cellule de crise",
         "notification_failed": "Notification de crise non distribuée",
         "security_alert": "Crise : la sécurité peut être en jeu",
+        "cancelled": "Crise annulée",
         "validation_declined": "Situation de crise non validée",
         "urgent_change": "Demande de changement urgent",
         "rex": "Rapport d'incident (REX)",
@@ -253,6 +258,7 @@ CRISIS_SUBJECTS: dict[str, dict[str, str]] = {
         "member_added": "You join the crisis cell",
         "notification_failed": "Crisis notification not delivered",
         "security_alert": "Crisis: security may be involved",
+        "cancelled": "Crisis cancelled",
         "validation_declined": "Crisis situation declined",
         "urgent_change": "Urgent change request",
         "rex": "Incident report (REX)",

@@ -8,6 +8,9 @@ from datetime import timedelta
 from email.message import EmailMessage
 from pathlib import Path
 
+import pytest
+from temporalio.client import WorkflowFailureError
+from temporalio.exceptions import CancelledError
 from temporalio.testing import WorkflowEnvironment
 
 from starters.smtp_sink import MailSink
@@ -180,3 +183,27 @@ async def test_urgent_changes_are_tracked_and_the_rex_goes_to_the_restricted_lis
         assert "Root cause: pool too small." in body(rex)
         result = await crisis.result()
         assert result.status == "rex_submitted"
+
+
+async def test_cancel_from_temporal_tells_the_cell(
+    skipping_env: WorkflowEnvironment, settings: Settings, sink: MailSink
+) -> None:
+    await on_a_business_morning(skipping_env)
+    client = skipping_env.client
+    async with build_worker(client, settings):
+        crisis = await client.start_workflow(
+            CrisisWorkflow.run,
+            CrisisInput(title="Payments down"),
+            id="crisis-cancelled",
+            task_queue=settings.task_queue,
+        )
+        await crisis_status(crisis)
+        await crisis.cancel()
+        with pytest.raises(WorkflowFailureError) as ended:
+            await crisis.result()
+        assert isinstance(ended.value.cause, CancelledError)
+        view = await crisis_status(crisis)
+        assert view.status == "cancelled"
+        assert all(m.status != "pending" for m in view.milestones)
+        told = (await eventually(lambda: mails(sink, crisis.id, "cancelled")))[0]
+        assert PILOTS <= to(told)

@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from temporalio.client import WorkflowUpdateFailedError
+from temporalio.client import WorkflowFailureError, WorkflowUpdateFailedError
+from temporalio.exceptions import CancelledError
 from temporalio.testing import WorkflowEnvironment
 
 from starters.smtp_sink import MailSink
@@ -24,6 +25,7 @@ from workflows.models import (
     ResumeInput,
     WorklogInput,
 )
+from workflows.search import INCIDENT_STATUS
 
 
 async def test_invalid_operations_are_refused_as_updates_and_recorded_as_signals(
@@ -173,3 +175,28 @@ async def test_resolved_incident_closes_itself_after_the_quiet_period(
         assert result.closed_at is not None and result.resolved_at is not None
         assert result.closed_at - result.resolved_at >= timedelta(days=3)
         assert result.closed_at.astimezone(PARIS)  # an aware time
+
+
+async def test_cancel_from_temporal_ends_the_incident_truthfully(
+    skipping_env: WorkflowEnvironment, settings: Settings, sink: MailSink
+) -> None:
+    """ "Request Cancellation" in the Web UI (or ``temporal workflow cancel``): the incident ends
+    as cancelled, its search attribute says so, requesters and incident manager are told."""
+    client = skipping_env.client
+    async with build_worker(client, settings):
+        handle = await open_incident(client, settings.task_queue, priority="P2")
+        await handle.execute_update(IncidentWorkflow.acknowledge, AcknowledgeInput(by="alice"))
+        await handle.cancel()
+        with pytest.raises(WorkflowFailureError) as ended:
+            await handle.result()
+        assert isinstance(ended.value.cause, CancelledError)
+        view = await status(handle)
+        assert view.status == "cancelled" and view.closed_at is not None
+        assert any(e.kind == "cancelled" for e in view.timeline)
+        described = await handle.describe()
+        assert described.typed_search_attributes.get(INCIDENT_STATUS) == "cancelled"
+        told = [m for m in sink.about(handle.id) if str(m["Subject"]).endswith("— Annulé")]
+        assert len(told) == 1
+        assert {"customer@example.org", "im@example.com"} <= {
+            a.strip() for a in str(told[0]["To"]).split(",")
+        }

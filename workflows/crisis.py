@@ -67,6 +67,7 @@ with workflow.unsafe.imports_passed_through():
 SYSTEM = "vigie"
 # Behaviour changes, each behind workflow.patched so older histories replay.
 PATCH_TRUST = "crisis-follows-incident"
+PATCH_CANCEL = "cancel-as-operation"
 # A step done this soon after its target still counts as on time (timer and task latency).
 # Drills compress it, down to a floor.
 ON_TIME_GRACE = timedelta(minutes=1)
@@ -143,34 +144,62 @@ class CrisisWorkflow(Operations[CrisisView]):
     @workflow.run
     async def run(self, input: CrisisInput) -> CrisisView:
         self._trust = workflow.patched(PATCH_TRUST)
+        cancel_as_operation = workflow.patched(PATCH_CANCEL)
         self._state = await self._open(input)
         sender = asyncio.create_task(self._deliver())
         try:
-            while self.state.status != "rex_submitted":
-                now = workflow.now()
-                self._fire(now)
-                if self.state.status == "rex_submitted":
-                    break
-                self._changed = False
-                # Only future times: everything due was settled by _fire above.
-                next_at = self._next_event(now)
-                timeout = None if next_at is None else next_at - now
-                try:
-                    await workflow.wait_condition(
-                        lambda: self._changed, timeout=timeout, timeout_summary="next crisis step"
-                    )
-                except TimeoutError:
-                    pass
-            await workflow.wait_condition(
-                lambda: (
-                    not self.state.outbox
-                    and workflow.all_handlers_finished()
-                    and all(t.done() for t in self._tasks)
+            try:
+                await self._live()
+            except asyncio.CancelledError:
+                if not cancel_as_operation or self.state.status in ("rex_submitted", "cancelled"):
+                    raise
+                self._cancelled()  # from the Web UI or the CLI: said to the cell
+                await workflow.wait_condition(
+                    lambda: not self.state.outbox and all(t.done() for t in self._tasks)
                 )
-            )
+                raise
         finally:
             sender.cancel()
         return self._view()
+
+    async def _live(self) -> None:
+        """Runs the chronogram and waits for operations until the REX is submitted."""
+        while self.state.status != "rex_submitted":
+            now = workflow.now()
+            self._fire(now)
+            if self.state.status == "rex_submitted":
+                break
+            self._changed = False
+            # Only future times: everything due was settled by _fire above.
+            next_at = self._next_event(now)
+            timeout = None if next_at is None else next_at - now
+            try:
+                await workflow.wait_condition(
+                    lambda: self._changed, timeout=timeout, timeout_summary="next crisis step"
+                )
+            except TimeoutError:
+                pass
+        await workflow.wait_condition(
+            lambda: (
+                not self.state.outbox
+                and workflow.all_handlers_finished()
+                and all(t.done() for t in self._tasks)
+            )
+        )
+
+    def _cancelled(self) -> None:
+        s = self.state
+        s.status = "cancelled"
+        s.closed_at = s.closed_at or workflow.now()
+        for m in s.milestones:
+            if m.status == "pending":
+                m.status = "not_applicable"
+        self._record("cancelled", "temporal", "crisis_cancelled")
+        self._mail("cancelled", self._recipients(["cell.participants"]), [s.timeline[-1].text])
+        if s.incident_id:
+            self._tasks.append(
+                asyncio.create_task(self._tell_incident("temporal", s.timeline[-1].text))
+            )
 
     async def _open(self, input: CrisisInput) -> CrisisState:
         crisis_id = workflow.info().workflow_id

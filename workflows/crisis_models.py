@@ -224,7 +224,7 @@ class CrisisState(BaseModel):
     business_hours_at_start: bool
     language: Language
     time_scale: float
-    status: Literal["active", "closed", "rex_submitted"] = "active"
+    status: Literal["active", "closed", "rex_submitted", "cancelled"] = "active"
     # Automatic escalations still to come: (when, why), from the incident's deadlines.
     auto_escalations: list[tuple[datetime, str]] = []
     # The reasons already escalated for (each once, until the incident is reopened).

@@ -74,6 +74,7 @@ PATCH_CRISIS = "crisis-child"
 PATCH_TELL_CRISIS = "incident-tells-crisis"
 PATCH_P1_STATUS = "confirmed-p1-status"
 PATCH_ON_CALL = "p1-pages-on-call"
+PATCH_CANCEL = "cancel-as-operation"
 # Notes Vigie writes on alerts start with this, so their webhooks are not taken as new input.
 NOTE_MARK = "[vigie]"
 # A fault said to have begun longer ago than this is taken as a wrong T0.
@@ -148,6 +149,7 @@ class IncidentWorkflow(Operations[IncidentView]):
         self._tell_crisis_on = False
         self._p1_status_on = False
         self._on_call_on = False
+        self._cancel_on = False
         self._tasks: list[asyncio.Task[None]] = []
 
     # ------------------------------------------------------------------ run
@@ -159,6 +161,7 @@ class IncidentWorkflow(Operations[IncidentView]):
         self._tell_crisis_on = workflow.patched(PATCH_TELL_CRISIS)
         self._p1_status_on = workflow.patched(PATCH_P1_STATUS)
         self._on_call_on = workflow.patched(PATCH_ON_CALL)
+        self._cancel_on = workflow.patched(PATCH_CANCEL)
         if self._state is None:
             self._state = await self._open(input)
         else:
@@ -172,37 +175,68 @@ class IncidentWorkflow(Operations[IncidentView]):
         if self._tell_crisis_on:
             senders.append(asyncio.create_task(self._drain(self._crisis_news, self._send_news)))
         try:
-            while True:
-                now = workflow.now()
-                self._fire_deadlines(now)
-                self._publish()
-                if self.state.status == "closed":
-                    break
-                if self._should_continue_as_new():
-                    await self._continue_as_new()
-                self._changed = False
-                # Only future times: every deadline due was fired (and settled) above.
-                next_at = self._next_deadline(now)
-                timeout = None if next_at is None else next_at - now
-                try:
-                    await workflow.wait_condition(
-                        lambda: self._changed,
-                        timeout=timeout,
-                        timeout_summary="next incident deadline",
-                    )
-                except TimeoutError:
-                    pass
-            await workflow.wait_condition(
-                lambda: (
-                    self._outboxes_empty()
-                    and workflow.all_handlers_finished()
-                    and all(t.done() for t in self._tasks)
+            try:
+                await self._live()
+            except asyncio.CancelledError:
+                if not self._cancel_on or self.state.status in ("closed", "cancelled"):
+                    raise
+                # Cancelled from the Web UI or the CLI: an operator's decision, said to all.
+                self._cancelled()
+                await workflow.wait_condition(
+                    lambda: self._outboxes_empty() and all(t.done() for t in self._tasks)
                 )
-            )
+                raise
         finally:
             for sender in senders:
                 sender.cancel()
         return self._view()
+
+    async def _live(self) -> None:
+        """Fires deadlines and waits for operations until the incident is closed."""
+        while True:
+            now = workflow.now()
+            self._fire_deadlines(now)
+            self._publish()
+            if self.state.status == "closed":
+                break
+            if self._should_continue_as_new():
+                await self._continue_as_new()
+            self._changed = False
+            # Only future times: every deadline due was fired (and settled) above.
+            next_at = self._next_deadline(now)
+            timeout = None if next_at is None else next_at - now
+            try:
+                await workflow.wait_condition(
+                    lambda: self._changed,
+                    timeout=timeout,
+                    timeout_summary="next incident deadline",
+                )
+            except TimeoutError:
+                pass
+        await workflow.wait_condition(
+            lambda: (
+                self._outboxes_empty()
+                and workflow.all_handlers_finished()
+                and all(t.done() for t in self._tasks)
+            )
+        )
+
+    def _cancelled(self) -> None:
+        """The incident ends as cancelled: timeline, requesters and incident manager told, the
+        alert closed with a note, the crisis told, search attributes updated."""
+        s = self.state
+        before = s.status
+        if before == "pending":
+            self._end_stop()
+        s.status, s.closed_at, s.waiting_on = "cancelled", workflow.now(), None
+        self._record("cancelled", "temporal", before=before)
+        self._mail("cancelled", [*s.requesters, *self.policy.notifications.incident_manager])
+        note = f"{NOTE_MARK} {s.timeline[-1].text}"
+        self._mirror(AlertCommand(action="close", user=SYSTEM, note=note))
+        self._mirror(AlertCommand(action="remove_tags", user=SYSTEM, tags=[f"vigie:{before}"]))
+        self._mirror(AlertCommand(action="add_tags", user=SYSTEM, tags=["vigie:cancelled"]))
+        self._tell_crisis("closed", SYSTEM, s.timeline[-1].text)
+        self._publish()
 
     async def _open(self, input: IncidentInput) -> IncidentState:
         incident_id = workflow.info().workflow_id

@@ -42,7 +42,7 @@ from workflows.texts import SENTENCES
 
 Via = Literal["vigie", "opsgenie"]
 OpsgeniePriority = Literal["P1", "P2", "P3", "P4", "P5"]
-IncidentStatusName = Literal["open", "in_progress", "pending", "resolved", "closed"]
+IncidentStatusName = Literal["open", "in_progress", "pending", "resolved", "closed", "cancelled"]
 WaitingOn = Literal["customer", "third_party"]
 P1Verdict = Literal["unconfirmed", "confirmed", "major"]
 

@@ -275,6 +275,12 @@ SENTENCES: dict[str, dict[str, str]] = {
         EN: "Problem proposal ({problem_reason}): {text}",
     },
     "closed": {FR: "Incident clôturé.", EN: "Incident closed."},
+    "cancelled": {
+        FR: "Incident annulé depuis Temporal (Web UI ou CLI : « Request Cancellation ») ; il "
+        "n'est plus suivi. Pour le rouvrir, ouvrez un nouvel incident.",
+        EN: 'Incident cancelled from Temporal (Web UI or CLI: "Request Cancellation"); it is '
+        "no longer followed. To follow it again, open a new incident.",
+    },
     "closed.note": {FR: "Incident clôturé : {note}", EN: "Incident closed: {note}"},
     "auto_closed": {
         FR: "Clôturé automatiquement après {quiet} sans réouverture.",
@@ -430,6 +436,12 @@ SENTENCES: dict[str, dict[str, str]] = {
     "crisis_closed": {
         FR: "{summary} REX attendu avant le {due_at}.",
         EN: "{summary} REX due by {due_at}.",
+    },
+    "crisis_cancelled": {
+        FR: "Crise annulée depuis Temporal (Web UI ou CLI : « Request Cancellation ») ; elle "
+        "n'est plus suivie.",
+        EN: 'Crisis cancelled from Temporal (Web UI or CLI: "Request Cancellation"); it is no '
+        "longer followed.",
     },
     "crisis_closed_for_incident": {
         FR: "Crise {crisis_id} clôturée : {summary}",
