@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
+from typing import Any
 
 import pytest
+from temporalio.api.sdk.v1 import WorkflowMetadata
 from temporalio.client import WorkflowFailureError, WorkflowUpdateFailedError
 from temporalio.exceptions import CancelledError
 from temporalio.testing import WorkflowEnvironment
@@ -23,6 +26,7 @@ from workflows.models import (
     ReopenInput,
     ResolveInput,
     ResumeInput,
+    SetPendingInput,
     WorklogInput,
 )
 from workflows.search import INCIDENT_STATUS
@@ -200,3 +204,34 @@ async def test_cancel_from_temporal_ends_the_incident_truthfully(
         assert {"customer@example.org", "im@example.com"} <= {
             a.strip() for a in str(told[0]["To"]).split(",")
         }
+
+
+async def details_of(handle: Any) -> str:
+    meta = await handle.query("__temporal_workflow_metadata", result_type=WorkflowMetadata)
+    return str(meta.current_details)
+
+
+async def test_current_details_answer_what_now(
+    skipping_env: WorkflowEnvironment, settings: Settings
+) -> None:
+    """The Web UI's current details: next deadline and time left in the business time zone,
+    acknowledged or not, the pending reason, and the last refused Signal."""
+    client = skipping_env.client
+    async with build_worker(client, settings):
+        handle = await open_incident(client, settings.task_queue, priority="P2")
+        await status(handle)
+        text = await details_of(handle)
+        assert text.startswith("**ouvert** · P2 · gold · Checkout API down")
+        assert re.search(r"prise en compte avant: \d\d/\d\d/\d{4} \d\d:\d\d CE\S?T \(reste", text)
+        await handle.execute_update(IncidentWorkflow.acknowledge, AcknowledgeInput(by="alice"))
+        text = await details_of(handle)
+        assert "prise en compte avant" not in text and "- pris en compte:" in text
+        await handle.execute_update(
+            IncidentWorkflow.set_pending,
+            SetPendingInput(by="alice", waiting_on="customer", reason="logs demandés"),
+        )
+        assert "- en attente: du client · logs demandés" in await details_of(handle)
+        await handle.signal("close", {"by": "bob"})  # refused: not resolved
+        await status_when(handle, lambda v: v.timeline[-1].kind == "refused")
+        text = await details_of(handle)
+        assert "- dernier refus: " in text and "Signal close refusé : cannot close" in text

@@ -51,6 +51,7 @@ with workflow.unsafe.imports_passed_through():
         Validation,
     )
     from workflows.crisis_rules import future, mentions, settle
+    from workflows.details import crisis_details
     from workflows.matrix import EscalationMatrix
     from workflows.metrics import count
     from workflows.models import (
@@ -167,6 +168,7 @@ class CrisisWorkflow(Operations[CrisisView]):
         while self.state.status != "rex_submitted":
             now = workflow.now()
             self._fire(now)
+            self._publish()
             if self.state.status == "rex_submitted":
                 break
             self._changed = False
@@ -186,6 +188,17 @@ class CrisisWorkflow(Operations[CrisisView]):
                 and all(t.done() for t in self._tasks)
             )
         )
+
+    def _after_change(self) -> None:
+        self._publish()
+
+    def _publish(self) -> None:
+        """The UI's current details: level, next milestone, DRP, last refusal."""
+        s = self.state
+        next_status = None
+        if s.last_status_at is not None:
+            next_status = s.last_status_at + self._scaled(s.policy.crisis.status_every)
+        workflow.set_current_details(crisis_details(s, workflow.now(), next_status))
 
     def _cancelled(self) -> None:
         s = self.state

@@ -32,6 +32,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.calendar import BusinessClock
     from workflows.crisis_models import CrisisInput
     from workflows.crisis_rules import future
+    from workflows.details import incident_details
     from workflows.matrix import EscalationMatrix
     from workflows.metrics import count
     from workflows.models import (
@@ -63,7 +64,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.policy import Policy, Priority
     from workflows.search import publish_search_attributes
     from workflows.sla import Deadlines, Stop, compute_deadlines
-    from workflows.texts import details, render, when
+    from workflows.texts import render
 
 InputT = TypeVar("InputT", bound=BaseModel)
 
@@ -1022,21 +1023,7 @@ class IncidentWorkflow(Operations[IncidentView]):
             service_level=s.service_level,
             breached=s.ack_breached or s.resolution_breached,
         )
-        d, zone, lang = self._deadlines(), self.policy.business_hours.timezone, s.language
-        last = s.timeline[-1]
-        workflow.set_current_details(
-            details(
-                lang,
-                status=s.status,
-                priority=s.priority,
-                service_level=s.service_level,
-                ack_due=when(d.ack_due_at, lang, zone),
-                ack_breached=s.ack_breached,
-                resolution_due=when(d.resolution_due_at, lang, zone),
-                resolution_breached=s.resolution_breached,
-                last=f"{when(last.at, lang, zone)} · {last.by} · {last.text}"[:300],
-            )
-        )
+        workflow.set_current_details(incident_details(s, self._deadlines(), workflow.now()))
 
     # --------------------------------------------------- continue-as-new
 

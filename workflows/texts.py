@@ -577,45 +577,6 @@ SENTENCES: dict[str, dict[str, str]] = {
     },
 }
 
-DETAILS = {
-    FR: {
-        "ack_due": "prise en compte avant",
-        "resolution_due": "résolution avant",
-        "breached": "dépassé",
-        "last": "dernier événement",
-    },
-    EN: {
-        "ack_due": "acknowledgement due",
-        "resolution_due": "resolution due",
-        "breached": "breached",
-        "last": "last event",
-    },
-}
-
-
-def details(
-    language: str,
-    *,
-    status: str,
-    priority: str,
-    service_level: str,
-    ack_due: str,
-    ack_breached: bool,
-    resolution_due: str,
-    resolution_breached: bool,
-    last: str,
-) -> str:
-    """The incident's current details in the Web UI (Markdown)."""
-    words = DETAILS[language]
-    late = f" ({words['breached']})"
-    return (
-        f"**{status}** · {priority} · {service_level}\n\n"
-        f"- {words['ack_due']}: {ack_due}{late if ack_breached else ''}\n"
-        f"- {words['resolution_due']}: {resolution_due}{late if resolution_breached else ''}\n"
-        f"- {words['last']}: {last}"
-    )
-
-
 TIME_FORMAT = {FR: "%d/%m/%Y %H:%M %Z", EN: "%Y-%m-%d %H:%M %Z"}
 PAUSED = {FR: "suspendu (en attente)", EN: "paused (pending)"}
 

@@ -1,0 +1,127 @@
+"""The Web UI's current details of an incident or a crisis: what now? (pure code).
+
+Shown on the workflow page (User Metadata), in the workflow's language, every time in the
+business time zone to the minute: state, next deadline and time left at the last change,
+acknowledgement, breaches, pending reason, crisis and next milestone, the last refusal.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from workflows.crisis_models import CrisisState
+from workflows.models import IncidentState, TimelineEntry
+from workflows.sla import Deadlines
+from workflows.texts import FR, value, when
+
+WORDS = {
+    "fr": {
+        "open": "ouvert", "in_progress": "en cours", "pending": "en attente",
+        "resolved": "résolu", "closed": "clôturé", "cancelled": "annulé",
+        "active": "active", "rex_submitted": "REX remis",
+        "next": "prochaine échéance", "ack_due": "prise en compte avant",
+        "resolution_due": "résolution avant", "acknowledged": "pris en compte",
+        "not_acknowledged": "pas encore pris en compte", "breaches": "délais dépassés",
+        "ack": "prise en compte", "resolution": "résolution", "waiting": "en attente",
+        "crisis": "crise", "level": "niveau d'escalade", "milestone": "prochaine étape",
+        "refused": "dernier refus", "last": "dernier événement", "left": "reste",
+        "late": "dépassé de", "as_of": "au", "none": "aucune", "drp": "PRA",
+        "rex_due": "REX attendu avant le", "status_due": "prochain point de situation",
+    },
+    "en": {
+        "open": "open", "in_progress": "in progress", "pending": "pending",
+        "resolved": "resolved", "closed": "closed", "cancelled": "cancelled",
+        "active": "active", "rex_submitted": "REX submitted",
+        "next": "next deadline", "ack_due": "acknowledgement due",
+        "resolution_due": "resolution due", "acknowledged": "acknowledged",
+        "not_acknowledged": "not acknowledged yet", "breaches": "breached",
+        "ack": "acknowledgement", "resolution": "resolution", "waiting": "waiting",
+        "crisis": "crisis", "level": "escalation level", "milestone": "next milestone",
+        "refused": "last refusal", "last": "last event", "left": "left",
+        "late": "late by", "as_of": "at", "none": "none", "drp": "DRP",
+        "rex_due": "REX due", "status_due": "next status mail",
+    },
+}  # fmt: skip
+
+
+def span(delta: timedelta, language: str) -> str:
+    """A duration for people, to the minute: "2 h 05 min", "3 j 4 h" / "3 d 4 h"."""
+    minutes = int(abs(delta).total_seconds() // 60)
+    days, rest = divmod(minutes, 24 * 60)
+    hours, mins = divmod(rest, 60)
+    if days:
+        return f"{days} {'j' if language == FR else 'd'} {hours} h"
+    return f"{hours} h {mins:02d} min" if hours else f"{mins} min"
+
+
+def _due(label: str, due: datetime, now: datetime, language: str, zone: str) -> str:
+    w = WORDS[language]
+    left = due - now
+    gap = (
+        f"{w['left']} {span(left, language)}"
+        if left >= timedelta(0)
+        else (f"{w['late']} {span(left, language)}")
+    )
+    return f"{label}: {when(due, language, zone)} ({gap} {w['as_of']} {when(now, language, zone)})"
+
+
+def _last_refusal(timeline: list[TimelineEntry]) -> TimelineEntry | None:
+    return next((e for e in reversed(timeline) if e.kind == "refused"), None)
+
+
+def _tail(lines: list[str], timeline: list[TimelineEntry], language: str, zone: str) -> str:
+    w = WORDS[language]
+    refused = _last_refusal(timeline)
+    if refused is not None:
+        lines.append(f"- {w['refused']}: {when(refused.at, language, zone)} · {refused.text}")
+    if timeline:
+        last = timeline[-1]
+        lines.append(f"- {w['last']}: {when(last.at, language, zone)} · {last.by} · {last.text}")
+    return "\n".join(line[:400] for line in lines)
+
+
+def incident_details(s: IncidentState, d: Deadlines, now: datetime) -> str:
+    lang, zone = s.language, s.policy.business_hours.timezone
+    w = WORDS[lang]
+    lines = [f"**{w[s.status]}** · {s.priority} · {s.service_level} · {s.title}"[:300], ""]
+    active = s.status in ("open", "in_progress", "pending")
+    if s.status == "open":
+        lines.append(f"- {_due(w['ack_due'], d.ack_due_at, now, lang, zone)}")
+    elif s.acknowledged_at is not None:
+        lines.append(f"- {w['acknowledged']}: {when(s.acknowledged_at, lang, zone)}")
+    if active and d.resolution_due_at is not None:
+        lines.append(f"- {_due(w['resolution_due'], d.resolution_due_at, now, lang, zone)}")
+    if s.status == "pending" and s.waiting_on is not None:
+        reason = next((e.fields.get("reason", "") for e in reversed(s.timeline)
+                       if e.kind == "pending"), "")  # fmt: skip
+        lines.append(f"- {w['waiting']}: {value('waiting_on', s.waiting_on, lang)} · {reason}")
+    breaches = [w[k] for k, hit in (("ack", s.ack_breached), ("resolution",
+                s.resolution_breached)) if hit]  # fmt: skip
+    if breaches:
+        lines.append(f"- {w['breaches']}: {', '.join(breaches)}")
+    if s.crisis_id is not None:
+        lines.append(f"- {w['crisis']}: {s.crisis_id}")
+    return _tail(lines, s.timeline, lang, zone)
+
+
+def crisis_details(s: CrisisState, now: datetime, next_status_at: datetime | None) -> str:
+    lang, zone = s.language, s.policy.business_hours.timezone
+    w = WORDS[lang]
+    lines = [
+        f"**{w[s.status]}** · {value('criterion', s.criterion, lang)} · {s.title}"[:300],
+        "",
+        f"- {w['level']}: {s.level}",
+    ]
+    pending = sorted((m for m in s.milestones if m.status == "pending"), key=lambda m: m.due_at)
+    if pending and s.status == "active":
+        m = pending[0]
+        label = f"{w['milestone']} · {value('step', m.step, lang)}"
+        lines.append(f"- {_due(label, m.due_at, now, lang, zone)}")
+    if next_status_at is not None and s.status == "active":
+        lines.append(f"- {w['status_due']}: {when(next_status_at, lang, zone)}")
+    drp = "—" if s.drp is None else value("drp", "activated" if s.drp.activate
+                                           else "not_activated", lang)  # fmt: skip
+    lines.append(f"- {w['drp']}: {drp}")
+    if s.status == "closed" and s.rex_due_at is not None:
+        lines.append(f"- {_due(w['rex_due'], s.rex_due_at, now, lang, zone)}")
+    return _tail(lines, s.timeline, lang, zone)
