@@ -8,7 +8,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.models import AlertActionInput, AlertActionResult, OnCallInput, OnCallResult
-from activities.providers.opsgenie import (
+from activities.providers.opsgenie.client import (
     OpsgenieApi,
     OpsgenieError,
     OpsgenieUnavailable,

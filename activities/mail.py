@@ -11,7 +11,7 @@ from temporalio.exceptions import ApplicationError
 
 from activities.mail_render import MailRenderer
 from activities.models import CrisisMailInput, SendMailInput, SendMailResult
-from activities.providers.opsgenie import OpsgenieApi, OpsgenieError, OpsgenieUnavailable
+from activities.providers.opsgenie.client import OpsgenieApi, OpsgenieError, OpsgenieUnavailable
 from activities.providers.smtp import MailTransport, RecipientsRefused
 from workflows.metrics import count
 

@@ -84,6 +84,7 @@ class Status(StrEnum):
     pending = "pending"
     resolved = "resolved"
     closed = "closed"
+    cancelled = "cancelled"
 
 
 class WaitingOn(StrEnum):
@@ -209,9 +210,9 @@ def webhook(
 ) -> None:
     """Run the Opsgenie / JSM webhook receiver (POST /webhooks/opsgenie)."""
     from starters.gateway import TemporalGateway
-    from starters.opsgenie_config import load_mapping
     from starters.serving import serving, webhook_limits
     from starters.webhook import PATH, create_app
+    from workers.opsgenie_file import load_mapping
 
     cfg = settings()
     setup_logging(cfg.log_level, cfg.log_format)

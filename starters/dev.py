@@ -15,12 +15,12 @@ from pydantic import SecretStr
 from temporalio.client import Client
 
 from starters.gateway import TemporalGateway
-from starters.opsgenie_config import load_mapping
 from starters.opsgenie_standin import OpsgenieStandIn
 from starters.serving import serving, webhook_limits
 from starters.smtp_sink import MailSink, summary
 from starters.webhook import create_app
 from workers.connection import connect
+from workers.opsgenie_file import load_mapping
 from workers.policy_file import load_policy
 from workers.settings import Settings
 from workers.worker import run_worker

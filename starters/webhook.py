@@ -28,9 +28,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from activities.providers.opsgenie.mapping import OpsgenieMapping
+from activities.providers.opsgenie.webhook_events import Plan, WebhookEvent, plan
 from starters.gateway import IncidentGateway
-from starters.opsgenie_config import OpsgenieMapping
-from starters.opsgenie_events import Plan, WebhookEvent, plan
 from starters.webhook_body import BodyRefused, check_media_type, parse_json, read_body
 from workflows.models import (
     AcknowledgeInput,

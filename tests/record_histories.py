@@ -21,7 +21,7 @@ from temporalio.client import WorkflowHandle
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
-from activities.providers.opsgenie import OpsgenieApi, OpsgenieConfig
+from activities.providers.opsgenie.client import OpsgenieApi, OpsgenieConfig
 from starters.opsgenie_standin import OpsgenieStandIn
 from starters.smtp_sink import MailSink
 from tests.conftest import BIN, TEST_POLICY_CHANGES, free_port

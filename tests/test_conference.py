@@ -135,7 +135,7 @@ async def test_crisis_notification_through_opsgenie() -> None:
     from activities.mail import MailActivities
     from activities.mail_render import MailRenderer
     from activities.models import CrisisMailInput
-    from activities.providers.opsgenie import OpsgenieApi, OpsgenieConfig
+    from activities.providers.opsgenie.client import OpsgenieApi, OpsgenieConfig
     from activities.providers.smtp import SmtpConfig, SmtpTransport
     from starters.opsgenie_standin import OpsgenieStandIn
     from workflows.crisis_models import CrisisMail

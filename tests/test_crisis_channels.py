@@ -16,7 +16,7 @@ from temporalio.testing import ActivityEnvironment
 from activities.mail import MailActivities
 from activities.mail_render import MailRenderer
 from activities.models import CrisisMailInput
-from activities.providers.opsgenie import OpsgenieApi, OpsgenieConfig
+from activities.providers.opsgenie.client import OpsgenieApi, OpsgenieConfig
 from activities.providers.smtp import SmtpConfig, SmtpTransport
 from starters.opsgenie_standin import OpsgenieStandIn
 from starters.smtp_sink import MailSink

@@ -11,7 +11,7 @@ import httpx
 from pydantic import SecretStr
 from temporalio.testing import WorkflowEnvironment
 
-from activities.providers.opsgenie import OpsgenieApi, OpsgenieConfig
+from activities.providers.opsgenie.client import OpsgenieApi, OpsgenieConfig
 from starters.opsgenie_standin import OpsgenieStandIn
 from starters.smtp_sink import MailSink
 from tests.helpers import PARIS, eventually, open_incident, sleep_until, status_when

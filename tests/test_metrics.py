@@ -65,8 +65,8 @@ async def test_worker_metrics_show_vigie_counters_moving(
 
 
 async def test_webhook_receiver_metrics(tmp_path: Path) -> None:
-    from starters.opsgenie_config import load_mapping
     from starters.webhook import create_app
+    from workers.opsgenie_file import load_mapping
     from workers.settings import DEFAULT_CONFIG_DIR
 
     app = create_app(RecordingGateway(), load_mapping(DEFAULT_CONFIG_DIR), secret="s")

@@ -16,7 +16,7 @@ from temporalio.testing import ActivityEnvironment
 
 from activities.alerting import AlertActivities
 from activities.models import AlertActionInput, OnCallInput
-from activities.providers.opsgenie import (
+from activities.providers.opsgenie.client import (
     JSM_OPERATIONS,
     OpsgenieApi,
     OpsgenieConfig,

@@ -18,12 +18,12 @@ from temporalio.testing import WorkflowEnvironment
 
 from starters import incidents
 from starters.gateway import TemporalGateway
-from starters.opsgenie_config import load_mapping
 from starters.opsgenie_standin import OpsgenieStandIn
 from starters.serving import serving
 from starters.webhook import create_app
 from tests.conftest import free_port
 from tests.helpers import eventually
+from workers.opsgenie_file import load_mapping
 from workers.settings import DEFAULT_CONFIG_DIR, Settings
 from workers.worker import build_worker
 from workflows.incident import IncidentWorkflow

@@ -11,10 +11,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from activities.providers.opsgenie.mapping import OpsgenieMapping
+from activities.providers.opsgenie.webhook_events import WebhookEvent, plan
 from starters.gateway import Outcome
-from starters.opsgenie_config import OpsgenieMapping, load_mapping
-from starters.opsgenie_events import WebhookEvent, plan
 from starters.webhook import create_app
+from workers.opsgenie_file import load_mapping
 from workers.settings import DEFAULT_CONFIG_DIR
 from workflows.models import IncidentInput
 

@@ -23,7 +23,7 @@ from activities.providers.conference.jitsi import JitsiProvider
 from activities.providers.conference.meet import MeetConfig, MeetProvider
 from activities.providers.conference.teams import TeamsConfig, TeamsProvider
 from activities.providers.conference.zoom import ZoomConfig, ZoomProvider
-from activities.providers.opsgenie import OpsgenieApi, OpsgenieConfig, default_base_url
+from activities.providers.opsgenie.client import OpsgenieApi, OpsgenieConfig, default_base_url
 from activities.providers.smtp import MailTransport, SmtpConfig, SmtpTransport
 from workers.matrix_file import load_matrix
 from workers.policy_file import POLICY_FILE, load_policy

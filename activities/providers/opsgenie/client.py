@@ -17,6 +17,8 @@ from typing import Any, Literal
 import httpx
 from pydantic import BaseModel, SecretStr
 
+from activities.providers.opsgenie.marks import OWN_SOURCE
+
 OPSGENIE_US = "https://api.opsgenie.com"
 OPSGENIE_EU = "https://api.eu.opsgenie.com"
 JSM_OPERATIONS = "https://api.atlassian.com/jsm/ops/integration"
@@ -183,13 +185,13 @@ class OpsgenieApi:
         return await self._write("POST", "/v2/alerts", body)
 
     async def add_note(self, identifier: str, kind: IdentifierType, note: str, user: str) -> str:
-        body = {"note": note, "user": user, "source": "vigie"}
+        body = {"note": note, "user": user, "source": OWN_SOURCE}
         return await self._write("POST", self._alert(identifier) + "/notes", body, self._kind(kind))
 
     async def acknowledge(
         self, identifier: str, kind: IdentifierType, user: str, note: str | None = None
     ) -> str:
-        body = {"user": user, "source": "vigie", **({"note": note} if note else {})}
+        body = {"user": user, "source": OWN_SOURCE, **({"note": note} if note else {})}
         return await self._write(
             "POST", self._alert(identifier) + "/acknowledge", body, self._kind(kind)
         )
@@ -197,7 +199,7 @@ class OpsgenieApi:
     async def close(
         self, identifier: str, kind: IdentifierType, user: str, note: str | None = None
     ) -> str:
-        body = {"user": user, "source": "vigie", **({"note": note} if note else {})}
+        body = {"user": user, "source": OWN_SOURCE, **({"note": note} if note else {})}
         return await self._write("POST", self._alert(identifier) + "/close", body, self._kind(kind))
 
     async def update_priority(self, identifier: str, kind: IdentifierType, priority: str) -> str:
@@ -208,19 +210,19 @@ class OpsgenieApi:
     async def add_tags(
         self, identifier: str, kind: IdentifierType, tags: list[str], user: str
     ) -> str:
-        body = {"tags": tags, "user": user, "source": "vigie"}
+        body = {"tags": tags, "user": user, "source": OWN_SOURCE}
         return await self._write("POST", self._alert(identifier) + "/tags", body, self._kind(kind))
 
     async def remove_tags(
         self, identifier: str, kind: IdentifierType, tags: list[str], user: str
     ) -> str:
-        params = {**self._kind(kind), "tags": ",".join(tags), "user": user, "source": "vigie"}
+        params = {**self._kind(kind), "tags": ",".join(tags), "user": user, "source": OWN_SOURCE}
         return await self._write("DELETE", self._alert(identifier) + "/tags", None, params)
 
     async def add_responder(
         self, identifier: str, kind: IdentifierType, responder: dict[str, str], user: str
     ) -> str:
-        body = {"responder": responder, "user": user, "source": "vigie"}
+        body = {"responder": responder, "user": user, "source": OWN_SOURCE}
         return await self._write(
             "POST", self._alert(identifier) + "/responders", body, self._kind(kind)
         )
@@ -228,7 +230,7 @@ class OpsgenieApi:
     async def escalate(
         self, identifier: str, kind: IdentifierType, escalation: str, user: str
     ) -> str:
-        body = {"escalation": {"name": escalation}, "user": user, "source": "vigie"}
+        body = {"escalation": {"name": escalation}, "user": user, "source": OWN_SOURCE}
         return await self._write(
             "POST", self._alert(identifier) + "/escalate", body, self._kind(kind)
         )

@@ -1,4 +1,4 @@
-"""Opsgenie's outgoing webhook: lenient payload models and what each action does.
+"""Opsgenie's (and JSM Operations') outgoing webhook: lenient models and what each action does.
 
 Opsgenie sends a subset of the alert's fields, varying by action and by the
 age of the integration: priority as "P3" or 3, timestamps as numbers or
@@ -24,8 +24,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
-from starters.opsgenie_config import OpsgenieMapping
-from starters.webhook_body import MAX_JSON_INTEGER
+from activities.providers.opsgenie.mapping import OpsgenieMapping
+from activities.providers.opsgenie.marks import SERVICE_LEVELS, is_own_note, is_own_tag
 from workflows.limits import (
     MAX_DETAILS,
     MAX_EMAIL,
@@ -47,9 +47,10 @@ from workflows.models import AlertRef, IncidentInput
 from workflows.texts import render
 
 EMAIL = re.compile(EMAIL_PATTERN)
-SERVICE_LEVELS = ("gold", "silver", "bronze")
 EARLIEST_MS = int(T0_EARLIEST.timestamp() * 1000)
 LATEST_MS = int(T0_LATEST.timestamp() * 1000)
+MAX_INT64 = 2**63 - 1
+"""Timestamps beyond 64 bits are refused (the body reader refuses such integers already)."""
 MAX_TAGS = 50
 """Tags kept per list (Opsgenie allows 20)."""
 # How long each cleaned one-line field may be; texts may be MAX_TEXT long.
@@ -130,7 +131,7 @@ class WebhookAlert(BaseModel):
                 f"must be milliseconds since 1970 from {EARLIEST_MS} ({T0_EARLIEST:%Y-%m-%d}) "
                 f"to {LATEST_MS} ({T0_LATEST:%Y-%m-%d})"
             )
-        if abs(number) > MAX_JSON_INTEGER:
+        if abs(number) > MAX_INT64:
             raise ValueError("a timestamp beyond 64 bits")
         return number
 
@@ -203,7 +204,6 @@ class Plan(BaseModel):
 
 
 ACK_ACTIONS = {"Acknowledge", "TakeOwnership", "AssignOwnership"}
-VIGIE_TAG = re.compile(r"^(vigie(:.*)?|sl:(gold|silver|bronze))$")
 
 
 def _incident_alias(alert: WebhookAlert) -> bool:
@@ -321,11 +321,11 @@ def plan(event: WebhookEvent, mapping: OpsgenieMapping) -> Plan:
 
     if event.source and event.source.name == mapping.own_source:
         return Plan(kind="ignore", incident_id=incident, reason="made by Vigie itself")
-    if action == "AddNote" and (alert.note or "").startswith("[vigie]"):
+    if action == "AddNote" and is_own_note(alert.note):
         return Plan(kind="ignore", incident_id=incident, reason="note written by Vigie")
     if action in ("AddTags", "RemoveTags"):
         changed = alert.addedTags if action == "AddTags" else alert.removedTags
-        if changed and all(VIGIE_TAG.match(t) for t in changed):
+        if changed and all(is_own_tag(t) for t in changed):
             return Plan(kind="ignore", incident_id=incident, reason="tags kept by Vigie")
 
     opening = start_input(alert, mapping)
