@@ -20,11 +20,15 @@ from workers.settings import Settings
 
 
 def connect_options(settings: Settings) -> dict[str, Any]:
-    """Options for Client.connect: the environment configuration, with Vigie's settings
-    for address and namespace (which read the same TEMPORAL_ADDRESS/TEMPORAL_NAMESPACE)."""
+    """Options for Client.connect: the environment configuration (profile file, then the
+    TEMPORAL_* variables). Vigie's address and namespace settings win only when they were
+    set explicitly; their defaults never replace a profile's."""
     options: dict[str, Any] = dict(ClientConfigProfile.load().to_client_connect_config())
-    options["target_host"] = settings.temporal_address
-    options["namespace"] = settings.temporal_namespace
+    explicit = settings.model_fields_set
+    if "temporal_address" in explicit or not options.get("target_host"):
+        options["target_host"] = settings.temporal_address
+    if "temporal_namespace" in explicit or not options.get("namespace"):
+        options["namespace"] = settings.temporal_namespace
     return options
 
 

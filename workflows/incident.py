@@ -76,6 +76,15 @@ PATCH_TELL_CRISIS = "incident-tells-crisis"
 PATCH_P1_STATUS = "confirmed-p1-status"
 PATCH_ON_CALL = "p1-pages-on-call"
 PATCH_CANCEL = "cancel-as-operation"
+PATCH_LIGHT_CAN = "continue-as-new-without-outbox"
+PATCH_WAKE_EARLY = "deadline-wake-early"
+# A deadline timer wakes this much before the deadline and re-arms on the time left, so that
+# a task that waited in a busy worker does not push the deadline back.
+WAKE_EARLY = timedelta(seconds=30)
+# Continue-as-new waits this long at most for the mail or alert change in flight.
+IN_FLIGHT_WAIT = timedelta(minutes=2)
+# Timeline entries carried to the next run: the first ones (the opening) and the latest.
+TIMELINE_HEAD, TIMELINE_TAIL = 20, 480
 # Notes Vigie writes on alerts start with this, so their webhooks are not taken as new input.
 NOTE_MARK = "[vigie]"
 # A fault said to have begun longer ago than this is taken as a wrong T0.
@@ -151,6 +160,9 @@ class IncidentWorkflow(Operations[IncidentView]):
         self._p1_status_on = False
         self._on_call_on = False
         self._cancel_on = False
+        self._wake_early = False
+        self._stopping = False  # continue-as-new under way: no new send starts
+        self._in_flight = 0
         self._tasks: list[asyncio.Task[None]] = []
 
     # ------------------------------------------------------------------ run
@@ -163,10 +175,13 @@ class IncidentWorkflow(Operations[IncidentView]):
         self._p1_status_on = workflow.patched(PATCH_P1_STATUS)
         self._on_call_on = workflow.patched(PATCH_ON_CALL)
         self._cancel_on = workflow.patched(PATCH_CANCEL)
+        self._wake_early = workflow.patched(PATCH_WAKE_EARLY)
         if self._state is None:
             self._state = await self._open(input)
         else:
-            self._record("continued", SYSTEM)
+            trimmed = self.state.timeline_trimmed
+            self._record("continued", SYSTEM, "continued.trimmed" if trimmed else "continued",
+                         trimmed=str(trimmed))  # fmt: skip
         self._publish()
         senders = [asyncio.create_task(self._drain(lambda: self.state.outbox, self._send_mail))]
         if self._mirroring:
@@ -206,6 +221,8 @@ class IncidentWorkflow(Operations[IncidentView]):
             # Only future times: every deadline due was fired (and settled) above.
             next_at = self._next_deadline(now)
             timeout = None if next_at is None else next_at - now
+            if self._wake_early and timeout is not None and timeout > 2 * WAKE_EARLY:
+                timeout -= WAKE_EARLY
             try:
                 await workflow.wait_condition(
                     lambda: self._changed,
@@ -929,9 +946,13 @@ class IncidentWorkflow(Operations[IncidentView]):
     ) -> None:
         """Sends an outbox in order; an item leaves it only once it was handled."""
         while True:
-            await workflow.wait_condition(lambda: bool(outbox()))
-            await send(outbox()[0])
-            outbox().pop(0)
+            await workflow.wait_condition(lambda: bool(outbox()) and not self._stopping)
+            self._in_flight += 1
+            try:
+                await send(outbox()[0])
+                outbox().pop(0)
+            finally:
+                self._in_flight -= 1
 
     async def _send_mail(self, mail: OutgoingMail) -> None:
         try:
@@ -1011,6 +1032,7 @@ class IncidentWorkflow(Operations[IncidentView]):
             timeline=list(s.timeline) if with_timeline else [],
             ticket_opened_at=s.ticket_opened_at,
             urgent_changes=s.urgent_changes,
+            timeline_trimmed=s.timeline_trimmed,
         )
 
     def _publish(self) -> None:
@@ -1035,11 +1057,31 @@ class IncidentWorkflow(Operations[IncidentView]):
         )
 
     async def _continue_as_new(self) -> None:
+        if not workflow.patched(PATCH_LIGHT_CAN):
+            try:
+                await workflow.wait_condition(
+                    lambda: not self.state.outbox, timeout=timedelta(minutes=5)
+                )
+            except TimeoutError:
+                pass  # what is unsent travels in the state and goes out from the next run
+            await workflow.wait_condition(workflow.all_handlers_finished)
+            workflow.continue_as_new(self._input.model_copy(update={"state": self.state}))
+        # Never wait for the outboxes: no new send starts, the ones in flight finish (bounded:
+        # during an outage the item travels and goes out again, with the same Message-ID),
+        # child starts and other tasks finish, and the rest goes out from the next run.
+        self._stopping = True
         try:
             await workflow.wait_condition(
-                lambda: not self.state.outbox, timeout=timedelta(minutes=5)
+                lambda: self._in_flight == 0 and all(t.done() for t in self._tasks),
+                timeout=IN_FLIGHT_WAIT,
+                timeout_summary="sends in flight before continue-as-new",
             )
         except TimeoutError:
-            pass  # what is unsent travels in the state and goes out from the next run
+            pass
         await workflow.wait_condition(workflow.all_handlers_finished)
-        workflow.continue_as_new(self._input.model_copy(update={"state": self.state}))
+        s = self.state
+        if len(s.timeline) > TIMELINE_HEAD + TIMELINE_TAIL:
+            dropped = len(s.timeline) - TIMELINE_HEAD - TIMELINE_TAIL
+            s.timeline = s.timeline[:TIMELINE_HEAD] + s.timeline[-TIMELINE_TAIL:]
+            s.timeline_trimmed += dropped
+        workflow.continue_as_new(self._input.model_copy(update={"state": s}))

@@ -344,6 +344,9 @@ class IncidentView(BaseModel):
     timeline: list[TimelineEntry]
     ticket_opened_at: Instant | None = None
     urgent_changes: list[UrgentChange] = []
+    timeline_trimmed: int = Field(
+        default=0, description="Older entries left out (in earlier runs' histories)"
+    )
 
 
 class UrgentChangeInput(OperatorInput):
@@ -402,6 +405,8 @@ class IncidentState(BaseModel):
     on_call_paged: bool = False
     ticket_opened_at: datetime | None = None
     urgent_changes: list[UrgentChange] = []
+    # Entries left out of the timeline at continue-as-new (they stay in earlier runs' histories).
+    timeline_trimmed: int = 0
 
 
 class IncidentInput(BaseModel):

@@ -185,6 +185,12 @@ SENTENCES: dict[str, dict[str, str]] = {
         FR: "Historique compacté : l'incident continue dans une nouvelle exécution.",
         EN: "History compacted: the incident continues as new.",
     },
+    "continued.trimmed": {
+        FR: "Historique compacté : l'incident continue dans une nouvelle exécution ; "
+        "{trimmed} événements anciens restent dans l'historique des exécutions précédentes.",
+        EN: "History compacted: the incident continues as new; {trimmed} older events stay "
+        "in the earlier runs' histories.",
+    },
     "policy_warning": {FR: "Politique : {text}", EN: "Policy: {text}"},
     "t0_future": {
         FR: "Le T0 {t0_at} est dans le futur ; l'heure d'ouverture est retenue.",
