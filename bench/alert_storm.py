@@ -31,9 +31,9 @@ from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from starters.dev.smtp_sink import MailSink  # noqa: E402
 from starters.gateway import TemporalGateway  # noqa: E402
 from starters.serving import serving  # noqa: E402
-from starters.smtp_sink import MailSink  # noqa: E402
 from starters.webhook import create_app  # noqa: E402
 from workers.opsgenie_file import load_mapping  # noqa: E402
 from workers.settings import DEFAULT_CONFIG_DIR, Settings  # noqa: E402

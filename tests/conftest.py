@@ -16,7 +16,7 @@ from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
-from starters.smtp_sink import MailSink
+from starters.dev.smtp_sink import MailSink
 from tests.workflow_health import StartedWorkflows, failed_tasks, report, started_since
 from workers.settings import DEFAULT_CONFIG_DIR, Settings
 from workflows.search import SEARCH_ATTRIBUTES

@@ -22,8 +22,8 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from activities.providers.opsgenie.client import OpsgenieApi, OpsgenieConfig
-from starters.opsgenie_standin import OpsgenieStandIn
-from starters.smtp_sink import MailSink
+from starters.dev.opsgenie_standin import OpsgenieStandIn
+from starters.dev.smtp_sink import MailSink
 from tests.conftest import BIN, TEST_POLICY_CHANGES, free_port
 from tests.helpers import advance, open_incident, status
 from workers.settings import DEFAULT_CONFIG_DIR, Settings

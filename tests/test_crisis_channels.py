@@ -18,8 +18,8 @@ from activities.mail_render import MailRenderer
 from activities.models import CrisisMailInput
 from activities.providers.opsgenie.client import OpsgenieApi, OpsgenieConfig
 from activities.providers.smtp import SmtpConfig, SmtpTransport
-from starters.opsgenie_standin import OpsgenieStandIn
-from starters.smtp_sink import MailSink
+from starters.dev.opsgenie_standin import OpsgenieStandIn
+from starters.dev.smtp_sink import MailSink
 from tests.conftest import free_port
 from workers.settings import Settings
 from workers.worker import build_worker

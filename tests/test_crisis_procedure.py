@@ -13,7 +13,7 @@ from temporalio.client import WorkflowFailureError
 from temporalio.exceptions import CancelledError
 from temporalio.testing import WorkflowEnvironment
 
-from starters.smtp_sink import MailSink
+from starters.dev.smtp_sink import MailSink
 from tests.helpers import advance, eventually, on_a_business_morning
 from tests.test_crisis_chronogram import crisis_status, mails, to
 from workers.settings import Settings

@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from temporalio.testing import WorkflowEnvironment
 
-from starters.smtp_sink import MailSink
+from starters.dev.smtp_sink import MailSink
 from workers.settings import Settings
 from workers.worker import build_worker
 from workflows.crisis import CrisisWorkflow

@@ -93,7 +93,10 @@ def test_dockerfile_is_multi_stage_non_root_without_dev_dependencies() -> None:
     text = (ROOT / "Dockerfile").read_text()
     assert len(re.findall(r"^FROM ", text, re.M)) >= 2
     assert re.search(r"^USER (?!root)\w+", text, re.M)
-    assert "[dev]" not in text and "pip install --no-cache-dir ." in text
+    assert "[dev" not in text and "pip install --no-cache-dir -c requirements.lock ." in text
+    # No dev code in the image: the build context leaves the dev stack out.
+    ignored = (ROOT / ".dockerignore").read_text().split()
+    assert "starters/dev" in ignored and "tests" in ignored
     assert all(":latest" not in line for line in text.splitlines() if line.startswith("FROM"))
 
 

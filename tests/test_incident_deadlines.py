@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 
 from temporalio.testing import WorkflowEnvironment
 
-from starters.smtp_sink import MailSink
+from starters.dev.smtp_sink import MailSink
 from tests.helpers import PARIS, eventually, open_incident, status_when
 from workers.settings import Settings
 from workers.worker import build_worker

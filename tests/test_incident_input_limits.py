@@ -14,7 +14,7 @@ from temporalio.testing import ActivityEnvironment, WorkflowEnvironment
 
 from activities.mail import MailActivities
 from activities.mail_render import MailRenderer
-from starters.smtp_sink import MailSink
+from starters.dev.smtp_sink import MailSink
 from tests.helpers import eventually, open_incident, status, status_when
 from tests.test_mail_render import mail_input
 from workers.settings import Settings

@@ -9,7 +9,7 @@ from email.message import EmailMessage
 
 from temporalio.testing import WorkflowEnvironment
 
-from starters.smtp_sink import MailSink
+from starters.dev.smtp_sink import MailSink
 from tests.helpers import eventually, open_incident, status
 from workers.settings import Settings
 from workers.worker import build_worker

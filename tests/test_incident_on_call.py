@@ -12,8 +12,8 @@ from pydantic import SecretStr
 from temporalio.testing import WorkflowEnvironment
 
 from activities.providers.opsgenie.client import OpsgenieApi, OpsgenieConfig
-from starters.opsgenie_standin import OpsgenieStandIn
-from starters.smtp_sink import MailSink
+from starters.dev.opsgenie_standin import OpsgenieStandIn
+from starters.dev.smtp_sink import MailSink
 from tests.helpers import PARIS, eventually, open_incident, sleep_until, status_when
 from workers.settings import Settings
 from workers.worker import build_worker

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from temporalio.testing import WorkflowEnvironment
 
-from starters.smtp_sink import MailSink
+from starters.dev.smtp_sink import MailSink
 from tests.helpers import advance, eventually, next_open_morning, open_incident, sleep_until, status
 from workers.policy_file import load_policy
 from workers.settings import Settings

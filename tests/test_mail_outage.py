@@ -6,7 +6,7 @@ import asyncio
 
 from temporalio.testing import WorkflowEnvironment
 
-from starters.smtp_sink import MailSink
+from starters.dev.smtp_sink import MailSink
 from tests.conftest import free_port
 from tests.helpers import eventually, on_a_business_morning, open_incident, status, status_when
 from workers.settings import Settings

@@ -12,7 +12,7 @@ from activities.mail import MailActivities
 from activities.mail_render import MailRenderer
 from activities.models import SendMailInput
 from activities.providers.smtp import SmtpConfig, SmtpTransport
-from starters.smtp_sink import MailSink
+from starters.dev.smtp_sink import MailSink
 from tests.conftest import free_port
 from workflows.models import IncidentView, OutgoingMail, TimelineEntry
 

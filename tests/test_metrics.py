@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 from temporalio.testing import WorkflowEnvironment
 
-from starters.smtp_sink import MailSink
+from starters.dev.smtp_sink import MailSink
 from tests.conftest import free_port
 from tests.helpers import advance, eventually, open_incident, status
 from tests.test_webhook_receiver import RecordingGateway

@@ -24,7 +24,7 @@ from activities.providers.opsgenie.client import (
     OpsgenieUnavailable,
     RequestPending,
 )
-from starters.opsgenie_standin import OpsgenieStandIn
+from starters.dev.opsgenie_standin import OpsgenieStandIn
 from workflows.models import AlertCommand, AlertRef
 
 API = Path(__file__).parent / "fixtures" / "opsgenie" / "api"

@@ -17,8 +17,8 @@ from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
 from starters import incidents
+from starters.dev.opsgenie_standin import OpsgenieStandIn
 from starters.gateway import TemporalGateway
-from starters.opsgenie_standin import OpsgenieStandIn
 from starters.serving import serving
 from starters.webhook import create_app
 from tests.conftest import free_port

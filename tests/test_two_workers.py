@@ -8,7 +8,7 @@ from pathlib import Path
 
 from temporalio.testing import WorkflowEnvironment
 
-from starters.smtp_sink import MailSink
+from starters.dev.smtp_sink import MailSink
 from tests.conftest import BIN
 from tests.helpers import open_incident
 from workers.settings import Settings

