@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import re
 import signal
+import sys
+import traceback
 from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any
 
 import typer
 from pydantic import BaseModel
+from rich.markup import escape
 from rich.table import Table
 from temporalio.client import Client
 
@@ -182,8 +186,21 @@ def dev(
     opsgenie_port: Annotated[int, typer.Option(help="Opsgenie stand-in port")] = 8081,
 ) -> None:
     """Run the embedded stack: Temporal dev server, mail sink, Opsgenie stand-in, webhook
-    receiver and worker. Ctrl-C stops all."""
-    from starters.dev import DevStack
+    receiver and worker (the dev-stack extra). Ctrl-C stops all."""
+    try:
+        from starters.dev import DevStackMissing, require_dev_stack
+    except ModuleNotFoundError:
+        fail(
+            escape(
+                "the dev stack is not part of this installation (the production image leaves "
+                "it out); run `vigie dev` on a development machine: pip install 'vigie[dev-stack]'"
+            )
+        )
+    try:
+        require_dev_stack()
+    except DevStackMissing as exc:
+        fail(escape(str(exc)))
+    from starters.dev.stack import DevStack
 
     cfg = settings()
     setup_logging(cfg.log_level, cfg.log_format)
@@ -273,10 +290,10 @@ def open_(
         list[str] | None, typer.Option(help="Requester e-mail (repeatable)")
     ] = None,
     t0: Annotated[
-        datetime | None,
+        str | None,
         typer.Option(
-            help="When the fault began, ISO 8601 with offset",
-            formats=["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M%z"],
+            help="When the fault began: ISO 8601 with an offset or Z, "
+            "e.g. 2026-11-29T15:45+01:00 or 2026-11-29T14:45:24.433Z"
         ),
     ] = None,
     language: Annotated[
@@ -300,6 +317,7 @@ def open_(
             f"(at most {MAX_ID} characters)",
             2,
         )
+    fault_began = parse_instant(t0, "--t0") if t0 is not None else None
     input = build(
         IncidentInput,
         title=title,
@@ -311,7 +329,7 @@ def open_(
         description=description,
         application=application,
         requesters=requester or [],
-        t0=t0,
+        t0=fault_began,
         language=language,
         source="cli",
         opened_by=by or operator_name(),
@@ -328,6 +346,17 @@ def open_(
     workflow_id = run_with_client(action)
     err.print(f"opened {input.title!r} on task queue {settings().task_queue}")
     print(workflow_id)
+
+
+def parse_instant(text: str, option: str) -> datetime:
+    """Any ISO 8601 date-time with an offset (or Z), to the microsecond."""
+    try:
+        value = datetime.fromisoformat(text.strip())
+    except ValueError:
+        fail(f"{option}: not an ISO 8601 date-time: {text!r} (e.g. 2026-11-29T15:45+01:00)", 2)
+    if value.tzinfo is None:
+        fail(f"{option}: give an offset or Z, e.g. {text}+01:00 or {text}Z", 2)
+    return value
 
 
 @app.command()
@@ -521,7 +550,32 @@ register_crisis_commands(app)
 
 
 def main() -> None:
-    app(prog_name="vigie")
+    """Runs one command, then leaves without interpreter finalization.
+
+    The Temporal SDK's native threads can outlive Python's finalization and abort it
+    ("PyGILState_Release", exit 134) after the command has done its work; a script that
+    retries on a non-zero exit would then repeat it. Once the command is over, output and
+    logs are flushed and the process exits with the command's own status.
+    """
+    code = 0
+    try:
+        app(prog_name="vigie")
+    except SystemExit as exc:
+        if isinstance(exc.code, int):
+            code = exc.code
+        elif exc.code is not None:
+            print(exc.code, file=sys.stderr)
+            code = 1
+    except KeyboardInterrupt:
+        code = 130
+    except BaseException:
+        traceback.print_exc()
+        code = 1
+    finally:
+        logging.shutdown()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import getpass
+import sys
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any, NoReturn, TypeVar
 
@@ -18,8 +19,9 @@ from temporalio.service import RPCError, RPCStatusCode
 from workers.connection import connect
 from workers.settings import Settings
 
-out = Console()
-err = Console(stderr=True)
+# In a pipe, lines are never folded: ids, paths and messages stay whole for scripts.
+out = Console(soft_wrap=not sys.stdout.isatty())
+err = Console(stderr=True, soft_wrap=not sys.stderr.isatty())
 T = TypeVar("T")
 
 
@@ -41,7 +43,7 @@ AsJson = Annotated[bool, typer.Option("--json", help="Print the incident as JSON
 
 
 def fail(message: str, code: int = 1) -> NoReturn:
-    err.print(f"[bold red]error:[/] {message}", highlight=False)
+    err.print(f"[bold red]error:[/] {message}", highlight=False, markup=True)
     raise typer.Exit(code)
 
 

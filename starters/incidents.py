@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 from pydantic import BaseModel
 from temporalio.client import Client, WorkflowExecution
+from temporalio.common import WorkflowIDReusePolicy
 
 from workflows.incident import IncidentWorkflow
 from workflows.models import IncidentInput, IncidentView
@@ -29,6 +30,9 @@ async def open_incident(
         input,
         id=workflow_id,
         task_queue=task_queue,
+        # An incident id names one incident forever, closed or not (mail Message-IDs derive
+        # from it): reusing a closed incident's id would thread new mails into the old story.
+        id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
         static_summary=input.title,
         static_details=f"{input.priority or 'P?'} · {input.service_level} · from {input.source}",
     )

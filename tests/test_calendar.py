@@ -119,3 +119,19 @@ def test_impact_urgency_matrix(policy: Policy) -> None:
         "P3",
         "P3",
     ]
+
+
+def test_a_deadline_ending_at_closing_time_is_the_closing_time() -> None:
+    """Silver P2 (8 business hours) opened Tuesday 10:00: due Tuesday 18:00 as people read
+    the clock, not Wednesday 08:00 (the same instant in business time)."""
+    from zoneinfo import ZoneInfo
+
+    from workers.policy_file import load_policy
+    from workers.settings import DEFAULT_CONFIG_DIR
+    from workflows.sla import compute_deadlines
+
+    paris = ZoneInfo("Europe/Paris")
+    policy = load_policy(DEFAULT_CONFIG_DIR)
+    opened = datetime(2026, 12, 1, 10, 0, tzinfo=paris)  # a Tuesday, no holiday
+    due = compute_deadlines(policy, "P2", "silver", opened, []).resolution_due_at
+    assert due is not None and due.astimezone(paris) == datetime(2026, 12, 1, 18, 0, tzinfo=paris)

@@ -137,7 +137,7 @@ async def test_crisis_notification_through_opsgenie() -> None:
     from activities.models import CrisisMailInput
     from activities.providers.opsgenie.client import OpsgenieApi, OpsgenieConfig
     from activities.providers.smtp import SmtpConfig, SmtpTransport
-    from starters.opsgenie_standin import OpsgenieStandIn
+    from starters.dev.opsgenie_standin import OpsgenieStandIn
     from workflows.crisis_models import CrisisMail
 
     standin = OpsgenieStandIn()
@@ -160,3 +160,23 @@ async def test_crisis_notification_through_opsgenie() -> None:
     alert = standin.find("crisis-1.0", "alias")
     assert alert is not None and "Ouverture de la cellule de crise" in alert["message"]
     assert "Cell opens" in alert["description"]
+
+
+async def test_zoom_gets_utc_whatever_the_time_zone_of_t0() -> None:
+    """A T0 in Paris time (10:00 CET) is booked at 09:00 UTC, not at 10:00 UTC."""
+    from zoneinfo import ZoneInfo
+
+    seen: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.host == "zoom.us":
+            return httpx.Response(200, json={"access_token": "tok", "expires_in": 3600})
+        seen.append(json.loads(request.content)["start_time"])
+        return httpx.Response(201, json={"id": 1, "join_url": "https://zoom.us/j/1"})
+
+    config = ZoomConfig(account_id="acc", client_id="id", client_secret=SecretStr("s"))
+    paris = MEETING.model_copy(
+        update={"start": datetime(2026, 12, 1, 10, tzinfo=ZoneInfo("Europe/Paris"))}
+    )
+    await ZoomProvider(config, http(handler)).create(paris)
+    assert seen == ["2026-12-01T09:00:00Z"]

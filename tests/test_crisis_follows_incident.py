@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 
 from temporalio.testing import WorkflowEnvironment
 
-from starters.smtp_sink import MailSink
+from starters.dev.smtp_sink import MailSink
 from tests.helpers import eventually, open_incident, status_when
 from workers.settings import Settings
 from workers.worker import build_worker
@@ -32,7 +32,8 @@ async def test_resolved_incident_stops_the_crisis_escalating_for_lateness(
     async with build_worker(client, settings):
         incident = await open_incident(client, settings.task_queue, t0=t0)
         await incident.execute_update(
-            IncidentWorkflow.qualify_p1, QualifyP1Input(by="im", verdict="major")
+            IncidentWorkflow.qualify_p1,
+            QualifyP1Input(by="im", verdict="major", mail_system_affected=True),
         )
         crisis = client.get_workflow_handle_for(CrisisWorkflow.run, f"crisis-{incident.id}")
 
@@ -55,6 +56,7 @@ async def test_resolved_incident_stops_the_crisis_escalating_for_lateness(
         opened = await when(lambda v: any(m.status == "met" or m.status == "late"
                                            for m in v.milestones))  # fmt: skip
         level_before = opened.level
+        assert opened.mail_system_affected  # as the incident manager said when qualifying
         # §4.6 T0+5: the ticket was opened 1 h 30 after the fault began; T0+15: not yet
         # acknowledged, missed until the incident is.
         by_step = {m.step: m for m in opened.milestones}

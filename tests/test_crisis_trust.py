@@ -8,7 +8,8 @@ from datetime import timedelta
 
 from temporalio.testing import WorkflowEnvironment
 
-from starters.smtp_sink import MailSink
+from starters.dev.smtp_sink import MailSink
+from tests.conftest import free_port
 from tests.helpers import advance, eventually
 from tests.test_crisis_chronogram import crisis_status, mails
 from workers.settings import Settings
@@ -140,3 +141,58 @@ async def test_mail_system_without_alternate_channel_falls_back_and_says_so(
         sent = [n for n in view.notifications if n.kind == "escalation"]
         assert sent and sent[0].status == "sent" and sent[0].channel == "smtp", sent
         assert not any(e.kind == "mail_failed" for e in view.timeline), view.timeline
+
+
+async def test_a_refused_notification_is_recorded_and_the_manager_told(
+    skipping_env: WorkflowEnvironment, settings: Settings
+) -> None:
+    """The DNUM's server refuses the "P1 open" mail for good: the notification is recorded
+    as failed, the timeline says so, and the incident manager is mailed about it."""
+    client = skipping_env.client
+    with MailSink(port=free_port(), refuse=frozenset({"dnum@client.example.org"})) as sink:
+        cfg = settings.model_copy(update={"smtp_port": sink.port})
+        async with build_worker(client, cfg):
+            crisis = await client.start_workflow(
+                CrisisWorkflow.run,
+                CrisisInput(title="Payments down", opened_by="im"),
+                id="crisis-refused-dnum",
+                task_queue=cfg.task_queue,
+            )
+            await crisis_status(crisis)
+            await advance(skipping_env, timedelta(minutes=31))
+            told = (await eventually(lambda: mails(sink, crisis.id, "notification_failed")))[0]
+            assert "p1_open" in str(told.get_body(("plain",)).get_content())
+            view = await crisis_status(crisis)
+            failed = [n for n in view.notifications if n.kind == "p1_open"]
+            assert failed and failed[0].status == "failed" and failed[0].detail
+            assert any(e.kind == "mail_failed" for e in view.timeline)
+
+
+async def test_a_breached_resolution_deadline_escalates_once(
+    skipping_env: WorkflowEnvironment, settings: Settings, sink: MailSink
+) -> None:
+    client = skipping_env.client
+    async with build_worker(client, settings):
+        start = await skipping_env.get_current_time()
+        crisis = await client.start_workflow(
+            CrisisWorkflow.run,
+            CrisisInput(
+                title="Payments down",
+                t0=start,
+                opened_by="im",
+                resolution_due_at=start + timedelta(minutes=20),
+            ),
+            id="crisis-breached",
+            task_queue=settings.task_queue,
+        )
+        await crisis_status(crisis)
+        await advance(skipping_env, timedelta(minutes=21))
+        await eventually(lambda: mails(sink, crisis.id, "escalation"))
+        await advance(skipping_env, timedelta(minutes=10))  # past the T0+30 escalation step
+        await eventually(lambda: mails(sink, crisis.id, "p1_open"))
+        view = await crisis_status(crisis)
+        reasons = [
+            e.fields.get("escalation_reason") for e in view.timeline if e.kind == "escalation"
+        ]
+        assert reasons.count("breached") == 1
+        assert view.level == 1  # the T0+30 step found level 1 already reached: not repeated

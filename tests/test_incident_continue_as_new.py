@@ -6,7 +6,8 @@ from pathlib import Path
 
 from temporalio.testing import WorkflowEnvironment
 
-from starters.smtp_sink import MailSink
+from starters.dev.smtp_sink import MailSink
+from tests.conftest import free_port
 from tests.helpers import eventually, on_a_business_morning, open_incident, status, status_when
 from workers.settings import Settings
 from workers.worker import build_worker
@@ -47,3 +48,33 @@ async def test_state_survives_continue_as_new(
         ids = [m["Message-ID"] for m in mails]
         assert len(ids) == len(set(ids)) == 42
         assert {m["In-Reply-To"] for m in mails[1:]} == {mails[0]["Message-ID"]}
+
+
+async def test_continue_as_new_does_not_wait_for_the_mail_server(
+    skipping_env: WorkflowEnvironment, settings: Settings, config_dir: Path
+) -> None:
+    """A burst of Updates while the mail server is down: the incident still continues as new
+    (the history cannot grow to the server's limit) and the unsent mails travel with it."""
+    policy = config_dir / "policy.toml"
+    policy.write_text(
+        policy.read_text().replace(
+            "continue_as_new_after_events = 8000", "continue_as_new_after_events = 200"
+        )
+    )
+    policy.write_text(
+        policy.read_text().replace("in_flight_wait_seconds = 120", "in_flight_wait_seconds = 1")
+    )
+    down = settings.model_copy(update={"smtp_port": free_port()})
+    client = skipping_env.client
+    await on_a_business_morning(skipping_env)
+    async with build_worker(client, down):
+        handle = await open_incident(client, down.task_queue, priority="P2")
+        first_run = (await handle.describe()).run_id
+        for n in range(60):
+            answer = await handle.execute_update(
+                IncidentWorkflow.add_worklog, WorklogInput(by="alice", text=f"step {n}")
+            )
+            assert answer.timeline == []  # small answers: the history grows linearly
+        view = await status_when(handle, lambda v: any(e.kind == "continued" for e in v.timeline))
+        assert (await handle.describe()).run_id != first_run
+        assert view.mails_pending > 0  # still waiting for the server, in the new run

@@ -25,9 +25,14 @@ from temporalio.client import (
 )
 from temporalio.service import RPCError, RPCStatusCode
 
-# The server closed the workflow (a test terminating it) while a task was in flight: the
-# task is failed by the server, not by workflow code.
-NOT_A_WORKFLOW_FAULT = {WorkflowTaskFailedCause.WORKFLOW_TASK_FAILED_CAUSE_FORCE_CLOSE_COMMAND}
+# Tasks the server fails by protocol, not because of workflow code: the workflow was closed
+# (a test terminating it) while a task was in flight; or new events (an Update, a Signal)
+# arrived while a task was completing the run (continue-as-new), so the server asks for a
+# new task that sees them.
+NOT_A_WORKFLOW_FAULT = {
+    WorkflowTaskFailedCause.WORKFLOW_TASK_FAILED_CAUSE_FORCE_CLOSE_COMMAND,
+    WorkflowTaskFailedCause.WORKFLOW_TASK_FAILED_CAUSE_UNHANDLED_COMMAND,
+}
 
 
 class StartedWorkflows(Interceptor):

@@ -90,7 +90,9 @@ class Settings(BaseSettings):
         default=None, description="host:port for the worker's Prometheus metrics, e.g. 0.0.0.0:9464"
     )
     max_concurrent_activities: int = Field(default=100, ge=1)
-    max_concurrent_workflow_tasks: int = Field(default=100, ge=1)
+    # Workflow tasks are CPU-bound: a few slots per core keep a task from waiting inside the
+    # worker (where its clock has already started) instead of on the server.
+    max_concurrent_workflow_tasks: int = Field(default=8, ge=1)
     max_cached_workflows: int = Field(default=1000, ge=0)
 
     @model_validator(mode="after")

@@ -81,8 +81,6 @@ PATCH_WAKE_EARLY = "deadline-wake-early"
 # A deadline timer wakes this much before the deadline and re-arms on the time left, so that
 # a task that waited in a busy worker does not push the deadline back.
 WAKE_EARLY = timedelta(seconds=30)
-# Continue-as-new waits this long at most for the mail or alert change in flight.
-IN_FLIGHT_WAIT = timedelta(minutes=2)
 # Timeline entries carried to the next run: the first ones (the opening) and the latest.
 TIMELINE_HEAD, TIMELINE_TAIL = 20, 480
 # Notes Vigie writes on alerts start with this, so their webhooks are not taken as new input.
@@ -1073,7 +1071,7 @@ class IncidentWorkflow(Operations[IncidentView]):
         try:
             await workflow.wait_condition(
                 lambda: self._in_flight == 0 and all(t.done() for t in self._tasks),
-                timeout=IN_FLIGHT_WAIT,
+                timeout=timedelta(seconds=self.policy.mail_delivery.in_flight_wait_seconds),
                 timeout_summary="sends in flight before continue-as-new",
             )
         except TimeoutError:

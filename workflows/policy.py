@@ -217,6 +217,14 @@ class MailDelivery(_Strict):
 
     retry_initial_interval_seconds: float = Field(gt=0)
     retry_maximum_interval_seconds: float = Field(gt=0)
+    # Added after the first release: a default keeps older policy snapshots readable.
+    in_flight_wait_seconds: float = Field(
+        default=120,
+        gt=0,
+        le=3600,
+        description="Continue-as-new waits this long at most for the send in flight (during "
+        "an outage it travels to the next run and goes out again, same Message-ID)",
+    )
 
     def retry_policy(self, non_retryable: list[str]) -> RetryPolicy:
         """Retries without end, with exponential backoff between the two bounds."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC
+
 import httpx
 from pydantic import BaseModel, SecretStr
 
@@ -42,7 +44,8 @@ class ZoomProvider:
                 json={
                     "topic": f"Crise — {input.title}"[:200],
                     "type": 2,
-                    "start_time": input.start.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                    # Zoom reads a trailing Z as UTC: convert before labelling it so.
+                    "start_time": input.start.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
                     "duration": input.minutes,
                     "agenda": input.crisis_id,
                     "settings": {"join_before_host": True, "waiting_room": False},
