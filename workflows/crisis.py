@@ -64,6 +64,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.operations import Operation, Operations, Refused, operations
     from workflows.rex import rex_draft
     from workflows.texts import render
+    from workflows.urgent_changes import complete, open_change
 
 SYSTEM = "vigie"
 # Behaviour changes, each behind workflow.patched so older histories replay.
@@ -815,16 +816,10 @@ class CrisisWorkflow(Operations[CrisisView]):
         self._mail("urgent_change", managers, [s.timeline[-1].text])
 
     def _check_complete_urgent_change(self, input: CompleteUrgentChangeInput) -> None:
-        change = next((c for c in self.state.urgent_changes if c.id == input.change_id), None)
-        if change is None:
-            known = ", ".join(c.id for c in self.state.urgent_changes) or "none"
-            raise Refused(f"change_id: no urgent change {input.change_id} (known: {known})")
-        if change.done_at is not None:
-            raise Refused(f"urgent change {change.id} is already done")
+        open_change(self.state.urgent_changes, input.change_id)
 
     def _apply_complete_urgent_change(self, input: CompleteUrgentChangeInput) -> None:
-        change = next(c for c in self.state.urgent_changes if c.id == input.change_id)
-        change.done_at, change.done_by, change.outcome = workflow.now(), input.by, input.outcome
+        change = complete(self.state.urgent_changes, input, workflow.now())
         self._record("urgent_change_done", input.by, change_id=change.id, outcome=input.outcome)
 
     def _apply_close_crisis(self, input: CloseCrisisInput) -> None:

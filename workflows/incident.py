@@ -65,6 +65,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.search import publish_search_attributes
     from workflows.sla import Deadlines, Stop, compute_deadlines
     from workflows.texts import render
+    from workflows.urgent_changes import complete, open_change
 
 InputT = TypeVar("InputT", bound=BaseModel)
 
@@ -786,16 +787,10 @@ class IncidentWorkflow(Operations[IncidentView]):
         self._changed = True
 
     def _check_complete_urgent_change(self, input: CompleteUrgentChangeInput) -> None:
-        change = next((c for c in self.state.urgent_changes if c.id == input.change_id), None)
-        if change is None:
-            known = ", ".join(c.id for c in self.state.urgent_changes) or "none"
-            raise Refused(f"change_id: no urgent change {input.change_id} (known: {known})")
-        if change.done_at is not None:
-            raise Refused(f"urgent change {change.id} is already done")
+        open_change(self.state.urgent_changes, input.change_id)
 
     def _apply_complete_urgent_change(self, input: CompleteUrgentChangeInput) -> None:
-        change = next(c for c in self.state.urgent_changes if c.id == input.change_id)
-        change.done_at, change.done_by, change.outcome = workflow.now(), input.by, input.outcome
+        change = complete(self.state.urgent_changes, input, workflow.now())
         self._record("urgent_change_done", input.by, change_id=change.id, outcome=input.outcome)
         self._tell_crisis("urgent_change", input.by, input.outcome, change=change)
 
