@@ -241,3 +241,20 @@ def test_cli_refuses_before_sending(args: list[str], expected: str) -> None:
     result = runner.invoke(app, args, env=CLI_ENV)
     assert result.exit_code == 2, result.output
     assert expected in " ".join(result.stderr.split()), result.stderr
+
+
+def test_record_event_fields_cannot_take_the_recorders_own_names() -> None:
+    import pytest
+    from pydantic import ValidationError
+
+    from workflows.models import RecordEventInput
+
+    for fields in ({"by": "x"}, {"kind": "x"}, {"sentence": "x"}, {"Bad-Name": "x"}):
+        with pytest.raises(ValidationError, match="not a field name"):
+            RecordEventInput(by="opsgenie", text="t", sentence="event", fields=fields)
+    with pytest.raises(ValidationError, match=r"fields\.due_at: not an ISO 8601"):
+        RecordEventInput(by="o", text="t", sentence="resumed", fields={"due_at": "tomorrow"})
+    with pytest.raises(ValidationError, match=r"fields\.due_at: needs a time zone"):
+        RecordEventInput(
+            by="o", text="t", sentence="resumed", fields={"due_at": "2026-12-01T09:00"}
+        )

@@ -97,3 +97,13 @@ async def test_a_file_broken_after_start_keeps_the_last_valid_policy(tmp_path: P
     result = await activities.load_policy(LoadPolicyInput(incident_id="incident-b"))
     assert result.policy.version == 2
     assert result.warning is not None and "not valid TOML" in result.warning
+
+
+def test_a_chronogram_recipient_must_be_a_known_role(config_dir: Path) -> None:
+    path = config_dir / "policy.toml"
+    text = path.read_text(encoding="utf-8")
+    old = 'recipients = ["client.dnum"]'
+    assert old in text
+    path.write_text(text.replace(old, 'recipients = ["provider.on_call_manager"]', 1))
+    with pytest.raises(ConfigError, match=r"unknown recipient.*provider\.on_call_manager"):
+        load_policy(config_dir)

@@ -70,6 +70,8 @@ SYSTEM = "vigie"
 # Behaviour changes, each behind workflow.patched so older histories replay.
 PATCH_TRUST = "crisis-follows-incident"
 PATCH_CANCEL = "cancel-as-operation"
+# A cancelled crisis waits this long at most for its last mails.
+CANCEL_WAIT = timedelta(minutes=10)
 # A step done this soon after its target still counts as on time (timer and task latency).
 # Drills compress it, down to a floor.
 ON_TIME_GRACE = timedelta(minutes=1)
@@ -156,9 +158,13 @@ class CrisisWorkflow(Operations[CrisisView]):
                 if not cancel_as_operation or self.state.status in ("rex_submitted", "cancelled"):
                     raise
                 self._cancelled()  # from the Web UI or the CLI: said to the cell
-                await workflow.wait_condition(
-                    lambda: not self.state.outbox and all(t.done() for t in self._tasks)
-                )
+                try:
+                    await workflow.wait_condition(
+                        lambda: not self.state.outbox and all(t.done() for t in self._tasks),
+                        timeout=CANCEL_WAIT,
+                    )
+                except TimeoutError:
+                    pass  # a mail server down for good does not keep a cancelled crisis alive
                 raise
         finally:
             sender.cancel()
@@ -236,13 +242,13 @@ class CrisisWorkflow(Operations[CrisisView]):
         mail_system = (
             input.mail_system_affected
             if input.mail_system_affected is not None
-            else mentions(context, policy.crisis.mail_system_keywords)
+            else self._hint(context, policy.crisis.mail_system_keywords)
         )
         security = (
             input.security_involved
             if input.security_involved is not None
             else input.criterion in ("virus_attack", "aggression")
-            or mentions(context, policy.crisis.security_keywords)
+            or self._hint(context, policy.crisis.security_keywords)
         )
         business_hours = BusinessClock(policy.business_hours).is_open_at(now)
         self._state = CrisisState(
@@ -294,6 +300,12 @@ class CrisisWorkflow(Operations[CrisisView]):
             self._record("on_call", SYSTEM, to=", ".join(on_call))
             self._mail("on_call", on_call, [self._line("line.on_call", title=s.title)])
         return s
+
+    def _hint(self, context: str, keywords: list[str]) -> bool:
+        """Whole words; crises started before that rule keep the substring match on replay."""
+        if self._trust:
+            return mentions(context, keywords)
+        return any(k in context.lower() for k in keywords)
 
     def _incident_milestones(self, input: CrisisInput, t0: datetime) -> list[Milestone]:
         """§4.6 T0+5 (ticket opened) and T0+15 (acknowledged), as the incident reports them."""
@@ -381,10 +393,8 @@ class CrisisWorkflow(Operations[CrisisView]):
                 found += [
                     str(c.email) for c in m.provider.incident_manager + m.provider.delivery_manager
                 ]
-            elif name.startswith("provider."):
-                found += [str(c.email) for c in m.provider_contacts(name.split(".", 1)[1])]  # type: ignore[arg-type]
-            elif name.startswith("client."):
-                found += [str(c.email) for c in m.client_contacts(name.split(".", 1)[1])]  # type: ignore[arg-type]
+            elif name.startswith(("provider.", "client.")):
+                found += [str(c.email) for c in m.contacts_for([name])]
         return list(dict.fromkeys(found))
 
     def _level_contacts(self) -> list[str]:
@@ -406,7 +416,6 @@ class CrisisWorkflow(Operations[CrisisView]):
             return
         settle(m, at or workflow.now(), by, self._grace())
         self._record_milestone(m, by)
-        self._count_milestone(m)
 
     def _grace(self) -> timedelta:
         return max(ON_TIME_GRACE / self._input.time_scale, MIN_GRACE)
@@ -435,7 +444,6 @@ class CrisisWorkflow(Operations[CrisisView]):
                 if m.status == "pending":  # every step settles; never wait on it again
                     m.status = "missed"
                     self._record_milestone(m, SYSTEM)
-                    self._count_milestone(m)
         while s.status == "active" and s.auto_escalations and min(s.auto_escalations)[0] <= now:
             _, why = min(s.auto_escalations)
             s.auto_escalations.remove(min(s.auto_escalations))
@@ -480,7 +488,7 @@ class CrisisWorkflow(Operations[CrisisView]):
             self._open_cell(to, m)
         elif m.step == "action_plan":
             self._mail("action_plan", to, self._update_lines())
-            if s.drp is None and s.restored_at is not None:
+            if self._trust and s.drp is None and s.restored_at is not None:
                 self._record("drp_not_needed", SYSTEM)
             elif s.drp is None:
                 self._record("drp_undecided", SYSTEM)
@@ -744,7 +752,7 @@ class CrisisWorkflow(Operations[CrisisView]):
         elif input.event == "urgent_change" and input.change is not None:
             s.urgent_changes = [c for c in s.urgent_changes if c.id != input.change.id]
             s.urgent_changes.append(input.change)
-        elif input.event == "reopened":
+        elif input.event == "reopened" and s.status == "active":
             s.restored_at = s.restored_by = None
             s.restored = s.nominal_confirmed = None
             s.auto_escalated.clear()
@@ -1035,7 +1043,7 @@ class CrisisWorkflow(Operations[CrisisView]):
 
     def _answer(self) -> CrisisView:
         """An Update's answer: the crisis without its timeline (``status`` has it)."""
-        return self._view().model_copy(update={"timeline": []})
+        return self._view().model_copy(update={"timeline": [], "notifications": []})
 
     def _view(self) -> CrisisView:
         s = self.state

@@ -29,6 +29,14 @@ with workflow.unsafe.imports_passed_through():
         OnCallResult,
         SendMailInput,
     )
+    from activities.providers.opsgenie.marks import (
+        BREACHED_TAG,
+        NOTE_MARK,
+        OWN_SOURCE,
+        TAG,
+        service_level_tag,
+        status_tag,
+    )
     from workflows.calendar import BusinessClock
     from workflows.crisis_models import CrisisInput
     from workflows.crisis_rules import future
@@ -65,6 +73,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.search import publish_search_attributes
     from workflows.sla import Deadlines, Stop, compute_deadlines
     from workflows.texts import render
+    from workflows.timeline import carried_timeline
     from workflows.urgent_changes import complete, open_change
 
 InputT = TypeVar("InputT", bound=BaseModel)
@@ -77,6 +86,8 @@ PATCH_TELL_CRISIS = "incident-tells-crisis"
 PATCH_P1_STATUS = "confirmed-p1-status"
 PATCH_ON_CALL = "p1-pages-on-call"
 PATCH_CANCEL = "cancel-as-operation"
+# A cancelled incident waits this long at most for its last mails and alert changes.
+CANCEL_WAIT = timedelta(minutes=10)
 PATCH_LIGHT_CAN = "continue-as-new-without-outbox"
 PATCH_WAKE_EARLY = "deadline-wake-early"
 # A deadline timer wakes this much before the deadline and re-arms on the time left, so that
@@ -84,8 +95,8 @@ PATCH_WAKE_EARLY = "deadline-wake-early"
 WAKE_EARLY = timedelta(seconds=30)
 # Timeline entries carried to the next run: the first ones (the opening) and the latest.
 TIMELINE_HEAD, TIMELINE_TAIL = 20, 480
-# Notes Vigie writes on alerts start with this, so their webhooks are not taken as new input.
-NOTE_MARK = "[vigie]"
+# ... and at most about this many bytes of them (the server limits a payload to 2 MB).
+TIMELINE_BYTES = 512 * 1024
 # A fault said to have begun longer ago than this is taken as a wrong T0.
 MAX_T0_AGE = timedelta(days=366)
 ACTIVE: tuple[IncidentStatusName, ...] = ("open", "in_progress", "pending")
@@ -161,6 +172,7 @@ class IncidentWorkflow(Operations[IncidentView]):
         self._cancel_on = False
         self._wake_early = False
         self._stopping = False  # continue-as-new under way: no new send starts
+        self._paging = False
         self._in_flight = 0
         self._tasks: list[asyncio.Task[None]] = []
 
@@ -178,6 +190,9 @@ class IncidentWorkflow(Operations[IncidentView]):
         if self._state is None:
             self._state = await self._open(input)
         else:
+            s = self._state
+            if s.crisis_id and not s.crisis_started and any(e.kind == "crisis" for e in s.timeline):
+                s.crisis_started = True  # started by a run that did not keep the flag
             trimmed = self.state.timeline_trimmed
             self._record("continued", SYSTEM, "continued.trimmed" if trimmed else "continued",
                          trimmed=str(trimmed))  # fmt: skip
@@ -196,10 +211,15 @@ class IncidentWorkflow(Operations[IncidentView]):
                 if not self._cancel_on or self.state.status in ("closed", "cancelled"):
                     raise
                 # Cancelled from the Web UI or the CLI: an operator's decision, said to all.
+                self._stopping = False  # even if it came while continuing as new
                 self._cancelled()
-                await workflow.wait_condition(
-                    lambda: self._outboxes_empty() and all(t.done() for t in self._tasks)
-                )
+                try:
+                    await workflow.wait_condition(
+                        lambda: self._outboxes_empty() and all(t.done() for t in self._tasks),
+                        timeout=CANCEL_WAIT,
+                    )
+                except TimeoutError:
+                    pass  # a server down for good does not keep a cancelled incident alive
                 raise
         finally:
             for sender in senders:
@@ -250,8 +270,8 @@ class IncidentWorkflow(Operations[IncidentView]):
         self._mail("cancelled", [*s.requesters, *self.policy.notifications.incident_manager])
         note = f"{NOTE_MARK} {s.timeline[-1].text}"
         self._mirror(AlertCommand(action="close", user=SYSTEM, note=note))
-        self._mirror(AlertCommand(action="remove_tags", user=SYSTEM, tags=[f"vigie:{before}"]))
-        self._mirror(AlertCommand(action="add_tags", user=SYSTEM, tags=["vigie:cancelled"]))
+        self._mirror(AlertCommand(action="remove_tags", user=SYSTEM, tags=[status_tag(before)]))
+        self._mirror(AlertCommand(action="add_tags", user=SYSTEM, tags=[status_tag("cancelled")]))
         self._tell_crisis("closed", SYSTEM, s.timeline[-1].text)
         self._publish()
 
@@ -338,9 +358,10 @@ class IncidentWorkflow(Operations[IncidentView]):
         s = self.state
         if not self._on_call_on or s.on_call_paged or s.priority != "P1":
             return
-        if BusinessClock(self.policy.business_hours).is_open_at(workflow.now()):
+        if self._paging or BusinessClock(self.policy.business_hours).is_open_at(workflow.now()):
             return
-        s.on_call_paged = True
+        # Marked paged once done: a run that continues as new mid-page pages again.
+        self._paging = True
         self._tasks.append(asyncio.create_task(self._page_on_call()))
 
     async def _page_on_call(self) -> None:
@@ -381,6 +402,7 @@ class IncidentWorkflow(Operations[IncidentView]):
                 who = list(self.policy.notifications.incident_manager)
         self._record("on_call", SYSTEM, sentence, to=", ".join(who), reason=why)
         self._mail("on_call", who)
+        s.on_call_paged = True
         self._changed = True
 
     def _open_alert(self, input: IncidentInput) -> None:
@@ -395,9 +417,9 @@ class IncidentWorkflow(Operations[IncidentView]):
             "alias": s.incident_id,
             "description": (s.description or s.title)[:15000],
             "priority": s.priority,
-            "tags": ["vigie", f"vigie:{s.status}", f"sl:{s.service_level}"],
+            "tags": [TAG, status_tag(s.status), service_level_tag(s.service_level)],
             "details": {"vigie_incident": s.incident_id, "service_level": s.service_level},
-            "source": "vigie",
+            "source": OWN_SOURCE,
             "user": input.opened_by,
         }
         if s.application:
@@ -490,7 +512,10 @@ class IncidentWorkflow(Operations[IncidentView]):
         since = s.p1_status_at
         assert since is not None
         logged = [e.text for e in s.timeline if e.kind == "worklog" and e.at > since]
-        s.p1_status_at = at
+        now = workflow.now()
+        every = self.policy.confirmed_p1_status_every.on_clock(None)
+        # Woken late (a worker outage, a reopening): the next status is one period from now.
+        s.p1_status_at = at if at + every > now else now
         im = self.policy.notifications.incident_manager
         if logged:
             self._record("p1_status", SYSTEM, "p1_status", text=" / ".join(logged)[:4000])
@@ -749,6 +774,9 @@ class IncidentWorkflow(Operations[IncidentView]):
             )
         except Exception as exc:  # e.g. a crisis with that id exists: record, carry on
             self._record("crisis_failed", SYSTEM, crisis_id=s.crisis_id, error=str(exc))
+            # No crisis to tell: news would wait forever; qualifying again may start one.
+            s.crisis_id = None
+            s.crisis_outbox.clear()
             return
         self._record("crisis", by, crisis_id=s.crisis_id)
         s.crisis_started = True
@@ -853,8 +881,8 @@ class IncidentWorkflow(Operations[IncidentView]):
         after = self.state.status
         if after != before:
             user = str(getattr(input, "by", SYSTEM))
-            self._mirror(AlertCommand(action="remove_tags", user=user, tags=[f"vigie:{before}"]))
-            self._mirror(AlertCommand(action="add_tags", user=user, tags=[f"vigie:{after}"]))
+            self._mirror(AlertCommand(action="remove_tags", user=user, tags=[status_tag(before)]))
+            self._mirror(AlertCommand(action="add_tags", user=user, tags=[status_tag(after)]))
 
     @workflow.query(
         name="status",
@@ -928,7 +956,7 @@ class IncidentWorkflow(Operations[IncidentView]):
     def _mirror_breach(self) -> None:
         entry = self.state.timeline[-1]
         self._mirror(AlertCommand(action="note", user=SYSTEM, note=f"{NOTE_MARK} {entry.text}"))
-        self._mirror(AlertCommand(action="add_tags", user=SYSTEM, tags=["vigie:sla-breached"]))
+        self._mirror(AlertCommand(action="add_tags", user=SYSTEM, tags=[BREACHED_TAG]))
 
     def _outboxes_empty(self) -> bool:
         s = self.state
@@ -1073,8 +1101,7 @@ class IncidentWorkflow(Operations[IncidentView]):
             pass
         await workflow.wait_condition(workflow.all_handlers_finished)
         s = self.state
-        if len(s.timeline) > TIMELINE_HEAD + TIMELINE_TAIL:
-            dropped = len(s.timeline) - TIMELINE_HEAD - TIMELINE_TAIL
-            s.timeline = s.timeline[:TIMELINE_HEAD] + s.timeline[-TIMELINE_TAIL:]
-            s.timeline_trimmed += dropped
+        kept = carried_timeline(s.timeline, TIMELINE_HEAD, TIMELINE_TAIL, TIMELINE_BYTES)
+        s.timeline_trimmed += len(s.timeline) - len(kept)
+        s.timeline = kept
         workflow.continue_as_new(self._input.model_copy(update={"state": s}))

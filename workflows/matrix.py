@@ -102,10 +102,7 @@ class EscalationMatrix(_Strict):
 
     @model_validator(mode="after")
     def _known_roles(self) -> EscalationMatrix:
-        known = {f"provider.{r}" for r in ProviderContacts.model_fields} | {
-            f"client.{r}" for r in ClientContacts.model_fields
-        }
-        unknown = [r for r in self.rex_distribution if r not in known]
+        unknown = [r for r in self.rex_distribution if r not in self.known_roles()]
         if unknown:
             raise ValueError(f"rex_distribution: unknown role(s) {', '.join(unknown)}")
         return self
@@ -128,8 +125,16 @@ class EscalationMatrix(_Strict):
         found: list[Contact] = []
         for name in roles:
             side, _, role = name.partition(".")
-            found += getattr(self.provider if side == "provider" else self.client, role, [])
+            contacts = self.provider if side == "provider" else self.client
+            if side in ("provider", "client") and role in type(contacts).model_fields:
+                found += getattr(contacts, role)
         return found
+
+    @staticmethod
+    def known_roles() -> set[str]:
+        return {f"provider.{r}" for r in ProviderContacts.model_fields} | {
+            f"client.{r}" for r in ClientContacts.model_fields
+        }
 
     @model_validator(mode="after")
     def _hno_shape(self) -> EscalationMatrix:

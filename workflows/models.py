@@ -8,6 +8,7 @@ state are not, so that old histories keep decoding.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -187,6 +188,10 @@ class ReopenInput(OperatorInput):
     reason: Text
 
 
+# Names the recording code takes for itself: a sentence field may not use them.
+RESERVED_FIELDS = frozenset({"kind", "by", "sentence", "self", "fields"})
+
+
 class RecordEventInput(OperatorInput):
     """Something that happened elsewhere (an Opsgenie escalation, tags...), for the timeline."""
 
@@ -205,6 +210,16 @@ class RecordEventInput(OperatorInput):
             raise ValueError(f"sentence: unknown wording {self.sentence!r}")
         if len(self.fields) > 20 or any(len(v) > 2000 for v in self.fields.values()):
             raise ValueError("fields: at most 20 fields of at most 2000 characters")
+        for name, value in self.fields.items():
+            if not re.fullmatch(r"[a-z][a-z0-9_]{0,40}", name) or name in RESERVED_FIELDS:
+                raise ValueError(f"fields: {name!r} is not a field name a sentence can use")
+            if name.endswith("_at") and value:
+                try:
+                    at = datetime.fromisoformat(value)
+                except ValueError:
+                    raise ValueError(f"fields.{name}: not an ISO 8601 date-time") from None
+                if at.tzinfo is None:
+                    raise ValueError(f"fields.{name}: needs a time zone offset")
         return self
 
 

@@ -10,10 +10,19 @@ import re
 from datetime import date, time, timedelta
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    field_validator,
+    model_validator,
+)
 from temporalio.common import RetryPolicy
 
 from workflows.limits import Email
+from workflows.matrix import EscalationMatrix
 
 Priority = Literal["P1", "P2", "P3"]
 ServiceLevel = Literal["gold", "silver", "bronze"]
@@ -255,6 +264,20 @@ class ChronogramStep(_Strict):
     at: AllowanceField
     action: str
     recipients: list[str] = []
+
+    @field_validator("recipients")
+    @classmethod
+    def _known_recipients(cls, value: list[str]) -> list[str]:
+        known = EscalationMatrix.known_roles() | {
+            "escalation_level", "cell.permanent", "cell.participants", "cell.pilot",
+        }  # fmt: skip
+        unknown = [r for r in value if r not in known]
+        if unknown:
+            raise ValueError(
+                f"unknown recipient(s) {', '.join(unknown)}: use escalation_level, cell.permanent, "
+                "cell.participants, cell.pilot, provider.<role> or client.<role>"
+            )
+        return value
 
 
 MAIL_SYSTEM_KEYWORDS = [

@@ -599,6 +599,17 @@ def value(kind: str, name: str, language: str) -> str:
     return VALUES.get(kind, {}).get(language, {}).get(name, name)
 
 
+def _time_field(raw: str, language: str, timezone: str) -> str:
+    """A time field for people; a value that is not a zoned ISO date-time is shown as is."""
+    if not raw:
+        return when(None, language, timezone)
+    try:
+        at = datetime.fromisoformat(raw)
+    except ValueError:
+        return raw
+    return when(at, language, timezone) if at.tzinfo is not None else raw
+
+
 def render(key: str, fields: Mapping[str, str], language: str, timezone: str) -> str:
     """The sentence ``key`` told with ``fields``: times (``*_at``) in the time zone, to the
     minute; names (``waiting_on``, ``criterion``...) in the language. Unknown keys fall back
@@ -609,7 +620,7 @@ def render(key: str, fields: Mapping[str, str], language: str, timezone: str) ->
     shown: dict[str, str] = {}
     for name, raw in fields.items():
         if name.endswith("_at"):
-            shown[name] = when(datetime.fromisoformat(raw) if raw else None, language, timezone)
+            shown[name] = _time_field(raw, language, timezone)
         elif name in VALUES:
             shown[name] = value(name, raw, language)
         else:
