@@ -29,6 +29,9 @@ def test_histories_are_stored() -> None:
         "incident_lifecycle_2026_11",
         "incident_breach_2026_11",
         "crisis_2026_11",
+        # a crisis restored before its DRP decision, started before the crisis followed
+        # its incident: replays with the DRP reminder and escalation it had
+        "crisis_restored_without_drp_before_trust",
     }
 
 
