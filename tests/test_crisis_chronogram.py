@@ -8,7 +8,7 @@ from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
-from temporalio.client import WorkflowHandle
+from temporalio.client import Client, WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
 from starters.dev.smtp_sink import MailSink
@@ -61,6 +61,17 @@ async def crisis_status(handle: WorkflowHandle[CrisisWorkflow, CrisisView]) -> C
             return view
         await asyncio.sleep(0.1)
     raise AssertionError("crisis never answered")
+
+
+async def start_crisis(
+    client: Client, task_queue: str, crisis_id: str, input: CrisisInput
+) -> WorkflowHandle[CrisisWorkflow, CrisisView]:
+    """Starts a crisis on its own and waits until it answers its status query."""
+    handle = await client.start_workflow(
+        CrisisWorkflow.run, input, id=crisis_id, task_queue=task_queue
+    )
+    await crisis_status(handle)
+    return handle
 
 
 @pytest.fixture

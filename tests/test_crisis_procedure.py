@@ -15,7 +15,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from starters.dev.smtp_sink import MailSink
 from tests.helpers import advance, eventually, on_a_business_morning
-from tests.test_crisis_chronogram import crisis_status, mails, to
+from tests.test_crisis_chronogram import crisis_status, mails, start_crisis, to
 from workers.settings import Settings
 from workers.worker import build_worker
 from workflows.crisis import CrisisWorkflow
@@ -45,13 +45,12 @@ async def test_the_cell_request_asks_for_validation_and_the_policy_decides_witho
     await on_a_business_morning(skipping_env)
     client = skipping_env.client
     async with build_worker(client, settings):
-        crisis = await client.start_workflow(
-            CrisisWorkflow.run,
+        crisis = await start_crisis(
+            client,
+            settings.task_queue,
+            "crisis-validation-open",
             CrisisInput(title="ERP blocked", criterion="critical_application_blocked"),
-            id="crisis-validation-open",
-            task_queue=settings.task_queue,
         )
-        await crisis_status(crisis)
         await advance(skipping_env, timedelta(minutes=46))
         request = (await eventually(lambda: mails(sink, crisis.id, "cell_request")))[0]
         assert "validate_crisis" in body(request)
@@ -86,13 +85,12 @@ async def test_a_policy_can_escalate_an_unvalidated_crisis(
     await on_a_business_morning(skipping_env)
     client = skipping_env.client
     async with build_worker(client, settings):
-        crisis = await client.start_workflow(
-            CrisisWorkflow.run,
+        crisis = await start_crisis(
+            client,
+            settings.task_queue,
+            "crisis-validation-escalate",
             CrisisInput(title="ERP blocked"),
-            id="crisis-validation-escalate",
-            task_queue=settings.task_queue,
         )
-        await crisis_status(crisis)
         await advance(skipping_env, timedelta(minutes=61))
         await eventually(lambda: mails(sink, crisis.id, "cell_opening"))
         view = await crisis_status(crisis)
@@ -106,13 +104,12 @@ async def test_security_teams_and_partners_are_told(
     await on_a_business_morning(skipping_env)
     client = skipping_env.client
     async with build_worker(client, settings):
-        crisis = await client.start_workflow(
-            CrisisWorkflow.run,
+        crisis = await start_crisis(
+            client,
+            settings.task_queue,
+            "crisis-security",
             CrisisInput(title="Ransomware on file servers", criterion="virus_attack"),
-            id="crisis-security",
-            task_queue=settings.task_queue,
         )
-        await crisis_status(crisis)
         alert = (await eventually(lambda: mails(sink, crisis.id, "security_alert")))[0]
         assert to(alert) == {"security@example.com", "rssi@client.example.org"}
         await crisis.execute_update(
@@ -138,13 +135,9 @@ async def test_urgent_changes_are_tracked_and_the_rex_goes_to_the_restricted_lis
     await on_a_business_morning(skipping_env)
     client = skipping_env.client
     async with build_worker(client, settings):
-        crisis = await client.start_workflow(
-            CrisisWorkflow.run,
-            CrisisInput(title="Payments down"),
-            id="crisis-rex",
-            task_queue=settings.task_queue,
+        crisis = await start_crisis(
+            client, settings.task_queue, "crisis-rex", CrisisInput(title="Payments down")
         )
-        await crisis_status(crisis)
         view = await crisis.execute_update(
             CrisisWorkflow.request_urgent_change,
             UrgentChangeInput(by="im", what="raise the DB pool to 200", why="saturation"),
@@ -191,13 +184,9 @@ async def test_cancel_from_temporal_tells_the_cell(
     await on_a_business_morning(skipping_env)
     client = skipping_env.client
     async with build_worker(client, settings):
-        crisis = await client.start_workflow(
-            CrisisWorkflow.run,
-            CrisisInput(title="Payments down"),
-            id="crisis-cancelled",
-            task_queue=settings.task_queue,
+        crisis = await start_crisis(
+            client, settings.task_queue, "crisis-cancelled", CrisisInput(title="Payments down")
         )
-        await crisis_status(crisis)
         await crisis.cancel()
         with pytest.raises(WorkflowFailureError) as ended:
             await crisis.result()

@@ -11,7 +11,7 @@ from temporalio.testing import WorkflowEnvironment
 from starters.dev.smtp_sink import MailSink
 from tests.conftest import free_port
 from tests.helpers import advance, eventually
-from tests.test_crisis_chronogram import crisis_status, mails
+from tests.test_crisis_chronogram import crisis_status, mails, start_crisis
 from workers.settings import Settings
 from workers.worker import build_worker
 from workflows.crisis import CrisisWorkflow
@@ -29,13 +29,12 @@ async def test_restored_before_the_drp_decision_settles_the_restoration(
 ) -> None:
     client = skipping_env.client
     async with build_worker(client, settings):
-        crisis = await client.start_workflow(
-            CrisisWorkflow.run,
+        crisis = await start_crisis(
+            client,
+            settings.task_queue,
+            "crisis-restored-first",
             CrisisInput(title="Payments down", opened_by="im"),
-            id="crisis-restored-first",
-            task_queue=settings.task_queue,
         )
-        await crisis_status(crisis)
         await advance(skipping_env, timedelta(minutes=10))
         await crisis.execute_update(
             CrisisWorkflow.service_restored, ServiceRestoredInput(by="im", note="rollback done")
@@ -72,13 +71,12 @@ async def test_every_milestone_settles_whatever_the_order(
     """DRP activated late (after T0+1 h 30), service restored after the restoration target."""
     client = skipping_env.client
     async with build_worker(client, settings):
-        crisis = await client.start_workflow(
-            CrisisWorkflow.run,
+        crisis = await start_crisis(
+            client,
+            settings.task_queue,
+            "crisis-late-drp",
             CrisisInput(title="Storage array lost", opened_by="im"),
-            id="crisis-late-drp",
-            task_queue=settings.task_queue,
         )
-        await crisis_status(crisis)
         await advance(skipping_env, timedelta(hours=2))
         await crisis.execute_update(
             CrisisWorkflow.decide_drp, DecideDrpInput(by="im", activate=True, reason="late call")
@@ -152,13 +150,12 @@ async def test_a_refused_notification_is_recorded_and_the_manager_told(
     with MailSink(port=free_port(), refuse=frozenset({"dnum@client.example.org"})) as sink:
         cfg = settings.model_copy(update={"smtp_port": sink.port})
         async with build_worker(client, cfg):
-            crisis = await client.start_workflow(
-                CrisisWorkflow.run,
+            crisis = await start_crisis(
+                client,
+                cfg.task_queue,
+                "crisis-refused-dnum",
                 CrisisInput(title="Payments down", opened_by="im"),
-                id="crisis-refused-dnum",
-                task_queue=cfg.task_queue,
             )
-            await crisis_status(crisis)
             await advance(skipping_env, timedelta(minutes=31))
             told = (await eventually(lambda: mails(sink, crisis.id, "notification_failed")))[0]
             assert "p1_open" in str(told.get_body(("plain",)).get_content())
@@ -174,18 +171,17 @@ async def test_a_breached_resolution_deadline_escalates_once(
     client = skipping_env.client
     async with build_worker(client, settings):
         start = await skipping_env.get_current_time()
-        crisis = await client.start_workflow(
-            CrisisWorkflow.run,
+        crisis = await start_crisis(
+            client,
+            settings.task_queue,
+            "crisis-breached",
             CrisisInput(
                 title="Payments down",
                 t0=start,
                 opened_by="im",
                 resolution_due_at=start + timedelta(minutes=20),
             ),
-            id="crisis-breached",
-            task_queue=settings.task_queue,
         )
-        await crisis_status(crisis)
         await advance(skipping_env, timedelta(minutes=21))
         await eventually(lambda: mails(sink, crisis.id, "escalation"))
         await advance(skipping_env, timedelta(minutes=10))  # past the T0+30 escalation step
