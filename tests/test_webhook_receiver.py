@@ -201,6 +201,8 @@ def _encode(value: Any) -> bytes:
 
 
 def _bad_priority(text: str) -> bool:
+    # The receiver trims a priority ("1 " is P1): only what stays wrong once trimmed is bad.
+    text = text.strip()
     return text != "" and text.upper().removeprefix("P") not in {"1", "2", "3", "4", "5"}
 
 
