@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import functools
+import json
 import logging
 import os
 import re
@@ -12,6 +14,7 @@ import traceback
 from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any
+from zoneinfo import ZoneInfo
 
 import typer
 from pydantic import BaseModel
@@ -36,7 +39,7 @@ from starters.cli_support import (
 from starters.crisis_cli import register as register_crisis_commands
 from workers.connection import metrics_runtime
 from workers.logs import setup_logging
-from workers.policy_file import ConfigError
+from workers.policy_file import ConfigError, load_policy
 from workers.settings import Settings
 from workflows.limits import MAX_ID
 from workflows.models import (
@@ -108,7 +111,18 @@ class ProblemReason(StrEnum):
 
 
 def _when(value: datetime | None) -> str:
-    return value.isoformat(timespec="minutes") if value else "—"
+    """A time for people: the policy's business time zone, to the minute."""
+    if value is None:
+        return "—"
+    return value.astimezone(_business_zone()).strftime("%Y-%m-%d %H:%M %Z")
+
+
+@functools.cache
+def _business_zone() -> ZoneInfo:
+    try:
+        return ZoneInfo(load_policy(settings().config_dir).business_hours.timezone)
+    except ConfigError:
+        return ZoneInfo("Europe/Paris")  # the shipped default; the command reports the rest
 
 
 def show(view: IncidentView, as_json: bool = False) -> None:
@@ -378,8 +392,12 @@ def list_(
         bool | None, typer.Option("--breached/--not-breached", help="Only breached / not breached")
     ] = None,
     limit: Annotated[int, typer.Option(help="At most this many")] = 50,
+    as_json: AsJson = False,
 ) -> None:
-    """List incidents, newest first, through the search attributes."""
+    """List incidents, newest first, through the search attributes.
+
+    In a terminal: a table. In a pipe: one line per incident, tab-separated (id, status,
+    priority, level, breached, started, title), ids always whole. --json for scripts."""
     query = incidents.list_query(
         status.value if status else None,
         priority.value if priority else None,
@@ -387,23 +405,54 @@ def list_(
         breached,
     )
 
-    async def action(client: Client, _cfg: Settings) -> list[Any]:
-        return await incidents.list_incidents(client, query, limit)
+    async def action(client: Client, _cfg: Settings) -> list[dict[str, Any]]:
+        found = await incidents.list_incidents(client, query, limit)
+        return [await listed_row(execution) for execution in found]
 
-    found = run_with_client(action)
-    table = Table("status", "priority", "level", "breached", "started")
-    table.add_column("incident", overflow="fold", min_width=len("incident-20261129-a1b2c3"))
-    for execution in found:
-        table.add_row(
-            str(execution.typed_search_attributes.get(INCIDENT_STATUS) or "?"),
-            str(execution.typed_search_attributes.get(INCIDENT_PRIORITY) or "?"),
-            str(execution.typed_search_attributes.get(SERVICE_LEVEL) or "?"),
-            "yes" if execution.typed_search_attributes.get(SLA_BREACHED) else "no",
-            _when(execution.start_time),
-            execution.id,
-        )
-    out.print(table)
-    err.print(f"{len(found)} incident(s) · query: {query}", highlight=False)
+    rows = run_with_client(action)
+    if as_json:
+        print(json.dumps(rows, ensure_ascii=False, indent=2, default=_iso))
+    elif not sys.stdout.isatty():
+        for row in rows:
+            print("\t".join(_iso(row[k]).replace("\t", " ") for k in LIST_COLUMNS))
+    else:
+        table = Table()
+        table.add_column("incident", no_wrap=True)
+        for name in ("status", "priority", "level", "breached", "started"):
+            table.add_column(name, no_wrap=True)
+        table.add_column("title", overflow="ellipsis", no_wrap=True)
+        for row in rows:
+            table.add_row(
+                row["incident"], row["status"], row["priority"], row["level"],
+                "yes" if row["breached"] else "no", _when(row["started"]), row["title"],
+            )  # fmt: skip
+        out.print(table)
+    err.print(f"{len(rows)} incident(s) · query: {query}", highlight=False)
+
+
+def _iso(value: Any) -> str:
+    return value.isoformat() if isinstance(value, datetime) else str(value)
+
+
+LIST_COLUMNS = ("incident", "status", "priority", "level", "breached", "started", "title")
+
+
+async def listed_row(execution: Any) -> dict[str, Any]:
+    attributes = execution.typed_search_attributes
+    title = ""
+    try:
+        title = str(await execution.memo_value("title", ""))
+    except (KeyError, TypeError, ValueError):
+        pass  # an incident started without a memo
+    return {
+        "incident": execution.id,
+        "status": str(attributes.get(INCIDENT_STATUS) or "?"),
+        "priority": str(attributes.get(INCIDENT_PRIORITY) or "?"),
+        "level": str(attributes.get(SERVICE_LEVEL) or "?"),
+        "breached": bool(attributes.get(SLA_BREACHED)),
+        "started": execution.start_time,
+        "title": title,
+    }
 
 
 @app.command()

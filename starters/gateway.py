@@ -23,6 +23,11 @@ class IncidentGateway(Protocol):
     ) -> Outcome: ...
 
 
+def incident_memo(input: IncidentInput) -> dict[str, str]:
+    """What `vigie list` shows of an incident without asking its workflow."""
+    return {"title": input.title[:200]}
+
+
 class TemporalGateway:
     """Starts incidents once per business key and signals them, starting them if needed."""
 
@@ -41,6 +46,7 @@ class TemporalGateway:
                 # A closed incident is not opened again by a late or repeated delivery.
                 id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
                 static_summary=input.title[:200],
+                memo=incident_memo(input),
                 static_details=f"from {input.source}",
                 **signal,
             )

@@ -9,6 +9,7 @@ from pydantic import BaseModel
 from temporalio.client import Client, WorkflowExecution
 from temporalio.common import WorkflowIDReusePolicy
 
+from starters.gateway import incident_memo
 from workflows.incident import IncidentWorkflow
 from workflows.models import IncidentInput, IncidentView
 from workflows.search import INCIDENT_PRIORITY, INCIDENT_STATUS, SERVICE_LEVEL, SLA_BREACHED
@@ -34,6 +35,7 @@ async def open_incident(
         # from it): reusing a closed incident's id would thread new mails into the old story.
         id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
         static_summary=input.title,
+        memo=incident_memo(input),
         static_details=f"{input.priority or 'P?'} · {input.service_level} · from {input.source}",
     )
     return workflow_id

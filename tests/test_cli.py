@@ -90,6 +90,22 @@ async def test_open_prints_the_id_last_and_operations_work(cli: Cli) -> None:
             break
         await asyncio.sleep(0.2)
     assert await listed()
+    # In a pipe: one whole line per incident, tab-separated, with the title; --json too.
+    code, out, _ = await cli("list", "--status", "pending")
+    line = next(row for row in out.splitlines() if row.startswith(incident))
+    assert line.split("\t") == [
+        incident,
+        "pending",
+        "P2",
+        "silver",
+        "False",
+        line.split("\t")[5],
+        "Payroll export fails",
+    ]
+    code, out, _ = await cli("list", "--json")
+    row = next(r for r in json.loads(out) if r["incident"] == incident)
+    assert row["title"] == "Payroll export fails" and row["status"] == "pending"
+    assert datetime.fromisoformat(row["started"]).tzinfo is not None
 
     code, _, err = await cli("recategorize", incident, "--reason", "nothing")
     assert code == 2 and "give a new priority" in err
