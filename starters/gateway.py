@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any, Literal, Protocol
 
 from temporalio.client import Client
@@ -21,6 +22,14 @@ class IncidentGateway(Protocol):
     async def signal(
         self, incident_id: str, name: str, payload: dict[str, Any], start: IncidentInput | None
     ) -> Outcome: ...
+
+
+# A webhook answers within seconds: Opsgenie retries a delivery that fails, not a slow one.
+RPC_TIMEOUT = timedelta(seconds=5)
+# Temporal answers these when it cannot take the call now: the sender should retry later.
+UNAVAILABLE = frozenset(
+    {RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED, RPCStatusCode.RESOURCE_EXHAUSTED}
+)
 
 
 def incident_memo(input: IncidentInput) -> dict[str, str]:
@@ -47,6 +56,7 @@ class TemporalGateway:
                 id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
                 static_summary=input.title[:200],
                 memo=incident_memo(input),
+                rpc_timeout=RPC_TIMEOUT,
                 static_details=f"from {input.source}",
                 **signal,
             )
@@ -67,7 +77,9 @@ class TemporalGateway:
             )
             return "delivered" if started else "closed"
         try:
-            await self.client.get_workflow_handle(incident_id).signal(name, payload)
+            await self.client.get_workflow_handle(incident_id).signal(
+                name, payload, rpc_timeout=RPC_TIMEOUT
+            )
         except RPCError as exc:
             if exc.status == RPCStatusCode.NOT_FOUND:
                 return "closed" if "completed" in exc.message.lower() else "missing"

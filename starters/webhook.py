@@ -27,10 +27,11 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+from temporalio.service import RPCError
 
 from activities.providers.opsgenie.mapping import OpsgenieMapping
 from activities.providers.opsgenie.webhook_events import Plan, WebhookEvent, plan
-from starters.gateway import IncidentGateway
+from starters.gateway import UNAVAILABLE, IncidentGateway
 from starters.webhook_body import BodyRefused, check_media_type, parse_json, read_body
 from workflows.models import (
     AcknowledgeInput,
@@ -42,6 +43,9 @@ from workflows.models import (
     SetPendingInput,
     WorklogInput,
 )
+
+# What a 503 asks the sender to wait before delivering again.
+RETRY_AFTER_SECONDS = 30
 
 log = logging.getLogger(__name__)
 
@@ -199,14 +203,18 @@ def create_app(
                 for e in exc.errors(include_url=False, include_input=False)
             ]
             return _error(422, "alert content not usable for an incident", problems=problems)
-        except RuntimeError as exc:  # the Temporal client could not reach the server
+        except (RuntimeError, RPCError) as exc:  # Temporal cannot take the call now
+            if isinstance(exc, RPCError) and exc.status not in UNAVAILABLE:
+                raise
             log.error(
                 "webhook %s for %s: Temporal unavailable: %s",
                 event.action,
                 event.alert.alertId,
                 exc,
             )
-            return _error(503, "Temporal is unavailable; deliver again later")
+            response = _error(503, "Temporal is unavailable; deliver again later")
+            response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+            return response
 
     async def _apply(todo: Plan, event: WebhookEvent) -> JSONResponse:
         incident = todo.incident_id

@@ -268,3 +268,26 @@ async def test_fixtures_answer_2xx(name: str) -> None:
     async with client(gateway) as c:
         r = await post(c, fixture(name))
     assert r.status_code == 202, r.text
+
+
+async def test_temporal_down_answers_503_quickly_with_retry_after() -> None:
+    """The server went away after the receiver connected: a delivery gets 503 and
+    Retry-After (Opsgenie delivers again), never a 500."""
+    from temporalio.contrib.pydantic import pydantic_data_converter
+    from temporalio.testing import WorkflowEnvironment
+
+    from starters.gateway import TemporalGateway
+    from tests.conftest import BIN
+
+    env = await WorkflowEnvironment.start_local(
+        dev_server_existing_path=str(BIN / "temporal"), data_converter=pydantic_data_converter
+    )
+    gateway = TemporalGateway(env.client, "down-queue")
+    await env.shutdown()
+    app = create_app(gateway, MAPPING, secret=SECRET)
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://vigie"
+    ) as c:
+        r = await post(c, fixture("create"))
+    assert r.status_code == 503, r.text
+    assert r.headers["Retry-After"] == "30"
