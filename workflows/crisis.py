@@ -58,13 +58,12 @@ with workflow.unsafe.imports_passed_through():
         CompleteUrgentChangeInput,
         IncidentNews,
         TimelineEntry,
-        UrgentChange,
         UrgentChangeInput,
     )
     from workflows.operations import Operation, Operations, Refused, operations
     from workflows.rex import rex_draft
     from workflows.texts import render
-    from workflows.urgent_changes import complete, open_change
+    from workflows.urgent_changes import complete, open_change, request
 
 SYSTEM = "vigie"
 # Behaviour changes, each behind workflow.patched so older histories replay.
@@ -812,11 +811,7 @@ class CrisisWorkflow(Operations[CrisisView]):
 
     def _apply_request_urgent_change(self, input: UrgentChangeInput) -> None:
         s = self.state
-        change = UrgentChange(
-            id=f"UC-{len(s.urgent_changes) + 1}", what=input.what, why=input.why, by=input.by,
-            at=workflow.now(),
-        )  # fmt: skip
-        s.urgent_changes.append(change)
+        change = request(s.urgent_changes, input, workflow.now(), prefix="UC")
         self._record("urgent_change", input.by, change_id=change.id, what=input.what, why=input.why)
         managers = self._recipients(["provider.change_manager"]) or self._recipients(
             ["provider.incident_manager"]

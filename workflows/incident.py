@@ -74,7 +74,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.sla import Deadlines, Stop, compute_deadlines
     from workflows.texts import render
     from workflows.timeline import carried_timeline
-    from workflows.urgent_changes import complete, open_change
+    from workflows.urgent_changes import complete, open_change, request
 
 InputT = TypeVar("InputT", bound=BaseModel)
 
@@ -389,13 +389,7 @@ class IncidentWorkflow(Operations[IncidentView]):
         if not who:
             sentence = "on_call.matrix"
             try:
-                matrix = await workflow.execute_activity(
-                    "load_escalation_matrix",
-                    LoadMatrixInput(crisis_id=s.incident_id),
-                    result_type=EscalationMatrix,
-                    start_to_close_timeout=timedelta(seconds=30),
-                    retry_policy=RetryPolicy(maximum_attempts=3),
-                )
+                matrix = await self._load_matrix()
                 who = [str(c.email) for c in matrix.provider.on_call]
             except ActivityError as exc:
                 why = f"{why}; {exc.cause or exc}"
@@ -787,27 +781,27 @@ class IncidentWorkflow(Operations[IncidentView]):
 
     def _apply_request_urgent_change(self, input: UrgentChangeInput) -> None:
         s = self.state
-        change = UrgentChange(
-            id=f"INC-UC-{len(s.urgent_changes) + 1}", what=input.what, why=input.why,
-            by=input.by, at=workflow.now(),
-        )  # fmt: skip
-        s.urgent_changes.append(change)
+        change = request(s.urgent_changes, input, workflow.now(), prefix="INC-UC")
         self._record("urgent_change", input.by, change_id=change.id, what=input.what, why=input.why)
         self._tasks.append(asyncio.create_task(self._mail_change_manager(s.timeline[-1])))
         self._tell_crisis("urgent_change", input.by, input.what, change=change)
 
+    async def _load_matrix(self) -> EscalationMatrix:
+        """The escalation matrix as the worker reads it now (contacts by role)."""
+        result: EscalationMatrix = await workflow.execute_activity(
+            "load_escalation_matrix",
+            LoadMatrixInput(crisis_id=self.state.incident_id),
+            result_type=EscalationMatrix,
+            start_to_close_timeout=timedelta(seconds=30),
+            retry_policy=RetryPolicy(maximum_attempts=3),
+        )
+        return result
+
     async def _mail_change_manager(self, event: TimelineEntry) -> None:
         """The change manager from the escalation matrix (the incident manager if none)."""
-        s = self.state
         to = list(self.policy.notifications.incident_manager)
         try:
-            matrix = await workflow.execute_activity(
-                "load_escalation_matrix",
-                LoadMatrixInput(crisis_id=s.incident_id),
-                result_type=EscalationMatrix,
-                start_to_close_timeout=timedelta(seconds=30),
-                retry_policy=RetryPolicy(maximum_attempts=3),
-            )
+            matrix = await self._load_matrix()
             to = [str(c.email) for c in matrix.provider.change_manager] or to
         except ActivityError as exc:
             self._record("note", SYSTEM, "event", text=f"matrix: {exc.cause or exc}")
@@ -914,13 +908,7 @@ class IncidentWorkflow(Operations[IncidentView]):
     def _iso(at: datetime | None) -> str:
         return at.isoformat() if at is not None else ""
 
-    def _mail(
-        self,
-        kind: str,
-        to: list[str],
-        extra: dict[str, str] | None = None,
-        event: TimelineEntry | None = None,
-    ) -> None:
+    def _mail(self, kind: str, to: list[str], event: TimelineEntry | None = None) -> None:
         recipients = list(dict.fromkeys(addr for addr in to if addr))
         if not recipients:
             return
@@ -935,7 +923,6 @@ class IncidentWorkflow(Operations[IncidentView]):
                 to=recipients,
                 language=s.language,
                 event=event or s.timeline[-1],
-                extra=extra or {},
             )
         )
         if s.thread_key is None:

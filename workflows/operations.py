@@ -43,15 +43,6 @@ def describe(error: ValidationError) -> str:
     )
 
 
-def beyond_limits(input: BaseModel) -> str | None:
-    """What in a decoded input breaks the input limits, or None."""
-    try:
-        type(input).model_validate(input.model_dump(exclude_unset=True), context={LIMITS: True})
-    except ValidationError as exc:
-        return describe(exc)
-    return None
-
-
 def _who(raw: Any, limits: bool) -> str | None:
     """Who sent a Signal, as far as it says; fit for the timeline once limits apply."""
     by = raw.get("by") if isinstance(raw, dict) and isinstance(raw.get("by"), str) else None

@@ -4,8 +4,19 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from workflows.models import CompleteUrgentChangeInput, UrgentChange
+from workflows.models import CompleteUrgentChangeInput, UrgentChange, UrgentChangeInput
 from workflows.operations import Refused
+
+
+def request(
+    changes: list[UrgentChange], input: UrgentChangeInput, now: datetime, prefix: str
+) -> UrgentChange:
+    """Tracks a new urgent change, numbered ``<prefix>-<n>``."""
+    change = UrgentChange(
+        id=f"{prefix}-{len(changes) + 1}", what=input.what, why=input.why, by=input.by, at=now
+    )
+    changes.append(change)
+    return change
 
 
 def open_change(changes: list[UrgentChange], change_id: str) -> UrgentChange:
