@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import functools
-import json
 import logging
 import os
 import re
@@ -12,9 +10,7 @@ import signal
 import sys
 import traceback
 from datetime import datetime
-from enum import StrEnum
 from typing import Annotated, Any
-from zoneinfo import ZoneInfo
 
 import typer
 from pydantic import BaseModel
@@ -22,7 +18,7 @@ from rich.markup import escape
 from rich.table import Table
 from temporalio.client import Client
 
-from starters import incidents
+from starters import incidents, listing
 from starters.cli_support import (
     AsJson,
     By,
@@ -35,11 +31,12 @@ from starters.cli_support import (
     out,
     run_with_client,
     settings,
+    when,
 )
 from starters.crisis_cli import register as register_crisis_commands
 from workers.connection import metrics_runtime
 from workers.logs import setup_logging
-from workers.policy_file import ConfigError, load_policy
+from workers.policy_file import ConfigError
 from workers.settings import Settings
 from workflows.limits import MAX_ID
 from workflows.models import (
@@ -47,17 +44,21 @@ from workflows.models import (
     AcknowledgeInput,
     CloseInput,
     IncidentInput,
+    IncidentStatusName,
     IncidentView,
+    P1Verdict,
     ProblemProposal,
+    ProblemReason,
     QualifyP1Input,
     RecategorizeInput,
     ReopenInput,
     ResolveInput,
     ResumeInput,
     SetPendingInput,
+    WaitingOn,
     WorklogInput,
 )
-from workflows.search import INCIDENT_PRIORITY, INCIDENT_STATUS, SERVICE_LEVEL, SLA_BREACHED
+from workflows.policy import Grade, Priority, ServiceLevel
 
 log = logging.getLogger("vigie")
 app = typer.Typer(
@@ -65,64 +66,6 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
 )
-
-
-class Level(StrEnum):
-    gold = "gold"
-    silver = "silver"
-    bronze = "bronze"
-
-
-class Prio(StrEnum):
-    P1 = "P1"
-    P2 = "P2"
-    P3 = "P3"
-
-
-class Grade(StrEnum):
-    high = "high"
-    medium = "medium"
-    low = "low"
-
-
-class Status(StrEnum):
-    open = "open"
-    in_progress = "in_progress"
-    pending = "pending"
-    resolved = "resolved"
-    closed = "closed"
-    cancelled = "cancelled"
-
-
-class WaitingOn(StrEnum):
-    customer = "customer"
-    third_party = "third_party"
-
-
-class Verdict(StrEnum):
-    unconfirmed = "unconfirmed"
-    confirmed = "confirmed"
-    major = "major"
-
-
-class ProblemReason(StrEnum):
-    unknown_cause = "unknown_cause"
-    recurring = "recurring"
-
-
-def _when(value: datetime | None) -> str:
-    """A time for people: the policy's business time zone, to the minute."""
-    if value is None:
-        return "—"
-    return value.astimezone(_business_zone()).strftime("%Y-%m-%d %H:%M %Z")
-
-
-@functools.cache
-def _business_zone() -> ZoneInfo:
-    try:
-        return ZoneInfo(load_policy(settings().config_dir).business_hours.timezone)
-    except ConfigError:
-        return ZoneInfo("Europe/Paris")  # the shipped default; the command reports the rest
 
 
 def show(view: IncidentView, as_json: bool = False) -> None:
@@ -140,13 +83,13 @@ def show(view: IncidentView, as_json: bool = False) -> None:
         ("title", view.title),
         ("status", view.status + (f" (waiting on {view.waiting_on})" if view.waiting_on else "")),
         ("class", f"{view.priority} {view.service_level}" + (" · MAJOR" if view.major else "")),
-        ("opened", _when(view.opened_at)),
+        ("opened", when(view.opened_at)),
         (
             "ack due",
-            _when(view.ack_due_at)
-            + (f" · acknowledged {_when(view.acknowledged_at)}" if view.acknowledged_at else ""),
+            when(view.ack_due_at)
+            + (f" · acknowledged {when(view.acknowledged_at)}" if view.acknowledged_at else ""),
         ),
-        ("resolution due", "paused" if view.sla_paused else _when(view.resolution_due_at)),
+        ("resolution due", "paused" if view.sla_paused else when(view.resolution_due_at)),
         ("breached", ", ".join(breaches) or "no"),
         ("missing", ", ".join(view.missing_fields) or "—"),
         ("mails waiting", str(view.mails_pending)),
@@ -155,7 +98,7 @@ def show(view: IncidentView, as_json: bool = False) -> None:
     out.print(table)
     timeline = Table("at", "kind", "by", "text", title="timeline", title_justify="left")
     for entry in view.timeline:
-        timeline.add_row(_when(entry.at), entry.kind, entry.by, entry.text)
+        timeline.add_row(when(entry.at), entry.kind, entry.by, entry.text)
     out.print(timeline)
 
 
@@ -289,9 +232,9 @@ def webhook(
 @app.command("open")
 def open_(
     title: Annotated[str, typer.Option(help="Short title of the incident")],
-    service_level: Annotated[Level, typer.Option(help="Customer service level")],
+    service_level: Annotated[ServiceLevel, typer.Option(help="Customer service level")],
     priority: Annotated[
-        Prio | None, typer.Option(help="Priority; or give --impact and --urgency")
+        Priority | None, typer.Option(help="Priority; or give --impact and --urgency")
     ] = None,
     impact: Annotated[Grade | None, typer.Option(help="Impact, with --urgency")] = None,
     urgency: Annotated[Grade | None, typer.Option(help="Urgency, with --impact")] = None,
@@ -335,10 +278,10 @@ def open_(
     input = build(
         IncidentInput,
         title=title,
-        service_level=service_level.value,
-        priority=priority.value if priority else None,
-        impact=impact.value if impact else None,
-        urgency=urgency.value if urgency else None,
+        service_level=service_level,
+        priority=priority,
+        impact=impact,
+        urgency=urgency,
         category=category,
         description=description,
         application=application,
@@ -385,9 +328,11 @@ def status(incident_id: IncidentId, as_json: AsJson = False) -> None:
 
 @app.command("list")
 def list_(
-    status: Annotated[Status | None, typer.Option(help="Only this status")] = None,
-    priority: Annotated[Prio | None, typer.Option(help="Only this priority")] = None,
-    service_level: Annotated[Level | None, typer.Option(help="Only this service level")] = None,
+    status: Annotated[IncidentStatusName | None, typer.Option(help="Only this status")] = None,
+    priority: Annotated[Priority | None, typer.Option(help="Only this priority")] = None,
+    service_level: Annotated[
+        ServiceLevel | None, typer.Option(help="Only this service level")
+    ] = None,
     breached: Annotated[
         bool | None, typer.Option("--breached/--not-breached", help="Only breached / not breached")
     ] = None,
@@ -396,63 +341,18 @@ def list_(
 ) -> None:
     """List incidents, newest first, through the search attributes.
 
-    In a terminal: a table. In a pipe: one line per incident, tab-separated (id, status,
-    priority, level, breached, started, title), ids always whole. --json for scripts."""
-    query = incidents.list_query(
-        status.value if status else None,
-        priority.value if priority else None,
-        service_level.value if service_level else None,
-        breached,
-    )
+    In a terminal: a table, times in the business time zone. In a pipe: one line per
+    incident, tab-separated (id, status, priority, level, breached, next due, started,
+    title; times in ISO 8601), ids always whole. --json for scripts."""
+    query = listing.incident_query(status, priority, service_level, breached)
 
     async def action(client: Client, _cfg: Settings) -> list[dict[str, Any]]:
-        found = await incidents.list_incidents(client, query, limit)
-        return [await listed_row(execution) for execution in found]
+        return await listing.list_rows(client, query, limit, listing.incident_row)
 
     rows = run_with_client(action)
-    if as_json:
-        print(json.dumps(rows, ensure_ascii=False, indent=2, default=_iso))
-    elif not sys.stdout.isatty():
-        for row in rows:
-            print("\t".join(_iso(row[k]).replace("\t", " ") for k in LIST_COLUMNS))
-    else:
-        table = Table()
-        table.add_column("incident", no_wrap=True)
-        for name in ("status", "priority", "level", "breached", "started"):
-            table.add_column(name, no_wrap=True)
-        table.add_column("title", overflow="ellipsis", no_wrap=True)
-        for row in rows:
-            table.add_row(
-                row["incident"], row["status"], row["priority"], row["level"],
-                "yes" if row["breached"] else "no", _when(row["started"]), row["title"],
-            )  # fmt: skip
-        out.print(table)
-    err.print(f"{len(rows)} incident(s) · query: {query}", highlight=False)
-
-
-def _iso(value: Any) -> str:
-    return value.isoformat() if isinstance(value, datetime) else str(value)
-
-
-LIST_COLUMNS = ("incident", "status", "priority", "level", "breached", "started", "title")
-
-
-async def listed_row(execution: Any) -> dict[str, Any]:
-    attributes = execution.typed_search_attributes
-    title = ""
-    try:
-        title = str(await execution.memo_value("title", ""))
-    except (KeyError, TypeError, ValueError):
-        pass  # an incident started without a memo
-    return {
-        "incident": execution.id,
-        "status": str(attributes.get(INCIDENT_STATUS) or "?"),
-        "priority": str(attributes.get(INCIDENT_PRIORITY) or "?"),
-        "level": str(attributes.get(SERVICE_LEVEL) or "?"),
-        "breached": bool(attributes.get(SLA_BREACHED)),
-        "started": execution.start_time,
-        "title": title,
-    }
+    listing.print_rows(
+        rows, listing.INCIDENT_COLUMNS, as_json=as_json, when=when, what="incident", query=query
+    )
 
 
 @app.command()
@@ -486,7 +386,7 @@ def set_pending(
     as_json: AsJson = False,
 ) -> None:
     """Put the incident on hold; the resolution clock pauses."""
-    input = build(SetPendingInput, by=by, waiting_on=waiting_on.value, reason=reason)
+    input = build(SetPendingInput, by=by, waiting_on=waiting_on, reason=reason)
     operate(incident_id, "set_pending", input, as_json)
 
 
@@ -505,10 +405,10 @@ def resume(
 def recategorize(
     incident_id: IncidentId,
     reason: Annotated[str, typer.Option(help="Why")],
-    priority: Annotated[Prio | None, typer.Option(help="New priority")] = None,
+    priority: Annotated[Priority | None, typer.Option(help="New priority")] = None,
     impact: Annotated[Grade | None, typer.Option(help="New impact, with --urgency")] = None,
     urgency: Annotated[Grade | None, typer.Option(help="New urgency, with --impact")] = None,
-    service_level: Annotated[Level | None, typer.Option(help="New service level")] = None,
+    service_level: Annotated[ServiceLevel | None, typer.Option(help="New service level")] = None,
     by: By = None,
     as_json: AsJson = False,
 ) -> None:
@@ -517,10 +417,10 @@ def recategorize(
         RecategorizeInput,
         by=by,
         reason=reason,
-        priority=priority.value if priority else None,
-        impact=impact.value if impact else None,
-        urgency=urgency.value if urgency else None,
-        service_level=service_level.value if service_level else None,
+        priority=priority,
+        impact=impact,
+        urgency=urgency,
+        service_level=service_level,
     )
     operate(incident_id, "recategorize", input, as_json)
 
@@ -528,7 +428,7 @@ def recategorize(
 @app.command("qualify-p1")
 def qualify_p1(
     incident_id: IncidentId,
-    verdict: Annotated[Verdict, typer.Option(help="unconfirmed, confirmed or major")],
+    verdict: Annotated[P1Verdict, typer.Option(help="unconfirmed, confirmed or major")],
     new_priority: Annotated[
         str | None, typer.Option(help="P2 or P3, with --verdict unconfirmed")
     ] = None,
@@ -537,9 +437,7 @@ def qualify_p1(
     as_json: AsJson = False,
 ) -> None:
     """Qualify a P1 incident."""
-    input = build(
-        QualifyP1Input, by=by, verdict=verdict.value, new_priority=new_priority, note=note
-    )
+    input = build(QualifyP1Input, by=by, verdict=verdict, new_priority=new_priority, note=note)
     operate(incident_id, "qualify_p1", input, as_json)
 
 
@@ -563,7 +461,7 @@ def resolve(
     if (problem_reason is None) != (problem is None):
         fail("--problem-reason and --problem go together", 2)
     proposal = (
-        build(ProblemProposal, reason=problem_reason.value, text=problem)
+        build(ProblemProposal, reason=problem_reason, text=problem)
         if problem_reason is not None
         else None
     )

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import getpass
 import sys
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from typing import Annotated, Any, NoReturn, TypeVar
+from zoneinfo import ZoneInfo
 
 import typer
 from pydantic import ValidationError
@@ -17,6 +20,7 @@ from temporalio.runtime import Runtime
 from temporalio.service import RPCError, RPCStatusCode
 
 from workers.connection import connect
+from workers.policy_file import ConfigError, load_policy
 from workers.settings import Settings
 
 # In a pipe, lines are never folded: ids, paths and messages stay whole for scripts.
@@ -93,3 +97,18 @@ def run_with_client(action: Callable[[Client, Settings], Awaitable[T]]) -> T:
             fail(f"Temporal error: {exc.message}")
 
     return asyncio.run(main())
+
+
+def when(value: datetime | None) -> str:
+    """A time for people: the policy's business time zone, to the minute."""
+    if value is None:
+        return "—"
+    return value.astimezone(business_zone()).strftime("%Y-%m-%d %H:%M %Z")
+
+
+@functools.cache
+def business_zone() -> ZoneInfo:
+    try:
+        return ZoneInfo(load_policy(settings().config_dir).business_hours.timezone)
+    except ConfigError:
+        return ZoneInfo("Europe/Paris")  # the shipped default; the command reports the rest

@@ -13,7 +13,8 @@ from pydantic import BaseModel
 from rich.table import Table
 from temporalio.client import Client
 
-from starters.cli_support import AsJson, By, build, err, fail, out, run_with_client
+from starters import listing
+from starters.cli_support import AsJson, By, build, err, fail, out, run_with_client, when
 from workers.matrix_file import load_matrix
 from workers.settings import Settings
 from workflows.crisis import CrisisWorkflow
@@ -22,6 +23,7 @@ from workflows.crisis_models import (
     CloseCrisisInput,
     ConfirmNominalInput,
     CrisisInput,
+    CrisisStatusName,
     CrisisView,
     DecideDrpInput,
     EscalateInput,
@@ -43,10 +45,6 @@ CRITERIA = (
 )
 
 
-def _when(value: datetime | None) -> str:
-    return value.isoformat(timespec="minutes") if value else "—"
-
-
 def _offset(view: CrisisView, value: datetime | None, scale: float) -> str:
     if value is None:
         return "—"
@@ -59,7 +57,7 @@ def compliance_table(view: CrisisView, scale: float | None = None) -> Table:
     table = Table("step", "target", "done", "status", title="chronogram", title_justify="left")
     for m in view.milestones:
         if scale is None:
-            table.add_row(m.action, _when(m.due_at), _when(m.done_at), m.status)
+            table.add_row(m.action, when(m.due_at), when(m.done_at), m.status)
         else:
             table.add_row(
                 m.action, _offset(view, m.due_at, scale), _offset(view, m.done_at, scale), m.status
@@ -136,6 +134,27 @@ def open_crisis(
         return crisis_id
 
     print(run_with_client(action))
+
+
+@crisis_app.command("list")
+def list_crises(
+    status: Annotated[CrisisStatusName | None, typer.Option(help="Only this status")] = None,
+    limit: Annotated[int, typer.Option(help="At most this many")] = 50,
+    as_json: AsJson = False,
+) -> None:
+    """List crises, newest first: status, escalation level, next milestone due.
+
+    In a terminal: a table. In a pipe: tab-separated lines (id, status, level, next due,
+    started, title), ids always whole. --json for scripts."""
+    query = listing.crisis_query(status)
+
+    async def action(client: Client, _cfg: Settings) -> list[dict[str, Any]]:
+        return await listing.list_rows(client, query, limit, listing.crisis_row)
+
+    rows = run_with_client(action)
+    listing.print_rows(
+        rows, listing.CRISIS_COLUMNS, as_json=as_json, when=when, what="crisis", query=query
+    )
 
 
 @crisis_app.command("status")

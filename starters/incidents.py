@@ -6,15 +6,12 @@ import secrets
 from datetime import UTC, datetime
 
 from pydantic import BaseModel
-from temporalio.client import Client, WorkflowExecution
+from temporalio.client import Client
 from temporalio.common import WorkflowIDReusePolicy
 
 from starters.gateway import incident_memo
 from workflows.incident import IncidentWorkflow
 from workflows.models import IncidentInput, IncidentView
-from workflows.search import INCIDENT_PRIORITY, INCIDENT_STATUS, SERVICE_LEVEL, SLA_BREACHED
-
-WORKFLOW_TYPE = "IncidentWorkflow"
 
 
 def new_incident_id(now: datetime | None = None) -> str:
@@ -53,29 +50,3 @@ async def run_operation(
     handle = client.get_workflow_handle(incident_id)
     result: IncidentView = await handle.execute_update(operation, input, result_type=IncidentView)
     return result
-
-
-def list_query(
-    status: str | None = None,
-    priority: str | None = None,
-    service_level: str | None = None,
-    breached: bool | None = None,
-) -> str:
-    clauses = [f"WorkflowType = '{WORKFLOW_TYPE}'"]
-    for key, value in (
-        (INCIDENT_STATUS.name, status),
-        (INCIDENT_PRIORITY.name, priority),
-        (SERVICE_LEVEL.name, service_level),
-    ):
-        if value is not None:
-            clauses.append(f"{key} = '{value}'")
-    if breached is not None:
-        clauses.append(f"{SLA_BREACHED.name} = {'true' if breached else 'false'}")
-    return " AND ".join(clauses)
-
-
-async def list_incidents(client: Client, query: str, limit: int) -> list[WorkflowExecution]:
-    found: list[WorkflowExecution] = []
-    async for execution in client.list_workflows(query, limit=limit):
-        found.append(execution)
-    return found

@@ -48,15 +48,11 @@ async def skipping_env(request: pytest.FixtureRequest) -> AsyncIterator[Workflow
         data_converter=pydantic_data_converter,
         interceptors=[started],
     )
-    kinds = {
-        "Keyword": IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
-        "Bool": IndexedValueType.INDEXED_VALUE_TYPE_BOOL,
-    }
     await env.client.operator_service.add_search_attributes(
         AddSearchAttributesRequest(
             namespace=env.client.namespace,
             search_attributes={
-                key.name: kinds["Bool" if key.name == "SlaBreached" else "Keyword"]
+                key.name: IndexedValueType.ValueType(key.indexed_value_type)
                 for key in SEARCH_ATTRIBUTES
             },
         )

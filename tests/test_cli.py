@@ -66,6 +66,28 @@ async def test_open_prints_the_id_last_and_operations_work(cli: Cli) -> None:
     incident = out.strip().splitlines()[-1]
     assert re.fullmatch(r"incident-\d{8}-[0-9a-f]{6}", incident)
 
+    # Open: the next thing due is the acknowledgement, listed and filterable.
+    for _ in range(50):  # the first workflow task may not have run yet
+        code, out, err = await cli("status", incident, "--json")
+        if code == 0:
+            break
+        await asyncio.sleep(0.2)
+    assert code == 0, err
+    ack_due = datetime.fromisoformat(json.loads(out)["ack_due_at"])
+
+    async def next_due() -> datetime | None:
+        _, out, _ = await cli("list", "--json")
+        row = next((r for r in json.loads(out) if r["incident"] == incident), None)
+        return (
+            None if row is None or not row["next_due"] else datetime.fromisoformat(row["next_due"])
+        )
+
+    for _ in range(50):
+        if await next_due() == ack_due:
+            break
+        await asyncio.sleep(0.2)
+    assert await next_due() == ack_due
+
     code, out, _ = await cli("acknowledge", incident, "--note", "on it")
     assert code == 0 and "in_progress" in out
     code, _, err = await cli("acknowledge", incident)
@@ -78,7 +100,7 @@ async def test_open_prints_the_id_last_and_operations_work(cli: Cli) -> None:
     code, out, _ = await cli("status", incident, "--json")
     view = json.loads(out)
     assert view["status"] == "pending" and view["priority"] == "P2" and view["sla_paused"]
-    assert view["timeline"][1]["by"] == "cli-tester"
+    assert [e["by"] for e in view["timeline"] if e["kind"] == "acknowledged"] == ["cli-tester"]
     assert view["opened_at"].endswith("+00:00")
 
     async def listed() -> bool:
@@ -99,7 +121,8 @@ async def test_open_prints_the_id_last_and_operations_work(cli: Cli) -> None:
         "P2",
         "silver",
         "False",
-        line.split("\t")[5],
+        "",  # pending: the resolution deadline is paused, nothing falls due
+        line.split("\t")[6],
         "Payroll export fails",
     ]
     code, out, _ = await cli("list", "--json")

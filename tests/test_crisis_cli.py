@@ -68,7 +68,26 @@ async def test_crisis_commands(env: dict[str, str]) -> None:
     code, out, _ = await invoke(
         env, "crisis", "escalate", crisis, "--reason", "site flooded", "--json"
     )
-    assert code == 0 and json.loads(out)["level"] == 1
+    escalated = json.loads(out)
+    assert code == 0 and escalated["level"] == 1
+    first_due = min(m["due_at"] for m in escalated["milestones"] if m["status"] == "pending")
+
+    # Listed through its search attributes: status, level, next milestone, title.
+    async def listed() -> dict[str, object] | None:
+        code, out, _ = await invoke(env, "crisis", "list", "--status", "active", "--json")
+        assert code == 0
+        return next((r for r in json.loads(out) if r["crisis"] == crisis), None)
+
+    for _ in range(50):
+        row = await listed()
+        if row is not None and row["level"] == 1:
+            break
+        await asyncio.sleep(0.2)
+    assert row is not None and row["level"] == 1 and row["title"] == "Flood at the main site"
+    assert row["next_due"] == first_due
+    code, out, _ = await invoke(env, "crisis", "list")  # a pipe: whole id, tab-separated
+    line = next(r for r in out.splitlines() if r.startswith(crisis + "\t"))
+    assert line.split("\t")[1:4] == ["active", "1", first_due]
     code, _, err = await invoke(
         env, "crisis", "add-member", crisis, "--name", "X", "--email", "bad"
     )

@@ -13,7 +13,7 @@ import yaml
 from tests.conftest import BIN
 from workers.connection import connect_options
 from workers.settings import Settings
-from workflows.search import SEARCH_ATTRIBUTES
+from workflows.search import SEARCH_ATTRIBUTES, type_name
 
 ROOT = Path(__file__).resolve().parent.parent
 COMPOSE = ROOT / "docker-compose.temporal.yml"
@@ -81,12 +81,7 @@ def test_every_variable_set_for_vigie_is_one_the_code_reads() -> None:
 def test_registered_search_attributes_are_those_the_workflows_use() -> None:
     script = compose()["services"]["temporal-namespace"]["command"][0]
     registered = dict(re.findall(r"--name (\w+) --type (\w+)", script))
-    kinds = {"Keyword": "KEYWORD", "Bool": "BOOL"}
-    expected = {
-        k.name: k.indexed_value_type.name.removeprefix("INDEXED_VALUE_TYPE_")
-        for k in SEARCH_ATTRIBUTES
-    }
-    assert {name: kinds[t] for name, t in registered.items()} == expected
+    assert registered == {key.name: type_name(key) for key in SEARCH_ATTRIBUTES}
 
 
 def test_dockerfile_is_multi_stage_non_root_without_dev_dependencies() -> None:

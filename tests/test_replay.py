@@ -32,6 +32,10 @@ def test_histories_are_stored() -> None:
         # a crisis restored before its DRP decision, started before the crisis followed
         # its incident: replays with the DRP reminder and escalation it had
         "crisis_restored_without_drp_before_trust",
+        # recorded with the next deadline and the crisis published as search attributes
+        "incident_lifecycle_2026_11b",
+        "incident_breach_2026_11b",
+        "crisis_2026_11b",
     }
 
 

@@ -50,7 +50,7 @@ with workflow.unsafe.imports_passed_through():
         ValidateCrisisInput,
         Validation,
     )
-    from workflows.crisis_rules import future, mentions, settle
+    from workflows.crisis_rules import future, mentions, next_crisis_due, settle
     from workflows.details import crisis_details
     from workflows.matrix import EscalationMatrix
     from workflows.metrics import count
@@ -62,6 +62,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows.operations import Operation, Operations, Refused, operations
     from workflows.rex import rex_draft
+    from workflows.search import CRISIS_LEVEL, CRISIS_STATUS, NEXT_DUE, publish
     from workflows.texts import render
     from workflows.urgent_changes import complete, open_change, request
 
@@ -69,6 +70,7 @@ SYSTEM = "vigie"
 # Behaviour changes, each behind workflow.patched so older histories replay.
 PATCH_TRUST = "crisis-follows-incident"
 PATCH_CANCEL = "cancel-as-operation"
+PATCH_SEARCH = "crisis-search-attributes"
 # A cancelled crisis waits this long at most for its last mails.
 CANCEL_WAIT = timedelta(minutes=10)
 # A step done this soon after its target still counts as on time (timer and task latency).
@@ -136,6 +138,8 @@ class CrisisWorkflow(Operations[CrisisView]):
         self._changed = False
         self._tasks: list[asyncio.Task[None]] = []
         self._trust = False
+        self._searchable = False
+        self._published: dict[str, Any] = {}
 
     @property
     def state(self) -> CrisisState:
@@ -148,6 +152,7 @@ class CrisisWorkflow(Operations[CrisisView]):
     async def run(self, input: CrisisInput) -> CrisisView:
         self._trust = workflow.patched(PATCH_TRUST)
         cancel_as_operation = workflow.patched(PATCH_CANCEL)
+        self._searchable = workflow.patched(PATCH_SEARCH)
         self._state = await self._open(input)
         sender = asyncio.create_task(self._deliver())
         try:
@@ -205,6 +210,14 @@ class CrisisWorkflow(Operations[CrisisView]):
         if s.last_status_at is not None:
             next_status = s.last_status_at + self._scaled(s.policy.crisis.status_every)
         workflow.set_current_details(crisis_details(s, workflow.now(), next_status))
+        if self._searchable:
+            if "title" not in self._published:  # what `vigie crisis list` shows
+                workflow.upsert_memo({"title": s.title})
+                self._published["title"] = s.title
+            self._published = publish(
+                self._published,
+                {CRISIS_STATUS: s.status, CRISIS_LEVEL: s.level, NEXT_DUE: next_crisis_due(s)},
+            )
 
     def _cancelled(self) -> None:
         s = self.state

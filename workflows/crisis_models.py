@@ -38,6 +38,7 @@ MilestoneStatus = Literal["pending", "met", "late", "missed", "not_applicable"]
 IncidentStep = Literal["ticket_opened", "acknowledgement"]
 Party = Literal["provider_manager", "provider_admin", "client"]
 Channel = Literal["smtp", "relay", "opsgenie", "auto"]
+CrisisStatusName = Literal["active", "closed", "rex_submitted", "cancelled"]
 
 
 class CrisisInput(BaseModel):
@@ -224,7 +225,7 @@ class CrisisState(BaseModel):
     business_hours_at_start: bool
     language: Language
     time_scale: float
-    status: Literal["active", "closed", "rex_submitted", "cancelled"] = "active"
+    status: CrisisStatusName = "active"
     # Automatic escalations still to come: (when, why), from the incident's deadlines.
     auto_escalations: list[tuple[datetime, str]] = []
     # The reasons already escalated for (each once, until the incident is reopened).

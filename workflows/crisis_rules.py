@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from datetime import datetime, timedelta
 
-from workflows.crisis_models import Milestone
+from workflows.crisis_models import CrisisState, Milestone
 
 
 def mentions(text: str, keywords: list[str]) -> bool:
@@ -33,3 +33,13 @@ def future(times: list[datetime], now: datetime) -> datetime | None:
     """The earliest of ``times`` strictly after ``now``: a run loop never waits on the past."""
     ahead = [t for t in times if t > now]
     return min(ahead) if ahead else None
+
+
+def next_crisis_due(s: CrisisState) -> datetime | None:
+    """What the crisis owes next: its earliest pending milestone while active, the
+    lessons-learned report once closed; nothing after that."""
+    if s.status == "active":
+        return min((m.due_at for m in s.milestones if m.status == "pending"), default=None)
+    if s.status == "closed":
+        return s.rex_due_at
+    return None

@@ -70,7 +70,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows.operations import Operation, Operations, Refused, operations
     from workflows.policy import Policy, Priority
-    from workflows.search import publish_search_attributes
+    from workflows.search import NEXT_DUE, incident_attributes, publish
     from workflows.sla import Deadlines, Stop, compute_deadlines
     from workflows.texts import render
     from workflows.timeline import carried_timeline
@@ -90,6 +90,7 @@ PATCH_CANCEL = "cancel-as-operation"
 CANCEL_WAIT = timedelta(minutes=10)
 PATCH_LIGHT_CAN = "continue-as-new-without-outbox"
 PATCH_WAKE_EARLY = "deadline-wake-early"
+PATCH_NEXT_DUE = "next-due-attribute"
 # A deadline timer wakes this much before the deadline and re-arms on the time left, so that
 # a task that waited in a busy worker does not push the deadline back.
 WAKE_EARLY = timedelta(seconds=30)
@@ -187,6 +188,7 @@ class IncidentWorkflow(Operations[IncidentView]):
         self._on_call_on = workflow.patched(PATCH_ON_CALL)
         self._cancel_on = workflow.patched(PATCH_CANCEL)
         self._wake_early = workflow.patched(PATCH_WAKE_EARLY)
+        self._next_due_on = workflow.patched(PATCH_NEXT_DUE)
         if self._state is None:
             self._state = await self._open(input)
         else:
@@ -459,6 +461,11 @@ class IncidentWorkflow(Operations[IncidentView]):
                 (s.resolved_at + self.policy.auto_close_after.on_clock(None), "auto_close")
             )
         return events
+
+    def _next_due(self) -> datetime | None:
+        """The next acknowledgement or resolution deadline not yet breached."""
+        due = [at for at, kind in self._timed_events() if kind.endswith("_breach")]
+        return min(due, default=None)
 
     def _next_deadline(self, now: datetime) -> datetime | None:
         return future([at for at, _ in self._timed_events()], now)
@@ -1046,13 +1053,15 @@ class IncidentWorkflow(Operations[IncidentView]):
     def _publish(self) -> None:
         """Search attributes and the UI's current details, upserted only when they change."""
         s = self.state
-        self._published = publish_search_attributes(
-            self._published,
+        wanted = incident_attributes(
             status=s.status,
             priority=s.priority,
             service_level=s.service_level,
             breached=s.ack_breached or s.resolution_breached,
         )
+        if self._next_due_on:
+            wanted[NEXT_DUE] = self._next_due()
+        self._published = publish(self._published, wanted)
         workflow.set_current_details(incident_details(s, self._deadlines(), workflow.now()))
 
     # --------------------------------------------------- continue-as-new

@@ -46,6 +46,7 @@ OpsgeniePriority = Literal["P1", "P2", "P3", "P4", "P5"]
 IncidentStatusName = Literal["open", "in_progress", "pending", "resolved", "closed", "cancelled"]
 WaitingOn = Literal["customer", "third_party"]
 P1Verdict = Literal["unconfirmed", "confirmed", "major"]
+ProblemReason = Literal["unknown_cause", "recurring"]
 
 # Times leave Vigie as ISO 8601 with an explicit offset ("+00:00").
 Instant = Annotated[datetime, PlainSerializer(lambda d: d.isoformat(), return_type=str)]
@@ -166,7 +167,7 @@ class QualifyP1Input(OperatorInput):
 class ProblemProposal(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    reason: Literal["unknown_cause", "recurring"]
+    reason: ProblemReason
     text: Text
 
 

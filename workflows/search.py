@@ -1,6 +1,7 @@
-"""Search attributes of incidents, so operators can filter them in the UI and CLI.
+"""Search attributes of incidents and crises, so operators can filter them in the UI and CLI.
 
 ``temporal workflow list --query "IncidentPriority='P1' AND IncidentStatus='pending'"``
+``temporal workflow list --query "CrisisStatus='active' ORDER BY NextDue"``
 """
 
 from __future__ import annotations
@@ -14,31 +15,49 @@ INCIDENT_STATUS = SearchAttributeKey.for_keyword("IncidentStatus")
 INCIDENT_PRIORITY = SearchAttributeKey.for_keyword("IncidentPriority")
 SERVICE_LEVEL = SearchAttributeKey.for_keyword("ServiceLevel")
 SLA_BREACHED = SearchAttributeKey.for_bool("SlaBreached")
+NEXT_DUE = SearchAttributeKey.for_datetime("NextDue")
+"""The next deadline of an incident, or the next milestone of a crisis; unset when none."""
+CRISIS_STATUS = SearchAttributeKey.for_keyword("CrisisStatus")
+CRISIS_LEVEL = SearchAttributeKey.for_int("CrisisLevel")
 
 SEARCH_ATTRIBUTES: tuple[SearchAttributeKey[Any], ...] = (
     INCIDENT_STATUS,
     INCIDENT_PRIORITY,
     SERVICE_LEVEL,
     SLA_BREACHED,
+    NEXT_DUE,
+    CRISIS_STATUS,
+    CRISIS_LEVEL,
 )
 
+TYPE_NAMES = {"KEYWORD": "Keyword", "BOOL": "Bool", "DATETIME": "Datetime", "INT": "Int"}
+"""The `temporal operator search-attribute create --type` name of each kind."""
 
-def publish_search_attributes(
-    published: dict[str, Any], *, status: str, priority: str, service_level: str, breached: bool
+
+def type_name(key: SearchAttributeKey[Any]) -> str:
+    return TYPE_NAMES[key.indexed_value_type.name.removeprefix("INDEXED_VALUE_TYPE_")]
+
+
+def publish(
+    published: dict[str, Any], wanted: dict[SearchAttributeKey[Any], Any]
 ) -> dict[str, Any]:
-    """Upserts the attributes whose value changed; returns what is now published."""
-    wanted: dict[str, Any] = {
-        INCIDENT_STATUS.name: status,
-        INCIDENT_PRIORITY.name: priority,
-        SERVICE_LEVEL.name: service_level,
-        SLA_BREACHED.name: breached,
-    }
-    keys = {key.name: key for key in SEARCH_ATTRIBUTES}
+    """Upserts the attributes whose value changed (None unsets); returns what is published."""
     changes: list[SearchAttributeUpdate[Any]] = [
-        keys[name].value_set(value)
-        for name, value in wanted.items()
-        if published.get(name) != value
+        key.value_unset() if value is None else key.value_set(value)
+        for key, value in wanted.items()
+        if published.get(key.name) != value
     ]
     if changes:
         workflow.upsert_search_attributes(changes)
-    return wanted
+    return {**published, **{key.name: value for key, value in wanted.items()}}
+
+
+def incident_attributes(
+    *, status: str, priority: str, service_level: str, breached: bool
+) -> dict[SearchAttributeKey[Any], Any]:
+    return {
+        INCIDENT_STATUS: status,
+        INCIDENT_PRIORITY: priority,
+        SERVICE_LEVEL: service_level,
+        SLA_BREACHED: breached,
+    }

@@ -24,11 +24,9 @@ from workers.opsgenie_file import load_mapping
 from workers.policy_file import load_policy
 from workers.settings import Settings
 from workers.worker import run_worker
-from workflows.search import SEARCH_ATTRIBUTES
+from workflows.search import SEARCH_ATTRIBUTES, type_name
 
 log = logging.getLogger(__name__)
-
-SEARCH_ATTRIBUTE_TYPES = {"keyword": "Keyword", "bool": "Bool"}
 
 
 def dev_server_command(data_dir: Path, port: int, ui_port: int) -> list[str]:
@@ -48,8 +46,7 @@ def dev_server_command(data_dir: Path, port: int, ui_port: int) -> list[str]:
         "warn",
     ]
     for key in SEARCH_ATTRIBUTES:
-        kind = key.indexed_value_type.name.removeprefix("INDEXED_VALUE_TYPE_").lower()
-        command += ["--search-attribute", f"{key.name}={SEARCH_ATTRIBUTE_TYPES[kind]}"]
+        command += ["--search-attribute", f"{key.name}={type_name(key)}"]
     return command
 
 

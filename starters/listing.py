@@ -1,0 +1,143 @@
+"""Lists of incidents and crises from the search attributes: a table in a terminal, one
+tab-separated line per workflow in a pipe (ids always whole), JSON for scripts."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from rich.table import Table
+from temporalio.client import Client, WorkflowExecution
+
+from starters.cli_support import err, out
+from workflows.search import (
+    CRISIS_LEVEL,
+    CRISIS_STATUS,
+    INCIDENT_PRIORITY,
+    INCIDENT_STATUS,
+    NEXT_DUE,
+    SERVICE_LEVEL,
+    SLA_BREACHED,
+)
+
+INCIDENT_COLUMNS = (
+    "incident", "status", "priority", "level", "breached", "next_due", "started", "title",
+)  # fmt: skip
+CRISIS_COLUMNS = ("crisis", "status", "level", "next_due", "started", "title")
+
+
+def incident_query(
+    status: str | None = None,
+    priority: str | None = None,
+    service_level: str | None = None,
+    breached: bool | None = None,
+) -> str:
+    clauses = ["WorkflowType = 'IncidentWorkflow'"]
+    for key, value in (
+        (INCIDENT_STATUS.name, status),
+        (INCIDENT_PRIORITY.name, priority),
+        (SERVICE_LEVEL.name, service_level),
+    ):
+        if value is not None:
+            clauses.append(f"{key} = '{value}'")
+    if breached is not None:
+        clauses.append(f"{SLA_BREACHED.name} = {'true' if breached else 'false'}")
+    return " AND ".join(clauses)
+
+
+def crisis_query(status: str | None = None) -> str:
+    clauses = ["WorkflowType = 'CrisisWorkflow'"]
+    if status is not None:
+        clauses.append(f"{CRISIS_STATUS.name} = '{status}'")
+    return " AND ".join(clauses)
+
+
+async def _title(execution: WorkflowExecution) -> str:
+    try:
+        return str(await execution.memo_value("title", ""))
+    except (KeyError, TypeError, ValueError):
+        return ""  # started without a memo
+
+
+async def incident_row(execution: WorkflowExecution) -> dict[str, Any]:
+    attributes = execution.typed_search_attributes
+    return {
+        "incident": execution.id,
+        "status": str(attributes.get(INCIDENT_STATUS) or "?"),
+        "priority": str(attributes.get(INCIDENT_PRIORITY) or "?"),
+        "level": str(attributes.get(SERVICE_LEVEL) or "?"),
+        "breached": bool(attributes.get(SLA_BREACHED)),
+        "next_due": attributes.get(NEXT_DUE),
+        "started": execution.start_time,
+        "title": await _title(execution),
+    }
+
+
+async def crisis_row(execution: WorkflowExecution) -> dict[str, Any]:
+    attributes = execution.typed_search_attributes
+    level = attributes.get(CRISIS_LEVEL)
+    return {
+        "crisis": execution.id,
+        "status": str(attributes.get(CRISIS_STATUS) or "?"),
+        "level": "?" if level is None else level,
+        "next_due": attributes.get(NEXT_DUE),
+        "started": execution.start_time,
+        "title": await _title(execution),
+    }
+
+
+async def list_rows(
+    client: Client,
+    query: str,
+    limit: int,
+    row: Callable[[WorkflowExecution], Any],
+) -> list[dict[str, Any]]:
+    """Newest first, at most ``limit``."""
+    rows: list[dict[str, Any]] = []
+    async for execution in client.list_workflows(query, limit=limit):
+        rows.append(await row(execution))
+    return rows
+
+
+def _iso(value: Any) -> str:
+    if value is None:
+        return ""
+    return value.isoformat() if isinstance(value, datetime) else str(value)
+
+
+def print_rows(
+    rows: list[dict[str, Any]],
+    columns: tuple[str, ...],
+    *,
+    as_json: bool,
+    when: Callable[[datetime | None], str],
+    what: str,
+    query: str,
+) -> None:
+    """JSON keeps ISO 8601 with offset; a pipe gets the same, tab-separated; a terminal gets
+    a table with times in the business time zone, to the minute."""
+    if as_json:
+        print(json.dumps(rows, ensure_ascii=False, indent=2, default=_iso))
+    elif not sys.stdout.isatty():
+        for row in rows:
+            print("\t".join(_iso(row[k]).replace("\t", " ") for k in columns))
+    else:
+        table = Table()
+        for name in columns[:-1]:
+            table.add_column(name.replace("_", " "), no_wrap=True)
+        table.add_column(columns[-1], overflow="ellipsis", no_wrap=True)
+        for row in rows:
+            table.add_row(*(_cell(row[k], when) for k in columns))
+        out.print(table)
+    err.print(f"{len(rows)} {what}(s) · query: {query}", highlight=False)
+
+
+def _cell(value: Any, when: Callable[[datetime | None], str]) -> str:
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, datetime) or value is None:
+        return when(value)
+    return str(value)
