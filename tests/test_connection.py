@@ -3,9 +3,11 @@ settings are set explicitly (a Temporal Cloud profile must not turn into localho
 
 from __future__ import annotations
 
+import uuid
 from pathlib import Path
 
 import pytest
+from temporalio.testing import WorkflowEnvironment
 
 from workers.connection import connect_options
 from workers.settings import Settings
@@ -47,3 +49,28 @@ def test_without_a_profile_the_local_default(
     monkeypatch.setenv("TEMPORAL_CONFIG_FILE", str(tmp_path / "absent.toml"))
     options = connect_options(Settings())
     assert (options["target_host"], options["namespace"]) == ("localhost:7233", "default")
+
+
+async def test_worker_refuses_a_namespace_without_its_search_attributes(
+    dev_env: WorkflowEnvironment,
+) -> None:
+    from google.protobuf.duration_pb2 import Duration
+    from temporalio.api.workflowservice.v1 import RegisterNamespaceRequest
+    from temporalio.client import Client
+
+    from workers.policy_file import ConfigError
+    from workers.search_check import check_search_attributes
+
+    await check_search_attributes(dev_env.client)  # registered: starts
+    bare = f"bare-{uuid.uuid4().hex[:6]}"
+    await dev_env.client.workflow_service.register_namespace(
+        RegisterNamespaceRequest(
+            namespace=bare, workflow_execution_retention_period=Duration(seconds=86400)
+        )
+    )
+    other = await Client.connect(dev_env.client.service_client.config.target_host, namespace=bare)
+    with pytest.raises(ConfigError) as refused:
+        await check_search_attributes(other)
+    said = str(refused.value)
+    assert "NextDue" in said and "IncidentStatus" in said
+    assert f"temporal operator search-attribute create -n {bare} --name" in said

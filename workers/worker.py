@@ -27,6 +27,7 @@ from activities.providers.opsgenie.client import OpsgenieApi, OpsgenieConfig, de
 from activities.providers.smtp import MailTransport, SmtpConfig, SmtpTransport
 from workers.matrix_file import load_matrix
 from workers.policy_file import POLICY_FILE, load_policy
+from workers.search_check import check_search_attributes
 from workers.settings import Settings
 from workflows.crisis import CrisisWorkflow
 from workflows.incident import IncidentWorkflow
@@ -172,6 +173,7 @@ def build_worker(
 
 async def run_worker(client: Client, settings: Settings, stop: asyncio.Event | None = None) -> None:
     """Runs until ``stop`` is set, or until SIGTERM/SIGINT when no event is given."""
+    await check_search_attributes(client)
     worker = build_worker(client, settings)
     if stop is None:
         stop = asyncio.Event()
