@@ -64,6 +64,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.rex import rex_draft
     from workflows.search import CRISIS_LEVEL, CRISIS_STATUS, NEXT_DUE, publish
     from workflows.texts import render
+    from workflows.timeline import carried_timeline
     from workflows.urgent_changes import complete, open_change, request
 
 SYSTEM = "vigie"
@@ -71,8 +72,13 @@ SYSTEM = "vigie"
 PATCH_TRUST = "crisis-follows-incident"
 PATCH_CANCEL = "cancel-as-operation"
 PATCH_SEARCH = "crisis-search-attributes"
+PATCH_CAN = "crisis-continue-as-new"
 # A cancelled crisis waits this long at most for its last mails.
 CANCEL_WAIT = timedelta(minutes=10)
+# What travels to the next run at continue-as-new, as for an incident: the opening entries
+# and the latest ones within a byte budget, and the latest notification records.
+TIMELINE_HEAD, TIMELINE_TAIL, TIMELINE_BYTES = 20, 480, 512 * 1024
+NOTIFICATIONS_KEPT = 500
 # A step done this soon after its target still counts as on time (timer and task latency).
 # Drills compress it, down to a floor.
 ON_TIME_GRACE = timedelta(minutes=1)
@@ -139,6 +145,8 @@ class CrisisWorkflow(Operations[CrisisView]):
         self._tasks: list[asyncio.Task[None]] = []
         self._trust = False
         self._searchable = False
+        self._stopping = False
+        self._sending = False
         self._published: dict[str, Any] = {}
 
     @property
@@ -153,7 +161,17 @@ class CrisisWorkflow(Operations[CrisisView]):
         self._trust = workflow.patched(PATCH_TRUST)
         cancel_as_operation = workflow.patched(PATCH_CANCEL)
         self._searchable = workflow.patched(PATCH_SEARCH)
-        self._state = await self._open(input)
+        if input.state is None:
+            self._state = await self._open(input)
+        else:
+            self._state = input.state
+            trimmed = self.state.timeline_trimmed
+            self._record(
+                "continued",
+                SYSTEM,
+                "crisis_continued.trimmed" if trimmed else "crisis_continued",
+                trimmed=str(trimmed),
+            )
         sender = asyncio.create_task(self._deliver())
         try:
             try:
@@ -182,6 +200,8 @@ class CrisisWorkflow(Operations[CrisisView]):
             self._publish()
             if self.state.status == "rex_submitted":
                 break
+            if self._should_continue_as_new() and workflow.patched(PATCH_CAN):
+                await self._continue_as_new()
             self._changed = False
             # Only future times: everything due was settled by _fire above.
             next_at = self._next_event(now)
@@ -202,6 +222,34 @@ class CrisisWorkflow(Operations[CrisisView]):
 
     def _after_change(self) -> None:
         self._publish()
+
+    def _should_continue_as_new(self) -> bool:
+        info = workflow.info()
+        return (
+            info.is_continue_as_new_suggested()
+            or info.get_current_history_length() >= self.state.policy.continue_as_new_after_events
+        )
+
+    async def _continue_as_new(self) -> None:
+        """Starts afresh with the state: no new send starts, the one in flight finishes
+        (bounded: during an outage the mail travels and goes out again with the same
+        Message-ID), child tasks and handlers finish, and the outbox goes to the next run."""
+        self._stopping = True
+        try:
+            await workflow.wait_condition(
+                lambda: not self._sending and all(t.done() for t in self._tasks),
+                timeout=timedelta(seconds=self.state.policy.mail_delivery.in_flight_wait_seconds),
+                timeout_summary="sends in flight before continue-as-new",
+            )
+        except TimeoutError:
+            pass
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        s = self.state
+        kept = carried_timeline(s.timeline, TIMELINE_HEAD, TIMELINE_TAIL, TIMELINE_BYTES)
+        s.timeline_trimmed += len(s.timeline) - len(kept)
+        s.timeline = kept
+        s.notifications = s.notifications[-NOTIFICATIONS_KEPT:]
+        workflow.continue_as_new(self._input.model_copy(update={"state": s}))
 
     def _publish(self) -> None:
         """The UI's current details: level, next milestone, DRP, last refusal."""
@@ -992,8 +1040,9 @@ class CrisisWorkflow(Operations[CrisisView]):
             except ActivityError as exc:
                 self._record("conference_failed", SYSTEM, error=str(exc.cause or exc))
         while True:
-            await workflow.wait_condition(lambda: bool(s.outbox))
+            await workflow.wait_condition(lambda: bool(s.outbox) and not self._stopping)
             mail = s.outbox[0]
+            self._sending = True
             try:
                 result = await workflow.execute_activity(
                     "send_crisis_mail",
@@ -1008,6 +1057,8 @@ class CrisisWorkflow(Operations[CrisisView]):
                 self._undelivered(mail, cause)
             else:
                 self._delivered(mail, result)
+            finally:
+                self._sending = False
             s.outbox.pop(0)
 
     def _delivered(self, mail: CrisisMail, result: SendMailResult) -> None:

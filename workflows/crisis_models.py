@@ -69,6 +69,9 @@ class CrisisInput(BaseModel):
     time_scale: float = Field(
         default=1.0, ge=1.0, le=3600.0, description="Drills only: how many times faster"
     )
+    state: CrisisState | None = Field(
+        default=None, description="Carried over by continue-as-new; never set by a starter"
+    )
 
 
 class PostUpdateInput(OperatorInput):
@@ -255,6 +258,9 @@ class CrisisState(BaseModel):
     notifications: list[Notification] = []
     mail_seq: int = 0
     thread_key: str | None = None
+    timeline_trimmed: int = Field(
+        default=0, description="Older entries left in earlier runs' histories"
+    )
 
 
 class CrisisView(BaseModel):
@@ -288,3 +294,6 @@ class CrisisView(BaseModel):
     closed: Acted | None = None
     validations: list[Validation] = []
     urgent_changes: list[UrgentChange] = []
+
+
+CrisisInput.model_rebuild()

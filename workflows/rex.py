@@ -64,7 +64,9 @@ WORDS = {
         "yes": "oui", "no": "non", "raci": "RACI (procédure §4.7)", "activity": "activité",
         "pm": "manager infogérant", "pa": "admin infogérant", "timeline": "Chronologie",
         "validations": "Validation de la situation de crise", "unconfirmed":
-        "Clôturée sans confirmation du client",
+        "Clôturée sans confirmation du client", "trimmed": "{n} événements intermédiaires "
+        "sont dans l'historique Temporal des exécutions précédentes de la crise "
+        "(`temporal workflow show` sur chaque exécution).",
     },
     "en": {
         "title": "REX", "crisis": "Crisis", "incident": "incident", "criterion":
@@ -87,7 +89,9 @@ WORDS = {
         "yes", "no": "no", "raci": "RACI (procedure §4.7)", "activity": "activity", "pm":
         "provider manager", "pa": "provider admin", "timeline": "Timeline", "validations":
         "Validation of the crisis situation", "unconfirmed":
-        "Closed without the client's confirmation",
+        "Closed without the client's confirmation", "trimmed": "{n} intermediate events are "
+        "in the Temporal history of the crisis's earlier runs (`temporal workflow show` on "
+        "each run).",
     },
 }  # fmt: skip
 
@@ -230,4 +234,6 @@ def rex_draft(state: CrisisState) -> str:
         *(f"- {at(e.at)} [{e.kind}] {e.by}: {e.text}" for e in state.timeline),
         "",
     ]
+    if state.timeline_trimmed:
+        lines += [w["trimmed"].format(n=state.timeline_trimmed), ""]
     return "\n".join(lines)

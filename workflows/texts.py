@@ -191,6 +191,16 @@ SENTENCES: dict[str, dict[str, str]] = {
         EN: "History compacted: the incident continues as new; {trimmed} older events stay "
         "in the earlier runs' histories.",
     },
+    "crisis_continued": {
+        FR: "Historique compacté : la crise continue dans une nouvelle exécution.",
+        EN: "History compacted: the crisis continues as new.",
+    },
+    "crisis_continued.trimmed": {
+        FR: "Historique compacté : la crise continue dans une nouvelle exécution ; "
+        "{trimmed} événements anciens restent dans l'historique des exécutions précédentes.",
+        EN: "History compacted: the crisis continues as new; {trimmed} older events stay "
+        "in the earlier runs' histories.",
+    },
     "policy_warning": {FR: "Politique : {text}", EN: "Policy: {text}"},
     "t0_future": {
         FR: "Le T0 {t0_at} est dans le futur ; l'heure d'ouverture est retenue.",
