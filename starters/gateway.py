@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any, Literal, Protocol
 
+from pydantic import BaseModel
 from temporalio.client import Client
 from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
@@ -20,7 +21,7 @@ class IncidentGateway(Protocol):
     async def start(self, incident_id: str, input: IncidentInput) -> Outcome: ...
 
     async def signal(
-        self, incident_id: str, name: str, payload: dict[str, Any], start: IncidentInput | None
+        self, incident_id: str, name: str, input: BaseModel, start: IncidentInput | None
     ) -> Outcome: ...
 
 
@@ -68,17 +69,17 @@ class TemporalGateway:
         return "started" if await self._start(incident_id, input) else "duplicate"
 
     async def signal(
-        self, incident_id: str, name: str, payload: dict[str, Any], start: IncidentInput | None
+        self, incident_id: str, name: str, input: BaseModel, start: IncidentInput | None
     ) -> Outcome:
         if start is not None:
             # Signal-with-start: signals a running incident, or opens it with the signal.
             started = await self._start(
-                incident_id, start, start_signal=name, start_signal_args=[payload]
+                incident_id, start, start_signal=name, start_signal_args=[input]
             )
             return "delivered" if started else "closed"
         try:
             await self.client.get_workflow_handle(incident_id).signal(
-                name, payload, rpc_timeout=RPC_TIMEOUT
+                name, input, rpc_timeout=RPC_TIMEOUT
             )
         except RPCError as exc:
             if exc.status == RPCStatusCode.NOT_FOUND:

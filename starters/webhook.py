@@ -33,16 +33,6 @@ from activities.providers.opsgenie.mapping import OpsgenieMapping
 from activities.providers.opsgenie.webhook_events import Plan, WebhookEvent, plan
 from starters.gateway import UNAVAILABLE, IncidentGateway
 from starters.webhook_body import BodyRefused, check_media_type, parse_json, read_body
-from workflows.models import (
-    AcknowledgeInput,
-    OperatorInput,
-    RecategorizeInput,
-    RecordEventInput,
-    ResolveInput,
-    ResumeInput,
-    SetPendingInput,
-    WorklogInput,
-)
 
 # What a 503 asks the sender to wait before delivering again.
 RETRY_AFTER_SECONDS = 30
@@ -50,16 +40,6 @@ RETRY_AFTER_SECONDS = 30
 log = logging.getLogger(__name__)
 
 PATH = "/webhooks/opsgenie"
-# The input of each operation a webhook may signal: a payload is checked before it is sent.
-OPERATION_INPUTS: dict[str, type[OperatorInput]] = {
-    "acknowledge": AcknowledgeInput,
-    "add_worklog": WorklogInput,
-    "set_pending": SetPendingInput,
-    "resume": ResumeInput,
-    "recategorize": RecategorizeInput,
-    "resolve": ResolveInput,
-    "record_event": RecordEventInput,
-}
 KNOWN_ACTIONS = {
     "Create", "Acknowledge", "TakeOwnership", "AssignOwnership", "AddNote", "Close",
     "UpdatePriority", "Escalate", "AddTags", "RemoveTags", "AddRecipient", "AddTeam",
@@ -230,8 +210,8 @@ def create_app(
             log.info("webhook Create for %s: %s", incident, outcome, extra={"incident": incident})
             return _answer(outcome, incident)
         assert todo.operation is not None
-        OPERATION_INPUTS[todo.operation].model_validate(todo.payload)  # ValidationError: 422
-        outcome = await gateway.signal(incident, todo.operation, todo.payload, todo.start)
+        assert todo.operation is not None and todo.input is not None
+        outcome = await gateway.signal(incident, todo.operation, todo.input, todo.start)
         log.info(
             "webhook %s → %s on %s: %s", event.action, todo.operation, incident, outcome,
             extra={"incident": incident},

@@ -10,6 +10,7 @@ import httpx
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from pydantic import BaseModel
 
 from activities.providers.opsgenie.mapping import OpsgenieMapping
 from activities.providers.opsgenie.webhook_events import WebhookEvent, plan
@@ -17,7 +18,7 @@ from starters.gateway import Outcome
 from starters.webhook import create_app
 from workers.opsgenie_file import load_mapping
 from workers.settings import DEFAULT_CONFIG_DIR
-from workflows.models import IncidentInput
+from workflows.models import IncidentInput, SetPendingInput
 
 WEBHOOKS = Path(__file__).parent / "fixtures" / "opsgenie" / "webhook"
 SECRET = "s3cret"
@@ -40,8 +41,9 @@ class RecordingGateway:
         return "started"
 
     async def signal(
-        self, incident_id: str, name: str, payload: dict[str, Any], start: IncidentInput | None
+        self, incident_id: str, name: str, input: BaseModel, start: IncidentInput | None
     ) -> Outcome:
+        payload = input.model_dump(mode="json", exclude_defaults=True)
         self.signals.append((incident_id, name, payload, start))
         if incident_id in self.known:
             return "delivered"
@@ -152,7 +154,8 @@ def test_custom_action_mapped_by_configuration_and_echoes_ignored() -> None:
     pending = fixture("customaction")
     pending["action"] = "Pending"
     todo = plan(WebhookEvent.model_validate(pending), MAPPING)
-    assert todo.operation == "set_pending" and todo.payload["waiting_on"] == "customer"
+    assert todo.operation == "set_pending" and isinstance(todo.input, SetPendingInput)
+    assert todo.input.waiting_on == "customer"
 
     echo = fixture("acknowledge")
     echo["source"] = {"name": "vigie", "type": "API"}

@@ -43,7 +43,17 @@ from workflows.limits import (
     one_line,
 )
 from workflows.matrix import EMAIL_PATTERN
-from workflows.models import AlertRef, IncidentInput
+from workflows.models import (
+    AcknowledgeInput,
+    AlertRef,
+    IncidentInput,
+    RecategorizeInput,
+    RecordEventInput,
+    ResolveInput,
+    ResumeInput,
+    SetPendingInput,
+    WorklogInput,
+)
 from workflows.texts import render
 
 EMAIL = re.compile(EMAIL_PATTERN)
@@ -198,9 +208,23 @@ class Plan(BaseModel):
     kind: Literal["start", "signal", "ignore"]
     incident_id: str
     operation: str | None = None
-    payload: dict[str, Any] = {}
+    input: SignalInput | None = Field(default=None, description="The operation's typed input")
     start: IncidentInput | None = None
     reason: str = ""
+
+
+# What a webhook may signal: each operation with its input model, checked when the plan is
+# made (a pydantic ValidationError: the receiver answers 422), so a renamed field is a type
+# error here rather than a refusal in the workflow.
+SignalInput = (
+    AcknowledgeInput
+    | WorklogInput
+    | SetPendingInput
+    | ResumeInput
+    | RecategorizeInput
+    | ResolveInput
+    | RecordEventInput
+)
 
 
 ACK_ACTIONS = {"Acknowledge", "TakeOwnership", "AssignOwnership"}
@@ -277,16 +301,15 @@ def start_input(alert: WebhookAlert, mapping: OpsgenieMapping) -> IncidentInput 
     )
 
 
-def _record(event: WebhookEvent, language: str) -> dict[str, Any]:
+def _record(event: WebhookEvent, language: str) -> RecordEventInput:
     """A timeline entry for what happened in Opsgenie: a sentence and its fields (the text is
     the same told in ``language``, for readers of older versions)."""
     by = event.alert.username or event.alert.owner or "opsgenie"
     sentence, fields = _record_sentence(event)
     text = render(sentence, fields, language, "UTC")
-    return {
-        "by": by, "via": "opsgenie", "kind": "opsgenie", "text": text,
-        "sentence": sentence, "fields": fields,
-    }  # fmt: skip
+    return RecordEventInput(
+        by=by, via="opsgenie", kind="opsgenie", text=text, sentence=sentence, fields=fields
+    )
 
 
 def _record_sentence(event: WebhookEvent) -> tuple[str, dict[str, str]]:
@@ -339,46 +362,48 @@ def plan(event: WebhookEvent, mapping: OpsgenieMapping) -> Plan:
         note = say("opsgenie.owner" if alert.owner else "opsgenie.done", action=action, **owner)
         return Plan(
             kind="signal", incident_id=incident, operation="acknowledge",
-            payload={**base, "note": note}, start=opening,
+            input=AcknowledgeInput(**base, note=note), start=opening,
         )  # fmt: skip
     if action == "AddNote":
         if not (alert.note or "").strip():
             return Plan(kind="ignore", incident_id=incident, reason="empty note")
         return Plan(
             kind="signal", incident_id=incident, operation="add_worklog",
-            payload={**base, "text": alert.note}, start=opening,
+            input=WorklogInput(**base, text=alert.note), start=opening,
         )  # fmt: skip
     if action == "Close":
         resolution = (alert.note or "").strip() or say("opsgenie.closed")
         return Plan(
             kind="signal", incident_id=incident, operation="resolve",
-            payload={**base, "resolution": resolution}, start=opening,
+            input=ResolveInput(**base, resolution=resolution), start=opening,
         )  # fmt: skip
     if action == "UpdatePriority" and alert.priority:
         return Plan(
             kind="signal", incident_id=incident, operation="recategorize",
-            payload={**base, "opsgenie_priority": alert.priority,
-                     "reason": say("opsgenie.priority", priority=alert.priority)},
+            input=RecategorizeInput(**base, opsgenie_priority=alert.priority,
+                                    reason=say("opsgenie.priority", priority=alert.priority)),
             start=opening,
         )  # fmt: skip
     custom = mapping.custom_actions.get(action)
     if custom is not None:
         note = (alert.note or "").strip() or say("opsgenie.done", action=action)
-        payload: dict[str, Any] = dict(base)
+        typed: SignalInput
         if custom.operation == "set_pending":
-            payload |= {"waiting_on": custom.waiting_on, "reason": note}
+            typed = SetPendingInput(**base, waiting_on=custom.waiting_on, reason=note)
         elif custom.operation == "add_worklog":
-            payload["text"] = note
+            typed = WorklogInput(**base, text=note)
         elif custom.operation == "resolve":
-            payload["resolution"] = note
+            typed = ResolveInput(**base, resolution=note)
+        elif custom.operation == "acknowledge":
+            typed = AcknowledgeInput(**base, note=note)
         else:
-            payload["note"] = note
+            typed = ResumeInput(**base, note=note)
         return Plan(
             kind="signal", incident_id=incident, operation=custom.operation,
-            payload=payload, start=opening,
+            input=typed, start=opening,
         )  # fmt: skip
     # Everything else is only recorded, and never opens an incident.
     return Plan(
         kind="signal", incident_id=incident, operation="record_event",
-        payload=_record(event, mapping.language), start=None,
+        input=_record(event, mapping.language), start=None,
     )  # fmt: skip
