@@ -125,3 +125,22 @@ async def on_a_business_morning(env: WorkflowEnvironment) -> None:
     """Moves a time-skipping server to the next open Tuesday at 10:00 Paris time, so that a
     test's mails do not depend on the hour it runs at (a P1 at night pages the on-call)."""
     await sleep_until(env, next_open_morning(await env.get_current_time(), weekday=1, hour=10))
+
+
+async def search_attributes(handle: WorkflowHandle[Any, Any]) -> dict[str, Any]:
+    """The workflow's search attributes, leaving out unset ones. The time-skipping server
+    keeps an unset Datetime attribute as a null value, which the SDK's describe() cannot
+    decode; a real server drops it."""
+    from temporalio.api.common.v1 import WorkflowExecution
+    from temporalio.api.workflowservice.v1 import DescribeWorkflowExecutionRequest
+    from temporalio.converter import default
+
+    described = await handle._client.workflow_service.describe_workflow_execution(
+        DescribeWorkflowExecutionRequest(
+            namespace=handle._client.namespace,
+            execution=WorkflowExecution(workflow_id=handle.id),
+        )
+    )
+    fields = described.workflow_execution_info.search_attributes.indexed_fields
+    found = {name: default().payload_converter.from_payloads([p])[0] for name, p in fields.items()}
+    return {name: value for name, value in found.items() if value is not None}

@@ -13,7 +13,15 @@ from temporalio.exceptions import CancelledError
 from temporalio.testing import WorkflowEnvironment
 
 from starters.dev.smtp_sink import MailSink
-from tests.helpers import PARIS, advance, eventually, open_incident, status, status_when
+from tests.helpers import (
+    PARIS,
+    advance,
+    eventually,
+    open_incident,
+    search_attributes,
+    status,
+    status_when,
+)
 from workers.settings import Settings
 from workers.worker import build_worker
 from workflows.incident import IncidentWorkflow
@@ -29,7 +37,7 @@ from workflows.models import (
     SetPendingInput,
     WorklogInput,
 )
-from workflows.search import INCIDENT_STATUS
+from workflows.search import INCIDENT_STATUS, NEXT_DUE
 
 
 async def test_invalid_operations_are_refused_as_updates_and_recorded_as_signals(
@@ -197,8 +205,9 @@ async def test_cancel_from_temporal_ends_the_incident_truthfully(
         view = await status(handle)
         assert view.status == "cancelled" and view.closed_at is not None
         assert any(e.kind == "cancelled" for e in view.timeline)
-        described = await handle.describe()
-        assert described.typed_search_attributes.get(INCIDENT_STATUS) == "cancelled"
+        published = await search_attributes(handle)
+        assert published[INCIDENT_STATUS.name] == "cancelled"
+        assert NEXT_DUE.name not in published  # nothing falls due any more
         told = [m for m in sink.about(handle.id) if str(m["Subject"]).endswith("— Annulé")]
         assert len(told) == 1
         assert {"customer@example.org", "im@example.com"} <= {

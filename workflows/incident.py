@@ -41,6 +41,14 @@ with workflow.unsafe.imports_passed_through():
     from workflows.crisis_models import CrisisInput
     from workflows.crisis_rules import future
     from workflows.details import incident_details
+    from workflows.incident_rules import (
+        ACTIVE,
+        new_class,
+        next_due,
+        require,
+        reset_flags,
+        timed_events,
+    )
     from workflows.matrix import EscalationMatrix
     from workflows.metrics import count
     from workflows.models import (
@@ -100,7 +108,6 @@ TIMELINE_HEAD, TIMELINE_TAIL = 20, 480
 TIMELINE_BYTES = 512 * 1024
 # A fault said to have begun longer ago than this is taken as a wrong T0.
 MAX_T0_AGE = timedelta(days=366)
-ACTIVE: tuple[IncidentStatusName, ...] = ("open", "in_progress", "pending")
 
 
 # Shown in the Web UI next to each Signal, Update and Query.
@@ -440,32 +447,10 @@ class IncidentWorkflow(Operations[IncidentView]):
         return compute_deadlines(self.policy, s.priority, s.service_level, s.opened_at, s.stops)
 
     def _timed_events(self) -> list[tuple[datetime, str]]:
-        """The deadline events still to come, each with the moment it fires."""
-        s, d = self.state, self._deadlines()
-        events: list[tuple[datetime, str]] = []
-        if s.status == "open":
-            if not s.ack_warned:
-                events.append((d.ack_warning_at, "ack_warning"))
-            if not s.ack_breached:
-                events.append((d.ack_due_at, "ack_breach"))
-        if s.status in ("open", "in_progress"):
-            if not s.resolution_warned and d.resolution_warning_at is not None:
-                events.append((d.resolution_warning_at, "resolution_warning"))
-            if not s.resolution_breached and d.resolution_due_at is not None:
-                events.append((d.resolution_due_at, "resolution_breach"))
-        if s.p1_status_at is not None and s.status in ACTIVE:
-            every = self.policy.confirmed_p1_status_every.on_clock(None)
-            events.append((s.p1_status_at + every, "p1_status"))
-        if s.status == "resolved" and s.resolved_at is not None:
-            events.append(
-                (s.resolved_at + self.policy.auto_close_after.on_clock(None), "auto_close")
-            )
-        return events
+        return timed_events(self.state, self._deadlines(), self.policy)
 
     def _next_due(self) -> datetime | None:
-        """The next acknowledgement or resolution deadline not yet breached."""
-        due = [at for at, kind in self._timed_events() if kind.endswith("_breach")]
-        return min(due, default=None)
+        return next_due(self._timed_events())
 
     def _next_deadline(self, now: datetime) -> datetime | None:
         return future([at for at, _ in self._timed_events()], now)
@@ -538,10 +523,7 @@ class IncidentWorkflow(Operations[IncidentView]):
     # ----------------------------------------------------------- operations
 
     def _require(self, operation: str, allowed: tuple[IncidentStatusName, ...]) -> None:
-        status = self.state.status
-        if status not in allowed:
-            names = ", ".join(allowed)
-            raise Refused(f"cannot {operation}: the incident is {status} (allowed when: {names})")
+        require(self.state.status, operation, allowed)
 
     def _check_acknowledge(self, input: AcknowledgeInput) -> None:
         self._require("acknowledge", ("open",))
@@ -605,13 +587,7 @@ class IncidentWorkflow(Operations[IncidentView]):
             raise Refused(f"cannot recategorize: the incident is already {priority} {level}")
 
     def _new_class(self, input: RecategorizeInput) -> tuple[Priority, Any]:
-        s = self.state
-        priority = input.priority or s.priority
-        if input.opsgenie_priority:
-            priority = self.policy.opsgenie_priority(input.opsgenie_priority)
-        if input.impact and input.urgency:
-            priority = self.policy.priority_for(input.impact, input.urgency)
-        return priority, input.service_level or s.service_level
+        return new_class(self.state, self.policy, input)
 
     def _apply_recategorize(self, input: RecategorizeInput) -> None:
         before = f"{self.state.priority} {self.state.service_level}"
@@ -639,15 +615,7 @@ class IncidentWorkflow(Operations[IncidentView]):
         self._maybe_page_on_call()
         if "priority" in s.missing_fields:
             s.missing_fields.remove("priority")
-        d, now = self._deadlines(), workflow.now()
-        if d.ack_warning_at > now:
-            s.ack_warned = False
-        if d.ack_due_at > now:
-            s.ack_breached = False
-        if d.resolution_warning_at is None or d.resolution_warning_at > now:
-            s.resolution_warned = False
-        if d.resolution_due_at is None or d.resolution_due_at > now:
-            s.resolution_breached = False
+        reset_flags(s, self._deadlines(), workflow.now())
 
     def _check_qualify_p1(self, input: QualifyP1Input) -> None:
         self._require("qualify a P1", ACTIVE)
