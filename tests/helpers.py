@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
-from temporalio.client import Client, WorkflowHandle
+from temporalio.client import Client, WorkflowHandle, WorkflowQueryFailedError
 from temporalio.testing import WorkflowEnvironment
 
+from tests.workflow_health import failed_tasks, report
 from workflows.incident import IncidentWorkflow
 from workflows.models import IncidentInput, IncidentView
 
@@ -54,17 +55,39 @@ async def open_incident(
     return handle
 
 
-async def status(handle: WorkflowHandle[Any, Any]) -> IncidentView:
-    async def ask() -> IncidentView:
-        return await handle.query(IncidentWorkflow.status)
-
-    # The first query can race the policy load at start.
-    for _ in range(50):
+async def assert_eventually(
+    check: Callable[[], Awaitable[T]],
+    within: float = 15.0,
+    handle: WorkflowHandle[Any, Any] | None = None,
+) -> T:
+    """Awaits ``check`` until it stops raising AssertionError (real time), as sdk-python's
+    test helpers do. Any other error fails at once; so does a failed workflow task of
+    ``handle``, rather than waiting out the deadline on a workflow that cannot progress."""
+    deadline = asyncio.get_running_loop().time() + within
+    while True:
         try:
-            return await ask()
-        except Exception:
-            await asyncio.sleep(0.1)
-    return await ask()
+            return await check()
+        except AssertionError:
+            if handle is not None:
+                failed = await failed_tasks(handle._client, [(handle.id, None)])
+                if failed:
+                    raise AssertionError(report(failed)) from None
+            if asyncio.get_running_loop().time() > deadline:
+                raise
+        await asyncio.sleep(0.1)
+
+
+async def status(handle: WorkflowHandle[Any, Any]) -> IncidentView:
+    """The incident's ``status``; a query that arrives before the workflow has loaded its
+    policy (its first task) is asked again."""
+
+    async def ask() -> IncidentView:
+        try:
+            return await handle.query(IncidentWorkflow.status)
+        except WorkflowQueryFailedError as exc:
+            raise AssertionError(f"status not answered yet: {exc}") from exc
+
+    return await assert_eventually(ask, within=5.0, handle=handle)
 
 
 # Skipping in steps of a few hours keeps each call well within its RPC timeout.
@@ -111,14 +134,13 @@ async def status_when(
     within: float = 15.0,
 ) -> IncidentView:
     """Queries the incident until ``predicate`` holds (signals are applied asynchronously)."""
-    deadline = asyncio.get_running_loop().time() + within
-    while True:
+
+    async def check() -> IncidentView:
         view = await status(handle)
-        if predicate(view):
-            return view
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"incident never matched; last timeline: {view.timeline}")
-        await asyncio.sleep(0.1)
+        assert predicate(view), f"incident never matched; last timeline: {view.timeline}"
+        return view
+
+    return await assert_eventually(check, within, handle)
 
 
 async def on_a_business_morning(env: WorkflowEnvironment) -> None:

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
-from temporalio.client import Client, WorkflowHandle
+from temporalio.client import Client, WorkflowHandle, WorkflowQueryFailedError
 from temporalio.testing import WorkflowEnvironment
 
 from starters.dev.smtp_sink import MailSink
@@ -16,6 +15,7 @@ from tests.conftest import free_port
 from tests.helpers import (
     PARIS,
     advance,
+    assert_eventually,
     eventually,
     next_open_morning,
     sleep_until,
@@ -48,19 +48,15 @@ def to(message: EmailMessage) -> set[str]:
 
 
 async def crisis_status(handle: WorkflowHandle[CrisisWorkflow, CrisisView]) -> CrisisView:
-    async def ask() -> CrisisView | None:
+    """The crisis's ``status``, asked again while its first task has not run yet."""
+
+    async def ask() -> CrisisView:
         try:
             return await handle.query(CrisisWorkflow.status)
-        except Exception:
-            return None
+        except WorkflowQueryFailedError as exc:
+            raise AssertionError(f"crisis not answering yet: {exc}") from exc
 
-    view = None
-    for _ in range(100):
-        view = await ask()
-        if view is not None:
-            return view
-        await asyncio.sleep(0.1)
-    raise AssertionError("crisis never answered")
+    return await assert_eventually(ask, within=10.0, handle=handle)
 
 
 async def start_crisis(

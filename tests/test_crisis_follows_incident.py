@@ -10,6 +10,8 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, timedelta
 
+from temporalio.client import WorkflowQueryFailedError
+from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
 from starters.dev.smtp_sink import MailSink
@@ -40,8 +42,8 @@ async def test_resolved_incident_stops_the_crisis_escalating_for_lateness(
         async def crisis_view() -> CrisisView | None:
             try:
                 return await crisis.query(CrisisWorkflow.status)
-            except Exception:
-                return None
+            except (RPCError, WorkflowQueryFailedError):
+                return None  # the child crisis has not started, or not loaded its policy
 
         async def when(predicate: object, within: float = 30.0) -> CrisisView:
             deadline = asyncio.get_running_loop().time() + within

@@ -13,7 +13,8 @@ from typing import Any
 import httpx
 import pytest_asyncio
 from pydantic import SecretStr
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowQueryFailedError
+from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
 from starters import incidents
@@ -55,8 +56,8 @@ class Stack:
     async def status(self, incident: str) -> IncidentView | None:
         try:
             return await incidents.incident_status(self.client, incident)
-        except Exception:
-            return None
+        except (RPCError, WorkflowQueryFailedError):
+            return None  # not started yet, or its first task has not run
 
     async def status_when(self, incident: str, predicate: Any) -> IncidentView:
         for _ in range(150):
