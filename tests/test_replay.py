@@ -36,6 +36,13 @@ def test_histories_are_stored() -> None:
         "incident_lifecycle_2026_11b",
         "incident_breach_2026_11b",
         "crisis_2026_11b",
+        # recorded on the dev server (tests.record_dev_histories): an incident driven by
+        # Opsgenie webhook events that starts and signals its crisis child, that child, and
+        # both runs of an incident that continued as new
+        "incident_opsgenie_major_2026_11b",
+        "crisis_child_2026_11b",
+        "incident_continued_first_2026_11b",
+        "incident_continued_second_2026_11b",
     }
 
 

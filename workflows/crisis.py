@@ -27,6 +27,7 @@ with workflow.unsafe.imports_passed_through():
         SendMailResult,
     )
     from workflows.calendar import BusinessClock
+    from workflows.continuing import carried, history_is_long, settle_in_flight, unique_recipients
     from workflows.crisis_models import (
         Acted,
         AddMemberInput,
@@ -64,7 +65,6 @@ with workflow.unsafe.imports_passed_through():
     from workflows.rex import rex_draft
     from workflows.search import CRISIS_LEVEL, CRISIS_STATUS, NEXT_DUE, publish
     from workflows.texts import render
-    from workflows.timeline import carried_timeline
     from workflows.urgent_changes import complete, open_change, request
 
 SYSTEM = "vigie"
@@ -75,9 +75,7 @@ PATCH_SEARCH = "crisis-search-attributes"
 PATCH_CAN = "crisis-continue-as-new"
 # A cancelled crisis waits this long at most for its last mails.
 CANCEL_WAIT = timedelta(minutes=10)
-# What travels to the next run at continue-as-new, as for an incident: the opening entries
-# and the latest ones within a byte budget, and the latest notification records.
-TIMELINE_HEAD, TIMELINE_TAIL, TIMELINE_BYTES = 20, 480, 512 * 1024
+# Notification records carried to the next run at continue-as-new: the latest ones.
 NOTIFICATIONS_KEPT = 500
 # A step done this soon after its target still counts as on time (timer and task latency).
 # Drills compress it, down to a floor.
@@ -224,30 +222,20 @@ class CrisisWorkflow(Operations[CrisisView]):
         self._publish()
 
     def _should_continue_as_new(self) -> bool:
-        info = workflow.info()
-        return (
-            info.is_continue_as_new_suggested()
-            or info.get_current_history_length() >= self.state.policy.continue_as_new_after_events
-        )
+        return history_is_long(self.state.policy.continue_as_new_after_events)
 
     async def _continue_as_new(self) -> None:
         """Starts afresh with the state: no new send starts, the one in flight finishes
         (bounded: during an outage the mail travels and goes out again with the same
         Message-ID), child tasks and handlers finish, and the outbox goes to the next run."""
         self._stopping = True
-        try:
-            await workflow.wait_condition(
-                lambda: not self._sending and all(t.done() for t in self._tasks),
-                timeout=timedelta(seconds=self.state.policy.mail_delivery.in_flight_wait_seconds),
-                timeout_summary="sends in flight before continue-as-new",
-            )
-        except TimeoutError:
-            pass
-        await workflow.wait_condition(workflow.all_handlers_finished)
+        await settle_in_flight(
+            lambda: not self._sending and all(t.done() for t in self._tasks),
+            timedelta(seconds=self.state.policy.mail_delivery.in_flight_wait_seconds),
+        )
         s = self.state
-        kept = carried_timeline(s.timeline, TIMELINE_HEAD, TIMELINE_TAIL, TIMELINE_BYTES)
-        s.timeline_trimmed += len(s.timeline) - len(kept)
-        s.timeline = kept
+        s.timeline, trimmed = carried(s.timeline)
+        s.timeline_trimmed += trimmed
         s.notifications = s.notifications[-NOTIFICATIONS_KEPT:]
         workflow.continue_as_new(self._input.model_copy(update={"state": s}))
 
@@ -991,7 +979,7 @@ class CrisisWorkflow(Operations[CrisisView]):
     def _mail(
         self, kind: str, to: list[str], lines: list[str], markdown: str | None = None
     ) -> None:
-        recipients = list(dict.fromkeys(a for a in to if a))
+        recipients = unique_recipients(to)
         if not recipients:
             return
         s = self.state

@@ -38,6 +38,7 @@ with workflow.unsafe.imports_passed_through():
         status_tag,
     )
     from workflows.calendar import BusinessClock
+    from workflows.continuing import carried, history_is_long, settle_in_flight, unique_recipients
     from workflows.crisis_models import CrisisInput
     from workflows.crisis_rules import future
     from workflows.details import incident_details
@@ -81,7 +82,6 @@ with workflow.unsafe.imports_passed_through():
     from workflows.search import NEXT_DUE, incident_attributes, publish
     from workflows.sla import Deadlines, Stop, compute_deadlines
     from workflows.texts import render
-    from workflows.timeline import carried_timeline
     from workflows.urgent_changes import complete, open_change, request
 
 InputT = TypeVar("InputT", bound=BaseModel)
@@ -102,10 +102,6 @@ PATCH_NEXT_DUE = "next-due-attribute"
 # A deadline timer wakes this much before the deadline and re-arms on the time left, so that
 # a task that waited in a busy worker does not push the deadline back.
 WAKE_EARLY = timedelta(seconds=30)
-# Timeline entries carried to the next run: the first ones (the opening) and the latest.
-TIMELINE_HEAD, TIMELINE_TAIL = 20, 480
-# ... and at most about this many bytes of them (the server limits a payload to 2 MB).
-TIMELINE_BYTES = 512 * 1024
 # A fault said to have begun longer ago than this is taken as a wrong T0.
 MAX_T0_AGE = timedelta(days=366)
 
@@ -884,7 +880,7 @@ class IncidentWorkflow(Operations[IncidentView]):
         return at.isoformat() if at is not None else ""
 
     def _mail(self, kind: str, to: list[str], event: TimelineEntry | None = None) -> None:
-        recipients = list(dict.fromkeys(addr for addr in to if addr))
+        recipients = unique_recipients(to)
         if not recipients:
             return
         s = self.state
@@ -1035,11 +1031,7 @@ class IncidentWorkflow(Operations[IncidentView]):
     # --------------------------------------------------- continue-as-new
 
     def _should_continue_as_new(self) -> bool:
-        info = workflow.info()
-        return (
-            info.is_continue_as_new_suggested()
-            or info.get_current_history_length() >= self.policy.continue_as_new_after_events
-        )
+        return history_is_long(self.policy.continue_as_new_after_events)
 
     async def _continue_as_new(self) -> None:
         if not workflow.patched(PATCH_LIGHT_CAN):
@@ -1055,17 +1047,11 @@ class IncidentWorkflow(Operations[IncidentView]):
         # during an outage the item travels and goes out again, with the same Message-ID),
         # child starts and other tasks finish, and the rest goes out from the next run.
         self._stopping = True
-        try:
-            await workflow.wait_condition(
-                lambda: self._in_flight == 0 and all(t.done() for t in self._tasks),
-                timeout=timedelta(seconds=self.policy.mail_delivery.in_flight_wait_seconds),
-                timeout_summary="sends in flight before continue-as-new",
-            )
-        except TimeoutError:
-            pass
-        await workflow.wait_condition(workflow.all_handlers_finished)
+        await settle_in_flight(
+            lambda: self._in_flight == 0 and all(t.done() for t in self._tasks),
+            timedelta(seconds=self.policy.mail_delivery.in_flight_wait_seconds),
+        )
         s = self.state
-        kept = carried_timeline(s.timeline, TIMELINE_HEAD, TIMELINE_TAIL, TIMELINE_BYTES)
-        s.timeline_trimmed += len(s.timeline) - len(kept)
-        s.timeline = kept
+        s.timeline, trimmed = carried(s.timeline)
+        s.timeline_trimmed += trimmed
         workflow.continue_as_new(self._input.model_copy(update={"state": s}))

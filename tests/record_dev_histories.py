@@ -1,0 +1,143 @@
+"""Records, on the dev server, the histories the time-skipping server cannot make:
+``python -m tests.record_dev_histories TAG``.
+
+- ``incident_opsgenie_major_<TAG>``: an incident driven by Opsgenie webhook events (the real
+  fixtures through the receiver's plan and gateway), qualified major, so that it starts its
+  crisis child and signals it; ``crisis_child_<TAG>`` is that crisis as far as it went.
+- ``incident_continued_first_<TAG>`` / ``incident_continued_second_<TAG>``: a busy incident
+  that continued as new, both runs.
+
+Like ``tests.record_histories``, it never overwrites a stored history.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+import tempfile
+import uuid
+from pathlib import Path
+from typing import Any
+
+import httpx
+from pydantic import SecretStr
+from temporalio.client import Client, WorkflowHandle, WorkflowQueryFailedError
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.service import RPCError
+from temporalio.testing import WorkflowEnvironment
+
+from activities.providers.opsgenie.client import OpsgenieApi, OpsgenieConfig
+from activities.providers.opsgenie.webhook_events import WebhookEvent, plan
+from starters.dev.opsgenie_standin import OpsgenieStandIn
+from starters.dev.smtp_sink import MailSink
+from starters.gateway import TemporalGateway
+from tests.conftest import BIN, TEST_POLICY_CHANGES, free_port
+from tests.helpers import assert_eventually, open_incident, status, status_when
+from tests.record_histories import HISTORIES
+from workers.opsgenie_file import load_mapping
+from workers.settings import DEFAULT_CONFIG_DIR, Settings
+from workers.worker import build_worker
+from workflows.crisis import CrisisWorkflow
+from workflows.incident import IncidentWorkflow
+from workflows.models import AcknowledgeInput, QualifyP1Input, WorklogInput
+from workflows.search import SEARCH_ATTRIBUTES
+
+WEBHOOKS = Path(__file__).parent / "fixtures" / "opsgenie" / "webhook"
+
+
+async def deliver(gateway: TemporalGateway, name: str, alert_id: str, **alert: Any) -> None:
+    """One webhook fixture through the receiver's own plan and gateway."""
+    body = json.loads((WEBHOOKS / f"{name}.json").read_text())
+    body["alert"] |= {"alertId": alert_id, "alias": alert_id, **alert}
+    todo = plan(WebhookEvent.model_validate(body), load_mapping(DEFAULT_CONFIG_DIR))
+    if todo.kind == "start":
+        assert todo.start is not None
+        await gateway.start(todo.incident_id, todo.start)
+    elif todo.kind == "signal":
+        assert todo.operation is not None and todo.input is not None
+        await gateway.signal(todo.incident_id, todo.operation, todo.input, todo.start)
+
+
+async def opsgenie_major(client: Client, queue: str) -> list[tuple[str, WorkflowHandle[Any, Any]]]:
+    alert = f"recorded-{uuid.uuid4().hex[:8]}"
+    gateway = TemporalGateway(client, queue)
+    await deliver(gateway, "create", alert, priority="P1")
+    incident = client.get_workflow_handle(f"incident-{alert}")
+    await status(incident)
+    await deliver(gateway, "acknowledge", alert)
+    await deliver(gateway, "addnote", alert, note="restarting the payment gateway")
+    await status_when(incident, lambda v: v.status == "in_progress")
+    await incident.execute_update(
+        IncidentWorkflow.qualify_p1, QualifyP1Input(by="im", verdict="major")
+    )
+    crisis = client.get_workflow_handle(f"crisis-incident-{alert}")
+
+    async def crisis_told() -> None:
+        try:
+            view = await crisis.query(CrisisWorkflow.status)
+        except (RPCError, WorkflowQueryFailedError) as exc:
+            raise AssertionError(f"crisis not answering yet: {exc}") from exc
+        assert any(e.kind == "incident_resolved" for e in view.timeline), view.timeline
+
+    await deliver(gateway, "close", alert, note="gateway back")
+    await assert_eventually(crisis_told, within=30.0)
+    await status_when(incident, lambda v: v.status == "resolved" and v.mails_pending == 0)
+    return [("incident_opsgenie_major", incident), ("crisis_child", crisis)]
+
+
+async def continued(client: Client, queue: str) -> list[tuple[str, WorkflowHandle[Any, Any]]]:
+    handle = await open_incident(client, queue, priority="P2")
+    await handle.execute_update(IncidentWorkflow.acknowledge, AcknowledgeInput(by="alice"))
+    first_run = (await handle.describe()).run_id
+    for n in range(60):
+        await handle.execute_update(
+            IncidentWorkflow.add_worklog, WorklogInput(by="alice", text=f"step {n}")
+        )
+    await status_when(handle, lambda v: any(e.kind == "continued" for e in v.timeline))
+    return [
+        ("incident_continued_first", client.get_workflow_handle(handle.id, run_id=first_run)),
+        ("incident_continued_second", client.get_workflow_handle(handle.id)),
+    ]
+
+
+async def main(tag: str) -> None:
+    env = await WorkflowEnvironment.start_local(
+        dev_server_existing_path=str(BIN / "temporal"),
+        data_converter=pydantic_data_converter,
+        search_attributes=SEARCH_ATTRIBUTES,
+    )
+    with tempfile.TemporaryDirectory() as tmp, MailSink(port=free_port()) as sink:
+        config = Path(tmp)
+        text = (DEFAULT_CONFIG_DIR / "policy.toml").read_text(encoding="utf-8")
+        for old, new in TEST_POLICY_CHANGES.items():
+            text = text.replace(old, new)
+        text = text.replace(
+            "continue_as_new_after_events = 8000", "continue_as_new_after_events = 200"
+        )
+        for other in DEFAULT_CONFIG_DIR.glob("*.toml"):
+            (config / other.name).write_text(other.read_text(encoding="utf-8"), encoding="utf-8")
+        (config / "policy.toml").write_text(text, encoding="utf-8")
+        settings = Settings(config_dir=config, smtp_port=sink.port, task_queue="record-dev")
+        standin = OpsgenieStandIn()
+        alert_api = OpsgenieApi(
+            OpsgenieConfig(base_url="http://standin", api_key=SecretStr("k")),
+            transport=httpx.ASGITransport(app=standin.app()),
+        )
+        async with build_worker(env.client, settings, alert_api=alert_api):
+            for scenario in (opsgenie_major, continued):
+                for name, handle in await scenario(env.client, settings.task_queue):
+                    path = HISTORIES / f"{name}_{tag}.json"
+                    if path.exists():
+                        print(f"kept {path.name}: a stored history is never overwritten")
+                        continue
+                    history = await handle.fetch_history()
+                    path.write_text(history.to_json())
+                    print(f"recorded {path.name}: {len(history.events)} events")
+    await env.shutdown()
+
+
+if __name__ == "__main__":
+    if len(sys.argv) != 2 or not sys.argv[1].replace("_", "").isalnum():
+        sys.exit("usage: python -m tests.record_dev_histories TAG   (e.g. 2026_11)")
+    asyncio.run(main(sys.argv[1]))
