@@ -77,6 +77,19 @@ class MailRenderer:
         message["X-Vigie-Incident"] = incident.incident_id
         return message
 
+    def compose(
+        self,
+        subject: str,
+        to: list[str],
+        key: str,
+        thread_key: str | None,
+        template: str,
+        context: dict[str, Any],
+    ) -> EmailMessage:
+        """A mail from ``template`` (``<template>.txt.j2`` and ``.html.j2``) with the headers
+        every Vigie mail shares."""
+        return self._message(subject, to, key, thread_key, template, context)
+
     def _message(
         self,
         subject: str,
