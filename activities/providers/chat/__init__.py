@@ -72,8 +72,11 @@ async def post_json(
     payload: dict[str, Any],
     params: dict[str, str] | None = None,
 ) -> int:
+    target = httpx.URL(url.get_secret_value())
+    if params:  # added to the webhook's own query (Google Chat's key and token)
+        target = target.copy_merge_params(params)
     try:
-        response = await http.post(url.get_secret_value(), json=payload, params=params)
+        response = await http.post(target, json=payload)
     except httpx.TimeoutException as exc:
         raise ChatUnavailable("timed out") from exc
     except httpx.TransportError as exc:
