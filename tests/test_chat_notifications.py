@@ -16,7 +16,7 @@ from temporalio.worker import Worker
 
 from activities.chat import ChatActivities
 from activities.providers.chat import channel_for
-from tests.chat_probe import ChatProbe, probe_mail
+from tests.probes import ChatProbe, probe_mail
 from workers.policy_file import load_policy
 from workers.settings import DEFAULT_CONFIG_DIR
 from workflows.chat import MAX_TEXT, ChatNotification, chat_notifications

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
+import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -12,7 +13,8 @@ import httpx
 import pytest
 from pydantic import SecretStr
 from temporalio.exceptions import ApplicationError
-from temporalio.testing import ActivityEnvironment
+from temporalio.testing import ActivityEnvironment, WorkflowEnvironment
+from temporalio.worker import Worker
 
 from activities.oncall import NO_API, OnCallActivities
 from activities.oncall_models import OnCallRecipientsInput, TimelineInput
@@ -24,8 +26,11 @@ from activities.providers.opsgenie.client import (
 )
 from activities.providers.opsgenie.schedules import ScheduleApi, UnexpectedAnswer, parse_timeline
 from starters.dev.opsgenie_standin import OpsgenieStandIn
+from tests.probes import OnCallAsk, OnCallProbe
+from tests.test_incident_on_call import standin_api
 from workers.matrix_file import load_matrix
-from workers.settings import DEFAULT_CONFIG_DIR
+from workers.settings import DEFAULT_CONFIG_DIR, Settings
+from workers.worker import build_worker
 from workflows.oncall_gaps import find_gaps
 from workflows.oncall_policy import WatchedSchedule
 from workflows.policy import ConfigError
@@ -373,3 +378,29 @@ async def test_the_standin_serves_timelines_with_gaps_made_over_http() -> None:
     assert find_gaps(timeline, START, END) == []
     with pytest.raises(OpsgenieError, match="404"):
         await api.timeline(WatchedSchedule(name="nope"), START, END)
+
+
+# ----------------------------------------------------------------------------- from a workflow
+
+
+async def test_a_workflow_asks_who_is_on_call_through_the_worker(
+    skipping_env: WorkflowEnvironment, settings: Settings
+) -> None:
+    standin = OpsgenieStandIn(schedules={"ops_schedule": ["night.owl@example.com"]})
+    probes = f"probes-{uuid.uuid4().hex[:8]}"
+    async with (
+        build_worker(skipping_env.client, settings, alert_api=standin_api(standin)),
+        Worker(skipping_env.client, task_queue=probes, workflows=[OnCallProbe]),
+    ):
+        asked, fallback = [
+            await skipping_env.client.execute_workflow(
+                OnCallProbe.run,
+                OnCallAsk(schedule=schedule, task_queue=settings.task_queue),
+                id=f"crisis-probe-{uuid.uuid4().hex[:8]}",
+                task_queue=probes,
+            )
+            for schedule in ("ops_schedule", "no_such_schedule")
+        ]
+    assert asked.source == "schedule" and asked.recipients == ["night.owl@example.com"]
+    assert fallback.source == "matrix" and fallback.recipients == ["on-call@example.com"]
+    assert fallback.reason is not None and "HTTP 404" in fallback.reason
