@@ -32,6 +32,11 @@ def test_histories_are_stored() -> None:
         # a crisis restored before its DRP decision, started before the crisis followed
         # its incident: replays with the DRP reminder and escalation it had
         "crisis_restored_without_drp_before_trust",
+        # recorded with customers and on-call readiness in the policy, and a readiness watch
+        "incident_lifecycle_2026_12",
+        "incident_breach_2026_12",
+        "crisis_2026_12",
+        "oncall_readiness_2026_12",
     }
 
 
