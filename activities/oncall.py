@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import timedelta
 
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities.alerting import failure
 from activities.oncall_models import (
     OnCallRecipients,
     OnCallRecipientsInput,
@@ -44,14 +44,9 @@ class OnCallActivities:
         try:
             timeline = await self._schedules.timeline(input.schedule, input.start, input.end)
         except OpsgenieError as exc:
-            raise ApplicationError(
-                f"{exc}: {_advice(exc.status)}", type="OpsgenieRejected", non_retryable=True
-            ) from exc
+            raise failure(exc, f"{exc}: {_advice(exc.status)}") from exc
         except OpsgenieUnavailable as exc:
-            delay = timedelta(seconds=exc.retry_after) if exc.retry_after else None
-            raise ApplicationError(
-                str(exc), type="OpsgenieUnavailable", next_retry_delay=delay
-            ) from exc
+            raise failure(exc, str(exc)) from exc
         return TimelineResult(timeline=timeline)
 
     @activity.defn(name="on_call_recipients")

@@ -80,6 +80,26 @@ class ChatOutcome(BaseModel):
     detail: str | None = None
 
 
+def _message(
+    title: str,
+    subject: str,
+    facts: list[tuple[str, str]],
+    text: str,
+    severity: Severity,
+    language: Language,
+    workflow_id: str,
+) -> ChatMessage:
+    """The message, every text one line (but ``text``) and cut to what every vendor takes."""
+    return ChatMessage(
+        title=clip(one_line(title.format(title=subject)), 200),
+        facts=[(one_line(k), clip(one_line(v), MAX_FACT)) for k, v in facts],
+        text=clip(text, MAX_TEXT),
+        severity=severity,
+        link_label=LABELS[language]["open_in_temporal"],
+        workflow_id=workflow_id,
+    )
+
+
 def _incident_message(
     kind: ChatEventKind, view: IncidentView, language: Language, zone: str
 ) -> ChatMessage:
@@ -95,8 +115,8 @@ def _incident_message(
         (labels["status"], STATUS[language].get(view.status, view.status)),
         (labels["application"], view.application or labels["none"]),
     ]
-    text, severity = "", "attention"
-    title = titles["p1_opened"]
+    text, title = "", titles["p1_opened"]
+    severity: Severity = "attention"
     if kind == "p1_opened":
         facts += [at("opened_at"), at("ack_due_at"), at("resolution_due_at")]
     elif kind == "breach":
@@ -107,21 +127,13 @@ def _incident_message(
         title, severity = titles["status_update"], "default"
         worklog = [e for e in view.timeline if e.kind == "worklog"]
         text = worklog[-1].text if worklog else ""
-        facts.append((labels["worklog"], when(worklog[-1].at, language, zone)) if worklog else
-                     (labels["worklog"], labels["none"]))  # fmt: skip
-        facts.append(at("resolution_due_at"))
+        last = when(worklog[-1].at, language, zone) if worklog else labels["none"]
+        facts += [(labels["worklog"], last), at("resolution_due_at")]
     else:  # crisis_cell, told from the incident
         title = titles["crisis_cell"]
         if view.crisis_id:
             facts.append((labels["crisis"], view.crisis_id))
-    return ChatMessage(
-        title=title.format(title=view.title),
-        facts=facts,
-        text=text,
-        severity=severity,
-        link_label=labels["open_in_temporal"],
-        workflow_id=view.incident_id,
-    )
+    return _message(title, view.title, facts, text, severity, language, view.incident_id)
 
 
 def _crisis_message(
@@ -135,39 +147,23 @@ def _crisis_message(
         (labels["t0"], when(view.t0, language, zone)),
         (labels["level"], str(view.level)),
     ]
-    text, severity, title = "", "attention", titles["crisis_cell"]
+    text, title = "", titles["crisis_cell"]
+    severity: Severity = "attention"
     if kind == "status_update":
         title, severity = titles["status_update.crisis"], "warning"
         update = view.last_update
         if update is not None:
+            colon = " :" if language == "fr" else ":"
             text = "\n".join(
-                f"{labels[name]} : {getattr(update, name)}" if language == "fr"
-                else f"{labels[name]}: {getattr(update, name)}"
-                for name in ("progress", "done", "remaining") if getattr(update, name)
-            )  # fmt: skip
+                f"{labels[name]}{colon} {getattr(update, name)}"
+                for name in ("progress", "done", "remaining")
+                if getattr(update, name)
+            )
     elif kind in ("p1_opened", "breach"):
         title = titles["p1_opened" if kind == "p1_opened" else "breach.resolution"]
     if view.conference is not None:
         facts.append((labels["conference"], view.conference.url))
-    return ChatMessage(
-        title=title.format(title=view.title),
-        facts=facts,
-        text=text,
-        severity=severity,
-        link_label=labels["open_in_temporal"],
-        workflow_id=view.crisis_id,
-    )
-
-
-def _bounded(message: ChatMessage) -> ChatMessage:
-    """Titles and facts one line, every text cut to what every vendor accepts."""
-    return message.model_copy(
-        update={
-            "title": clip(one_line(message.title), 200),
-            "facts": [(one_line(k), clip(one_line(v), MAX_FACT)) for k, v in message.facts],
-            "text": clip(message.text, MAX_TEXT),
-        }
-    )
+    return _message(title, view.title, facts, text, severity, language, view.crisis_id)
 
 
 def chat_notifications(
@@ -208,7 +204,7 @@ def chat_notifications(
                     vendor=channel.vendor,
                     kind=kind,
                     language=language,
-                    message=_bounded(message),
+                    message=message,
                 )
             )
     return found

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from activities.mail_texts import STATUS_NAMES
+
 TITLES: dict[str, dict[str, str]] = {
     "fr": {
         "p1_opened": "Incident P1 ouvert : {title}",
@@ -66,25 +68,8 @@ LABELS: dict[str, dict[str, str]] = {
     },
 }
 
+# Incident states as mails name them, and the states of a crisis.
 STATUS: dict[str, dict[str, str]] = {
-    "fr": {
-        "open": "Ouvert",
-        "in_progress": "En cours",
-        "pending": "En attente",
-        "resolved": "Résolu",
-        "closed": "Clôturé",
-        "cancelled": "Annulé",
-        "active": "En cours",
-        "rex_submitted": "Clôturée, REX remis",
-    },
-    "en": {
-        "open": "Open",
-        "in_progress": "In progress",
-        "pending": "Pending",
-        "resolved": "Resolved",
-        "closed": "Closed",
-        "cancelled": "Cancelled",
-        "active": "Active",
-        "rex_submitted": "Closed, REX submitted",
-    },
+    "fr": {**STATUS_NAMES["fr"], "active": "En cours", "rex_submitted": "Clôturée, REX remis"},
+    "en": {**STATUS_NAMES["en"], "active": "Active", "rex_submitted": "Closed, REX submitted"},
 }
