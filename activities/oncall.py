@@ -17,6 +17,7 @@ from activities.oncall_models import (
 from activities.providers.opsgenie.client import OpsgenieError, OpsgenieUnavailable
 from activities.providers.opsgenie.schedules import ScheduleApi
 from workflows.matrix import EscalationMatrix
+from workflows.oncall_gaps import Cycle, schedule_report
 from workflows.oncall_policy import WatchedSchedule
 from workflows.policy import ConfigError
 
@@ -37,8 +38,9 @@ class OnCallActivities:
 
     @activity.defn(name="opsgenie_schedule_timeline")
     async def schedule_timeline(self, input: TimelineInput) -> TimelineResult:
-        """The schedule's final timeline over the window. A refusal (unknown schedule, bad
-        credentials) is not retried; an outage, a throttle or a timeout is."""
+        """Reads the schedule's final timeline and finds its gaps over the window. A refusal
+        (unknown schedule, bad credentials) is not retried; an outage, a throttle or a
+        timeout is."""
         if self._schedules is None:
             return TimelineResult(skipped=NO_API)
         try:
@@ -47,7 +49,11 @@ class OnCallActivities:
             raise failure(exc, f"{exc}: {_advice(exc.status)}") from exc
         except OpsgenieUnavailable as exc:
             raise failure(exc, str(exc)) from exc
-        return TimelineResult(timeline=timeline)
+        cycle = Cycle(start=input.start, end=input.end, due=input.start)
+        return TimelineResult(
+            report=schedule_report(timeline, cycle),
+            periods=sum(len(r.periods) for r in timeline.rotations),
+        )
 
     @activity.defn(name="on_call_recipients")
     async def on_call_recipients(self, input: OnCallRecipientsInput) -> OnCallRecipients:

@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from workflows.oncall_gaps import Cycle, ScheduleReport, Timeline, Verdict
+from workflows.oncall_gaps import Cycle, ScheduleReport, Verdict
 from workflows.oncall_policy import WatchedSchedule
 from workflows.policy import Language
 
@@ -19,7 +19,11 @@ class TimelineInput(BaseModel):
 
 
 class TimelineResult(BaseModel):
-    timeline: Timeline | None = None
+    """The schedule's gaps over the window, not the timeline itself: a week of short
+    handovers is hundreds of kilobytes that the workflow's history need not hold."""
+
+    report: ScheduleReport | None = None
+    periods: int = Field(default=0, description="How many on-call periods the timeline had")
     skipped: str | None = Field(default=None, description="Why the schedule was not asked")
 
 

@@ -265,6 +265,19 @@ async def test_timeline_activity_refusal_is_final_and_says_what_to_check() -> No
     assert "check the schedule's name" in caught.value.message
 
 
+async def test_timeline_activity_returns_the_gaps_not_the_timeline() -> None:
+    act = activities(lambda r: httpx.Response(200, json=JSM_TIMELINE), "jsm")
+    result = await ActivityEnvironment().run(
+        act.schedule_timeline,
+        TimelineInput(schedule=WatchedSchedule(name="Support", id="f8f2"), start=START, end=END),
+    )
+    assert result.periods == 3 and result.report is not None
+    assert [(g.start, g.end) for g in result.report.gaps] == [
+        (datetime(2026, 12, 9, 19, tzinfo=UTC), datetime(2026, 12, 10, 7, tzinfo=UTC))
+    ]
+    assert result.report.schedule == "Support" and not result.report.covered
+
+
 async def test_timeline_activity_outage_is_retried_with_the_servers_delay() -> None:
     act = activities(lambda r: httpx.Response(429, headers={"Retry-After": "7"}, json={}))
     with pytest.raises(ApplicationError) as caught:
@@ -282,7 +295,7 @@ async def test_without_a_schedule_api_the_timeline_is_skipped() -> None:
         act.schedule_timeline,
         TimelineInput(schedule=WatchedSchedule(name="ops"), start=START, end=END),
     )
-    assert result.timeline is None and result.skipped == NO_API
+    assert result.report is None and result.skipped == NO_API
 
 
 def on_calls(recipients: list[str]) -> Any:

@@ -36,7 +36,6 @@ with workflow.unsafe.imports_passed_through():
         Verdict,
         next_check,
         next_cycle,
-        schedule_report,
         to_tell,
         verdict,
     )
@@ -171,9 +170,9 @@ class OnCallReadinessWorkflow:
             )
         except ActivityError as exc:
             return ScheduleReport(schedule=schedule.name, error=_reason(exc))
-        if result.timeline is None:
+        if result.report is None:
             return ScheduleReport(schedule=schedule.name, error=result.skipped or "not read")
-        return schedule_report(result.timeline, cycle)
+        return result.report
 
     async def _check(
         self,
