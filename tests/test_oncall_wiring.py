@@ -4,6 +4,7 @@ configuration that could never work, at start, with what to fix."""
 from __future__ import annotations
 
 import base64
+import logging
 from pathlib import Path
 
 import httpx
@@ -15,6 +16,7 @@ from workers.oncall_wiring import chat_channels, schedule_api
 from workers.policy_file import load_policy
 from workers.settings import Settings
 from workers.worker import build_worker, opsgenie_api
+from workflows.chat import ChatMessage
 from workflows.oncall_policy import WatchedSchedule
 from workflows.policy import ConfigError
 
@@ -58,6 +60,22 @@ def test_the_chat_webhooks_come_from_the_environment_as_json(
         load_policy(config_dir), Settings(config_dir=config_dir), httpx.AsyncClient()
     )
     assert {name: c.vendor for name, c in channels.items()} == {"client-crise": "teams"}
+
+
+async def test_webhook_urls_stay_out_of_the_logs(
+    config_dir: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    with_channel(config_dir)
+    url = "https://prod-1.westeurope.logic.azure.com/workflows/w/invoke?sig=SECRET"
+    http = httpx.AsyncClient(transport=httpx.MockTransport(lambda r: httpx.Response(202)))
+    settings = Settings(config_dir=config_dir, chat_webhooks={"client-crise": SecretStr(url)})
+    channels = chat_channels(load_policy(config_dir), settings, http)
+    message = ChatMessage(title="t", link_label="l", workflow_id="incident-1")
+    with caplog.at_level(logging.INFO, logger="httpx"):
+        await channels["client-crise"].post(message, "http://ui/x")
+    (record,) = [r for r in caplog.records if r.name == "httpx"]
+    assert "<chat webhook client-crise>" in record.getMessage()
+    assert "SECRET" not in caplog.text and "logic.azure.com" not in caplog.text
 
 
 def test_opsgenie_schedules_share_the_alert_client(settings: Settings) -> None:

@@ -9,6 +9,7 @@ client code. Chat channels named in the policy must each have a webhook URL in
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from functools import partial
 from typing import Any
@@ -61,6 +62,31 @@ def schedule_api(
     return ScheduleApi(OpsgenieApi(config, transport=transport), "jsm")
 
 
+class HideWebhookUrls(logging.Filter):
+    """httpx logs every request's URL at INFO; a webhook's URL is its secret. The channel's
+    name is logged instead."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.names: dict[tuple[str, str], str] = {}
+
+    def add(self, name: str, url: str) -> None:
+        parsed = httpx.URL(url)
+        self.names[(parsed.host, parsed.path)] = name
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if isinstance(args, tuple) and len(args) > 1 and isinstance(args[1], httpx.URL):
+            name = self.names.get((args[1].host, args[1].path))
+            if name is not None:
+                record.args = (args[0], f"<chat webhook {name}>", *args[2:])
+        return True
+
+
+HIDE_WEBHOOK_URLS = HideWebhookUrls()
+logging.getLogger("httpx").addFilter(HIDE_WEBHOOK_URLS)
+
+
 def chat_channels(
     policy: Policy, settings: Settings, http: httpx.AsyncClient
 ) -> dict[str, ChatProvider]:
@@ -82,6 +108,7 @@ def chat_channels(
                     f"VIGIE_CHAT_WEBHOOKS: the URL of {channel.name!r} must be https:// "
                     "(http:// only to this machine)"
                 )
+            HIDE_WEBHOOK_URLS.add(channel.name, url.get_secret_value())
             found[channel.name] = channel_for(channel.vendor, url, http)
     return found
 
