@@ -110,11 +110,14 @@ class AlertActivities:
         try:
             return OnCallResult(recipients=await self._api.who_is_on_call(input.schedule))
         except OpsgenieError as exc:
-            raise ApplicationError(
-                f"on-call of {input.schedule!r}: {exc}", type="OpsgenieRejected", non_retryable=True
-            ) from exc
+            raise failure(exc, f"on-call of {input.schedule!r}: {exc}") from exc
         except OpsgenieUnavailable as exc:
-            delay = timedelta(seconds=exc.retry_after) if exc.retry_after else None
-            raise ApplicationError(
-                str(exc), type="OpsgenieUnavailable", next_retry_delay=delay
-            ) from exc
+            raise failure(exc, str(exc)) from exc
+
+
+def failure(exc: OpsgenieError | OpsgenieUnavailable, message: str) -> ApplicationError:
+    """A refusal is final; an outage is retried, after the delay the server asked for."""
+    if isinstance(exc, OpsgenieError):
+        return ApplicationError(message, type="OpsgenieRejected", non_retryable=True)
+    delay = timedelta(seconds=exc.retry_after) if exc.retry_after else None
+    return ApplicationError(message, type="OpsgenieUnavailable", next_retry_delay=delay)

@@ -126,6 +126,10 @@ class MailActivities:
             raise ApplicationError(str(exc), type="OpsgenieUnavailable") from exc
         return SendMailResult(message_id=f"opsgenie:{request_id}")
 
+    async def deliver(self, message: EmailMessage, what: str) -> SendMailResult:
+        """Sends a built mail over the usual server, with the errors every mail has."""
+        return await self._send(self._transport, message, what)
+
     async def _send(
         self, transport: MailTransport, message: EmailMessage, what: str
     ) -> SendMailResult:

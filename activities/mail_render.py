@@ -72,12 +72,12 @@ class MailRenderer:
             "extra": mail.extra,
             "missing": [FIELD_NAMES[language].get(f, f) for f in incident.missing_fields],
         }
-        message = self._message(subject, mail.to, mail.key, mail.thread_key, "mail", context)
+        message = self.compose(subject, mail.to, mail.key, mail.thread_key, "mail", context)
         message["Date"] = format_datetime(mail.event.at)
         message["X-Vigie-Incident"] = incident.incident_id
         return message
 
-    def _message(
+    def compose(
         self,
         subject: str,
         to: list[str],
@@ -86,7 +86,8 @@ class MailRenderer:
         template: str,
         context: dict[str, Any],
     ) -> EmailMessage:
-        """Headers every mail shares (threading on the first mail of its workflow), and bodies."""
+        """A mail from ``template`` (``<template>.txt.j2`` and ``.html.j2``): the headers every
+        Vigie mail shares (threading on the first mail of its workflow), and the bodies."""
         message = EmailMessage()
         message["Subject"] = subject
         message["From"] = self.sender
@@ -113,7 +114,7 @@ class MailRenderer:
             "conference": input.conference,
             "conference_label": CONFERENCE_LABEL[mail.language],
         }
-        message = self._message(subject, mail.to, mail.key, mail.thread_key, "crisis", context)
+        message = self.compose(subject, mail.to, mail.key, mail.thread_key, "crisis", context)
         message["X-Vigie-Crisis"] = input.crisis_id
         message["X-Vigie-Kind"] = mail.kind
         return message

@@ -34,6 +34,7 @@ from starters.cli_support import (
     when,
 )
 from starters.crisis_cli import register as register_crisis_commands
+from starters.oncall_cli import register as register_oncall_commands
 from workers.connection import metrics_runtime
 from workers.logs import setup_logging
 from workers.policy_file import ConfigError
@@ -494,6 +495,7 @@ def reopen(
 
 
 register_crisis_commands(app)
+register_oncall_commands(app)
 
 
 def main() -> None:

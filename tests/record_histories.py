@@ -40,6 +40,7 @@ from workflows.models import (
     SetPendingInput,
     WorklogInput,
 )
+from workflows.oncall_readiness import OnCallReadinessWorkflow, ReadinessInput
 from workflows.search import SEARCH_ATTRIBUTES
 
 HISTORIES = Path(__file__).parent / "histories"
@@ -160,6 +161,19 @@ async def crisis(env: WorkflowEnvironment, queue: str) -> WorkflowHandle[object,
     return handle  # type: ignore[return-value]
 
 
+async def readiness(env: WorkflowEnvironment, queue: str) -> WorkflowHandle[object, object]:
+    """A watch of the coming on-call cycle, checked until it starts (the first run)."""
+    handle = await env.client.start_workflow(
+        OnCallReadinessWorkflow.run,
+        ReadinessInput(),
+        id=f"oncall-readiness-{uuid.uuid4().hex[:8]}",
+        task_queue=queue,
+    )
+    await handle.result()
+    # The first run: it checks, mails and sleeps, then continues as new.
+    return env.client.get_workflow_handle(handle.id, run_id=handle.first_execution_run_id)
+
+
 async def main(tag: str) -> None:
     from temporalio.api.enums.v1 import IndexedValueType
     from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
@@ -186,7 +200,7 @@ async def main(tag: str) -> None:
             (config / other.name).write_text(other.read_text(encoding="utf-8"), encoding="utf-8")
         (config / "policy.toml").write_text(text, encoding="utf-8")
         settings = Settings(config_dir=config, smtp_port=sink.port, task_queue="record")
-        standin = OpsgenieStandIn()
+        standin = OpsgenieStandIn(schedules={"astreinte_technique": ["on-call@example.com"]})
         alert_api = OpsgenieApi(
             OpsgenieConfig(base_url="http://standin", api_key=SecretStr("k")),
             transport=httpx.ASGITransport(app=standin.app()),
@@ -196,6 +210,7 @@ async def main(tag: str) -> None:
                 ("incident_lifecycle", lifecycle),
                 ("incident_breach", breach),
                 ("crisis", crisis),
+                ("oncall_readiness", readiness),
             ):
                 path = HISTORIES / f"{name}_{tag}.json"
                 if path.exists():

@@ -64,8 +64,10 @@ async def test_dev_stack_end_to_end(tmp_path: Path) -> None:
             subjects = [
                 str(message_from_bytes(f.read_bytes(), policy=default)["Subject"]) for f in files
             ]
-            # A P1 outside business hours also pages the on-call: not the requesters' thread.
+            # A P1 outside business hours also pages the on-call: not the requesters' thread;
+            # the on-call readiness check mails the managers: not about the incident.
             subjects = [s for s in subjects if not s.endswith("Astreinte technique appelée")]
+            subjects = [s for s in subjects if s.startswith(f"[{incident}]")]
             if any(s.endswith("Prise en compte") for s in subjects):
                 break
             await asyncio.sleep(0.2)
@@ -86,6 +88,31 @@ async def test_dev_stack_end_to_end(tmp_path: Path) -> None:
                 break
             await asyncio.sleep(0.3)
         assert listed.returncode == 0 and "open" in listed.stdout
+
+        # On-call readiness: watched from the start, its schedule served by the stand-in.
+        for _ in range(100):
+            files = sorted(mail_dir.glob("*.eml"))
+            readiness = [
+                str(message_from_bytes(f.read_bytes(), policy=default)["Subject"]) for f in files
+            ]
+            readiness = [s for s in readiness if s.startswith("[oncall-client]")]
+            if readiness:
+                break
+            await asyncio.sleep(0.2)
+        assert "Astreintes complètes pour le cycle du" in readiness[0]
+        standin_env = {
+            **env,
+            "VIGIE_OPSGENIE_API_URL": f"http://127.0.0.1:{ports['opsgenie']}",
+            "VIGIE_OPSGENIE_API_KEY": "dev",
+        }
+        checked = await run(str(BIN / "vigie"), "oncall", "check", env=standin_env)
+        assert checked.returncode == 0, checked.stderr
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{ports['opsgenie']}") as http:
+            gap = {"from": "2020-01-01T00:00:00Z", "to": "2100-01-01T00:00:00Z"}
+            made = await http.post("/_standin/schedules/astreinte_technique/gaps", json=gap)
+            assert made.status_code == 200
+        checked = await run(str(BIN / "vigie"), "oncall", "check", env=standin_env)
+        assert checked.returncode == 1 and checked.stdout.startswith("astreinte_technique\t")
     finally:
         stack.send_signal(signal.SIGINT)
         rest = await asyncio.wait_for(stack.stdout.read(), 60)

@@ -43,6 +43,11 @@ def test_histories_are_stored() -> None:
         "crisis_child_2026_11b",
         "incident_continued_first_2026_11b",
         "incident_continued_second_2026_11b",
+        # recorded with customers and on-call readiness in the policy, and a readiness watch
+        "incident_lifecycle_2026_12",
+        "incident_breach_2026_12",
+        "crisis_2026_12",
+        "oncall_readiness_2026_12",
     }
 
 

@@ -49,6 +49,25 @@ class Settings(BaseSettings):
     opsgenie_api_key: SecretStr | None = None
     opsgenie_timeout_seconds: float = Field(default=10.0, gt=0)
 
+    # JSM Operations serves schedules on its REST API (basic auth), not the alert integration.
+    jsm_cloud_id: str | None = Field(default=None, description="Atlassian site's cloud id")
+    jsm_user: str | None = Field(default=None, description="Account e-mail for the REST API")
+    jsm_api_token: SecretStr | None = None
+    jsm_api_url: str | None = Field(
+        default=None,
+        description="JSM Operations REST API; default https://api.atlassian.com/jsm/ops/api/"
+        "<cloud id>",
+    )
+
+    chat_webhooks: dict[str, SecretStr] = Field(
+        default={},
+        description='Chat channel name → webhook URL, as JSON: {"client-crise": "https://..."}',
+    )
+    chat_timeout_seconds: float = Field(default=10.0, gt=0)
+    temporal_ui_url: str = Field(
+        default="http://localhost:8233", description="Web UI that chat messages link to"
+    )
+
     webhook_secret: SecretStr | None = None
     webhook_secret_header: str = "X-Webhook-Secret"
     webhook_max_body_bytes: int = Field(default=256 * 1024, ge=1024)

@@ -26,16 +26,19 @@ from activities.providers.conference.zoom import ZoomConfig, ZoomProvider
 from activities.providers.opsgenie.client import OpsgenieApi, OpsgenieConfig, default_base_url
 from activities.providers.smtp import MailTransport, SmtpConfig, SmtpTransport
 from workers.matrix_file import load_matrix
+from workers.oncall_wiring import oncall_activities
 from workers.policy_file import POLICY_FILE, load_policy
+from workers.readiness_schedule import ensure_readiness_schedule
 from workers.search_check import check_search_attributes
 from workers.settings import Settings
 from workflows.crisis import CrisisWorkflow
 from workflows.incident import IncidentWorkflow
+from workflows.oncall_readiness import OnCallReadinessWorkflow
 from workflows.policy import ConfigError
 
 log = logging.getLogger(__name__)
 
-WORKFLOWS = [IncidentWorkflow, CrisisWorkflow]
+WORKFLOWS = [IncidentWorkflow, CrisisWorkflow, OnCallReadinessWorkflow]
 
 
 def smtp_transport(settings: Settings) -> SmtpTransport:
@@ -167,6 +170,7 @@ def build_worker(
             policies.load_escalation_matrix,
             mail.send_crisis_mail,
             conference.open_conference,
+            *oncall_activities(settings, policy, api, mail),
         ],
     )
 
@@ -175,6 +179,7 @@ async def run_worker(client: Client, settings: Settings, stop: asyncio.Event | N
     """Runs until ``stop`` is set, or until SIGTERM/SIGINT when no event is given."""
     await check_search_attributes(client)
     worker = build_worker(client, settings)
+    await ensure_readiness_schedule(client, settings)
     if stop is None:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()

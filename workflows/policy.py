@@ -23,6 +23,7 @@ from temporalio.common import RetryPolicy
 
 from workflows.limits import Email
 from workflows.matrix import EscalationMatrix
+from workflows.oncall_policy import Customers, Readiness
 
 Priority = Literal["P1", "P2", "P3"]
 ServiceLevel = Literal["gold", "silver", "bronze"]
@@ -372,6 +373,9 @@ class Policy(_Strict):
     )
     # Added after the first release: a default keeps older policy snapshots readable.
     crisis: CrisisPolicy = DEFAULT_CRISIS
+    # Added after the first release: defaults keep older policy snapshots readable.
+    readiness: Readiness = Readiness()
+    customers: Customers = []
 
     def priority_for(self, impact: Grade, urgency: Grade) -> Priority:
         row: UrgencyRow = getattr(self.priority_matrix, impact)

@@ -6,6 +6,13 @@ Every change to an alert is sent to the configured webhook URL in the shape
 of Opsgenie's outgoing webhook, so Vigie sees what it would see in
 production. ``POST /_standin/faults`` makes the next calls fail (429, 500,
 401...). Alerts live in memory.
+
+On-call schedules are named lists of participants taking turns a day each (handover at
+00:00 UTC), served as Opsgenie serves them: who is on call, and the timeline.
+``POST /_standin/schedules/{name}/gaps`` with ``{"from": ..., "to": ...}`` leaves nobody on
+call between two ISO 8601 times; ``DELETE`` on the same path fills every gap again;
+``PUT /_standin/schedules/{name}`` with ``{"participants": [...]}`` creates or changes a
+schedule (an empty list makes an empty rotation).
 """
 
 from __future__ import annotations
@@ -15,6 +22,7 @@ import itertools
 import logging
 import time
 import uuid
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -47,6 +55,7 @@ class OpsgenieStandIn:
         self.webhook_headers = webhook_headers or {}
         self.pending_polls = pending_polls
         self.schedules = schedules or {}
+        self.gaps: dict[str, list[tuple[datetime, datetime]]] = {}
         self.alerts: dict[str, dict[str, Any]] = {}
         self.requests: dict[str, dict[str, Any]] = {}
         self.faults: list[int] = []
@@ -140,6 +149,43 @@ class OpsgenieStandIn:
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
         await self._http.aclose()
+
+    # --- schedules -------------------------------------------------------------
+
+    def on_call_at(self, name: str, at: datetime) -> list[str]:
+        participants = self.schedules.get(name) or []
+        if not participants or any(a <= at < b for a, b in self.gaps.get(name, [])):
+            return []
+        return [participants[at.astimezone(UTC).toordinal() % len(participants)]]
+
+    def periods(self, name: str, start: datetime, end: datetime) -> list[dict[str, Any]]:
+        """Day-long turns clipped to [start, end), with the gaps cut out."""
+        participants = self.schedules.get(name) or []
+        if not participants:
+            return []
+        found: list[dict[str, Any]] = []
+        day = datetime.combine(start.astimezone(UTC).date(), datetime.min.time(), UTC)
+        while day < end:
+            pieces = [(max(day, start), min(day + timedelta(days=1), end))]
+            for gap_start, gap_end in self.gaps.get(name, []):
+                pieces = [
+                    part
+                    for lo, hi in pieces
+                    for part in ((lo, min(hi, gap_start)), (max(lo, gap_end), hi))
+                    if part[0] < part[1]
+                ]
+            who = participants[day.toordinal() % len(participants)]
+            found += [
+                {
+                    "startDate": lo.isoformat().replace("+00:00", "Z"),
+                    "endDate": hi.isoformat().replace("+00:00", "Z"),
+                    "type": "default",
+                    "recipient": {"id": f"user-{who}", "type": "user", "name": who},
+                }
+                for lo, hi in pieces
+            ]
+            day += timedelta(days=1)
+        return found
 
     # --- ASGI ----------------------------------------------------------------
 
@@ -326,17 +372,78 @@ class OpsgenieStandIn:
                 return refused
             return JSONResponse({"data": list(self.alerts.values()), "took": _took()})
 
+        def unknown_schedule(name: str) -> JSONResponse:
+            return JSONResponse(
+                {"message": f"Schedule with identifier [{name}] not found", "took": _took()},
+                status_code=404,
+            )
+
+        def instant(text: str | None) -> datetime:
+            if not text:
+                return datetime.now(UTC)
+            parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+            return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
         async def on_calls(request: Request) -> JSONResponse:
             if (refused := await guard(request)) is not None:
                 return refused
             name = request.path_params["schedule"]
             if name not in self.schedules:
-                return JSONResponse(
-                    {"message": f"Schedule with identifier [{name}] not found", "took": 0.01},
-                    status_code=404,
-                )
-            data = {"_parent": {"name": name}, "onCallRecipients": self.schedules[name]}
+                return unknown_schedule(name)
+            who = self.on_call_at(name, instant(request.query_params.get("date")))
+            data = {"_parent": {"id": name, "name": name}, "onCallRecipients": who}
             return JSONResponse({"data": data, "took": _took()})
+
+        async def timeline(request: Request) -> JSONResponse:
+            if (refused := await guard(request)) is not None:
+                return refused
+            name = request.path_params["schedule"]
+            if name not in self.schedules:
+                return unknown_schedule(name)
+            try:
+                start = instant(request.query_params.get("date"))
+                interval = int(request.query_params.get("interval", "1"))
+            except ValueError as exc:
+                return unprocessable({"date": str(exc)})
+            unit = request.query_params.get("intervalUnit", "weeks")
+            days = {"days": 1, "weeks": 7, "months": 30}.get(unit)
+            if days is None or interval < 1:
+                return unprocessable({"intervalUnit": f"Invalid interval [{interval} {unit}]"})
+            end = start + timedelta(days=days * interval)
+            rotation = {
+                "id": f"{name}-rotation",
+                "name": "Rotation",
+                "order": 1.0,
+                "periods": self.periods(name, start, end),
+            }
+            data = {
+                "_parent": {"id": name, "name": name, "enabled": True},
+                "startDate": start.isoformat(),
+                "endDate": end.isoformat(),
+                "finalTimeline": {"rotations": [rotation]},
+            }
+            expandable = ["base", "forwarding", "override"]
+            return JSONResponse({"data": data, "expandable": expandable, "took": _took()})
+
+        async def schedule_gaps(request: Request) -> JSONResponse:
+            name = request.path_params["schedule"]
+            if name not in self.schedules:
+                return unknown_schedule(name)
+            if request.method == "DELETE":
+                self.gaps.pop(name, None)
+            else:
+                data = await request.json()
+                gap = (instant(data["from"]), instant(data["to"]))
+                self.gaps.setdefault(name, []).append(gap)
+            return JSONResponse(
+                {"gaps": [[a.isoformat(), b.isoformat()] for a, b in self.gaps.get(name, [])]}
+            )
+
+        async def put_schedule(request: Request) -> JSONResponse:
+            data = await request.json()
+            participants = [str(p) for p in data.get("participants") or []]
+            self.schedules[request.path_params["schedule"]] = participants
+            return JSONResponse({"participants": participants})
 
         async def faults(request: Request) -> JSONResponse:
             data = await request.json()
@@ -354,6 +461,11 @@ class OpsgenieStandIn:
                 Route("/v2/alerts/{identifier}", get_alert, methods=["GET"]),
                 Route("/v2/alerts/{identifier}/{action}", act, methods=["POST", "PUT", "DELETE"]),
                 Route("/v2/schedules/{schedule}/on-calls", on_calls, methods=["GET"]),
+                Route("/v2/schedules/{schedule}/timeline", timeline, methods=["GET"]),
+                Route(
+                    "/_standin/schedules/{schedule}/gaps", schedule_gaps, methods=["POST", "DELETE"]
+                ),
+                Route("/_standin/schedules/{schedule}", put_schedule, methods=["PUT"]),
                 Route("/_standin/faults", faults, methods=["POST"]),
                 Route("/_standin/webhooks", sent, methods=["GET"]),
             ]

@@ -52,6 +52,8 @@ def dev_server_command(data_dir: Path, port: int, ui_port: int) -> list[str]:
 
 DEV_OPSGENIE_KEY = "dev"
 DEV_WEBHOOK_SECRET = "dev"
+# The on-call schedule the shipped policy's example customer watches (config/policy.toml).
+DEV_SCHEDULES = {"astreinte_technique": ["on-call@example.com"]}
 
 
 class DevStack:
@@ -143,6 +145,7 @@ class DevStack:
                 api_key=DEV_OPSGENIE_KEY,
                 webhook_url=f"http://127.0.0.1:{self.webhook_port}/webhooks/opsgenie",
                 webhook_headers={self.settings.webhook_secret_header: DEV_WEBHOOK_SECRET},
+                schedules={name: list(who) for name, who in DEV_SCHEDULES.items()},
             )
             receiver = create_app(
                 TemporalGateway(client, self.settings.task_queue),

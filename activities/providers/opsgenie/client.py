@@ -12,10 +12,11 @@ Every write answers 202 with a ``requestId``; the outcome is read from
 from __future__ import annotations
 
 import asyncio
+import base64
 from typing import Any, Literal
 
 import httpx
-from pydantic import BaseModel, SecretStr
+from pydantic import BaseModel, Field, SecretStr
 
 from activities.providers.opsgenie.marks import OWN_SOURCE
 
@@ -59,6 +60,11 @@ class OpsgenieConfig(BaseModel):
     provider: Provider = "opsgenie"
     base_url: str = OPSGENIE_US
     api_key: SecretStr
+    basic_user: str | None = Field(
+        default=None,
+        description="Basic auth user (JSM Operations REST API: the account's e-mail, with an "
+        "API token as api_key); None: GenieKey auth",
+    )
     timeout_seconds: float = 10.0
     status_polls: int = 8
     status_poll_interval_seconds: float = 0.5
@@ -66,6 +72,14 @@ class OpsgenieConfig(BaseModel):
 
 def default_base_url(provider: Provider) -> str:
     return JSM_OPERATIONS if provider == "jsm" else OPSGENIE_US
+
+
+def _authorization(config: OpsgenieConfig) -> str:
+    secret = config.api_key.get_secret_value()
+    if config.basic_user is None:
+        return f"GenieKey {secret}"
+    pair = f"{config.basic_user}:{secret}".encode()
+    return f"Basic {base64.b64encode(pair).decode()}"
 
 
 def _message(response: httpx.Response) -> str:
@@ -79,6 +93,9 @@ def _message(response: httpx.Response) -> str:
     errors = body.get("errors")
     if isinstance(errors, dict) and errors:
         message += " (" + "; ".join(f"{k}: {v}" for k, v in errors.items()) + ")"
+    elif isinstance(errors, list) and errors:  # JSM Operations: [{"title": ...}]
+        titles = [str(e.get("title") or e) if isinstance(e, dict) else str(e) for e in errors]
+        message += " (" + "; ".join(titles)[:300] + ")"
     return message
 
 
@@ -100,10 +117,7 @@ class OpsgenieApi:
         self.config = config
         self._http = httpx.AsyncClient(
             base_url=config.base_url.rstrip("/"),
-            headers={
-                "Authorization": f"GenieKey {config.api_key.get_secret_value()}",
-                "User-Agent": "vigie",
-            },
+            headers={"Authorization": _authorization(config), "User-Agent": "vigie"},
             timeout=config.timeout_seconds,
             transport=transport,
         )
@@ -236,6 +250,16 @@ class OpsgenieApi:
         )
 
     # --- reads -----------------------------------------------------------------
+
+    async def read(self, path: str, params: dict[str, str] | None = None) -> Any:
+        """The JSON answer of a GET; OpsgenieError on 4xx, OpsgenieUnavailable otherwise."""
+        response = await self._call("GET", path, params=params)
+        if response.status_code >= 400:
+            raise OpsgenieError(response.status_code, _message(response))
+        try:
+            return response.json()
+        except ValueError as exc:
+            raise OpsgenieUnavailable(f"GET {path}: the answer is not JSON") from exc
 
     async def who_is_on_call(self, schedule: str) -> list[str]:
         response = await self._call(

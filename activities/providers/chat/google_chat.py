@@ -1,0 +1,19 @@
+"""Google Chat incoming webhooks: a formatted ``text``, threaded by incident (the thread
+key is the workflow id; a reply falls back to a new thread when the space has none)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from workflows.chat import ChatMessage
+
+REPLY = {"messageReplyOption": "REPLY_MESSAGE_FALLBACK_TO_NEW_THREAD"}
+
+
+def payload(message: ChatMessage, link: str) -> dict[str, Any]:
+    lines = [f"*{message.title}*"]
+    lines += [f"{k} : {v}" for k, v in message.facts]
+    if message.text:
+        lines += ["", message.text]
+    lines += ["", f"<{link}|{message.link_label}>"]
+    return {"text": "\n".join(lines), "thread": {"threadKey": message.workflow_id}}
