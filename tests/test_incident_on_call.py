@@ -17,6 +17,7 @@ from starters.dev.smtp_sink import MailSink
 from tests.helpers import PARIS, eventually, open_incident, sleep_until, status_when
 from workers.settings import Settings
 from workers.worker import build_worker
+from workflows.crisis_models import CrisisView
 from workflows.incident import IncidentWorkflow
 from workflows.models import CloseInput, ResolveInput
 
@@ -96,3 +97,40 @@ async def test_p2_at_night_pages_nobody(
         view = await handle.result()
         assert not any(e.kind == "on_call" for e in view.timeline)
         assert all(m["To"] != "on-call@example.com" for m in sink.about(handle.id))
+
+
+async def test_a_crisis_at_night_pages_who_the_schedule_names(
+    skipping_env: WorkflowEnvironment, settings: Settings, sink: MailSink, config_dir: Path
+) -> None:
+    """§4.2 for a crisis outside business hours: the schedule is asked who is on call and the
+    answer recorded; without an answer, the matrix's on-call is paged and the reason kept."""
+    from tests.test_crisis_chronogram import start_crisis
+    from workflows.crisis_models import CrisisInput
+
+    page_through(config_dir, "ops_schedule")
+    standin = OpsgenieStandIn(schedules={"ops_schedule": ["night.owl@example.com"]})
+    await saturday_night(skipping_env)
+    async with build_worker(skipping_env.client, settings, alert_api=standin_api(standin)):
+        crisis = await start_crisis(
+            skipping_env.client, settings.task_queue, "crisis-night-owl",
+            CrisisInput(title="Datacenter power lost", criterion="infrastructure_unavailable"),
+        )  # fmt: skip
+        view = await crisis.query("status", result_type=CrisisView)
+        entry = next(e for e in view.timeline if e.kind == "on_call")
+        assert (
+            entry.sentence == "on_call.opsgenie" and entry.fields["to"] == "night.owl@example.com"
+        )
+        paged = await eventually(
+            lambda: [m for m in sink.messages if m["To"] == "night.owl@example.com"]
+        )
+        assert paged[0]["X-Vigie-Crisis"] == "crisis-night-owl"
+
+    async with build_worker(skipping_env.client, settings):  # no Opsgenie key: the matrix
+        crisis = await start_crisis(
+            skipping_env.client, settings.task_queue, "crisis-night-matrix",
+            CrisisInput(title="Datacenter power lost", criterion="infrastructure_unavailable"),
+        )  # fmt: skip
+        view = await crisis.query("status", result_type=CrisisView)
+        entry = next(e for e in view.timeline if e.kind == "on_call")
+        assert entry.sentence == "on_call.matrix" and entry.fields["reason"]
+        assert entry.fields["to"] == "on-call@example.com"

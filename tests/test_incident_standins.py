@@ -24,28 +24,41 @@ from activities.models import (
     SendMailInput,
     SendMailResult,
 )
-from tests.helpers import on_a_business_morning, open_incident, status_when
+from tests.helpers import assert_eventually, on_a_business_morning, open_incident, status_when
 from workers.policy_file import load_policy
 from workers.settings import DEFAULT_CONFIG_DIR
+from workflows.chat import ChatInput, ChatNotification, ChatResult
 from workflows.crisis import CrisisWorkflow
 from workflows.incident import IncidentWorkflow
 from workflows.models import AcknowledgeInput, WorklogInput
+from workflows.oncall_policy import ChatChannel, Customer
 from workflows.sla import compute_deadlines
 
 POLICY = load_policy(DEFAULT_CONFIG_DIR)
 
 
 class StandIns:
-    """Records each mail the workflow asks for; mails of the kinds in ``poison`` fail for
-    good, as a mail the server refuses would."""
+    """Records each mail and chat message the workflow asks for; mails of the kinds in
+    ``poison`` fail for good, as a mail the server refuses would; chat channels named in
+    ``refusing`` refuse their messages."""
 
     def __init__(self) -> None:
+        self.policy = POLICY
         self.mails: list[tuple[str, list[str]]] = []
         self.poison: set[str] = set()
+        self.chats: list[ChatNotification] = []
+        self.refusing: set[str] = set()
 
     @activity.defn(name="load_policy")
     async def load_policy(self, input: LoadPolicyInput) -> LoadPolicyResult:
-        return LoadPolicyResult(policy=POLICY, source="stand-in")
+        return LoadPolicyResult(policy=self.policy, source="stand-in")
+
+    @activity.defn(name="send_chat_message")
+    async def send_chat_message(self, input: ChatInput) -> ChatResult:
+        self.chats.append(input.notification)
+        if input.notification.channel in self.refusing:
+            raise ApplicationError("404 webhook not found", type="ChatRejected", non_retryable=True)
+        return ChatResult(channel=input.notification.channel, status=200)
 
     @activity.defn(name="send_incident_mail")
     async def send_incident_mail(self, input: SendMailInput) -> SendMailResult:
@@ -76,7 +89,7 @@ async def stand_ins(skipping_env: WorkflowEnvironment) -> AsyncIterator[tuple[St
         workflows=[IncidentWorkflow, CrisisWorkflow],
         activities=[
             fakes.load_policy, fakes.send_incident_mail, fakes.alert_action,
-            fakes.who_is_on_call,
+            fakes.who_is_on_call, fakes.send_chat_message,
         ],
     ):  # fmt: skip
         yield fakes, queue
@@ -117,3 +130,65 @@ async def test_a_mail_refused_for_good_is_recorded_and_the_next_ones_go(
     assert [e.fields["mail"] for e in failed] == ["acknowledged"]
     assert "550 mailbox unavailable" in failed[0].fields["error"]
     assert fakes.kinds().index("acknowledged") < len(fakes.kinds()) - 1  # others followed
+
+
+def with_channels(*channels: ChatChannel) -> object:
+    return POLICY.model_copy(
+        update={
+            "customers": [
+                Customer(name="client", applications=["checkout"], channels=list(channels))
+            ]
+        }
+    )
+
+
+async def test_a_p1_and_its_breach_reach_the_chat_channels_that_listen(
+    skipping_env: WorkflowEnvironment, stand_ins: tuple[StandIns, str]
+) -> None:
+    fakes, queue = stand_ins
+    fakes.policy = with_channels(  # type: ignore[assignment]
+        ChatChannel(name="crise", vendor="teams", events=["p1_opened", "breach"]),
+        ChatChannel(name="ops", vendor="slack", events=["breach"], language="en"),
+        ChatChannel(name="gone", vendor="mattermost", events=["p1_opened"]),
+    )
+    fakes.refusing.add("gone")
+    await on_a_business_morning(skipping_env)
+    handle = await open_incident(skipping_env.client, queue, application="checkout")
+    view = await status_when(handle, lambda v: any(e.kind == "chat_failed" for e in v.timeline))
+    assert sorted((n.kind, n.channel) for n in fakes.chats) == [
+        ("p1_opened", "crise"), ("p1_opened", "gone"),
+    ]  # fmt: skip
+    failed = next(e for e in view.timeline if e.kind == "chat_failed")
+    assert failed.fields["channel"] == "gone" and "404 webhook not found" in failed.fields["error"]
+    # The mails went out all the same; then the acknowledgement deadline passes.
+    assert "opened" in fakes.kinds()
+    d = compute_deadlines(POLICY, "P1", "gold", view.opened_at, [])
+    await skipping_env.sleep(d.ack_due_at - view.opened_at + timedelta(minutes=1))
+    await status_when(handle, lambda v: v.ack_breached)
+    breaches = await assert_eventually(lambda: breach_chats(fakes))
+    assert sorted((n.channel, n.language) for n in breaches) == [("crise", "fr"), ("ops", "en")]
+
+
+async def breach_chats(fakes: StandIns) -> list[ChatNotification]:
+    found = [n for n in fakes.chats if n.kind == "breach"]
+    assert len(found) == 2, found
+    return found
+
+
+async def test_an_incident_of_another_application_stays_out_of_the_channel(
+    skipping_env: WorkflowEnvironment, stand_ins: tuple[StandIns, str]
+) -> None:
+    fakes, queue = stand_ins
+    fakes.policy = with_channels(ChatChannel(name="crise", vendor="teams"))  # type: ignore[assignment]
+    await on_a_business_morning(skipping_env)
+    other = await open_incident(skipping_env.client, queue, application="payroll")
+    mine = await open_incident(skipping_env.client, queue, application="checkout")
+    await assert_eventually(lambda: chats_of(fakes, mine.id))
+    await status_when(other, lambda v: v.mails_pending == 0 and "opened" in fakes.kinds())
+    assert not [n for n in fakes.chats if other.id in n.key]
+
+
+async def chats_of(fakes: StandIns, workflow_id: str) -> list[ChatNotification]:
+    found = [n for n in fakes.chats if workflow_id in n.key]
+    assert found
+    return found

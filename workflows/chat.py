@@ -14,6 +14,8 @@ as a task next to the mail, never in front of it.
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Literal
 
@@ -227,3 +229,24 @@ async def send_chat(notification: ChatNotification) -> ChatOutcome:
         cause = exc.cause or exc
         outcome.status, outcome.detail = "failed", str(getattr(cause, "message", None) or cause)
     return outcome
+
+
+def start_chat(
+    kind: ChatEventKind,
+    view: IncidentView | CrisisView,
+    policy: Policy,
+    tasks: list[asyncio.Task[None]],
+    failed: Callable[[ChatNotification, str], None],
+    *,
+    application: str | None = None,
+) -> None:
+    """Starts one task per channel that hears of ``kind``, next to the mails (never in front
+    of them); ``failed`` records a channel that did not take its message."""
+
+    async def deliver(notification: ChatNotification) -> None:
+        outcome = await send_chat(notification)
+        if outcome.status == "failed":
+            failed(notification, outcome.detail or "")
+
+    for notification in chat_notifications(kind, view, policy, application=application):
+        tasks.append(asyncio.create_task(deliver(notification)))

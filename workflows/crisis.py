@@ -26,7 +26,9 @@ with workflow.unsafe.imports_passed_through():
         LoadPolicyResult,
         SendMailResult,
     )
+    from activities.oncall_models import OnCallRecipients, OnCallRecipientsInput
     from workflows.calendar import BusinessClock
+    from workflows.chat import ChatNotification, start_chat
     from workflows.continuing import carried, history_is_long, settle_in_flight, unique_recipients
     from workflows.crisis_models import (
         Acted,
@@ -61,6 +63,7 @@ with workflow.unsafe.imports_passed_through():
         TimelineEntry,
         UrgentChangeInput,
     )
+    from workflows.oncall_policy import ChatEventKind
     from workflows.operations import Operation, Operations, Refused, operations
     from workflows.rex import rex_draft
     from workflows.search import CRISIS_LEVEL, CRISIS_STATUS, NEXT_DUE, publish
@@ -73,6 +76,8 @@ PATCH_TRUST = "crisis-follows-incident"
 PATCH_CANCEL = "cancel-as-operation"
 PATCH_SEARCH = "crisis-search-attributes"
 PATCH_CAN = "crisis-continue-as-new"
+PATCH_CHAT = "chat-channels"
+PATCH_ON_CALL = "crisis-asks-who-is-on-call"
 # A cancelled crisis waits this long at most for its last mails.
 CANCEL_WAIT = timedelta(minutes=10)
 # Notification records carried to the next run at continue-as-new: the latest ones.
@@ -143,6 +148,8 @@ class CrisisWorkflow(Operations[CrisisView]):
         self._tasks: list[asyncio.Task[None]] = []
         self._trust = False
         self._searchable = False
+        self._chat_on = False
+        self._ask_on_call = False
         self._stopping = False
         self._sending = False
         self._published: dict[str, Any] = {}
@@ -159,6 +166,8 @@ class CrisisWorkflow(Operations[CrisisView]):
         self._trust = workflow.patched(PATCH_TRUST)
         cancel_as_operation = workflow.patched(PATCH_CANCEL)
         self._searchable = workflow.patched(PATCH_SEARCH)
+        self._chat_on = workflow.patched(PATCH_CHAT)
+        self._ask_on_call = workflow.patched(PATCH_ON_CALL)
         if input.state is None:
             self._state = await self._open(input)
         else:
@@ -220,6 +229,20 @@ class CrisisWorkflow(Operations[CrisisView]):
 
     def _after_change(self) -> None:
         self._publish()
+
+    def _chat(self, kind: ChatEventKind) -> None:
+        """The chat channels that hear of ``kind`` get a message, next to the mails."""
+        if self._chat_on:
+            s = self.state
+            start_chat(kind, self._view(), s.policy, self._tasks, self._chat_failed,
+                       application=s.application)  # fmt: skip
+
+    def _chat_failed(self, notification: ChatNotification, error: str) -> None:
+        self._record(
+            "chat_failed", SYSTEM, event=notification.kind, channel=notification.channel,
+            error=error[:500],
+        )  # fmt: skip
+        self._changed = True
 
     def _should_continue_as_new(self) -> bool:
         return history_is_long(self.state.policy.continue_as_new_after_events)
@@ -313,6 +336,7 @@ class CrisisWorkflow(Operations[CrisisView]):
             business_hours_at_start=business_hours,
             language=input.language or policy.notifications.language,
             time_scale=input.time_scale,
+            application=input.application,
         )
         s = self.state
         s.milestones = [
@@ -344,10 +368,38 @@ class CrisisWorkflow(Operations[CrisisView]):
                     [self._line("line.security", title=s.title)],
                 )
         if not business_hours:
-            on_call = [c.email for c in matrix.provider.on_call]
-            self._record("on_call", SYSTEM, to=", ".join(on_call))
+            on_call = [str(c.email) for c in matrix.provider.on_call]
+            if self._ask_on_call:
+                on_call = await self._who_is_on_call(on_call)
+            else:
+                self._record("on_call", SYSTEM, to=", ".join(on_call))
             self._mail("on_call", on_call, [self._line("line.on_call", title=s.title)])
         return s
+
+    async def _who_is_on_call(self, matrix_on_call: list[str]) -> list[str]:
+        """§4.2 outside business hours: who the on-call schedule names now, recorded; the
+        matrix's on-call when the schedule cannot answer."""
+        s = self.state
+        try:
+            found = await workflow.execute_activity(
+                "on_call_recipients",
+                OnCallRecipientsInput(
+                    workflow_id=s.crisis_id, schedule=s.policy.on_call.schedule_name
+                ),
+                result_type=OnCallRecipients,
+                start_to_close_timeout=timedelta(seconds=30),
+                retry_policy=RetryPolicy(maximum_attempts=3),
+                summary="who is on call",
+            )
+        except ActivityError as exc:
+            reason = str(exc.cause or exc)
+            self._record("on_call", SYSTEM, "on_call.matrix", to=", ".join(matrix_on_call),
+                         reason=reason)  # fmt: skip
+            return matrix_on_call
+        sentence = "on_call.opsgenie" if found.source == "schedule" else "on_call.matrix"
+        self._record("on_call", SYSTEM, sentence, to=", ".join(found.recipients),
+                     reason=found.reason or "")  # fmt: skip
+        return found.recipients
 
     def _hint(self, context: str, keywords: list[str]) -> bool:
         """Whole words; crises started before that rule keep the substring match on replay."""
@@ -580,6 +632,7 @@ class CrisisWorkflow(Operations[CrisisView]):
             if x.permanent or x.participating
         ]
         self._mail("cell_opening", to + self._recipients(["cell.participants"]), lines + members)
+        self._chat("crisis_cell")
         s.last_status_at = workflow.now()
         self._done("cell_opening", SYSTEM)
 
@@ -612,6 +665,7 @@ class CrisisWorkflow(Operations[CrisisView]):
         s.last_status_at = now
         self._record("status_mail", SYSTEM, text=lines[0])
         self._mail("status", self._recipients(["cell.participants"]), lines)
+        self._chat("status_update")
 
     def _drp_text(self) -> str:
         d = self.state.drp

@@ -69,6 +69,9 @@ class CrisisInput(BaseModel):
     time_scale: float = Field(
         default=1.0, ge=1.0, le=3600.0, description="Drills only: how many times faster"
     )
+    application: Name | None = Field(
+        default=None, description="The incident's application: routes chat messages"
+    )
     state: CrisisState | None = Field(
         default=None, description="Carried over by continue-as-new; never set by a starter"
     )
@@ -261,6 +264,7 @@ class CrisisState(BaseModel):
     timeline_trimmed: int = Field(
         default=0, description="Older entries left in earlier runs' histories"
     )
+    application: str | None = None
 
 
 class CrisisView(BaseModel):

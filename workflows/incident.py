@@ -38,6 +38,7 @@ with workflow.unsafe.imports_passed_through():
         status_tag,
     )
     from workflows.calendar import BusinessClock
+    from workflows.chat import ChatNotification, start_chat
     from workflows.continuing import carried, history_is_long, settle_in_flight, unique_recipients
     from workflows.crisis_models import CrisisInput
     from workflows.crisis_rules import future
@@ -77,6 +78,7 @@ with workflow.unsafe.imports_passed_through():
         UrgentChangeInput,
         WorklogInput,
     )
+    from workflows.oncall_policy import ChatEventKind
     from workflows.operations import Operation, Operations, Refused, operations
     from workflows.policy import Policy, Priority
     from workflows.search import NEXT_DUE, incident_attributes, publish
@@ -99,6 +101,7 @@ CANCEL_WAIT = timedelta(minutes=10)
 PATCH_LIGHT_CAN = "continue-as-new-without-outbox"
 PATCH_WAKE_EARLY = "deadline-wake-early"
 PATCH_NEXT_DUE = "next-due-attribute"
+PATCH_CHAT = "chat-channels"
 # A deadline timer wakes this much before the deadline and re-arms on the time left, so that
 # a task that waited in a busy worker does not push the deadline back.
 WAKE_EARLY = timedelta(seconds=30)
@@ -167,6 +170,7 @@ class IncidentWorkflow(Operations[IncidentView]):
         self._input = input
         self._state: IncidentState | None = input.state
         self._changed = False
+        self._chat_on = False
         self._published: dict[str, Any] = {}
         self._mirroring = False
         self._crisis = False
@@ -192,6 +196,7 @@ class IncidentWorkflow(Operations[IncidentView]):
         self._cancel_on = workflow.patched(PATCH_CANCEL)
         self._wake_early = workflow.patched(PATCH_WAKE_EARLY)
         self._next_due_on = workflow.patched(PATCH_NEXT_DUE)
+        self._chat_on = workflow.patched(PATCH_CHAT)
         if self._state is None:
             self._state = await self._open(input)
         else:
@@ -356,7 +361,21 @@ class IncidentWorkflow(Operations[IncidentView]):
         if self._mirroring:
             self._open_alert(input)
         self._maybe_page_on_call()
+        if self.state.priority == "P1":
+            self._chat("p1_opened")
         return self._state
+
+    def _chat(self, kind: ChatEventKind) -> None:
+        """The chat channels that hear of ``kind`` get a message, next to the mails."""
+        if self._chat_on:
+            start_chat(kind, self._view(), self.policy, self._tasks, self._chat_failed)
+
+    def _chat_failed(self, notification: ChatNotification, error: str) -> None:
+        self._record(
+            "chat_failed", SYSTEM, event=notification.kind, channel=notification.channel,
+            error=error[:500],
+        )  # fmt: skip
+        self._changed = True
 
     def _maybe_page_on_call(self) -> None:
         """§4.2: a P1 outside business hours pages the technical on-call, once."""
@@ -471,6 +490,7 @@ class IncidentWorkflow(Operations[IncidentView]):
             self._record(kind, SYSTEM, due_at=self._iso(at))
             self._mail(kind, im)
             self._mirror_breach()
+            self._chat("breach")
         elif kind == "resolution_warning":
             s.resolution_warned = True
             self._record(kind, SYSTEM, due_at=self._iso(d.resolution_due_at))
@@ -481,6 +501,7 @@ class IncidentWorkflow(Operations[IncidentView]):
             self._record(kind, SYSTEM, due_at=self._iso(at))
             self._mail(kind, im)
             self._mirror_breach()
+            self._chat("breach")
             self._tell_crisis("breached", SYSTEM)
         elif kind == "p1_status":
             self._p1_status(at)
@@ -505,6 +526,7 @@ class IncidentWorkflow(Operations[IncidentView]):
             self._record("p1_status", SYSTEM, "p1_status.nothing")
             self._mail("p1_status_reminder", im)
         self._mail("p1_status", [*s.requesters, *im])
+        self._chat("status_update")
 
     def _count_breach(self, deadline: str) -> None:
         s = self.state
@@ -605,10 +627,13 @@ class IncidentWorkflow(Operations[IncidentView]):
     def _reclassify(self, priority: Priority, level: Any) -> None:
         """New class, deadlines recomputed from T0; flags reset where the new deadline is ahead."""
         s = self.state
+        became_p1 = priority == "P1" and s.priority != "P1"
         s.priority, s.service_level = priority, level
         if priority != "P1":
             s.p1_status_at = None  # regular status mails are for confirmed P1s
         self._maybe_page_on_call()
+        if became_p1:
+            self._chat("p1_opened")
         if "priority" in s.missing_fields:
             s.missing_fields.remove("priority")
         reset_flags(s, self._deadlines(), workflow.now())
@@ -723,6 +748,7 @@ class IncidentWorkflow(Operations[IncidentView]):
                     criterion="major_incident",
                     t0=s.opened_at,
                     incident_id=s.incident_id,
+                    application=s.application,
                     context=context,
                     resolution_warning_at=d.resolution_warning_at,
                     resolution_due_at=d.resolution_due_at,

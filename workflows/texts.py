@@ -201,6 +201,10 @@ SENTENCES: dict[str, dict[str, str]] = {
         EN: "History compacted: the crisis continues as new; {trimmed} older events stay "
         "in the earlier runs' histories.",
     },
+    "chat_failed": {
+        FR: "Message {event} non remis au canal {channel} : {error}",
+        EN: "{event} message not delivered to channel {channel}: {error}",
+    },
     "policy_warning": {FR: "Politique : {text}", EN: "Policy: {text}"},
     "t0_future": {
         FR: "Le T0 {t0_at} est dans le futur ; l'heure d'ouverture est retenue.",
