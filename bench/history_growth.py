@@ -24,7 +24,8 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from temporalio.api.enums.v1 import EventType
+from temporalio.api.enums.v1 import EventType, IndexedValueType
+from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
@@ -37,6 +38,7 @@ from workers.settings import DEFAULT_CONFIG_DIR, Settings  # noqa: E402
 from workers.worker import build_worker  # noqa: E402
 from workflows.incident import IncidentWorkflow  # noqa: E402
 from workflows.models import IncidentInput  # noqa: E402
+from workflows.search import SEARCH_ATTRIBUTES  # noqa: E402
 
 
 def free_port() -> int:
@@ -64,6 +66,15 @@ async def main(hours: int, answer_after: int) -> None:
     env = await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=str(Path(sys.executable).parent / "temporal-test-server"),
         data_converter=pydantic_data_converter,
+    )
+    await env.client.operator_service.add_search_attributes(
+        AddSearchAttributesRequest(
+            namespace=env.client.namespace,
+            search_attributes={
+                key.name: IndexedValueType.ValueType(key.indexed_value_type)
+                for key in SEARCH_ATTRIBUTES
+            },
+        )
     )
     with tempfile.TemporaryDirectory() as tmp, MailSink(port=free_port()) as sink:
         config = Path(tmp)
