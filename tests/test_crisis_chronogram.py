@@ -59,6 +59,31 @@ async def crisis_status(handle: WorkflowHandle[CrisisWorkflow, CrisisView]) -> C
     return await assert_eventually(ask, within=10.0, handle=handle)
 
 
+async def quiet_then_sleep_until(
+    env: WorkflowEnvironment, handle: WorkflowHandle[CrisisWorkflow, CrisisView], at: datetime
+) -> None:
+    """Skips time only once the crisis is idle: no mail waiting, no activity running. The
+    time-skipping server strands a run whose workflow task cancels a timer that fired while
+    the task was with the worker (it refuses the completion, "invalid history builder state
+    for action", and never hands the task out again); a skip landing while a mail's result
+    is being handled is how a test meets it. A real server has no such race."""
+    from temporalio.api.common.v1 import WorkflowExecution
+    from temporalio.api.workflowservice.v1 import DescribeWorkflowExecutionRequest
+
+    async def idle() -> None:
+        view = await crisis_status(handle)
+        assert view.mails_pending == 0, view.mails_pending
+        described = await env.client.workflow_service.describe_workflow_execution(
+            DescribeWorkflowExecutionRequest(
+                namespace=env.client.namespace, execution=WorkflowExecution(workflow_id=handle.id)
+            )
+        )
+        assert not described.pending_activities, described.pending_activities
+
+    await assert_eventually(idle, handle=handle)
+    await sleep_until(env, at)
+
+
 async def start_crisis(
     client: Client, task_queue: str, crisis_id: str, input: CrisisInput
 ) -> WorkflowHandle[CrisisWorkflow, CrisisView]:
@@ -109,17 +134,17 @@ async def test_gold_p1_major_on_tuesday_morning(
         # A crisis started on its own has no ticket: T0+5 and T0+15 do not apply.
         assert [m.status for m in view.milestones[:2]] == ["not_applicable"] * 2
 
-        await sleep_until(skipping_env, t0 + timedelta(minutes=31))
+        await quiet_then_sleep_until(skipping_env, crisis, t0 + timedelta(minutes=31))
         dnum = {str(c.email) for c in matrix.client.dnum}
         level1 = {"incident-manager@example.com", "referents@example.com", "n1@client.example.org"}
         escalation = await eventually(lambda: mails(sink, crisis.id, "escalation"))
         assert to(escalation[0]) == level1
         assert to((await eventually(lambda: mails(sink, crisis.id, "p1_open")))[0]) == dnum
 
-        await sleep_until(skipping_env, t0 + timedelta(minutes=46))
+        await quiet_then_sleep_until(skipping_env, crisis, t0 + timedelta(minutes=46))
         assert to((await eventually(lambda: mails(sink, crisis.id, "cell_request")))[0]) == dnum
 
-        await sleep_until(skipping_env, t0 + timedelta(minutes=61))
+        await quiet_then_sleep_until(skipping_env, crisis, t0 + timedelta(minutes=61))
         opening = (await eventually(lambda: mails(sink, crisis.id, "cell_opening")))[0]
         permanent = {"referents@example.com", "incident-manager@example.com",
                      "delivery-manager@example.com", "n1@client.example.org"}  # fmt: skip
@@ -134,7 +159,7 @@ async def test_gold_p1_major_on_tuesday_morning(
             CrisisWorkflow.post_update,
             PostUpdateInput(by="im", progress="failover started", done="DNS", remaining="DB"),
         )
-        await sleep_until(skipping_env, t0 + timedelta(minutes=91))
+        await quiet_then_sleep_until(skipping_env, crisis, t0 + timedelta(minutes=91))
         assert mails(sink, crisis.id, "drp_reminder") == []
         await eventually(lambda: mails(sink, crisis.id, "action_plan"))
         # The incident's resolution deadline (2 h) is at risk at 75 %: next level.
@@ -150,11 +175,11 @@ async def test_gold_p1_major_on_tuesday_morning(
         }  # fmt: skip
         assert any(m.email == "account-director@example.com" and m.permanent for m in view.members)
 
-        await sleep_until(skipping_env, t0 + timedelta(hours=2, minutes=1))
+        await quiet_then_sleep_until(skipping_env, crisis, t0 + timedelta(hours=2, minutes=1))
         status = (await eventually(lambda: mails(sink, crisis.id, "status")))[0]
         assert "failover started" in status.get_body(("plain",)).get_content()
         # No update posted in the next hour: the mail says so and the pilot is reminded.
-        await sleep_until(skipping_env, t0 + timedelta(hours=3, minutes=1))
+        await quiet_then_sleep_until(skipping_env, crisis, t0 + timedelta(hours=3, minutes=1))
         statuses = await eventually(
             lambda: len(mails(sink, crisis.id, "status")) >= 2 and mails(sink, crisis.id, "status")
         )
@@ -164,7 +189,7 @@ async def test_gold_p1_major_on_tuesday_morning(
         await crisis.execute_update(
             CrisisWorkflow.service_restored, ServiceRestoredInput(by="im", note="users back")
         )
-        await sleep_until(skipping_env, t0 + timedelta(hours=5))
+        await quiet_then_sleep_until(skipping_env, crisis, t0 + timedelta(hours=5))
         # RACI §4.7: the client confirms the return to nominal, the delivery manager closes.
         await crisis.execute_update(
             CrisisWorkflow.confirm_nominal,
