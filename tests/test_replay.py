@@ -48,6 +48,16 @@ def test_histories_are_stored() -> None:
         "incident_breach_2026_12",
         "crisis_2026_12",
         "oncall_readiness_2026_12",
+        # recorded with crises continuing as new, chat channels, and a crisis asking the
+        # on-call schedule who to page (both recorders)
+        "incident_lifecycle_2026_11c",
+        "incident_breach_2026_11c",
+        "crisis_2026_11c",
+        "oncall_readiness_2026_11c",
+        "incident_opsgenie_major_2026_11c",
+        "crisis_child_2026_11c",
+        "incident_continued_first_2026_11c",
+        "incident_continued_second_2026_11c",
     }
 
 
