@@ -179,6 +179,7 @@ class IncidentWorkflow(Operations[IncidentView]):
         self._on_call_on = False
         self._cancel_on = False
         self._wake_early = False
+        self._next_due_on = False
         self._stopping = False  # continue-as-new under way: no new send starts
         self._paging = False
         self._in_flight = 0
