@@ -102,12 +102,13 @@ class DevStack:
     def open_incident(self, *args: str) -> str:
         return self.vigie("open", *args).strip().splitlines()[-1]
 
-    def mail_subjects(self) -> list[str]:
+    def mails(self) -> list[tuple[str, str]]:
+        """Every mail the sink kept: subject and recipients."""
         folder = self.folder / "data" / "mail"
-        return [
-            str(message_from_bytes(path.read_bytes(), policy=default)["Subject"])
-            for path in sorted(folder.glob("*.eml"))
+        kept = [
+            message_from_bytes(p.read_bytes(), policy=default) for p in sorted(folder.glob("*.eml"))
         ]
+        return [(str(m["Subject"]), f"{m['To']}, {m['Cc'] or ''}") for m in kept]
 
     def alert(self, alias: str) -> dict[str, Any]:
         """The incident's alert in the Opsgenie stand-in."""

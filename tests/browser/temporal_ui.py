@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from playwright.sync_api import Locator, Page, Response
@@ -127,22 +128,33 @@ def more_actions(page: Page) -> list[str]:
     return items
 
 
-def send(page: Page, kind: str, name: str, data: str) -> tuple[Locator, Response]:
-    """More Actions → Send a Signal / Send an Update: picks ``name``, types ``data``, submits.
-    The dialog (still open when refused) and the UI's call to the server."""
+@dataclass
+class Sent:
+    dialog: Locator
+    """Still open when an Update is refused."""
+    call: Response
+    """The UI's call to the server."""
+    prefilled: str
+    """What the Data box held before ``data`` was typed."""
+
+
+def send(page: Page, kind: str, name: str, data: str) -> Sent:
+    """More Actions → Send a Signal / Send an Update: picks ``name``, types ``data``, submits."""
     page.get_by_role("button", name=MORE_ACTIONS).click()
     page.get_by_role("menuitem", name=SEND[kind]).click()
     dialog = page.locator("dialog[open]")
     dialog.get_by_test_id(SELECT_BUTTON[kind]).click()
     page.get_by_role("option", name=re.compile(rf"^{re.escape(name)}\b")).first.click()
     editor = dialog.locator(".cm-content[contenteditable=true]").filter(visible=True)
+    prefilled = editor.inner_text().strip()
     editor.click()
+    page.keyboard.press("ControlOrMeta+a")
     page.keyboard.insert_text(data)
     page.keyboard.press("Tab")  # the editor hands its text to the form when it loses focus
     path = "signal" if kind == "Signal" else "update"
     with page.expect_response(lambda r: f"/{path}/{name}" in r.url) as call:
         dialog.get_by_role("button", name="Submit").click()
-    return dialog, call.value
+    return Sent(dialog, call.value, prefilled)
 
 
 def run_query(page: Page, name: str) -> tuple[str, Any]:

@@ -47,6 +47,14 @@ COLUMNS = [
 ]
 
 
+OPENED = {  # with the `vigie` CLI: title, service level, priority, requester
+    "p1": ("Checkout down", "gold", "P1", "client@example.org"),
+    "p2": ("Disk full on db-3", "silver", "P2", "ann@example.org"),
+    "throwaway": ("Opened by mistake", "bronze", "P3", "ann@example.org"),
+    "terminated": ("Stuck for good", "bronze", "P3", "ann@example.org"),
+}
+
+
 class Failed(AssertionError):
     """A step saw something other than what the README says."""
 
@@ -78,6 +86,7 @@ class Walk:
     stack: DevStack
     out: Path
     ids: dict[str, str] = field(default_factory=dict)
+    manager: list[str] = field(default_factory=list)
     results: list[tuple[str, str, str]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
@@ -197,7 +206,7 @@ def status_query(w: Walk) -> str:
 
 def signal_refused(w: Walk) -> str:
     ui.workflow(w.page, w.stack.ui_url, w.ids["p1"])
-    _dialog, call = ui.send(w.page, "Signal", "close", '{"by": "alice"}')
+    call = ui.send(w.page, "Signal", "close", '{"by": "alice"}').call
     check(call.ok, f"signal call answered {call.status}")
     w.page.get_by_text(ui.SENT_TOAST["Signal"]).first.wait_for()
     w.shot("a-signal-toast")
@@ -206,6 +215,9 @@ def signal_refused(w: Walk) -> str:
         (line for line in seen["Current Details"].splitlines() if "dernier refus" in line), ""
     )
     check(bool(refusal), f"no refusal in Current Details: {seen['Current Details']!r}")
+    status = json.loads(w.stack.vigie("status", w.ids["p1"], "--json"))
+    kinds = [entry["kind"] for entry in status["timeline"]]
+    check(kinds[-1] == "refused", f"the incident's timeline ends with {kinds[-1]!r}")
     if re.search(r"\b(cannot|the incident is|allowed when)\b", refusal):
         w.note(
             f"Current Details: the refusal mixes French and English in one sentence: "
@@ -213,7 +225,7 @@ def signal_refused(w: Walk) -> str:
         )
     return (
         f"toast {ui.SENT_TOAST['Signal']!r} (whatever the outcome); Current Details: "
-        f"{refusal.strip()!r}"
+        f"{refusal.strip()!r}; the status timeline ends with kind 'refused'"
     )
 
 
@@ -230,7 +242,7 @@ def signal_in_history(w: Walk) -> str:
 
 def update_refused(w: Walk) -> str:
     ui.workflow(w.page, w.stack.ui_url, w.ids["p1"])
-    dialog, _call = ui.send(w.page, "Update", "add_worklog", '{"by": "alice"}')
+    dialog = ui.send(w.page, "Update", "add_worklog", '{"by": "alice"}').dialog
     error = ui.eventually(dialog.inner_text, lambda t: "Field required" in t)
     message = next((line for line in error.splitlines() if "add_worklog:" in line), "")
     check(message.strip() == "add_worklog: text: Field required", f"dialog said {error!r}")
@@ -253,7 +265,8 @@ def update_refused(w: Walk) -> str:
 def update_answer(w: Walk) -> str:
     ui.workflow(w.page, w.stack.ui_url, w.ids["p1"])
     data = '{"by": "alice", "text": "restarted the pods"}'
-    dialog, call = ui.send(w.page, "Update", "add_worklog", data)
+    sent = ui.send(w.page, "Update", "add_worklog", data)
+    dialog, call = sent.dialog, sent.call
     answer = decoded(call.json())
     check(answer is not None and answer.get("incident_id") == w.ids["p1"], f"answer {answer}")
     w.page.get_by_text(ui.SENT_TOAST["Update"]).first.wait_for()
@@ -273,25 +286,42 @@ def update_answer(w: Walk) -> str:
     )
 
 
-def recategorized(w: Walk) -> str:
+def p2_details(w: Walk) -> str:
+    """Current Details follow the incident; Details stay as at opening."""
     ui.workflow(w.page, w.stack.ui_url, w.ids["p2"])
-    data = '{"by": "im", "priority": "P3", "reason": "one user only"}'
-    ui.send(w.page, "Update", "recategorize", data)
-    w.page.get_by_text(ui.SENT_TOAST["Update"]).first.wait_for()
-    seen = ui.wait_current_details(w.page, "P3 · silver")
+    for name, data in (
+        ("recategorize", '{"by": "im", "priority": "P3", "reason": "one user only"}'),
+        ("acknowledge", '{"by": "alice"}'),
+        ("set_pending", '{"by": "alice", "waiting_on": "customer", "reason": "need logs"}'),
+    ):
+        sent = ui.send(w.page, "Update", name, data)
+        check(decoded(sent.call.json()) is not None, f"{name}: {sent.call.json()}")
+        if name == "acknowledge" and "one user only" in sent.prefilled:
+            w.note(
+                "Send an Update: the Data box still holds the previous input sent from this "
+                f"page ({' '.join(sent.prefilled.split())!r}); it has to be cleared first."
+            )
+        w.page.get_by_text(ui.SENT_TOAST["Update"]).first.wait_for()
+    seen = ui.wait_current_details(w.page, "need logs")
+    details = seen["Current Details"]
+    lines = details.splitlines()
+    check(lines[0] == "en attente · P3 · silver · Disk full on db-3", f"first line {lines[0]!r}")
+    check(any(line.startswith("pris en compte: ") for line in lines), f"{details!r}")
+    check(any(line.startswith("en attente: ") for line in lines), f"{details!r}")
     if "P2" in seen["Details"]:
         w.note(
             f"User Metadata → Details keeps the class at opening ({seen['Details']!r}) "
             "after a recategorize, next to Current Details that say P3."
         )
     return (
-        f"Current Details {seen['Current Details'].splitlines()[0]!r}; Details {seen['Details']!r}"
+        f"after recategorize, acknowledge, set_pending: Current Details {details!r}; "
+        f"Details {seen['Details']!r}"
     )
 
 
 def crisis(w: Walk) -> str:
     ui.workflow(w.page, w.stack.ui_url, w.ids["p1"])
-    _dialog, call = ui.send(w.page, "Update", "qualify_p1", '{"by": "im", "verdict": "major"}')
+    call = ui.send(w.page, "Update", "qualify_p1", '{"by": "im", "verdict": "major"}').call
     answer = decoded(call.json())
     check(answer is not None and answer.get("crisis_id"), f"answer {answer}")
     w.ids["crisis"] = answer["crisis_id"]
@@ -301,11 +331,14 @@ def crisis(w: Walk) -> str:
     listed = ui.eventually(lambda: " ".join(ui.rows(w.page)), lambda t: w.ids["crisis"] in t)
     ui.workflow(w.page, w.stack.ui_url, w.ids["crisis"])
     seen = ui.wait_current_details(w.page, "escalade")
+    header = w.page.locator("main").inner_text()
+    check(re.search(r"Parent Workflow\s+incident-", header) is not None, "no Parent Workflow")
     details = seen["Current Details"]
     check("prochaine étape" in details and "PRA" in details, f"crisis details {details!r}")
     crisis_line = next(line for line in incident.splitlines() if w.ids["crisis"] in line)
     return (
-        f'incident Current Details: {crisis_line.strip()!r}; CrisisStatus="active" '
+        f"incident Current Details: {crisis_line.strip()!r}; Parent Workflow shown; "
+        f'CrisisStatus="active" '
         f"lists {listed!r}; crisis Summary {seen['Summary']!r}, Current Details "
         f"{details!r}"
     )
@@ -326,10 +359,14 @@ def cancellation(w: Walk) -> str:
     ui.workflows(w.page, w.stack.ui_url)
     ui.raw_query(w.page, 'IncidentStatus="cancelled"')
     ui.eventually(lambda: " ".join(ui.rows(w.page)), lambda t: wid in t)
-    subjects = ui.eventually(
-        lambda: "\n".join(w.stack.mail_subjects()), lambda t: f"[{wid}]" in t and "Annulé" in t
-    )
-    cancelled_mail = next(s for s in subjects.splitlines() if f"[{wid}]" in s and "Annulé" in s)
+
+    def cancelled_mail() -> str:
+        found = [f"{subject} → {to}" for subject, to in w.stack.mails() if f"[{wid}]" in subject]
+        return next((m for m in found if "Annulé" in m), "")
+
+    mail = ui.eventually(cancelled_mail, bool)
+    told = [a for a in ("ann@example.org", *w.manager) if a in mail]
+    check(len(told) == 1 + len(w.manager), f"the cancellation mail went to {mail!r}")
     alert = ui.eventually(lambda: json.dumps(w.stack.alert(wid)), lambda a: '"closed"' in a)
     check('"status": "closed"' in alert, f"alert {alert}")
     if reset_offered:
@@ -340,7 +377,32 @@ def cancellation(w: Walk) -> str:
     return (
         f"dialog {asked!r}; badge {badge!r}; Reset button: {reset_offered}; Current Details "
         f'{seen["Current Details"].splitlines()[0]!r}; listed by IncidentStatus="cancelled"; '
-        f"mail {cancelled_mail!r}; alert closed"
+        f"mail {mail!r}; alert closed"
+    )
+
+
+def termination(w: Walk) -> str:
+    wid = w.ids["terminated"]
+    ui.workflow(w.page, w.stack.ui_url, wid)
+    w.page.get_by_role("button", name=ui.MORE_ACTIONS).click()
+    w.page.get_by_role("menuitem", name="Terminate").click()
+    dialog = w.page.locator("dialog[open]")
+    dialog.get_by_placeholder("Enter a reason").fill("browser check")
+    asked = " ".join(dialog.inner_text().split())
+    dialog.get_by_role("button", name="Terminate").click()
+    badge = ui.eventually(lambda: ui.status_badge(w.page), lambda b: b.upper() == "TERMINATED")
+    events = w.stack.event_types(wid)
+    check(events[-1].endswith("TERMINATED"), f"history ends with {events[-1]}")
+    check(w.stack.alert(wid)["status"] == "open", "the alert was closed")
+    ui.workflows(w.page, w.stack.ui_url)
+    ui.raw_query(w.page, 'IncidentStatus="open"')
+    row = ui.eventually(
+        lambda: next((r for r in ui.rows(w.page) if wid in r), ""), lambda r: bool(r)
+    )
+    check("TERMINATED" in row.upper(), f"row {row}")
+    return (
+        f"dialog {asked!r}; badge {badge!r}; the history ends on the termination; the alert "
+        f'stays open; IncidentStatus="open" still lists it: {row!r}'
     )
 
 
@@ -388,55 +450,32 @@ STEPS: list[tuple[str, Callable[[Walk], str]]] = [
     ("signal-in-event-history", signal_in_history),
     ("update-refused", update_refused),
     ("update-answer", update_answer),
-    ("recategorize-details", recategorized),
+    ("p2-current-details", p2_details),
     ("crisis", crisis),
     ("request-cancellation", cancellation),
+    ("terminate", termination),
     ("time-zone", time_zone),
 ]
 
 
 def walk(out: Path, chromium: str, locale: str) -> int:
     out.mkdir(parents=True, exist_ok=True)
-    zone = load_policy(DEFAULT_CONFIG_DIR).business_hours.timezone
+    for old in out.glob("[0-9][0-9]*.png"):
+        old.unlink()
+    policy = load_policy(DEFAULT_CONFIG_DIR)
+    zone = policy.business_hours.timezone
     stack = DevStack(out / "stack")
     w: Walk | None = None
     print(f"starting vigie dev in {stack.folder} ...", flush=True)
-    stack.start()
     try:
+        stack.start()
         ids = {
-            "p1": stack.open_incident(
-                "--title",
-                "Checkout down",
-                "--service-level",
-                "gold",
-                "--priority",
-                "P1",
-                "--requester",
-                "client@example.org",
-                "--application",
-                "checkout",
-            ),
-            "p2": stack.open_incident(
-                "--title",
-                "Disk full on db-3",
-                "--service-level",
-                "silver",
-                "--priority",
-                "P2",
-                "--requester",
-                "ann@example.org",
-            ),
-            "throwaway": stack.open_incident(
-                "--title",
-                "Opened by mistake",
-                "--service-level",
-                "bronze",
-                "--priority",
-                "P3",
-                "--requester",
-                "ann@example.org",
-            ),
-        }
+            key: stack.open_incident(
+                "--title", title, "--service-level", level, "--priority", priority,
+                "--requester", requester,
+            )
+            for key, (title, level, priority, requester) in OPENED.items()
+        }  # fmt: skip
         print(f"Web UI {stack.ui_url}; incidents {ids}; browser in {zone}, {locale}", flush=True)
         with sync_playwright() as p, tempfile.TemporaryDirectory() as profile:
             context = p.chromium.launch_persistent_context(
@@ -449,7 +488,8 @@ def walk(out: Path, chromium: str, locale: str) -> int:
                 locale=locale,
             )
             context.set_default_timeout(20_000)
-            w = Walk(context.pages[0] if context.pages else context.new_page(), stack, out, ids)
+            page = context.pages[0] if context.pages else context.new_page()
+            w = Walk(page, stack, out, ids, policy.notifications.incident_manager)
             for name, action in STEPS:
                 w.step(name, action)
             context.close()
@@ -458,10 +498,14 @@ def walk(out: Path, chromium: str, locale: str) -> int:
         print(f"vigie dev stopped (exit status {code})", flush=True)
     if w is None:
         return 1
+    lines = [f"{verdict} {name}: {seen}" for verdict, name, seen in w.results]
+    lines += [f"NOTE {text}" for text in w.notes]
+    (out / "walk.txt").write_text("\n".join(lines) + "\n")
     for text in w.notes:
         print(f"NOTE {text}")
     failed = [name for verdict, name, _ in w.results if verdict == "FAIL"]
-    print(f"{len(w.results) - len(failed)}/{len(w.results)} steps passed; screenshots in {out}")
+    passed = len(w.results) - len(failed)
+    print(f"{passed}/{len(w.results)} steps passed; screenshots and walk.txt in {out}")
     return 1 if failed else 0
 
 
