@@ -28,6 +28,7 @@ test: lint
 	$(BIN)/pytest -q
 
 # Re-lock after changing dependencies in pyproject.toml; pins already in $(LOCK) are kept.
+# The lock also pins the optional `browser` extra; `make setup` does not install it.
 # Upgrading one package: make lock UPGRADE=httpx (UPGRADE="a b" for several).
 # Upgrading temporalio: make lock UPGRADE=temporalio, then make setup, then before
 # anything else replay the stored histories on the new SDK:
@@ -35,7 +36,7 @@ test: lint
 # A failure there means running workflows would not replay on the new version:
 # keep the old pin until the workflow code is fixed (behind workflow.patched).
 lock: $(STAMP)
-	CUSTOM_COMPILE_COMMAND="make lock" $(BIN)/pip-compile --quiet --extra dev --strip-extras \
+	CUSTOM_COMPILE_COMMAND="make lock" $(BIN)/pip-compile --quiet --extra dev --extra browser --strip-extras \
 	  --no-emit-index-url --no-emit-find-links --no-emit-trusted-host \
 	  --unsafe-package vigie --unsafe-package pip --unsafe-package setuptools \
 	  $(foreach p,$(UPGRADE),--upgrade-package $(p)) -o $(LOCK) pyproject.toml
