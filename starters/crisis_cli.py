@@ -32,6 +32,7 @@ from workflows.crisis_models import (
     SubmitRexInput,
     ValidateCrisisInput,
 )
+from workflows.details import crisis_summary
 from workflows.models import CompleteUrgentChangeInput, UrgentChangeInput
 from workflows.policy import ConfigError
 
@@ -129,7 +130,7 @@ def open_crisis(
     async def action(client: Client, cfg: Settings) -> str:
         await client.start_workflow(
             CrisisWorkflow.run, input, id=crisis_id, task_queue=cfg.task_queue,
-            static_summary=f"Crisis: {input.title}"[:200],
+            static_summary=crisis_summary(input.title, input.language or "fr"),
         )  # fmt: skip
         return crisis_id
 

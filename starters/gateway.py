@@ -11,6 +11,7 @@ from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
+from workflows.details import source_details
 from workflows.incident import IncidentWorkflow
 from workflows.models import IncidentInput
 
@@ -58,7 +59,7 @@ class TemporalGateway:
                 static_summary=input.title[:200],
                 memo=incident_memo(input),
                 rpc_timeout=RPC_TIMEOUT,
-                static_details=f"from {input.source}",
+                static_details=source_details(input.source, input.language),
                 **signal,
             )
         except WorkflowAlreadyStartedError:

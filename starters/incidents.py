@@ -10,6 +10,7 @@ from temporalio.client import Client
 from temporalio.common import WorkflowIDReusePolicy
 
 from starters.gateway import incident_memo
+from workflows.details import source_details
 from workflows.incident import IncidentWorkflow
 from workflows.models import IncidentInput, IncidentView
 
@@ -33,7 +34,7 @@ async def open_incident(
         id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
         static_summary=input.title,
         memo=incident_memo(input),
-        static_details=f"{input.priority or 'P?'} · {input.service_level} · from {input.source}",
+        static_details=source_details(input.source, input.language),
     )
     return workflow_id
 

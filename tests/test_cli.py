@@ -56,7 +56,9 @@ async def cli(dev_env: WorkflowEnvironment, settings: Settings) -> AsyncIterator
         yield Cli(env)
 
 
-async def test_open_prints_the_id_last_and_operations_work(cli: Cli) -> None:
+async def test_open_prints_the_id_last_and_operations_work(
+    cli: Cli, dev_env: WorkflowEnvironment
+) -> None:
     code, out, err = await cli(
         "open", "--title", "Payroll export fails", "--service-level", "silver",
         "--impact", "high", "--urgency", "medium", "--requester", "rh@example.org",
@@ -65,6 +67,11 @@ async def test_open_prints_the_id_last_and_operations_work(cli: Cli) -> None:
     assert code == 0, err
     incident = out.strip().splitlines()[-1]
     assert re.fullmatch(r"incident-\d{8}-[0-9a-f]{6}", incident)
+
+    # The Web UI's summary is the title; its static details what never changes.
+    described = await dev_env.client.get_workflow_handle(incident).describe()
+    assert await described.static_summary() == "Payroll export fails"
+    assert await described.static_details() == "Source : cli"
 
     # Open: the next thing due is the acknowledgement, listed and filterable.
     for _ in range(50):  # the first workflow task may not have run yet

@@ -58,7 +58,7 @@ async def test_p1_at_night_pages_who_is_on_call(
         handle = await open_incident(skipping_env.client, settings.task_queue)
         view = await status_when(handle, lambda v: any(e.kind == "on_call" for e in v.timeline))
         entry = next(e for e in view.timeline if e.kind == "on_call")
-        assert entry.sentence == "on_call.opsgenie"
+        assert entry.sentence in ("on_call.opsgenie", "crisis_on_call.opsgenie")
         assert entry.fields["to"] == "night.owl@example.com"
         paged = await eventually(
             lambda: [m for m in sink.about(handle.id) if m["To"] == "night.owl@example.com"]
@@ -78,6 +78,8 @@ async def test_without_an_answer_the_matrix_address_is_paged(
         view = await status_when(handle, lambda v: any(e.kind == "on_call" for e in v.timeline))
         entry = next(e for e in view.timeline if e.kind == "on_call")
         assert entry.sentence == "on_call.matrix" and entry.fields["to"] == "on-call@example.com"
+        # The reason in the incident's language too, not in the activity's English.
+        assert entry.text.endswith("(aucun planning d'astreinte configuré).")
         await eventually(
             lambda: [m for m in sink.about(handle.id) if m["To"] == "on-call@example.com"]
         )
@@ -117,9 +119,9 @@ async def test_a_crisis_at_night_pages_who_the_schedule_names(
         )  # fmt: skip
         view = await crisis.query("status", result_type=CrisisView)
         entry = next(e for e in view.timeline if e.kind == "on_call")
-        assert (
-            entry.sentence == "on_call.opsgenie" and entry.fields["to"] == "night.owl@example.com"
-        )
+        assert entry.sentence == "crisis_on_call.opsgenie"
+        assert entry.fields["to"] == "night.owl@example.com"
+        assert entry.text.startswith("Crise hors heures ouvrées")
         paged = await eventually(
             lambda: [m for m in sink.messages if m["To"] == "night.owl@example.com"]
         )
@@ -132,5 +134,5 @@ async def test_a_crisis_at_night_pages_who_the_schedule_names(
         )  # fmt: skip
         view = await crisis.query("status", result_type=CrisisView)
         entry = next(e for e in view.timeline if e.kind == "on_call")
-        assert entry.sentence == "on_call.matrix" and entry.fields["reason"]
+        assert entry.sentence == "crisis_on_call.matrix" and entry.fields["reason"]
         assert entry.fields["to"] == "on-call@example.com"

@@ -64,6 +64,9 @@ async def test_invalid_operations_are_refused_as_updates_and_recorded_as_signals
         with pytest.raises(WorkflowUpdateFailedError) as refused:
             await handle.execute_update("add_worklog", {"by": "alice"})
         assert refused.value.cause.message == "add_worklog: text: Field required"
+        # A refusal is a person's mistake: no stack trace of the worker under it in the UI.
+        failure = refused.value.cause.failure
+        assert failure is not None and failure.stack_trace == ""
 
         # The same mistakes as Signals: recorded as refused, the workflow carries on.
         await handle.signal("resume", {"by": "bob"})
@@ -74,7 +77,11 @@ async def test_invalid_operations_are_refused_as_updates_and_recorded_as_signals
             handle, lambda v: len([e for e in v.timeline if e.kind == "refused"]) == 4
         )
         texts = [e.text for e in view.timeline if e.kind == "refused"]
-        assert "cannot resume" in texts[0]
+        assert (
+            texts[0] == "Signal resume refusé : l'incident est ouvert (possible quand : en attente)"
+        )
+        refusal = next(e for e in view.timeline if e.kind == "refused")
+        assert refusal.fields["reason"].startswith("cannot resume: the incident is open")
         assert "waiting_on" in texts[1]
         assert "Signal add_worklog refusé" in texts[2]
         assert "by: Field required" in texts[3]
@@ -239,8 +246,10 @@ async def test_current_details_answer_what_now(
             IncidentWorkflow.set_pending,
             SetPendingInput(by="alice", waiting_on="customer", reason="logs demandés"),
         )
-        assert "- en attente: du client · logs demandés" in await details_of(handle)
+        assert "- en attente du client · logs demandés" in await details_of(handle)
         await handle.signal("close", {"by": "bob"})  # refused: not resolved
         await status_when(handle, lambda v: v.timeline[-1].kind == "refused")
         text = await details_of(handle)
-        assert "- dernier refus: " in text and "Signal close refusé : cannot close" in text
+        # The reason in the incident's language, like the rest of the details.
+        assert "- dernier refus: " in text
+        assert "Signal close refusé : l'incident est en attente (possible quand : résolu)" in text

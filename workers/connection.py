@@ -12,10 +12,10 @@ from __future__ import annotations
 from typing import Any
 
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.envconfig import ClientConfigProfile
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 
+from workers.failures import DATA_CONVERTER
 from workers.settings import Settings
 
 
@@ -40,6 +40,6 @@ def metrics_runtime(bind: str) -> Runtime:
 async def connect(settings: Settings, runtime: Runtime | None = None) -> Client:
     return await Client.connect(
         **connect_options(settings),
-        data_converter=pydantic_data_converter,
+        data_converter=DATA_CONVERTER,
         runtime=runtime,
     )

@@ -25,6 +25,7 @@ from activities.providers.conference.teams import TeamsConfig, TeamsProvider
 from activities.providers.conference.zoom import ZoomConfig, ZoomProvider
 from activities.providers.opsgenie.client import OpsgenieApi, OpsgenieConfig, default_base_url
 from activities.providers.smtp import MailTransport, SmtpConfig, SmtpTransport
+from workers.failures import DATA_CONVERTER
 from workers.matrix_file import load_matrix
 from workers.oncall_wiring import oncall_activities
 from workers.policy_file import POLICY_FILE, load_policy
@@ -155,8 +156,11 @@ def build_worker(
     alerts = AlertActivities(api)
     http = conference_http or httpx.AsyncClient(timeout=20)
     conference = ConferenceActivities(*conference_providers(settings, http))
+    # The worker's own converter: refusals travel without a stack trace.
+    config = client.config()
+    config["data_converter"] = DATA_CONVERTER
     return Worker(
-        client,
+        Client(**config),
         task_queue=task_queue or settings.task_queue,
         workflows=WORKFLOWS,
         max_concurrent_activities=settings.max_concurrent_activities,

@@ -67,7 +67,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.operations import Operation, Operations, Refused, operations
     from workflows.rex import rex_draft
     from workflows.search import CRISIS_LEVEL, CRISIS_STATUS, NEXT_DUE, publish
-    from workflows.texts import render
+    from workflows.texts import render, told_reason
     from workflows.urgent_changes import complete, open_change, request
 
 SYSTEM = "vigie"
@@ -393,12 +393,13 @@ class CrisisWorkflow(Operations[CrisisView]):
             )
         except ActivityError as exc:
             reason = str(exc.cause or exc)
-            self._record("on_call", SYSTEM, "on_call.matrix", to=", ".join(matrix_on_call),
-                         reason=reason)  # fmt: skip
+            self._record("on_call", SYSTEM, "crisis_on_call.matrix",
+                         to=", ".join(matrix_on_call), reason=reason)  # fmt: skip
             return matrix_on_call
-        sentence = "on_call.opsgenie" if found.source == "schedule" else "on_call.matrix"
+        sentence = f"crisis_on_call.{'opsgenie' if found.source == 'schedule' else 'matrix'}"
+        reason = found.reason or ""
         self._record("on_call", SYSTEM, sentence, to=", ".join(found.recipients),
-                     reason=found.reason or "")  # fmt: skip
+                     reason=reason, **told_reason(reason))  # fmt: skip
         return found.recipients
 
     def _hint(self, context: str, keywords: list[str]) -> bool:
@@ -702,7 +703,10 @@ class CrisisWorkflow(Operations[CrisisView]):
 
     def _require_active(self, what: str) -> None:
         if self.state.status != "active":
-            raise Refused(f"cannot {what}: the crisis is {self.state.status}")
+            status = self.state.status
+            raise Refused(
+                f"cannot {what}: the crisis is {status}", "why.crisis", crisis_status=status
+            )
 
     def _check_post_update(self, input: PostUpdateInput) -> None:
         self._require_active("post an update")
@@ -983,7 +987,12 @@ class CrisisWorkflow(Operations[CrisisView]):
 
     def _check_submit_rex(self, input: SubmitRexInput) -> None:
         if self.state.status != "closed":
-            raise Refused(f"cannot submit the REX: the crisis is {self.state.status}")
+            status = self.state.status
+            raise Refused(
+                f"cannot submit the REX: the crisis is {status}",
+                "why.crisis",
+                crisis_status=status,
+            )
 
     def _apply_submit_rex(self, input: SubmitRexInput) -> None:
         s = self.state

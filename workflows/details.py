@@ -94,7 +94,7 @@ def incident_details(s: IncidentState, d: Deadlines, now: datetime) -> str:
     if s.status == "pending" and s.waiting_on is not None:
         reason = next((e.fields.get("reason", "") for e in reversed(s.timeline)
                        if e.kind == "pending"), "")  # fmt: skip
-        lines.append(f"- {w['waiting']}: {value('waiting_on', s.waiting_on, lang)} · {reason}")
+        lines.append(f"- {w['waiting']} {value('waiting_on', s.waiting_on, lang)} · {reason}")
     breaches = [w[k] for k, hit in (("ack", s.ack_breached), ("resolution",
                 s.resolution_breached)) if hit]  # fmt: skip
     if breaches:
@@ -125,3 +125,14 @@ def crisis_details(s: CrisisState, now: datetime, next_status_at: datetime | Non
     if s.status == "closed" and s.rex_due_at is not None:
         lines.append(f"- {_due(w['rex_due'], s.rex_due_at, now, lang, zone)}")
     return _tail(lines, s.timeline, lang, zone)
+
+
+def crisis_summary(title: str, language: str) -> str:
+    """The crisis's summary in the Web UI's workflow list and page."""
+    return (f"Crise : {title}" if language == "fr" else f"Crisis: {title}")[:200]
+
+
+def source_details(source: str, language: str | None) -> str:
+    """An incident's static details in the Web UI: where it came from (what does not
+    change; the class and deadlines are in the current details)."""
+    return f"Source : {source}" if (language or "fr") == "fr" else f"Source: {source}"

@@ -42,7 +42,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.continuing import carried, history_is_long, settle_in_flight, unique_recipients
     from workflows.crisis_models import CrisisInput
     from workflows.crisis_rules import future
-    from workflows.details import incident_details
+    from workflows.details import crisis_summary, incident_details
     from workflows.incident_rules import (
         ACTIVE,
         new_class,
@@ -83,7 +83,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.policy import Policy, Priority
     from workflows.search import NEXT_DUE, incident_attributes, publish
     from workflows.sla import Deadlines, Stop, compute_deadlines
-    from workflows.texts import render
+    from workflows.texts import render, told_reason
     from workflows.urgent_changes import complete, open_change, request
 
 InputT = TypeVar("InputT", bound=BaseModel)
@@ -419,7 +419,7 @@ class IncidentWorkflow(Operations[IncidentView]):
             except ActivityError as exc:
                 why = f"{why}; {exc.cause or exc}"
                 who = list(self.policy.notifications.incident_manager)
-        self._record("on_call", SYSTEM, sentence, to=", ".join(who), reason=why)
+        self._record("on_call", SYSTEM, sentence, to=", ".join(who), reason=why, **told_reason(why))
         self._mail("on_call", who)
         s.on_call_paged = True
         self._changed = True
@@ -762,7 +762,7 @@ class IncidentWorkflow(Operations[IncidentView]):
                 ),
                 id=s.crisis_id,
                 parent_close_policy=workflow.ParentClosePolicy.ABANDON,
-                static_summary=f"Crisis: {s.title}"[:200],
+                static_summary=crisis_summary(s.title, s.language),
             )
         except Exception as exc:  # e.g. a crisis with that id exists: record, carry on
             self._record("crisis_failed", SYSTEM, crisis_id=s.crisis_id, error=str(exc))
@@ -858,14 +858,17 @@ class IncidentWorkflow(Operations[IncidentView]):
     def _after_change(self) -> None:
         self._publish()
 
-    def _signal_refused(self, name: str, by: str | None, input: Any, reason: str) -> None:
+    def _signal_refused(
+        self, name: str, by: str | None, input: Any, reason: str, told: dict[str, str]
+    ) -> None:
         if getattr(input, "via", None) == "opsgenie":
             # Opsgenie reports what happened there; when it changes nothing here, note it.
             self._record(
-                "opsgenie", by or "opsgenie", "opsgenie_no_change", operation=name, reason=reason
-            )
+                "opsgenie", by or "opsgenie", "opsgenie_no_change", operation=name,
+                reason=reason, **told,
+            )  # fmt: skip
         else:
-            self._record("refused", by or "unknown", operation=name, reason=reason)
+            self._record("refused", by or "unknown", operation=name, reason=reason, **told)
 
     def _apply(self, apply: Callable[[InputT], None], input: InputT) -> None:
         before = self.state.status

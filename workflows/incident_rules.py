@@ -45,7 +45,12 @@ def require(status: IncidentStatusName, operation: str, allowed: tuple[str, ...]
     """Refuses ``operation`` unless the incident's status is one of ``allowed``."""
     if status not in allowed:
         names = ", ".join(allowed)
-        raise Refused(f"cannot {operation}: the incident is {status} (allowed when: {names})")
+        raise Refused(
+            f"cannot {operation}: the incident is {status} (allowed when: {names})",
+            "why.status",
+            status=status,
+            allowed=",".join(allowed),
+        )
 
 
 def new_class(

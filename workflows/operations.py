@@ -30,11 +30,25 @@ ViewT = TypeVar("ViewT")
 
 
 class Refused(Exception):
-    """An operation that does not apply to the workflow as it stands."""
+    """An operation that does not apply to the workflow as it stands. The message is for
+    the caller (an Update's refusal, the CLI); ``why`` names a sentence of the timeline
+    (``workflows.texts``) that tells the same with ``fields`` in the reader's language."""
+
+    def __init__(self, message: str, why: str | None = None, **fields: str) -> None:
+        super().__init__(message)
+        self.why = why
+        self.fields = fields
+
+    def told(self) -> dict[str, str]:
+        """The fields a timeline entry keeps to tell the reason in any language."""
+        return {"why": self.why, **self.fields} if self.why else {}
+
+
+REFUSAL_TYPE = "InvalidOperation"
 
 
 def refusal(message: str) -> ApplicationError:
-    return ApplicationError(message, type="InvalidOperation", non_retryable=True)
+    return ApplicationError(message, type=REFUSAL_TYPE, non_retryable=True)
 
 
 def describe(error: ValidationError) -> str:
@@ -133,8 +147,10 @@ class Operations(Generic[ViewT]):
     def _after_change(self) -> None:
         """Runs after every operation, applied or refused."""
 
-    def _signal_refused(self, name: str, by: str | None, input: Any, reason: str) -> None:
-        self._record("refused", by or "unknown", operation=name, reason=reason)
+    def _signal_refused(
+        self, name: str, by: str | None, input: Any, reason: str, told: dict[str, str]
+    ) -> None:
+        self._record("refused", by or "unknown", operation=name, reason=reason, **told)
 
     def _validate(self, op: Operation, raw: Any) -> None:
         """The Update validator: decodes the input (limits applied), then checks it against
@@ -174,9 +190,9 @@ class Operations(Generic[ViewT]):
             input = op.model.model_validate(raw, context={LIMITS: limits})
             check(input)
         except ValidationError as exc:
-            self._signal_refused(op.name, by, None, describe(exc))
+            self._signal_refused(op.name, by, None, describe(exc), {})
         except Refused as exc:
-            self._signal_refused(op.name, by, input, str(exc))
+            self._signal_refused(op.name, by, input, str(exc), exc.told())
         else:
             self._apply(apply, input)
         self._changed = True

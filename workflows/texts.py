@@ -15,6 +15,38 @@ FR, EN = "fr", "en"
 
 # Field values that are names of things, said in the reader's language.
 VALUES: dict[str, dict[str, dict[str, str]]] = {
+    "status": {
+        FR: {
+            "open": "ouvert",
+            "in_progress": "en cours",
+            "pending": "en attente",
+            "resolved": "résolu",
+            "closed": "clôturé",
+            "cancelled": "annulé",
+        },
+        EN: {
+            "open": "open",
+            "in_progress": "in progress",
+            "pending": "pending",
+            "resolved": "resolved",
+            "closed": "closed",
+            "cancelled": "cancelled",
+        },
+    },
+    "crisis_status": {
+        FR: {
+            "active": "active",
+            "closed": "clôturée",
+            "rex_submitted": "close, REX remis",
+            "cancelled": "annulée",
+        },
+        EN: {
+            "active": "active",
+            "closed": "closed",
+            "rex_submitted": "over, REX submitted",
+            "cancelled": "cancelled",
+        },
+    },
     "waiting_on": {
         FR: {"customer": "du client", "third_party": "d'un tiers"},
         EN: {"customer": "the customer", "third_party": "a third party"},
@@ -277,6 +309,23 @@ SENTENCES: dict[str, dict[str, str]] = {
         EN: "P1 outside business hours: technical on-call paged at the matrix address ({to}); "
         "Opsgenie did not say who is on call ({reason}).",
     },
+    "crisis_on_call.opsgenie": {
+        FR: "Crise hors heures ouvrées : astreinte technique appelée ; de garde selon le "
+        "planning : {to}.",
+        EN: "Crisis outside business hours: technical on-call paged; on call according to "
+        "the schedule: {to}.",
+    },
+    "crisis_on_call.matrix": {
+        FR: "Crise hors heures ouvrées : astreinte technique appelée à l'adresse de la matrice "
+        "({to}) ; le planning n'a pas dit qui est de garde ({reason}).",
+        EN: "Crisis outside business hours: technical on-call paged at the matrix address "
+        "({to}); the schedule did not say who is on call ({reason}).",
+    },
+    "why.no_schedule": {
+        FR: "aucun planning d'astreinte configuré",
+        EN: "no on-call schedule configured",
+    },
+    "why.nobody_on_call": {FR: "personne de garde", EN: "nobody on call"},
     "p1_status": {
         FR: "Point régulier : travaux depuis le dernier point : {text}",
         EN: "Regular status: work since the last status: {text}",
@@ -327,6 +376,11 @@ SENTENCES: dict[str, dict[str, str]] = {
         FR: "Opsgenie {operation} : aucun changement ({reason}).",
         EN: "Opsgenie {operation}: no change ({reason}).",
     },
+    "why.status": {
+        FR: "l'incident est {status} (possible quand : {allowed})",
+        EN: "the incident is {status} (allowed when: {allowed})",
+    },
+    "why.crisis": {FR: "la crise est {crisis_status}", EN: "the crisis is {crisis_status}"},
     "refused": {
         FR: "Signal {operation} refusé : {reason}",
         EN: "Signal {operation} refused: {reason}",
@@ -608,6 +662,18 @@ def when(value: datetime | None, language: str, timezone: str) -> str:
     return value.astimezone(ZoneInfo(timezone)).strftime(TIME_FORMAT[language])
 
 
+# Reasons given in English by activities, told in the reader's language.
+KNOWN_REASONS = {
+    "no on-call schedule configured": "why.no_schedule",
+    "nobody on call": "why.nobody_on_call",
+}
+
+
+def told_reason(reason: str) -> dict[str, str]:
+    """The fields that let a timeline entry tell a known ``reason`` in any language."""
+    return {"why": KNOWN_REASONS[reason]} if reason in KNOWN_REASONS else {}
+
+
 def value(kind: str, name: str, language: str) -> str:
     """A field value said in ``language`` (the value itself when it has no translation)."""
     return VALUES.get(kind, {}).get(language, {}).get(name, name)
@@ -637,8 +703,14 @@ def render(key: str, fields: Mapping[str, str], language: str, timezone: str) ->
             shown[name] = _time_field(raw, language, timezone)
         elif name in VALUES:
             shown[name] = value(name, raw, language)
+        elif name == "allowed":  # statuses, comma-separated
+            shown[name] = ", ".join(value("status", x, language) for x in raw.split(",") if x)
         else:
             shown[name] = raw
+    why = fields.get("why")
+    if why and why != key and why in SENTENCES:  # the reason, told in the language too
+        shown["reason"] = render(why, {k: v for k, v in fields.items() if k != "why"},
+                                 language, timezone)  # fmt: skip
     return template.format_map(_Blank(shown)).strip()
 
 
