@@ -353,8 +353,13 @@ async def run_drill(client: Client, cfg: Settings, speed: float, title: str) -> 
     )
     err.print(f"drill {crisis_id} started, {speed:g}× faster")
 
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+
     async def at(minutes: float) -> None:
-        await asyncio.sleep(timedelta(minutes=minutes).total_seconds() / speed)
+        """Waits until T0 + ``minutes`` drill time, from the start: no drift builds up."""
+        due = started + timedelta(minutes=minutes).total_seconds() / speed
+        await asyncio.sleep(max(0.0, due - loop.time()))
 
     script: list[tuple[float, str, BaseModel]] = [
         (50, "post_update", PostUpdateInput(by="drill", progress="diagnosis under way")),
@@ -365,13 +370,11 @@ async def run_drill(client: Client, cfg: Settings, speed: float, title: str) -> 
         (300, "confirm_nominal", ConfirmNominalInput(by="drill", note="drill: users confirm")),
         (320, "close_crisis", CloseCrisisInput(by="drill", summary="drill over")),
     ]
-    elapsed = 0.0
     for minute, operation, input in script:
-        await at(minute - elapsed)
-        elapsed = minute
+        await at(minute)
         await handle.execute_update(operation, input, result_type=CrisisView)
         err.print(f"T0+{minute:g} min: {operation}")
-    await at(2)
+    await at(script[-1][0] + 2)
     await handle.execute_update(
         "submit_rex", SubmitRexInput(by="drill", text="drill REX"), result_type=CrisisView
     )
