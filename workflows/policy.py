@@ -16,12 +16,13 @@ from pydantic import (
     ConfigDict,
     Field,
     PlainSerializer,
+    StringConstraints,
     field_validator,
     model_validator,
 )
 from temporalio.common import RetryPolicy
 
-from workflows.limits import Email
+from workflows.limits import CUSTOMER_PATTERN, Email
 from workflows.matrix import EscalationMatrix
 
 Priority = Literal["P1", "P2", "P3"]
@@ -372,6 +373,11 @@ class Policy(_Strict):
     )
     # Added after the first release: a default keeps older policy snapshots readable.
     crisis: CrisisPolicy = DEFAULT_CRISIS
+    # Added after the first release: a default keeps older policy snapshots readable.
+    default_customer: Annotated[str, StringConstraints(pattern=CUSTOMER_PATTERN)] = Field(
+        default="default",
+        description="The customer of an incident opened without one (service reviews)",
+    )
 
     def priority_for(self, impact: Grade, urgency: Grade) -> Priority:
         row: UrgencyRow = getattr(self.priority_matrix, impact)
