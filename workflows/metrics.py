@@ -14,6 +14,7 @@ COUNTERS = {
     "vigie_mails": "Mails handed to the mail server (sent) or given up (failed)",
     "vigie_opsgenie_calls": "Opsgenie / JSM alert API calls, by action and outcome",
     "vigie_crisis_milestones": "Crisis chronogram milestones, by step and status",
+    "vigie_ledger_writes": "Incident and crisis facts written to the ledger (or stale, refused)",
 }
 
 
