@@ -37,6 +37,7 @@ from starters.cli_support import (
     settings,
 )
 from starters.crisis_cli import register as register_crisis_commands
+from starters.report.cli import register as register_report_commands
 from workers.connection import metrics_runtime
 from workers.logs import setup_logging
 from workers.policy_file import ConfigError, load_policy
@@ -596,6 +597,7 @@ def reopen(
 
 
 register_crisis_commands(app)
+register_report_commands(app)
 
 
 def main() -> None:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 import pytest_asyncio
+from pydantic import SecretStr
 from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.contrib.pydantic import pydantic_data_converter
@@ -130,4 +131,5 @@ def settings(config_dir: Path, sink: MailSink) -> Settings:
         smtp_port=sink.port,
         task_queue=f"incidents-{uuid.uuid4().hex[:8]}",
         mail_from="Vigie <vigie@example.com>",
+        database_url=SecretStr(f"sqlite:///{config_dir.parent / 'ledger.db'}"),
     )

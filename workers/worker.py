@@ -25,16 +25,18 @@ from activities.providers.conference.teams import TeamsConfig, TeamsProvider
 from activities.providers.conference.zoom import ZoomConfig, ZoomProvider
 from activities.providers.opsgenie.client import OpsgenieApi, OpsgenieConfig, default_base_url
 from activities.providers.smtp import MailTransport, SmtpConfig, SmtpTransport
+from workers.ledger import ledger_activities, ledger_upkeep
 from workers.matrix_file import load_matrix
 from workers.policy_file import POLICY_FILE, load_policy
 from workers.settings import Settings
 from workflows.crisis import CrisisWorkflow
 from workflows.incident import IncidentWorkflow
 from workflows.policy import ConfigError
+from workflows.service_review import ServiceReviewWorkflow
 
 log = logging.getLogger(__name__)
 
-WORKFLOWS = [IncidentWorkflow, CrisisWorkflow]
+WORKFLOWS = [IncidentWorkflow, CrisisWorkflow, ServiceReviewWorkflow]
 
 
 def smtp_transport(settings: Settings) -> SmtpTransport:
@@ -142,8 +144,9 @@ def build_worker(
         else None
     )
     check_alternate_channel(policy.crisis.alternate_channel, relay=relay, alerts=api)
+    transport = transport or smtp_transport(settings)
     mail = MailActivities(
-        transport or smtp_transport(settings),
+        transport,
         MailRenderer(settings.mail_from, settings.message_id_domain),
         relay=relay,
         alerts=api,
@@ -166,6 +169,7 @@ def build_worker(
             policies.load_escalation_matrix,
             mail.send_crisis_mail,
             conference.open_conference,
+            *ledger_activities(settings, transport, settings.message_id_domain),
         ],
     )
 
@@ -178,7 +182,7 @@ async def run_worker(client: Client, settings: Settings, stop: asyncio.Event | N
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
-    async with worker:
+    async with worker, ledger_upkeep(client, settings):
         log.info(
             "worker polling task queue %r on %s (namespace %s)",
             settings.task_queue,

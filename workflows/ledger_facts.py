@@ -16,6 +16,7 @@ resolution. ``None`` means not decided yet.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+
 from pydantic import BaseModel, Field
 
 from workflows.calendar import BusinessClock, clock_named
@@ -54,8 +55,7 @@ class IncidentFacts(BaseModel):
     closed_at: Instant | None
     ack_due_at: Instant
     resolution_due_at: Instant | None = Field(
-        description="The resolution deadline at resolution (or now); None while pending short "
-        "of it"
+        description="The resolution deadline at resolution (or now); None while pending short of it"
     )
     ack_kept: bool | None
     resolution_kept: bool | None
@@ -124,8 +124,9 @@ def _minutes(delta: timedelta) -> float:
 
 
 def _first_resolution(stops: list[Stop]) -> datetime | None:
-    return next((s.start for s in sorted(stops, key=lambda s: s.start)
-                 if s.reason == RESOLVED_STOP), None)  # fmt: skip
+    return next(
+        (s.start for s in sorted(stops, key=lambda s: s.start) if s.reason == RESOLVED_STOP), None
+    )
 
 
 def _ack_kept(s: IncidentState, ack_due: datetime, now: datetime) -> bool | None:
@@ -307,4 +308,3 @@ def crisis_facts(view: CrisisView, customer: str, now: datetime) -> CrisisFacts:
         rex_submitted_at=submitted,
         rex_on_time=on_time,
     )
-

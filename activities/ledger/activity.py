@@ -47,9 +47,10 @@ class LedgerActivities:
         except (DataError, IntegrityError) as exc:
             count(activity.metric_meter(), "vigie_ledger_writes", kind=kind, outcome="refused")
             raise ApplicationError(
-                f"the ledger refused the facts of {key}: {exc.orig}", type="LedgerRefused",
+                f"the ledger refused the facts of {key}: {exc.orig}",
+                type="LedgerRefused",
                 non_retryable=True,
-            ) from exc  # fmt: skip
+            ) from exc
         outcome = "written" if written else "stale"
         count(activity.metric_meter(), "vigie_ledger_writes", kind=kind, outcome=outcome)
         return written

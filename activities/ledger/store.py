@@ -128,9 +128,7 @@ class Ledger:
         with self.engine.begin() as connection:
             if facts.incident_id is not None:
                 known = connection.execute(
-                    select(incidents.c.customer).where(
-                        incidents.c.incident_id == facts.incident_id
-                    )
+                    select(incidents.c.customer).where(incidents.c.incident_id == facts.incident_id)
                 ).scalar()
                 row["customer"] = known or row["customer"]
             result = connection.execute(_upsert(self.engine, crises, row, "crisis_id"))

@@ -13,11 +13,12 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import matplotlib.pyplot as plt  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
+import matplotlib.pyplot as plt
+from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
-from starters.report.compute import Report  # noqa: E402
-from starters.report.texts import Words  # noqa: E402
+from starters.report.compute import Report
+from starters.report.texts import Words
 
 BLUE, ORANGE, RED, GREEN, GREY = "#1f5fa8", "#e08a1e", "#c0392b", "#2e8b57", "#8a8f98"
 plt.rcParams.update(
@@ -39,12 +40,16 @@ def _svg(figure: Figure) -> str:
     text = buffer.getvalue()
     # Inline in HTML: no XML prologue or DOCTYPE, and a width that follows the page.
     text = text[text.index("<svg") :]
-    return re.sub(r'<svg([^>]*?) width="[^"]*" height="[^"]*"', r'<svg\1 style="max-width:100%;height:auto"', text, count=1)
+    return re.sub(
+        r'<svg([^>]*?) width="[^"]*" height="[^"]*"',
+        r'<svg\1 style="max-width:100%;height:auto"',
+        text,
+        count=1,
+    )
 
 
 def _empty(ax: plt.Axes, w: Words) -> None:
-    ax.text(0.5, 0.5, w["no_data"], ha="center", va="center", transform=ax.transAxes,
-            color=GREY)  # fmt: skip
+    ax.text(0.5, 0.5, w["no_data"], ha="center", va="center", transform=ax.transAxes, color=GREY)
     ax.set_xticks([])
     ax.set_yticks([])
 
@@ -103,7 +108,7 @@ def breaches_per_week(report: Report, w: Words) -> str:
         ax.bar(x, ack, color=BLUE, label=w["ack"])
         ax.bar(x, fix, bottom=ack, color=RED, label=w["resolution"])
         ax.set_xticks(list(x), weeks, rotation=45, ha="right")
-        ax.yaxis.get_major_locator().set_params(integer=True)
+        ax.yaxis.set_major_locator(MaxNLocator(integer=True))
         ax.legend(frameon=False)
     ax.set_title(w["chart_breaches"], loc="left")
     return _svg(figure)
@@ -128,7 +133,7 @@ def chronogram(report: Report, w: Words) -> str:
             left = [a + b for a, b in zip(left, counts, strict=True)]
         ax.set_yticks(range(len(names)), [w.step(n) for n in names])
         ax.invert_yaxis()
-        ax.xaxis.get_major_locator().set_params(integer=True)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.legend(loc="lower right", frameon=False)
     ax.set_title(w["chart_chronogram"], loc="left")
     return _svg(figure)

@@ -184,10 +184,16 @@ def _breaches(rows: Sequence[Any]) -> list[Breach]:
             late = _r((done - due).total_seconds() / 60) if done is not None else None
             found.append(
                 Breach(
-                    incident_id=r.incident_id, customer=r.customer, title=r.title,
-                    priority=r.priority, service_level=r.service_level, deadline=deadline,
-                    due_at=due, done_at=done, late_minutes=late,
-                )  # fmt: skip
+                    incident_id=r.incident_id,
+                    customer=r.customer,
+                    title=r.title,
+                    priority=r.priority,
+                    service_level=r.service_level,
+                    deadline=deadline,
+                    due_at=due,
+                    done_at=done,
+                    late_minutes=late,
+                )
             )
     return sorted(found, key=lambda b: (b.due_at, b.incident_id, b.deadline))
 
@@ -231,10 +237,15 @@ def _crises(ledger: Ledger, start: datetime, end: datetime, customer: str | None
     for row, milestones in ledger.crises_started(start, end, customer):
         lines.append(
             CrisisLine(
-                **{name: getattr(row, name) for name in CrisisLine.model_fields if name != "milestones"},
+                **{
+                    name: getattr(row, name)
+                    for name in CrisisLine.model_fields
+                    if name != "milestones"
+                },
                 milestones=[
-                    CrisisMilestone(step=m.step, due_at=m.due_at, done_at=m.done_at,
-                                    status=m.status)  # fmt: skip
+                    CrisisMilestone(
+                        step=m.step, due_at=m.due_at, done_at=m.done_at, status=m.status
+                    )
                     for m in milestones
                 ],
             )
@@ -242,9 +253,7 @@ def _crises(ledger: Ledger, start: datetime, end: datetime, customer: str | None
     return lines
 
 
-def build_report(
-    ledger: Ledger, period: Period, customer: str | None, now: datetime
-) -> Report:
+def build_report(ledger: Ledger, period: Period, customer: str | None, now: datetime) -> Report:
     """The service review of ``period`` (one customer's, or everyone's)."""
     start, end = period.bounds
     everything = ledger.incidents_opened(start, end, customer, INCIDENT_COLUMNS)
@@ -260,8 +269,9 @@ def build_report(
     ]
     breaches = _breaches(rows)
     crises = _crises(ledger, start, end, customer)
-    steps = [m.status for c in crises for m in c.milestones if m.status in ("met", "late",
-                                                                           "missed")]  # fmt: skip
+    steps = [
+        m.status for c in crises for m in c.milestones if m.status in ("met", "late", "missed")
+    ]
     return Report(
         since=period.since,
         until=period.until,

@@ -52,8 +52,9 @@ def to_csv(rows: Sequence[Any], timezone: str) -> str:
         cells = []
         for name in INCIDENT_COLUMNS:
             cell = _local(getattr(row, name), zone)
-            cells.append("" if cell is None else str(cell).lower() if isinstance(cell, bool)
-                         else cell)  # fmt: skip
+            cells.append(
+                "" if cell is None else str(cell).lower() if isinstance(cell, bool) else cell
+            )
         writer.writerow(cells)
     return buffer.getvalue()
 
@@ -70,9 +71,8 @@ def to_html(report: Report, language: str) -> str:
         ("mttr", "mttr_business", "business"),
     ]
     return _templates.get_template("report.html.j2").render(
-        r=report.model_dump(mode="python") | {"breaches": report.breaches,
-                                               "crises": report.crises,
-                                               "by_class": report.by_class},
+        r=report.model_dump(mode="python")
+        | {"breaches": report.breaches, "crises": report.crises, "by_class": report.by_class},
         w=w,
         rows=rows,
         customer_name=report.customer or w["all_customers"],

@@ -92,8 +92,11 @@ class Words:
         return text
 
     def flag(self, kept: bool | None) -> str:
-        return self._words["pending_decision"] if kept is None else self._words[
-            "yes" if kept else "no"]  # fmt: skip
+        return (
+            self._words["pending_decision"]
+            if kept is None
+            else self._words["yes" if kept else "no"]
+        )
 
     def step(self, name: str) -> str:
         return value("step", name, self.language)
