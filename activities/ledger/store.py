@@ -76,9 +76,10 @@ def _upsert(engine: Engine, table: Any, row: dict[str, Any], key: str) -> Any:
         current.revision < new.revision,
         and_(current.revision == new.revision, current.as_of <= new.as_of),
     )
+    # RETURNING says whether a row was written (psycopg gives no rowcount for an upsert).
     return stmt.on_conflict_do_update(
         index_elements=[key], set_={name: new[name] for name in row if name != key}, where=newer
-    )
+    ).returning(table.c[key])
 
 
 class Ledger:
@@ -118,7 +119,7 @@ class Ledger:
         row["recorded_at"] = now or datetime.now(UTC)
         with self.engine.begin() as connection:
             result = connection.execute(_upsert(self.engine, incidents, row, "incident_id"))
-            return bool(result.rowcount)
+            return result.first() is not None
 
     def record_crisis(self, facts: CrisisFacts, now: datetime | None = None) -> bool:
         """Upserts a crisis and its milestones; the incident's customer wins when known."""
@@ -132,7 +133,7 @@ class Ledger:
                 ).scalar()
                 row["customer"] = known or row["customer"]
             result = connection.execute(_upsert(self.engine, crises, row, "crisis_id"))
-            if not result.rowcount:
+            if result.first() is None:
                 return False
             connection.execute(
                 delete(crisis_milestones).where(crisis_milestones.c.crisis_id == facts.crisis_id)

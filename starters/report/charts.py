@@ -69,8 +69,8 @@ def compliance_per_class(report: Report, w: Words) -> str:
         ax.set_xticks(list(x), labels)
         ax.set_ylim(0, 105)
         ax.set_ylabel("%")
-        ax.legend(loc="lower right", frameon=False)
-    ax.set_title(w["chart_compliance"], loc="left")
+        ax.legend(loc="lower left", bbox_to_anchor=(0, 1.06), ncol=2, frameon=False)
+    ax.set_title(w["chart_compliance"], loc="left", pad=24)
     return _svg(figure)
 
 
