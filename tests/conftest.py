@@ -23,6 +23,8 @@ from workers.settings import DEFAULT_CONFIG_DIR, Settings
 from workflows.search import SEARCH_ATTRIBUTES
 
 BIN = Path(sys.executable).parent
+# The ledger's databases (SQLite, and PostgreSQL when its server binaries are installed).
+pytest_plugins = ["tests.ledger_db"]
 TEST_POLICY_CHANGES = {
     "retry_initial_interval_seconds = 10": "retry_initial_interval_seconds = 1",
     "retry_maximum_interval_seconds = 300": "retry_maximum_interval_seconds = 2",

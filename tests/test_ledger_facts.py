@@ -64,7 +64,7 @@ def test_acknowledged_at_the_very_deadline_is_kept_a_minute_later_is_not() -> No
     late = incident_facts(
         state(
             opened_at=t0, acknowledged_at=paris(24, 10, 16), status="in_progress", ack_breached=True
-        ),  # fmt: skip
+        ),
         None,
         paris(24, 11),
     )
@@ -269,7 +269,7 @@ def test_crisis_chronogram_compliance_and_rex() -> None:
     submitted = crisis_view(timeline=[entry(due, "rex")], status="rex_submitted")
     facts = crisis_facts(submitted, "acme", due + timedelta(days=3))
     assert facts.rex_on_time is True and facts.rex_submitted_at == due
-    assert facts.revision == 1 and [m.step for m in facts.milestones][0] == "escalation"
+    assert facts.revision == 1 and facts.milestones[0].step == "escalation"
 
 
 @pytest.mark.parametrize("level", ["gold", "silver", "bronze"])

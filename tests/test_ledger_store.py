@@ -13,7 +13,6 @@ from temporalio.testing import ActivityEnvironment
 from activities.ledger.activity import LedgerActivities
 from activities.ledger.schema import crisis_milestones, incidents, metadata
 from activities.ledger.store import Ledger
-from tests.ledger_db import ledger, postgres_url  # noqa: F401 (fixtures)
 from tests.test_ledger_facts import crisis_view, paris, state
 from workflows.ledger_facts import (
     IncidentFacts,
@@ -56,8 +55,8 @@ def test_older_facts_never_replace_newer_ones(ledger: Ledger) -> None:
     older = facts().model_copy(update={"revision": 2, "as_of": paris(24, 12)})
     assert ledger.record_incident(newer)
     assert not ledger.record_incident(older)  # a late retry of an earlier milestone
-    rows = ledger.incidents_opened(paris(24, 0), paris(25, 0), None, ["status", "revision",
-                                                                       "acknowledged_at"])  # fmt: skip
+    columns = ["status", "revision", "acknowledged_at"]
+    rows = ledger.incidents_opened(paris(24, 0), paris(25, 0), None, columns)
     assert [(r.status, r.revision) for r in rows] == [("in_progress", 3)]
     assert rows[0].acknowledged_at == paris(24, 10, 5).astimezone(UTC)
     # Same revision, later: a rebuild or a time-decided deadline refreshes the row.
