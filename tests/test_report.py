@@ -88,7 +88,7 @@ def test_breaches_name_the_deadline_and_how_late(november: Report) -> None:
         ("incident-b", "resolution", paris(24, 13), 30.0),
     ]
     weeks = {w.week: w for w in november.weekly}
-    assert list(weeks)[0] == date(2026, 10, 26) and len(weeks) == 6
+    assert next(iter(weeks)) == date(2026, 10, 26) and len(weeks) == 6
     assert (weeks[date(2026, 11, 23)].incidents, weeks[date(2026, 11, 23)].ack_breaches) == (3, 1)
     assert weeks[date(2026, 11, 9)].mttr_minutes == 8700.0
 

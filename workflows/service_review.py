@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 from typing import Annotated
-from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, Field, StringConstraints
 from temporalio import workflow
@@ -102,12 +101,11 @@ class ServiceReviewWorkflow:
         )
         policy = loaded.policy
         zone = policy.business_hours.timezone
-        today = workflow.now().astimezone(ZoneInfo(zone)).date()
+        clock = BusinessClock(policy.business_hours)
+        today = workflow.now().astimezone(clock.zone).date()
         month = input.month or previous_month(today)
         if input.month is None:
-            first = first_business_day(
-                BusinessClock(policy.business_hours), today.year, today.month
-            )
+            first = first_business_day(clock, today.year, today.month)
             if today != first:
                 return ServiceReviewResult(
                     month=month, skipped=f"{today} is not the first business day ({first})"

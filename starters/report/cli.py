@@ -121,9 +121,9 @@ def migrate() -> None:
 def rebuild(
     limit: Annotated[int, typer.Option(help="At most this many workflows", min=1)] = 100_000,
 ) -> None:
-    """Fill the ledger from the incidents and crises still within Temporal's retention
-    (their ``status`` query: a worker must be running). Newer facts already in the ledger
-    are kept; nothing is counted twice."""
+    """Fill the ledger from the incidents and crises of VIGIE_TASK_QUEUE still within
+    Temporal's retention (their ``status`` query: the worker must be running). Newer facts
+    already in the ledger are kept; nothing is counted twice."""
     cfg = settings()
     try:
         policy = load_policy(cfg.config_dir)
@@ -133,7 +133,8 @@ def rebuild(
 
     async def main() -> Any:
         client = await client_for(cfg)
-        return await rebuild_ledger(client, ledger, policy, limit, datetime.now(UTC))
+        now = datetime.now(UTC)
+        return await rebuild_ledger(client, ledger, policy, cfg.task_queue, limit, now)
 
     done = asyncio.run(main())
     ledger.close()

@@ -9,7 +9,7 @@ never counts an incident twice and never replaces newer facts.
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from pydantic import BaseModel
@@ -23,6 +23,7 @@ from workflows.models import IncidentInput, IncidentView
 from workflows.policy import Policy
 
 AT_ONCE = 8
+QUERY_TIMEOUT = timedelta(seconds=30)
 
 
 class RebuildOutcome(BaseModel):
@@ -45,9 +46,11 @@ async def start_input(client: Client, execution: WorkflowExecution, model: type[
     return None
 
 
-async def _latest_runs(client: Client, workflow_type: str, limit: int) -> list[WorkflowExecution]:
+async def _latest_runs(
+    client: Client, workflow_type: str, task_queue: str, limit: int
+) -> list[WorkflowExecution]:
     found: list[WorkflowExecution] = []
-    query = f"WorkflowType = '{workflow_type}'"
+    query = f"WorkflowType = '{workflow_type}' AND TaskQueue = '{task_queue}'"
     async for execution in client.list_workflows(query, limit=limit):
         if execution.status != WorkflowExecutionStatus.CONTINUED_AS_NEW:
             found.append(execution)
@@ -55,8 +58,9 @@ async def _latest_runs(client: Client, workflow_type: str, limit: int) -> list[W
 
 
 async def rebuild_ledger(
-    client: Client, ledger: Ledger, policy: Policy, limit: int, now: datetime
+    client: Client, ledger: Ledger, policy: Policy, task_queue: str, limit: int, now: datetime
 ) -> RebuildOutcome:
+    """Reads the workflows of ``task_queue`` (whose worker must run to answer queries)."""
     done = RebuildOutcome()
     gate = asyncio.Semaphore(AT_ONCE)
 
@@ -70,7 +74,9 @@ async def rebuild_ledger(
         async with gate:
             try:
                 handle = client.get_workflow_handle(execution.id, run_id=execution.run_id)
-                view = await handle.query("status", result_type=IncidentView)
+                view = await handle.query(
+                    "status", result_type=IncidentView, rpc_timeout=QUERY_TIMEOUT
+                )
                 started = await start_input(client, execution, IncidentInput)
             except RPCError as exc:
                 done.problems.append(f"{execution.id}: {exc.message}")
@@ -84,7 +90,9 @@ async def rebuild_ledger(
         async with gate:
             try:
                 handle = client.get_workflow_handle(execution.id, run_id=execution.run_id)
-                view = await handle.query("status", result_type=CrisisView)
+                view = await handle.query(
+                    "status", result_type=CrisisView, rpc_timeout=QUERY_TIMEOUT
+                )
             except RPCError as exc:
                 done.problems.append(f"{execution.id}: {exc.message}")
                 return
@@ -93,8 +101,8 @@ async def rebuild_ledger(
             done.crises += 1
 
     # Incidents first: a crisis takes its incident's customer from the ledger.
-    runs = await _latest_runs(client, "IncidentWorkflow", limit)
+    runs = await _latest_runs(client, "IncidentWorkflow", task_queue, limit)
     await asyncio.gather(*(incident(e) for e in runs))
-    runs = await _latest_runs(client, "CrisisWorkflow", limit)
+    runs = await _latest_runs(client, "CrisisWorkflow", task_queue, limit)
     await asyncio.gather(*(crisis(e) for e in runs))
     return done
