@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 
 from activities.ledger.store import Ledger
 from starters.cli import app
-from starters.report.compute import Period, Report, build_report, quantile
+from starters.report.compute import INCIDENT_COLUMNS, Period, Report, build_report, quantile
 from starters.report.render import to_csv, to_html, to_json
 from tests.test_ledger_facts import crisis_view, paris, state
 from workflows.ledger_facts import crisis_facts, incident_facts
@@ -122,10 +122,8 @@ def test_json_has_the_keys_the_review_expects(november: Report) -> None:
 def test_csv_has_one_row_per_incident(ledger: Ledger) -> None:
     fill(ledger)
     start, end = NOVEMBER.bounds
-    from starters.report.compute import INCIDENT_COLUMNS
-
-    rows = list(csv.DictReader(io.StringIO(to_csv(
-        ledger.incidents_opened(start, end, None, INCIDENT_COLUMNS), NOVEMBER.timezone))))  # fmt: skip
+    found = ledger.incidents_opened(start, end, None, INCIDENT_COLUMNS)
+    rows = list(csv.DictReader(io.StringIO(to_csv(found, NOVEMBER.timezone))))
     assert [r["incident_id"] for r in rows] == [
         "incident-c", "incident-a", "incident-b", "incident-d", "incident-e"
     ]  # fmt: skip

@@ -154,7 +154,8 @@ async def test_gauges_follow_the_ledger(ledger: Ledger) -> None:
     assert sample(text, "vigie_crises", customer="acme", state="rex_overdue") == 0
     gauges.refresh(ledger, datetime(2026, 12, 2, tzinfo=UTC))  # past the crisis' REX due date
     d = state(incident_id="incident-d", priority="P2", service_level="silver",
-              opened_at=paris(25, 9), acknowledged_at=paris(25, 9, 10), status="in_progress")  # fmt: skip
+              opened_at=paris(25, 9), acknowledged_at=paris(25, 9, 10),
+              status="in_progress")  # fmt: skip
     ledger.record_incident(incident_facts(d, "globex", paris(25, 9, 30)))
     gauges.refresh(ledger, datetime(2026, 12, 2, tzinfo=UTC))
     text = await scrape()
@@ -189,8 +190,8 @@ async def test_rebuild_reads_incidents_of_the_task_queue_with_their_customer(
     assert (first.incidents, first.written, first.problems) == (2, 2, [])
     assert again.incidents == 2  # read again, written again with the same revision: one row each
     start, end = view.opened_at - timedelta(hours=1), view.opened_at + timedelta(hours=1)
-    rows = {r.incident_id: r for r in ledger.incidents_opened(
-        start, end, None, ["incident_id", "customer", "status", "ack_kept", "mtta_minutes"])}  # fmt: skip
+    columns = ["incident_id", "customer", "status", "ack_kept", "mtta_minutes"]
+    rows = {r.incident_id: r for r in ledger.incidents_opened(start, end, None, columns)}
     assert rows[handle.id].customer == "acme" and rows[handle.id].status == "resolved"
     assert rows[handle.id].ack_kept is True and rows[handle.id].mtta_minutes is not None
     assert rows[other.id].customer == "default" and rows[other.id].status == "open"
