@@ -51,6 +51,10 @@ from workflows.service_review import (
 
 log = logging.getLogger(__name__)
 MATRICES_DIR = "matrices"
+GAUGES = {
+    "vigie_open_incidents": "Open incidents (ledger), by status, class, customer and breached",
+    "vigie_crises": "Crises active, or closed with the REX overdue (ledger), by customer",
+}
 
 
 def open_ledger(settings: Settings) -> Ledger:
@@ -146,12 +150,8 @@ class LedgerGauges:
     A combination that falls back to nothing is set to 0, not left at its last value."""
 
     def __init__(self, meter: MetricMeter) -> None:
-        self._open = meter.create_gauge(
-            "vigie_open_incidents", "Open incidents (ledger), by status, class and customer"
-        )
-        self._crises = meter.create_gauge(
-            "vigie_crises", "Crises active, or closed with the REX overdue (ledger)"
-        )
+        self._open = meter.create_gauge("vigie_open_incidents", GAUGES["vigie_open_incidents"])
+        self._crises = meter.create_gauge("vigie_crises", GAUGES["vigie_crises"])
         self._seen: dict[tuple[str, tuple[tuple[str, str], ...]], int] = {}
 
     def refresh(self, ledger: Ledger, now: datetime) -> dict[str, int]:
