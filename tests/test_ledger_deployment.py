@@ -28,7 +28,7 @@ def test_the_worker_keeps_its_ledger_in_the_compose_postgresql() -> None:
 
 def test_grafana_dashboard_uses_only_metrics_vigie_exports() -> None:
     dashboard = json.loads(DASHBOARD.read_text(encoding="utf-8"))
-    exported = set(COUNTERS) | GAUGES
+    exported = set(COUNTERS) | set(GAUGES)
     titles = [p["title"] for p in dashboard["panels"]]
     assert len(titles) == len(set(titles)) >= 8
     for panel in dashboard["panels"]:
