@@ -117,3 +117,13 @@ async def test_record_activity_writes_then_reports_stale_facts(ledger: Ledger) -
     stale = RecordIncidentFactsInput(facts=facts().model_copy(update={"revision": 1}))
     assert not (await env.run(activities.record_incident_facts, stale)).written
     assert count(ledger) == 1
+
+
+def test_many_at_once_keep_the_same_guard(ledger: Ledger) -> None:
+    assert ledger.record_incidents([]) == 0
+    batch = [facts(f"incident-{n}").model_copy(update={"revision": 2}) for n in range(3)]
+    assert ledger.record_incidents(batch) == 3
+    stale = [b.model_copy(update={"revision": 1}) for b in batch[:2]]
+    fresh = [facts("incident-9")]
+    assert ledger.record_incidents([*stale, *fresh]) == 1
+    assert count(ledger) == 4

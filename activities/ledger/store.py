@@ -68,17 +68,18 @@ def _fields(model: BaseModel) -> dict[str, Any]:
     return {name: getattr(model, name) for name in type(model).model_fields}
 
 
-def _upsert(engine: Engine, table: Any, row: dict[str, Any], key: str) -> Any:
+def _upsert(engine: Engine, table: Any, columns: Sequence[str], key: str) -> Any:
+    """INSERT … ON CONFLICT DO UPDATE, only where the stored facts are not newer; executed
+    with one row or many. RETURNING names the rows written (psycopg gives no rowcount)."""
     dialect = postgresql if engine.dialect.name == "postgresql" else sqlite
-    stmt = dialect.insert(table).values(**row)
+    stmt = dialect.insert(table)
     current, new = table.c, stmt.excluded
     newer = or_(
         current.revision < new.revision,
         and_(current.revision == new.revision, current.as_of <= new.as_of),
     )
-    # RETURNING says whether a row was written (psycopg gives no rowcount for an upsert).
     return stmt.on_conflict_do_update(
-        index_elements=[key], set_={name: new[name] for name in row if name != key}, where=newer
+        index_elements=[key], set_={name: new[name] for name in columns if name != key}, where=newer
     ).returning(table.c[key])
 
 
@@ -118,8 +119,19 @@ class Ledger:
         row = _fields(facts)
         row["recorded_at"] = now or datetime.now(UTC)
         with self.engine.begin() as connection:
-            result = connection.execute(_upsert(self.engine, incidents, row, "incident_id"))
-            return result.first() is not None
+            upsert = _upsert(self.engine, incidents, list(row), "incident_id")
+            return connection.execute(upsert, row).first() is not None
+
+    def record_incidents(self, many: Sequence[IncidentFacts]) -> int:
+        """Upserts many incidents in one transaction (rebuilds, imports); returns how many
+        were written (the others were older than the ledger's)."""
+        if not many:
+            return 0
+        now = datetime.now(UTC)
+        rows = [_fields(facts) | {"recorded_at": now} for facts in many]
+        upsert = _upsert(self.engine, incidents, list(rows[0]), "incident_id")
+        with self.engine.begin() as connection:
+            return len(connection.execute(upsert, rows).all())
 
     def record_crisis(self, facts: CrisisFacts, now: datetime | None = None) -> bool:
         """Upserts a crisis and its milestones; the incident's customer wins when known."""
@@ -132,8 +144,8 @@ class Ledger:
                     select(incidents.c.customer).where(incidents.c.incident_id == facts.incident_id)
                 ).scalar()
                 row["customer"] = known or row["customer"]
-            result = connection.execute(_upsert(self.engine, crises, row, "crisis_id"))
-            if result.first() is None:
+            upsert = _upsert(self.engine, crises, list(row), "crisis_id")
+            if connection.execute(upsert, row).first() is None:
                 return False
             connection.execute(
                 delete(crisis_milestones).where(crisis_milestones.c.crisis_id == facts.crisis_id)
