@@ -160,9 +160,15 @@ class Ledger:
     # ---------------------------------------------------------------- reads
 
     def incidents_opened(
-        self, since: datetime, until: datetime, customer: str | None, columns: Sequence[str]
+        self,
+        since: datetime,
+        until: datetime,
+        customer: str | None,
+        columns: Sequence[str],
+        missed_only: bool = False,
     ) -> Sequence[Row[Any]]:
-        """The incidents whose T0 falls in [since, until), oldest first."""
+        """The incidents whose T0 falls in [since, until), oldest first; with ``missed_only``,
+        those that missed a deadline."""
         query = (
             select(*(incidents.c[name] for name in columns))
             .where(incidents.c.opened_at >= since, incidents.c.opened_at < until)
@@ -170,6 +176,10 @@ class Ledger:
         )
         if customer is not None:
             query = query.where(incidents.c.customer == customer)
+        if missed_only:
+            query = query.where(
+                or_(incidents.c.ack_kept.is_(False), incidents.c.resolution_kept.is_(False))
+            )
         with self.engine.connect() as connection:
             return connection.execute(query).all()
 

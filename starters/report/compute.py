@@ -28,6 +28,16 @@ INCIDENT_COLUMNS = (
     "pending_minutes", "resolution_clock_minutes", "resolution_allowance_minutes",
     "mtta_minutes", "mttr_minutes", "mtta_business_minutes", "mttr_business_minutes",
 )  # fmt: skip
+# What the figures need: one instant only (reading instants is what costs on 100,000 rows).
+FIGURE_COLUMNS = (
+    "status", "priority", "service_level", "opened_at", "ack_kept", "resolution_kept",
+    "reopened", "pending_minutes", "mtta_minutes", "mttr_minutes", "mtta_business_minutes",
+    "mttr_business_minutes",
+)  # fmt: skip
+BREACH_COLUMNS = (
+    "incident_id", "customer", "title", "priority", "service_level", "status", "ack_kept",
+    "resolution_kept", "ack_due_at", "resolution_due_at", "acknowledged_at", "resolved_at",
+)  # fmt: skip
 FIGURES = ("mtta_minutes", "mttr_minutes", "mtta_business_minutes", "mttr_business_minutes")
 
 
@@ -256,8 +266,9 @@ def _crises(ledger: Ledger, start: datetime, end: datetime, customer: str | None
 def build_report(ledger: Ledger, period: Period, customer: str | None, now: datetime) -> Report:
     """The service review of ``period`` (one customer's, or everyone's)."""
     start, end = period.bounds
-    everything = ledger.incidents_opened(start, end, customer, INCIDENT_COLUMNS)
+    everything = ledger.incidents_opened(start, end, customer, FIGURE_COLUMNS)
     rows = [r for r in everything if r.status != "cancelled"]
+    missed = ledger.incidents_opened(start, end, customer, BREACH_COLUMNS, missed_only=True)
     classes: dict[tuple[str, str], list[Any]] = defaultdict(list)
     for r in rows:
         classes[(r.priority, r.service_level)].append(r)
@@ -267,7 +278,7 @@ def build_report(ledger: Ledger, period: Period, customer: str | None, now: date
         for level in SERVICE_LEVELS
         if classes.get((p, level))
     ]
-    breaches = _breaches(rows)
+    breaches = _breaches([r for r in missed if r.status != "cancelled"])
     crises = _crises(ledger, start, end, customer)
     steps = [
         m.status for c in crises for m in c.milestones if m.status in ("met", "late", "missed")
