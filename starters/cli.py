@@ -317,6 +317,9 @@ def open_(
     incident_id: Annotated[
         str | None, typer.Option("--id", help="Workflow id to use (default: generated)")
     ] = None,
+    customer: Annotated[
+        str | None, typer.Option(help="Whose incident it is (default: the policy's)")
+    ] = None,
     by: By = None,
 ) -> None:
     """Open an incident; prints its workflow id alone on the last line."""
@@ -348,6 +351,7 @@ def open_(
         language=language,
         source="cli",
         opened_by=by or operator_name(),
+        customer=customer,
     )
 
     async def action(client: Client, cfg: Settings) -> str:
