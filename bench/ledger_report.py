@@ -112,7 +112,7 @@ def main() -> None:
 
     year = Period(since=date(2026, 1, 1), until=date(2026, 12, 31), timezone="Europe/Paris")
     now = datetime.now(UTC)
-    seconds, report = best_of(3, lambda: to_json(build_report(ledger, year, None, now)))
+    seconds, _ = best_of(3, lambda: to_json(build_report(ledger, year, None, now)))
     print(f"year json   {seconds:7.2f} s  ({seconds / TARGET_SECONDS:.0%} of the 5 s target)")
     figures = build_report(ledger, year, None, now)
     html_seconds, html = best_of(3, lambda: to_html(build_report(ledger, year, None, now), "fr"))
@@ -139,7 +139,6 @@ def main() -> None:
         folder.rmdir()
     elif args.database_url is None:
         print(f"kept {folder / 'ledger.db'}")
-    del report
 
 
 if __name__ == "__main__":

@@ -10,10 +10,15 @@ from __future__ import annotations
 
 import asyncio
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import BaseModel
-from temporalio.client import Client, WorkflowExecution, WorkflowExecutionStatus
+from temporalio.client import (
+    Client,
+    WorkflowExecution,
+    WorkflowExecutionStatus,
+    WorkflowQueryFailedError,
+)
 from temporalio.service import RPCError
 
 from activities.ledger.store import Ledger
@@ -23,6 +28,7 @@ from workflows.models import IncidentInput, IncidentView
 from workflows.policy import Policy
 
 AT_ONCE = 8
+V = TypeVar("V", IncidentView, CrisisView)
 QUERY_TIMEOUT = timedelta(seconds=30)
 
 
@@ -70,17 +76,21 @@ async def rebuild_ledger(
         else:
             done.kept += 1
 
+    async def status(execution: WorkflowExecution, view: type[V]) -> V | None:
+        try:
+            handle = client.get_workflow_handle(execution.id, run_id=execution.run_id)
+            found: V = await handle.query("status", result_type=view, rpc_timeout=QUERY_TIMEOUT)
+            return found
+        except (RPCError, WorkflowQueryFailedError) as exc:
+            done.problems.append(f"{execution.id}: {exc}")
+            return None
+
     async def incident(execution: WorkflowExecution) -> None:
         async with gate:
-            try:
-                handle = client.get_workflow_handle(execution.id, run_id=execution.run_id)
-                view = await handle.query(
-                    "status", result_type=IncidentView, rpc_timeout=QUERY_TIMEOUT
-                )
-                started = await start_input(client, execution, IncidentInput)
-            except RPCError as exc:
-                done.problems.append(f"{execution.id}: {exc.message}")
+            view = await status(execution, IncidentView)
+            if view is None:
                 return
+            started = await start_input(client, execution, IncidentInput)
             customer = started.customer if started is not None else None
             facts = incident_facts_from_view(view, policy, customer, now)
             count(await asyncio.to_thread(ledger.record_incident, facts))
@@ -88,13 +98,8 @@ async def rebuild_ledger(
 
     async def crisis(execution: WorkflowExecution) -> None:
         async with gate:
-            try:
-                handle = client.get_workflow_handle(execution.id, run_id=execution.run_id)
-                view = await handle.query(
-                    "status", result_type=CrisisView, rpc_timeout=QUERY_TIMEOUT
-                )
-            except RPCError as exc:
-                done.problems.append(f"{execution.id}: {exc.message}")
+            view = await status(execution, CrisisView)
+            if view is None:
                 return
             facts = crisis_facts(view, policy.default_customer, now)
             count(await asyncio.to_thread(ledger.record_crisis, facts))
