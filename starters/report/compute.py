@@ -13,6 +13,7 @@ import math
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime, time, timedelta
+from operator import itemgetter
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -160,25 +161,29 @@ def _r(value: float | None, digits: int = 2) -> float | None:
 
 
 def _share(flags: Iterable[bool | None]) -> tuple[float | None, int]:
-    decided = [f for f in flags if f is not None]
+    decided = [bool(f) for f in flags if f is not None]
     return (_r(sum(decided) / len(decided), 4) if decided else None), len(decided)
 
 
+_AT = {name: itemgetter(i) for i, name in enumerate(FIGURE_COLUMNS)}
+_AT_PRIORITY, _AT_LEVEL = FIGURE_COLUMNS.index("priority"), FIGURE_COLUMNS.index("service_level")
+
+
 def figures(rows: Sequence[Any]) -> dict[str, Any]:
-    """The figures of ``rows`` (ledger incident rows, cancelled ones left out)."""
+    """The figures of ``rows`` (FIGURE_COLUMNS rows of the ledger, cancelled ones left out)."""
     found: dict[str, Any] = {"incidents": len(rows)}
     for name in FIGURES:
-        values = sorted(v for v in (getattr(r, name) for r in rows) if v is not None)
+        values = sorted(v for v in map(_AT[name], rows) if v is not None)
         stem = name.removesuffix("_minutes")
         found[name] = _r(sum(values) / len(values)) if values else None
         found[f"{stem}_median_minutes"] = _r(quantile(values, 0.5))
         found[f"{stem}_p90_minutes"] = _r(quantile(values, 0.9))
-    found["ack_compliance"], found["ack_decided"] = _share(r.ack_kept for r in rows)
+    found["ack_compliance"], found["ack_decided"] = _share(map(_AT["ack_kept"], rows))
     found["resolution_compliance"], found["resolution_decided"] = _share(
-        r.resolution_kept for r in rows
+        map(_AT["resolution_kept"], rows)
     )
-    found["reopened"] = sum(1 for r in rows if r.reopened)
-    found["pending_minutes"] = _r(sum(r.pending_minutes for r in rows)) or 0.0
+    found["reopened"] = sum(1 for n in map(_AT["reopened"], rows) if n)
+    found["pending_minutes"] = _r(sum(map(_AT["pending_minutes"], rows))) or 0.0
     return found
 
 
@@ -216,8 +221,9 @@ def _monday(at: datetime, zone: ZoneInfo) -> date:
 def _weekly(rows: Sequence[Any], breaches: list[Breach], period: Period) -> list[Week]:
     zone = ZoneInfo(period.timezone)
     by_week: dict[date, list[Any]] = defaultdict(list)
+    opened = _AT["opened_at"]
     for r in rows:
-        by_week[_monday(r.opened_at, zone)].append(r)
+        by_week[_monday(opened(r), zone)].append(r)
     missed: dict[tuple[date, str], int] = defaultdict(int)
     for b in breaches:
         missed[(_monday(b.due_at, zone), b.deadline)] += 1
@@ -226,8 +232,8 @@ def _weekly(rows: Sequence[Any], breaches: list[Breach], period: Period) -> list
     monday = first
     while monday <= period.until:
         members = by_week.get(monday, [])
-        acks = [r.mtta_minutes for r in members if r.mtta_minutes is not None]
-        fixes = [r.mttr_minutes for r in members if r.mttr_minutes is not None]
+        acks = [v for v in map(_AT["mtta_minutes"], members) if v is not None]
+        fixes = [v for v in map(_AT["mttr_minutes"], members) if v is not None]
         weeks.append(
             Week(
                 week=monday,
@@ -267,11 +273,12 @@ def build_report(ledger: Ledger, period: Period, customer: str | None, now: date
     """The service review of ``period`` (one customer's, or everyone's)."""
     start, end = period.bounds
     everything = ledger.incidents_opened(start, end, customer, FIGURE_COLUMNS)
-    rows = [r for r in everything if r.status != "cancelled"]
+    status, level_of = _AT["status"], itemgetter(_AT_PRIORITY, _AT_LEVEL)
+    rows = [r for r in everything if status(r) != "cancelled"]
     missed = ledger.incidents_opened(start, end, customer, BREACH_COLUMNS, missed_only=True)
     classes: dict[tuple[str, str], list[Any]] = defaultdict(list)
     for r in rows:
-        classes[(r.priority, r.service_level)].append(r)
+        classes[level_of(r)].append(r)
     by_class = [
         ClassFigures(priority=p, service_level=level, **figures(classes[(p, level)]))
         for p in PRIORITIES
