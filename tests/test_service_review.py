@@ -3,6 +3,8 @@ Schedule applied idempotently, and the ledger's gauges and rebuild."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import uuid
 from datetime import UTC, date, datetime, time, timedelta
 from email.message import EmailMessage
@@ -10,8 +12,11 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
+from pydantic import SecretStr
 from temporalio.client import ScheduleCalendarSpec, ScheduleRange
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
+from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
 from activities.ledger.store import Ledger
@@ -22,14 +27,15 @@ from tests.helpers import PARIS, open_incident, status
 from tests.test_ledger_facts import POLICY, paris, state
 from tests.test_metrics import sample
 from tests.test_report import fill
-from workers.ledger import LedgerGauges, apply_schedules
+from workers.ledger import LedgerGauges, apply_schedules, open_ledger
 from workers.policy_file import load_policy
 from workers.settings import Settings
-from workers.worker import build_worker
+from workers.worker import build_worker, run_worker
 from workflows.calendar import BusinessClock
 from workflows.incident import IncidentWorkflow
 from workflows.ledger_facts import incident_facts
 from workflows.models import AcknowledgeInput, ResolveInput
+from workflows.policy import ConfigError
 from workflows.service_review import (
     SCHEDULE_ID,
     ServiceReviewInput,
@@ -195,3 +201,43 @@ async def test_rebuild_reads_incidents_of_the_task_queue_with_their_customer(
     assert rows[handle.id].customer == "acme" and rows[handle.id].status == "resolved"
     assert rows[handle.id].ack_kept is True and rows[handle.id].mtta_minutes is not None
     assert rows[other.id].customer == "default" and rows[other.id].status == "open"
+
+
+def test_a_ledger_that_cannot_be_used_stops_the_worker_with_the_reason(settings: Settings) -> None:
+    for url, reason in (
+        ("mysql://vigie@localhost/vigie", "mysql is not supported"),
+        ("postgresql://vigie@127.0.0.1:1/vigie", "cannot open or migrate the ledger"),
+        ("not a url", "not a database URL"),
+    ):
+        broken = settings.model_copy(update={"database_url": SecretStr(url)})
+        with pytest.raises(ConfigError, match=reason):
+            open_ledger(broken)
+
+
+async def test_the_worker_applies_the_schedule_at_start(
+    dev_env: WorkflowEnvironment, settings: Settings
+) -> None:
+    client = dev_env.client
+    handle = client.get_schedule_handle(SCHEDULE_ID)
+    with contextlib.suppress(RPCError):
+        await handle.delete()
+    stop = asyncio.Event()
+    worker = asyncio.create_task(run_worker(client, settings, stop))
+    try:
+
+        async def described() -> bool:
+            try:
+                await handle.describe()
+                return True
+            except RPCError:
+                return False
+
+        for _ in range(100):
+            if await described():
+                break
+            await asyncio.sleep(0.1)
+        assert await described()
+    finally:
+        stop.set()
+        await worker
+        await handle.delete()

@@ -35,7 +35,7 @@ from temporalio.runtime import Runtime
 
 from activities.ledger.activity import LedgerActivities
 from activities.ledger.review import ServiceReviewActivities
-from activities.ledger.store import Ledger
+from activities.ledger.store import Ledger, LedgerError
 from activities.providers.smtp import MailTransport
 from workers.matrix_file import load_matrix
 from workers.policy_file import load_policy
@@ -59,7 +59,10 @@ GAUGES = {
 
 def open_ledger(settings: Settings) -> Ledger:
     """The ledger at VIGIE_DATABASE_URL, migrated to the latest schema."""
-    ledger = Ledger(settings.database_url.get_secret_value())
+    try:
+        ledger = Ledger(settings.database_url.get_secret_value())
+    except (LedgerError, OSError) as exc:
+        raise ConfigError(str(exc)) from exc
     try:
         ledger.migrate()
     except SQLAlchemyError as exc:
