@@ -37,14 +37,19 @@ from workflows.ledger_facts import incident_facts
 from workflows.models import AcknowledgeInput, ResolveInput
 from workflows.policy import ConfigError
 from workflows.service_review import (
-    SCHEDULE_ID,
     ServiceReviewInput,
     ServiceReviewResult,
     ServiceReviewWorkflow,
     first_business_day,
     month_bounds,
     previous_month,
+    schedule_id,
 )
+
+
+def test_each_task_queue_has_its_schedule() -> None:
+    assert schedule_id("incidents") == "vigie-service-review"
+    assert schedule_id("incidents-eu") == "vigie-service-review-incidents-eu"
 
 
 def test_first_business_day_skips_weekends_and_public_holidays() -> None:
@@ -125,7 +130,7 @@ async def test_schedules_apply_creates_then_updates_and_keeps_a_pause(
 ) -> None:
     client = dev_env.client
     assert await apply_schedules(client, settings) in ("created", "updated")
-    handle = client.get_schedule_handle(SCHEDULE_ID)
+    handle = client.get_schedule_handle(schedule_id(settings.task_queue))
     try:
         await handle.pause(note="paused by an operator")
         assert await apply_schedules(client, settings) == "updated"
@@ -218,7 +223,7 @@ async def test_the_worker_applies_the_schedule_at_start(
     dev_env: WorkflowEnvironment, settings: Settings
 ) -> None:
     client = dev_env.client
-    handle = client.get_schedule_handle(SCHEDULE_ID)
+    handle = client.get_schedule_handle(schedule_id(settings.task_queue))
     with contextlib.suppress(RPCError):
         await handle.delete()
     stop = asyncio.Event()

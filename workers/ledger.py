@@ -43,10 +43,10 @@ from workers.settings import Settings
 from workflows.matrix import EscalationMatrix
 from workflows.policy import ConfigError
 from workflows.service_review import (
-    SCHEDULE_ID,
     WORKFLOW_ID,
     ServiceReviewInput,
     ServiceReviewWorkflow,
+    schedule_id,
 )
 
 log = logging.getLogger(__name__)
@@ -134,7 +134,7 @@ async def apply_schedules(client: Client, settings: Settings) -> str:
     timezone = load_policy(settings.config_dir).business_hours.timezone
     wanted = service_review_schedule(settings, timezone)
     try:
-        await client.create_schedule(SCHEDULE_ID, wanted)
+        await client.create_schedule(schedule_id(settings.task_queue), wanted)
         return "created"
     except ScheduleAlreadyRunningError:
         pass
@@ -143,7 +143,7 @@ async def apply_schedules(client: Client, settings: Settings) -> str:
         wanted.state = current.description.schedule.state
         return ScheduleUpdate(schedule=wanted)
 
-    await client.get_schedule_handle(SCHEDULE_ID).update(update)
+    await client.get_schedule_handle(schedule_id(settings.task_queue)).update(update)
     return "updated"
 
 
@@ -189,7 +189,7 @@ async def ledger_upkeep(client: Client, settings: Settings) -> AsyncIterator[Non
     """Beside a running worker: the Schedule applied once, the gauges kept fresh."""
     try:
         outcome = await apply_schedules(client, settings)
-        log.info("service-review schedule %s: %s", SCHEDULE_ID, outcome)
+        log.info("service-review schedule %s: %s", schedule_id(settings.task_queue), outcome)
     except Exception as exc:  # the worker runs incidents even if the Schedule cannot be set
         log.error("service-review schedule not applied (run `vigie schedules apply`): %s", exc)
     ledger = Ledger(settings.database_url.get_secret_value())

@@ -26,6 +26,13 @@ with workflow.unsafe.imports_passed_through():
 Month = Annotated[str, StringConstraints(pattern=r"^20\d\d-(0[1-9]|1[0-2])$")]
 SCHEDULE_ID = "vigie-service-review"
 WORKFLOW_ID = "service-review"
+DEFAULT_TASK_QUEUE = "incidents"
+
+
+def schedule_id(task_queue: str) -> str:
+    """The Schedule of the workers of ``task_queue``: ``vigie-service-review`` for the
+    default queue, suffixed with the queue's name for any other."""
+    return SCHEDULE_ID if task_queue == DEFAULT_TASK_QUEUE else f"{SCHEDULE_ID}-{task_queue}"
 
 
 class ServiceReviewInput(BaseModel):

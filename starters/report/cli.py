@@ -22,7 +22,7 @@ from workers.ledger import apply_schedules, open_ledger
 from workers.policy_file import ConfigError, load_policy
 from workers.settings import Settings
 from workflows.limits import CUSTOMER_PATTERN
-from workflows.service_review import SCHEDULE_ID
+from workflows.service_review import schedule_id
 
 MAX_DAYS = 3 * 366
 ledger_app = typer.Typer(help="The incident ledger (VIGIE_DATABASE_URL).", no_args_is_help=True)
@@ -159,7 +159,7 @@ def schedules_apply() -> None:
         outcome = asyncio.run(run())
     except ConfigError as exc:
         fail(str(exc), 2)
-    out.print(f"schedule {SCHEDULE_ID}: {outcome}")
+    out.print(f"schedule {schedule_id(cfg.task_queue)}: {outcome}")
 
 
 def register(app: Any) -> None:
