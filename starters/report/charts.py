@@ -69,8 +69,8 @@ def compliance_per_class(report: Report, w: Words) -> str:
         ax.set_xticks(list(x), labels)
         ax.set_ylim(0, 105)
         ax.set_ylabel("%")
-        ax.legend(loc="lower left", bbox_to_anchor=(0, 1.06), ncol=2, frameon=False)
-    ax.set_title(w["chart_compliance"], loc="left", pad=24)
+        ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
+    ax.set_title(w["chart_compliance"], loc="left")
     return _svg(figure)
 
 
@@ -109,7 +109,7 @@ def breaches_per_week(report: Report, w: Words) -> str:
         ax.bar(x, fix, bottom=ack, color=RED, label=w["resolution"])
         ax.set_xticks(list(x), weeks, rotation=45, ha="right")
         ax.yaxis.set_major_locator(MaxNLocator(integer=True))
-        ax.legend(frameon=False)
+        ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
     ax.set_title(w["chart_breaches"], loc="left")
     return _svg(figure)
 
@@ -134,7 +134,7 @@ def chronogram(report: Report, w: Words) -> str:
         ax.set_yticks(range(len(names)), [w.step(n) for n in names])
         ax.invert_yaxis()
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-        ax.legend(loc="lower right", frameon=False)
+        ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
     ax.set_title(w["chart_chronogram"], loc="left")
     return _svg(figure)
 
