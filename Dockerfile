@@ -22,7 +22,8 @@ WORKDIR /app
 ENV PATH=/opt/vigie/bin:$PATH \
     PYTHONUNBUFFERED=1 \
     VIGIE_CONFIG_DIR=/app/config \
-    VIGIE_LOG_FORMAT=json
+    VIGIE_LOG_FORMAT=json \
+    MPLCONFIGDIR=/tmp/matplotlib
 USER vigie
 EXPOSE 8080 9464
 ENTRYPOINT ["vigie"]

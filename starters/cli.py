@@ -35,6 +35,7 @@ from starters.cli_support import (
 )
 from starters.crisis_cli import register as register_crisis_commands
 from starters.oncall_cli import register as register_oncall_commands
+from starters.report.cli import register as register_report_commands
 from workers.connection import metrics_runtime
 from workers.logs import setup_logging
 from workers.policy_file import ConfigError
@@ -260,6 +261,9 @@ def open_(
     incident_id: Annotated[
         str | None, typer.Option("--id", help="Workflow id to use (default: generated)")
     ] = None,
+    customer: Annotated[
+        str | None, typer.Option(help="Whose incident it is (default: the policy's)")
+    ] = None,
     by: By = None,
 ) -> None:
     """Open an incident; prints its workflow id alone on the last line."""
@@ -291,6 +295,7 @@ def open_(
         language=language,
         source="cli",
         opened_by=by or operator_name(),
+        customer=customer,
     )
 
     async def action(client: Client, cfg: Settings) -> str:
@@ -496,6 +501,7 @@ def reopen(
 
 register_crisis_commands(app)
 register_oncall_commands(app)
+register_report_commands(app)
 
 
 def main() -> None:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 import pytest_asyncio
+from pydantic import SecretStr
 from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.contrib.pydantic import pydantic_data_converter
@@ -22,6 +23,8 @@ from workers.settings import DEFAULT_CONFIG_DIR, Settings
 from workflows.search import SEARCH_ATTRIBUTES
 
 BIN = Path(sys.executable).parent
+# The ledger's databases (SQLite, and PostgreSQL when its server binaries are installed).
+pytest_plugins = ["tests.ledger_db"]
 TEST_POLICY_CHANGES = {
     "retry_initial_interval_seconds = 10": "retry_initial_interval_seconds = 1",
     "retry_maximum_interval_seconds = 300": "retry_maximum_interval_seconds = 2",
@@ -126,4 +129,5 @@ def settings(config_dir: Path, sink: MailSink) -> Settings:
         smtp_port=sink.port,
         task_queue=f"incidents-{uuid.uuid4().hex[:8]}",
         mail_from="Vigie <vigie@example.com>",
+        database_url=SecretStr(f"sqlite:///{config_dir.parent / 'ledger.db'}"),
     )

@@ -103,6 +103,18 @@ class Settings(BaseSettings):
     meet_client_secret: SecretStr | None = None
     meet_refresh_token: SecretStr | None = None
 
+    database_url: SecretStr = Field(
+        default=SecretStr("sqlite:///.vigie/ledger.db"),
+        description="The incident ledger (SQLAlchemy URL): sqlite:///path/ledger.db or "
+        "postgresql://user:password@host:5432/vigie",
+    )
+    ledger_gauges_seconds: float = Field(
+        default=30, ge=1, description="How often the worker refreshes its gauges from the ledger"
+    )
+    service_review_hour: int = Field(
+        default=8, ge=0, le=23, description="Hour (business time zone) of the service review"
+    )
+
     log_level: str = "INFO"
     log_format: Literal["text", "json"] = "text"
     metrics_bind: str | None = Field(

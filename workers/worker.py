@@ -26,6 +26,7 @@ from activities.providers.conference.zoom import ZoomConfig, ZoomProvider
 from activities.providers.opsgenie.client import OpsgenieApi, OpsgenieConfig, default_base_url
 from activities.providers.smtp import MailTransport, SmtpConfig, SmtpTransport
 from workers.failures import DATA_CONVERTER
+from workers.ledger import ledger_activities, ledger_upkeep
 from workers.matrix_file import load_matrix
 from workers.oncall_wiring import oncall_activities
 from workers.policy_file import POLICY_FILE, load_policy
@@ -36,10 +37,11 @@ from workflows.crisis import CrisisWorkflow
 from workflows.incident import IncidentWorkflow
 from workflows.oncall_readiness import OnCallReadinessWorkflow
 from workflows.policy import ConfigError
+from workflows.service_review import ServiceReviewWorkflow
 
 log = logging.getLogger(__name__)
 
-WORKFLOWS = [IncidentWorkflow, CrisisWorkflow, OnCallReadinessWorkflow]
+WORKFLOWS = [IncidentWorkflow, CrisisWorkflow, OnCallReadinessWorkflow, ServiceReviewWorkflow]
 
 
 def smtp_transport(settings: Settings) -> SmtpTransport:
@@ -147,8 +149,9 @@ def build_worker(
         else None
     )
     check_alternate_channel(policy.crisis.alternate_channel, relay=relay, alerts=api)
+    transport = transport or smtp_transport(settings)
     mail = MailActivities(
-        transport or smtp_transport(settings),
+        transport,
         MailRenderer(settings.mail_from, settings.message_id_domain),
         relay=relay,
         alerts=api,
@@ -175,6 +178,7 @@ def build_worker(
             mail.send_crisis_mail,
             conference.open_conference,
             *oncall_activities(settings, policy, api, mail),
+            *ledger_activities(settings, transport, settings.message_id_domain),
         ],
     )
 
@@ -189,7 +193,7 @@ async def run_worker(client: Client, settings: Settings, stop: asyncio.Event | N
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
-    async with worker:
+    async with worker, ledger_upkeep(client, settings):
         log.info(
             "worker polling task queue %r on %s (namespace %s)",
             settings.task_queue,

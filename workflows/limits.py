@@ -52,6 +52,9 @@ T0_LATEST = datetime(2100, 1, 1, tzinfo=UTC)
 
 SAFE_ID = r"[A-Za-z0-9][A-Za-z0-9._:-]*"
 """Alphabet of ids that become part of an incident id (and of mail headers)."""
+CUSTOMER_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,79}$"
+"""A customer's name: letters, digits, '.', '_' or '-', 1 to 80 characters (it names the
+customer's own escalation matrix file and labels metrics)."""
 
 # What str.splitlines() breaks on, and so what mail headers refuse, plus every
 # other C0/C1 control character and lone surrogates (they cannot be encoded).

@@ -15,6 +15,7 @@ COUNTERS = {
     "vigie_opsgenie_calls": "Opsgenie / JSM alert API calls, by action and outcome",
     "vigie_crisis_milestones": "Crisis chronogram milestones, by step and status",
     "vigie_chat_messages": "Chat channel posts, by vendor and outcome",
+    "vigie_ledger_writes": "Incident and crisis facts written to the ledger (or stale, refused)",
 }
 
 

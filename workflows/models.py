@@ -24,6 +24,7 @@ from pydantic import (
 )
 
 from workflows.limits import (
+    CUSTOMER_PATTERN,
     MAX_DETAILS,
     MAX_EVENT_TEXT,
     MAX_NAME,
@@ -449,6 +450,11 @@ class IncidentInput(BaseModel):
     source: Name = "api"
     opened_by: Who = "vigie"
     state: IncidentState | None = None
+    customer: Annotated[str, StringConstraints(pattern=CUSTOMER_PATTERN)] | None = Field(
+        default=None,
+        description="Whose incident it is, for service reviews; None: the policy's "
+        "default_customer",
+    )
 
     @model_validator(mode="after")
     def _grades_together(self, info: ValidationInfo) -> IncidentInput:

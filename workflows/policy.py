@@ -16,12 +16,13 @@ from pydantic import (
     ConfigDict,
     Field,
     PlainSerializer,
+    StringConstraints,
     field_validator,
     model_validator,
 )
 from temporalio.common import RetryPolicy
 
-from workflows.limits import Email
+from workflows.limits import CUSTOMER_PATTERN, Email
 from workflows.matrix import EscalationMatrix
 from workflows.oncall_policy import Customers, Readiness
 
@@ -376,6 +377,10 @@ class Policy(_Strict):
     # Added after the first release: defaults keep older policy snapshots readable.
     readiness: Readiness = Readiness()
     customers: Customers = []
+    default_customer: Annotated[str, StringConstraints(pattern=CUSTOMER_PATTERN)] = Field(
+        default="default",
+        description="The customer of an incident opened without one (service reviews)",
+    )
 
     def priority_for(self, impact: Grade, urgency: Grade) -> Priority:
         row: UrgencyRow = getattr(self.priority_matrix, impact)

@@ -82,6 +82,7 @@ class DevStack:
                 "opsgenie_api_url": f"http://127.0.0.1:{opsgenie_port}",
                 "opsgenie_api_key": SecretStr(DEV_OPSGENIE_KEY),
                 "webhook_secret": SecretStr(DEV_WEBHOOK_SECRET),
+                "database_url": SecretStr(f"sqlite:///{self.data_dir / 'ledger.db'}"),
             }
         )
 

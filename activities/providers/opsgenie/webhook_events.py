@@ -27,6 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 from activities.providers.opsgenie.mapping import OpsgenieMapping
 from activities.providers.opsgenie.marks import SERVICE_LEVELS, is_own_note, is_own_tag
 from workflows.limits import (
+    CUSTOMER_PATTERN,
     MAX_DETAILS,
     MAX_EMAIL,
     MAX_ID,
@@ -256,6 +257,19 @@ def _service_level(alert: WebhookAlert, mapping: OpsgenieMapping) -> str:
     return mapping.default_service_level
 
 
+CUSTOMER_TAG = "customer:"
+
+
+def customer_from_tags(tags: list[str]) -> str | None:
+    """The customer named by a ``customer:<name>`` tag (the first valid one), or None."""
+    for tag in tags:
+        if tag.lower().startswith(CUSTOMER_TAG):
+            name = tag[len(CUSTOMER_TAG) :].strip()
+            if re.fullmatch(CUSTOMER_PATTERN, name):
+                return name
+    return None
+
+
 def _requesters(alert: WebhookAlert, mapping: OpsgenieMapping) -> list[str]:
     found = [
         a.strip() for a in re.split(r"[,;\s]+", alert.details.get(mapping.requester_detail, ""))
@@ -295,6 +309,7 @@ def start_input(alert: WebhookAlert, mapping: OpsgenieMapping) -> IncidentInput 
         t0=t0,
         source="opsgenie",
         opened_by=alert.username or "opsgenie",
+        customer=customer_from_tags(alert.tags),
         alert=None
         if _incident_alias(alert)
         else AlertRef(identifier=alert.alertId, identifier_type="id"),

@@ -1,0 +1,124 @@
+"""The monthly service review's activities: who had incidents, and the report mailed to each
+customer's incident manager and delivery manager."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from datetime import UTC, datetime
+from email.message import EmailMessage
+from email.utils import format_datetime
+
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from activities.ledger.store import Ledger
+from activities.providers.smtp import MailTransport, RecipientsRefused
+from starters.report.compute import Period, Report, build_report
+from starters.report.render import to_html
+from starters.report.texts import Words
+from workflows.matrix import EscalationMatrix
+from workflows.policy import ConfigError
+from workflows.service_review import (
+    ReviewCustomersInput,
+    ReviewCustomersResult,
+    SendServiceReviewInput,
+    SendServiceReviewResult,
+    month_bounds,
+)
+
+SUBJECT = {"fr": "Revue de service", "en": "Service review"}
+BODY = {
+    "fr": "Bonjour,\n\nVoici la revue de service de {customer} pour {month} (fichier joint, "
+    "à ouvrir dans un navigateur).\n\n{lines}\n\nVigie",
+    "en": "Hello,\n\nHere is the service review of {customer} for {month} (attached file, "
+    "to open in a browser).\n\n{lines}\n\nVigie",
+}
+
+
+def summary_lines(report: Report, w: Words) -> list[str]:
+    return [
+        f"- {w['incidents']}: {report.incidents}",
+        f"- {w['ack_compliance']}: {w.share(report.ack_compliance)}",
+        f"- {w['resolution_compliance']}: {w.share(report.resolution_compliance)}",
+        f"- MTTA: {w.minutes(report.mtta_minutes)} · MTTR: {w.minutes(report.mttr_minutes)}",
+        f"- {w['breaches']}: {len(report.breaches)}",
+        f"- {w['crises']}: {len(report.crises)}",
+    ]
+
+
+class ServiceReviewActivities:
+    def __init__(
+        self,
+        ledger: Ledger,
+        transport: MailTransport,
+        sender: str,
+        domain: str,
+        matrix_for: Callable[[str], EscalationMatrix],
+    ) -> None:
+        self._ledger = ledger
+        self._transport = transport
+        self._sender = sender
+        self._domain = domain
+        self._matrix_for = matrix_for
+
+    def _period(self, month: str, timezone: str) -> Period:
+        first, last = month_bounds(month)
+        return Period(since=first, until=last, timezone=timezone)
+
+    @activity.defn(name="service_review_customers")
+    async def service_review_customers(self, input: ReviewCustomersInput) -> ReviewCustomersResult:
+        start, end = self._period(input.month, input.timezone).bounds
+        customers = await asyncio.to_thread(self._ledger.customers, start, end)
+        return ReviewCustomersResult(customers=customers)
+
+    def recipients(self, customer: str) -> list[str]:
+        """The customer's incident manager and delivery manager (escalation matrix)."""
+        try:
+            matrix = self._matrix_for(customer)
+        except ConfigError as exc:
+            raise ApplicationError(str(exc), type="ConfigError", non_retryable=True) from exc
+        people = [*matrix.provider.incident_manager, *matrix.provider.delivery_manager]
+        return list(dict.fromkeys(str(c.email) for c in people))
+
+    def message(
+        self, input: SendServiceReviewInput, report: Report, html: str, to: list[str]
+    ) -> EmailMessage:
+        w = Words(input.language, input.timezone)
+        first, _ = month_bounds(input.month)
+        month = f"{first:%m/%Y}"
+        message = EmailMessage()
+        message["Subject"] = f"[Vigie] {SUBJECT[w.language]} — {input.customer} — {month}"
+        message["From"] = self._sender
+        message["To"] = ", ".join(to)
+        # The same review keeps its Message-ID when the send is retried.
+        message["Message-ID"] = f"<service-review.{input.customer}.{input.month}@{self._domain}>"
+        message["Date"] = format_datetime(datetime.now(UTC))
+        message["Auto-Submitted"] = "auto-generated"
+        lines = "\n".join(summary_lines(report, w))
+        message.set_content(
+            BODY[w.language].format(customer=input.customer, month=month, lines=lines)
+        )
+        name = f"{SUBJECT[w.language].lower().replace(' ', '-')}-{input.customer}-{input.month}"
+        message.add_attachment(html, subtype="html", filename=f"{name}.html")
+        return message
+
+    @activity.defn(name="send_service_review")
+    async def send_service_review(self, input: SendServiceReviewInput) -> SendServiceReviewResult:
+        to = self.recipients(input.customer)
+        period = self._period(input.month, input.timezone)
+        now = datetime.now(UTC)
+        report = await asyncio.to_thread(build_report, self._ledger, period, input.customer, now)
+        html = await asyncio.to_thread(to_html, report, input.language)
+        message = self.message(input, report, html, to)
+        try:
+            refused = await self._transport.send(message)
+        except RecipientsRefused as exc:
+            raise ApplicationError(str(exc), type="RecipientsRefused", non_retryable=True) from exc
+        if refused:
+            activity.logger.warning("service review %s: refused %s", input.customer, refused)
+        return SendServiceReviewResult(
+            to=[a for a in to if a not in refused],
+            incidents=report.incidents,
+            message_id=str(message["Message-ID"]),
+        )

@@ -1,0 +1,248 @@
+"""The monthly service review: first business day, the mail to each customer's managers, the
+Schedule applied idempotently, and the ledger's gauges and rebuild."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from datetime import UTC, date, datetime, time, timedelta
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from pydantic import SecretStr
+from temporalio.client import ScheduleCalendarSpec, ScheduleRange
+from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
+from temporalio.service import RPCError
+from temporalio.testing import WorkflowEnvironment
+
+from activities.ledger.store import Ledger
+from starters.dev.smtp_sink import MailSink
+from starters.report.rebuild import rebuild_ledger
+from tests.conftest import free_port
+from tests.helpers import PARIS, open_incident, status
+from tests.test_ledger_facts import POLICY, paris, state
+from tests.test_metrics import sample
+from tests.test_report import fill
+from workers.ledger import LedgerGauges, apply_schedules, open_ledger
+from workers.policy_file import load_policy
+from workers.settings import Settings
+from workers.worker import build_worker, run_worker
+from workflows.calendar import BusinessClock
+from workflows.incident import IncidentWorkflow
+from workflows.ledger_facts import incident_facts
+from workflows.models import AcknowledgeInput, ResolveInput
+from workflows.policy import ConfigError
+from workflows.service_review import (
+    ServiceReviewInput,
+    ServiceReviewResult,
+    ServiceReviewWorkflow,
+    first_business_day,
+    month_bounds,
+    previous_month,
+    schedule_id,
+)
+
+
+def test_each_task_queue_has_its_schedule() -> None:
+    assert schedule_id("incidents") == "vigie-service-review"
+    assert schedule_id("incidents-eu") == "vigie-service-review-incidents-eu"
+
+
+def test_first_business_day_skips_weekends_and_public_holidays() -> None:
+    clock = BusinessClock(POLICY.business_hours)
+    assert first_business_day(clock, 2026, 11) == date(2026, 11, 2)  # 1st: Sunday, Toussaint
+    assert first_business_day(clock, 2026, 12) == date(2026, 12, 1)
+    assert first_business_day(clock, 2027, 1) == date(2027, 1, 4)  # 1st: holiday, then weekend
+    assert previous_month(date(2027, 1, 4)) == "2026-12"
+    assert month_bounds("2026-12") == (date(2026, 12, 1), date(2026, 12, 31))
+    assert month_bounds("2027-02") == (date(2027, 2, 1), date(2027, 2, 28))
+
+
+def attachment(message: EmailMessage) -> str:
+    [part] = list(message.iter_attachments())
+    return str(part.get_content())
+
+
+async def review(env: WorkflowEnvironment, settings: Settings, input: ServiceReviewInput) -> Any:
+    return await env.client.execute_workflow(
+        ServiceReviewWorkflow.run,
+        input,
+        id=f"service-review-test-{uuid.uuid4().hex[:8]}",
+        task_queue=settings.task_queue,
+        result_type=ServiceReviewResult,
+    )
+
+
+async def test_a_month_is_mailed_to_each_customers_managers(
+    skipping_env: WorkflowEnvironment, settings: Settings, sink: MailSink, config_dir: Path
+) -> None:
+    matrices = config_dir / "matrices"
+    matrices.mkdir()
+    text = (config_dir / "escalation_matrix.toml").read_text(encoding="utf-8")
+    (matrices / "globex.toml").write_text(
+        text.replace("incident-manager@example.com", "im@globex.example"), encoding="utf-8"
+    )
+    async with build_worker(skipping_env.client, settings):  # migrates the ledger
+        ledger = Ledger(settings.database_url.get_secret_value())
+        fill(ledger)
+        result = await review(skipping_env, settings, ServiceReviewInput(month="2026-11"))
+    assert result.failed == {}
+    assert result.sent == {
+        "acme": ["incident-manager@example.com", "delivery-manager@example.com"],
+        "globex": ["im@globex.example", "delivery-manager@example.com"],
+    }
+    mails = {str(m["Subject"]): m for m in sink.messages}
+    acme = mails["[Vigie] Revue de service — acme — 11/2026"]
+    assert acme["Message-ID"] == "<service-review.acme.2026-11@example.com>"
+    body = acme.get_body(("plain",))
+    assert body is not None and "Incidents: 3" in str(body.get_content())
+    html = attachment(acme)
+    assert "Revue de service — acme" in html and html.count("<svg") == 4
+    assert "incident-d" not in html  # globex's incident stays in globex's review
+    assert "Incidents: 1" in str(mails["[Vigie] Revue de service — globex — 11/2026"]
+                                 .get_body(("plain",)).get_content())  # type: ignore[union-attr]  # fmt: skip
+
+
+async def test_the_schedule_run_reviews_the_previous_month_on_the_first_business_day_only(
+    skipping_env: WorkflowEnvironment, settings: Settings
+) -> None:
+    now = await skipping_env.get_current_time()
+    today = now.astimezone(PARIS).date()
+    following = (today.replace(day=1) + timedelta(days=32)).replace(day=1)
+    clock = BusinessClock(load_policy(settings.config_dir).business_hours)
+    first = first_business_day(clock, following.year, following.month)
+    assert first is not None
+    async with build_worker(skipping_env.client, settings):
+        await skipping_env.sleep(datetime.combine(first, time(8, 30), tzinfo=PARIS) - now)
+        on_the_day = await review(skipping_env, settings, ServiceReviewInput())
+        await skipping_env.sleep(timedelta(days=1))
+        next_day = await review(skipping_env, settings, ServiceReviewInput())
+    assert on_the_day.month == f"{today:%Y-%m}" and on_the_day.skipped is None
+    assert next_day.skipped is not None and "not the first business day" in next_day.skipped
+
+
+async def test_schedules_apply_creates_then_updates_and_keeps_a_pause(
+    dev_env: WorkflowEnvironment, settings: Settings
+) -> None:
+    client = dev_env.client
+    assert await apply_schedules(client, settings) in ("created", "updated")
+    handle = client.get_schedule_handle(schedule_id(settings.task_queue))
+    try:
+        await handle.pause(note="paused by an operator")
+        assert await apply_schedules(client, settings) == "updated"
+        described = await handle.describe()
+        assert described.schedule.state.paused
+        spec = described.schedule.spec
+        assert spec.time_zone_name == "Europe/Paris"
+        [calendar] = spec.calendars
+        assert isinstance(calendar, ScheduleCalendarSpec)
+        assert list(calendar.day_of_month) == [ScheduleRange(1, 7, 1)]
+        assert list(calendar.hour) == [ScheduleRange(8, 8, 1)]
+    finally:
+        await handle.delete()
+
+
+async def test_gauges_follow_the_ledger(ledger: Ledger) -> None:
+    port = free_port()
+    runtime = Runtime(
+        telemetry=TelemetryConfig(metrics=PrometheusConfig(bind_address=f"127.0.0.1:{port}"))
+    )
+    gauges = LedgerGauges(runtime.metric_meter)
+    fill(ledger)
+
+    async def scrape() -> str:
+        async with httpx.AsyncClient() as http:
+            return (await http.get(f"http://127.0.0.1:{port}/metrics")).text
+
+    gauges.refresh(ledger, datetime(2026, 11, 30, tzinfo=UTC))
+    text = await scrape()
+    labels = {"status": "open", "priority": "P2", "service_level": "silver", "customer": "globex"}
+    assert sample(text, "vigie_open_incidents", **labels) == 1
+    assert sample(text, "vigie_crises", customer="acme", state="rex_overdue") == 0
+    gauges.refresh(ledger, datetime(2026, 12, 2, tzinfo=UTC))  # past the crisis' REX due date
+    d = state(incident_id="incident-d", priority="P2", service_level="silver",
+              opened_at=paris(25, 9), acknowledged_at=paris(25, 9, 10),
+              status="in_progress")  # fmt: skip
+    ledger.record_incident(incident_facts(d, "globex", paris(25, 9, 30)))
+    gauges.refresh(ledger, datetime(2026, 12, 2, tzinfo=UTC))
+    text = await scrape()
+    assert sample(text, "vigie_open_incidents", **labels) == 0  # set back to 0, not left at 1
+    assert sample(text, "vigie_open_incidents", **(labels | {"status": "in_progress"})) == 1
+    assert sample(text, "vigie_crises", customer="acme", state="rex_overdue") == 1
+    d.status, d.resolved_at = "resolved", paris(25, 10)
+    ledger.record_incident(incident_facts(d, "globex", paris(25, 10)))
+    gauges.refresh(ledger, datetime(2026, 12, 2, tzinfo=UTC))
+    assert sample(await scrape(), "vigie_open_incidents", customer="globex") == 0
+
+
+async def test_rebuild_reads_incidents_of_the_task_queue_with_their_customer(
+    dev_env: WorkflowEnvironment, settings: Settings
+) -> None:
+    client = dev_env.client
+    ledger = Ledger(settings.database_url.get_secret_value())
+    async with build_worker(client, settings):
+        handle = await open_incident(client, settings.task_queue, customer="acme")
+        await status(handle)
+        await handle.execute_update(IncidentWorkflow.acknowledge, AcknowledgeInput(by="alice"))
+        await handle.execute_update(
+            IncidentWorkflow.resolve, ResolveInput(by="alice", resolution="rolled back")
+        )
+        other = await open_incident(client, settings.task_queue)
+        view = await status(other)
+        policy = load_policy(settings.config_dir)
+        first = await rebuild_ledger(client, ledger, policy, settings.task_queue, 100,
+                                     datetime.now(UTC))  # fmt: skip
+        again = await rebuild_ledger(client, ledger, policy, settings.task_queue, 100,
+                                     datetime.now(UTC))  # fmt: skip
+    assert (first.incidents, first.written, first.problems) == (2, 2, [])
+    assert again.incidents == 2  # read again, written again with the same revision: one row each
+    start, end = view.opened_at - timedelta(hours=1), view.opened_at + timedelta(hours=1)
+    columns = ["incident_id", "customer", "status", "ack_kept", "mtta_minutes"]
+    rows = {r.incident_id: r for r in ledger.incidents_opened(start, end, None, columns)}
+    assert rows[handle.id].customer == "acme" and rows[handle.id].status == "resolved"
+    assert rows[handle.id].ack_kept is True and rows[handle.id].mtta_minutes is not None
+    assert rows[other.id].customer == "default" and rows[other.id].status == "open"
+
+
+def test_a_ledger_that_cannot_be_used_stops_the_worker_with_the_reason(settings: Settings) -> None:
+    for url, reason in (
+        ("mysql://vigie@localhost/vigie", "mysql is not supported"),
+        ("postgresql://vigie@127.0.0.1:1/vigie", "cannot open or migrate the ledger"),
+        ("not a url", "not a database URL"),
+    ):
+        broken = settings.model_copy(update={"database_url": SecretStr(url)})
+        with pytest.raises(ConfigError, match=reason):
+            open_ledger(broken)
+
+
+async def test_the_worker_applies_the_schedule_at_start(
+    dev_env: WorkflowEnvironment, settings: Settings
+) -> None:
+    client = dev_env.client
+    handle = client.get_schedule_handle(schedule_id(settings.task_queue))
+    with contextlib.suppress(RPCError):
+        await handle.delete()
+    stop = asyncio.Event()
+    worker = asyncio.create_task(run_worker(client, settings, stop))
+    try:
+
+        async def described() -> bool:
+            try:
+                await handle.describe()
+                return True
+            except RPCError:
+                return False
+
+        for _ in range(100):
+            if await described():
+                break
+            await asyncio.sleep(0.1)
+        assert await described()
+    finally:
+        stop.set()
+        await worker
+        await handle.delete()

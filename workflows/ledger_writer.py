@@ -1,0 +1,70 @@
+"""Keeps the incident ledger in step with a workflow (deterministic workflow code).
+
+A workflow calls ``changed()`` after each change (its milestones: opened, acknowledged,
+pending, resumed, recategorised, resolved, reopened, closed, breaches, crisis steps, REX)
+and runs ``run()`` as a task beside its main loop. Writes are coalesced: the facts are
+built when the write starts, so a burst of changes makes one write of the latest facts.
+The ledger's upsert is idempotent and guarded by the facts' revision, so a retried
+activity, a replay or the next run after continue-as-new never counts twice. A ledger
+that cannot be reached is retried without end; facts it refuses are given up (the
+workflow is told through ``on_refused``) and the next change writes again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+
+from pydantic import BaseModel
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError, ApplicationError
+
+RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=2),
+    maximum_interval=timedelta(minutes=5),
+    backoff_coefficient=2.0,
+    maximum_attempts=0,
+    non_retryable_error_types=["LedgerRefused"],
+)
+
+
+class LedgerWriter:
+    def __init__(
+        self,
+        activity: str,
+        input: Callable[[], BaseModel],
+        on_refused: Callable[[str], None] | None = None,
+    ) -> None:
+        self._activity = activity
+        self._input = input
+        self._on_refused = on_refused
+        self._dirty = False
+        self._writing = False
+
+    def changed(self) -> None:
+        self._dirty = True
+
+    def idle(self) -> bool:
+        """Nothing left to write: wait for it before the workflow completes."""
+        return not self._dirty and not self._writing
+
+    async def run(self) -> None:
+        while True:
+            await workflow.wait_condition(lambda: self._dirty)
+            self._dirty, self._writing = False, True
+            try:
+                await workflow.execute_activity(
+                    self._activity,
+                    self._input(),
+                    start_to_close_timeout=timedelta(seconds=30),
+                    retry_policy=RETRY,
+                    summary="ledger",
+                )
+            except ActivityError as exc:
+                cause = exc.cause
+                why = cause.message if isinstance(cause, ApplicationError) else str(exc)
+                if self._on_refused is not None:
+                    self._on_refused(why)
+            finally:
+                self._writing = False

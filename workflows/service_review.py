@@ -1,0 +1,149 @@
+"""ServiceReviewWorkflow: the monthly service review, mailed to each customer's managers.
+
+A Temporal Schedule (``vigie schedules apply``, and the worker at start) starts it every
+morning of the first seven days of each month; it goes on only on the month's first
+business day (public holidays and closures of the policy's calendar count), builds the
+previous month's report for each customer with incidents or crises in it, and mails it to
+the customer's incident manager and delivery manager (escalation matrix). Started by hand
+with a ``month``, it reviews that month whatever the day.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Annotated
+
+from pydantic import BaseModel, Field, StringConstraints
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError, ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from activities.models import LoadPolicyInput, LoadPolicyResult
+    from workflows.calendar import BusinessClock
+    from workflows.policy import Language
+
+Month = Annotated[str, StringConstraints(pattern=r"^20\d\d-(0[1-9]|1[0-2])$")]
+SCHEDULE_ID = "vigie-service-review"
+WORKFLOW_ID = "service-review"
+DEFAULT_TASK_QUEUE = "incidents"
+
+
+def schedule_id(task_queue: str) -> str:
+    """The Schedule of the workers of ``task_queue``: ``vigie-service-review`` for the
+    default queue, suffixed with the queue's name for any other."""
+    return SCHEDULE_ID if task_queue == DEFAULT_TASK_QUEUE else f"{SCHEDULE_ID}-{task_queue}"
+
+
+class ServiceReviewInput(BaseModel):
+    month: Month | None = Field(
+        default=None,
+        description="YYYY-MM to review now; None (the schedule): the previous month, on the "
+        "first business day of the month only",
+    )
+    language: Language | None = Field(default=None, description="None: the policy's language")
+
+
+class ReviewCustomersInput(BaseModel):
+    month: Month
+    timezone: str
+
+
+class ReviewCustomersResult(BaseModel):
+    customers: list[str]
+
+
+class SendServiceReviewInput(BaseModel):
+    month: Month
+    customer: str
+    language: Language
+    timezone: str
+
+
+class SendServiceReviewResult(BaseModel):
+    to: list[str]
+    incidents: int
+    message_id: str
+
+
+class ServiceReviewResult(BaseModel):
+    month: Month
+    skipped: str | None = None
+    sent: dict[str, list[str]] = Field(default={}, description="Customer → recipients")
+    failed: dict[str, str] = Field(default={}, description="Customer → why")
+
+
+def first_business_day(clock: BusinessClock, year: int, month: int) -> date | None:
+    """The month's first open day of the business calendar (None if it has none)."""
+    day = date(year, month, 1)
+    while day.month == month:
+        if clock.is_open_day(day):
+            return day
+        day += timedelta(days=1)
+    return None
+
+
+def previous_month(today: date) -> str:
+    last = today.replace(day=1) - timedelta(days=1)
+    return f"{last:%Y-%m}"
+
+
+def month_bounds(month: str) -> tuple[date, date]:
+    """First and last day of a YYYY-MM month."""
+    year, number = (int(x) for x in month.split("-"))
+    first = date(year, number, 1)
+    following = date(year + number // 12, number % 12 + 1, 1)
+    return first, following - timedelta(days=1)
+
+
+@workflow.defn(name="ServiceReviewWorkflow")
+class ServiceReviewWorkflow:
+    @workflow.run
+    async def run(self, input: ServiceReviewInput) -> ServiceReviewResult:
+        loaded = await workflow.execute_activity(
+            "load_policy",
+            LoadPolicyInput(incident_id=workflow.info().workflow_id),
+            result_type=LoadPolicyResult,
+            start_to_close_timeout=timedelta(seconds=30),
+        )
+        policy = loaded.policy
+        zone = policy.business_hours.timezone
+        clock = BusinessClock(policy.business_hours)
+        today = workflow.now().astimezone(clock.zone).date()
+        month = input.month or previous_month(today)
+        if input.month is None:
+            first = first_business_day(clock, today.year, today.month)
+            if today != first:
+                return ServiceReviewResult(
+                    month=month, skipped=f"{today} is not the first business day ({first})"
+                )
+        found = await workflow.execute_activity(
+            "service_review_customers",
+            ReviewCustomersInput(month=month, timezone=zone),
+            result_type=ReviewCustomersResult,
+            start_to_close_timeout=timedelta(minutes=2),
+        )
+        result = ServiceReviewResult(month=month)
+        language = input.language or policy.notifications.language
+        for customer in found.customers:
+            try:
+                sent = await workflow.execute_activity(
+                    "send_service_review",
+                    SendServiceReviewInput(
+                        month=month, customer=customer, language=language, timezone=zone
+                    ),
+                    result_type=SendServiceReviewResult,
+                    start_to_close_timeout=timedelta(minutes=5),
+                    retry_policy=RetryPolicy(
+                        maximum_interval=timedelta(minutes=10),
+                        maximum_attempts=20,
+                        non_retryable_error_types=["RecipientsRefused", "ConfigError"],
+                    ),
+                    summary=f"service review {customer}",
+                )
+                result.sent[customer] = sent.to
+            except ActivityError as exc:  # one customer's failure does not stop the others
+                cause = exc.cause
+                why = cause.message if isinstance(cause, ApplicationError) else str(exc)
+                result.failed[customer] = why
+        return result
