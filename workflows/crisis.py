@@ -55,6 +55,8 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows.crisis_rules import future, mentions, next_crisis_due, settle
     from workflows.details import crisis_details
+    from workflows.ledger_facts import RecordCrisisFactsInput, crisis_facts
+    from workflows.ledger_writer import LedgerWriter
     from workflows.matrix import EscalationMatrix
     from workflows.metrics import count
     from workflows.models import (
@@ -78,6 +80,7 @@ PATCH_SEARCH = "crisis-search-attributes"
 PATCH_CAN = "crisis-continue-as-new"
 PATCH_CHAT = "chat-channels"
 PATCH_ON_CALL = "crisis-asks-who-is-on-call"
+PATCH_LEDGER = "crisis-ledger"
 # A cancelled crisis waits this long at most for its last mails.
 CANCEL_WAIT = timedelta(minutes=10)
 # Notification records carried to the next run at continue-as-new: the latest ones.
@@ -150,6 +153,7 @@ class CrisisWorkflow(Operations[CrisisView]):
         self._searchable = False
         self._chat_on = False
         self._ask_on_call = False
+        self._ledger: LedgerWriter | None = None
         self._stopping = False
         self._sending = False
         self._published: dict[str, Any] = {}
@@ -168,6 +172,16 @@ class CrisisWorkflow(Operations[CrisisView]):
         self._searchable = workflow.patched(PATCH_SEARCH)
         self._chat_on = workflow.patched(PATCH_CHAT)
         self._ask_on_call = workflow.patched(PATCH_ON_CALL)
+        if workflow.patched(PATCH_LEDGER):
+            self._ledger = LedgerWriter(
+                "record_crisis_facts",
+                lambda: RecordCrisisFactsInput(
+                    facts=crisis_facts(
+                        self._view(), self.state.policy.default_customer, workflow.now()
+                    )
+                ),
+                on_refused=self._ledger_refused,
+            )
         if input.state is None:
             self._state = await self._open(input)
         else:
@@ -180,6 +194,7 @@ class CrisisWorkflow(Operations[CrisisView]):
                 trimmed=str(trimmed),
             )
         sender = asyncio.create_task(self._deliver())
+        writer = asyncio.create_task(self._ledger.run()) if self._ledger is not None else None
         try:
             try:
                 await self._live()
@@ -189,7 +204,7 @@ class CrisisWorkflow(Operations[CrisisView]):
                 self._cancelled()  # from the Web UI or the CLI: said to the cell
                 try:
                     await workflow.wait_condition(
-                        lambda: not self.state.outbox and all(t.done() for t in self._tasks),
+                        lambda: self._sent() and all(t.done() for t in self._tasks),
                         timeout=CANCEL_WAIT,
                     )
                 except TimeoutError:
@@ -197,6 +212,8 @@ class CrisisWorkflow(Operations[CrisisView]):
                 raise
         finally:
             sender.cancel()
+            if writer is not None:
+                writer.cancel()
         return self._view()
 
     async def _live(self) -> None:
@@ -221,11 +238,19 @@ class CrisisWorkflow(Operations[CrisisView]):
                 pass
         await workflow.wait_condition(
             lambda: (
-                not self.state.outbox
+                self._sent()
                 and workflow.all_handlers_finished()
                 and all(t.done() for t in self._tasks)
             )
         )
+
+    def _sent(self) -> bool:
+        """Every mail out and the ledger written."""
+        return not self.state.outbox and (self._ledger is None or self._ledger.idle())
+
+    def _ledger_refused(self, why: str) -> None:
+        self._record("ledger_refused", SYSTEM, error=why[:500])
+        self._changed = True
 
     def _after_change(self) -> None:
         self._publish()
@@ -269,6 +294,8 @@ class CrisisWorkflow(Operations[CrisisView]):
         if s.last_status_at is not None:
             next_status = s.last_status_at + self._scaled(s.policy.crisis.status_every)
         workflow.set_current_details(crisis_details(s, workflow.now(), next_status))
+        if self._ledger is not None:
+            self._ledger.changed()
         if self._searchable:
             if "title" not in self._published:  # what `vigie crisis list` shows
                 workflow.upsert_memo({"title": s.title})

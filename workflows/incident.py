@@ -51,6 +51,8 @@ with workflow.unsafe.imports_passed_through():
         reset_flags,
         timed_events,
     )
+    from workflows.ledger_facts import RecordIncidentFactsInput, incident_facts
+    from workflows.ledger_writer import LedgerWriter
     from workflows.matrix import EscalationMatrix
     from workflows.metrics import count
     from workflows.models import (
@@ -102,6 +104,7 @@ PATCH_LIGHT_CAN = "continue-as-new-without-outbox"
 PATCH_WAKE_EARLY = "deadline-wake-early"
 PATCH_NEXT_DUE = "next-due-attribute"
 PATCH_CHAT = "chat-channels"
+PATCH_LEDGER = "incident-ledger"
 # A deadline timer wakes this much before the deadline and re-arms on the time left, so that
 # a task that waited in a busy worker does not push the deadline back.
 WAKE_EARLY = timedelta(seconds=30)
@@ -171,6 +174,7 @@ class IncidentWorkflow(Operations[IncidentView]):
         self._state: IncidentState | None = input.state
         self._changed = False
         self._chat_on = False
+        self._ledger: LedgerWriter | None = None
         self._published: dict[str, Any] = {}
         self._mirroring = False
         self._crisis = False
@@ -198,6 +202,14 @@ class IncidentWorkflow(Operations[IncidentView]):
         self._wake_early = workflow.patched(PATCH_WAKE_EARLY)
         self._next_due_on = workflow.patched(PATCH_NEXT_DUE)
         self._chat_on = workflow.patched(PATCH_CHAT)
+        if workflow.patched(PATCH_LEDGER):
+            self._ledger = LedgerWriter(
+                "record_incident_facts",
+                lambda: RecordIncidentFactsInput(
+                    facts=incident_facts(self.state, self._input.customer, workflow.now())
+                ),
+                on_refused=self._ledger_refused,
+            )
         if self._state is None:
             self._state = await self._open(input)
         else:
@@ -215,6 +227,8 @@ class IncidentWorkflow(Operations[IncidentView]):
             )
         if self._tell_crisis_on:
             senders.append(asyncio.create_task(self._drain(self._crisis_news, self._send_news)))
+        if self._ledger is not None:
+            senders.append(asyncio.create_task(self._ledger.run()))
         try:
             try:
                 await self._live()
@@ -948,7 +962,12 @@ class IncidentWorkflow(Operations[IncidentView]):
 
     def _outboxes_empty(self) -> bool:
         s = self.state
-        return not s.outbox and not s.alert_outbox and not self._crisis_news()
+        ledger_done = self._ledger is None or self._ledger.idle()
+        return not s.outbox and not s.alert_outbox and not self._crisis_news() and ledger_done
+
+    def _ledger_refused(self, why: str) -> None:
+        self._record("ledger_refused", SYSTEM, error=why[:500])
+        self._changed = True
 
     async def _drain(
         self, outbox: Callable[[], list[Any]], send: Callable[[Any], Awaitable[None]]
@@ -1057,6 +1076,8 @@ class IncidentWorkflow(Operations[IncidentView]):
             wanted[NEXT_DUE] = self._next_due()
         self._published = publish(self._published, wanted)
         workflow.set_current_details(incident_details(s, self._deadlines(), workflow.now()))
+        if self._ledger is not None:
+            self._ledger.changed()
 
     # --------------------------------------------------- continue-as-new
 

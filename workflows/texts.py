@@ -233,6 +233,10 @@ SENTENCES: dict[str, dict[str, str]] = {
         EN: "History compacted: the crisis continues as new; {trimmed} older events stay "
         "in the earlier runs' histories.",
     },
+    "ledger_refused": {
+        FR: "Registre des incidents : écriture refusée ({error}).",
+        EN: "Incident ledger: write refused ({error}).",
+    },
     "chat_failed": {
         FR: "Message {event} non remis au canal {channel} : {error}",
         EN: "{event} message not delivered to channel {channel}: {error}",
