@@ -36,6 +36,7 @@ from starters.cli_support import (
 from starters.crisis_cli import register as register_crisis_commands
 from starters.oncall_cli import register as register_oncall_commands
 from starters.report.cli import register as register_report_commands
+from starters.schedules_cli import register as register_schedules_commands
 from workers.connection import metrics_runtime
 from workers.logs import setup_logging
 from workers.policy_file import ConfigError
@@ -502,6 +503,7 @@ def reopen(
 register_crisis_commands(app)
 register_oncall_commands(app)
 register_report_commands(app)
+register_schedules_commands(app)
 
 
 def main() -> None:

@@ -95,6 +95,8 @@ def run_with_client(action: Callable[[Client, Settings], Awaitable[T]]) -> T:
             if exc.status == RPCStatusCode.INVALID_ARGUMENT:
                 fail(f"refused by Temporal: {exc.message}")
             fail(f"Temporal error: {exc.message}")
+        except ConfigError as exc:  # a broken configuration file: said, like bad arguments
+            fail(str(exc), 2)
 
     return asyncio.run(main())
 

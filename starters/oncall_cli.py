@@ -1,4 +1,4 @@
-"""``vigie oncall check`` and ``vigie schedules apply``."""
+"""``vigie oncall check``."""
 
 from __future__ import annotations
 
@@ -11,15 +11,13 @@ from zoneinfo import ZoneInfo
 
 import typer
 from rich.table import Table
-from temporalio.client import Client
 
 from activities.oncall import NO_API
 from activities.providers.opsgenie.client import OpsgenieError, OpsgenieUnavailable
 from activities.providers.opsgenie.schedules import ScheduleApi
-from starters.cli_support import AsJson, err, fail, out, run_with_client, settings
+from starters.cli_support import AsJson, err, fail, out, settings
 from workers.oncall_wiring import schedule_api
 from workers.policy_file import load_policy
-from workers.readiness_schedule import SCHEDULE_ID, apply_readiness_schedule
 from workers.settings import Settings
 from workers.worker import opsgenie_api
 from workflows.oncall_gaps import Cycle, ScheduleReport, next_cycle, schedule_report
@@ -27,7 +25,6 @@ from workflows.oncall_policy import Customer, WatchedSchedule
 from workflows.policy import ConfigError, Policy
 
 oncall_app = typer.Typer(help="On-call readiness (procedure §4.2).", no_args_is_help=True)
-schedules_app = typer.Typer(help="The Temporal Schedules Vigie runs.", no_args_is_help=True)
 
 
 async def _read(api: ScheduleApi, schedule: WatchedSchedule, cycle: Cycle) -> ScheduleReport:
@@ -95,7 +92,7 @@ def _as_json(
     }
 
 
-def _policy(cfg: Settings) -> Policy:
+def policy_of(cfg: Settings) -> Policy:
     try:
         return load_policy(cfg.config_dir)
     except ConfigError as exc:
@@ -113,7 +110,7 @@ def check(
     zone, to the minute). Exit status 0 when every minute of it is covered, 1 otherwise (a
     gap, an empty rotation or a schedule that could not be read)."""
     cfg = settings()
-    policy = _policy(cfg)
+    policy = policy_of(cfg)
     customers = [c for c in policy.customers if c.schedules]
     if customer is not None:
         customers = [c for c in customers if c.name == customer]
@@ -160,18 +157,5 @@ def check(
     raise typer.Exit(0 if covered else 1)
 
 
-@schedules_app.command("apply")
-def apply() -> None:
-    """Create or update the on-call readiness Temporal Schedule from the policy (or delete it
-    when nothing is to be watched). Safe to run again."""
-
-    async def action(client: Client, cfg: Settings) -> tuple[str, str]:
-        return await apply_readiness_schedule(client, cfg, _policy(cfg))
-
-    applied, detail = run_with_client(action)
-    out.print(f"{SCHEDULE_ID}: {applied} ({detail})", highlight=False)
-
-
 def register(app: Any) -> None:
     app.add_typer(oncall_app, name="oncall")
-    app.add_typer(schedules_app, name="schedules")

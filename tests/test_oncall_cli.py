@@ -200,3 +200,6 @@ async def test_schedules_apply_command(
     result = await asyncio.to_thread(runner.invoke, app, ["schedules", "apply"], env=env)
     assert result.exit_code == 0, result.stderr
     assert result.stdout.startswith(f"{SCHEDULE_ID}: off (no schedule API is configured")
+    # One command applies every Schedule Vigie runs: the monthly service review too.
+    review = f"vigie-service-review-{settings.task_queue}: "
+    assert review in result.stdout.splitlines()[-1]

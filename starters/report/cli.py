@@ -1,4 +1,4 @@
-"""``vigie report``, ``vigie ledger migrate|rebuild`` and ``vigie schedules apply``."""
+"""``vigie report`` and ``vigie ledger migrate|rebuild``."""
 
 from __future__ import annotations
 
@@ -11,22 +11,19 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from temporalio.client import Client
 
 from activities.ledger.store import Ledger, LedgerError
 from starters.cli_support import client_for, err, fail, out, settings
 from starters.report.compute import INCIDENT_COLUMNS, Period, build_report
 from starters.report.rebuild import rebuild_ledger
 from starters.report.render import to_csv, to_html, to_json
-from workers.ledger import apply_schedules, open_ledger
+from workers.ledger import open_ledger
 from workers.policy_file import ConfigError, load_policy
 from workers.settings import Settings
 from workflows.limits import CUSTOMER_PATTERN
-from workflows.service_review import schedule_id
 
 MAX_DAYS = 3 * 366
 ledger_app = typer.Typer(help="The incident ledger (VIGIE_DATABASE_URL).", no_args_is_help=True)
-schedules_app = typer.Typer(help="Vigie's Temporal Schedules.", no_args_is_help=True)
 
 
 class Format(StrEnum):
@@ -146,23 +143,6 @@ def rebuild(
         err.print(f"[yellow]skipped[/] {problem}", highlight=False)
 
 
-@schedules_app.command("apply")
-def schedules_apply() -> None:
-    """Create or update the monthly service-review Schedule (a paused one stays paused)."""
-    cfg = settings()
-
-    async def run() -> str:
-        client: Client = await client_for(cfg)
-        return await apply_schedules(client, cfg)
-
-    try:
-        outcome = asyncio.run(run())
-    except ConfigError as exc:
-        fail(str(exc), 2)
-    out.print(f"schedule {schedule_id(cfg.task_queue)}: {outcome}")
-
-
 def register(app: Any) -> None:
     app.command("report")(report)
     app.add_typer(ledger_app, name="ledger")
-    app.add_typer(schedules_app, name="schedules")
