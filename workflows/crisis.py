@@ -285,6 +285,8 @@ class CrisisWorkflow(Operations[CrisisView]):
         s.timeline, trimmed = carried(s.timeline)
         s.timeline_trimmed += trimmed
         s.notifications = s.notifications[-NOTIFICATIONS_KEPT:]
+        if self._ledger is not None:
+            self._ledger.stop()  # the next run writes its facts again
         workflow.continue_as_new(self._input.model_copy(update={"state": s}))
 
     def _publish(self) -> None:
@@ -1177,6 +1179,9 @@ class CrisisWorkflow(Operations[CrisisView]):
                     )
                 ],
             )
+
+    def _applied_updates(self) -> list[str]:
+        return self.state.applied_updates
 
     def _answer(self) -> CrisisView:
         """An Update's answer: the crisis without its timeline (``status`` has it)."""

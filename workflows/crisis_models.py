@@ -265,6 +265,9 @@ class CrisisState(BaseModel):
         default=0, description="Older entries left in earlier runs' histories"
     )
     application: str | None = None
+    applied_updates: list[str] = Field(
+        default=[], description="Ids of the latest Updates applied: each is applied once"
+    )
 
 
 class CrisisView(BaseModel):

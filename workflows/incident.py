@@ -1021,6 +1021,9 @@ class IncidentWorkflow(Operations[IncidentView]):
             self._record("alert_off", SYSTEM, reason=result.skipped)
             del s.alert_outbox[1:]
 
+    def _applied_updates(self) -> list[str]:
+        return self.state.applied_updates
+
     def _answer(self) -> IncidentView:
         """An Update's answer: the incident without its timeline (``status`` has it), so that
         a burst of Updates does not grow the history with copies of the whole story."""
@@ -1105,4 +1108,6 @@ class IncidentWorkflow(Operations[IncidentView]):
         s = self.state
         s.timeline, trimmed = carried(s.timeline)
         s.timeline_trimmed += trimmed
+        if self._ledger is not None:
+            self._ledger.stop()  # the next run writes its facts again
         workflow.continue_as_new(self._input.model_copy(update={"state": s}))

@@ -41,9 +41,14 @@ class LedgerWriter:
         self._on_refused = on_refused
         self._dirty = False
         self._writing = False
+        self._stopped = False
 
     def changed(self) -> None:
         self._dirty = True
+
+    def stop(self) -> None:
+        """No new write starts (the run continues as new: the next run writes again)."""
+        self._stopped = True
 
     def idle(self) -> bool:
         """Nothing left to write: wait for it before the workflow completes."""
@@ -51,7 +56,7 @@ class LedgerWriter:
 
     async def run(self) -> None:
         while True:
-            await workflow.wait_condition(lambda: self._dirty)
+            await workflow.wait_condition(lambda: self._dirty and not self._stopped)
             self._dirty, self._writing = False, True
             try:
                 await workflow.execute_activity(

@@ -424,6 +424,9 @@ class IncidentState(BaseModel):
     urgent_changes: list[UrgentChange] = []
     # Entries left out of the timeline at continue-as-new (they stay in earlier runs' histories).
     timeline_trimmed: int = 0
+    applied_updates: list[str] = Field(
+        default=[], description="Ids of the latest Updates applied: each is applied once"
+    )
 
 
 class IncidentInput(BaseModel):

@@ -45,6 +45,8 @@ class Refused(Exception):
 
 
 REFUSAL_TYPE = "InvalidOperation"
+# Update ids remembered to apply each Update once (a client retries within seconds).
+APPLIED_UPDATES_KEPT = 200
 
 
 def refusal(message: str) -> ApplicationError:
@@ -159,16 +161,29 @@ class Operations(Generic[ViewT]):
             input = op.model.model_validate(raw, context={LIMITS: True})
         except ValidationError as exc:
             raise refusal(f"{op.name}: {describe(exc)}") from None
-        if self._state is None:
-            return  # checked again by the handler once the workflow is loaded
+        if self._state is None or self._already_applied():
+            return  # checked again by the handler once loaded; or applied already
         check, _ = self._hooks(op)
         try:
             check(input)
         except Refused as exc:
             raise refusal(str(exc)) from None
 
+    def _applied_updates(self) -> list[str]:
+        """The ids of the latest Updates applied (kept in the state, across runs)."""
+        raise NotImplementedError
+
+    def _already_applied(self) -> bool:
+        """An Update can come twice with the same id: delivered again after a workflow task
+        that held it failed (new events during continue-as-new), or to the next run. Its
+        effect is applied once; the second delivery gets the answer."""
+        info = workflow.current_update_info()
+        return info is not None and info.id in self._applied_updates()
+
     async def _run_update(self, op: Operation, raw: Any) -> ViewT:
         await workflow.wait_condition(lambda: self._state is not None)
+        if self._already_applied():
+            return self._answer()
         check, apply = self._hooks(op)
         input = op.model.model_validate(raw, context={LIMITS: False})
         try:
@@ -176,6 +191,11 @@ class Operations(Generic[ViewT]):
         except Refused as exc:
             raise refusal(str(exc)) from None
         self._apply(apply, input)
+        info = workflow.current_update_info()
+        if info is not None:
+            applied = self._applied_updates()
+            applied.append(info.id)
+            del applied[:-APPLIED_UPDATES_KEPT]
         self._changed = True
         self._after_change()
         return self._answer()
