@@ -20,7 +20,7 @@ from tests.conftest import free_port
 from tests.helpers import eventually, on_a_business_morning, open_incident, status, status_when
 from tests.test_mail_render import mail_input
 from workers.settings import Settings
-from workers.worker import build_worker
+from workers.worker import build_worker, workflow_runner
 from workflows.incident import IncidentWorkflow
 from workflows.models import AcknowledgeInput
 
@@ -122,7 +122,7 @@ async def test_a_rejected_mail_is_recorded_and_the_next_ones_go_out(
 ) -> None:
     # The opening mail ("Ticket ouvert") is rejected for good; the next one is accepted.
     with answering("554 5.6.0 Content rejected", "Ticket ouvert") as sink:
-        cfg = settings.model_copy(update={"smtp_port": sink.port})
+        cfg = settings.model_copy(update={"smtp_port": sink.port, "workflow_sandbox": "shared"})
         client = skipping_env.client
         await on_a_business_morning(skipping_env)
         async with build_worker(client, cfg):
@@ -148,7 +148,7 @@ async def test_a_busy_server_delays_the_mail_without_losing_it(
         return None
 
     with MailSink(port=free_port(), answer=answer) as sink:
-        cfg = settings.model_copy(update={"smtp_port": sink.port})
+        cfg = settings.model_copy(update={"smtp_port": sink.port, "workflow_sandbox": "shared"})
         client = skipping_env.client
         await on_a_business_morning(skipping_env)
         async with build_worker(client, cfg):
@@ -157,3 +157,10 @@ async def test_a_busy_server_delays_the_mail_without_losing_it(
             view = await status_when(handle, lambda v: v.mails_pending == 0)
     assert "Ticket ouvert" in str(mails[0]["Subject"])
     assert not [e for e in view.timeline if e.kind == "mail_failed"]
+
+
+def test_workers_share_the_workflow_modules_unless_strict() -> None:
+    shared = workflow_runner(Settings())
+    strict = workflow_runner(Settings(workflow_sandbox="strict"))
+    assert "workflows" in shared.restrictions.passthrough_modules
+    assert "workflows" not in strict.restrictions.passthrough_modules
