@@ -20,7 +20,7 @@ from tests.conftest import free_port
 from tests.helpers import eventually, on_a_business_morning, open_incident, status, status_when
 from tests.test_mail_render import mail_input
 from workers.settings import Settings
-from workers.worker import build_worker, workflow_runner
+from workers.worker import build_worker
 from workflows.incident import IncidentWorkflow
 from workflows.models import AcknowledgeInput
 
@@ -157,10 +157,3 @@ async def test_a_busy_server_delays_the_mail_without_losing_it(
             view = await status_when(handle, lambda v: v.mails_pending == 0)
     assert "Ticket ouvert" in str(mails[0]["Subject"])
     assert not [e for e in view.timeline if e.kind == "mail_failed"]
-
-
-def test_workers_share_the_workflow_modules_unless_strict() -> None:
-    shared = workflow_runner(Settings())
-    strict = workflow_runner(Settings(workflow_sandbox="strict"))
-    assert "workflows" in shared.restrictions.passthrough_modules
-    assert "workflows" not in strict.restrictions.passthrough_modules
