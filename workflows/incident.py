@@ -90,6 +90,7 @@ PATCH_CANCEL = "cancel-as-operation"
 CANCEL_WAIT = timedelta(minutes=10)
 PATCH_LIGHT_CAN = "continue-as-new-without-outbox"
 PATCH_WAKE_EARLY = "deadline-wake-early"
+PATCH_LOCAL_POLICY = "policy-local-activity"
 # A deadline timer wakes this much before the deadline and re-arms on the time left, so that
 # a task that waited in a busy worker does not push the deadline back.
 WAKE_EARLY = timedelta(seconds=30)
@@ -277,7 +278,11 @@ class IncidentWorkflow(Operations[IncidentView]):
 
     async def _open(self, input: IncidentInput) -> IncidentState:
         incident_id = workflow.info().workflow_id
-        loaded = await workflow.execute_activity(
+        # Since PATCH_LOCAL_POLICY, read by the worker running the workflow: no round trip
+        # through the server for each new incident.
+        local = workflow.patched(PATCH_LOCAL_POLICY)
+        execute = workflow.execute_local_activity if local else workflow.execute_activity
+        loaded: LoadPolicyResult = await execute(
             "load_policy",
             LoadPolicyInput(incident_id=incident_id),
             result_type=LoadPolicyResult,
