@@ -27,6 +27,7 @@ from harness import (
     machine_note,
     open_loop,
     percentile,
+    run_bench,
     spread,
     wait_for,
     workers,
@@ -128,4 +129,4 @@ if __name__ == "__main__":
     parser.add_argument("--lead", type=float, default=30.0, help="seconds from opening to deadline")
     parser.add_argument("--workers", type=int, default=1)
     args = parser.parse_args()
-    asyncio.run(main(args.incidents, args.rate, args.lead, args.workers))
+    run_bench(main(args.incidents, args.rate, args.lead, args.workers))

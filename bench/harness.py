@@ -14,7 +14,7 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -275,3 +275,12 @@ async def wait_for(
             raise SystemExit(f"timed out after {limit:.0f} s waiting for {what}")
         await asyncio.sleep(every)
     return time.perf_counter() - began
+
+
+def run_bench(main: Coroutine[object, object, None]) -> None:
+    """``asyncio.run(main)``, then leaves without the interpreter's final clean-up: threads of
+    the Temporal runtime can outlive it and abort the process at exit (PyGILState_Release)."""
+    asyncio.run(main)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)

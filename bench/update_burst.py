@@ -19,7 +19,16 @@ import threading
 import time
 import uuid
 
-from harness import bench_incident, dev_server, free_port, machine_note, spread, wait_for, workers
+from harness import (
+    bench_incident,
+    dev_server,
+    free_port,
+    machine_note,
+    run_bench,
+    spread,
+    wait_for,
+    workers,
+)
 from temporalio.client import WorkflowExecutionStatus
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -129,4 +138,4 @@ if __name__ == "__main__":
     parser.add_argument("--updates", type=int, default=5000)
     parser.add_argument("--in-flight", type=int, default=50)
     args = parser.parse_args()
-    asyncio.run(main(args.updates, args.in_flight))
+    run_bench(main(args.updates, args.in_flight))

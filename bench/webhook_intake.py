@@ -32,6 +32,7 @@ from harness import (
     machine_note,
     open_loop,
     percentile,
+    run_bench,
     spawn,
     spread,
     vigie_env,
@@ -147,4 +148,4 @@ if __name__ == "__main__":
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--bare-rate", type=float, default=5.0, help="bare starts per second")
     args = parser.parse_args()
-    asyncio.run(main(args.rate, args.seconds, args.workers, args.bare_rate))
+    run_bench(main(args.rate, args.seconds, args.workers, args.bare_rate))

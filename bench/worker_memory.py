@@ -19,7 +19,16 @@ import threading
 import time
 import uuid
 
-from harness import bench_incident, dev_server, free_port, machine_note, spread, wait_for, workers
+from harness import (
+    bench_incident,
+    dev_server,
+    free_port,
+    machine_note,
+    run_bench,
+    spread,
+    wait_for,
+    workers,
+)
 
 from starters.dev.smtp_sink import MailSink
 from workflows.incident import IncidentWorkflow
@@ -90,4 +99,4 @@ if __name__ == "__main__":
     parser.add_argument("--concurrency", type=int, default=20)
     args = parser.parse_args()
     steps = [int(s) for s in args.steps.split(",")]
-    asyncio.run(main(steps, args.reads, args.concurrency))
+    run_bench(main(steps, args.reads, args.concurrency))

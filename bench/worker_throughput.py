@@ -16,7 +16,6 @@ the on-call paging (a matrix read and a second mail).
 from __future__ import annotations
 
 import argparse
-import asyncio
 import threading
 import time
 import uuid
@@ -29,6 +28,7 @@ from harness import (
     free_port,
     machine_note,
     open_loop,
+    run_bench,
     spread,
     wait_for,
     workers,
@@ -107,4 +107,4 @@ if __name__ == "__main__":
     parser.add_argument("--priority", default="P3", choices=["P1", "P2", "P3"])
     parser.add_argument("--backlog", action="store_true", help="start the worker(s) afterwards")
     args = parser.parse_args()
-    asyncio.run(main(args.incidents, args.rate, args.workers, args.priority, args.backlog))
+    run_bench(main(args.incidents, args.rate, args.workers, args.priority, args.backlog))

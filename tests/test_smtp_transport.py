@@ -59,6 +59,14 @@ async def test_a_connection_is_renewed_after_its_quota(sink: MailSink) -> None:
     assert smtp.opened == 3 and len(sink.peers) == 3
 
 
+async def test_an_idle_connection_is_replaced(sink: MailSink) -> None:
+    smtp = SmtpTransport(SmtpConfig(host=sink.host, port=sink.port, idle_seconds=0.05))
+    await smtp.send(message(1))
+    await asyncio.sleep(0.2)  # longer than the idle limit
+    await smtp.send(message(2))
+    assert smtp.opened == 2 and len(sink.messages) == 2
+
+
 async def test_a_dropped_connection_is_replaced() -> None:
     port = free_port()
     with MailSink(port=port) as first:
