@@ -31,6 +31,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from starters.dev.smtp_sink import MailSink  # noqa: E402
 from workflows.models import IncidentInput  # noqa: E402
 from workflows.search import SEARCH_ATTRIBUTES  # noqa: E402
 
@@ -263,6 +264,11 @@ def bench_incident(
 def t0_for_deadline(allowance: timedelta, lead: float) -> datetime:
     """A T0 whose deadline of ``allowance`` (24x7) falls ``lead`` seconds from now."""
     return datetime.now(UTC) - allowance + timedelta(seconds=lead)
+
+
+def mails_at_least(sink: MailSink, count: int) -> Callable[[], bool]:
+    """A condition for ``wait_for``: the sink holds ``count`` mails or more."""
+    return lambda: len(sink.messages) >= count
 
 
 async def wait_for(

@@ -18,7 +18,6 @@ import argparse
 import asyncio
 import copy
 import json
-import threading
 import time
 import uuid
 
@@ -30,6 +29,7 @@ from harness import (
     dev_server,
     free_port,
     machine_note,
+    mails_at_least,
     open_loop,
     percentile,
     run_bench,
@@ -62,17 +62,9 @@ async def main(rate: float, seconds: float, nworkers: int, bare_rate: float) -> 
     )
     run = uuid.uuid4().hex[:8]
     queue = f"bench-{run}"
-    mailed = 0
-    lock = threading.Lock()
-
-    def on_mail(_message: object, _to: list[str]) -> None:
-        nonlocal mailed
-        with lock:
-            mailed += 1
-
     async with dev_server() as env:
         client = env.client
-        with MailSink(port=free_port(), on_mail=on_mail) as sink:
+        with MailSink(port=free_port()) as sink:
             port = free_port()
             receiver = spawn(
                 [str(BIN / "vigie"), "webhook", "--port", str(port)],
@@ -108,7 +100,7 @@ async def main(rate: float, seconds: float, nworkers: int, bare_rate: float) -> 
                     )
                     sent = time.perf_counter() - began
                     started = outcomes.count("started")
-                    await wait_for(lambda: mailed >= started, 900, what="the opening mails")
+                    await wait_for(mails_at_least(sink, started), 900, what="the opening mails")
                     drained = time.perf_counter() - began
                     worker_cpu, server_cpu, _own = cpu.spent()
                     receiver_cpu = receiver.cpu_seconds()

@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import threading
 import time
 import uuid
 
@@ -24,6 +23,7 @@ from harness import (
     dev_server,
     free_port,
     machine_note,
+    mails_at_least,
     run_bench,
     spread,
     wait_for,
@@ -39,17 +39,9 @@ async def main(steps: list[int], reads: int, concurrency: int) -> None:
     print(f"steps {steps}, workflow cache {cache}; {machine_note()}")
     run = uuid.uuid4().hex[:8]
     queue = f"bench-{run}"
-    mailed = 0
-    lock = threading.Lock()
-
-    def on_mail(_message: object, _to: list[str]) -> None:
-        nonlocal mailed
-        with lock:
-            mailed += 1
-
     async with dev_server() as env:
         client = env.client
-        with MailSink(port=free_port(), on_mail=on_mail) as sink:
+        with MailSink(port=free_port()) as sink:
             async with workers(client, queue, sink.port) as group:
                 print(f"idle worker RSS {group.rss_mib()[0]:.0f} MiB")
                 ids: list[str] = []
@@ -67,7 +59,7 @@ async def main(steps: list[int], reads: int, concurrency: int) -> None:
                 for step in steps:
                     await asyncio.gather(*(start(n) for n in range(len(ids), step)))
                     ids = [f"incident-bench-{run}-{n}" for n in range(step)]
-                    await wait_for(lambda s=step: mailed >= s, 1800, what=f"{step} opening mails")
+                    await wait_for(mails_at_least(sink, step), 1800, what=f"{step} mails")
                     await asyncio.sleep(2)  # the last completions
                     print(f"{step:>6} open incidents: worker RSS {group.rss_mib()[0]:.0f} MiB")
 
