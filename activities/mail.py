@@ -5,6 +5,7 @@ from __future__ import annotations
 from email.errors import MessageError
 from email.message import EmailMessage
 
+from aiosmtplib import SMTPException
 from jinja2 import TemplateError
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
@@ -12,7 +13,7 @@ from temporalio.exceptions import ApplicationError
 from activities.mail_render import MailRenderer
 from activities.models import CrisisMailInput, SendMailInput, SendMailResult
 from activities.providers.opsgenie.client import OpsgenieApi, OpsgenieError, OpsgenieUnavailable
-from activities.providers.smtp import MailTransport, RecipientsRefused
+from activities.providers.smtp import MailRejected, MailTransport, RecipientsRefused
 from workflows.metrics import count
 
 # What building or serialising a mail raises when its content can never make a mail
@@ -142,10 +143,23 @@ class MailActivities:
                 type="RecipientsRefused",
                 non_retryable=True,
             ) from exc
+        except MailRejected as exc:
+            # A 5xx answer to the message itself: final for this mail, which the workflow
+            # records as failed, with this reason, before sending the next ones.
+            raise ApplicationError(
+                f"{what} to {message['To']} rejected by the mail server: {exc}",
+                type="MailRejected",
+                non_retryable=True,
+            ) from exc
         except (OSError, TimeoutError) as exc:
             # Unreachable server: Temporal retries with backoff until it is back.
             raise ApplicationError(
                 f"mail server unreachable: {exc}", type="MailServerUnavailable"
+            ) from exc
+        except SMTPException as exc:
+            # A temporary refusal (4xx: greylisting, a full queue...): retried with backoff.
+            raise ApplicationError(
+                f"mail server refused {what} for now, retried: {exc}", type="MailServerBusy"
             ) from exc
         except UNSENDABLE as exc:  # content the server cannot be given (a control character...)
             raise unsendable(what, exc) from exc

@@ -130,4 +130,7 @@ def settings(config_dir: Path, sink: MailSink) -> Settings:
         task_queue=f"incidents-{uuid.uuid4().hex[:8]}",
         mail_from="Vigie <vigie@example.com>",
         database_url=SecretStr(f"sqlite:///{config_dir.parent / 'ledger.db'}"),
+        # The SDK's per-workflow import, whose runtime checks catch a non-deterministic call
+        # in workflow code; the shared mode that workers run by default has tests of its own.
+        workflow_sandbox="strict",
     )

@@ -58,7 +58,31 @@ def test_histories_are_stored() -> None:
         "crisis_child_2026_11c",
         "incident_continued_first_2026_11c",
         "incident_continued_second_2026_11c",
+        # the policy read by a local activity (no round trip through the server)
+        "incident_lifecycle_local_policy",
+        "incident_breach_local_policy",
     }
+
+
+def _opening(stem: str) -> list[str]:
+    """What an incident's history does before its first mail: activities and markers."""
+    events = json.loads((Path(__file__).parent / "histories" / f"{stem}.json").read_text())
+    seen: list[str] = []
+    for event in events["events"]:
+        if "activityTaskScheduledEventAttributes" in event:
+            name = event["activityTaskScheduledEventAttributes"]["activityType"]["name"]
+            seen.append(f"activity {name}")
+            if name == "send_incident_mail":
+                return seen
+        elif "markerRecordedEventAttributes" in event:
+            seen.append(event["markerRecordedEventAttributes"]["markerName"])
+    return seen
+
+
+def test_both_ways_of_reading_the_policy_are_replayed() -> None:
+    assert "activity load_policy" in _opening("incident_lifecycle_2026_11")
+    newer = _opening("incident_lifecycle_local_policy")
+    assert "core_local_activity" in newer and "activity load_policy" not in newer
 
 
 @pytest.mark.parametrize("path", HISTORIES, ids=lambda p: p.stem)

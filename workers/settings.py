@@ -36,6 +36,9 @@ class Settings(BaseSettings):
     smtp_username: str | None = None
     smtp_password: SecretStr | None = None
     smtp_timeout_seconds: float = Field(default=30.0, gt=0)
+    smtp_connections: int = Field(
+        default=4, ge=1, le=100, description="SMTP connections a worker keeps open and reuses"
+    )
     mail_from: str = "Vigie <vigie@localhost>"
     mail_domain: str | None = Field(
         default=None, description="Right-hand side of Message-IDs; defaults to the sender's domain"
@@ -125,6 +128,12 @@ class Settings(BaseSettings):
     # worker (where its clock has already started) instead of on the server.
     max_concurrent_workflow_tasks: int = Field(default=8, ge=1)
     max_cached_workflows: int = Field(default=1000, ge=0)
+    workflow_sandbox: Literal["shared", "strict"] = Field(
+        default="shared",
+        description="'shared': workflow modules are imported once per worker and shared by every "
+        "workflow (fast, small); 'strict': the SDK default, re-imported for each workflow with "
+        "runtime checks for non-deterministic calls (slower, about 0.4 MiB per cached workflow)",
+    )
 
     @model_validator(mode="after")
     def _credentials_together(self) -> Settings:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+from datetime import date
 from functools import partial
 from typing import Any
 
@@ -12,6 +13,7 @@ import httpx
 from pydantic import SecretStr
 from temporalio.client import Client
 from temporalio.worker import Worker
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from activities.alerting import AlertActivities
 from activities.conference import ConferenceActivities
@@ -26,6 +28,7 @@ from activities.providers.conference.zoom import ZoomConfig, ZoomProvider
 from activities.providers.opsgenie.client import OpsgenieApi, OpsgenieConfig, default_base_url
 from activities.providers.smtp import MailTransport, SmtpConfig, SmtpTransport
 from workers.failures import DATA_CONVERTER
+from workers.file_cache import FileCache
 from workers.ledger import ledger_activities, ledger_upkeep
 from workers.matrix_file import load_matrix
 from workers.oncall_wiring import oncall_activities
@@ -53,6 +56,7 @@ def smtp_transport(settings: Settings) -> SmtpTransport:
             username=settings.smtp_username,
             password=settings.smtp_password,
             timeout_seconds=settings.smtp_timeout_seconds,
+            connections=settings.smtp_connections,
         )
     )
 
@@ -108,6 +112,18 @@ def conference_providers(
     return primary, fallback
 
 
+def workflow_runner(settings: Settings) -> SandboxedWorkflowRunner:
+    """The sandbox workflows run in. 'shared' passes Vigie's workflow modules through: they are
+    imported once, not again for each workflow, which was most of a new incident's worker CPU
+    and of a cached workflow's memory. Their determinism is then kept by the code rule (ruff
+    TID251 bans wall clock, randomness and I/O in workflows/) and the replay tests, not by the
+    sandbox's runtime checks; 'strict' brings those back."""
+    restrictions = SandboxRestrictions.default
+    if settings.workflow_sandbox == "shared":
+        restrictions = restrictions.with_passthrough_modules("workflows")
+    return SandboxedWorkflowRunner(restrictions=restrictions)
+
+
 def check_alternate_channel(
     channel: str, *, relay: MailTransport | None, alerts: OpsgenieApi | None
 ) -> None:
@@ -136,11 +152,14 @@ def build_worker(
     """A worker for every Vigie workflow. Raises ConfigError if the policy file is broken."""
     policy = load_policy(settings.config_dir)
     load_matrix(settings.matrix_path)  # refuse a broken matrix at start
+    # Read again only when the file changes (and the policy's holidays when the year turns).
+    policy_path = settings.config_dir / POLICY_FILE
+    read_policy = partial(load_policy, settings.config_dir)
     policies = PolicyActivities(
-        partial(load_policy, settings.config_dir),
-        source=str(settings.config_dir / POLICY_FILE),
+        FileCache(policy_path, read_policy, lambda: date.today().year),
+        source=str(policy_path),
         last_valid=policy,
-        load_matrix=partial(load_matrix, settings.matrix_path),
+        load_matrix=FileCache(settings.matrix_path, partial(load_matrix, settings.matrix_path)),
     )
     api = alert_api if alert_api is not None else opsgenie_api(settings)
     relay = (
@@ -166,6 +185,7 @@ def build_worker(
         Client(**config),
         task_queue=task_queue or settings.task_queue,
         workflows=WORKFLOWS,
+        workflow_runner=workflow_runner(settings),
         max_concurrent_activities=settings.max_concurrent_activities,
         max_concurrent_workflow_tasks=settings.max_concurrent_workflow_tasks,
         max_cached_workflows=settings.max_cached_workflows,

@@ -20,7 +20,7 @@ from workflows.models import (
     UrgentChange,
     Who,
 )
-from workflows.policy import CrisisStepName, Language, Policy
+from workflows.policy import CrisisStepName, Language, SharedPolicy
 
 Criterion = Literal[
     "major_incident",
@@ -219,7 +219,7 @@ class Acted(BaseModel):
 
 class CrisisState(BaseModel):
     crisis_id: str
-    policy: Policy
+    policy: SharedPolicy
     matrix: EscalationMatrix
     title: str
     criterion: Criterion

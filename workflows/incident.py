@@ -105,6 +105,7 @@ PATCH_WAKE_EARLY = "deadline-wake-early"
 PATCH_NEXT_DUE = "next-due-attribute"
 PATCH_CHAT = "chat-channels"
 PATCH_LEDGER = "incident-ledger"
+PATCH_LOCAL_POLICY = "policy-local-activity"
 # A deadline timer wakes this much before the deadline and re-arms on the time left, so that
 # a task that waited in a busy worker does not push the deadline back.
 WAKE_EARLY = timedelta(seconds=30)
@@ -302,7 +303,11 @@ class IncidentWorkflow(Operations[IncidentView]):
 
     async def _open(self, input: IncidentInput) -> IncidentState:
         incident_id = workflow.info().workflow_id
-        loaded = await workflow.execute_activity(
+        # Since PATCH_LOCAL_POLICY, read by the worker running the workflow: no round trip
+        # through the server for each new incident.
+        local = workflow.patched(PATCH_LOCAL_POLICY)
+        execute = workflow.execute_local_activity if local else workflow.execute_activity
+        loaded: LoadPolicyResult = await execute(
             "load_policy",
             LoadPolicyInput(incident_id=incident_id),
             result_type=LoadPolicyResult,

@@ -38,7 +38,7 @@ from workflows.limits import (
     free_text,
     single_line,
 )
-from workflows.policy import Grade, Language, Policy, Priority, ServiceLevel
+from workflows.policy import Grade, Language, Priority, ServiceLevel, SharedPolicy
 from workflows.sla import Stop
 from workflows.texts import SENTENCES
 
@@ -382,7 +382,7 @@ class IncidentState(BaseModel):
     """Everything the workflow knows; carried whole across continue-as-new."""
 
     incident_id: str
-    policy: Policy
+    policy: SharedPolicy
     title: str
     priority: Priority
     service_level: ServiceLevel

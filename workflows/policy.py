@@ -11,6 +11,7 @@ from datetime import date, time, timedelta
 from typing import Annotated, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -406,3 +407,24 @@ class Policy(_Strict):
     def ack_allowance(self, level: ServiceLevel) -> Allowance:
         result: Allowance = getattr(self.acknowledgement, level)
         return result
+
+
+# Policies already read by this worker, by content: the workflows that opened under the same
+# policy share one object instead of a copy each (about 30 KiB with its holidays). Policies are
+# frozen; the same content always gives an equal object, so replays are unaffected.
+_SHARED: dict[str, Policy] = {}
+_SHARED_AT_MOST = 32
+
+
+def shared(policy: Policy) -> Policy:
+    """The one object this worker keeps for ``policy``'s content."""
+    key = policy.model_dump_json()
+    found = _SHARED.get(key)
+    if found is None:
+        if len(_SHARED) >= _SHARED_AT_MOST:
+            _SHARED.pop(next(iter(_SHARED)))
+        _SHARED[key] = found = policy
+    return found
+
+
+SharedPolicy = Annotated[Policy, AfterValidator(shared)]

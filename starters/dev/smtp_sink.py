@@ -28,6 +28,11 @@ class _Handler:
         raw: bytes = envelope.original_content or envelope.content
         message = message_from_bytes(raw, policy=policy.default)
         assert isinstance(message, EmailMessage)
+        self._sink.peers.add(session.peer)
+        if self._sink.answer is not None:
+            reply = self._sink.answer(message, list(envelope.rcpt_tos))
+            if reply is not None:
+                return reply
         self._sink.keep(raw, message, list(envelope.rcpt_tos))
         return "250 Message accepted for delivery"
 
@@ -42,11 +47,16 @@ class MailSink:
         directory: Path | None = None,
         on_mail: Callable[[EmailMessage, list[str]], None] | None = None,
         refuse: frozenset[str] = frozenset(),
+        answer: Callable[[EmailMessage, list[str]], str | None] | None = None,
     ) -> None:
         self.host, self.port = host, port
         self.directory = directory
         self.on_mail = on_mail
         self.refuse = frozenset(a.lower() for a in refuse)  # answered 550, as a real server would
+        # Answers a message otherwise than "250" when it returns a reply ("554 5.7.1 spam",
+        # "451 4.3.0 try later"): that message is not kept.
+        self.answer = answer
+        self.peers: set[Any] = set()  # client (host, port) of each connection that sent a mail
         self.messages: list[EmailMessage] = []
         self._lock = threading.Lock()
         self._controller: Controller | None = None
