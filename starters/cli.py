@@ -33,6 +33,7 @@ from starters.cli_support import (
     fail,
     operator_name,
     out,
+    retrying,
     run_with_client,
     settings,
 )
@@ -150,6 +151,7 @@ def show(view: IncidentView, as_json: bool = False) -> None:
         ("breached", ", ".join(breaches) or "no"),
         ("missing", ", ".join(view.missing_fields) or "—"),
         ("mails waiting", str(view.mails_pending)),
+        ("retrying", "; ".join(retrying(t, _when) for t in view.retrying) or "—"),
     ):
         table.add_row(f"[bold]{label}[/]", value)
     out.print(table)

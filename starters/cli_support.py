@@ -6,6 +6,7 @@ import asyncio
 import getpass
 import sys
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from typing import Annotated, Any, NoReturn, TypeVar
 
 import typer
@@ -18,6 +19,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from workers.connection import connect
 from workers.settings import Settings
+from workflows.delivery import DeliveryTrouble
 
 # In a pipe, lines are never folded: ids, paths and messages stay whole for scripts.
 out = Console(soft_wrap=not sys.stdout.isatty())
@@ -40,6 +42,14 @@ By = Annotated[
     typer.Option("--by", envvar="VIGIE_OPERATOR", help="Who acts (default: the login name)"),
 ]
 AsJson = Annotated[bool, typer.Option("--json", help="Print the incident as JSON")]
+
+
+def retrying(trouble: DeliveryTrouble, when: Callable[[datetime], str]) -> str:
+    """A send that keeps failing, for people: what, attempts since when, the last error."""
+    t = trouble
+    return (
+        f"{t.outbox} {t.item}: {t.attempts} attempts since {when(t.since)}, last error: {t.error}"
+    )
 
 
 def fail(message: str, code: int = 1) -> NoReturn:

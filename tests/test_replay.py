@@ -32,6 +32,16 @@ def test_histories_are_stored() -> None:
         # a crisis restored before its DRP decision, started before the crisis followed
         # its incident: replays with the DRP reminder and escalation it had
         "crisis_restored_without_drp_before_trust",
+        # recorded just before sends went in rounds of attempts: replay with Temporal's
+        # retries alone
+        "incident_lifecycle_before_retry_rounds",
+        "incident_breach_before_retry_rounds",
+        "crisis_before_retry_rounds",
+        # sends in rounds of attempts; a mail and an alert change failing for a while
+        "incident_lifecycle_delivery_rounds",
+        "incident_breach_delivery_rounds",
+        "crisis_delivery_rounds",
+        "incident_delivery_trouble_delivery_rounds",
     }
 
 

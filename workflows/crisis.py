@@ -9,6 +9,7 @@ Operations are Signals and Updates of the same name, like the incident's.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
@@ -51,6 +52,7 @@ with workflow.unsafe.imports_passed_through():
         Validation,
     )
     from workflows.crisis_rules import future, mentions, settle
+    from workflows.delivery import send_in_rounds
     from workflows.details import crisis_details
     from workflows.matrix import EscalationMatrix
     from workflows.metrics import count
@@ -69,6 +71,8 @@ SYSTEM = "vigie"
 # Behaviour changes, each behind workflow.patched so older histories replay.
 PATCH_TRUST = "crisis-follows-incident"
 PATCH_CANCEL = "cancel-as-operation"
+# Mails are sent in rounds of attempts: one that keeps failing is seen (workflows.delivery).
+PATCH_ROUNDS = "delivery-in-rounds"
 # A cancelled crisis waits this long at most for its last mails.
 CANCEL_WAIT = timedelta(minutes=10)
 # A step done this soon after its target still counts as on time (timer and task latency).
@@ -954,7 +958,7 @@ class CrisisWorkflow(Operations[CrisisView]):
 
     async def _deliver(self) -> None:
         s = self.state
-        retry = s.policy.mail_delivery.retry_policy(["RecipientsRefused", "OpsgenieRejected"])
+        final = ["RecipientsRefused", "OpsgenieRejected"]
         if s.conference is None:
             try:
                 result = await workflow.execute_activity(
@@ -981,8 +985,11 @@ class CrisisWorkflow(Operations[CrisisView]):
         while True:
             await workflow.wait_condition(lambda: bool(s.outbox))
             mail = s.outbox[0]
-            try:
-                result = await workflow.execute_activity(
+
+            def send(
+                retry: RetryPolicy, _: tuple[str, ...] = (), mail: CrisisMail = mail
+            ) -> Awaitable[SendMailResult]:
+                return workflow.execute_activity(
                     "send_crisis_mail",
                     CrisisMailInput(crisis_id=s.crisis_id, mail=mail, conference=s.conference),
                     result_type=SendMailResult,
@@ -990,6 +997,15 @@ class CrisisWorkflow(Operations[CrisisView]):
                     retry_policy=retry,
                     summary=f"crisis mail {mail.kind}",
                 )
+
+            try:
+                if workflow.patched(PATCH_ROUNDS):
+                    result = await send_in_rounds(
+                        send, s.policy.mail_delivery, final, outbox="mail", item=mail.kind,
+                        retrying=s.retrying, record=self._record, publish=self._publish,
+                    )  # fmt: skip
+                else:
+                    result = await send(s.policy.mail_delivery.retry_policy(final))
             except ActivityError as exc:
                 cause = exc.cause.message if isinstance(exc.cause, ApplicationError) else str(exc)
                 self._undelivered(mail, cause)
@@ -1073,4 +1089,5 @@ class CrisisWorkflow(Operations[CrisisView]):
             closed=s.closed,
             validations=s.validations,
             urgent_changes=s.urgent_changes,
+            retrying=list(s.retrying.values()),
         )

@@ -7,6 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, model_validator
 
+from workflows.delivery import DeliveryTrouble
 from workflows.limits import Email
 from workflows.matrix import EscalationMatrix
 from workflows.models import (
@@ -254,6 +255,8 @@ class CrisisState(BaseModel):
     notifications: list[Notification] = []
     mail_seq: int = 0
     thread_key: str | None = None
+    # Sends being retried, by outbox: see workflows.delivery.
+    retrying: dict[str, DeliveryTrouble] = {}
 
 
 class CrisisView(BaseModel):
@@ -287,3 +290,6 @@ class CrisisView(BaseModel):
     closed: Acted | None = None
     validations: list[Validation] = []
     urgent_changes: list[UrgentChange] = []
+    retrying: list[DeliveryTrouble] = Field(
+        default=[], description="Mails that keep failing and are being retried, with the last error"
+    )

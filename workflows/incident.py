@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel
 from temporalio import workflow
@@ -40,6 +40,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.calendar import BusinessClock
     from workflows.crisis_models import CrisisInput
     from workflows.crisis_rules import future
+    from workflows.delivery import send_in_rounds
     from workflows.details import incident_details
     from workflows.matrix import EscalationMatrix
     from workflows.metrics import count
@@ -77,6 +78,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.urgent_changes import complete, open_change, request
 
 InputT = TypeVar("InputT", bound=BaseModel)
+T = TypeVar("T")
 
 SYSTEM = "vigie"
 # Behaviour changes, each behind workflow.patched so older histories replay.
@@ -90,6 +92,8 @@ PATCH_CANCEL = "cancel-as-operation"
 CANCEL_WAIT = timedelta(minutes=10)
 PATCH_LIGHT_CAN = "continue-as-new-without-outbox"
 PATCH_WAKE_EARLY = "deadline-wake-early"
+# Mails and alert changes are sent in rounds of attempts: one that keeps failing is seen.
+PATCH_ROUNDS = "delivery-in-rounds"
 # A deadline timer wakes this much before the deadline and re-arms on the time left, so that
 # a task that waited in a busy worker does not push the deadline back.
 WAKE_EARLY = timedelta(seconds=30)
@@ -963,8 +967,8 @@ class IncidentWorkflow(Operations[IncidentView]):
                 self._in_flight -= 1
 
     async def _send_mail(self, mail: OutgoingMail) -> None:
-        try:
-            await workflow.execute_activity(
+        def send(retry: RetryPolicy, _carried: tuple[str, ...] = ()) -> Awaitable[Any]:
+            return workflow.execute_activity(
                 "send_incident_mail",
                 SendMailInput(
                     mail=mail,
@@ -972,9 +976,12 @@ class IncidentWorkflow(Operations[IncidentView]):
                     display_timezone=self.policy.business_hours.timezone,
                 ),
                 start_to_close_timeout=timedelta(minutes=2),
-                retry_policy=self.policy.mail_delivery.retry_policy(["RecipientsRefused"]),
+                retry_policy=retry,
                 summary=f"mail {mail.kind}",
             )
+
+        try:
+            await self._in_rounds(send, "mail", mail.kind, ["RecipientsRefused"])
         except ActivityError as exc:
             cause = exc.cause.message if isinstance(exc.cause, ApplicationError) else str(exc)
             self._record("mail_failed", SYSTEM, mail=mail.kind, to=", ".join(mail.to), error=cause)
@@ -982,16 +989,26 @@ class IncidentWorkflow(Operations[IncidentView]):
     async def _send_alert(self, command: AlertCommand) -> None:
         s = self.state
         assert s.alert is not None
-        try:
-            result = await workflow.execute_activity(
+
+        def send(retry: RetryPolicy, carried: tuple[str, ...] = ()) -> Awaitable[AlertActionResult]:
+            assert s.alert is not None
+            return workflow.execute_activity(
                 "opsgenie_alert_action",
-                AlertActionInput(incident_id=s.incident_id, alert=s.alert, command=command),
+                AlertActionInput(
+                    incident_id=s.incident_id,
+                    alert=s.alert,
+                    command=command,
+                    request_id=carried[0] if carried else None,
+                ),
                 result_type=AlertActionResult,
                 start_to_close_timeout=timedelta(minutes=2),
                 heartbeat_timeout=timedelta(minutes=1),
-                retry_policy=self.policy.alert_delivery.retry_policy(["OpsgenieRejected"]),
+                retry_policy=retry,
                 summary=f"alert {command.action}",
             )
+
+        try:
+            result = await self._in_rounds(send, "alert", command.action, ["OpsgenieRejected"])
         except ActivityError as exc:
             cause = exc.cause.message if isinstance(exc.cause, ApplicationError) else str(exc)
             self._record("alert_failed", SYSTEM, action=command.action, error=cause)
@@ -1000,6 +1017,22 @@ class IncidentWorkflow(Operations[IncidentView]):
             s.alert_mirror_off = result.skipped
             self._record("alert_off", SYSTEM, reason=result.skipped)
             del s.alert_outbox[1:]
+
+    def _in_rounds(
+        self,
+        send: Callable[[RetryPolicy, tuple[str, ...]], Awaitable[T]],
+        outbox: Literal["mail", "alert"],
+        item: str,
+        non_retryable: list[str],
+    ) -> Awaitable[T]:
+        """Sends in rounds of attempts (a send that keeps failing is seen), or as before."""
+        delivery = self.policy.mail_delivery if outbox == "mail" else self.policy.alert_delivery
+        if not workflow.patched(PATCH_ROUNDS):
+            return send(delivery.retry_policy(non_retryable), ())
+        return send_in_rounds(
+            send, delivery, non_retryable, outbox=outbox, item=item,
+            retrying=self.state.retrying, record=self._record, publish=self._publish,
+        )  # fmt: skip
 
     def _answer(self) -> IncidentView:
         """An Update's answer: the incident without its timeline (``status`` has it), so that
@@ -1041,6 +1074,7 @@ class IncidentWorkflow(Operations[IncidentView]):
             ticket_opened_at=s.ticket_opened_at,
             urgent_changes=s.urgent_changes,
             timeline_trimmed=s.timeline_trimmed,
+            retrying=list(s.retrying.values()),
         )
 
     def _publish(self) -> None:

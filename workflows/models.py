@@ -23,6 +23,7 @@ from pydantic import (
     model_validator,
 )
 
+from workflows.delivery import DeliveryTrouble
 from workflows.limits import (
     MAX_DETAILS,
     MAX_EVENT_TEXT,
@@ -362,6 +363,9 @@ class IncidentView(BaseModel):
     timeline_trimmed: int = Field(
         default=0, description="Older entries left out (in earlier runs' histories)"
     )
+    retrying: list[DeliveryTrouble] = Field(
+        default=[], description="Sends that keep failing and are being retried, with the last error"
+    )
 
 
 class UrgentChangeInput(OperatorInput):
@@ -422,6 +426,8 @@ class IncidentState(BaseModel):
     urgent_changes: list[UrgentChange] = []
     # Entries left out of the timeline at continue-as-new (they stay in earlier runs' histories).
     timeline_trimmed: int = 0
+    # Sends being retried, by outbox ("mail", "alert"): see workflows.delivery.
+    retrying: dict[str, DeliveryTrouble] = {}
 
 
 class IncidentInput(BaseModel):
