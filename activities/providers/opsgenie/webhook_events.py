@@ -27,6 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 from activities.providers.opsgenie.mapping import OpsgenieMapping
 from activities.providers.opsgenie.marks import SERVICE_LEVELS, is_own_note, is_own_tag
 from workflows.limits import (
+    EMAIL_PATTERN,
     MAX_DETAILS,
     MAX_EMAIL,
     MAX_ID,
@@ -42,7 +43,6 @@ from workflows.limits import (
     is_clean_line,
     one_line,
 )
-from workflows.matrix import EMAIL_PATTERN
 from workflows.models import AlertRef, IncidentInput
 from workflows.texts import render
 
