@@ -36,6 +36,7 @@ POISON: dict[str, str] = {
 }
 """Named poison values, one of each trick."""
 
+
 def encodable(text: str) -> bool:
     """Whether UTF-8 can carry it: a lone surrogate cannot, so no Temporal client can send it
     (the webhook and the CLI can receive one, and are tested with it)."""
@@ -63,12 +64,12 @@ tricky_text = st.one_of(
 )
 
 # Any JSON value, small.
+KEYS = st.text(CHARACTERS, max_size=8)
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | tricky_text,
-    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(CHARACTERS, max_size=8), inner,
-                                                                max_size=3),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(KEYS, inner, max_size=3),
     max_leaves=8,
-)  # fmt: skip
+)
 
 
 VALID: dict[str, dict[str, Any]] = {
@@ -108,7 +109,7 @@ def operation_payloads(name: str, model: type[Any]) -> st.SearchStrategy[Any]:
     poisoned = st.dictionaries(
         st.sampled_from(names), tricky_text | json_values, min_size=1, max_size=2
     ).map(lambda extra: {**valid, **extra})
-    unknown = st.dictionaries(st.text(CHARACTERS, max_size=10), json_values, min_size=1, max_size=2).map(
-        lambda extra: {**valid, **extra}
-    )
+    unknown = st.dictionaries(
+        st.text(CHARACTERS, max_size=10), json_values, min_size=1, max_size=2
+    ).map(lambda extra: {**valid, **extra})
     return st.one_of(st.just(valid), poisoned, poisoned, unknown, json_values)
