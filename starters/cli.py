@@ -159,6 +159,9 @@ def show(view: IncidentView, as_json: bool = False) -> None:
     for entry in view.timeline:
         timeline.add_row(_when(entry.at), entry.kind, entry.by, entry.text)
     out.print(timeline)
+    if view.timeline_omitted:
+        out.print(f"{view.timeline_omitted} entries between the opening and the latest are not "
+                  "shown here; the workflow history has them all")  # fmt: skip
 
 
 def operate(incident_id: str, operation: str, input: BaseModel, as_json: bool) -> None:

@@ -206,6 +206,42 @@ async def delivery_trouble(
     return handle
 
 
+async def continued(
+    env: WorkflowEnvironment, queue: str, settings: Settings
+) -> WorkflowHandle[object, object]:
+    """An incident that continues as new (its first run's history ends there)."""
+    policy = settings.config_dir / "policy.toml"
+    short = settings.config_dir / "short-runs"
+    short.mkdir(exist_ok=True)
+    for other in settings.config_dir.glob("*.toml"):
+        (short / other.name).write_text(other.read_text(encoding="utf-8"), encoding="utf-8")
+    (short / "policy.toml").write_text(
+        policy.read_text(encoding="utf-8").replace(
+            "continue_as_new_after_events = 8000", "continue_as_new_after_events = 200"
+        ),
+        encoding="utf-8",
+    )
+    cfg = settings.model_copy(update={"config_dir": short})
+    async with build_worker(env.client, cfg, task_queue=f"{queue}-continued"):
+        handle = await open_incident(
+            env.client, f"{queue}-continued", service_level="silver", priority="P2"
+        )
+        await status(handle)
+        await handle.execute_update(IncidentWorkflow.acknowledge, AcknowledgeInput(by="alice"))
+        for n in range(60):
+            await handle.execute_update(
+                IncidentWorkflow.add_worklog, WorklogInput(by="alice", text=f"step {n}")
+            )
+        for _ in range(300):
+            described = await handle.describe()
+            if described.run_id != handle.first_execution_run_id:
+                break
+            await asyncio.sleep(0.1)
+        await handle.execute_update(IncidentWorkflow.resolve, ResolveInput(by="a", resolution="ok"))
+        await handle.execute_update(IncidentWorkflow.close, CloseInput(by="alice"))
+    return env.client.get_workflow_handle(handle.id, run_id=handle.first_execution_run_id)
+
+
 async def main(tag: str) -> None:
     from temporalio.api.enums.v1 import IndexedValueType
     from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
@@ -243,6 +279,7 @@ async def main(tag: str) -> None:
                 ("incident_breach", breach),
                 ("crisis", crisis),
                 ("incident_delivery_trouble", partial(delivery_trouble, settings=settings)),
+                ("incident_continued", partial(continued, settings=settings)),
             ):
                 path = HISTORIES / f"{name}_{tag}.json"
                 if path.exists():

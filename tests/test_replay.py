@@ -42,6 +42,12 @@ def test_histories_are_stored() -> None:
         "incident_breach_delivery_rounds",
         "crisis_delivery_rounds",
         "incident_delivery_trouble_delivery_rounds",
+        # status answers and continue-as-new bounded in bytes; a run that continues as new
+        "incident_lifecycle_bounded_carry",
+        "incident_breach_bounded_carry",
+        "crisis_bounded_carry",
+        "incident_delivery_trouble_bounded_carry",
+        "incident_continued_bounded_carry",
     }
 
 

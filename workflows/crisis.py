@@ -65,6 +65,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.operations import Operation, Operations, Refused, operations
     from workflows.rex import rex_draft
     from workflows.texts import render
+    from workflows.timeline import shown_timeline
     from workflows.urgent_changes import complete, open_change, request
 
 SYSTEM = "vigie"
@@ -79,6 +80,8 @@ CANCEL_WAIT = timedelta(minutes=10)
 # Drills compress it, down to a floor.
 ON_TIME_GRACE = timedelta(minutes=1)
 MIN_GRACE = timedelta(seconds=1)
+# Notifications a status answer lists (the latest; all are in the history).
+SHOWN_NOTIFICATIONS = 500
 
 DESCRIPTIONS = {
     "post_update": "Post progress for the next status mail. {by, progress, done?, remaining?}",
@@ -1058,6 +1061,7 @@ class CrisisWorkflow(Operations[CrisisView]):
 
     def _view(self) -> CrisisView:
         s = self.state
+        shown = shown_timeline(s.timeline)  # an answer stays far below the payload limit
         return CrisisView(
             crisis_id=s.crisis_id,
             title=s.title,
@@ -1082,8 +1086,10 @@ class CrisisWorkflow(Operations[CrisisView]):
             rex_due_at=s.rex_due_at,
             rex=s.rex,
             mails_pending=len(s.outbox),
-            timeline=s.timeline,
-            notifications=s.notifications,
+            timeline=shown,
+            timeline_omitted=len(s.timeline) - len(shown),
+            notifications=s.notifications[-SHOWN_NOTIFICATIONS:],
+            notifications_omitted=max(0, len(s.notifications) - SHOWN_NOTIFICATIONS),
             restored=s.restored,
             nominal_confirmed=s.nominal_confirmed,
             closed=s.closed,

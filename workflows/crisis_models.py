@@ -293,3 +293,9 @@ class CrisisView(BaseModel):
     retrying: list[DeliveryTrouble] = Field(
         default=[], description="Mails that keep failing and are being retried, with the last error"
     )
+    timeline_omitted: int = Field(
+        default=0, description="Entries left out of this answer to keep it small (all in history)"
+    )
+    notifications_omitted: int = Field(
+        default=0, description="Older notifications left out of this answer (all in history)"
+    )

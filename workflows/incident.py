@@ -38,6 +38,7 @@ with workflow.unsafe.imports_passed_through():
         status_tag,
     )
     from workflows.calendar import BusinessClock
+    from workflows.carry import carried_input
     from workflows.crisis_models import CrisisInput
     from workflows.crisis_rules import future
     from workflows.delivery import send_in_rounds
@@ -74,7 +75,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.search import publish_search_attributes
     from workflows.sla import Deadlines, Stop, compute_deadlines
     from workflows.texts import render
-    from workflows.timeline import carried_timeline
+    from workflows.timeline import carried_timeline, shown_timeline
     from workflows.urgent_changes import complete, open_change, request
 
 InputT = TypeVar("InputT", bound=BaseModel)
@@ -94,6 +95,8 @@ PATCH_LIGHT_CAN = "continue-as-new-without-outbox"
 PATCH_WAKE_EARLY = "deadline-wake-early"
 # Mails and alert changes are sent in rounds of attempts: one that keeps failing is seen.
 PATCH_ROUNDS = "delivery-in-rounds"
+# What continues as new is measured in bytes and kept under the payload limit.
+PATCH_BOUNDED_CAN = "bounded-continue-as-new"
 # A deadline timer wakes this much before the deadline and re-arms on the time left, so that
 # a task that waited in a busy worker does not push the deadline back.
 WAKE_EARLY = timedelta(seconds=30)
@@ -1041,6 +1044,7 @@ class IncidentWorkflow(Operations[IncidentView]):
 
     def _view(self, with_timeline: bool = True) -> IncidentView:
         s, d = self.state, self._deadlines()
+        shown = shown_timeline(s.timeline) if with_timeline else []
         return IncidentView(
             incident_id=s.incident_id,
             status=s.status,
@@ -1070,7 +1074,8 @@ class IncidentWorkflow(Operations[IncidentView]):
             alert=s.alert,
             alert_changes_pending=len(s.alert_outbox),
             crisis_id=s.crisis_id,
-            timeline=list(s.timeline) if with_timeline else [],
+            timeline=shown if with_timeline else [],
+            timeline_omitted=len(s.timeline) - len(shown) if with_timeline else 0,
             ticket_opened_at=s.ticket_opened_at,
             urgent_changes=s.urgent_changes,
             timeline_trimmed=s.timeline_trimmed,
@@ -1122,6 +1127,8 @@ class IncidentWorkflow(Operations[IncidentView]):
             pass
         await workflow.wait_condition(workflow.all_handlers_finished)
         s = self.state
+        if workflow.patched(PATCH_BOUNDED_CAN):
+            workflow.continue_as_new(carried_input(self._input, s))  # under the payload limit
         kept = carried_timeline(s.timeline, TIMELINE_HEAD, TIMELINE_TAIL, TIMELINE_BYTES)
         s.timeline_trimmed += len(s.timeline) - len(kept)
         s.timeline = kept

@@ -366,6 +366,11 @@ class IncidentView(BaseModel):
     retrying: list[DeliveryTrouble] = Field(
         default=[], description="Sends that keep failing and are being retried, with the last error"
     )
+    timeline_omitted: int = Field(
+        default=0,
+        description="Entries of this run left out of this answer to keep it small (the opening "
+        "and the latest are shown; all are in the history)",
+    )
 
 
 class UrgentChangeInput(OperatorInput):

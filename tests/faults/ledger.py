@@ -48,19 +48,18 @@ async def mail_sends(client: Client, workflow_ids: Iterable[str]) -> Sends:
 
 
 async def _runs(client: Client, workflow_id: str) -> list[list[Any]]:
-    """The events of every run of a workflow, from its first run, following continue-as-new."""
-    handle = client.get_workflow_handle(workflow_id)
-    described = await handle.describe()
-    run_id: str | None = described.raw_description.workflow_execution_info.first_run_id or None
-    runs = []
+    """The events of every run of a workflow: from the latest back through the runs it
+    continued (each run's first event names the one before)."""
+    runs: list[list[Any]] = []
+    run_id: str | None = None
     while True:
-        events = [e async for e in client.get_workflow_handle(workflow_id, run_id=run_id)
-                  .fetch_history_events()]  # fmt: skip
+        handle = client.get_workflow_handle(workflow_id, run_id=run_id)
+        events = [e async for e in handle.fetch_history_events()]
         runs.append(events)
-        last = events[-1]
-        if last.event_type != EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW:
-            return runs
-        run_id = last.workflow_execution_continued_as_new_event_attributes.new_execution_run_id
+        started = events[0].workflow_execution_started_event_attributes
+        run_id = started.continued_execution_run_id or None
+        if run_id is None:
+            return runs[::-1]
 
 
 def _read(events: list[Any], sends: Sends) -> None:
