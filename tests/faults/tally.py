@@ -29,6 +29,7 @@ class Tally:
     mails_checked: int = 0
     mails_lost: int = 0
     mails_delivered_twice: int = 0
+    exits_checked: int = 0
 
     def fault(self, kind: str, count: int = 1) -> None:
         self.faults[kind] += count
@@ -45,10 +46,11 @@ class Tally:
             "mails_checked": self.mails_checked,
             "mails_lost": self.mails_lost,
             "mails_delivered_twice": self.mails_delivered_twice,
+            "exit_statuses_checked": self.exits_checked,
         }
 
     def empty(self) -> bool:
-        return not (self.faults or self.bad_inputs or self.mails_checked)
+        return not (self.faults or self.bad_inputs or self.mails_checked or self.exits_checked)
 
     def write(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -61,6 +63,7 @@ class Tally:
             f"bad inputs tried: {d['bad_inputs_tried']} ({_each(d['bad_inputs'])})",
             f"mails checked by Message-ID: {d['mails_checked']}, lost: {d['mails_lost']}, "
             f"delivered twice (same Message-ID): {d['mails_delivered_twice']}",
+            f"exit statuses checked (all 0 after success): {d['exit_statuses_checked']}",
         ]
 
 
