@@ -46,7 +46,6 @@ class Faulty:
 
     def next(self, method: str, path: str, *faults: int) -> None:
         self.queued += [(method, re.compile(path), fault) for fault in faults]
-        TALLY.fault("opsgenie " + "/".join("hang" if f == HANG else str(f) for f in faults))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         method, path = scope["method"], scope["path"]
@@ -54,6 +53,7 @@ class Faulty:
         for i, (m, pattern, fault) in enumerate(self.queued):
             if m == method and pattern.search(path):
                 del self.queued[i]
+                TALLY.fault(f"Opsgenie answering {fault or 'nothing (hang)'}")
                 return await self._fail(fault, send)
         await self.app(scope, receive, send)
 
