@@ -21,4 +21,4 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     target = os.environ.get("VIGIE_FAULTS_REPORT")
     if target and not TALLY.empty():
-        TALLY.write(Path(target))
+        TALLY.write(Path(target), passed=exitstatus == 0)

@@ -52,9 +52,11 @@ class Tally:
     def empty(self) -> bool:
         return not (self.faults or self.bad_inputs or self.mails_checked or self.exits_checked)
 
-    def write(self, path: Path) -> None:
+    def write(self, path: Path, passed: bool) -> None:
+        """The figures, and whether every case of the run passed (only then do they count)."""
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(self.as_dict(), indent=2) + "\n", encoding="utf-8")
+        figures = {"run_passed": passed, **self.as_dict()}
+        path.write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
 
     def lines(self) -> list[str]:
         d = self.as_dict()

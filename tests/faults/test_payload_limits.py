@@ -141,7 +141,7 @@ async def test_an_update_over_2_mb_from_a_raw_client(
                 )
                 break
             except RPCError:
-                assert loop.time() - began < 120, "the incident never recovered"
+                assert loop.time() - began < 30, "the incident did not recover within 30 s"
                 await asyncio.sleep(1)
         print(f"operations refused for {loop.time() - began:.0f} s after an Update of 3 MB")
         view = await until(lambda: settled(handle), within=60)

@@ -25,6 +25,7 @@ from tests.faults.poison import POISON, encodable
 from tests.faults.tally import TALLY
 from tests.faults.test_poison_entrances import DELIVERABLE
 from tests.helpers import advance, on_a_business_morning, status
+from tests.workflow_health import failed_tasks
 from workers.settings import Settings
 from workers.worker import build_worker
 from workflows.crisis import CrisisWorkflow
@@ -281,3 +282,21 @@ async def _crisis_mailed(handle: WorkflowHandle) -> Any:
     if view is None or view.mails_pending or view.retrying or not view.notifications:
         return None
     return view
+
+
+@pytest.mark.allow_failed_workflow_tasks  # what this test is about: checked below
+async def test_a_start_input_no_model_can_decode(
+    skipping_env: WorkflowEnvironment, settings: Settings
+) -> None:
+    """A raw Temporal client starts an incident with a blank title: Temporal runs no code that
+    could refuse it, so its first workflow task fails (visible in the Web UI, naming the
+    decoding) until someone terminates it. Vigie's own entrances refuse such input."""
+    client = skipping_env.client
+    async with build_worker(client, settings):
+        raw = {"title": "   ", "service_level": "gold"}
+        assert not decodes(IncidentInput, raw) and validated(title="   ") is None
+        handle = await start_incident(client, settings.task_queue, raw, "blank")
+        TALLY.bad_input("raw start input")
+        found = await until(lambda: failed_tasks(client, [(handle.id, None)]))
+        assert all("Failed decoding arguments" in line for line in found), found
+        await handle.terminate("input no model can decode")

@@ -5,13 +5,16 @@ once, in order. The slow case keeps it down for two minutes across deadlines."""
 from __future__ import annotations
 
 import asyncio
+import re
 from pathlib import Path
 from typing import Any
 
 import pytest
-from temporalio.client import WorkflowHandle
+from temporalio.client import Client, WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
+from typer.testing import CliRunner
 
+from starters.cli import app
 from starters.dev.smtp_sink import MailSink
 from tests.conftest import free_port
 from tests.faults.helpers import until
@@ -23,6 +26,16 @@ from workers.settings import Settings
 from workers.worker import build_worker
 from workflows.incident import IncidentWorkflow
 from workflows.models import AcknowledgeInput, IncidentView, WorklogInput
+
+runner = CliRunner()
+
+
+def cli_env(client: Client, settings: Settings) -> dict[str, str]:
+    return {
+        "TEMPORAL_ADDRESS": client.service_client.config.target_host,
+        "VIGIE_CONFIG_DIR": str(settings.config_dir),
+        "COLUMNS": "300",
+    }
 
 
 async def retrying(handle: WorkflowHandle[Any, Any]) -> IncidentView | None:
@@ -69,6 +82,12 @@ async def test_mails_wait_for_the_server_shown_retrying_then_all_arrive_once(
             details = await details_of(handle)
             assert "- en échec, nouvel essai à venir: mail opened · " in details
             assert "dernière erreur: mail server unreachable" in details
+            shown = await asyncio.to_thread(
+                runner.invoke, app, ["status", handle.id], env=cli_env(client, down)
+            )
+            assert shown.exit_code == 0, shown.output
+            assert re.search(r"retrying +mail opened: \d+ attempts since .*, last error: mail "
+                             "server unreachable", shown.output), shown.output  # fmt: skip
 
         with MailSink(port=port) as sink:
             for handle in handles:
@@ -77,6 +96,36 @@ async def test_mails_wait_for_the_server_shown_retrying_then_all_arrive_once(
                 assert "nouvel essai à venir" not in await details_of(handle)
                 assert in_order(sink, handle.id) == [0, 1, 2]
             await check_mails(client, sink, [h.id for h in handles])
+
+
+async def test_a_mail_server_that_never_answers(
+    skipping_env: WorkflowEnvironment, settings: Settings
+) -> None:
+    """It takes the connection and never greets: each attempt gives up after
+    VIGIE_SMTP_TIMEOUT_SECONDS, the mail is shown retrying, then goes out once the server
+    answers."""
+    held: list[asyncio.StreamWriter] = []
+
+    async def hold(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        held.append(writer)  # say nothing
+
+    hung = await asyncio.start_server(hold, "127.0.0.1", 0)
+    port = hung.sockets[0].getsockname()[1]
+    cfg = settings.model_copy(update={"smtp_port": port, "smtp_timeout_seconds": 0.5})
+    client = skipping_env.client
+    await on_a_business_morning(skipping_env)
+    async with build_worker(client, cfg):
+        handle = await open_incident(client, cfg.task_queue, priority="P3")
+        TALLY.fault("mail server that never answers")
+        view = await until(lambda: retrying(handle))
+        assert "mail server unreachable" in view.retrying[0].error
+        hung.close()
+        for writer in held:
+            writer.close()
+        await hung.wait_closed()
+        with MailSink(port=port) as sink:
+            await until(lambda: settled(handle))
+            await check_mails(client, sink, [handle.id])
 
 
 @pytest.mark.faults_slow
