@@ -1,4 +1,5 @@
-# Two entry points: `make dev` runs Vigie on the embedded stack, `make test` runs every check.
+# Two entry points: `make dev` runs Vigie on the embedded stack, `make test` runs every check
+# (`make faults` adds the slow fault-injection cases: outages, kills, many generated inputs).
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
