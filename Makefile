@@ -1,11 +1,12 @@
-# Two entry points: `make dev` runs Vigie on the embedded stack, `make test` runs every check.
+# Two entry points: `make dev` runs Vigie on the embedded stack, `make test` runs every check
+# (`make faults` adds the slow fault-injection cases: outages, kills, many generated inputs).
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 LOCK := requirements.lock
 
-.PHONY: setup dev test lint lock clean
+.PHONY: setup dev test faults lint lock clean
 
 # Every install takes its versions from $(LOCK), the versions the tests passed with.
 $(STAMP): pyproject.toml $(LOCK)
@@ -26,6 +27,13 @@ lint: $(STAMP)
 
 test: lint
 	$(BIN)/pytest -q
+
+# The fault-injection suite in full (tests/faults): server restart, worker kill, mail and
+# Opsgenie outages, and many more generated bad inputs than `make test` tries. Prints the
+# figures of the run and writes them to $(FAULTS_REPORT).
+FAULTS_REPORT ?= .vigie/faults-report.json
+faults: $(STAMP)
+	VIGIE_FAULTS=full VIGIE_FAULTS_REPORT=$(FAULTS_REPORT) $(BIN)/pytest -q -m "" tests/faults
 
 # Re-lock after changing dependencies in pyproject.toml; pins already in $(LOCK) are kept.
 # The lock also pins the optional `browser` extra; `make setup` does not install it.

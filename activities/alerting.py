@@ -20,6 +20,11 @@ from workflows.models import AlertCommand, AlertRef
 NO_KEY = "no Opsgenie API key configured (VIGIE_OPSGENIE_API_KEY): the alert is not updated"
 
 
+def accepted(request_id: str | None) -> list[str]:
+    """Failure details: the write already accepted, for the workflow's next round."""
+    return [request_id] if request_id else []
+
+
 class AlertActivities:
     """``api`` is None without an API key: then nothing is sent, and the result says so."""
 
@@ -71,8 +76,9 @@ class AlertActivities:
             return AlertActionResult(skipped=NO_KEY)
         provider = self._api.config.provider
         # A retry after the write was accepted only waits for its outcome: never sent twice.
+        # The request id comes from the attempt before (heartbeat) or the round before (input).
         details = activity.info().heartbeat_details
-        request_id = str(details[0]) if details else None
+        request_id = str(details[0]) if details else input.request_id
         try:
             if request_id is None:
                 request_id = await self._send(self._api, input.alert, input.command)
@@ -87,11 +93,15 @@ class AlertActivities:
         except OpsgenieUnavailable as exc:
             delay = timedelta(seconds=exc.retry_after) if exc.retry_after else None
             raise ApplicationError(
-                f"{provider} unavailable: {exc}", type="OpsgenieUnavailable", next_retry_delay=delay
+                f"{provider} unavailable: {exc}",
+                *accepted(request_id),
+                type="OpsgenieUnavailable",
+                next_retry_delay=delay,
             ) from exc
         except RequestPending as exc:
             raise ApplicationError(
                 f"{provider} has not processed request {request_id} yet",
+                *accepted(request_id),
                 type="OpsgenieRequestPending",
             ) from exc
         if not outcome.success:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime
 from email.message import EmailMessage
 from email.utils import format_datetime
 from typing import Any
+from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
@@ -22,6 +24,30 @@ from activities.models import CrisisMailInput, SendMailInput
 from workflows.limits import one_line
 from workflows.models import TimelineEntry
 from workflows.texts import render
+
+
+def header_text(value: str) -> str:
+    """Text for a header: one line, and nothing a mail reader would decode as an RFC 2047
+    encoded word. Python's email package decodes an encoded word it is given as text, line
+    breaks included, and writes them out as they are: ``=?utf-8?q?x=0D=0ABcc:_y?=`` in a
+    title would add a Bcc header. "=?" becomes "= ?", which no reader decodes."""
+    return one_line(value).replace("=?", "= ?")
+
+
+MAX_ID_LEFT = 250
+"""Characters on the left of a Message-ID's @ (a header line stays far below 998)."""
+
+
+def message_id_left(key: str) -> str:
+    """The left side of a mail's Message-ID: the mail's key, the same on every attempt.
+
+    Vigie's own keys are of a safe alphabet and stay as they are. A key made from an id
+    chosen outside Vigie is %-encoded (a Message-ID is ASCII, without spaces), and replaced
+    by its digest when that is too long for a header line."""
+    left = quote(key, safe=".:_-")
+    if len(left) > MAX_ID_LEFT:
+        left = "sha256-" + hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
+    return left
 
 
 def event_text(entry: TimelineEntry, language: str, timezone: str) -> str:
@@ -43,7 +69,7 @@ class MailRenderer:
         )
 
     def message_id(self, key: str) -> str:
-        return f"<{key}@{self.domain}>"
+        return f"<{message_id_left(key)}@{self.domain}>"
 
     def render(self, input: SendMailInput) -> EmailMessage:
         mail, incident = input.mail, input.incident
@@ -57,7 +83,7 @@ class MailRenderer:
             return value.astimezone(zone).strftime("%d/%m/%Y %H:%M %Z")
 
         self._env.filters["when"] = when
-        subject = one_line(
+        subject = header_text(
             f"[{incident.incident_id}] {incident.priority} {incident.title} — {wording['subject']}"
         )
         context = {
@@ -74,7 +100,7 @@ class MailRenderer:
         }
         message = self.compose(subject, mail.to, mail.key, mail.thread_key, "mail", context)
         message["Date"] = format_datetime(mail.event.at)
-        message["X-Vigie-Incident"] = incident.incident_id
+        message["X-Vigie-Incident"] = header_text(incident.incident_id)
         return message
 
     def compose(
@@ -105,7 +131,7 @@ class MailRenderer:
     def render_crisis(self, input: CrisisMailInput) -> EmailMessage:
         mail = input.mail
         heading = CRISIS_SUBJECTS[mail.language].get(mail.kind, mail.kind)
-        subject = one_line(f"[{input.crisis_id}] {heading} — {mail.subject}")
+        subject = header_text(f"[{input.crisis_id}] {heading} — {mail.subject}")
         context = {
             "mail": mail,
             "subject": subject,
@@ -115,6 +141,6 @@ class MailRenderer:
             "conference_label": CONFERENCE_LABEL[mail.language],
         }
         message = self.compose(subject, mail.to, mail.key, mail.thread_key, "crisis", context)
-        message["X-Vigie-Crisis"] = input.crisis_id
-        message["X-Vigie-Kind"] = mail.kind
+        message["X-Vigie-Crisis"] = header_text(input.crisis_id)
+        message["X-Vigie-Kind"] = header_text(mail.kind)
         return message

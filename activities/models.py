@@ -40,6 +40,10 @@ class AlertActionInput(BaseModel):
     incident_id: str
     alert: AlertRef
     command: AlertCommand
+    request_id: str | None = Field(
+        default=None,
+        description="A write already accepted by an earlier round: only its outcome is awaited",
+    )
 
 
 class AlertActionResult(BaseModel):

@@ -29,6 +29,7 @@ from starters.cli_support import (
     fail,
     operator_name,
     out,
+    retrying,
     run_with_client,
     settings,
     when,
@@ -96,6 +97,7 @@ def show(view: IncidentView, as_json: bool = False) -> None:
         ("breached", ", ".join(breaches) or "no"),
         ("missing", ", ".join(view.missing_fields) or "—"),
         ("mails waiting", str(view.mails_pending)),
+        ("retrying", "; ".join(retrying(t, when) for t in view.retrying) or "—"),
     ):
         table.add_row(f"[bold]{label}[/]", value)
     out.print(table)
@@ -103,6 +105,9 @@ def show(view: IncidentView, as_json: bool = False) -> None:
     for entry in view.timeline:
         timeline.add_row(when(entry.at), entry.kind, entry.by, entry.text)
     out.print(timeline)
+    if view.timeline_omitted:
+        out.print(f"{view.timeline_omitted} entries between the opening and the latest are not "
+                  "shown here; the workflow history has them all")  # fmt: skip
 
 
 def operate(incident_id: str, operation: str, input: BaseModel, as_json: bool) -> None:

@@ -22,6 +22,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from workers.connection import connect
 from workers.policy_file import ConfigError, load_policy
 from workers.settings import Settings
+from workflows.delivery import DeliveryTrouble
 
 # In a pipe, lines are never folded: ids, paths and messages stay whole for scripts.
 out = Console(soft_wrap=not sys.stdout.isatty())
@@ -44,6 +45,14 @@ By = Annotated[
     typer.Option("--by", envvar="VIGIE_OPERATOR", help="Who acts (default: the login name)"),
 ]
 AsJson = Annotated[bool, typer.Option("--json", help="Print the incident as JSON")]
+
+
+def retrying(trouble: DeliveryTrouble, when: Callable[[datetime], str]) -> str:
+    """A send that keeps failing, for people: what, attempts since when, the last error."""
+    t = trouble
+    return (
+        f"{t.outbox} {t.item}: {t.attempts} attempts since {when(t.since)}, last error: {t.error}"
+    )
 
 
 def fail(message: str, code: int = 1) -> NoReturn:

@@ -14,7 +14,17 @@ from rich.table import Table
 from temporalio.client import Client
 
 from starters import listing
-from starters.cli_support import AsJson, By, build, err, fail, out, run_with_client, when
+from starters.cli_support import (
+    AsJson,
+    By,
+    build,
+    err,
+    fail,
+    out,
+    retrying,
+    run_with_client,
+    when,
+)
 from workers.matrix_file import load_matrix
 from workers.settings import Settings
 from workflows.crisis import CrisisWorkflow
@@ -77,6 +87,8 @@ def show(view: CrisisView, as_json: bool = False) -> None:
     if view.conference:
         out.print(f"conference: {view.conference.url}")
     out.print(f"DRP: {view.drp.model_dump() if view.drp else 'undecided'}")
+    for trouble in view.retrying:
+        out.print(f"retrying: {retrying(trouble, when)}", highlight=False, markup=False)
     out.print(compliance_table(view))
     members = Table(
         "member", "role", "permanent", "taking part", title="cell", title_justify="left"

@@ -13,6 +13,8 @@ import sys
 import tempfile
 import uuid
 from datetime import timedelta
+from email.message import EmailMessage
+from functools import partial
 from pathlib import Path
 
 import httpx
@@ -22,12 +24,13 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from activities.providers.opsgenie.client import OpsgenieApi, OpsgenieConfig
+from activities.providers.smtp import SmtpTransport
 from starters.dev.opsgenie_standin import OpsgenieStandIn
 from starters.dev.smtp_sink import MailSink
 from tests.conftest import BIN, TEST_POLICY_CHANGES, free_port
 from tests.helpers import advance, open_incident, status
 from workers.settings import DEFAULT_CONFIG_DIR, Settings
-from workers.worker import build_worker
+from workers.worker import build_worker, smtp_transport
 from workflows.incident import IncidentWorkflow
 from workflows.models import (
     AcknowledgeInput,
@@ -174,6 +177,85 @@ async def readiness(env: WorkflowEnvironment, queue: str) -> WorkflowHandle[obje
     return env.client.get_workflow_handle(handle.id, run_id=handle.first_execution_run_id)
 
 
+class FlakyTransport:
+    """Refuses the first connections, as a mail server that is down would, then delivers."""
+
+    def __init__(self, inner: SmtpTransport, failures: int) -> None:
+        self.inner, self.failures = inner, failures
+
+    async def send(self, message: EmailMessage) -> dict[str, str]:
+        if self.failures > 0:
+            self.failures -= 1
+            raise ConnectionRefusedError("connection refused")
+        return await self.inner.send(message)
+
+
+async def delivery_trouble(
+    env: WorkflowEnvironment, queue: str, settings: Settings
+) -> WorkflowHandle[object, object]:
+    """A mail and an alert change that keep failing for a while, then go through."""
+    standin = OpsgenieStandIn()
+    standin.faults += [500] * 4
+    alert_api = OpsgenieApi(
+        OpsgenieConfig(base_url="http://standin", api_key=SecretStr("k")),
+        transport=httpx.ASGITransport(app=standin.app()),
+    )
+    mail = FlakyTransport(smtp_transport(settings), failures=5)
+    async with build_worker(
+        env.client, settings, task_queue=f"{queue}-trouble", transport=mail, alert_api=alert_api
+    ):
+        handle = await open_incident(
+            env.client, f"{queue}-trouble", service_level="silver", priority="P2"
+        )
+        for _ in range(300):
+            view = await status(handle)
+            kinds = [e.kind for e in view.timeline]
+            if "mail_through" in kinds and "alert_through" in kinds and not view.retrying:
+                break
+            await asyncio.sleep(0.1)
+        await handle.execute_update(IncidentWorkflow.acknowledge, AcknowledgeInput(by="alice"))
+        await handle.execute_update(IncidentWorkflow.resolve, ResolveInput(by="a", resolution="ok"))
+        await handle.execute_update(IncidentWorkflow.close, CloseInput(by="alice"))
+        await handle.result()
+    return handle
+
+
+async def continued(
+    env: WorkflowEnvironment, queue: str, settings: Settings
+) -> WorkflowHandle[object, object]:
+    """An incident that continues as new (its first run's history ends there)."""
+    policy = settings.config_dir / "policy.toml"
+    short = settings.config_dir / "short-runs"
+    short.mkdir(exist_ok=True)
+    for other in settings.config_dir.glob("*.toml"):
+        (short / other.name).write_text(other.read_text(encoding="utf-8"), encoding="utf-8")
+    (short / "policy.toml").write_text(
+        policy.read_text(encoding="utf-8").replace(
+            "continue_as_new_after_events = 8000", "continue_as_new_after_events = 200"
+        ),
+        encoding="utf-8",
+    )
+    cfg = settings.model_copy(update={"config_dir": short})
+    async with build_worker(env.client, cfg, task_queue=f"{queue}-continued"):
+        handle = await open_incident(
+            env.client, f"{queue}-continued", service_level="silver", priority="P2"
+        )
+        await status(handle)
+        await handle.execute_update(IncidentWorkflow.acknowledge, AcknowledgeInput(by="alice"))
+        for n in range(60):
+            await handle.execute_update(
+                IncidentWorkflow.add_worklog, WorklogInput(by="alice", text=f"step {n}")
+            )
+        for _ in range(300):
+            described = await handle.describe()
+            if described.run_id != handle.first_execution_run_id:
+                break
+            await asyncio.sleep(0.1)
+        await handle.execute_update(IncidentWorkflow.resolve, ResolveInput(by="a", resolution="ok"))
+        await handle.execute_update(IncidentWorkflow.close, CloseInput(by="alice"))
+    return env.client.get_workflow_handle(handle.id, run_id=handle.first_execution_run_id)
+
+
 async def main(tag: str) -> None:
     from temporalio.api.enums.v1 import IndexedValueType
     from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
@@ -211,6 +293,8 @@ async def main(tag: str) -> None:
                 ("incident_breach", breach),
                 ("crisis", crisis),
                 ("oncall_readiness", readiness),
+                ("incident_delivery_trouble", partial(delivery_trouble, settings=settings)),
+                ("incident_continued", partial(continued, settings=settings)),
             ):
                 path = HISTORIES / f"{name}_{tag}.json"
                 if path.exists():

@@ -61,6 +61,22 @@ def test_histories_are_stored() -> None:
         # the policy read by a local activity (no round trip through the server)
         "incident_lifecycle_local_policy",
         "incident_breach_local_policy",
+        # recorded just before sends went in rounds of attempts: replay with Temporal's
+        # retries alone
+        "incident_lifecycle_before_retry_rounds",
+        "incident_breach_before_retry_rounds",
+        "crisis_before_retry_rounds",
+        # sends in rounds of attempts; a mail and an alert change failing for a while
+        "incident_lifecycle_delivery_rounds",
+        "incident_breach_delivery_rounds",
+        "crisis_delivery_rounds",
+        "incident_delivery_trouble_delivery_rounds",
+        # status answers and continue-as-new bounded in bytes; a run that continues as new
+        "incident_lifecycle_bounded_carry",
+        "incident_breach_bounded_carry",
+        "crisis_bounded_carry",
+        "incident_delivery_trouble_bounded_carry",
+        "incident_continued_bounded_carry",
     }
 
 

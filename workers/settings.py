@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field, SecretStr, model_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from workers.matrix_file import MATRIX_FILE
+from workflows.limits import is_clean_line, is_visible
+
+# A sender address: local part @ host (``vigie@localhost`` is one), at most 254 characters.
+SENDER = re.compile(r"^(?=.{3,254}$)[^@\s,;<>]+@[^@\s,;<>]+$")
+# A host name for Message-IDs (ASCII letters, digits, hyphens; labels joined by dots).
+HOST_NAME = re.compile(r"^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+                       r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$")  # fmt: skip
 
 DEFAULT_CONFIG_DIR = Path(__file__).resolve().parent.parent / "config"
 
@@ -164,9 +172,37 @@ class Settings(BaseSettings):
     def matrix_path(self) -> Path:
         return self.matrix_file or self.config_dir / MATRIX_FILE
 
+    @field_validator("mail_from")
+    @classmethod
+    def _one_sender(cls, value: str) -> str:
+        """Every mail's From: refused here rather than making every mail unsendable."""
+        shape = "'Name <address>' or 'address' on one line, without control or invisible "
+        if not is_clean_line(value) or value.count("<") > 1 or not is_visible(value):
+            raise ValueError(shape + "characters")
+        if not SENDER.match(_address(value)):
+            raise ValueError(f"not a sender address: {_address(value)[:100]!r}; write {shape}")
+        return value
+
+    @field_validator("mail_domain")
+    @classmethod
+    def _host_name(cls, value: str | None) -> str | None:
+        if value is not None and not HOST_NAME.match(value):
+            raise ValueError("a host name such as example.org (ASCII letters, digits, '-', '.')")
+        return value
+
     @property
     def message_id_domain(self) -> str:
         if self.mail_domain:
             return self.mail_domain
-        address = self.mail_from.rsplit("<", 1)[-1].rstrip(">").strip()
-        return address.rsplit("@", 1)[-1] if "@" in address else "vigie.local"
+        address = _address(self.mail_from)
+        domain = address.rsplit("@", 1)[-1] if "@" in address else ""
+        try:
+            ascii_domain = domain.encode("idna").decode("ascii")
+        except UnicodeError:
+            ascii_domain = ""
+        return ascii_domain if HOST_NAME.match(ascii_domain) else "vigie.local"
+
+
+def _address(sender: str) -> str:
+    """The address of 'Name <address>' (or the whole value when there are no brackets)."""
+    return sender.rsplit("<", 1)[-1].rstrip(">").strip()

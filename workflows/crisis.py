@@ -9,6 +9,7 @@ Operations are Signals and Updates of the same name, like the incident's.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
@@ -54,6 +55,7 @@ with workflow.unsafe.imports_passed_through():
         Validation,
     )
     from workflows.crisis_rules import future, mentions, next_crisis_due, settle
+    from workflows.delivery import send_in_rounds
     from workflows.details import crisis_details
     from workflows.ledger_facts import RecordCrisisFactsInput, crisis_facts
     from workflows.ledger_writer import LedgerWriter
@@ -70,6 +72,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.rex import rex_draft
     from workflows.search import CRISIS_LEVEL, CRISIS_STATUS, NEXT_DUE, publish
     from workflows.texts import render, told_reason
+    from workflows.timeline import shown_timeline
     from workflows.urgent_changes import complete, open_change, request
 
 SYSTEM = "vigie"
@@ -81,6 +84,8 @@ PATCH_CAN = "crisis-continue-as-new"
 PATCH_CHAT = "chat-channels"
 PATCH_ON_CALL = "crisis-asks-who-is-on-call"
 PATCH_LEDGER = "crisis-ledger"
+# Mails are sent in rounds of attempts: one that keeps failing is seen (workflows.delivery).
+PATCH_ROUNDS = "delivery-in-rounds"
 # A cancelled crisis waits this long at most for its last mails.
 CANCEL_WAIT = timedelta(minutes=10)
 # Notification records carried to the next run at continue-as-new: the latest ones.
@@ -89,6 +94,8 @@ NOTIFICATIONS_KEPT = 500
 # Drills compress it, down to a floor.
 ON_TIME_GRACE = timedelta(minutes=1)
 MIN_GRACE = timedelta(seconds=1)
+# Notifications a status answer lists (the latest; all are in the history).
+SHOWN_NOTIFICATIONS = 500
 
 DESCRIPTIONS = {
     "post_update": "Post progress for the next status mail. {by, progress, done?, remaining?}",
@@ -1095,7 +1102,7 @@ class CrisisWorkflow(Operations[CrisisView]):
 
     async def _deliver(self) -> None:
         s = self.state
-        retry = s.policy.mail_delivery.retry_policy(["RecipientsRefused", "OpsgenieRejected"])
+        final = ["RecipientsRefused", "OpsgenieRejected"]
         if s.conference is None:
             try:
                 result = await workflow.execute_activity(
@@ -1122,9 +1129,11 @@ class CrisisWorkflow(Operations[CrisisView]):
         while True:
             await workflow.wait_condition(lambda: bool(s.outbox) and not self._stopping)
             mail = s.outbox[0]
-            self._sending = True
-            try:
-                result = await workflow.execute_activity(
+
+            def send(
+                retry: RetryPolicy, _: tuple[str, ...] = (), mail: CrisisMail = mail
+            ) -> Awaitable[SendMailResult]:
+                return workflow.execute_activity(
                     "send_crisis_mail",
                     CrisisMailInput(crisis_id=s.crisis_id, mail=mail, conference=s.conference),
                     result_type=SendMailResult,
@@ -1132,6 +1141,16 @@ class CrisisWorkflow(Operations[CrisisView]):
                     retry_policy=retry,
                     summary=f"crisis mail {mail.kind}",
                 )
+
+            self._sending = True
+            try:
+                if workflow.patched(PATCH_ROUNDS):
+                    result = await send_in_rounds(
+                        send, s.policy.mail_delivery, final, outbox="mail", item=mail.kind,
+                        retrying=s.retrying, record=self._record, publish=self._publish,
+                    )  # fmt: skip
+                else:
+                    result = await send(s.policy.mail_delivery.retry_policy(final))
             except ActivityError as exc:
                 cause = exc.cause.message if isinstance(exc.cause, ApplicationError) else str(exc)
                 self._undelivered(mail, cause)
@@ -1189,6 +1208,7 @@ class CrisisWorkflow(Operations[CrisisView]):
 
     def _view(self) -> CrisisView:
         s = self.state
+        shown = shown_timeline(s.timeline)  # an answer stays far below the payload limit
         return CrisisView(
             crisis_id=s.crisis_id,
             title=s.title,
@@ -1213,11 +1233,14 @@ class CrisisWorkflow(Operations[CrisisView]):
             rex_due_at=s.rex_due_at,
             rex=s.rex,
             mails_pending=len(s.outbox),
-            timeline=s.timeline,
-            notifications=s.notifications,
+            timeline=shown,
+            timeline_omitted=len(s.timeline) - len(shown),
+            notifications=s.notifications[-SHOWN_NOTIFICATIONS:],
+            notifications_omitted=max(0, len(s.notifications) - SHOWN_NOTIFICATIONS),
             restored=s.restored,
             nominal_confirmed=s.nominal_confirmed,
             closed=s.closed,
             validations=s.validations,
             urgent_changes=s.urgent_changes,
+            retrying=list(s.retrying.values()),
         )

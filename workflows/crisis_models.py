@@ -7,6 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, model_validator
 
+from workflows.delivery import DeliveryTrouble
 from workflows.limits import Email
 from workflows.matrix import EscalationMatrix
 from workflows.models import (
@@ -268,6 +269,8 @@ class CrisisState(BaseModel):
     applied_updates: list[str] = Field(
         default=[], description="Ids of the latest Updates applied: each is applied once"
     )
+    # Sends being retried, by outbox: see workflows.delivery.
+    retrying: dict[str, DeliveryTrouble] = {}
 
 
 class CrisisView(BaseModel):
@@ -301,6 +304,15 @@ class CrisisView(BaseModel):
     closed: Acted | None = None
     validations: list[Validation] = []
     urgent_changes: list[UrgentChange] = []
+    retrying: list[DeliveryTrouble] = Field(
+        default=[], description="Mails that keep failing and are being retried, with the last error"
+    )
+    timeline_omitted: int = Field(
+        default=0, description="Entries left out of this answer to keep it small (all in history)"
+    )
+    notifications_omitted: int = Field(
+        default=0, description="Older notifications left out of this answer (all in history)"
+    )
 
 
 CrisisInput.model_rebuild()

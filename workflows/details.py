@@ -2,7 +2,8 @@
 
 Shown on the workflow page (User Metadata), in the workflow's language, every time in the
 business time zone to the minute: state, next deadline and time left at the last change,
-acknowledgement, breaches, pending reason, crisis and next milestone, the last refusal.
+acknowledgement, breaches, pending reason, crisis and next milestone, sends that keep failing
+with their last error, the last refusal.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from workflows.crisis_models import CrisisState
+from workflows.delivery import DeliveryTrouble
 from workflows.models import IncidentState, TimelineEntry
 from workflows.sla import Deadlines
 from workflows.texts import FR, value, when
@@ -27,6 +29,8 @@ WORDS = {
         "refused": "dernier refus", "last": "dernier événement", "left": "reste",
         "late": "dépassé de", "as_of": "au", "none": "aucune", "drp": "PRA",
         "rex_due": "REX attendu avant le", "status_due": "prochain point de situation",
+        "retrying": "en échec, nouvel essai à venir", "attempts": "essais depuis",
+        "error": "dernière erreur", "mail": "mail", "alert": "alerte",
     },
     "en": {
         "open": "open", "in_progress": "in progress", "pending": "pending",
@@ -40,6 +44,8 @@ WORDS = {
         "refused": "last refusal", "last": "last event", "left": "left",
         "late": "late by", "as_of": "at", "none": "none", "drp": "DRP",
         "rex_due": "REX due", "status_due": "next status mail",
+        "retrying": "failing, trying again", "attempts": "attempts since",
+        "error": "last error", "mail": "mail", "alert": "alert",
     },
 }  # fmt: skip
 
@@ -67,6 +73,18 @@ def _due(label: str, due: datetime, now: datetime, language: str, zone: str) -> 
 
 def _last_refusal(timeline: list[TimelineEntry]) -> TimelineEntry | None:
     return next((e for e in reversed(timeline) if e.kind == "refused"), None)
+
+
+def _retrying(
+    lines: list[str], retrying: dict[str, DeliveryTrouble], language: str, zone: str
+) -> None:
+    """One line per send that keeps failing: what, attempts since when, the last error."""
+    w = WORDS[language]
+    for t in retrying.values():
+        lines.append(
+            f"- {w['retrying']}: {w[t.outbox]} {t.item} · {t.attempts} {w['attempts']} "
+            f"{when(t.since, language, zone)} · {w['error']}: {t.error}"
+        )
 
 
 def _tail(lines: list[str], timeline: list[TimelineEntry], language: str, zone: str) -> str:
@@ -101,6 +119,7 @@ def incident_details(s: IncidentState, d: Deadlines, now: datetime) -> str:
         lines.append(f"- {w['breaches']}: {', '.join(breaches)}")
     if s.crisis_id is not None:
         lines.append(f"- {w['crisis']}: {s.crisis_id}")
+    _retrying(lines, s.retrying, lang, zone)
     return _tail(lines, s.timeline, lang, zone)
 
 
@@ -124,6 +143,7 @@ def crisis_details(s: CrisisState, now: datetime, next_status_at: datetime | Non
     lines.append(f"- {w['drp']}: {drp}")
     if s.status == "closed" and s.rex_due_at is not None:
         lines.append(f"- {_due(w['rex_due'], s.rex_due_at, now, lang, zone)}")
+    _retrying(lines, s.retrying, lang, zone)
     return _tail(lines, s.timeline, lang, zone)
 
 

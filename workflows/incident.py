@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel
 from temporalio import workflow
@@ -38,10 +38,12 @@ with workflow.unsafe.imports_passed_through():
         status_tag,
     )
     from workflows.calendar import BusinessClock
+    from workflows.carry import carried_input
     from workflows.chat import ChatNotification, start_chat
     from workflows.continuing import carried, history_is_long, settle_in_flight, unique_recipients
     from workflows.crisis_models import CrisisInput
     from workflows.crisis_rules import future
+    from workflows.delivery import send_in_rounds
     from workflows.details import crisis_summary, incident_details
     from workflows.incident_rules import (
         ACTIVE,
@@ -86,9 +88,11 @@ with workflow.unsafe.imports_passed_through():
     from workflows.search import NEXT_DUE, incident_attributes, publish
     from workflows.sla import Deadlines, Stop, compute_deadlines
     from workflows.texts import render, told_reason
+    from workflows.timeline import shown_timeline
     from workflows.urgent_changes import complete, open_change, request
 
 InputT = TypeVar("InputT", bound=BaseModel)
+T = TypeVar("T")
 
 SYSTEM = "vigie"
 # Behaviour changes, each behind workflow.patched so older histories replay.
@@ -106,6 +110,10 @@ PATCH_NEXT_DUE = "next-due-attribute"
 PATCH_CHAT = "chat-channels"
 PATCH_LEDGER = "incident-ledger"
 PATCH_LOCAL_POLICY = "policy-local-activity"
+# Mails and alert changes are sent in rounds of attempts: one that keeps failing is seen.
+PATCH_ROUNDS = "delivery-in-rounds"
+# What continues as new is measured in bytes and kept under the payload limit.
+PATCH_BOUNDED_CAN = "bounded-continue-as-new"
 # A deadline timer wakes this much before the deadline and re-arms on the time left, so that
 # a task that waited in a busy worker does not push the deadline back.
 WAKE_EARLY = timedelta(seconds=30)
@@ -988,8 +996,8 @@ class IncidentWorkflow(Operations[IncidentView]):
                 self._in_flight -= 1
 
     async def _send_mail(self, mail: OutgoingMail) -> None:
-        try:
-            await workflow.execute_activity(
+        def send(retry: RetryPolicy, _carried: tuple[str, ...] = ()) -> Awaitable[Any]:
+            return workflow.execute_activity(
                 "send_incident_mail",
                 SendMailInput(
                     mail=mail,
@@ -997,9 +1005,12 @@ class IncidentWorkflow(Operations[IncidentView]):
                     display_timezone=self.policy.business_hours.timezone,
                 ),
                 start_to_close_timeout=timedelta(minutes=2),
-                retry_policy=self.policy.mail_delivery.retry_policy(["RecipientsRefused"]),
+                retry_policy=retry,
                 summary=f"mail {mail.kind}",
             )
+
+        try:
+            await self._in_rounds(send, "mail", mail.kind, ["RecipientsRefused"])
         except ActivityError as exc:
             cause = exc.cause.message if isinstance(exc.cause, ApplicationError) else str(exc)
             self._record("mail_failed", SYSTEM, mail=mail.kind, to=", ".join(mail.to), error=cause)
@@ -1007,16 +1018,26 @@ class IncidentWorkflow(Operations[IncidentView]):
     async def _send_alert(self, command: AlertCommand) -> None:
         s = self.state
         assert s.alert is not None
-        try:
-            result = await workflow.execute_activity(
+
+        def send(retry: RetryPolicy, carried: tuple[str, ...] = ()) -> Awaitable[AlertActionResult]:
+            assert s.alert is not None
+            return workflow.execute_activity(
                 "opsgenie_alert_action",
-                AlertActionInput(incident_id=s.incident_id, alert=s.alert, command=command),
+                AlertActionInput(
+                    incident_id=s.incident_id,
+                    alert=s.alert,
+                    command=command,
+                    request_id=carried[0] if carried else None,
+                ),
                 result_type=AlertActionResult,
                 start_to_close_timeout=timedelta(minutes=2),
                 heartbeat_timeout=timedelta(minutes=1),
-                retry_policy=self.policy.alert_delivery.retry_policy(["OpsgenieRejected"]),
+                retry_policy=retry,
                 summary=f"alert {command.action}",
             )
+
+        try:
+            result = await self._in_rounds(send, "alert", command.action, ["OpsgenieRejected"])
         except ActivityError as exc:
             cause = exc.cause.message if isinstance(exc.cause, ApplicationError) else str(exc)
             self._record("alert_failed", SYSTEM, action=command.action, error=cause)
@@ -1029,6 +1050,22 @@ class IncidentWorkflow(Operations[IncidentView]):
     def _applied_updates(self) -> list[str]:
         return self.state.applied_updates
 
+    def _in_rounds(
+        self,
+        send: Callable[[RetryPolicy, tuple[str, ...]], Awaitable[T]],
+        outbox: Literal["mail", "alert"],
+        item: str,
+        non_retryable: list[str],
+    ) -> Awaitable[T]:
+        """Sends in rounds of attempts (a send that keeps failing is seen), or as before."""
+        delivery = self.policy.mail_delivery if outbox == "mail" else self.policy.alert_delivery
+        if not workflow.patched(PATCH_ROUNDS):
+            return send(delivery.retry_policy(non_retryable), ())
+        return send_in_rounds(
+            send, delivery, non_retryable, outbox=outbox, item=item,
+            retrying=self.state.retrying, record=self._record, publish=self._publish,
+        )  # fmt: skip
+
     def _answer(self) -> IncidentView:
         """An Update's answer: the incident without its timeline (``status`` has it), so that
         a burst of Updates does not grow the history with copies of the whole story."""
@@ -1036,6 +1073,7 @@ class IncidentWorkflow(Operations[IncidentView]):
 
     def _view(self, with_timeline: bool = True) -> IncidentView:
         s, d = self.state, self._deadlines()
+        shown = shown_timeline(s.timeline) if with_timeline else []
         return IncidentView(
             incident_id=s.incident_id,
             status=s.status,
@@ -1065,10 +1103,12 @@ class IncidentWorkflow(Operations[IncidentView]):
             alert=s.alert,
             alert_changes_pending=len(s.alert_outbox),
             crisis_id=s.crisis_id,
-            timeline=list(s.timeline) if with_timeline else [],
+            timeline=shown if with_timeline else [],
+            timeline_omitted=len(s.timeline) - len(shown) if with_timeline else 0,
             ticket_opened_at=s.ticket_opened_at,
             urgent_changes=s.urgent_changes,
             timeline_trimmed=s.timeline_trimmed,
+            retrying=list(s.retrying.values()),
         )
 
     def _publish(self) -> None:
@@ -1111,8 +1151,10 @@ class IncidentWorkflow(Operations[IncidentView]):
             timedelta(seconds=self.policy.mail_delivery.in_flight_wait_seconds),
         )
         s = self.state
-        s.timeline, trimmed = carried(s.timeline)
-        s.timeline_trimmed += trimmed
         if self._ledger is not None:
             self._ledger.stop()  # the next run writes its facts again
+        if workflow.patched(PATCH_BOUNDED_CAN):
+            workflow.continue_as_new(carried_input(self._input, s))  # under the payload limit
+        s.timeline, trimmed = carried(s.timeline)
+        s.timeline_trimmed += trimmed
         workflow.continue_as_new(self._input.model_copy(update={"state": s}))

@@ -18,6 +18,7 @@ validators and the Signal handlers of ``workflows.operations`` do.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Callable, Sized
 from datetime import UTC, datetime
 from typing import Annotated, Any, TypeVar
@@ -25,8 +26,6 @@ from typing import Annotated, Any, TypeVar
 from pydantic import AfterValidator, ValidationInfo
 from pydantic_core import PydanticCustomError
 from temporalio import workflow
-
-from workflows.matrix import EMAIL_PATTERN
 
 LIMITS = "vigie_input_limits"
 """Validation context key: True applies the limits, False waives them."""
@@ -50,6 +49,8 @@ MAX_DETAILS = 100
 T0_EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
 T0_LATEST = datetime(2100, 1, 1, tzinfo=UTC)
 
+EMAIL_PATTERN = r"^[^@\s,;<>]+@[^@\s,;<>]+\.[^@\s,;<>]+$"
+"""A deliberately simple address check: one @, no spaces, a dot in the domain."""
 SAFE_ID = r"[A-Za-z0-9][A-Za-z0-9._:-]*"
 """Alphabet of ids that become part of an incident id (and of mail headers)."""
 CUSTOMER_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,79}$"
@@ -121,12 +122,29 @@ def free_text(limit: int) -> Callable[[str, ValidationInfo], str]:
     return check
 
 
+def _invisible(value: str) -> None:
+    """Formatting characters (zero-width, direction overrides, byte order mark) show nothing:
+    an address holding one looks like another address, and the mail goes elsewhere."""
+    if is_visible(value):
+        return
+    for position, char in enumerate(value):
+        if unicodedata.category(char) == "Cf":
+            raise PydanticCustomError(
+                "invisible_character",
+                "must not contain invisible formatting characters (found {char} at position "
+                "{position})",
+                {"char": f"U+{ord(char):04X}", "position": position},
+            )
+
+
 def email_address(value: str, info: ValidationInfo) -> str:
-    """Validator: one address such as name@example.org (the escalation matrix's check)."""
+    """Validator: one address such as name@example.org: one line, no control or invisible
+    formatting character, at most MAX_EMAIL characters."""
     if not enforced(info):
         return value
     value = value.strip()
     _control_character(value, _NOT_IN_LINE, "must be one line without control characters")
+    _invisible(value)
     _length(value, MAX_EMAIL)
     if not _EMAIL.match(value):
         raise PydanticCustomError(
@@ -184,6 +202,11 @@ def clip(value: str, limit: int) -> str:
 
 def is_clean_line(value: Any) -> bool:
     return isinstance(value, str) and _NOT_IN_LINE.search(value) is None
+
+
+def is_visible(value: str) -> bool:
+    """Whether no invisible formatting character hides in ``value``."""
+    return all(unicodedata.category(char) != "Cf" for char in value)
 
 
 # Defined here rather than in workflows.models because the policy needs it too.

@@ -6,13 +6,13 @@ matrix version it used.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-# A deliberately simple address check: one @, no spaces, a dot in the domain.
-EMAIL_PATTERN = r"^[^@\s,;<>]+@[^@\s,;<>]+\.[^@\s,;<>]+$"
-EmailStr = Annotated[str, StringConstraints(strip_whitespace=True, pattern=EMAIL_PATTERN)]
+# Addresses are checked as everywhere else (workflows.limits): when the file is read, and not
+# again when a crisis holding this matrix replays.
+from workflows.limits import Email
 
 ProviderRole = Literal[
     "technical_referents",
@@ -42,7 +42,7 @@ class _Strict(BaseModel):
 
 class Contact(_Strict):
     name: str = Field(min_length=1)
-    email: EmailStr
+    email: Email
     phone: str | None = None
 
 

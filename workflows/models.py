@@ -23,6 +23,7 @@ from pydantic import (
     model_validator,
 )
 
+from workflows.delivery import DeliveryTrouble
 from workflows.limits import (
     CUSTOMER_PATTERN,
     MAX_DETAILS,
@@ -364,6 +365,14 @@ class IncidentView(BaseModel):
     timeline_trimmed: int = Field(
         default=0, description="Older entries left out (in earlier runs' histories)"
     )
+    retrying: list[DeliveryTrouble] = Field(
+        default=[], description="Sends that keep failing and are being retried, with the last error"
+    )
+    timeline_omitted: int = Field(
+        default=0,
+        description="Entries of this run left out of this answer to keep it small (the opening "
+        "and the latest are shown; all are in the history)",
+    )
 
 
 class UrgentChangeInput(OperatorInput):
@@ -427,6 +436,8 @@ class IncidentState(BaseModel):
     applied_updates: list[str] = Field(
         default=[], description="Ids of the latest Updates applied: each is applied once"
     )
+    # Sends being retried, by outbox ("mail", "alert"): see workflows.delivery.
+    retrying: dict[str, DeliveryTrouble] = {}
 
 
 class IncidentInput(BaseModel):

@@ -19,8 +19,8 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
-from workflows.limits import MAX_NAME, single_line
-from workflows.matrix import EMAIL_PATTERN, EscalationMatrix
+from workflows.limits import EMAIL_PATTERN, MAX_NAME, single_line
+from workflows.matrix import EscalationMatrix
 
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 WEEKDAY_NUMBERS: dict[str, int] = {

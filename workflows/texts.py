@@ -397,6 +397,23 @@ SENTENCES: dict[str, dict[str, str]] = {
         FR: "Alerte : {action} non appliqué : {error}",
         EN: "Alert {action} not applied: {error}",
     },
+    "mail_retrying": {
+        FR: "Mail {mail} pas encore parti après {attempts} essais, nouvel essai à venir : {error}",
+        EN: "Mail {mail} not sent yet after {attempts} attempts, trying again: {error}",
+    },
+    "mail_through": {
+        FR: "Mail {mail} parti (en échec depuis {since_at}).",
+        EN: "Mail {mail} sent (failing since {since_at}).",
+    },
+    "alert_retrying": {
+        FR: "Alerte : {action} pas encore appliqué après {attempts} essais, nouvel essai à "
+        "venir : {error}",
+        EN: "Alert {action} not applied yet after {attempts} attempts, trying again: {error}",
+    },
+    "alert_through": {
+        FR: "Alerte : {action} appliqué (en échec depuis {since_at}).",
+        EN: "Alert {action} applied (failing since {since_at}).",
+    },
     "alert_off": {
         FR: "Alerte non tenue à jour : {reason}",
         EN: "Alert not kept in step: {reason}",

@@ -28,6 +28,7 @@ from activities.providers.opsgenie.mapping import OpsgenieMapping
 from activities.providers.opsgenie.marks import SERVICE_LEVELS, is_own_note, is_own_tag
 from workflows.limits import (
     CUSTOMER_PATTERN,
+    EMAIL_PATTERN,
     MAX_DETAILS,
     MAX_EMAIL,
     MAX_ID,
@@ -43,7 +44,6 @@ from workflows.limits import (
     is_clean_line,
     one_line,
 )
-from workflows.matrix import EMAIL_PATTERN
 from workflows.models import (
     AcknowledgeInput,
     AlertRef,
