@@ -77,6 +77,18 @@ def test_histories_are_stored() -> None:
         "crisis_bounded_carry",
         "incident_delivery_trouble_bounded_carry",
         "incident_continued_bounded_carry",
+        # recorded with all of the above together: ledger writes, local policy read, sends
+        # in rounds, bounded continue-as-new, Updates applied once (both recorders)
+        "incident_lifecycle_2026_11d",
+        "incident_breach_2026_11d",
+        "crisis_2026_11d",
+        "oncall_readiness_2026_11d",
+        "incident_delivery_trouble_2026_11d",
+        "incident_continued_2026_11d",
+        "incident_opsgenie_major_2026_11d",
+        "crisis_child_2026_11d",
+        "incident_continued_first_2026_11d",
+        "incident_continued_second_2026_11d",
     }
 
 
