@@ -58,9 +58,6 @@ def test_histories_are_stored() -> None:
         "crisis_child_2026_11c",
         "incident_continued_first_2026_11c",
         "incident_continued_second_2026_11c",
-        # the policy read by a local activity (no round trip through the server)
-        "incident_lifecycle_local_policy",
-        "incident_breach_local_policy",
         # recorded just before sends went in rounds of attempts: replay with Temporal's
         # retries alone
         "incident_lifecycle_before_retry_rounds",
@@ -77,8 +74,8 @@ def test_histories_are_stored() -> None:
         "crisis_bounded_carry",
         "incident_delivery_trouble_bounded_carry",
         "incident_continued_bounded_carry",
-        # recorded with all of the above together: ledger writes, local policy read, sends
-        # in rounds, bounded continue-as-new, Updates applied once (both recorders)
+        # recorded with all of the above together: ledger writes, sends in rounds, bounded
+        # continue-as-new, Updates applied once (both recorders)
         "incident_lifecycle_2026_11d",
         "incident_breach_2026_11d",
         "crisis_2026_11d",
@@ -90,27 +87,6 @@ def test_histories_are_stored() -> None:
         "incident_continued_first_2026_11d",
         "incident_continued_second_2026_11d",
     }
-
-
-def _opening(stem: str) -> list[str]:
-    """What an incident's history does before its first mail: activities and markers."""
-    events = json.loads((Path(__file__).parent / "histories" / f"{stem}.json").read_text())
-    seen: list[str] = []
-    for event in events["events"]:
-        if "activityTaskScheduledEventAttributes" in event:
-            name = event["activityTaskScheduledEventAttributes"]["activityType"]["name"]
-            seen.append(f"activity {name}")
-            if name == "send_incident_mail":
-                return seen
-        elif "markerRecordedEventAttributes" in event:
-            seen.append(event["markerRecordedEventAttributes"]["markerName"])
-    return seen
-
-
-def test_both_ways_of_reading_the_policy_are_replayed() -> None:
-    assert "activity load_policy" in _opening("incident_lifecycle_2026_11")
-    newer = _opening("incident_lifecycle_local_policy")
-    assert "core_local_activity" in newer and "activity load_policy" not in newer
 
 
 @pytest.mark.parametrize("path", HISTORIES, ids=lambda p: p.stem)

@@ -109,7 +109,6 @@ PATCH_WAKE_EARLY = "deadline-wake-early"
 PATCH_NEXT_DUE = "next-due-attribute"
 PATCH_CHAT = "chat-channels"
 PATCH_LEDGER = "incident-ledger"
-PATCH_LOCAL_POLICY = "policy-local-activity"
 # Mails and alert changes are sent in rounds of attempts: one that keeps failing is seen.
 PATCH_ROUNDS = "delivery-in-rounds"
 # What continues as new is measured in bytes and kept under the payload limit.
@@ -311,11 +310,7 @@ class IncidentWorkflow(Operations[IncidentView]):
 
     async def _open(self, input: IncidentInput) -> IncidentState:
         incident_id = workflow.info().workflow_id
-        # Since PATCH_LOCAL_POLICY, read by the worker running the workflow: no round trip
-        # through the server for each new incident.
-        local = workflow.patched(PATCH_LOCAL_POLICY)
-        execute = workflow.execute_local_activity if local else workflow.execute_activity
-        loaded: LoadPolicyResult = await execute(
+        loaded: LoadPolicyResult = await workflow.execute_activity(
             "load_policy",
             LoadPolicyInput(incident_id=incident_id),
             result_type=LoadPolicyResult,
