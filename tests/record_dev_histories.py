@@ -91,9 +91,18 @@ async def continued(client: Client, queue: str) -> list[tuple[str, WorkflowHandl
     await handle.execute_update(IncidentWorkflow.acknowledge, AcknowledgeInput(by="alice"))
     first_run = (await handle.describe()).run_id
     for n in range(60):
-        await handle.execute_update(
-            IncidentWorkflow.add_worklog, WorklogInput(by="alice", text=f"step {n}")
-        )
+        for attempt in range(5):
+            try:  # the same Update id: applied once, however often it is sent
+                await handle.execute_update(
+                    IncidentWorkflow.add_worklog,
+                    WorklogInput(by="alice", text=f"step {n}"),
+                    id=f"worklog-{handle.id}-{n}",
+                )
+                break
+            except RPCError:  # a workflow task failed during continue-as-new: send again
+                if attempt == 4:
+                    raise
+                await asyncio.sleep(0.5)
     await status_when(handle, lambda v: any(e.kind == "continued" for e in v.timeline))
     return [
         ("incident_continued_first", client.get_workflow_handle(handle.id, run_id=first_run)),

@@ -85,7 +85,6 @@ def test_histories_are_stored() -> None:
         "incident_opsgenie_major_2026_11d",
         "crisis_child_2026_11d",
         "incident_continued_first_2026_11d",
-        "incident_continued_second_2026_11d",
     }
 
 
