@@ -181,12 +181,6 @@ async def test_requester_addresses(
         assert check.sends.failed, "some raw addresses can never be sent"
 
 
-@pytest.mark.faults_slow  # waits out the retries to show the mail never settles
-@pytest.mark.xfail(
-    strict=True,
-    reason="a 5xx answer in the SMTP dialogue (here 500 'Line too long' to RCPT TO) is retried "
-    "as if the server were down; classifying it as final belongs to activities/mail.py",
-)
 async def test_a_recipient_the_server_answers_500_to(
     skipping_env: WorkflowEnvironment, settings: Settings, sink: MailSink
 ) -> None:
