@@ -148,6 +148,16 @@ WORDING: dict[str, dict[str, Wording]] = {
             "subject": "Astreinte technique appelée",
             "headline": "Incident P1 hors heures ouvrées : vous êtes appelé en astreinte.",
         },
+        "notification_failed": {
+            "subject": "Mail non distribué",
+            "headline": "Un mail de cet incident n'a pas pu être distribué ; ses destinataires "
+            "ne sont pas informés.",
+        },
+        "alert_failed": {
+            "subject": "Alerte non mise à jour",
+            "headline": "Un changement de l'alerte Opsgenie n'a pas pu être appliqué ; "
+            "l'alerte ne reflète plus l'incident.",
+        },
         "p1_status": {
             "subject": "Point de situation",
             "headline": "Point régulier de l'incident manager sur cet incident P1.",
@@ -206,6 +216,16 @@ WORDING: dict[str, dict[str, Wording]] = {
         "on_call": {
             "subject": "Technical on-call paged",
             "headline": "P1 incident outside business hours: you are paged as on-call.",
+        },
+        "notification_failed": {
+            "subject": "Mail not delivered",
+            "headline": "A mail of this incident could not be delivered; its recipients are "
+            "not informed.",
+        },
+        "alert_failed": {
+            "subject": "Alert not updated",
+            "headline": "A change to the Opsgenie alert could not be applied; the alert no "
+            "longer reflects the incident.",
         },
         "p1_status": {
             "subject": "Status update",

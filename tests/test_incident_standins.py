@@ -30,7 +30,7 @@ from workers.settings import DEFAULT_CONFIG_DIR
 from workflows.chat import ChatInput, ChatNotification, ChatResult
 from workflows.crisis import CrisisWorkflow
 from workflows.incident import IncidentWorkflow
-from workflows.models import AcknowledgeInput, WorklogInput
+from workflows.models import AcknowledgeInput, AlertCommand, AlertRef, WorklogInput
 from workflows.oncall_policy import ChatChannel, Customer
 from workflows.sla import compute_deadlines
 
@@ -48,6 +48,7 @@ class StandIns:
         self.poison: set[str] = set()
         self.chats: list[ChatNotification] = []
         self.refusing: set[str] = set()
+        self.alert_changes: list[AlertCommand] = []
 
     @activity.defn(name="load_policy")
     async def load_policy(self, input: LoadPolicyInput) -> LoadPolicyResult:
@@ -69,7 +70,8 @@ class StandIns:
 
     @activity.defn(name="opsgenie_alert_action")
     async def alert_action(self, input: AlertActionInput) -> AlertActionResult:
-        return AlertActionResult(skipped="no alert in these tests")
+        self.alert_changes.append(input.command)
+        return AlertActionResult(status="accepted")
 
     @activity.defn(name="opsgenie_who_is_on_call")
     async def who_is_on_call(self, input: OnCallInput) -> OnCallResult:
@@ -120,16 +122,44 @@ async def test_a_mail_refused_for_good_is_recorded_and_the_next_ones_go(
     fakes, queue = stand_ins
     fakes.poison.add("acknowledged")
     await on_a_business_morning(skipping_env)
+    handle = await open_incident(
+        skipping_env.client, queue, priority="P3", service_level="gold",
+        alert=AlertRef(identifier="alert-1", identifier_type="id"),
+    )  # fmt: skip
+    await handle.execute_update(IncidentWorkflow.acknowledge, AcknowledgeInput(by="alice"))
+    await handle.execute_update(
+        IncidentWorkflow.add_worklog, WorklogInput(by="alice", text="restarted the pool")
+    )
+    view = await status_when(
+        handle,
+        lambda v: v.mails_pending == 0 and v.alert_changes_pending == 0 and len(fakes.mails) >= 4,
+    )
+    failed = [e for e in view.timeline if e.kind == "mail_failed"]
+    assert [e.fields["mail"] for e in failed] == ["acknowledged"]
+    assert "550 mailbox unavailable" in failed[0].fields["error"]
+    assert fakes.kinds().index("acknowledged") < len(fakes.kinds()) - 1  # others followed
+    # The incident manager is told by mail, and the alert by a note.
+    assert ("notification_failed", POLICY.notifications.incident_manager) in fakes.mails
+    notes = [c.note or "" for c in fakes.alert_changes if c.action == "note"]
+    assert [n for n in notes if "550 mailbox unavailable" in n], notes
+
+
+async def test_a_failed_failure_notice_is_not_told_again(
+    skipping_env: WorkflowEnvironment, stand_ins: tuple[StandIns, str]
+) -> None:
+    """When the incident manager's own notice fails too, nothing loops: one notice per failure."""
+    fakes, queue = stand_ins
+    fakes.poison |= {"acknowledged", "notification_failed"}
+    await on_a_business_morning(skipping_env)
     handle = await open_incident(skipping_env.client, queue, priority="P3", service_level="gold")
     await handle.execute_update(IncidentWorkflow.acknowledge, AcknowledgeInput(by="alice"))
     await handle.execute_update(
         IncidentWorkflow.add_worklog, WorklogInput(by="alice", text="restarted the pool")
     )
-    view = await status_when(handle, lambda v: v.mails_pending == 0 and len(fakes.mails) >= 3)
-    failed = [e for e in view.timeline if e.kind == "mail_failed"]
-    assert [e.fields["mail"] for e in failed] == ["acknowledged"]
-    assert "550 mailbox unavailable" in failed[0].fields["error"]
-    assert fakes.kinds().index("acknowledged") < len(fakes.kinds()) - 1  # others followed
+    view = await status_when(handle, lambda v: v.mails_pending == 0 and "worklog" in fakes.kinds())
+    failed = [e.fields["mail"] for e in view.timeline if e.kind == "mail_failed"]
+    assert failed == ["acknowledged", "notification_failed"]
+    assert fakes.kinds().count("notification_failed") == 1
 
 
 def with_channels(*channels: ChatChannel) -> object:

@@ -7,6 +7,7 @@ from temporalio.testing import WorkflowEnvironment
 from starters.dev.smtp_sink import MailSink
 from tests.conftest import free_port
 from tests.helpers import eventually, on_a_business_morning, open_incident, status, status_when
+from workers.policy_file import load_policy
 from workers.settings import Settings
 from workers.worker import build_worker
 from workflows.incident import IncidentWorkflow
@@ -60,5 +61,15 @@ async def test_a_refused_address_is_recorded_and_the_outbox_moves_on(
             )
             failure = next(e for e in view.timeline if e.kind == "mail_failed")
             assert "gone@example.org" in failure.text and "550" in failure.text
-            assert view.mails_pending == 0
-            assert sink.about(handle.id) == []
+            # The incident manager is told of each, by mail (and on the alert when there is one).
+            view = await status_when(handle, lambda v: v.mails_pending == 0)
+            told = await eventually(
+                lambda: len(sink.about(handle.id)) == 2 and sink.about(handle.id)
+            )
+            managers = load_policy(cfg.config_dir).notifications.incident_manager
+            assert {m["To"] for m in told} == {", ".join(managers)}
+            assert all("Mail non distribué" in m["Subject"] for m in told)
+            bodies = [m.get_body(("plain",)).get_content() for m in told]  # type: ignore[union-attr]
+            assert all("gone@example.org" in b and "550" in b for b in bodies), bodies
+            kinds = [e.kind for e in view.timeline]
+            assert kinds.count("mail_failed") == 2, kinds  # the manager's own mails went out

@@ -113,6 +113,9 @@ PATCH_LEDGER = "incident-ledger"
 PATCH_ROUNDS = "delivery-in-rounds"
 # What continues as new is measured in bytes and kept under the payload limit.
 PATCH_BOUNDED_CAN = "bounded-continue-as-new"
+# A mail or an alert change that fails for good is told to the incident manager by the
+# other path: a mail, and a note on the alert.
+PATCH_TELL_FAILURES = "incident-tells-failures"
 # A deadline timer wakes this much before the deadline and re-arms on the time left, so that
 # a task that waited in a busy worker does not push the deadline back.
 WAKE_EARLY = timedelta(seconds=30)
@@ -1009,6 +1012,9 @@ class IncidentWorkflow(Operations[IncidentView]):
         except ActivityError as exc:
             cause = exc.cause.message if isinstance(exc.cause, ApplicationError) else str(exc)
             self._record("mail_failed", SYSTEM, mail=mail.kind, to=", ".join(mail.to), error=cause)
+            telling = mail.kind in ("notification_failed", "alert_failed")  # no ping-pong
+            if not telling and workflow.patched(PATCH_TELL_FAILURES):
+                self._tell_failure("notification_failed")
 
     async def _send_alert(self, command: AlertCommand) -> None:
         s = self.state
@@ -1036,11 +1042,22 @@ class IncidentWorkflow(Operations[IncidentView]):
         except ActivityError as exc:
             cause = exc.cause.message if isinstance(exc.cause, ApplicationError) else str(exc)
             self._record("alert_failed", SYSTEM, action=command.action, error=cause)
+            if workflow.patched(PATCH_TELL_FAILURES):
+                self._tell_failure("alert_failed")
             return
         if result.skipped is not None:
             s.alert_mirror_off = result.skipped
             self._record("alert_off", SYSTEM, reason=result.skipped)
             del s.alert_outbox[1:]
+
+    def _tell_failure(self, kind: Literal["notification_failed", "alert_failed"]) -> None:
+        """Never silent: the incident manager gets the failure just recorded by mail, and the
+        alert a note, so that whichever path still works carries it."""
+        entry = self.state.timeline[-1]
+        self._mail(kind, self.policy.notifications.incident_manager, event=entry)
+        if kind == "notification_failed":
+            note = f"{NOTE_MARK} {entry.text}"
+            self._mirror(AlertCommand(action="note", user=SYSTEM, note=note[:25000]))
 
     def _applied_updates(self) -> list[str]:
         return self.state.applied_updates

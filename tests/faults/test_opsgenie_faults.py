@@ -133,6 +133,9 @@ async def test_throttled_failing_refusing_and_hanging_api(
         failed = [e for e in view.timeline if e.kind == "alert_failed"]
         assert len(failed) == 1 and "401" in failed[0].text
         await check_mails(client, sink, [handle.id])
+        # The incident manager was told by mail that the alert no longer follows.
+        told = [m for m in sink.about(handle.id) if "Alerte non mise à jour" in str(m["Subject"])]
+        assert len(told) == 1 and "401" in told[0].get_body(("plain",)).get_content()  # type: ignore[union-attr]
         api.released.set()
 
     [alert] = [a for a in standin.alerts.values() if a["alias"] == handle.id]  # created once
