@@ -25,6 +25,7 @@ from starters.cli_support import (
     run_with_client,
     when,
 )
+from starters.updates import send_update
 from workers.matrix_file import load_matrix
 from workers.settings import Settings
 from workflows.crisis import CrisisWorkflow
@@ -101,8 +102,7 @@ def show(view: CrisisView, as_json: bool = False) -> None:
 def operate(crisis_id: str, operation: str, input: BaseModel, as_json: bool) -> None:
     async def action(client: Client, _cfg: Settings) -> CrisisView:
         handle = client.get_workflow_handle(crisis_id)
-        result: CrisisView = await handle.execute_update(operation, input, result_type=CrisisView)
-        return result
+        return await send_update(handle, operation, input, CrisisView)
 
     show(run_with_client(action), as_json)
 

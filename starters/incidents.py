@@ -10,6 +10,7 @@ from temporalio.client import Client
 from temporalio.common import WorkflowIDReusePolicy
 
 from starters.gateway import incident_memo
+from starters.updates import send_update
 from workflows.details import source_details
 from workflows.incident import IncidentWorkflow
 from workflows.models import IncidentInput, IncidentView
@@ -49,5 +50,4 @@ async def run_operation(
 ) -> IncidentView:
     """Sends an operation as an Update: refused ones raise with the workflow's reason."""
     handle = client.get_workflow_handle(incident_id)
-    result: IncidentView = await handle.execute_update(operation, input, result_type=IncidentView)
-    return result
+    return await send_update(handle, operation, input, IncidentView)

@@ -32,6 +32,7 @@ from activities.providers.opsgenie.webhook_events import WebhookEvent, plan
 from starters.dev.opsgenie_standin import OpsgenieStandIn
 from starters.dev.smtp_sink import MailSink
 from starters.gateway import TemporalGateway
+from starters.updates import send_update
 from tests.conftest import BIN, TEST_POLICY_CHANGES, free_port
 from tests.helpers import assert_eventually, open_incident, status, status_when
 from tests.record_histories import HISTORIES
@@ -40,7 +41,7 @@ from workers.settings import DEFAULT_CONFIG_DIR, Settings
 from workers.worker import build_worker
 from workflows.crisis import CrisisWorkflow
 from workflows.incident import IncidentWorkflow
-from workflows.models import AcknowledgeInput, QualifyP1Input, WorklogInput
+from workflows.models import AcknowledgeInput, IncidentView, QualifyP1Input, WorklogInput
 from workflows.search import SEARCH_ATTRIBUTES
 
 WEBHOOKS = Path(__file__).parent / "fixtures" / "opsgenie" / "webhook"
@@ -90,19 +91,11 @@ async def continued(client: Client, queue: str) -> list[tuple[str, WorkflowHandl
     handle = await open_incident(client, queue, priority="P2")
     await handle.execute_update(IncidentWorkflow.acknowledge, AcknowledgeInput(by="alice"))
     first_run = (await handle.describe()).run_id
-    for n in range(60):
-        for attempt in range(5):
-            try:  # the same Update id: applied once, however often it is sent
-                await handle.execute_update(
-                    IncidentWorkflow.add_worklog,
-                    WorklogInput(by="alice", text=f"step {n}"),
-                    id=f"worklog-{handle.id}-{n}",
-                )
-                break
-            except RPCError:  # a workflow task failed during continue-as-new: send again
-                if attempt == 4:
-                    raise
-                await asyncio.sleep(0.5)
+    for n in range(60):  # sent again under the same Update id after a transient failure
+        worklog = WorklogInput(by="alice", text=f"step {n}")
+        await send_update(
+            handle, "add_worklog", worklog, IncidentView, update_id=f"worklog-{handle.id}-{n}"
+        )
     await status_when(handle, lambda v: any(e.kind == "continued" for e in v.timeline))
     return [
         ("incident_continued_first", client.get_workflow_handle(handle.id, run_id=first_run)),

@@ -24,11 +24,11 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from activities.providers.opsgenie.client import OpsgenieApi, OpsgenieConfig
-from activities.providers.smtp import SmtpTransport
+from activities.providers.smtp import RecipientsRefused, SmtpTransport
 from starters.dev.opsgenie_standin import OpsgenieStandIn
 from starters.dev.smtp_sink import MailSink
 from tests.conftest import BIN, TEST_POLICY_CHANGES, free_port
-from tests.helpers import advance, open_incident, status
+from tests.helpers import advance, open_incident, status, status_when
 from workers.settings import DEFAULT_CONFIG_DIR, Settings
 from workers.worker import build_worker, smtp_transport
 from workflows.incident import IncidentWorkflow
@@ -220,6 +220,48 @@ async def delivery_trouble(
     return handle
 
 
+class RefusingTransport:
+    """Refuses for good every mail to one address, as a mail server with no such user does."""
+
+    def __init__(self, inner: SmtpTransport, refused: str) -> None:
+        self.inner, self.refused = inner, refused
+
+    async def send(self, message: EmailMessage) -> dict[str, str]:
+        if self.refused in str(message["To"]):
+            raise RecipientsRefused(f"every recipient was refused: {{{self.refused!r}: '550'}}")
+        return await self.inner.send(message)
+
+
+async def failed_for_good(
+    env: WorkflowEnvironment, queue: str, settings: Settings
+) -> WorkflowHandle[object, object]:
+    """A mail refused for good and an alert note refused for good: each told to the incident
+    manager."""
+    standin = OpsgenieStandIn()
+    alert_api = OpsgenieApi(
+        OpsgenieConfig(base_url="http://standin", api_key=SecretStr("k")),
+        transport=httpx.ASGITransport(app=standin.app()),
+    )
+    mail = RefusingTransport(smtp_transport(settings), "gone@example.org")
+    async with build_worker(
+        env.client, settings, task_queue=f"{queue}-failed", transport=mail, alert_api=alert_api
+    ):
+        handle = await open_incident(
+            env.client, f"{queue}-failed", service_level="silver", priority="P2",
+            requesters=["gone@example.org"],
+        )  # fmt: skip
+        await status_when(handle, lambda v: v.mails_pending == 0 and v.alert_changes_pending == 0)
+        standin.faults.append(401)
+        await handle.execute_update(
+            IncidentWorkflow.add_worklog, WorklogInput(by="alice", text="the key is refused")
+        )
+        await status_when(handle, lambda v: any(e.kind == "alert_failed" for e in v.timeline))
+        await handle.execute_update(IncidentWorkflow.resolve, ResolveInput(by="a", resolution="ok"))
+        await handle.execute_update(IncidentWorkflow.close, CloseInput(by="alice"))
+        await handle.result()
+    return handle
+
+
 async def continued(
     env: WorkflowEnvironment, queue: str, settings: Settings
 ) -> WorkflowHandle[object, object]:
@@ -295,6 +337,7 @@ async def main(tag: str) -> None:
                 ("oncall_readiness", readiness),
                 ("incident_delivery_trouble", partial(delivery_trouble, settings=settings)),
                 ("incident_continued", partial(continued, settings=settings)),
+                ("incident_failed_for_good", partial(failed_for_good, settings=settings)),
             ):
                 path = HISTORIES / f"{name}_{tag}.json"
                 if path.exists():

@@ -85,6 +85,19 @@ def test_histories_are_stored() -> None:
         "incident_opsgenie_major_2026_11d",
         "crisis_child_2026_11d",
         "incident_continued_first_2026_11d",
+        # recorded with a mail or an alert change failing for good told to the incident
+        # manager (both recorders)
+        "incident_lifecycle_tell_failures",
+        "incident_breach_tell_failures",
+        "crisis_tell_failures",
+        "oncall_readiness_tell_failures",
+        "incident_delivery_trouble_tell_failures",
+        "incident_continued_tell_failures",
+        "incident_opsgenie_major_tell_failures",
+        "crisis_child_tell_failures",
+        "incident_continued_first_tell_failures",
+        "incident_continued_second_tell_failures",
+        "incident_failed_for_good_tell_failures",
     }
 
 

@@ -1,0 +1,92 @@
+"""Operations sent from the CLI survive a transient failure: sent again under one Update id,
+they are applied once."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from temporalio.client import WorkflowHandle
+from temporalio.service import RPCError, RPCStatusCode
+from temporalio.testing import WorkflowEnvironment
+
+from starters.dev.smtp_sink import MailSink
+from starters.updates import ATTEMPTS, send_update
+from tests.helpers import on_a_business_morning, open_incident, status_when
+from workers.settings import Settings
+from workers.worker import build_worker
+from workflows.models import IncidentView, WorklogInput
+
+WORKLOG = WorklogInput(by="alice", text="restarted the pool")
+
+
+class FlakyHandle:
+    """Answers ``execute_update`` with the given errors first, then with a result; records
+    the Update id of each call."""
+
+    def __init__(self, *errors: RPCError) -> None:
+        self.errors = list(errors)
+        self.ids: list[str] = []
+
+    async def execute_update(self, operation: str, input: Any, *, id: str, result_type: Any) -> str:
+        self.ids.append(id)
+        if self.errors:
+            raise self.errors.pop(0)
+        return f"{operation} done"
+
+
+def rpc(status: RPCStatusCode, message: str = "unexpected workflow task failure") -> RPCError:
+    return RPCError(message, status, b"")
+
+
+async def no_wait(_: float) -> None:
+    return None
+
+
+def as_handle(fake: FlakyHandle) -> WorkflowHandle[Any, Any]:
+    return fake  # type: ignore[return-value]
+
+
+async def test_a_transient_failure_is_sent_again_under_the_same_id() -> None:
+    fake = FlakyHandle(rpc(RPCStatusCode.UNAVAILABLE), rpc(RPCStatusCode.ABORTED))
+    result = await send_update(as_handle(fake), "add_worklog", WORKLOG, str, sleep=no_wait)
+    assert result == "add_worklog done"
+    assert len(fake.ids) == 3 and len(set(fake.ids)) == 1
+
+
+async def test_a_final_answer_is_not_sent_again() -> None:
+    fake = FlakyHandle(rpc(RPCStatusCode.INVALID_ARGUMENT, "bad id"))
+    with pytest.raises(RPCError, match="bad id"):
+        await send_update(as_handle(fake), "add_worklog", WORKLOG, str, sleep=no_wait)
+    assert len(fake.ids) == 1
+
+
+async def test_resending_stops_after_the_last_attempt() -> None:
+    waits: list[float] = []
+
+    async def record(seconds: float) -> None:
+        waits.append(seconds)
+
+    fake = FlakyHandle(*[rpc(RPCStatusCode.UNAVAILABLE) for _ in range(ATTEMPTS)])
+    with pytest.raises(RPCError):
+        await send_update(as_handle(fake), "add_worklog", WORKLOG, str, sleep=record)
+    assert len(fake.ids) == ATTEMPTS and len(set(fake.ids)) == 1
+    assert waits == sorted(waits) and len(waits) == ATTEMPTS - 1  # backing off
+
+
+async def test_an_update_sent_twice_under_one_id_is_applied_once(
+    skipping_env: WorkflowEnvironment, settings: Settings, sink: MailSink
+) -> None:
+    client = skipping_env.client
+    await on_a_business_morning(skipping_env)
+    async with build_worker(client, settings):
+        handle = await open_incident(client, settings.task_queue, priority="P3")
+        first = await send_update(handle, "add_worklog", WORKLOG, IncidentView, update_id="w-1")
+        again = await send_update(handle, "add_worklog", WORKLOG, IncidentView, update_id="w-1")
+        other = WorklogInput(by="alice", text="second")
+        await send_update(handle, "add_worklog", other, IncidentView)
+        view = await status_when(
+            handle, lambda v: len([e for e in v.timeline if e.kind == "worklog"]) >= 2
+        )
+    assert first.status == again.status
+    assert [e.text for e in view.timeline if e.kind == "worklog"] == [WORKLOG.text, "second"]
