@@ -72,6 +72,7 @@ async def test_resending_stops_after_the_last_attempt() -> None:
         await send_update(as_handle(fake), "add_worklog", WORKLOG, str, sleep=record)
     assert len(fake.ids) == ATTEMPTS and len(set(fake.ids)) == 1
     assert waits == sorted(waits) and len(waits) == ATTEMPTS - 1  # backing off
+    assert ATTEMPTS == 6 and 10 <= sum(waits) <= 15  # as the README says: about 12 seconds
 
 
 async def test_an_update_sent_twice_under_one_id_is_applied_once(

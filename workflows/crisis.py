@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.exceptions import ActivityError, ApplicationError, CancelledError
 
 with workflow.unsafe.imports_passed_through():
     from activities.models import (
@@ -1152,6 +1152,8 @@ class CrisisWorkflow(Operations[CrisisView]):
                 else:
                     result = await send(s.policy.mail_delivery.retry_policy(final))
             except ActivityError as exc:
+                if isinstance(exc.cause, CancelledError):
+                    raise asyncio.CancelledError() from exc  # the run ends; the mail stays queued
                 cause = exc.cause.message if isinstance(exc.cause, ApplicationError) else str(exc)
                 self._undelivered(mail, cause)
             else:

@@ -16,7 +16,7 @@ from typing import Any, Literal, TypeVar
 from pydantic import BaseModel
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.exceptions import ActivityError, ApplicationError, CancelledError
 
 with workflow.unsafe.imports_passed_through():
     from activities.models import (
@@ -1010,6 +1010,8 @@ class IncidentWorkflow(Operations[IncidentView]):
         try:
             await self._in_rounds(send, "mail", mail.kind, ["RecipientsRefused"])
         except ActivityError as exc:
+            if isinstance(exc.cause, CancelledError):
+                raise asyncio.CancelledError() from exc  # the run ends; the mail stays queued
             cause = exc.cause.message if isinstance(exc.cause, ApplicationError) else str(exc)
             self._record("mail_failed", SYSTEM, mail=mail.kind, to=", ".join(mail.to), error=cause)
             telling = mail.kind in ("notification_failed", "alert_failed")  # no ping-pong
@@ -1040,6 +1042,8 @@ class IncidentWorkflow(Operations[IncidentView]):
         try:
             result = await self._in_rounds(send, "alert", command.action, ["OpsgenieRejected"])
         except ActivityError as exc:
+            if isinstance(exc.cause, CancelledError):
+                raise asyncio.CancelledError() from exc  # the run ends; the change stays queued
             cause = exc.cause.message if isinstance(exc.cause, ApplicationError) else str(exc)
             self._record("alert_failed", SYSTEM, action=command.action, error=cause)
             if workflow.patched(PATCH_TELL_FAILURES):
