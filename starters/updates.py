@@ -31,6 +31,23 @@ RESEND_ON = frozenset(
 )
 """Answers after which the Update may or may not have been applied: sent again."""
 
+NOT_READY = "WorkflowNotReadyFailure"
+"""The detail of a FAILED_PRECONDITION answer to an Update that met a failed workflow task
+(new events while the workflow continued as new): the next task takes it."""
+
+
+def transient(exc: RPCError) -> bool:
+    if exc.status in RESEND_ON:
+        return True
+    if exc.status != RPCStatusCode.FAILED_PRECONDITION:
+        return False
+    try:
+        details = exc.grpc_status.details
+    except Exception:  # an answer without parsable details is not the one above
+        return False
+    return any(d.type_url.endswith(NOT_READY) for d in details)
+
+
 ATTEMPTS = 6
 FIRST_WAIT = 0.5  # seconds, doubled after each attempt up to MAX_WAIT
 MAX_WAIT = 5.0
@@ -64,7 +81,7 @@ async def send_update(
             if attempt == attempts:
                 raise
         except RPCError as exc:
-            if exc.status not in RESEND_ON or attempt == attempts:
+            if not transient(exc) or attempt == attempts:
                 raise
         await sleep(wait)
         wait = min(wait * 2, MAX_WAIT)

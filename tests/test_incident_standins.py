@@ -30,7 +30,7 @@ from workers.settings import DEFAULT_CONFIG_DIR
 from workflows.chat import ChatInput, ChatNotification, ChatResult
 from workflows.crisis import CrisisWorkflow
 from workflows.incident import IncidentWorkflow
-from workflows.models import AcknowledgeInput, AlertCommand, AlertRef, WorklogInput
+from workflows.models import AcknowledgeInput, AlertCommand, AlertRef, ResolveInput, WorklogInput
 from workflows.oncall_policy import ChatChannel, Customer
 from workflows.sla import compute_deadlines
 
@@ -222,3 +222,29 @@ async def chats_of(fakes: StandIns, workflow_id: str) -> list[ChatNotification]:
     found = [n for n in fakes.chats if workflow_id in n.key]
     assert found
     return found
+
+
+async def test_failures_are_told_once_per_streak(
+    skipping_env: WorkflowEnvironment, stand_ins: tuple[StandIns, str]
+) -> None:
+    """Mails to the same recipients that keep failing are told once; once one went through,
+    the next failure is told again."""
+    fakes, queue = stand_ins
+    fakes.poison |= {"acknowledged", "worklog", "resolved"}
+    await on_a_business_morning(skipping_env)
+    handle = await open_incident(skipping_env.client, queue, priority="P3", service_level="gold")
+    await handle.execute_update(IncidentWorkflow.acknowledge, AcknowledgeInput(by="alice"))
+    await handle.execute_update(
+        IncidentWorkflow.add_worklog, WorklogInput(by="alice", text="restarted the pool")
+    )
+    await status_when(handle, lambda v: v.mails_pending == 0 and "worklog" in fakes.kinds())
+    assert fakes.kinds().count("notification_failed") == 1  # acknowledged, then worklog
+    fakes.poison.discard("worklog")
+    await handle.execute_update(
+        IncidentWorkflow.add_worklog, WorklogInput(by="alice", text="pool is back")
+    )
+    await handle.execute_update(IncidentWorkflow.resolve, ResolveInput(by="alice", resolution="ok"))
+    view = await status_when(handle, lambda v: v.mails_pending == 0 and "resolved" in fakes.kinds())
+    failed = [e.fields["mail"] for e in view.timeline if e.kind == "mail_failed"]
+    assert failed == ["acknowledged", "worklog", "resolved"]
+    assert fakes.kinds().count("notification_failed") == 2  # the second worklog went through

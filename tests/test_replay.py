@@ -97,7 +97,18 @@ def test_histories_are_stored() -> None:
         "crisis_child_tell_failures",
         "incident_continued_first_tell_failures",
         "incident_continued_second_tell_failures",
-        "incident_failed_for_good_tell_failures",
+        # recorded under the first baseline: one patch marker for every change before it
+        "incident_lifecycle_baseline_2026_12",
+        "incident_breach_baseline_2026_12",
+        "crisis_baseline_2026_12",
+        "oncall_readiness_baseline_2026_12",
+        "incident_delivery_trouble_baseline_2026_12",
+        "incident_continued_baseline_2026_12",
+        "incident_failed_for_good_baseline_2026_12",
+        "incident_opsgenie_major_baseline_2026_12",
+        "crisis_child_baseline_2026_12",
+        "incident_continued_first_baseline_2026_12",
+        "incident_continued_second_baseline_2026_12",
     }
 
 

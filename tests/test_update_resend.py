@@ -6,6 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from google.protobuf.any_pb2 import Any as Any_
+from temporalio.api.common.v1 import GrpcStatus
 from temporalio.client import WorkflowHandle
 from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import WorkflowEnvironment
@@ -35,8 +37,16 @@ class FlakyHandle:
         return f"{operation} done"
 
 
-def rpc(status: RPCStatusCode, message: str = "unexpected workflow task failure") -> RPCError:
-    return RPCError(message, status, b"")
+def rpc(
+    status: RPCStatusCode, message: str = "unexpected workflow task failure", detail: str = ""
+) -> RPCError:
+    raw = GrpcStatus(code=int(status), message=message)
+    if detail:
+        raw.details.append(Any_(type_url=f"type.googleapis.com/{detail}"))
+    return RPCError(message, status, raw.SerializeToString())
+
+
+NOT_READY = "temporal.api.errordetails.v1.WorkflowNotReadyFailure"
 
 
 async def no_wait(_: float) -> None:
@@ -54,7 +64,22 @@ async def test_a_transient_failure_is_sent_again_under_the_same_id() -> None:
     assert len(fake.ids) == 3 and len(set(fake.ids)) == 1
 
 
+async def test_an_update_that_met_a_failed_workflow_task_is_sent_again() -> None:
+    """What the dev server answers an Update that arrived while a task failed (new events
+    during continue-as-new): FAILED_PRECONDITION with a WorkflowNotReadyFailure."""
+    fake = FlakyHandle(rpc(RPCStatusCode.FAILED_PRECONDITION, detail=NOT_READY))
+    assert await send_update(as_handle(fake), "add_worklog", WORKLOG, str, sleep=no_wait)
+    assert len(fake.ids) == 2 and len(set(fake.ids)) == 1
+
+
 async def test_a_final_answer_is_not_sent_again() -> None:
+    fake = FlakyHandle(rpc(RPCStatusCode.FAILED_PRECONDITION, "workflow closed"))
+    with pytest.raises(RPCError, match="workflow closed"):
+        await send_update(as_handle(fake), "add_worklog", WORKLOG, str, sleep=no_wait)
+    assert len(fake.ids) == 1
+
+
+async def test_an_invalid_argument_is_not_sent_again() -> None:
     fake = FlakyHandle(rpc(RPCStatusCode.INVALID_ARGUMENT, "bad id"))
     with pytest.raises(RPCError, match="bad id"):
         await send_update(as_handle(fake), "add_worklog", WORKLOG, str, sleep=no_wait)

@@ -28,6 +28,7 @@ with workflow.unsafe.imports_passed_through():
         SendMailResult,
     )
     from activities.oncall_models import OnCallRecipients, OnCallRecipientsInput
+    from workflows import versions
     from workflows.calendar import BusinessClock
     from workflows.chat import ChatNotification, start_chat
     from workflows.continuing import carried, history_is_long, settle_in_flight, unique_recipients
@@ -174,12 +175,13 @@ class CrisisWorkflow(Operations[CrisisView]):
 
     @workflow.run
     async def run(self, input: CrisisInput) -> CrisisView:
-        self._trust = workflow.patched(PATCH_TRUST)
-        cancel_as_operation = workflow.patched(PATCH_CANCEL)
-        self._searchable = workflow.patched(PATCH_SEARCH)
-        self._chat_on = workflow.patched(PATCH_CHAT)
-        self._ask_on_call = workflow.patched(PATCH_ON_CALL)
-        if workflow.patched(PATCH_LEDGER):
+        versions.begin()  # first: see workflows.versions
+        self._trust = versions.patched(PATCH_TRUST)
+        cancel_as_operation = versions.patched(PATCH_CANCEL)
+        self._searchable = versions.patched(PATCH_SEARCH)
+        self._chat_on = versions.patched(PATCH_CHAT)
+        self._ask_on_call = versions.patched(PATCH_ON_CALL)
+        if versions.patched(PATCH_LEDGER):
             self._ledger = LedgerWriter(
                 "record_crisis_facts",
                 lambda: RecordCrisisFactsInput(
@@ -231,7 +233,7 @@ class CrisisWorkflow(Operations[CrisisView]):
             self._publish()
             if self.state.status == "rex_submitted":
                 break
-            if self._should_continue_as_new() and workflow.patched(PATCH_CAN):
+            if self._should_continue_as_new() and versions.patched(PATCH_CAN):
                 await self._continue_as_new()
             self._changed = False
             # Only future times: everything due was settled by _fire above.
@@ -1144,7 +1146,7 @@ class CrisisWorkflow(Operations[CrisisView]):
 
             self._sending = True
             try:
-                if workflow.patched(PATCH_ROUNDS):
+                if versions.patched(PATCH_ROUNDS):
                     result = await send_in_rounds(
                         send, s.policy.mail_delivery, final, outbox="mail", item=mail.kind,
                         retrying=s.retrying, record=self._record, publish=self._publish,

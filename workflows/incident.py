@@ -37,6 +37,7 @@ with workflow.unsafe.imports_passed_through():
         service_level_tag,
         status_tag,
     )
+    from workflows import versions
     from workflows.calendar import BusinessClock
     from workflows.carry import carried_input
     from workflows.chat import ChatNotification, start_chat
@@ -204,16 +205,17 @@ class IncidentWorkflow(Operations[IncidentView]):
 
     @workflow.run
     async def run(self, input: IncidentInput) -> IncidentView:
-        self._mirroring = workflow.patched(PATCH_ALERT_MIRROR)
-        self._crisis = workflow.patched(PATCH_CRISIS)
-        self._tell_crisis_on = workflow.patched(PATCH_TELL_CRISIS)
-        self._p1_status_on = workflow.patched(PATCH_P1_STATUS)
-        self._on_call_on = workflow.patched(PATCH_ON_CALL)
-        self._cancel_on = workflow.patched(PATCH_CANCEL)
-        self._wake_early = workflow.patched(PATCH_WAKE_EARLY)
-        self._next_due_on = workflow.patched(PATCH_NEXT_DUE)
-        self._chat_on = workflow.patched(PATCH_CHAT)
-        if workflow.patched(PATCH_LEDGER):
+        versions.begin()  # first: see workflows.versions
+        self._mirroring = versions.patched(PATCH_ALERT_MIRROR)
+        self._crisis = versions.patched(PATCH_CRISIS)
+        self._tell_crisis_on = versions.patched(PATCH_TELL_CRISIS)
+        self._p1_status_on = versions.patched(PATCH_P1_STATUS)
+        self._on_call_on = versions.patched(PATCH_ON_CALL)
+        self._cancel_on = versions.patched(PATCH_CANCEL)
+        self._wake_early = versions.patched(PATCH_WAKE_EARLY)
+        self._next_due_on = versions.patched(PATCH_NEXT_DUE)
+        self._chat_on = versions.patched(PATCH_CHAT)
+        if versions.patched(PATCH_LEDGER):
             self._ledger = LedgerWriter(
                 "record_incident_facts",
                 lambda: RecordIncidentFactsInput(
@@ -1007,6 +1009,7 @@ class IncidentWorkflow(Operations[IncidentView]):
                 summary=f"mail {mail.kind}",
             )
 
+        failing = "mail:" + ",".join(sorted(mail.to))
         try:
             await self._in_rounds(send, "mail", mail.kind, ["RecipientsRefused"])
         except ActivityError as exc:
@@ -1015,8 +1018,10 @@ class IncidentWorkflow(Operations[IncidentView]):
             cause = exc.cause.message if isinstance(exc.cause, ApplicationError) else str(exc)
             self._record("mail_failed", SYSTEM, mail=mail.kind, to=", ".join(mail.to), error=cause)
             telling = mail.kind in ("notification_failed", "alert_failed")  # no ping-pong
-            if not telling and workflow.patched(PATCH_TELL_FAILURES):
-                self._tell_failure("notification_failed")
+            if not telling and versions.patched(PATCH_TELL_FAILURES):
+                self._tell_failure("notification_failed", failing)
+        else:
+            self._failure_over(failing)
 
     async def _send_alert(self, command: AlertCommand) -> None:
         s = self.state
@@ -1046,22 +1051,32 @@ class IncidentWorkflow(Operations[IncidentView]):
                 raise asyncio.CancelledError() from exc  # the run ends; the change stays queued
             cause = exc.cause.message if isinstance(exc.cause, ApplicationError) else str(exc)
             self._record("alert_failed", SYSTEM, action=command.action, error=cause)
-            if workflow.patched(PATCH_TELL_FAILURES):
-                self._tell_failure("alert_failed")
+            if versions.patched(PATCH_TELL_FAILURES):
+                self._tell_failure("alert_failed", "alert")
             return
+        self._failure_over("alert")
         if result.skipped is not None:
             s.alert_mirror_off = result.skipped
             self._record("alert_off", SYSTEM, reason=result.skipped)
             del s.alert_outbox[1:]
 
-    def _tell_failure(self, kind: Literal["notification_failed", "alert_failed"]) -> None:
+    def _tell_failure(self, kind: Literal["notification_failed", "alert_failed"], key: str) -> None:
         """Never silent: the incident manager gets the failure just recorded by mail, and the
-        alert a note, so that whichever path still works carries it."""
+        alert a note, so that whichever path still works carries it. Once per streak: mails
+        to the same recipients (or alert changes) that keep failing are told once, and again
+        only after one went through."""
+        if key in self.state.failures_told:
+            return
+        self.state.failures_told.append(key)
         entry = self.state.timeline[-1]
         self._mail(kind, self.policy.notifications.incident_manager, event=entry)
         if kind == "notification_failed":
             note = f"{NOTE_MARK} {entry.text}"
             self._mirror(AlertCommand(action="note", user=SYSTEM, note=note[:25000]))
+
+    def _failure_over(self, key: str) -> None:
+        if key in self.state.failures_told:
+            self.state.failures_told.remove(key)
 
     def _applied_updates(self) -> list[str]:
         return self.state.applied_updates
@@ -1075,7 +1090,7 @@ class IncidentWorkflow(Operations[IncidentView]):
     ) -> Awaitable[T]:
         """Sends in rounds of attempts (a send that keeps failing is seen), or as before."""
         delivery = self.policy.mail_delivery if outbox == "mail" else self.policy.alert_delivery
-        if not workflow.patched(PATCH_ROUNDS):
+        if not versions.patched(PATCH_ROUNDS):
             return send(delivery.retry_policy(non_retryable), ())
         return send_in_rounds(
             send, delivery, non_retryable, outbox=outbox, item=item,
@@ -1149,7 +1164,7 @@ class IncidentWorkflow(Operations[IncidentView]):
         return history_is_long(self.policy.continue_as_new_after_events)
 
     async def _continue_as_new(self) -> None:
-        if not workflow.patched(PATCH_LIGHT_CAN):
+        if not versions.patched(PATCH_LIGHT_CAN):
             try:
                 await workflow.wait_condition(
                     lambda: not self.state.outbox, timeout=timedelta(minutes=5)
@@ -1169,7 +1184,7 @@ class IncidentWorkflow(Operations[IncidentView]):
         s = self.state
         if self._ledger is not None:
             self._ledger.stop()  # the next run writes its facts again
-        if workflow.patched(PATCH_BOUNDED_CAN):
+        if versions.patched(PATCH_BOUNDED_CAN):
             workflow.continue_as_new(carried_input(self._input, s))  # under the payload limit
         s.timeline, trimmed = carried(s.timeline)
         s.timeline_trimmed += trimmed

@@ -423,6 +423,9 @@ class IncidentState(BaseModel):
     alert: AlertRef | None = None
     alert_outbox: list[AlertCommand] = []
     alert_mirror_off: str | None = None
+    # Sends failing for good that the incident manager was told of ("mail:<recipients>",
+    # "alert"), until one of them goes through.
+    failures_told: list[str] = []
     crisis_id: str | None = None
     crisis_started: bool = False
     crisis_outbox: list[IncidentNews] = []

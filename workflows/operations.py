@@ -21,6 +21,7 @@ from pydantic import BaseModel, ValidationError
 from temporalio import workflow
 from temporalio.exceptions import ApplicationError
 
+from workflows import versions
 from workflows.limits import LIMITS, MAX_NAME, clip, one_line
 
 PATCH_INPUT_LIMITS = "input-limits"
@@ -203,7 +204,7 @@ class Operations(Generic[ViewT]):
     async def _run_signal(self, op: Operation, raw: Any) -> None:
         await workflow.wait_condition(lambda: self._state is not None)
         check, apply = self._hooks(op)
-        limits = workflow.patched(PATCH_INPUT_LIMITS)
+        limits = versions.patched(PATCH_INPUT_LIMITS)
         by = _who(raw, limits)
         input: BaseModel | None = None
         try:

@@ -175,8 +175,8 @@ async def test_requester_addresses(
             delivered = [m for m in mails if m not in notices]
             # Either both mails went out, or both are recorded as failed: none is pending.
             assert len(failed) + len(delivered) == 2, (name, failed, len(delivered))
-            # Each failure is told to the incident manager, on a mail with clean headers.
-            assert len(notices) == len(failed), (name, len(notices))
+            # The failures are told to the incident manager once, on a mail with clean headers.
+            assert len(notices) == min(len(failed), 1), (name, len(notices))
             for mail in notices:
                 harmless(mail)
             for mail in delivered:

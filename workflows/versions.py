@@ -1,0 +1,57 @@
+"""Behaviour changes behind ``workflow.patched``, and the baseline that stands for them.
+
+Every change to workflow code is behind a patch id, so that histories started by older code
+still replay. Each patch records a marker (and the SDK an upsert of the
+``TemporalChangeVersion`` search attribute) in every new workflow: twenty of them would be
+two fifths of a new incident's history. A workflow started by the current code records one
+marker instead, ``BASELINE``, which stands for every patch in ``BASELINE_PATCHES``; only
+workflows started before it read the individual markers, exactly as before.
+
+``begin()`` is called first thing in a workflow's ``run``: a workflow started by older code
+then reads the baseline as absent while its first task is replayed, and keeps that answer
+(the SDK keeps a patch's answer for the run). A patch added after the baseline is checked on
+its own, with ``workflow.patched``, until the next baseline takes it in.
+"""
+
+from __future__ import annotations
+
+from temporalio import workflow
+
+BASELINE = "baseline-2026-12"
+
+BASELINE_PATCHES = frozenset(
+    {
+        "bounded-continue-as-new",
+        "cancel-as-operation",
+        "chat-channels",
+        "confirmed-p1-status",
+        "continue-as-new-without-outbox",
+        "crisis-asks-who-is-on-call",
+        "crisis-child",
+        "crisis-continue-as-new",
+        "crisis-follows-incident",
+        "crisis-ledger",
+        "crisis-search-attributes",
+        "deadline-wake-early",
+        "delivery-in-rounds",
+        "incident-ledger",
+        "incident-tells-crisis",
+        "incident-tells-failures",
+        "input-limits",
+        "next-due-attribute",
+        "opsgenie-alert-mirror",
+        "p1-pages-on-call",
+    }
+)
+
+
+def begin() -> bool:
+    """Whether this run was started under the baseline. Call it first in ``run``."""
+    return workflow.patched(BASELINE)
+
+
+def patched(patch_id: str) -> bool:
+    """``workflow.patched`` for a patch the baseline may stand for."""
+    if patch_id in BASELINE_PATCHES and workflow.patched(BASELINE):
+        return True
+    return workflow.patched(patch_id)
