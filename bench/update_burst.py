@@ -101,6 +101,16 @@ async def main(updates: int, in_flight: int) -> None:
                 await asyncio.sleep(3)  # a doubled mail would arrive now
                 view = await client.get_workflow_handle(incident).query(IncidentWorkflow.status)
                 described = await client.get_workflow_handle(incident).describe()
+                worklogs = collections.Counter(e.text for e in view.timeline if e.kind == "worklog")
+                twice = sorted(text for text, times in worklogs.items() if times > 1)
+                others = collections.Counter(
+                    e.kind for e in view.timeline if e.kind not in ("worklog", "continued")
+                )
+                print(
+                    f"timeline: {sum(worklogs.values())} worklogs ({len(worklogs)} distinct,"
+                    f" applied twice: {twice[:10]}), {view.timeline_omitted} entries omitted;"
+                    f" other entries {dict(others)}"
+                )
                 runs = []
                 async for found in client.list_workflows(f"WorkflowId = '{incident}'"):
                     run_handle = client.get_workflow_handle(incident, run_id=found.run_id)
