@@ -9,11 +9,13 @@ import signal
 from pathlib import Path
 from types import TracebackType
 
-from temporalio.api.enums.v1 import IndexedValueType
+from temporalio.api.workflowservice.v1 import GetSystemInfoRequest
+from temporalio.client import Client
+from temporalio.service import RPCError
 
 from tests.conftest import BIN, free_port
 from workers.settings import Settings
-from workflows.search import SEARCH_ATTRIBUTES
+from workflows.search import SEARCH_ATTRIBUTES, type_name
 
 
 def vigie_env(address: str, settings: Settings, **extra: str) -> dict[str, str]:
@@ -87,25 +89,26 @@ class DevServer:
         return f"127.0.0.1:{self.port}"
 
     async def start(self) -> None:
-        bool_type = IndexedValueType.INDEXED_VALUE_TYPE_BOOL
         attributes: list[str] = []
         for key in SEARCH_ATTRIBUTES:
-            kind = "Bool" if key.indexed_value_type == bool_type else "Keyword"
-            attributes += ["--search-attribute", f"{key.name}={kind}"]
+            attributes += ["--search-attribute", f"{key.name}={type_name(key)}"]
         self.process = await asyncio.create_subprocess_exec(
             str(BIN / "temporal"), "server", "start-dev", "--headless", "--log-level", "error",
             "--db-filename", str(self.db), "--port", str(self.port), *attributes,
             stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
         )  # fmt: skip
-        for _ in range(200):
+        # Ready when its frontend answers, not when its port is open ("Frontend is not healthy
+        # yet" comes in between).
+        last: Exception | None = None
+        for _ in range(300):
             try:
-                _, writer = await asyncio.open_connection("127.0.0.1", self.port)
-            except OSError:
+                client = await Client.connect(self.address)
+                await client.workflow_service.get_system_info(GetSystemInfoRequest())
+                return
+            except (RuntimeError, RPCError) as exc:
+                last = exc
                 await asyncio.sleep(0.1)
-                continue
-            writer.close()
-            return
-        raise AssertionError("the dev server did not start")
+        raise AssertionError(f"the dev server did not start: {last}")
 
     async def stop(self) -> None:
         assert self.process is not None
