@@ -25,6 +25,7 @@ from starters.cli_support import (
     run_with_client,
     when,
 )
+from starters.queries import ask
 from starters.updates import send_update
 from workers.matrix_file import load_matrix
 from workers.settings import Settings
@@ -175,9 +176,8 @@ def crisis_status(crisis_id: CrisisId, as_json: AsJson = False) -> None:
     """Show a crisis: milestones, cell, level, DRP decision."""
 
     async def action(client: Client, _cfg: Settings) -> CrisisView:
-        return await client.get_workflow_handle_for(CrisisWorkflow.run, crisis_id).query(
-            CrisisWorkflow.status
-        )
+        handle = client.get_workflow_handle_for(CrisisWorkflow.run, crisis_id)
+        return await ask(lambda: handle.query(CrisisWorkflow.status))
 
     show(run_with_client(action), as_json)
 

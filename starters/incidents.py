@@ -10,6 +10,7 @@ from temporalio.client import Client
 from temporalio.common import WorkflowIDReusePolicy
 
 from starters.gateway import incident_memo
+from starters.queries import ask
 from starters.updates import send_update
 from workflows.details import source_details
 from workflows.incident import IncidentWorkflow
@@ -42,7 +43,7 @@ async def open_incident(
 
 async def incident_status(client: Client, incident_id: str) -> IncidentView:
     handle = client.get_workflow_handle_for(IncidentWorkflow.run, incident_id)
-    return await handle.query(IncidentWorkflow.status)
+    return await ask(lambda: handle.query(IncidentWorkflow.status))
 
 
 async def run_operation(

@@ -13,6 +13,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import WorkflowEnvironment
 
 from starters.dev.smtp_sink import MailSink
+from starters.queries import ask
 from starters.updates import ATTEMPTS, send_update
 from tests.helpers import on_a_business_morning, open_incident, status_when
 from workers.settings import Settings
@@ -116,3 +117,31 @@ async def test_an_update_sent_twice_under_one_id_is_applied_once(
         )
     assert first.status == again.status
     assert [e.text for e in view.timeline if e.kind == "worklog"] == [WORKLOG.text, "second"]
+
+
+async def test_a_query_that_met_a_continue_as_new_is_asked_again() -> None:
+    answers: list[RPCError | str] = [rpc(RPCStatusCode.DEADLINE_EXCEEDED), "status"]
+    calls = 0
+
+    async def query() -> str:
+        nonlocal calls
+        calls += 1
+        answer = answers.pop(0)
+        if isinstance(answer, RPCError):
+            raise answer
+        return answer
+
+    assert await ask(query, sleep=no_wait) == "status" and calls == 2
+
+
+async def test_a_query_refused_otherwise_is_not_asked_again() -> None:
+    calls = 0
+
+    async def query() -> str:
+        nonlocal calls
+        calls += 1
+        raise rpc(RPCStatusCode.NOT_FOUND, "no such workflow")
+
+    with pytest.raises(RPCError, match="no such workflow"):
+        await ask(query, sleep=no_wait)
+    assert calls == 1
