@@ -78,7 +78,7 @@ async def main(updates: int, in_flight: int) -> None:
                         try:
                             await send_update(
                                 handle, "add_worklog", WorklogInput(by="bench", text=f"step {n}"),
-                                IncidentView, attempts=100, sleep=counted,
+                                IncidentView, sleep=counted,
                             )  # fmt: skip
                         except Exception as exc:
                             errors[f"{type(exc).__name__}: {exc}"[:100]] += 1

@@ -77,9 +77,9 @@ async def send_update(
                 operation, input, id=update_id, result_type=result_type
             )
             return result
-        except WorkflowUpdateRPCTimeoutOrCancelledError:
-            if attempt == attempts:
-                raise
+        except WorkflowUpdateRPCTimeoutOrCancelledError as exc:
+            if isinstance(exc.__cause__, asyncio.CancelledError) or attempt == attempts:
+                raise  # the caller's own cancellation (Ctrl-C) is not sent again
         except RPCError as exc:
             if not transient(exc) or attempt == attempts:
                 raise

@@ -97,6 +97,7 @@ def test_histories_are_stored() -> None:
         "crisis_child_tell_failures",
         "incident_continued_first_tell_failures",
         "incident_continued_second_tell_failures",
+        "incident_failed_for_good_tell_failures",  # each failure told, before once per streak
         # recorded under the first baseline: one patch marker for every change before it
         "incident_lifecycle_baseline_2026_12",
         "incident_breach_baseline_2026_12",

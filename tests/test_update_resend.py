@@ -3,6 +3,7 @@ they are applied once."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -101,22 +102,36 @@ async def test_resending_stops_after_the_last_attempt() -> None:
     assert ATTEMPTS == 6 and 10 <= sum(waits) <= 15  # as the README says: about 12 seconds
 
 
-async def test_an_update_sent_twice_under_one_id_is_applied_once(
-    skipping_env: WorkflowEnvironment, settings: Settings, sink: MailSink
+async def test_an_update_sent_again_to_the_next_run_is_applied_once(
+    skipping_env: WorkflowEnvironment, settings: Settings, config_dir: Path, sink: MailSink
 ) -> None:
+    """Within a run the server answers a known Update id itself; an Update sent again after
+    the incident continued as new reaches a run that never saw it: the workflow applies an id
+    once."""
+    policy = config_dir / "policy.toml"
+    policy.write_text(
+        policy.read_text().replace(
+            "continue_as_new_after_events = 8000", "continue_as_new_after_events = 200"
+        )
+    )
     client = skipping_env.client
     await on_a_business_morning(skipping_env)
     async with build_worker(client, settings):
         handle = await open_incident(client, settings.task_queue, priority="P3")
         first = await send_update(handle, "add_worklog", WORKLOG, IncidentView, update_id="w-1")
+        first_run = (await handle.describe()).run_id
+        for n in range(40):
+            step = WorklogInput(by="alice", text=f"step {n}")
+            await send_update(handle, "add_worklog", step, IncidentView)
+        await status_when(handle, lambda v: any(e.kind == "continued" for e in v.timeline))
+        assert (await handle.describe()).run_id != first_run
         again = await send_update(handle, "add_worklog", WORKLOG, IncidentView, update_id="w-1")
-        other = WorklogInput(by="alice", text="second")
-        await send_update(handle, "add_worklog", other, IncidentView)
-        view = await status_when(
-            handle, lambda v: len([e for e in v.timeline if e.kind == "worklog"]) >= 2
-        )
+        last = WorklogInput(by="alice", text="last")
+        await send_update(handle, "add_worklog", last, IncidentView)
+        view = await status_when(handle, lambda v: any(e.text == "last" for e in v.timeline))
     assert first.status == again.status
-    assert [e.text for e in view.timeline if e.kind == "worklog"] == [WORKLOG.text, "second"]
+    worklogs = [e.text for e in view.timeline if e.kind == "worklog"]
+    assert worklogs.count(WORKLOG.text) == 1 and len(worklogs) == 42, worklogs
 
 
 async def test_a_query_that_met_a_continue_as_new_is_asked_again() -> None:

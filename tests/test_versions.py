@@ -4,12 +4,16 @@ change made before it; workflows started before it replay on their own markers
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
 from temporalio.api.enums.v1 import EventType
-from temporalio.client import WorkflowHandle
+from temporalio.client import Client, WorkflowHandle
 from temporalio.converter import PayloadConverter
 from temporalio.testing import WorkflowEnvironment
 
 from starters.dev.smtp_sink import MailSink
+from tests.conftest import free_port
 from tests.helpers import on_a_business_morning, open_incident, status_when
 from workers.settings import Settings
 from workers.worker import build_worker
@@ -25,6 +29,7 @@ FROZEN = {
         "confirmed-p1-status", "continue-as-new-without-outbox", "crisis-asks-who-is-on-call",
         "crisis-child", "crisis-continue-as-new", "crisis-follows-incident", "crisis-ledger",
         "crisis-search-attributes", "deadline-wake-early", "delivery-in-rounds",
+        "failures-told-once",
         "incident-ledger", "incident-tells-crisis", "incident-tells-failures", "input-limits",
         "next-due-attribute", "opsgenie-alert-mirror", "p1-pages-on-call",
     },
@@ -49,26 +54,78 @@ async def patch_markers(handle: WorkflowHandle[object, object]) -> list[str]:
     return found
 
 
+def test_every_patch_goes_through_the_baseline() -> None:
+    """A patch the baseline stands for, checked with ``workflow.patched`` directly, would add
+    its own marker to every new workflow again."""
+    workflows = Path(versions.__file__).parent
+    direct = [
+        f"{path.name}:{n}"
+        for path in sorted(workflows.glob("*.py"))
+        if path.name != "versions.py"
+        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if "workflow.patched(" in line
+    ]
+    assert direct == []
+
+
+async def run_an_incident_and_its_crisis(
+    client: Client, settings: Settings
+) -> tuple[WorkflowHandle[object, object], WorkflowHandle[object, object]]:
+    """A P1 whose requester's mails are refused (failures told to the incident manager), that
+    becomes a crisis and is resolved."""
+    handle = await open_incident(
+        client, settings.task_queue, priority="P1", requesters=["gone@example.org"]
+    )
+    await handle.execute_update(IncidentWorkflow.acknowledge, AcknowledgeInput(by="alice"))
+    await handle.execute_update(
+        IncidentWorkflow.add_worklog, WorklogInput(by="alice", text="failing over")
+    )
+    await handle.execute_update(
+        IncidentWorkflow.qualify_p1, QualifyP1Input(by="alice", verdict="major")
+    )
+    view = await status_when(handle, lambda v: v.crisis_id is not None)
+    await handle.execute_update(
+        IncidentWorkflow.resolve, ResolveInput(by="alice", resolution="failed over")
+    )
+    done = await status_when(handle, lambda v: v.status == "resolved" and v.mails_pending == 0)
+    assert any(e.kind == "mail_failed" for e in done.timeline)
+    assert view.crisis_id is not None
+    return handle, client.get_workflow_handle(view.crisis_id)
+
+
 async def test_a_new_incident_and_its_crisis_record_one_marker(
-    skipping_env: WorkflowEnvironment, settings: Settings, sink: MailSink
+    skipping_env: WorkflowEnvironment, settings: Settings
 ) -> None:
     client = skipping_env.client
     await on_a_business_morning(skipping_env)
-    async with build_worker(client, settings):
-        handle = await open_incident(client, settings.task_queue, priority="P1")
-        await handle.execute_update(IncidentWorkflow.acknowledge, AcknowledgeInput(by="alice"))
-        await handle.execute_update(
-            IncidentWorkflow.add_worklog, WorklogInput(by="alice", text="failing over")
-        )
-        await handle.execute_update(
-            IncidentWorkflow.qualify_p1, QualifyP1Input(by="alice", verdict="major")
-        )
-        view = await status_when(handle, lambda v: v.crisis_id is not None)
-        await handle.execute_update(
-            IncidentWorkflow.resolve, ResolveInput(by="alice", resolution="failed over")
-        )
-        await status_when(handle, lambda v: v.status == "resolved" and v.mails_pending == 0)
-        assert view.crisis_id is not None
-        crisis = client.get_workflow_handle(view.crisis_id)
-        assert await patch_markers(handle) == [versions.BASELINE]
-        assert await patch_markers(crisis) == [versions.BASELINE]
+    with MailSink(port=free_port(), refuse=frozenset({"gone@example.org"})) as sink:
+        cfg = settings.model_copy(update={"smtp_port": sink.port, "patch_baseline": True})
+        async with build_worker(client, cfg):
+            incident, crisis = await run_an_incident_and_its_crisis(client, cfg)
+            assert await patch_markers(incident) == [versions.BASELINE]
+            assert await patch_markers(crisis) == [versions.BASELINE]
+
+
+async def test_without_the_setting_each_patch_records_its_marker(
+    skipping_env: WorkflowEnvironment, settings: Settings
+) -> None:
+    """As a worker of an older release expects: the baseline is read, not written."""
+    client = skipping_env.client
+    await on_a_business_morning(skipping_env)
+    with MailSink(port=free_port(), refuse=frozenset({"gone@example.org"})) as sink:
+        cfg = settings.model_copy(update={"smtp_port": sink.port})
+        assert cfg.patch_baseline is False  # the default
+        async with build_worker(client, cfg):
+            incident, crisis = await run_an_incident_and_its_crisis(client, cfg)
+            for handle in (incident, crisis):
+                markers = await patch_markers(handle)
+                assert versions.BASELINE not in markers
+                assert len(markers) == len(set(markers)) >= 5, markers
+                assert set(markers) <= versions.BASELINE_PATCHES, markers
+            assert "failures-told-once" in await patch_markers(incident)
+
+
+def test_the_setting_is_read_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert Settings().patch_baseline is False
+    monkeypatch.setenv("VIGIE_PATCH_BASELINE", "true")
+    assert Settings().patch_baseline is True

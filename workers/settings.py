@@ -136,6 +136,12 @@ class Settings(BaseSettings):
     # worker (where its clock has already started) instead of on the server.
     max_concurrent_workflow_tasks: int = Field(default=8, ge=1)
     max_cached_workflows: int = Field(default=1000, ge=0)
+    patch_baseline: bool = Field(
+        default=False,
+        description="New workflows record one patch marker (baseline-2026-12) instead of one per "
+        "behaviour change. Turn on once every worker of the task queue runs a release that "
+        "knows the baseline: a worker of an older release cannot replay a workflow carrying it",
+    )
     workflow_sandbox: Literal["shared", "strict"] = Field(
         default="shared",
         description="'shared': workflow modules are imported once per worker and shared by every "

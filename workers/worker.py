@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+from collections.abc import Callable
 from datetime import date
 from functools import partial
 from typing import Any
@@ -12,7 +13,7 @@ from typing import Any
 import httpx
 from pydantic import SecretStr
 from temporalio.client import Client
-from temporalio.worker import Worker
+from temporalio.worker import PatchActivationInput, Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from activities.alerting import AlertActivities
@@ -41,6 +42,7 @@ from workflows.incident import IncidentWorkflow
 from workflows.oncall_readiness import OnCallReadinessWorkflow
 from workflows.policy import ConfigError
 from workflows.service_review import ServiceReviewWorkflow
+from workflows.versions import BASELINE
 
 log = logging.getLogger(__name__)
 
@@ -189,6 +191,7 @@ def build_worker(
         max_concurrent_activities=settings.max_concurrent_activities,
         max_concurrent_workflow_tasks=settings.max_concurrent_workflow_tasks,
         max_cached_workflows=settings.max_cached_workflows,
+        patch_activation_callback=baseline_gate(settings.patch_baseline),
         activities=[
             policies.load_policy,
             mail.send_incident_mail,
@@ -201,6 +204,17 @@ def build_worker(
             *ledger_activities(settings, transport, settings.message_id_domain),
         ],
     )
+
+
+def baseline_gate(write_baseline: bool) -> Callable[[PatchActivationInput], bool]:
+    """Whether a workflow running live for the first time records a patch: every patch does,
+    the baseline only when ``VIGIE_PATCH_BASELINE`` is on (workflows.versions). Without it,
+    new workflows record each patch on its own, as a worker of an older release expects."""
+
+    def activate(input: PatchActivationInput) -> bool:
+        return write_baseline or input.patch_id != BASELINE
+
+    return activate
 
 
 async def run_worker(client: Client, settings: Settings, stop: asyncio.Event | None = None) -> None:

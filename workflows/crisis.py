@@ -1127,6 +1127,8 @@ class CrisisWorkflow(Operations[CrisisView]):
                     reason=result.fallback_reason or "",
                 )
             except ActivityError as exc:
+                if isinstance(exc.cause, CancelledError):
+                    raise asyncio.CancelledError() from exc  # the run ends
                 self._record("conference_failed", SYSTEM, error=str(exc.cause or exc))
         while True:
             await workflow.wait_condition(lambda: bool(s.outbox) and not self._stopping)

@@ -117,6 +117,8 @@ PATCH_BOUNDED_CAN = "bounded-continue-as-new"
 # A mail or an alert change that fails for good is told to the incident manager by the
 # other path: a mail, and a note on the alert.
 PATCH_TELL_FAILURES = "incident-tells-failures"
+# ...once per streak of failures to the same recipients (or of alert changes).
+PATCH_TOLD_ONCE = "failures-told-once"
 # A deadline timer wakes this much before the deadline and re-arms on the time left, so that
 # a task that waited in a busy worker does not push the deadline back.
 WAKE_EARLY = timedelta(seconds=30)
@@ -872,6 +874,8 @@ class IncidentWorkflow(Operations[IncidentView]):
         handle = workflow.get_external_workflow_handle(s.crisis_id)
         try:
             await handle.signal("incident_changed", news)
+        except CancelledError as exc:
+            raise asyncio.CancelledError() from exc  # the run ends; the news stays queued
         except Exception as exc:  # the crisis may be over: the incident goes on
             self._record("crisis_unreachable", SYSTEM, crisis_id=s.crisis_id, error=str(exc))
 
@@ -1065,9 +1069,10 @@ class IncidentWorkflow(Operations[IncidentView]):
         alert a note, so that whichever path still works carries it. Once per streak: mails
         to the same recipients (or alert changes) that keep failing are told once, and again
         only after one went through."""
-        if key in self.state.failures_told:
-            return
-        self.state.failures_told.append(key)
+        if versions.patched(PATCH_TOLD_ONCE):
+            if key in self.state.failures_told:
+                return
+            self.state.failures_told.append(key)
         entry = self.state.timeline[-1]
         self._mail(kind, self.policy.notifications.incident_manager, event=entry)
         if kind == "notification_failed":

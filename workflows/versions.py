@@ -34,6 +34,7 @@ BASELINE_PATCHES = frozenset(
         "crisis-search-attributes",
         "deadline-wake-early",
         "delivery-in-rounds",
+        "failures-told-once",
         "incident-ledger",
         "incident-tells-crisis",
         "incident-tells-failures",
