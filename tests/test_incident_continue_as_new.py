@@ -1,4 +1,8 @@
-"""A long-lived incident continues as new before its history grows large, keeping its state."""
+"""A long-lived incident continues as new before its history grows large, keeping its state.
+
+On the dev server, as in production: Updates meet the continue-as-new and are sent again the
+way the CLI sends them (the time-skipping server now and then leaves a query to the new run
+unanswered after a continue-as-new)."""
 
 from __future__ import annotations
 
@@ -7,16 +11,17 @@ from pathlib import Path
 from temporalio.testing import WorkflowEnvironment
 
 from starters.dev.smtp_sink import MailSink
+from starters.updates import send_update
 from tests.conftest import free_port
-from tests.helpers import eventually, on_a_business_morning, open_incident, status, status_when
+from tests.helpers import eventually, open_incident, status, status_when
+from tests.workflow_health import failed_tasks
 from workers.settings import Settings
 from workers.worker import build_worker
-from workflows.incident import IncidentWorkflow
-from workflows.models import AcknowledgeInput, WorklogInput
+from workflows.models import AcknowledgeInput, IncidentView, WorklogInput
 
 
 async def test_state_survives_continue_as_new(
-    skipping_env: WorkflowEnvironment, settings: Settings, config_dir: Path, sink: MailSink
+    dev_env: WorkflowEnvironment, settings: Settings, config_dir: Path, sink: MailSink
 ) -> None:
     policy = config_dir / "policy.toml"
     policy.write_text(
@@ -24,17 +29,15 @@ async def test_state_survives_continue_as_new(
             "continue_as_new_after_events = 8000", "continue_as_new_after_events = 200"
         )
     )
-    client = skipping_env.client
-    await on_a_business_morning(skipping_env)
+    client = dev_env.client
     async with build_worker(client, settings):
-        handle = await open_incident(client, settings.task_queue)
+        handle = await open_incident(client, settings.task_queue, priority="P2")
         first = await status(handle)
-        await handle.execute_update(IncidentWorkflow.acknowledge, AcknowledgeInput(by="alice"))
+        await send_update(handle, "acknowledge", AcknowledgeInput(by="alice"), IncidentView)
         first_run = (await handle.describe()).run_id
         for n in range(40):
-            await handle.execute_update(
-                IncidentWorkflow.add_worklog, WorklogInput(by="alice", text=f"step {n}")
-            )
+            step = WorklogInput(by="alice", text=f"step {n}")
+            await send_update(handle, "add_worklog", step, IncidentView)
         view = await status_when(handle, lambda v: any(e.kind == "continued" for e in v.timeline))
         assert (await handle.describe()).run_id != first_run
         assert view.status == "in_progress"
@@ -48,10 +51,11 @@ async def test_state_survives_continue_as_new(
         ids = [m["Message-ID"] for m in mails]
         assert len(ids) == len(set(ids)) == 42
         assert {m["In-Reply-To"] for m in mails[1:]} == {mails[0]["Message-ID"]}
+    assert await failed_tasks(client, [(handle.id, None)]) == []
 
 
 async def test_continue_as_new_does_not_wait_for_the_mail_server(
-    skipping_env: WorkflowEnvironment, settings: Settings, config_dir: Path
+    dev_env: WorkflowEnvironment, settings: Settings, config_dir: Path
 ) -> None:
     """A burst of Updates while the mail server is down: the incident still continues as new
     (the history cannot grow to the server's limit) and the unsent mails travel with it."""
@@ -65,16 +69,15 @@ async def test_continue_as_new_does_not_wait_for_the_mail_server(
         policy.read_text().replace("in_flight_wait_seconds = 120", "in_flight_wait_seconds = 1")
     )
     down = settings.model_copy(update={"smtp_port": free_port()})
-    client = skipping_env.client
-    await on_a_business_morning(skipping_env)
+    client = dev_env.client
     async with build_worker(client, down):
         handle = await open_incident(client, down.task_queue, priority="P2")
         first_run = (await handle.describe()).run_id
         for n in range(60):
-            answer = await handle.execute_update(
-                IncidentWorkflow.add_worklog, WorklogInput(by="alice", text=f"step {n}")
-            )
+            step = WorklogInput(by="alice", text=f"step {n}")
+            answer = await send_update(handle, "add_worklog", step, IncidentView)
             assert answer.timeline == []  # small answers: the history grows linearly
         view = await status_when(handle, lambda v: any(e.kind == "continued" for e in v.timeline))
         assert (await handle.describe()).run_id != first_run
         assert view.mails_pending > 0  # still waiting for the server, in the new run
+    assert await failed_tasks(client, [(handle.id, None)]) == []

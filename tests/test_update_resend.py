@@ -16,7 +16,8 @@ from temporalio.testing import WorkflowEnvironment
 from starters.dev.smtp_sink import MailSink
 from starters.queries import ask
 from starters.updates import ATTEMPTS, send_update
-from tests.helpers import on_a_business_morning, open_incident, status_when
+from tests.helpers import open_incident, status_when
+from tests.workflow_health import failed_tasks
 from workers.settings import Settings
 from workers.worker import build_worker
 from workflows.models import IncidentView, WorklogInput
@@ -103,7 +104,7 @@ async def test_resending_stops_after_the_last_attempt() -> None:
 
 
 async def test_an_update_sent_again_to_the_next_run_is_applied_once(
-    skipping_env: WorkflowEnvironment, settings: Settings, config_dir: Path, sink: MailSink
+    dev_env: WorkflowEnvironment, settings: Settings, config_dir: Path, sink: MailSink
 ) -> None:
     """Within a run the server answers a known Update id itself; an Update sent again after
     the incident continued as new reaches a run that never saw it: the workflow applies an id
@@ -114,8 +115,7 @@ async def test_an_update_sent_again_to_the_next_run_is_applied_once(
             "continue_as_new_after_events = 8000", "continue_as_new_after_events = 200"
         )
     )
-    client = skipping_env.client
-    await on_a_business_morning(skipping_env)
+    client = dev_env.client
     async with build_worker(client, settings):
         handle = await open_incident(client, settings.task_queue, priority="P3")
         first = await send_update(handle, "add_worklog", WORKLOG, IncidentView, update_id="w-1")
@@ -132,6 +132,7 @@ async def test_an_update_sent_again_to_the_next_run_is_applied_once(
     assert first.status == again.status
     worklogs = [e.text for e in view.timeline if e.kind == "worklog"]
     assert worklogs.count(WORKLOG.text) == 1 and len(worklogs) == 42, worklogs
+    assert await failed_tasks(client, [(handle.id, None)]) == []
 
 
 async def test_a_query_that_met_a_continue_as_new_is_asked_again() -> None:
