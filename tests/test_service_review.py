@@ -183,7 +183,10 @@ async def test_rebuild_reads_incidents_of_the_task_queue_with_their_customer(
     dev_env: WorkflowEnvironment, settings: Settings
 ) -> None:
     client = dev_env.client
-    ledger = Ledger(settings.database_url.get_secret_value())
+    # A ledger of its own: the worker writes its rows meanwhile into the usual one, so that
+    # what the rebuild writes does not depend on which of the two wrote first.
+    rebuilt = SecretStr(f"sqlite:///{settings.config_dir.parent / 'rebuilt.db'}")
+    ledger = open_ledger(settings.model_copy(update={"database_url": rebuilt}))
     async with build_worker(client, settings):
         handle = await open_incident(client, settings.task_queue, customer="acme")
         await status(handle)
