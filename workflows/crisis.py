@@ -30,7 +30,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.oncall_models import OnCallRecipients, OnCallRecipientsInput
     from workflows import versions
     from workflows.calendar import BusinessClock
-    from workflows.chat import ChatNotification, start_chat
+    from workflows.chat import start_chat
     from workflows.continuing import carried, history_is_long, settle_in_flight, unique_recipients
     from workflows.crisis_models import (
         Acted,
@@ -69,14 +69,13 @@ with workflow.unsafe.imports_passed_through():
         UrgentChangeInput,
     )
     from workflows.oncall_policy import ChatEventKind
-    from workflows.operations import Operation, Operations, Refused, operations
+    from workflows.operations import SYSTEM, Operation, Operations, Refused, operations
     from workflows.rex import rex_draft
     from workflows.search import CRISIS_LEVEL, CRISIS_STATUS, NEXT_DUE, publish
     from workflows.texts import render, told_reason
     from workflows.timeline import shown_timeline
     from workflows.urgent_changes import complete, open_change, request
 
-SYSTEM = "vigie"
 # Behaviour changes, each behind workflow.patched so older histories replay.
 PATCH_TRUST = "crisis-follows-incident"
 PATCH_CANCEL = "cancel-as-operation"
@@ -257,10 +256,6 @@ class CrisisWorkflow(Operations[CrisisView]):
         """Every mail out and the ledger written."""
         return not self.state.outbox and (self._ledger is None or self._ledger.idle())
 
-    def _ledger_refused(self, why: str) -> None:
-        self._record("ledger_refused", SYSTEM, error=why[:500])
-        self._changed = True
-
     def _after_change(self) -> None:
         self._publish()
 
@@ -270,13 +265,6 @@ class CrisisWorkflow(Operations[CrisisView]):
             s = self.state
             start_chat(kind, self._view(), s.policy, self._tasks, self._chat_failed,
                        application=s.application)  # fmt: skip
-
-    def _chat_failed(self, notification: ChatNotification, error: str) -> None:
-        self._record(
-            "chat_failed", SYSTEM, event=notification.kind, channel=notification.channel,
-            error=error[:500],
-        )  # fmt: skip
-        self._changed = True
 
     def _should_continue_as_new(self) -> bool:
         return history_is_long(self.state.policy.continue_as_new_after_events)
@@ -1204,9 +1192,6 @@ class CrisisWorkflow(Operations[CrisisView]):
                     )
                 ],
             )
-
-    def _applied_updates(self) -> list[str]:
-        return self.state.applied_updates
 
     def _answer(self) -> CrisisView:
         """An Update's answer: the crisis without its timeline (``status`` has it)."""

@@ -40,7 +40,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows import versions
     from workflows.calendar import BusinessClock
     from workflows.carry import carried_input
-    from workflows.chat import ChatNotification, start_chat
+    from workflows.chat import start_chat
     from workflows.continuing import carried, history_is_long, settle_in_flight, unique_recipients
     from workflows.crisis_models import CrisisInput
     from workflows.crisis_rules import future
@@ -84,7 +84,7 @@ with workflow.unsafe.imports_passed_through():
         WorklogInput,
     )
     from workflows.oncall_policy import ChatEventKind
-    from workflows.operations import Operation, Operations, Refused, operations
+    from workflows.operations import SYSTEM, Operation, Operations, Refused, operations
     from workflows.policy import Policy, Priority
     from workflows.search import NEXT_DUE, incident_attributes, publish
     from workflows.sla import Deadlines, Stop, compute_deadlines
@@ -95,7 +95,6 @@ with workflow.unsafe.imports_passed_through():
 InputT = TypeVar("InputT", bound=BaseModel)
 T = TypeVar("T")
 
-SYSTEM = "vigie"
 # Behaviour changes, each behind workflow.patched so older histories replay.
 PATCH_ALERT_MIRROR = "opsgenie-alert-mirror"
 PATCH_CRISIS = "crisis-child"
@@ -399,13 +398,6 @@ class IncidentWorkflow(Operations[IncidentView]):
         """The chat channels that hear of ``kind`` get a message, next to the mails."""
         if self._chat_on:
             start_chat(kind, self._view(), self.policy, self._tasks, self._chat_failed)
-
-    def _chat_failed(self, notification: ChatNotification, error: str) -> None:
-        self._record(
-            "chat_failed", SYSTEM, event=notification.kind, channel=notification.channel,
-            error=error[:500],
-        )  # fmt: skip
-        self._changed = True
 
     def _maybe_page_on_call(self) -> None:
         """§4.2: a P1 outside business hours pages the technical on-call, once."""
@@ -982,10 +974,6 @@ class IncidentWorkflow(Operations[IncidentView]):
         ledger_done = self._ledger is None or self._ledger.idle()
         return not s.outbox and not s.alert_outbox and not self._crisis_news() and ledger_done
 
-    def _ledger_refused(self, why: str) -> None:
-        self._record("ledger_refused", SYSTEM, error=why[:500])
-        self._changed = True
-
     async def _drain(
         self, outbox: Callable[[], list[Any]], send: Callable[[Any], Awaitable[None]]
     ) -> None:
@@ -1082,9 +1070,6 @@ class IncidentWorkflow(Operations[IncidentView]):
     def _failure_over(self, key: str) -> None:
         if key in self.state.failures_told:
             self.state.failures_told.remove(key)
-
-    def _applied_updates(self) -> list[str]:
-        return self.state.applied_updates
 
     def _in_rounds(
         self,

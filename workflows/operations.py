@@ -22,9 +22,12 @@ from temporalio import workflow
 from temporalio.exceptions import ApplicationError
 
 from workflows import versions
+from workflows.chat import ChatNotification
 from workflows.limits import LIMITS, MAX_NAME, clip, one_line
 
 PATCH_INPUT_LIMITS = "input-limits"
+SYSTEM = "vigie"
+"""Who Vigie's own entries are by."""
 
 InputT = TypeVar("InputT", bound=BaseModel)
 ViewT = TypeVar("ViewT")
@@ -172,7 +175,19 @@ class Operations(Generic[ViewT]):
 
     def _applied_updates(self) -> list[str]:
         """The ids of the latest Updates applied (kept in the state, across runs)."""
-        raise NotImplementedError
+        applied: list[str] = self._state.applied_updates
+        return applied
+
+    def _ledger_refused(self, why: str) -> None:
+        self._record("ledger_refused", SYSTEM, error=why[:500])
+        self._changed = True
+
+    def _chat_failed(self, notification: ChatNotification, error: str) -> None:
+        self._record(
+            "chat_failed", SYSTEM, event=notification.kind, channel=notification.channel,
+            error=error[:500],
+        )  # fmt: skip
+        self._changed = True
 
     def _already_applied(self) -> bool:
         """An Update can come twice with the same id: delivered again after a workflow task
