@@ -3,10 +3,12 @@ leave a run without losing or repeating anything."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from datetime import timedelta
 
 from temporalio import workflow
+from temporalio.exceptions import ActivityError, CancelledError
 
 from workflows.models import TimelineEntry
 from workflows.timeline import carried_timeline
@@ -15,6 +17,14 @@ from workflows.timeline import carried_timeline
 TIMELINE_HEAD, TIMELINE_TAIL = 20, 480
 # ... and at most about this many bytes of them (the server limits a payload to 2 MB).
 TIMELINE_BYTES = 512 * 1024
+
+
+def reraise_if_run_ends(exc: ActivityError) -> None:
+    """An activity cancelled because its run ends (continue-as-new, cancellation) did not
+    fail: the send stays queued for the next run, and nothing is recorded or issued after
+    the run's last command."""
+    if isinstance(exc.cause, CancelledError):
+        raise asyncio.CancelledError() from exc
 
 
 def history_is_long(after_events: int) -> bool:

@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError, ApplicationError, CancelledError
+from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities.models import (
@@ -31,7 +31,13 @@ with workflow.unsafe.imports_passed_through():
     from workflows import versions
     from workflows.calendar import BusinessClock
     from workflows.chat import start_chat
-    from workflows.continuing import carried, history_is_long, settle_in_flight, unique_recipients
+    from workflows.continuing import (
+        carried,
+        history_is_long,
+        reraise_if_run_ends,
+        settle_in_flight,
+        unique_recipients,
+    )
     from workflows.crisis_models import (
         Acted,
         AddMemberInput,
@@ -1115,8 +1121,7 @@ class CrisisWorkflow(Operations[CrisisView]):
                     reason=result.fallback_reason or "",
                 )
             except ActivityError as exc:
-                if isinstance(exc.cause, CancelledError):
-                    raise asyncio.CancelledError() from exc  # the run ends
+                reraise_if_run_ends(exc)
                 self._record("conference_failed", SYSTEM, error=str(exc.cause or exc))
         while True:
             await workflow.wait_condition(lambda: bool(s.outbox) and not self._stopping)
@@ -1144,8 +1149,7 @@ class CrisisWorkflow(Operations[CrisisView]):
                 else:
                     result = await send(s.policy.mail_delivery.retry_policy(final))
             except ActivityError as exc:
-                if isinstance(exc.cause, CancelledError):
-                    raise asyncio.CancelledError() from exc  # the run ends; the mail stays queued
+                reraise_if_run_ends(exc)
                 cause = exc.cause.message if isinstance(exc.cause, ApplicationError) else str(exc)
                 self._undelivered(mail, cause)
             else:

@@ -41,7 +41,13 @@ with workflow.unsafe.imports_passed_through():
     from workflows.calendar import BusinessClock
     from workflows.carry import carried_input
     from workflows.chat import start_chat
-    from workflows.continuing import carried, history_is_long, settle_in_flight, unique_recipients
+    from workflows.continuing import (
+        carried,
+        history_is_long,
+        reraise_if_run_ends,
+        settle_in_flight,
+        unique_recipients,
+    )
     from workflows.crisis_models import CrisisInput
     from workflows.crisis_rules import future
     from workflows.delivery import send_in_rounds
@@ -1005,8 +1011,7 @@ class IncidentWorkflow(Operations[IncidentView]):
         try:
             await self._in_rounds(send, "mail", mail.kind, ["RecipientsRefused"])
         except ActivityError as exc:
-            if isinstance(exc.cause, CancelledError):
-                raise asyncio.CancelledError() from exc  # the run ends; the mail stays queued
+            reraise_if_run_ends(exc)
             cause = exc.cause.message if isinstance(exc.cause, ApplicationError) else str(exc)
             self._record("mail_failed", SYSTEM, mail=mail.kind, to=", ".join(mail.to), error=cause)
             telling = mail.kind in ("notification_failed", "alert_failed")  # no ping-pong
@@ -1039,8 +1044,7 @@ class IncidentWorkflow(Operations[IncidentView]):
         try:
             result = await self._in_rounds(send, "alert", command.action, ["OpsgenieRejected"])
         except ActivityError as exc:
-            if isinstance(exc.cause, CancelledError):
-                raise asyncio.CancelledError() from exc  # the run ends; the change stays queued
+            reraise_if_run_ends(exc)
             cause = exc.cause.message if isinstance(exc.cause, ApplicationError) else str(exc)
             self._record("alert_failed", SYSTEM, action=command.action, error=cause)
             if versions.patched(PATCH_TELL_FAILURES):
