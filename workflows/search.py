@@ -38,6 +38,14 @@ def type_name(key: SearchAttributeKey[Any]) -> str:
     return TYPE_NAMES[key.indexed_value_type.name.removeprefix("INDEXED_VALUE_TYPE_")]
 
 
+def dev_server_flags() -> list[str]:
+    """``temporal server start-dev`` flags that register every attribute Vigie publishes."""
+    flags: list[str] = []
+    for key in SEARCH_ATTRIBUTES:
+        flags += ["--search-attribute", f"{key.name}={type_name(key)}"]
+    return flags
+
+
 def publish(
     published: dict[str, Any], wanted: dict[SearchAttributeKey[Any], Any]
 ) -> dict[str, Any]:

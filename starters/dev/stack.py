@@ -24,7 +24,7 @@ from workers.opsgenie_file import load_mapping
 from workers.policy_file import load_policy
 from workers.settings import Settings
 from workers.worker import run_worker
-from workflows.search import SEARCH_ATTRIBUTES, type_name
+from workflows.search import dev_server_flags
 
 log = logging.getLogger(__name__)
 
@@ -44,9 +44,8 @@ def dev_server_command(data_dir: Path, port: int, ui_port: int) -> list[str]:
         str(data_dir / "temporal.db"),
         "--log-level",
         "warn",
+        *dev_server_flags(),
     ]
-    for key in SEARCH_ATTRIBUTES:
-        command += ["--search-attribute", f"{key.name}={type_name(key)}"]
     return command
 
 

@@ -15,7 +15,7 @@ from temporalio.service import RPCError
 
 from tests.conftest import BIN, free_port
 from workers.settings import Settings
-from workflows.search import SEARCH_ATTRIBUTES, type_name
+from workflows.search import dev_server_flags
 
 
 def vigie_env(address: str, settings: Settings, **extra: str) -> dict[str, str]:
@@ -89,12 +89,9 @@ class DevServer:
         return f"127.0.0.1:{self.port}"
 
     async def start(self) -> None:
-        attributes: list[str] = []
-        for key in SEARCH_ATTRIBUTES:
-            attributes += ["--search-attribute", f"{key.name}={type_name(key)}"]
         self.process = await asyncio.create_subprocess_exec(
             str(BIN / "temporal"), "server", "start-dev", "--headless", "--log-level", "error",
-            "--db-filename", str(self.db), "--port", str(self.port), *attributes,
+            "--db-filename", str(self.db), "--port", str(self.port), *dev_server_flags(),
             stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
         )  # fmt: skip
         # Ready when its frontend answers, not when its port is open ("Frontend is not healthy
