@@ -6,6 +6,7 @@ import asyncio
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
@@ -173,3 +174,17 @@ async def search_attributes(handle: WorkflowHandle[Any, Any]) -> dict[str, Any]:
     fields = described.workflow_execution_info.search_attributes.indexed_fields
     found = {name: default().payload_converter.from_payloads([p])[0] for name, p in fields.items()}
     return {name: value for name, value in found.items() if value is not None}
+
+
+def short_runs(config_dir: Path, in_flight_wait: bool = False) -> None:
+    """Makes the test policy continue as new after 200 events (and, with ``in_flight_wait``,
+    wait a second at most for the sends in flight), so that a test sees a new run soon."""
+    policy = config_dir / "policy.toml"
+    text = policy.read_text(encoding="utf-8")
+    changes = [("continue_as_new_after_events = 8000", "continue_as_new_after_events = 200")]
+    if in_flight_wait:
+        changes.append(("in_flight_wait_seconds = 120", "in_flight_wait_seconds = 1"))
+    for old, new in changes:
+        assert old in text, f"test policy changed: {old!r} not found"
+        text = text.replace(old, new)
+    policy.write_text(text, encoding="utf-8")

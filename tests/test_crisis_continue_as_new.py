@@ -11,7 +11,7 @@ from pathlib import Path
 from temporalio.testing import WorkflowEnvironment
 
 from starters.dev.smtp_sink import MailSink
-from tests.helpers import eventually, next_open_morning, sleep_until
+from tests.helpers import eventually, next_open_morning, short_runs, sleep_until
 from tests.test_crisis_chronogram import crisis_status, start_crisis
 from workers.settings import Settings
 from workers.worker import build_worker
@@ -22,12 +22,7 @@ from workflows.crisis_models import CrisisInput, EscalateInput, PostUpdateInput
 async def test_crisis_survives_continue_as_new(
     skipping_env: WorkflowEnvironment, settings: Settings, config_dir: Path, sink: MailSink
 ) -> None:
-    policy = config_dir / "policy.toml"
-    policy.write_text(
-        policy.read_text().replace(
-            "continue_as_new_after_events = 8000", "continue_as_new_after_events = 200"
-        )
-    )
+    short_runs(config_dir)
     client = skipping_env.client
     tuesday = next_open_morning(await skipping_env.get_current_time(), weekday=1, hour=10)
     await sleep_until(skipping_env, tuesday)

@@ -13,7 +13,7 @@ from temporalio.testing import WorkflowEnvironment
 from starters.dev.smtp_sink import MailSink
 from starters.updates import send_update
 from tests.conftest import free_port
-from tests.helpers import eventually, open_incident, status, status_when
+from tests.helpers import eventually, open_incident, short_runs, status, status_when
 from tests.workflow_health import failed_tasks
 from workers.settings import Settings
 from workers.worker import build_worker
@@ -23,12 +23,7 @@ from workflows.models import AcknowledgeInput, IncidentView, WorklogInput
 async def test_state_survives_continue_as_new(
     dev_env: WorkflowEnvironment, settings: Settings, config_dir: Path, sink: MailSink
 ) -> None:
-    policy = config_dir / "policy.toml"
-    policy.write_text(
-        policy.read_text().replace(
-            "continue_as_new_after_events = 8000", "continue_as_new_after_events = 200"
-        )
-    )
+    short_runs(config_dir)
     client = dev_env.client
     async with build_worker(client, settings):
         handle = await open_incident(client, settings.task_queue, priority="P2")
@@ -59,15 +54,7 @@ async def test_continue_as_new_does_not_wait_for_the_mail_server(
 ) -> None:
     """A burst of Updates while the mail server is down: the incident still continues as new
     (the history cannot grow to the server's limit) and the unsent mails travel with it."""
-    policy = config_dir / "policy.toml"
-    policy.write_text(
-        policy.read_text().replace(
-            "continue_as_new_after_events = 8000", "continue_as_new_after_events = 200"
-        )
-    )
-    policy.write_text(
-        policy.read_text().replace("in_flight_wait_seconds = 120", "in_flight_wait_seconds = 1")
-    )
+    short_runs(config_dir, in_flight_wait=True)
     down = settings.model_copy(update={"smtp_port": free_port()})
     client = dev_env.client
     async with build_worker(client, down):

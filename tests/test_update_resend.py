@@ -16,7 +16,7 @@ from temporalio.testing import WorkflowEnvironment
 from starters.dev.smtp_sink import MailSink
 from starters.queries import ask
 from starters.updates import ATTEMPTS, send_update
-from tests.helpers import open_incident, status_when
+from tests.helpers import open_incident, short_runs, status_when
 from tests.workflow_health import failed_tasks
 from workers.settings import Settings
 from workers.worker import build_worker
@@ -109,12 +109,7 @@ async def test_an_update_sent_again_to_the_next_run_is_applied_once(
     """Within a run the server answers a known Update id itself; an Update sent again after
     the incident continued as new reaches a run that never saw it: the workflow applies an id
     once."""
-    policy = config_dir / "policy.toml"
-    policy.write_text(
-        policy.read_text().replace(
-            "continue_as_new_after_events = 8000", "continue_as_new_after_events = 200"
-        )
-    )
+    short_runs(config_dir)
     client = dev_env.client
     async with build_worker(client, settings):
         handle = await open_incident(client, settings.task_queue, priority="P3")

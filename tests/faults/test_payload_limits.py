@@ -20,7 +20,7 @@ from tests.conftest import free_port
 from tests.faults.helpers import until
 from tests.faults.ledger import check_mails
 from tests.faults.tally import TALLY
-from tests.helpers import open_incident, status
+from tests.helpers import open_incident, short_runs, status
 from tests.workflow_health import failed_tasks
 from workers.settings import Settings
 from workers.worker import build_worker
@@ -30,18 +30,6 @@ from workflows.models import AcknowledgeInput, IncidentView, WorklogInput
 
 # 10,000 characters of 4 bytes each: the longest worklog, in bytes.
 WIDEST = "\U0001f525" * (MAX_TEXT - 8)
-
-
-def small_runs(config_dir: Path) -> None:
-    policy = config_dir / "policy.toml"
-    text = policy.read_text(encoding="utf-8")
-    for old, new in (
-        ("continue_as_new_after_events = 8000", "continue_as_new_after_events = 200"),
-        ("in_flight_wait_seconds = 120", "in_flight_wait_seconds = 1"),
-    ):
-        assert old in text
-        text = text.replace(old, new)
-    policy.write_text(text, encoding="utf-8")
 
 
 async def settled(handle: WorkflowHandle[Any, Any]) -> IncidentView | None:
@@ -55,7 +43,7 @@ async def test_widest_worklogs_while_the_mail_server_is_down(
     """Eighty worklogs of 40 KB wait in the outbox (6 MB with their timeline entries) when
     the incident continues as new: it carries them all, their quoted texts shortened. On the
     dev server, with the Updates sent as the CLI sends them."""
-    small_runs(config_dir)
+    short_runs(config_dir, in_flight_wait=True)
     port = free_port()
     down = settings.model_copy(update={"smtp_port": port})
     client = dev_env.client
