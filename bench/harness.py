@@ -203,7 +203,16 @@ async def workers(
         if os.environ.get("BENCH_PROFILE"):
             for p in group.procs:
                 out = f"{os.environ['BENCH_PROFILE']}-{p.name}.txt"
-                args = ["record", "--pid", str(p.pid), "--format", "raw", "--nonblocking", "-o"]
+                args = [
+                    "record",
+                    "--pid",
+                    str(p.pid),
+                    "--format",
+                    "raw",
+                    "--nonblocking",
+                    "--gil",
+                    "-o",
+                ]
                 profilers.append(spawn([str(BIN / "py-spy"), *args, out], {**os.environ}, "py-spy"))
         yield group
     finally:

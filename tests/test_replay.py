@@ -110,6 +110,25 @@ def test_histories_are_stored() -> None:
         "crisis_child_baseline_2026_12",
         "incident_continued_first_baseline_2026_12",
         "incident_continued_second_baseline_2026_12",
+        # the policy and the matrix read by local activities, under the baseline and without
+        "incident_lifecycle_local_reads",
+        "incident_breach_local_reads",
+        "crisis_local_reads",
+        "oncall_readiness_local_reads",
+        "incident_delivery_trouble_local_reads",
+        "incident_continued_local_reads",
+        "incident_failed_for_good_local_reads",
+        "incident_opsgenie_major_local_reads",
+        "crisis_child_local_reads",
+        "incident_continued_first_local_reads",
+        "incident_continued_second_local_reads",
+        "incident_lifecycle_local_reads_each",
+        "incident_breach_local_reads_each",
+        "crisis_local_reads_each",
+        "oncall_readiness_local_reads_each",
+        "incident_delivery_trouble_local_reads_each",
+        "incident_continued_local_reads_each",
+        "incident_failed_for_good_local_reads_each",
     }
 
 

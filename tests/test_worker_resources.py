@@ -6,6 +6,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from temporalio.worker import UnsandboxedWorkflowRunner
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
+
 from workers.file_cache import FileCache
 from workers.policy_file import load_policy
 from workers.settings import Settings
@@ -15,8 +18,11 @@ from workflows.policy import Policy
 
 
 def test_workers_share_the_workflow_modules_unless_strict() -> None:
-    shared = workflow_runner(Settings())
+    assert isinstance(workflow_runner(Settings()), UnsandboxedWorkflowRunner)  # the default
+    shared = workflow_runner(Settings(workflow_sandbox="shared"))
     strict = workflow_runner(Settings(workflow_sandbox="strict"))
+    assert isinstance(shared, SandboxedWorkflowRunner)
+    assert isinstance(strict, SandboxedWorkflowRunner)
     assert "workflows" in shared.restrictions.passthrough_modules
     assert "workflows" not in strict.restrictions.passthrough_modules
 

@@ -142,11 +142,12 @@ class Settings(BaseSettings):
         "behaviour change. Turn on once every worker of the task queue runs a release that "
         "knows the baseline: a worker of an older release cannot replay a workflow carrying it",
     )
-    workflow_sandbox: Literal["shared", "strict"] = Field(
-        default="shared",
-        description="'shared': workflow modules are imported once per worker and shared by every "
-        "workflow (fast, small); 'strict': the SDK default, re-imported for each workflow with "
-        "runtime checks for non-deterministic calls (slower, about 0.4 MiB per cached workflow)",
+    workflow_sandbox: Literal["off", "shared", "strict"] = Field(
+        default="off",
+        description="'off': workflows run without the SDK's sandbox (fastest); 'shared': in the "
+        "sandbox, with the workflow modules imported once per worker and passed through; "
+        "'strict': the SDK default, modules re-imported for each workflow with runtime checks "
+        "for non-deterministic calls (slowest, about 0.4 MiB per cached workflow)",
     )
 
     @model_validator(mode="after")

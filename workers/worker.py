@@ -13,7 +13,12 @@ from typing import Any
 import httpx
 from pydantic import SecretStr
 from temporalio.client import Client
-from temporalio.worker import PatchActivationInput, Worker
+from temporalio.worker import (
+    PatchActivationInput,
+    UnsandboxedWorkflowRunner,
+    Worker,
+    WorkflowRunner,
+)
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from activities.alerting import AlertActivities
@@ -114,12 +119,16 @@ def conference_providers(
     return primary, fallback
 
 
-def workflow_runner(settings: Settings) -> SandboxedWorkflowRunner:
-    """The sandbox workflows run in. 'shared' passes Vigie's workflow modules through: they are
+def workflow_runner(settings: Settings) -> WorkflowRunner:
+    """What workflows run in. 'off' (the default) runs them without the SDK's sandbox, and
+    'shared' in a sandbox that passes Vigie's workflow modules through: either way they are
     imported once, not again for each workflow, which was most of a new incident's worker CPU
-    and of a cached workflow's memory. Their determinism is then kept by the code rule (ruff
-    TID251 bans wall clock, randomness and I/O in workflows/) and the replay tests, not by the
-    sandbox's runtime checks; 'strict' brings those back."""
+    and of a cached workflow's memory, and the sandbox's runtime checks no longer apply to
+    them. Determinism is then kept by the code rule (ruff TID251 bans wall clock, randomness
+    and I/O in workflows/) and the replay tests. 'strict' brings the runtime checks back; the
+    test suite runs with it."""
+    if settings.workflow_sandbox == "off":
+        return UnsandboxedWorkflowRunner()
     restrictions = SandboxRestrictions.default
     if settings.workflow_sandbox == "shared":
         restrictions = restrictions.with_passthrough_modules("workflows")

@@ -22,9 +22,6 @@ with workflow.unsafe.imports_passed_through():
         ConferenceInput,
         ConferenceResult,
         CrisisMailInput,
-        LoadMatrixInput,
-        LoadPolicyInput,
-        LoadPolicyResult,
         SendMailResult,
     )
     from activities.oncall_models import OnCallRecipients, OnCallRecipientsInput
@@ -66,7 +63,6 @@ with workflow.unsafe.imports_passed_through():
     from workflows.details import crisis_details
     from workflows.ledger_facts import RecordCrisisFactsInput, crisis_facts
     from workflows.ledger_writer import LedgerWriter
-    from workflows.matrix import EscalationMatrix
     from workflows.metrics import count
     from workflows.models import (
         CompleteUrgentChangeInput,
@@ -76,6 +72,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows.oncall_policy import ChatEventKind
     from workflows.operations import SYSTEM, Operation, Operations, Refused, operations
+    from workflows.reads import read_matrix, read_policy
     from workflows.rex import rex_draft
     from workflows.search import CRISIS_LEVEL, CRISIS_STATUS, NEXT_DUE, publish
     from workflows.texts import render, told_reason
@@ -326,18 +323,8 @@ class CrisisWorkflow(Operations[CrisisView]):
 
     async def _open(self, input: CrisisInput) -> CrisisState:
         crisis_id = workflow.info().workflow_id
-        loaded = await workflow.execute_activity(
-            "load_policy",
-            LoadPolicyInput(incident_id=crisis_id),
-            result_type=LoadPolicyResult,
-            start_to_close_timeout=timedelta(seconds=30),
-        )
-        matrix = await workflow.execute_activity(
-            "load_escalation_matrix",
-            LoadMatrixInput(crisis_id=crisis_id),
-            result_type=EscalationMatrix,
-            start_to_close_timeout=timedelta(seconds=30),
-        )
+        loaded = await read_policy(crisis_id)
+        matrix = await read_matrix(crisis_id)
         policy = loaded.policy
         now = workflow.now()
         t0 = input.t0 if input.t0 is not None and input.t0 <= now else now

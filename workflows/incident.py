@@ -22,9 +22,6 @@ with workflow.unsafe.imports_passed_through():
     from activities.models import (
         AlertActionInput,
         AlertActionResult,
-        LoadMatrixInput,
-        LoadPolicyInput,
-        LoadPolicyResult,
         OnCallInput,
         OnCallResult,
         SendMailInput,
@@ -92,6 +89,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.oncall_policy import ChatEventKind
     from workflows.operations import SYSTEM, Operation, Operations, Refused, operations
     from workflows.policy import Policy, Priority
+    from workflows.reads import read_matrix, read_policy
     from workflows.search import NEXT_DUE, incident_attributes, publish
     from workflows.sla import Deadlines, Stop, compute_deadlines
     from workflows.texts import render, told_reason
@@ -322,12 +320,7 @@ class IncidentWorkflow(Operations[IncidentView]):
 
     async def _open(self, input: IncidentInput) -> IncidentState:
         incident_id = workflow.info().workflow_id
-        loaded: LoadPolicyResult = await workflow.execute_activity(
-            "load_policy",
-            LoadPolicyInput(incident_id=incident_id),
-            result_type=LoadPolicyResult,
-            start_to_close_timeout=timedelta(seconds=30),
-        )
+        loaded = await read_policy(incident_id)
         policy = loaded.policy
         now = workflow.now()
         missing = [
@@ -813,14 +806,7 @@ class IncidentWorkflow(Operations[IncidentView]):
 
     async def _load_matrix(self) -> EscalationMatrix:
         """The escalation matrix as the worker reads it now (contacts by role)."""
-        result: EscalationMatrix = await workflow.execute_activity(
-            "load_escalation_matrix",
-            LoadMatrixInput(crisis_id=self.state.incident_id),
-            result_type=EscalationMatrix,
-            start_to_close_timeout=timedelta(seconds=30),
-            retry_policy=RetryPolicy(maximum_attempts=3),
-        )
-        return result
+        return await read_matrix(self.state.incident_id, RetryPolicy(maximum_attempts=3))
 
     async def _mail_change_manager(self, event: TimelineEntry) -> None:
         """The change manager from the escalation matrix (the incident manager if none)."""

@@ -23,9 +23,6 @@ from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities.models import (
-        LoadMatrixInput,
-        LoadPolicyInput,
-        LoadPolicyResult,
         SendMailResult,
     )
     from activities.oncall_models import ReadinessMailInput, TimelineInput, TimelineResult
@@ -41,6 +38,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows.oncall_policy import Customer, WatchedSchedule
     from workflows.policy import Policy
+    from workflows.reads import read_matrix, read_policy
     from workflows.texts import when
 
 WORKFLOW_ID = "oncall-readiness"
@@ -109,12 +107,7 @@ class OnCallReadinessWorkflow:
 
     @workflow.run
     async def run(self, input: ReadinessInput) -> ReadinessView:
-        loaded = await workflow.execute_activity(
-            "load_policy",
-            LoadPolicyInput(incident_id=workflow.info().workflow_id),
-            result_type=LoadPolicyResult,
-            start_to_close_timeout=timedelta(seconds=30),
-        )
+        loaded = await read_policy(workflow.info().workflow_id)
         policy = loaded.policy
         zone = policy.business_hours.timezone
         now = workflow.now()
@@ -146,13 +139,7 @@ class OnCallReadinessWorkflow:
         if not any("@" not in entry for c in watched for entry in c.notify):
             return None
         try:
-            matrix: EscalationMatrix = await workflow.execute_activity(
-                "load_escalation_matrix",
-                LoadMatrixInput(crisis_id=workflow.info().workflow_id),
-                result_type=EscalationMatrix,
-                start_to_close_timeout=timedelta(seconds=30),
-                retry_policy=RetryPolicy(maximum_attempts=3),
-            )
+            matrix = await read_matrix(workflow.info().workflow_id, RetryPolicy(maximum_attempts=3))
         except ActivityError as exc:
             warnings.append(f"escalation matrix: {_reason(exc)}")
             return None

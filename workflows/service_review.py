@@ -19,9 +19,9 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from activities.models import LoadPolicyInput, LoadPolicyResult
     from workflows.calendar import BusinessClock
     from workflows.policy import Language
+    from workflows.reads import read_policy
 
 Month = Annotated[str, StringConstraints(pattern=r"^20\d\d-(0[1-9]|1[0-2])$")]
 SCHEDULE_ID = "vigie-service-review"
@@ -100,12 +100,7 @@ def month_bounds(month: str) -> tuple[date, date]:
 class ServiceReviewWorkflow:
     @workflow.run
     async def run(self, input: ServiceReviewInput) -> ServiceReviewResult:
-        loaded = await workflow.execute_activity(
-            "load_policy",
-            LoadPolicyInput(incident_id=workflow.info().workflow_id),
-            result_type=LoadPolicyResult,
-            start_to_close_timeout=timedelta(seconds=30),
-        )
+        loaded = await read_policy(workflow.info().workflow_id)
         policy = loaded.policy
         zone = policy.business_hours.timezone
         clock = BusinessClock(policy.business_hours)

@@ -45,6 +45,10 @@ BASELINE_PATCHES = frozenset(
     }
 )
 
+# Patches added after the baseline: each records its own marker in a new workflow until the
+# next baseline (under a new id) takes them in.
+SINCE_BASELINE = ("policy-read-locally",)
+
 
 def begin() -> bool:
     """Whether this run was started under the baseline. Call it first in ``run``."""

@@ -87,6 +87,16 @@ class Ledger:
     def __init__(self, url: str) -> None:
         self.url = url
         self.engine = engine_for(url)
+        self._upserts: dict[tuple[str, tuple[str, ...]], Any] = {}
+
+    def _upsert(self, table: Any, columns: Sequence[str], key: str) -> Any:
+        """The upsert for these columns, built once: building it costs more CPU than
+        running it on SQLite."""
+        found = self._upserts.get((table.name, tuple(columns)))
+        if found is None:
+            found = _upsert(self.engine, table, columns, key)
+            self._upserts[(table.name, tuple(columns))] = found
+        return found
 
     def close(self) -> None:
         self.engine.dispose()
@@ -119,7 +129,7 @@ class Ledger:
         row = _fields(facts)
         row["recorded_at"] = now or datetime.now(UTC)
         with self.engine.begin() as connection:
-            upsert = _upsert(self.engine, incidents, list(row), "incident_id")
+            upsert = self._upsert(incidents, list(row), "incident_id")
             return connection.execute(upsert, row).first() is not None
 
     def record_incidents(self, many: Sequence[IncidentFacts]) -> int:
@@ -129,7 +139,7 @@ class Ledger:
             return 0
         now = datetime.now(UTC)
         rows = [_fields(facts) | {"recorded_at": now} for facts in many]
-        upsert = _upsert(self.engine, incidents, list(rows[0]), "incident_id")
+        upsert = self._upsert(incidents, list(rows[0]), "incident_id")
         with self.engine.begin() as connection:
             return len(connection.execute(upsert, rows).all())
 
@@ -144,7 +154,7 @@ class Ledger:
                     select(incidents.c.customer).where(incidents.c.incident_id == facts.incident_id)
                 ).scalar()
                 row["customer"] = known or row["customer"]
-            upsert = _upsert(self.engine, crises, list(row), "crisis_id")
+            upsert = self._upsert(crises, list(row), "crisis_id")
             if connection.execute(upsert, row).first() is None:
                 return False
             connection.execute(
