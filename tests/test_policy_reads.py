@@ -1,6 +1,6 @@
-"""The policy and the escalation matrix are read by local activities: no activity task and no
-workflow task of their own go through the server. Histories recorded when they were ordinary
-activities still replay (``test_replay.py``)."""
+"""New workflows read the policy and the escalation matrix with ordinary activities: the
+local reads (patch ``policy-read-locally``) are withdrawn, and the incidents that took them
+still replay (``test_replay.py``, the ``*_local_reads`` histories)."""
 
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ async def reads(handle: WorkflowHandle[object, object]) -> tuple[list[str], int]
     return scheduled, local
 
 
-async def test_an_incident_reads_its_policy_and_matrix_locally(
+async def test_a_new_incident_reads_its_policy_and_matrix_with_activities(
     skipping_env: WorkflowEnvironment, settings: Settings
 ) -> None:
     client = skipping_env.client
@@ -42,7 +42,7 @@ async def test_an_incident_reads_its_policy_and_matrix_locally(
         )
         await status_when(handle, lambda v: v.mails_pending == 0)
     scheduled, local = await reads(handle)  # type: ignore[arg-type]
-    assert "send_incident_mail" in scheduled
-    assert "load_policy" not in scheduled and "load_escalation_matrix" not in scheduled
-    assert local == 2  # the policy at opening, the matrix for the change manager
+    assert "load_policy" in scheduled  # at opening
+    assert "load_escalation_matrix" in scheduled  # the change manager
+    assert local == 0
     assert view.policy_version >= 1

@@ -4,19 +4,23 @@ change made before it; workflows started before it replay on their own markers
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
+from typing import cast
 
 import pytest
+from temporalio import workflow
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowHandle
 from temporalio.converter import PayloadConverter
 from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import PatchActivationInput
 
 from starters.dev.smtp_sink import MailSink
 from tests.conftest import free_port
 from tests.helpers import on_a_business_morning, open_incident, status_when
 from workers.settings import Settings
-from workers.worker import build_worker
+from workers.worker import baseline_gate, build_worker
 from workflows import reads, versions
 from workflows.incident import IncidentWorkflow
 from workflows.models import AcknowledgeInput, QualifyP1Input, ResolveInput, WorklogInput
@@ -71,8 +75,23 @@ def test_every_patch_goes_through_the_baseline() -> None:
 
 
 def test_patches_since_the_baseline_are_listed() -> None:
-    assert reads.LOCAL_READS in versions.SINCE_BASELINE
+    assert reads.LOCAL_READS in versions.WITHDRAWN
+    listed = versions.BASELINE_PATCHES | {*versions.SINCE_BASELINE} | versions.WITHDRAWN
+    workflows = Path(versions.__file__).parent
+    used = {
+        match
+        for path in workflows.glob("*.py")
+        for match in re.findall(r'^PATCH_\w+ = "([\w-]+)"', path.read_text(), re.M)
+    }
+    assert used and used <= listed, used - listed
     assert not versions.BASELINE_PATCHES & {*versions.SINCE_BASELINE}
+
+
+def test_a_withdrawn_patch_is_never_taken_by_a_new_workflow() -> None:
+    gate = baseline_gate(True)
+    info = cast(workflow.Info, None)
+    assert not gate(PatchActivationInput(workflow_info=info, patch_id=reads.LOCAL_READS))
+    assert gate(PatchActivationInput(workflow_info=info, patch_id=versions.BASELINE))
 
 
 async def run_an_incident_and_its_crisis(

@@ -47,7 +47,7 @@ from workflows.incident import IncidentWorkflow
 from workflows.oncall_readiness import OnCallReadinessWorkflow
 from workflows.policy import ConfigError
 from workflows.service_review import ServiceReviewWorkflow
-from workflows.versions import BASELINE
+from workflows.versions import BASELINE, WITHDRAWN
 
 log = logging.getLogger(__name__)
 
@@ -216,11 +216,14 @@ def build_worker(
 
 
 def baseline_gate(write_baseline: bool) -> Callable[[PatchActivationInput], bool]:
-    """Whether a workflow running live for the first time records a patch: every patch does,
-    the baseline only when ``VIGIE_PATCH_BASELINE`` is on (workflows.versions). Without it,
-    new workflows record each patch on its own, as a worker of an older release expects."""
+    """Whether a workflow running live for the first time records a patch: every patch does
+    but the withdrawn ones, the baseline only when ``VIGIE_PATCH_BASELINE`` is on
+    (workflows.versions). Without it, new workflows record each patch on its own, as a worker
+    of an older release expects."""
 
     def activate(input: PatchActivationInput) -> bool:
+        if input.patch_id in WITHDRAWN:
+            return False
         return write_baseline or input.patch_id != BASELINE
 
     return activate

@@ -1,11 +1,11 @@
 """The policy and the escalation matrix, as the worker running the workflow reads them.
 
-Both are files on the worker. A local activity reads them inside the workflow task that asks,
-with no round trip through the server: per read, one activity task and one workflow task
-fewer, and six history events fewer (an opening incident went from 32 events to 28). The
-answer is recorded in the history as before (in a marker), so a replay never reads the files
-again. Workflows started before ``LOCAL_READS`` read them with ordinary activities, and keep
-doing so when replayed.
+They are read by ordinary activities. For a while new workflows read them with local
+activities (patch ``LOCAL_READS``): inside the workflow task that asks, with no activity task
+and no workflow task of their own. That made an SDK issue with Updates handled on cold-started
+tasks far more likely (README, "What is not guaranteed"), so the patch is withdrawn
+(``versions.WITHDRAWN``): new workflows do not take it, and the workflows that took it still
+replay their local reads.
 """
 
 from __future__ import annotations
