@@ -5,9 +5,10 @@ almost every workflow task while they receive Updates.
 
 A worker caching one workflow serves two incidents taking turns, so most tasks start cold
 (the incident is replayed from its history first). On temporalio 1.35 this failed in 1 run
-of 4 (and in 2 of 3 while new workflows read the policy with local activities): a workflow task fails with a nondeterminism error ("Non-deprecated patch marker
-encountered…" or "Activity machine does not handle this event: … TimerCanceled"). The
-history written while an Update was handled on a cold start does not replay (an SDK issue,
+of 4 (and in 2 of 3 while new workflows read the policy with local activities): a workflow
+task fails with a nondeterminism error ("Non-deprecated patch marker encountered…" or
+"Activity machine does not handle this event: … TimerCanceled"). The history written while
+an Update was handled on a cold start does not replay (an SDK issue,
 temporalio/sdk-python#1591); ``tests/test_sdk_canaries.py`` keeps one such history. The
 README ("What is not guaranteed") says what it means for an incident and how to recover.
 """
