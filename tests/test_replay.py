@@ -129,6 +129,18 @@ def test_histories_are_stored() -> None:
         "incident_delivery_trouble_local_reads_each",
         "incident_continued_local_reads_each",
         "incident_failed_for_good_local_reads_each",
+        # each activation's jobs applied as one batch (workflow logic flag 2)
+        "incident_lifecycle_single_batch",
+        "incident_breach_single_batch",
+        "crisis_single_batch",
+        "oncall_readiness_single_batch",
+        "incident_delivery_trouble_single_batch",
+        "incident_continued_single_batch",
+        "incident_failed_for_good_single_batch",
+        "incident_opsgenie_major_single_batch",
+        "crisis_child_single_batch",
+        "incident_continued_first_single_batch",
+        "incident_continued_second_single_batch",
     }
 
 
