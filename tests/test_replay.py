@@ -129,7 +129,8 @@ def test_histories_are_stored() -> None:
         "incident_delivery_trouble_local_reads_each",
         "incident_continued_local_reads_each",
         "incident_failed_for_good_local_reads_each",
-        # each activation's jobs applied as one batch (workflow logic flag 2)
+        # each activation's jobs applied as one batch (workflow logic flag 2, the SDK's
+        # coming default; recorded with the worker's private switch, not used by Vigie today)
         "incident_lifecycle_single_batch",
         "incident_breach_single_batch",
         "crisis_single_batch",

@@ -16,13 +16,12 @@ HISTORIES = Path(__file__).parent / "histories_sdk"
 
 
 async def test_a_history_written_on_a_cold_start_with_an_update_does_not_replay() -> None:
-    """Written by a worker that cached one workflow (``test_cold_start_updates.py``), with
-    the SDK's older activation order: the worker handled an ``add_worklog`` Update in a task
+    """Written by a worker that cached one workflow (``probe_cold_start_updates.py``): the
+    worker handled an ``add_worklog`` Update in a task
     that started cold, right after a task that issued no command, and ordered the commands of
     that task differently from a replay (the ledger write before the timer change, then the
     mail). Every later cold task of that incident fails the same way
-    (temporalio/sdk-python#1591). Workers now apply an activation's jobs as one batch, which
-    the SDK records in each task; a history like this one, written before, stays stuck."""
+    (temporalio/sdk-python#1591)."""
     text = (HISTORIES / "incident_cold_start_update.json").read_text()
     events = json.loads(text)["events"]
     failed = [e for e in events if e["eventType"] == "EVENT_TYPE_WORKFLOW_TASK_FAILED"]

@@ -19,7 +19,6 @@ from temporalio.worker import (
     Worker,
     WorkflowRunner,
 )
-from temporalio.worker._workflow_instance import _WorkflowLogicFlag
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from activities.alerting import AlertActivities
@@ -214,23 +213,7 @@ def build_worker(
             *ledger_activities(settings, transport, settings.message_id_domain),
         ],
     )
-    single_batch_activations(worker)
     return worker
-
-
-def single_batch_activations(worker: Worker) -> None:
-    """New workflow tasks apply every job of an activation (activity results, Updates,
-    timers) before any workflow coroutine runs, instead of one kind of job at a time. With
-    the SDK's older order, an Update handled on a task that started cold (the incident
-    replayed from its history first) could run its coroutines in another order than a later
-    replay, and the incident's history no longer replayed (temporalio/sdk-python#1591).
-
-    The SDK records the choice in each task's history (workflow logic flag 2), so a task
-    replays the way it ran; SDK 1.35 reads the flag and will set it by default in a later
-    release. Until then the switch is the worker's ``_set_default_workflow_logic_flag``."""
-    worker._set_default_workflow_logic_flag(
-        _WorkflowLogicFlag.PROCESS_WORKFLOW_ACTIVATION_JOBS_AS_SINGLE_BATCH, enabled=True
-    )
 
 
 def baseline_gate(write_baseline: bool) -> Callable[[PatchActivationInput], bool]:
