@@ -192,7 +192,7 @@ def build_worker(
     # The worker's own converter: refusals travel without a stack trace.
     config = client.config()
     config["data_converter"] = DATA_CONVERTER
-    worker = Worker(
+    return Worker(
         Client(**config),
         task_queue=task_queue or settings.task_queue,
         workflows=WORKFLOWS,
@@ -213,7 +213,6 @@ def build_worker(
             *ledger_activities(settings, transport, settings.message_id_domain),
         ],
     )
-    return worker
 
 
 def baseline_gate(write_baseline: bool) -> Callable[[PatchActivationInput], bool]:

@@ -22,9 +22,7 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from activities.models import (
-        SendMailResult,
-    )
+    from activities.models import SendMailResult
     from activities.oncall_models import ReadinessMailInput, TimelineInput, TimelineResult
     from workflows.matrix import EscalationMatrix
     from workflows.oncall_gaps import (

@@ -30,15 +30,12 @@ T = TypeVar("T")
 async def _read(
     name: str, arg: object, result_type: type[T], retry_policy: RetryPolicy | None
 ) -> T:
-    if versions.patched(LOCAL_READS):
-        return await workflow.execute_local_activity(
-            name,
-            arg,
-            result_type=result_type,
-            start_to_close_timeout=TIMEOUT,
-            retry_policy=retry_policy,
-        )
-    return await workflow.execute_activity(
+    execute = (
+        workflow.execute_local_activity
+        if versions.patched(LOCAL_READS)
+        else workflow.execute_activity
+    )
+    return await execute(
         name,
         arg,
         result_type=result_type,

@@ -92,10 +92,10 @@ class Ledger:
     def _upsert(self, table: Any, columns: Sequence[str], key: str) -> Any:
         """The upsert for these columns, built once: building it costs more CPU than
         running it on SQLite."""
-        found = self._upserts.get((table.name, tuple(columns)))
+        cache_key = (table.name, tuple(columns))
+        found = self._upserts.get(cache_key)
         if found is None:
-            found = _upsert(self.engine, table, columns, key)
-            self._upserts[(table.name, tuple(columns))] = found
+            found = self._upserts[cache_key] = _upsert(self.engine, table, columns, key)
         return found
 
     def close(self) -> None:
