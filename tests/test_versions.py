@@ -119,37 +119,40 @@ async def run_an_incident_and_its_crisis(
     return handle, client.get_workflow_handle(view.crisis_id)
 
 
+async def markers_of_an_incident_and_its_crisis(
+    env: WorkflowEnvironment, settings: Settings, *, baseline: bool
+) -> tuple[list[str], list[str]]:
+    """The patch markers of ``run_an_incident_and_its_crisis`` on a worker with or without
+    ``VIGIE_PATCH_BASELINE``."""
+    await on_a_business_morning(env)
+    with MailSink(port=free_port(), refuse=frozenset({"gone@example.org"})) as sink:
+        cfg = settings.model_copy(update={"smtp_port": sink.port, "patch_baseline": baseline})
+        async with build_worker(env.client, cfg):
+            incident, crisis = await run_an_incident_and_its_crisis(env.client, cfg)
+            return await patch_markers(incident), await patch_markers(crisis)
+
+
 async def test_a_new_incident_and_its_crisis_record_the_baseline_and_later_patches(
     skipping_env: WorkflowEnvironment, settings: Settings
 ) -> None:
-    client = skipping_env.client
-    await on_a_business_morning(skipping_env)
-    with MailSink(port=free_port(), refuse=frozenset({"gone@example.org"})) as sink:
-        cfg = settings.model_copy(update={"smtp_port": sink.port, "patch_baseline": True})
-        async with build_worker(client, cfg):
-            incident, crisis = await run_an_incident_and_its_crisis(client, cfg)
-            since = list(versions.SINCE_BASELINE)
-            assert await patch_markers(incident) == [versions.BASELINE, *since]
-            assert await patch_markers(crisis) == [versions.BASELINE, *since]
+    markers = await markers_of_an_incident_and_its_crisis(skipping_env, settings, baseline=True)
+    since = list(versions.SINCE_BASELINE)
+    assert markers == ([versions.BASELINE, *since], [versions.BASELINE, *since])
 
 
 async def test_without_the_setting_each_patch_records_its_marker(
     skipping_env: WorkflowEnvironment, settings: Settings
 ) -> None:
     """As a worker of an older release expects: the baseline is read, not written."""
-    client = skipping_env.client
-    await on_a_business_morning(skipping_env)
-    with MailSink(port=free_port(), refuse=frozenset({"gone@example.org"})) as sink:
-        cfg = settings.model_copy(update={"smtp_port": sink.port})
-        assert cfg.patch_baseline is False  # the default
-        async with build_worker(client, cfg):
-            incident, crisis = await run_an_incident_and_its_crisis(client, cfg)
-            for handle in (incident, crisis):
-                markers = await patch_markers(handle)
-                assert versions.BASELINE not in markers
-                assert len(markers) == len(set(markers)) >= 5, markers
-                assert set(markers) <= versions.BASELINE_PATCHES | {*versions.SINCE_BASELINE}
-            assert "failures-told-once" in await patch_markers(incident)
+    assert settings.patch_baseline is False  # the default
+    incident, crisis = await markers_of_an_incident_and_its_crisis(
+        skipping_env, settings, baseline=False
+    )
+    for markers in (incident, crisis):
+        assert versions.BASELINE not in markers
+        assert len(markers) == len(set(markers)) >= 5, markers
+        assert set(markers) <= versions.BASELINE_PATCHES | {*versions.SINCE_BASELINE}
+    assert "failures-told-once" in incident
 
 
 def test_the_setting_is_read_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
