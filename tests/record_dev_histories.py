@@ -6,6 +6,10 @@
   crisis child and signals it; ``crisis_child_<TAG>`` is that crisis as far as it went.
 - ``incident_continued_first_<TAG>`` / ``incident_continued_second_<TAG>``: a busy incident
   that continued as new, both runs.
+- ``incident_cold_a_<TAG>`` / ``incident_cold_b_<TAG>``: two incidents taking turns on a
+  worker that caches one workflow, with 15 worklog Updates each (their first runs): most of
+  their tasks started cold, and some of those got an activity result and an Update in one
+  activation, which a replay gets in two (2 and 5 such tasks in the recording of 2026-11-30).
 
 Like ``tests.record_histories``, it never overwrites a stored history.
 """
@@ -103,6 +107,36 @@ async def continued(client: Client, queue: str) -> list[tuple[str, WorkflowHandl
     ]
 
 
+async def cold(client: Client, queue: str) -> list[tuple[str, WorkflowHandle[Any, Any]]]:
+    handles = [await open_incident(client, queue, priority=p) for p in ("P2", "P3")]
+    first_runs = [(await handle.describe()).run_id for handle in handles]
+    for handle in handles:
+        await status(handle)
+        await send_update(handle, "acknowledge", AcknowledgeInput(by="alice"), IncidentView)
+    for n in range(15):
+        for handle in handles:
+            step = WorklogInput(by="alice", text=f"step {n}")
+            await send_update(handle, "add_worklog", step, IncidentView)
+    for handle in handles:
+        await status_when(handle, lambda v: v.mails_pending == 0)
+    names = ("incident_cold_a", "incident_cold_b")
+    return [
+        (name, client.get_workflow_handle(handle.id, run_id=run))
+        for name, handle, run in zip(names, handles, first_runs, strict=True)
+    ]
+
+
+async def record(tag: str, scenarios: list[tuple[str, WorkflowHandle[Any, Any]]]) -> None:
+    for name, handle in scenarios:
+        path = HISTORIES / f"{name}_{tag}.json"
+        if path.exists():
+            print(f"kept {path.name}: a stored history is never overwritten")
+            continue
+        history = await handle.fetch_history()
+        path.write_text(history.to_json())
+        print(f"recorded {path.name}: {len(history.events)} events")
+
+
 async def main(tag: str) -> None:
     env = await WorkflowEnvironment.start_local(
         dev_server_existing_path=str(BIN / "temporal"),
@@ -128,14 +162,10 @@ async def main(tag: str) -> None:
         )
         async with build_worker(env.client, settings, alert_api=alert_api):
             for scenario in (opsgenie_major, continued):
-                for name, handle in await scenario(env.client, settings.task_queue):
-                    path = HISTORIES / f"{name}_{tag}.json"
-                    if path.exists():
-                        print(f"kept {path.name}: a stored history is never overwritten")
-                        continue
-                    history = await handle.fetch_history()
-                    path.write_text(history.to_json())
-                    print(f"recorded {path.name}: {len(history.events)} events")
+                await record(tag, await scenario(env.client, settings.task_queue))
+        one = settings.model_copy(update={"max_cached_workflows": 1, "task_queue": "record-cold"})
+        async with build_worker(env.client, one, alert_api=alert_api):
+            await record(tag, await cold(env.client, one.task_queue))
     await env.shutdown()
 
 

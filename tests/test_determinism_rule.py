@@ -27,6 +27,7 @@ from datetime import date, datetime
 from pathlib import Path
 
 import httpx
+from temporalio import workflow
 
 
 async def f() -> None:
@@ -35,11 +36,12 @@ async def f() -> None:
     print(Path("state.json").read_text())
     time.sleep(1)
     await asyncio.sleep(1)
+    await workflow.wait_condition(lambda: True)
 """
 BANNED = {
     "datetime.datetime.now", "datetime.datetime.utcnow", "datetime.date.today", "time.time",
     "time.sleep", "asyncio.sleep", "uuid.uuid4", "random", "os.environ", "pathlib", "socket",
-    "httpx",
+    "httpx", "temporalio.workflow.wait_condition",
 }  # fmt: skip
 
 

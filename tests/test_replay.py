@@ -130,7 +130,8 @@ def test_histories_are_stored() -> None:
         "incident_continued_local_reads_each",
         "incident_failed_for_good_local_reads_each",
         # each activation's jobs applied as one batch (workflow logic flag 2, the SDK's
-        # coming default; recorded with the worker's private switch, not used by Vigie today)
+        # coming default), recorded when it was tried, before the senders waited on through a
+        # cancellation
         "incident_lifecycle_single_batch",
         "incident_breach_single_batch",
         "crisis_single_batch",
@@ -142,6 +143,22 @@ def test_histories_are_stored() -> None:
         "crisis_child_single_batch",
         "incident_continued_first_single_batch",
         "incident_continued_second_single_batch",
+        # each activation's jobs applied as one batch, as workers now do; the two cold ones
+        # hold tasks that started cold with an activity result and an Update in one
+        # activation, which the replay gets in two
+        "incident_lifecycle_one_batch",
+        "incident_breach_one_batch",
+        "crisis_one_batch",
+        "oncall_readiness_one_batch",
+        "incident_delivery_trouble_one_batch",
+        "incident_continued_one_batch",
+        "incident_failed_for_good_one_batch",
+        "incident_opsgenie_major_one_batch",
+        "crisis_child_one_batch",
+        "incident_continued_first_one_batch",
+        "incident_continued_second_one_batch",
+        "incident_cold_a_one_batch",
+        "incident_cold_b_one_batch",
     }
 
 

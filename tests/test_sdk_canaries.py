@@ -16,12 +16,13 @@ HISTORIES = Path(__file__).parent / "histories_sdk"
 
 
 async def test_a_history_written_on_a_cold_start_with_an_update_does_not_replay() -> None:
-    """Written by a worker that cached one workflow (``probe_cold_start_updates.py``): the
-    worker handled an ``add_worklog`` Update in a task
-    that started cold, right after a task that issued no command, and ordered the commands of
-    that task differently from a replay (the ledger write before the timer change, then the
-    mail). Every later cold task of that incident fails the same way
-    (temporalio/sdk-python#1591)."""
+    """Written, in the SDK's default activation order, by a worker that cached one workflow
+    (as in ``test_cold_start_updates.py``): the worker handled an ``add_worklog`` Update in a
+    task that started cold, right after a task that issued no command, and got the activity
+    result of that earlier task with the Update in one activation, where a replay gets them
+    in two. The commands came out in another order (the ledger write before the timer
+    change, then the mail), and every later cold task of that incident fails the same way
+    (temporalio/sdk-python#1591). Workers now apply an activation's jobs in one batch."""
     text = (HISTORIES / "incident_cold_start_update.json").read_text()
     events = json.loads(text)["events"]
     failed = [e for e in events if e["eventType"] == "EVENT_TYPE_WORKFLOW_TASK_FAILED"]

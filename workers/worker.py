@@ -19,6 +19,7 @@ from temporalio.worker import (
     Worker,
     WorkflowRunner,
 )
+from temporalio.worker._workflow_instance import _WorkflowLogicFlag
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from activities.alerting import AlertActivities
@@ -192,7 +193,7 @@ def build_worker(
     # The worker's own converter: refusals travel without a stack trace.
     config = client.config()
     config["data_converter"] = DATA_CONVERTER
-    return Worker(
+    worker = Worker(
         Client(**config),
         task_queue=task_queue or settings.task_queue,
         workflows=WORKFLOWS,
@@ -213,6 +214,28 @@ def build_worker(
             *ledger_activities(settings, transport, settings.message_id_domain),
         ],
     )
+    apply_activation_in_one_batch(worker)
+    return worker
+
+
+def apply_activation_in_one_batch(worker: Worker) -> bool:
+    """New workflow tasks apply all the jobs of an activation before any workflow code runs
+    (the SDK's workflow logic flag 2, recorded in history, so older tasks replay as written).
+
+    In the SDK's default order, Updates run before the activity results of the same
+    activation. A worker that replays an incident from its history (evicted from the cache,
+    or after a restart) can get an activity result and an Update in one activation, where a
+    later replay gets them in two: the commands came out in another order, and every later
+    replay of that incident failed (temporalio/sdk-python#1591). The SDK turns this order on
+    by default in a later release; until then it is set through its private switch, and a
+    release without that switch only logs a warning."""
+    flag = getattr(_WorkflowLogicFlag, "PROCESS_WORKFLOW_ACTIVATION_JOBS_AS_SINGLE_BATCH", None)
+    switch = getattr(worker, "_set_default_workflow_logic_flag", None)
+    if flag is None or switch is None:
+        log.warning("this temporalio release cannot apply an activation's jobs as one batch")
+        return False
+    switch(flag, enabled=True)
+    return True
 
 
 def baseline_gate(write_baseline: bool) -> Callable[[PatchActivationInput], bool]:

@@ -12,6 +12,7 @@ from temporalio.exceptions import ActivityError, CancelledError
 
 from workflows.models import TimelineEntry
 from workflows.timeline import carried_timeline
+from workflows.waiting import wait_until
 
 # Timeline entries carried to the next run: the first ones (the opening) and the latest...
 TIMELINE_HEAD, TIMELINE_TAIL = 20, 480
@@ -39,12 +40,12 @@ async def settle_in_flight(idle: Callable[[], bool], wait: timedelta) -> None:
     ``wait`` (a server down) stays in the outbox and goes out again from the next run, with
     the same idempotency key."""
     try:
-        await workflow.wait_condition(
+        await wait_until(
             idle, timeout=wait, timeout_summary="sends in flight before continue-as-new"
         )
     except TimeoutError:
         pass
-    await workflow.wait_condition(workflow.all_handlers_finished)
+    await wait_until(workflow.all_handlers_finished)
 
 
 def carried(timeline: list[TimelineEntry]) -> tuple[list[TimelineEntry], int]:

@@ -17,6 +17,8 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
+from workflows.waiting import wait_until
+
 with workflow.unsafe.imports_passed_through():
     from activities.models import (
         ConferenceInput,
@@ -214,7 +216,7 @@ class CrisisWorkflow(Operations[CrisisView]):
                     raise
                 self._cancelled()  # from the Web UI or the CLI: said to the cell
                 try:
-                    await workflow.wait_condition(
+                    await wait_until(
                         lambda: self._sent() and all(t.done() for t in self._tasks),
                         timeout=CANCEL_WAIT,
                     )
@@ -242,12 +244,12 @@ class CrisisWorkflow(Operations[CrisisView]):
             next_at = self._next_event(now)
             timeout = None if next_at is None else next_at - now
             try:
-                await workflow.wait_condition(
+                await wait_until(
                     lambda: self._changed, timeout=timeout, timeout_summary="next crisis step"
                 )
             except TimeoutError:
                 pass
-        await workflow.wait_condition(
+        await wait_until(
             lambda: (
                 self._sent()
                 and workflow.all_handlers_finished()
@@ -1111,7 +1113,7 @@ class CrisisWorkflow(Operations[CrisisView]):
                 reraise_if_run_ends(exc)
                 self._record("conference_failed", SYSTEM, error=str(exc.cause or exc))
         while True:
-            await workflow.wait_condition(lambda: bool(s.outbox) and not self._stopping)
+            await wait_until(lambda: bool(s.outbox) and not self._stopping)
             mail = s.outbox[0]
 
             def send(

@@ -18,6 +18,8 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError, CancelledError
 
+from workflows.waiting import wait_until
+
 with workflow.unsafe.imports_passed_through():
     from activities.models import (
         AlertActionInput,
@@ -257,7 +259,7 @@ class IncidentWorkflow(Operations[IncidentView]):
                 self._stopping = False  # even if it came while continuing as new
                 self._cancelled()
                 try:
-                    await workflow.wait_condition(
+                    await wait_until(
                         lambda: self._outboxes_empty() and all(t.done() for t in self._tasks),
                         timeout=CANCEL_WAIT,
                     )
@@ -286,14 +288,14 @@ class IncidentWorkflow(Operations[IncidentView]):
             if self._wake_early and timeout is not None and timeout > 2 * WAKE_EARLY:
                 timeout -= WAKE_EARLY
             try:
-                await workflow.wait_condition(
+                await wait_until(
                     lambda: self._changed,
                     timeout=timeout,
                     timeout_summary="next incident deadline",
                 )
             except TimeoutError:
                 pass
-        await workflow.wait_condition(
+        await wait_until(
             lambda: (
                 self._outboxes_empty()
                 and workflow.all_handlers_finished()
@@ -971,7 +973,7 @@ class IncidentWorkflow(Operations[IncidentView]):
     ) -> None:
         """Sends an outbox in order; an item leaves it only once it was handled."""
         while True:
-            await workflow.wait_condition(lambda: bool(outbox()) and not self._stopping)
+            await wait_until(lambda: bool(outbox()) and not self._stopping)
             self._in_flight += 1
             try:
                 await send(outbox()[0])
@@ -1146,12 +1148,10 @@ class IncidentWorkflow(Operations[IncidentView]):
     async def _continue_as_new(self) -> None:
         if not versions.patched(PATCH_LIGHT_CAN):
             try:
-                await workflow.wait_condition(
-                    lambda: not self.state.outbox, timeout=timedelta(minutes=5)
-                )
+                await wait_until(lambda: not self.state.outbox, timeout=timedelta(minutes=5))
             except TimeoutError:
                 pass  # what is unsent travels in the state and goes out from the next run
-            await workflow.wait_condition(workflow.all_handlers_finished)
+            await wait_until(workflow.all_handlers_finished)
             workflow.continue_as_new(self._input.model_copy(update={"state": self.state}))
         # Never wait for the outboxes: no new send starts, the ones in flight finish (bounded:
         # during an outage the item travels and goes out again, with the same Message-ID),

@@ -20,6 +20,8 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
+from workflows.waiting import wait_until
+
 RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=2),
     maximum_interval=timedelta(minutes=5),
@@ -56,7 +58,7 @@ class LedgerWriter:
 
     async def run(self) -> None:
         while True:
-            await workflow.wait_condition(lambda: self._dirty and not self._stopped)
+            await wait_until(lambda: self._dirty and not self._stopped)
             self._dirty, self._writing = False, True
             try:
                 await workflow.execute_activity(

@@ -24,6 +24,7 @@ from temporalio.exceptions import ApplicationError
 from workflows import versions
 from workflows.chat import ChatNotification
 from workflows.limits import LIMITS, MAX_NAME, clip, one_line
+from workflows.waiting import wait_until
 
 PATCH_INPUT_LIMITS = "input-limits"
 SYSTEM = "vigie"
@@ -197,7 +198,7 @@ class Operations(Generic[ViewT]):
         return info is not None and info.id in self._applied_updates()
 
     async def _run_update(self, op: Operation, raw: Any) -> ViewT:
-        await workflow.wait_condition(lambda: self._state is not None)
+        await wait_until(lambda: self._state is not None)
         if self._already_applied():
             return self._answer()
         check, apply = self._hooks(op)
@@ -217,7 +218,7 @@ class Operations(Generic[ViewT]):
         return self._answer()
 
     async def _run_signal(self, op: Operation, raw: Any) -> None:
-        await workflow.wait_condition(lambda: self._state is not None)
+        await wait_until(lambda: self._state is not None)
         check, apply = self._hooks(op)
         limits = versions.patched(PATCH_INPUT_LIMITS)
         by = _who(raw, limits)

@@ -1,0 +1,86 @@
+"""Incidents and a crisis replayed from their history at almost every workflow task while
+they receive Updates: a worker caching one workflow serves three workflows taking turns, so
+most tasks start cold. A cold task can get an activity result and an Update in one
+activation where a later replay gets them in two; the commands must come out in the same
+order either way (temporalio/sdk-python#1591). The ``dev_server_health`` fixture fails the
+test on any failed workflow task, and every history is replayed again at the end.
+
+With the SDK's default activation order (``apply_activation_in_one_batch`` switched off)
+this test failed 3 runs in 10; with the order the worker sets, 0 in 20."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from temporalio.client import WorkflowHandle
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Replayer
+
+from starters.updates import send_update
+from tests.helpers import assert_eventually, open_incident, status, status_when
+from tests.test_crisis_chronogram import crisis_status, start_crisis
+from workers.settings import Settings
+from workers.worker import WORKFLOWS, build_worker
+from workflows.crisis_models import CrisisInput, CrisisView, PostUpdateInput
+from workflows.models import AcknowledgeInput, IncidentView, WorklogInput
+
+ROUNDS = 15
+# The SDK's workflow logic flag for "apply every job of an activation before running code".
+ONE_BATCH = 2
+
+
+async def test_new_workflows_apply_their_activations_in_one_batch(
+    skipping_env: WorkflowEnvironment, settings: Settings
+) -> None:
+    client = skipping_env.client
+    async with build_worker(client, settings):
+        handle = await open_incident(client, settings.task_queue, priority="P3")
+        await status(handle)
+        history = await handle.fetch_history()
+    first_task = next(
+        e for e in history.events if e.HasField("workflow_task_completed_event_attributes")
+    )
+    assert (
+        ONE_BATCH
+        in first_task.workflow_task_completed_event_attributes.sdk_metadata.lang_used_flags
+    )
+
+
+async def test_workflows_evicted_at_every_task_replay_cleanly(
+    dev_env: WorkflowEnvironment, settings: Settings
+) -> None:
+    client = dev_env.client
+    cfg = settings.model_copy(update={"max_cached_workflows": 1})
+    async with build_worker(client, cfg):
+        incidents = [await open_incident(client, cfg.task_queue, priority=p) for p in ("P2", "P3")]
+        crisis = await start_crisis(
+            client, cfg.task_queue, f"crisis-cold-{incidents[0].id}", CrisisInput(title="Paie")
+        )
+        for handle in incidents:
+            await status(handle)
+            await send_update(handle, "acknowledge", AcknowledgeInput(by="alice"), IncidentView)
+        for n in range(ROUNDS):
+            for handle in incidents:
+                step = WorklogInput(by="alice", text=f"step {n}")
+                await send_update(handle, "add_worklog", step, IncidentView)
+            news = PostUpdateInput(by="bob", progress=f"round {n}")
+            await send_update(crisis, "post_update", news, CrisisView)
+        for handle in incidents:
+            view = await status_when(handle, lambda v: v.mails_pending == 0)
+            assert [e.text for e in view.timeline if e.kind == "worklog"] == [
+                f"step {n}" for n in range(ROUNDS)
+            ]
+
+        async def crisis_settled() -> None:
+            view = await crisis_status(crisis)
+            assert view.mails_pending == 0
+            assert len([e for e in view.timeline if e.kind == "update"]) == ROUNDS
+
+        await assert_eventually(crisis_settled)
+    replayer = Replayer(workflows=WORKFLOWS, data_converter=pydantic_data_converter)
+    handles: list[WorkflowHandle[Any, Any]] = [*incidents, crisis]
+    for handle in handles:
+        history = await handle.fetch_history()
+        result = await replayer.replay_workflow(history, raise_on_replay_failure=False)
+        assert result.replay_failure is None, f"{handle.id}: {result.replay_failure}"
