@@ -16,10 +16,11 @@ from datetime import timedelta
 from email.message import EmailMessage
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 import httpx
 from pydantic import SecretStr
-from temporalio.client import WorkflowHandle
+from temporalio.client import WorkflowHandle, WorkflowQueryFailedError
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
@@ -298,6 +299,53 @@ async def continued(
     return env.client.get_workflow_handle(handle.id, run_id=handle.first_execution_run_id)
 
 
+async def incident_cancelled(
+    env: WorkflowEnvironment, queue: str
+) -> WorkflowHandle[object, object]:
+    """An acknowledged incident cancelled from Temporal while its senders wait for work: the
+    cancellation reaches their waits, and they stay up to send the mail that tells it."""
+    handle = await open_incident(env.client, queue, priority="P2")
+    await handle.execute_update(IncidentWorkflow.acknowledge, AcknowledgeInput(by="alice"))
+    await status_when(handle, lambda v: v.mails_pending == 0)
+    await handle.cancel()
+    await status_when(handle, lambda v: v.status == "cancelled" and v.mails_pending == 0)
+    await _ended(handle)
+    return handle
+
+
+async def crisis_cancelled(env: WorkflowEnvironment, queue: str) -> WorkflowHandle[object, object]:
+    """A crisis cancelled from Temporal once it opened, its mail sender waiting for work."""
+    from workflows.crisis import CrisisWorkflow
+    from workflows.crisis_models import CrisisInput
+
+    handle = await env.client.start_workflow(
+        CrisisWorkflow.run,
+        CrisisInput(title="Payments down"),
+        id=f"crisis-recorded-{uuid.uuid4().hex[:8]}",
+        task_queue=queue,
+    )
+    for _ in range(100):
+        try:
+            view = await handle.query(CrisisWorkflow.status)
+        except WorkflowQueryFailedError:
+            view = None  # its first task has not run yet
+        if view is not None and view.mails_pending == 0:
+            break
+        await asyncio.sleep(0.1)
+    await handle.cancel()
+    await _ended(handle)
+    return handle
+
+
+async def _ended(handle: WorkflowHandle[Any, Any]) -> None:
+    from temporalio.client import WorkflowFailureError
+
+    try:
+        await handle.result()
+    except WorkflowFailureError:
+        pass  # cancelled, as asked
+
+
 async def main(tag: str) -> None:
     from temporalio.api.enums.v1 import IndexedValueType
     from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
@@ -338,6 +386,8 @@ async def main(tag: str) -> None:
                 ("incident_delivery_trouble", partial(delivery_trouble, settings=settings)),
                 ("incident_continued", partial(continued, settings=settings)),
                 ("incident_failed_for_good", partial(failed_for_good, settings=settings)),
+                ("incident_cancelled", incident_cancelled),
+                ("crisis_cancelled", crisis_cancelled),
             ):
                 path = HISTORIES / f"{name}_{tag}.json"
                 if path.exists():

@@ -27,6 +27,7 @@ from activities.models import (
 from tests.helpers import assert_eventually, on_a_business_morning, open_incident, status_when
 from workers.policy_file import load_policy
 from workers.settings import DEFAULT_CONFIG_DIR
+from workers.worker import apply_activation_in_one_batch
 from workflows.chat import ChatInput, ChatNotification, ChatResult
 from workflows.crisis import CrisisWorkflow
 from workflows.incident import IncidentWorkflow
@@ -85,7 +86,7 @@ class StandIns:
 async def stand_ins(skipping_env: WorkflowEnvironment) -> AsyncIterator[tuple[StandIns, str]]:
     fakes = StandIns()
     queue = f"stand-ins-{uuid.uuid4().hex[:8]}"
-    async with Worker(
+    worker = Worker(
         skipping_env.client,
         task_queue=queue,
         workflows=[IncidentWorkflow, CrisisWorkflow],
@@ -93,7 +94,9 @@ async def stand_ins(skipping_env: WorkflowEnvironment) -> AsyncIterator[tuple[St
             fakes.load_policy, fakes.send_incident_mail, fakes.alert_action,
             fakes.who_is_on_call, fakes.send_chat_message,
         ],
-    ):  # fmt: skip
+    )  # fmt: skip
+    assert apply_activation_in_one_batch(worker)  # as workers.worker.build_worker does
+    async with worker:
         yield fakes, queue
 
 

@@ -19,7 +19,6 @@ from temporalio.worker import (
     Worker,
     WorkflowRunner,
 )
-from temporalio.worker._workflow_instance import _WorkflowLogicFlag
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from activities.alerting import AlertActivities
@@ -229,7 +228,12 @@ def apply_activation_in_one_batch(worker: Worker) -> bool:
     replay of that incident failed (temporalio/sdk-python#1591). The SDK turns this order on
     by default in a later release; until then it is set through its private switch, and a
     release without that switch only logs a warning."""
-    flag = getattr(_WorkflowLogicFlag, "PROCESS_WORKFLOW_ACTIVATION_JOBS_AS_SINGLE_BATCH", None)
+    try:
+        from temporalio.worker._workflow_instance import _WorkflowLogicFlag
+    except ImportError:
+        flag = None
+    else:
+        flag = getattr(_WorkflowLogicFlag, "PROCESS_WORKFLOW_ACTIVATION_JOBS_AS_SINGLE_BATCH", None)
     switch = getattr(worker, "_set_default_workflow_logic_flag", None)
     if flag is None or switch is None:
         log.warning("this temporalio release cannot apply an activation's jobs as one batch")

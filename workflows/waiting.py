@@ -1,10 +1,11 @@
 """Condition waits that end in cancellation only when their own task is cancelled.
 
-Workers apply each activation's jobs as one batch (``workers.worker.ACTIVATION_IN_ONE_BATCH``).
-In that order the SDK also raises ``CancelledError`` out of every condition wait that began
-before the workflow was asked to cancel and ends after: in the incident's and the crisis's
-senders too, which must stay up to send the mail that tells the cancellation. ``wait_until``
-waits again in that case; the run's own task, which the SDK cancels, still ends."""
+Workers apply each activation's jobs as one batch (``apply_activation_in_one_batch`` in
+``workers.worker``). In that order the SDK also raises ``CancelledError`` out of every
+condition wait that began before the workflow was asked to cancel and ends after: in the
+incident's and the crisis's senders too, which must stay up to send the mail that tells the
+cancellation. ``wait_until`` waits again in that case; the run's own task, which the SDK
+cancels, still ends."""
 
 from __future__ import annotations
 
