@@ -225,9 +225,9 @@ def apply_activation_in_one_batch(worker: Worker) -> bool:
     activation. A worker that replays an incident from its history (evicted from the cache,
     or after a restart) can get an activity result and an Update in one activation, where a
     later replay gets them in two: the commands came out in another order, and every later
-    replay of that incident failed (temporalio/sdk-python#1591). The SDK turns this order on
-    by default in a later release; until then it is set through its private switch, and a
-    release without that switch only logs a warning."""
+    replay of that incident failed (temporalio/sdk-python#1591). The SDK's source plans this
+    order as its default for a later release; until then it is set through its private
+    switch, and a release without that switch only logs a warning."""
     try:
         from temporalio.worker._workflow_instance import _WorkflowLogicFlag
     except ImportError:
@@ -236,7 +236,10 @@ def apply_activation_in_one_batch(worker: Worker) -> bool:
         flag = getattr(_WorkflowLogicFlag, "PROCESS_WORKFLOW_ACTIVATION_JOBS_AS_SINGLE_BATCH", None)
     switch = getattr(worker, "_set_default_workflow_logic_flag", None)
     if flag is None or switch is None:
-        log.warning("this temporalio release cannot apply an activation's jobs as one batch")
+        log.warning(
+            "this temporalio release has no switch for applying an activation's jobs as one "
+            "batch: its default order applies"
+        )
         return False
     switch(flag, enabled=True)
     return True
