@@ -29,6 +29,7 @@ from starters.cli_support import (
     fail,
     operator_name,
     out,
+    refuse_if_stuck,
     retrying,
     run_with_client,
     settings,
@@ -333,6 +334,7 @@ def status(incident_id: IncidentId, as_json: AsJson = False) -> None:
     """Show an incident: state, deadlines, breaches and timeline."""
 
     async def action(client: Client, _cfg: Settings) -> IncidentView:
+        await refuse_if_stuck(client, incident_id)
         return await incidents.incident_status(client, incident_id)
 
     show(run_with_client(action), as_json)

@@ -14,11 +14,13 @@ from zoneinfo import ZoneInfo
 import typer
 from pydantic import ValidationError
 from rich.console import Console
+from rich.markup import escape
 from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.runtime import Runtime
 from temporalio.service import RPCError, RPCStatusCode
 
+from starters.queries import stuck
 from workers.connection import connect
 from workers.policy_file import ConfigError, load_policy
 from workers.settings import Settings
@@ -108,6 +110,20 @@ def run_with_client(action: Callable[[Client, Settings], Awaitable[T]]) -> T:
             fail(str(exc), 2)
 
     return asyncio.run(main())
+
+
+async def refuse_if_stuck(client: Client, workflow_id: str) -> None:
+    """Says at once that a workflow is stuck (its workflow task keeps failing), rather than
+    letting its query wait and time out; exit status 1."""
+    found = await stuck(client, workflow_id)
+    if found is not None:
+        fail(
+            escape(
+                f"{workflow_id} is stuck: its workflow task failed {found.failures} times in a "
+                f"row since {when(found.since)}: {found.reason}. In the Temporal Web UI, its "
+                "Event History shows WorkflowTaskFailed (README, Reliability)."
+            )
+        )
 
 
 def when(value: datetime | None) -> str:

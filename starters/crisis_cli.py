@@ -21,6 +21,7 @@ from starters.cli_support import (
     err,
     fail,
     out,
+    refuse_if_stuck,
     retrying,
     run_with_client,
     when,
@@ -176,6 +177,7 @@ def crisis_status(crisis_id: CrisisId, as_json: AsJson = False) -> None:
     """Show a crisis: milestones, cell, level, DRP decision."""
 
     async def action(client: Client, _cfg: Settings) -> CrisisView:
+        await refuse_if_stuck(client, crisis_id)
         handle = client.get_workflow_handle_for(CrisisWorkflow.run, crisis_id)
         return await ask(lambda: handle.query(CrisisWorkflow.status))
 

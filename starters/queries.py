@@ -1,4 +1,4 @@
-"""Asks a workflow a query, again when it met a continue-as-new.
+"""Asks a workflow a query, again when it met a continue-as-new; tells a stuck workflow.
 
 A query that arrives while the workflow continues as new can be handed to the run that just
 completed; the server then lets it time out (DEADLINE_EXCEEDED). Asked again, the new run
@@ -8,8 +8,14 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import TypeVar
 
+from temporalio.api.common.v1 import WorkflowExecution
+from temporalio.api.enums.v1 import EventType
+from temporalio.api.workflowservice.v1 import GetWorkflowExecutionHistoryReverseRequest
+from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
 T = TypeVar("T")
@@ -31,3 +37,66 @@ async def ask(
                 raise
         await sleep(0.5)
     raise AssertionError("unreachable")  # the loop returns or raises
+
+
+# A workflow task on its third attempt (it failed or timed out twice in a row): stuck.
+STUCK_AFTER = 3
+REASON_CHARS = 300
+
+
+@dataclass(frozen=True)
+class Stuck:
+    """A workflow whose current workflow task keeps failing: its queries wait and time out."""
+
+    failures: int  # in a row, the current attempt not counted
+    since: datetime | None
+    reason: str
+
+
+async def stuck(client: Client, workflow_id: str) -> Stuck | None:
+    """Whether the workflow's current task has failed ``STUCK_AFTER`` times or more, with
+    the last failure recorded in its history. None when it is not, or cannot be told."""
+    try:
+        described = await client.get_workflow_handle(workflow_id).describe()
+    except RPCError:
+        return None  # unknown or unreachable: the query that follows says so
+    raw = described.raw_description
+    if not raw.HasField("pending_workflow_task"):
+        return None
+    pending = raw.pending_workflow_task
+    if pending.attempt < STUCK_AFTER:
+        return None
+    since = (
+        pending.original_scheduled_time.ToDatetime(tzinfo=UTC)
+        if pending.HasField("original_scheduled_time")
+        else None
+    )
+    return Stuck(pending.attempt - 1, since, await _last_task_failure(client, workflow_id))
+
+
+async def _last_task_failure(client: Client, workflow_id: str) -> str:
+    """The last failed (or timed-out) workflow task of the history, on one bounded line."""
+    request = GetWorkflowExecutionHistoryReverseRequest(
+        namespace=client.namespace,
+        execution=WorkflowExecution(workflow_id=workflow_id),
+        maximum_page_size=100,
+    )
+    try:
+        page = await client.workflow_service.get_workflow_execution_history_reverse(request)
+    except RPCError:
+        return "no failure could be read from its history"
+    for event in page.history.events:
+        if event.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_TIMED_OUT:
+            return "the workflow task timed out (no worker finished it in time)"
+        if event.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED:
+            failure = event.workflow_task_failed_event_attributes.failure
+            text = failure.message
+            if failure.HasField("cause") and failure.cause.message:
+                text = f"{text}: {failure.cause.message}"
+            return _one_line(text)
+    return "no failure in the latest events of its history"
+
+
+def _one_line(text: str) -> str:
+    line = " ".join("".join(c if c.isprintable() else " " for c in text).split())
+    return line if len(line) <= REASON_CHARS else line[: REASON_CHARS - 1] + "…"

@@ -18,6 +18,7 @@ from typer.testing import CliRunner
 
 from starters.cli import app
 from tests.conftest import BIN
+from tests.faults.helpers import until
 from workers.settings import Settings
 from workers.worker import build_worker
 
@@ -320,3 +321,50 @@ async def test_open_takes_any_iso_t0_and_never_reuses_an_id(cli: Cli) -> None:
         "--id", incident,
     )  # fmt: skip
     assert code == 1 and f"an incident with id {incident} already exists" in err
+
+
+@pytest.mark.allow_failed_workflow_tasks  # the incident under test fails its first task
+async def test_status_of_a_stuck_incident_says_so_at_once(
+    cli: Cli, dev_env: WorkflowEnvironment, settings: Settings
+) -> None:
+    """An incident whose workflow task keeps failing (here: started by a raw client with an
+    input no model decodes) answers no query; ``vigie status`` says why instead of waiting
+    for the query to time out."""
+    client = dev_env.client
+    handle = await client.start_workflow(
+        "IncidentWorkflow",
+        {"title": "   ", "service_level": "gold"},
+        id=f"incident-stuck-{uuid.uuid4().hex[:6]}",
+        task_queue=settings.task_queue,
+    )
+
+    async def failed_twice() -> bool:
+        described = await handle.describe()
+        return described.raw_description.pending_workflow_task.attempt >= 3
+
+    await until(failed_twice, within=60.0)
+    code, out, err = await cli("status", handle.id)
+    assert code == 1 and not out, (code, out, err)
+    said = " ".join(err.split())
+    assert f"{handle.id} is stuck: its workflow task failed" in said, said
+    assert "Failed decoding arguments" in said and "IncidentInput" in said, said
+    assert "WorkflowTaskFailed" in said, said
+    await handle.terminate("input no model can decode")
+    code, out, err = await cli("status", "incident-does-not-exist")  # not stuck: unknown
+    assert code == 1 and "no running incident" in err
+    crisis = await client.start_workflow(
+        "CrisisWorkflow",
+        {"title": "   "},
+        id=f"crisis-stuck-{uuid.uuid4().hex[:6]}",
+        task_queue=settings.task_queue,
+    )
+
+    async def crisis_failed_twice() -> bool:
+        described = await crisis.describe()
+        return described.raw_description.pending_workflow_task.attempt >= 3
+
+    await until(crisis_failed_twice, within=60.0)
+    code, out, err = await cli("crisis", "status", crisis.id)
+    said = " ".join(err.split())
+    assert code == 1 and f"{crisis.id} is stuck" in said and "CrisisInput" in said, said
+    await crisis.terminate("input no model can decode")
