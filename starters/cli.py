@@ -14,8 +14,8 @@ from typing import Annotated, Any
 
 import typer
 from pydantic import BaseModel
-from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 from temporalio.client import Client
 
 from starters import incidents, listing
@@ -100,7 +100,7 @@ def show(view: IncidentView, as_json: bool = False) -> None:
         ("mails waiting", str(view.mails_pending)),
         ("retrying", "; ".join(retrying(t, when) for t in view.retrying) or "—"),
     ):
-        table.add_row(f"[bold]{label}[/]", value)
+        table.add_row(Text(label, style="bold"), value)
     out.print(table)
     timeline = Table("at", "kind", "by", "text", title="timeline", title_justify="left")
     for entry in view.timeline:
@@ -157,15 +157,13 @@ def dev(
         from starters.dev import DevStackMissing, require_dev_stack
     except ModuleNotFoundError:
         fail(
-            escape(
-                "the dev stack is not part of this installation (the production image leaves "
-                "it out); run `vigie dev` on a development machine: pip install 'vigie[dev-stack]'"
-            )
+            "the dev stack is not part of this installation (the production image leaves "
+            "it out); run `vigie dev` on a development machine: pip install 'vigie[dev-stack]'"
         )
     try:
         require_dev_stack()
     except DevStackMissing as exc:
-        fail(escape(str(exc)))
+        fail(str(exc))
     from starters.dev.stack import DevStack
 
     cfg = settings()

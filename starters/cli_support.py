@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 import typer
 from pydantic import ValidationError
 from rich.console import Console
-from rich.markup import escape
+from rich.text import Text
 from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.runtime import Runtime
@@ -27,8 +27,10 @@ from workers.settings import Settings
 from workflows.delivery import DeliveryTrouble
 
 # In a pipe, lines are never folded: ids, paths and messages stay whole for scripts.
-out = Console(soft_wrap=not sys.stdout.isatty())
-err = Console(stderr=True, soft_wrap=not sys.stderr.isatty())
+# What the CLI prints is data (titles, worklogs, reasons, arguments): never read as markup or
+# emoji codes. Styles are given as Text spans.
+out = Console(soft_wrap=not sys.stdout.isatty(), markup=False, emoji=False)
+err = Console(stderr=True, soft_wrap=not sys.stderr.isatty(), markup=False, emoji=False)
 T = TypeVar("T")
 
 
@@ -58,7 +60,7 @@ def retrying(trouble: DeliveryTrouble, when: Callable[[datetime], str]) -> str:
 
 
 def fail(message: str, code: int = 1) -> NoReturn:
-    err.print(f"[bold red]error:[/] {message}", highlight=False, markup=True)
+    err.print(Text.assemble(("error:", "bold red"), " ", message), highlight=False)
     raise typer.Exit(code)
 
 
@@ -118,11 +120,9 @@ async def refuse_if_stuck(client: Client, workflow_id: str) -> None:
     found = await stuck(client, workflow_id)
     if found is not None:
         fail(
-            escape(
-                f"{workflow_id} is stuck: its workflow task failed {found.failures} times in a "
-                f"row since {when(found.since)}: {found.reason}. In the Temporal Web UI, its "
-                "Event History shows WorkflowTaskFailed (README, Reliability)."
-            )
+            f"{workflow_id} is stuck: its workflow task failed {found.failures} times in a "
+            f"row since {when(found.since)}: {found.reason}. In the Temporal Web UI, its "
+            "Event History shows WorkflowTaskFailed (README, Reliability)."
         )
 
 

@@ -11,6 +11,7 @@ from typing import Annotated, Any
 import typer
 from pydantic import BaseModel
 from rich.table import Table
+from rich.text import Text
 from temporalio.client import Client
 
 from starters import listing
@@ -84,8 +85,12 @@ def show(view: CrisisView, as_json: bool = False) -> None:
         out.print_json(view.model_dump_json())
         return
     out.print(
-        f"[bold]{view.crisis_id}[/] · {view.title} · {view.status} · level {view.level} "
-        f"({view.level_kind or 'none'}) · matrix v{view.matrix_version} · channel {view.channel}"
+        Text.assemble(
+            (view.crisis_id, "bold"),
+            f" · {view.title} · {view.status} · level {view.level} "
+            f"({view.level_kind or 'none'}) · matrix v{view.matrix_version} · channel "
+            f"{view.channel}",
+        )
     )
     if view.conference:
         out.print(f"conference: {view.conference.url}")

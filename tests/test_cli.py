@@ -368,3 +368,30 @@ async def test_status_of_a_stuck_incident_says_so_at_once(
     said = " ".join(err.split())
     assert code == 1 and f"{crisis.id} is stuck" in said and "CrisisInput" in said, said
     await crisis.terminate("input no model can decode")
+
+
+def test_what_people_typed_is_printed_as_typed(capsys: pytest.CaptureFixture[str]) -> None:
+    """Titles, names and texts with brackets or emoji codes are data, never terminal markup:
+    ``[/x]`` used to stop ``vigie status`` with a traceback, and ``[PROD]`` to vanish."""
+    from starters import crisis_cli
+    from starters.cli import show
+    from tests.test_chat_notifications import crisis
+    from tests.test_mail_render import view
+    from workflows.models import TimelineEntry
+
+    typed = "[PROD] checkout [/x] down [bold]now :fire:"
+    entry = TimelineEntry(at=datetime(2026, 11, 24, 9, 30, tzinfo=UTC), kind="worklog",
+                          by="[/al]", text=typed)  # fmt: skip
+    show(view(title=typed, timeline=[entry]), False)
+    crisis_cli.show(crisis(title=typed))
+    printed = " ".join(capsys.readouterr().out.split())
+    assert printed.count(typed) == 3 and "[/al]" in printed, printed
+
+
+def test_an_argument_with_brackets_is_refused_as_typed() -> None:
+    result = runner.invoke(
+        app, ["open", "--title", "x", "--service-level", "gold", "--priority", "P1",
+              "--t0", "[/oops]"],
+    )  # fmt: skip
+    assert result.exit_code == 2, result.output
+    assert "not an ISO 8601 date-time: '[/oops]'" in " ".join(result.stderr.split())

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.text import Text
 
 from activities.ledger.store import Ledger, LedgerError
 from starters.cli_support import client_for, err, fail, out, settings
@@ -140,7 +141,7 @@ def rebuild(
         f"{done.written} written, {done.kept} already up to date"
     )
     for problem in done.problems:
-        err.print(f"[yellow]skipped[/] {problem}", highlight=False)
+        err.print(Text.assemble(("skipped", "yellow"), " ", problem), highlight=False)
 
 
 def register(app: Any) -> None:
