@@ -18,6 +18,8 @@ from temporalio.api.workflowservice.v1 import GetWorkflowExecutionHistoryReverse
 from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
+from workflows.limits import clip, one_line
+
 T = TypeVar("T")
 
 ATTEMPTS = 3
@@ -93,10 +95,5 @@ async def _last_task_failure(client: Client, workflow_id: str) -> str:
             text = failure.message
             if failure.HasField("cause") and failure.cause.message:
                 text = f"{text}: {failure.cause.message}"
-            return _one_line(text)
+            return clip(one_line(text), REASON_CHARS)
     return "no failure in the latest events of its history"
-
-
-def _one_line(text: str) -> str:
-    line = " ".join("".join(c if c.isprintable() else " " for c in text).split())
-    return line if len(line) <= REASON_CHARS else line[: REASON_CHARS - 1] + "…"

@@ -20,7 +20,7 @@ from typing import Any
 
 import httpx
 from pydantic import SecretStr
-from temporalio.client import WorkflowHandle, WorkflowQueryFailedError
+from temporalio.client import WorkflowFailureError, WorkflowHandle, WorkflowQueryFailedError
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
@@ -338,8 +338,6 @@ async def crisis_cancelled(env: WorkflowEnvironment, queue: str) -> WorkflowHand
 
 
 async def _ended(handle: WorkflowHandle[Any, Any]) -> None:
-    from temporalio.client import WorkflowFailureError
-
     try:
         await handle.result()
     except WorkflowFailureError:

@@ -10,9 +10,11 @@ import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 import pytest_asyncio
+from temporalio.client import Client, WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 from typer.testing import CliRunner
 
@@ -323,19 +325,14 @@ async def test_open_takes_any_iso_t0_and_never_reuses_an_id(cli: Cli) -> None:
     assert code == 1 and f"an incident with id {incident} already exists" in err
 
 
-@pytest.mark.allow_failed_workflow_tasks  # the incident under test fails its first task
-async def test_status_of_a_stuck_incident_says_so_at_once(
-    cli: Cli, dev_env: WorkflowEnvironment, settings: Settings
-) -> None:
-    """An incident whose workflow task keeps failing (here: started by a raw client with an
-    input no model decodes) answers no query; ``vigie status`` says why instead of waiting
-    for the query to time out."""
-    client = dev_env.client
+async def stuck_workflow(
+    client: Client, task_queue: str, workflow: str, raw: dict[str, str]
+) -> WorkflowHandle[Any, Any]:
+    """A workflow started by a raw client with an input no model decodes, once its first
+    task failed twice (it is on its third attempt)."""
+    kind = workflow.removesuffix("Workflow").lower()  # incident-stuck-…, crisis-stuck-…
     handle = await client.start_workflow(
-        "IncidentWorkflow",
-        {"title": "   ", "service_level": "gold"},
-        id=f"incident-stuck-{uuid.uuid4().hex[:6]}",
-        task_queue=settings.task_queue,
+        workflow, raw, id=f"{kind}-stuck-{uuid.uuid4().hex[:6]}", task_queue=task_queue
     )
 
     async def failed_twice() -> bool:
@@ -343,6 +340,19 @@ async def test_status_of_a_stuck_incident_says_so_at_once(
         return described.raw_description.pending_workflow_task.attempt >= 3
 
     await until(failed_twice, within=60.0)
+    return handle
+
+
+@pytest.mark.allow_failed_workflow_tasks  # the workflows under test fail their first task
+async def test_status_of_a_stuck_incident_says_so_at_once(
+    cli: Cli, dev_env: WorkflowEnvironment, settings: Settings
+) -> None:
+    """An incident whose workflow task keeps failing (here: started by a raw client with an
+    input no model decodes) answers no query; ``vigie status`` says why instead of waiting
+    for the query to time out."""
+    client = dev_env.client
+    raw = {"title": "   ", "service_level": "gold"}
+    handle = await stuck_workflow(client, settings.task_queue, "IncidentWorkflow", raw)
     code, out, err = await cli("status", handle.id)
     assert code == 1 and not out, (code, out, err)
     said = " ".join(err.split())
@@ -352,18 +362,7 @@ async def test_status_of_a_stuck_incident_says_so_at_once(
     await handle.terminate("input no model can decode")
     code, out, err = await cli("status", "incident-does-not-exist")  # not stuck: unknown
     assert code == 1 and "no running incident" in err
-    crisis = await client.start_workflow(
-        "CrisisWorkflow",
-        {"title": "   "},
-        id=f"crisis-stuck-{uuid.uuid4().hex[:6]}",
-        task_queue=settings.task_queue,
-    )
-
-    async def crisis_failed_twice() -> bool:
-        described = await crisis.describe()
-        return described.raw_description.pending_workflow_task.attempt >= 3
-
-    await until(crisis_failed_twice, within=60.0)
+    crisis = await stuck_workflow(client, settings.task_queue, "CrisisWorkflow", {"title": "   "})
     code, out, err = await cli("crisis", "status", crisis.id)
     said = " ".join(err.split())
     assert code == 1 and f"{crisis.id} is stuck" in said and "CrisisInput" in said, said

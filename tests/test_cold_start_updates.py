@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from temporalio.client import WorkflowHandle
+from temporalio.client import WorkflowHandle, WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer
@@ -30,6 +30,15 @@ ROUNDS = 15
 ONE_BATCH = 2
 
 
+def one_batch_flags(history: WorkflowHistory) -> list[bool]:
+    """For each completed workflow task, in order: whether it recorded the one-batch flag."""
+    return [
+        ONE_BATCH in e.workflow_task_completed_event_attributes.sdk_metadata.lang_used_flags
+        for e in history.events
+        if e.HasField("workflow_task_completed_event_attributes")
+    ]
+
+
 async def test_new_workflows_apply_their_activations_in_one_batch(
     skipping_env: WorkflowEnvironment, settings: Settings
 ) -> None:
@@ -38,13 +47,7 @@ async def test_new_workflows_apply_their_activations_in_one_batch(
         handle = await open_incident(client, settings.task_queue, priority="P3")
         await status(handle)
         history = await handle.fetch_history()
-    first_task = next(
-        e for e in history.events if e.HasField("workflow_task_completed_event_attributes")
-    )
-    assert (
-        ONE_BATCH
-        in first_task.workflow_task_completed_event_attributes.sdk_metadata.lang_used_flags
-    )
+    assert one_batch_flags(history)[0]
 
 
 async def test_workflows_evicted_at_every_task_replay_cleanly(
@@ -117,11 +120,7 @@ async def test_an_incident_opened_in_the_former_order_goes_on_in_the_new_one(
         "after the upgrade",
     ]
     history = await handle.fetch_history()
-    flags = [
-        ONE_BATCH in e.workflow_task_completed_event_attributes.sdk_metadata.lang_used_flags
-        for e in history.events
-        if e.HasField("workflow_task_completed_event_attributes")
-    ]
+    flags = one_batch_flags(history)
     assert not flags[0] and any(flags), flags
     replayer = Replayer(workflows=WORKFLOWS, data_converter=pydantic_data_converter)
     result = await replayer.replay_workflow(history, raise_on_replay_failure=False)
