@@ -43,9 +43,10 @@ ACK_GOLD = timedelta(minutes=15)
 BREACH_SUBJECT = "Délai de prise en compte dépassé"
 
 
-async def lateness(client: Client, ids: list[str]) -> list[float]:
-    """Seconds between each incident's acknowledgement deadline and its recorded breach."""
-    late: dict[str, float] = {}
+async def lateness(client: Client, ids: list[str]) -> dict[str, tuple[float, float]]:
+    """For each incident, seconds from its acknowledgement deadline to its recorded breach,
+    and from its deadline to its opening (positive: opened after its deadline)."""
+    late: dict[str, tuple[float, float]] = {}
     gate = asyncio.Semaphore(20)
 
     async def one(workflow_id: str) -> None:
@@ -57,16 +58,20 @@ async def lateness(client: Client, ids: list[str]) -> list[float]:
             except (WorkflowQueryFailedError, RPCError):
                 return  # asked again in the next round
         breach = next((e for e in view.timeline if e.kind == "ack_breach"), None)
-        if breach is not None:
+        opened = next((e for e in view.timeline if e.kind == "opened"), None)
+        if breach is not None and opened is not None:
             due = datetime.fromisoformat(breach.fields["due_at"])
-            late[workflow_id] = (breach.at - due).total_seconds()
+            late[workflow_id] = (
+                (breach.at - due).total_seconds(),
+                (opened.at - due).total_seconds(),
+            )
 
     for _ in range(10):
         await asyncio.gather(*(one(i) for i in ids if i not in late))
         if len(late) == len(ids):
             break
         await asyncio.sleep(2)
-    return list(late.values())
+    return late
 
 
 async def main(count: int, rate: float, lead: float, nworkers: int) -> None:
@@ -77,10 +82,14 @@ async def main(count: int, rate: float, lead: float, nworkers: int) -> None:
     run = uuid.uuid4().hex[:8]
     queue = f"bench-{run}"
     breaches = 0
+    due: dict[str, float] = {}  # workflow id -> deadline (epoch seconds)
+    mailed: dict[str, float] = {}  # workflow id -> when its breach mail reached the sink
 
     def on_mail(message: object, _to: list[str]) -> None:
         nonlocal breaches
-        breaches += BREACH_SUBJECT in str(message["Subject"])  # type: ignore[index]
+        if BREACH_SUBJECT in str(message["Subject"]):  # type: ignore[index]
+            breaches += 1
+            mailed.setdefault(str(message["X-Vigie-Incident"]), time.time())  # type: ignore[index]
 
     async with dev_server() as env:
         with MailSink(port=free_port(), on_mail=on_mail) as sink:
@@ -90,6 +99,7 @@ async def main(count: int, rate: float, lead: float, nworkers: int) -> None:
 
                 async def start(n: int) -> None:
                     t0 = datetime.now().astimezone() - ACK_GOLD + timedelta(seconds=lead)
+                    due[ids[n]] = (t0 + ACK_GOLD).timestamp()
                     await env.client.start_workflow(
                         IncidentWorkflow.run,
                         bench_incident(n, level="gold", priority="P1", t0=t0),
@@ -113,8 +123,26 @@ async def main(count: int, rate: float, lead: float, nworkers: int) -> None:
                     f"{worker_cpu:.0f} s, dev server {server_cpu:.0f} s; worker RSS "
                     + ", ".join(f"{r:.0f} MiB" for r in group.rss_mib())
                 )
-                values = await lateness(env.client, ids)
+                found = await lateness(env.client, ids)
+    values = [breach for breach, _ in found.values()]
     print(f"breaches recorded: {len(values)}/{count}")
+    after = [opened for _, opened in found.values() if opened > 0]
+    if after:
+        print(
+            f"opened after their deadline (the opening waited in the backlog): {len(after)}, "
+            f"by {spread(after, 's', 1.0)}"
+        )
+    in_time = [breach for breach, opened in found.values() if opened <= 0]
+    if in_time:
+        print(
+            f"lateness of the {len(in_time)} opened before their deadline: "
+            f"{spread(in_time, 's', 1.0)}"
+        )
+    mail_late = [mailed[i] - due[i] for i in mailed if i in due]
+    if mail_late:
+        print(
+            f"breach mail received by the sink, after the deadline: {spread(mail_late, 's', 1.0)}"
+        )
     if values:
         p99, worst = percentile(values, 0.99), max(values)
         print(f"lateness: {spread(values, 's', 1.0)}")

@@ -31,6 +31,7 @@ from starters.queries import ask
 from starters.updates import send_update
 from workers.matrix_file import load_matrix
 from workers.settings import Settings
+from workflows import urgency
 from workflows.crisis import CrisisWorkflow
 from workflows.crisis_models import (
     AddMemberInput,
@@ -150,6 +151,7 @@ def open_crisis(
         await client.start_workflow(
             CrisisWorkflow.run, input, id=crisis_id, task_queue=cfg.task_queue,
             static_summary=crisis_summary(input.title, input.language or "fr"),
+            priority=urgency.URGENT,
         )  # fmt: skip
         return crisis_id
 

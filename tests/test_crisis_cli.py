@@ -49,7 +49,7 @@ async def test_matrix_check(config_dir: Path, tmp_path: Path) -> None:
     assert code == 2 and "first two levels" in err and "internal" in err
 
 
-async def test_crisis_commands(env: dict[str, str]) -> None:
+async def test_crisis_commands(env: dict[str, str], dev_env: WorkflowEnvironment) -> None:
     code, out, err = await invoke(
         env, "crisis", "open", "--title", "Flood at the main site",
         "--criterion", "natural_disaster", "--security",
@@ -64,6 +64,9 @@ async def test_crisis_commands(env: dict[str, str]) -> None:
         await asyncio.sleep(0.2)
     view = json.loads(out)
     assert view["criterion"] == "natural_disaster" and view["security_involved"]
+    # A crisis's tasks go ahead of a backlog of incidents' (task queue priority key 1).
+    described = await dev_env.client.get_workflow_handle(crisis).describe()
+    assert described.raw_description.workflow_execution_info.priority.priority_key == 1
     assert any(m["role"] == "security" and m["participating"] for m in view["members"])
     code, out, _ = await invoke(
         env, "crisis", "escalate", crisis, "--reason", "site flooded", "--json"
@@ -121,8 +124,14 @@ async def test_crisis_commands(env: dict[str, str]) -> None:
     assert code == 0 and json.loads(out)["status"] == "closed"
 
 
-async def test_drill_runs_the_whole_chronogram(env: dict[str, str]) -> None:
+async def test_drill_runs_the_whole_chronogram(
+    env: dict[str, str], dev_env: WorkflowEnvironment
+) -> None:
     code, out, err = await invoke(env, "drill", "--speed", "900")
     assert code == 0, err
     assert "T0+30 min" in out and "T0+330 min" in out
     assert "6 of 6 applicable milestones met on time" in out
+    # An exercise never overtakes real work: no priority key (the server's default).
+    drill = err.split("drill ", 1)[1].split()[0]
+    described = await dev_env.client.get_workflow_handle(drill).describe()
+    assert described.raw_description.workflow_execution_info.priority.priority_key == 0

@@ -110,3 +110,14 @@ def test_temporal_cloud_api_key_and_mtls_come_from_envconfig(
     options = connect_options(Settings())
     tls = options["tls"]
     assert tls.client_cert == b"CERT" and tls.client_private_key == b"KEY"
+
+
+def test_the_server_honours_task_queue_priorities() -> None:
+    """The compose server reads a dynamic config file that turns on the priority matcher."""
+    temporal = compose()["services"]["temporal"]
+    path = temporal["environment"]["DYNAMIC_CONFIG_FILE_PATH"]
+    mounted = {
+        target: ROOT / source for source, target, *_ in (v.split(":") for v in temporal["volumes"])
+    }
+    config = yaml.safe_load(mounted[path].read_text())
+    assert config["matching.useNewMatcher"] == [{"value": True}]

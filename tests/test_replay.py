@@ -162,6 +162,23 @@ def test_histories_are_stored() -> None:
         "incident_cold_b_one_batch",
         "incident_cancelled_one_batch",
         "crisis_cancelled_one_batch",
+        # activities and the crisis child scheduled with task queue priority keys; the
+        # code before them replays these as well (a key is not compared on replay)
+        "incident_lifecycle_priorities",
+        "incident_breach_priorities",
+        "crisis_priorities",
+        "oncall_readiness_priorities",
+        "incident_delivery_trouble_priorities",
+        "incident_continued_priorities",
+        "incident_failed_for_good_priorities",
+        "incident_opsgenie_major_priorities",
+        "crisis_child_priorities",
+        "incident_continued_first_priorities",
+        "incident_continued_second_priorities",
+        "incident_cold_a_priorities",
+        "incident_cold_b_priorities",
+        "incident_cancelled_priorities",
+        "crisis_cancelled_priorities",
     }
 
 

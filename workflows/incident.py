@@ -36,7 +36,7 @@ with workflow.unsafe.imports_passed_through():
         service_level_tag,
         status_tag,
     )
-    from workflows import versions
+    from workflows import urgency, versions
     from workflows.calendar import BusinessClock
     from workflows.carry import carried_input
     from workflows.chat import start_chat
@@ -785,6 +785,7 @@ class IncidentWorkflow(Operations[IncidentView]):
                 id=s.crisis_id,
                 parent_close_policy=workflow.ParentClosePolicy.ABANDON,
                 static_summary=crisis_summary(s.title, s.language),
+                priority=urgency.URGENT,
             )
         except Exception as exc:  # e.g. a crisis with that id exists: record, carry on
             self._record("crisis_failed", SYSTEM, crisis_id=s.crisis_id, error=str(exc))
@@ -993,6 +994,7 @@ class IncidentWorkflow(Operations[IncidentView]):
                 start_to_close_timeout=timedelta(minutes=2),
                 retry_policy=retry,
                 summary=f"mail {mail.kind}",
+                priority=urgency.of_mail(mail.kind),
             )
 
         failing = "mail:" + ",".join(sorted(mail.to))

@@ -20,6 +20,7 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
+from workflows import urgency
 from workflows.waiting import wait_until
 
 RETRY = RetryPolicy(
@@ -67,6 +68,7 @@ class LedgerWriter:
                     start_to_close_timeout=timedelta(seconds=30),
                     retry_policy=RETRY,
                     summary="ledger",
+                    priority=urgency.BACKGROUND,
                 )
             except ActivityError as exc:
                 cause = exc.cause

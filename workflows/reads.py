@@ -14,11 +14,11 @@ from datetime import timedelta
 from typing import TypeVar
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
+from temporalio.common import Priority, RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
     from activities.models import LoadMatrixInput, LoadPolicyInput, LoadPolicyResult
-    from workflows import versions
+    from workflows import urgency, versions
     from workflows.matrix import EscalationMatrix
 
 LOCAL_READS = "policy-read-locally"
@@ -28,25 +28,41 @@ T = TypeVar("T")
 
 
 async def _read(
-    name: str, arg: object, result_type: type[T], retry_policy: RetryPolicy | None
+    name: str,
+    arg: object,
+    result_type: type[T],
+    retry_policy: RetryPolicy | None,
+    priority: Priority = urgency.ROUTINE,
 ) -> T:
     execute = (
         workflow.execute_local_activity
         if versions.patched(LOCAL_READS)
         else workflow.execute_activity
     )
-    return await execute(
+    if execute is workflow.execute_local_activity:
+        return await execute(
+            name,
+            arg,
+            result_type=result_type,
+            start_to_close_timeout=TIMEOUT,
+            retry_policy=retry_policy,
+        )
+    return await workflow.execute_activity(
         name,
         arg,
         result_type=result_type,
         start_to_close_timeout=TIMEOUT,
         retry_policy=retry_policy,
+        priority=priority,
     )
 
 
 async def read_policy(key: str) -> LoadPolicyResult:
-    """The current policy (the last valid one, with a warning, when the file is broken)."""
-    return await _read("load_policy", LoadPolicyInput(incident_id=key), LoadPolicyResult, None)
+    """The current policy (the last valid one, with a warning, when the file is broken). Read
+    ahead of routine work: no deadline of a new incident is armed before it."""
+    return await _read(
+        "load_policy", LoadPolicyInput(incident_id=key), LoadPolicyResult, None, urgency.URGENT
+    )
 
 
 async def read_matrix(key: str, retry_policy: RetryPolicy | None = None) -> EscalationMatrix:
