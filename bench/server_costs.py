@@ -6,8 +6,9 @@ the other benchmarks' figures.
 A trivial workflow (not Vigie's) is run ``--workflows`` times for each kind of step, 50 at a
 time, with ``--steps`` steps each: nothing, activities one after another (each a workflow
 task of its own), local activities (run inside the workflow task that asks), timers (a
-workflow task each), search-attribute upserts and patch markers (all in one workflow task). CPU is read from /proc: the dev server, and this process, which holds the
-client and an in-process worker. The cost of one step is the difference with the bare
+workflow task each), search-attribute upserts and patch markers (all in one workflow task).
+CPU is read from /proc: the dev server, and this process, which holds the client and an
+in-process worker. The cost of one step is the difference with the bare
 workflow, divided by the steps. Then ``--workflows`` workflows stay open on a long timer,
 bare and after ``--steps`` activities, and the worker's RSS gives the memory of a cached
 workflow and of the history it holds.
