@@ -8,16 +8,29 @@ from __future__ import annotations
 
 import asyncio
 import json
+import uuid
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
+import pytest_asyncio
+from temporalio import activity, workflow
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowHandle
+from temporalio.common import Priority
 from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
 from starters.dev.smtp_sink import MailSink
-from tests.helpers import eventually, open_incident, status_when
+from starters.updates import send_update
+from tests.conftest import BIN
+from tests.helpers import eventually, open_incident, short_runs, status_when
+from tests.test_crisis_chronogram import crisis_status
 from workers.settings import Settings
 from workers.worker import build_worker
+from workflows import urgency
+from workflows.crisis import CrisisWorkflow
+from workflows.crisis_models import CrisisInput, CrisisView, PostUpdateInput
 from workflows.incident import IncidentWorkflow
 from workflows.models import QualifyP1Input
 
@@ -66,6 +79,9 @@ async def test_deadline_work_goes_first_ledger_writes_last_and_a_crisis_is_urgen
     assert by_name["mail opened"] == {0}  # routine: the server's default
     assert by_name["mail qualified"] == {0}
     assert by_name["record_incident_facts"] == {5}
+    # Read here only to page the on-call engineer of a P1 outside business hours.
+    assert by_name.get("load_escalation_matrix", {1}) == {1}
+    assert by_name.get("opsgenie_who_is_on_call", {1}) == {1}
     started = [
         e.start_child_workflow_execution_initiated_event_attributes
         async for e in incident.fetch_history_events()
@@ -74,3 +90,118 @@ async def test_deadline_work_goes_first_ledger_writes_last_and_a_crisis_is_urgen
     assert [(a.workflow_type.name, a.priority.priority_key) for a in started] == [
         ("CrisisWorkflow", 1)
     ]
+
+
+async def test_a_crisis_keeps_its_key_when_it_continues_as_new(
+    dev_env: WorkflowEnvironment, settings: Settings, config_dir: Path
+) -> None:
+    """Its activities inherit key 1 (the history shows none on them) but its ledger writes,
+    which set key 5; the next run of a crisis keeps key 1."""
+    short_runs(config_dir)
+    client = dev_env.client
+    async with build_worker(client, settings):
+        handle = await client.start_workflow(
+            CrisisWorkflow.run,
+            CrisisInput(title="Datacenter A flooded", opened_by="im"),
+            id=f"crisis-priority-{uuid.uuid4().hex[:6]}",
+            task_queue=settings.task_queue,
+            priority=urgency.URGENT,
+        )
+        await crisis_status(handle)  # its first task has run: it takes Updates
+        first_run = (await handle.describe()).run_id
+        n = 0
+        while (await handle.describe()).run_id == first_run:
+            assert n < 200, "the crisis never continued as new"
+            await send_update(
+                handle, "post_update", PostUpdateInput(by="im", progress=f"step {n}"), CrisisView
+            )
+            n += 1
+        described = await handle.describe()
+        assert described.raw_description.workflow_execution_info.priority.priority_key == 1
+        first = client.get_workflow_handle(handle.id, run_id=first_run)
+        keys = {(name, key) for name, key in await scheduled_keys(first)}
+    assert ("record_crisis_facts", 5) in keys
+    # The policy read, the matrix read and the conference: inherited from the crisis, key 1.
+    assert {key for name, key in keys if name != "record_crisis_facts"} == {0}
+
+
+ran: list[int] = []
+
+
+@activity.defn(name="priority_probe")
+async def priority_probe(key: int) -> None:
+    ran.append(key)
+
+
+@workflow.defn(name="PriorityProbe", sandboxed=False)
+class PriorityProbe:
+    @workflow.run
+    async def run(self, count: int, key: int) -> None:
+        await asyncio.gather(
+            *(
+                workflow.execute_activity(
+                    priority_probe,
+                    key,
+                    start_to_close_timeout=timedelta(seconds=30),
+                    priority=Priority(priority_key=key),
+                )
+                for _ in range(count)
+            )
+        )
+
+
+@pytest_asyncio.fixture
+async def one_partition() -> AsyncIterator[WorkflowEnvironment]:
+    """A dev server whose task queues have one partition: the server keeps key order within
+    a partition, and spreads a queue's tasks over four by default."""
+    env = await WorkflowEnvironment.start_local(
+        dev_server_existing_path=str(BIN / "temporal"),
+        dev_server_extra_args=[
+            "--dynamic-config-value", "matching.numTaskqueueReadPartitions=1",
+            "--dynamic-config-value", "matching.numTaskqueueWritePartitions=1",
+        ],
+    )  # fmt: skip
+    yield env
+    await env.shutdown()
+
+
+async def test_the_dev_server_hands_out_a_backlog_by_key(
+    one_partition: WorkflowEnvironment,
+) -> None:
+    """What the keys rely on: 30 activities at key 5 wait, then 3 at key 1 are scheduled; a
+    worker that then runs one activity at a time runs the key-1 ones first (give or take the
+    few tasks already on their way to it)."""
+    client, queue = one_partition.client, f"probe-{uuid.uuid4().hex[:8]}"
+    runner = UnsandboxedWorkflowRunner()
+    ran.clear()
+    async with Worker(client, task_queue=queue, workflows=[PriorityProbe], workflow_runner=runner):
+        low = await client.start_workflow(PriorityProbe.run, args=[30, 5], id=f"{queue}-low",
+                                          task_queue=queue)  # fmt: skip
+        await wait_for_scheduled(low, 30)
+        high = await client.start_workflow(PriorityProbe.run, args=[3, 1], id=f"{queue}-high",
+                                           task_queue=queue)  # fmt: skip
+        await wait_for_scheduled(high, 3)
+    async with Worker(
+        client, task_queue=queue, workflows=[PriorityProbe], activities=[priority_probe],
+        workflow_runner=runner, max_concurrent_activities=1,
+    ):  # fmt: skip
+        await low.result()
+        await high.result()
+    assert len(ran) == 33
+    assert ran[:6].count(1) == 3, ran
+    for handle in (low, high):
+        async for event in handle.fetch_history_events():
+            assert event.event_type != EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED
+
+
+async def wait_for_scheduled(handle: WorkflowHandle, count: int) -> None:  # type: ignore[type-arg]
+    for _ in range(100):
+        scheduled = [
+            e
+            async for e in handle.fetch_history_events()
+            if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED
+        ]
+        if len(scheduled) == count:
+            return
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"{handle.id}: {count} activities never scheduled")

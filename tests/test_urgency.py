@@ -19,3 +19,8 @@ def test_timed_mails_go_first_and_the_rest_keep_the_default() -> None:
     assert urgency.of_mail("opened").priority_key is None
     assert urgency.of_mail("resolved").priority_key is None
     assert urgency.BACKGROUND.priority_key == 5
+
+
+def test_every_deadline_mail_and_the_on_call_page_go_first() -> None:
+    for kind in ("ack_warning", "resolution_breach", "p1_status", "on_call"):
+        assert urgency.of_mail(kind).priority_key == 1, kind

@@ -15,6 +15,7 @@ from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel
 from temporalio import workflow
+from temporalio.common import Priority as TaskPriority
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError, CancelledError
 
@@ -322,7 +323,8 @@ class IncidentWorkflow(Operations[IncidentView]):
 
     async def _open(self, input: IncidentInput) -> IncidentState:
         incident_id = workflow.info().workflow_id
-        loaded = await read_policy(incident_id)
+        # Ahead of routine work: no deadline of a new incident is armed before it.
+        loaded = await read_policy(incident_id, urgency.URGENT)
         policy = loaded.policy
         now = workflow.now()
         missing = [
@@ -427,6 +429,7 @@ class IncidentWorkflow(Operations[IncidentView]):
                     start_to_close_timeout=timedelta(seconds=30),
                     retry_policy=RetryPolicy(maximum_attempts=3),
                     summary="who is on call",
+                    priority=urgency.URGENT,
                 )
                 who = [r for r in found.recipients if "@" in r]
                 why = found.skipped or ("nobody on call" if not who else "")
@@ -436,7 +439,7 @@ class IncidentWorkflow(Operations[IncidentView]):
         if not who:
             sentence = "on_call.matrix"
             try:
-                matrix = await self._load_matrix()
+                matrix = await self._load_matrix(urgency.URGENT)
                 who = [str(c.email) for c in matrix.provider.on_call]
             except ActivityError as exc:
                 why = f"{why}; {exc.cause or exc}"
@@ -807,9 +810,9 @@ class IncidentWorkflow(Operations[IncidentView]):
         self._tasks.append(asyncio.create_task(self._mail_change_manager(s.timeline[-1])))
         self._tell_crisis("urgent_change", input.by, input.what, change=change)
 
-    async def _load_matrix(self) -> EscalationMatrix:
+    async def _load_matrix(self, priority: TaskPriority = urgency.ROUTINE) -> EscalationMatrix:
         """The escalation matrix as the worker reads it now (contacts by role)."""
-        return await read_matrix(self.state.incident_id, RetryPolicy(maximum_attempts=3))
+        return await read_matrix(self.state.incident_id, RetryPolicy(maximum_attempts=3), priority)
 
     async def _mail_change_manager(self, event: TimelineEntry) -> None:
         """The change manager from the escalation matrix (the incident manager if none)."""

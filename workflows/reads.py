@@ -57,17 +57,22 @@ async def _read(
     )
 
 
-async def read_policy(key: str) -> LoadPolicyResult:
-    """The current policy (the last valid one, with a warning, when the file is broken). Read
-    ahead of routine work: no deadline of a new incident is armed before it."""
+async def read_policy(key: str, priority: Priority = urgency.ROUTINE) -> LoadPolicyResult:
+    """The current policy (the last valid one, with a warning, when the file is broken)."""
     return await _read(
-        "load_policy", LoadPolicyInput(incident_id=key), LoadPolicyResult, None, urgency.URGENT
+        "load_policy", LoadPolicyInput(incident_id=key), LoadPolicyResult, None, priority
     )
 
 
-async def read_matrix(key: str, retry_policy: RetryPolicy | None = None) -> EscalationMatrix:
+async def read_matrix(
+    key: str, retry_policy: RetryPolicy | None = None, priority: Priority = urgency.ROUTINE
+) -> EscalationMatrix:
     """The current escalation matrix. Without ``retry_policy`` a broken file is read again
     until it is fixed."""
     return await _read(
-        "load_escalation_matrix", LoadMatrixInput(crisis_id=key), EscalationMatrix, retry_policy
+        "load_escalation_matrix",
+        LoadMatrixInput(crisis_id=key),
+        EscalationMatrix,
+        retry_policy,
+        priority,
     )
