@@ -4,13 +4,21 @@ SQLite ledger)."""
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
+from temporalio.api.enums.v1 import EventType
 from temporalio.testing import WorkflowEnvironment
 
 from activities.ledger.store import Ledger
 from starters.dev.smtp_sink import MailSink
-from tests.helpers import assert_eventually, on_a_business_morning, open_incident, status_when
+from tests.helpers import (
+    assert_eventually,
+    on_a_business_morning,
+    open_incident,
+    sleep_until,
+    status_when,
+)
 from tests.test_crisis_chronogram import start_crisis
 from workers.settings import Settings
 from workers.worker import build_worker
@@ -76,3 +84,27 @@ async def test_an_incident_writes_its_facts_at_each_milestone(
             return row
 
         await assert_eventually(crisis_row, handle=crisis)
+
+
+async def test_a_pass_that_records_nothing_writes_nothing(
+    skipping_env: WorkflowEnvironment, settings: Settings, sink: MailSink
+) -> None:
+    """The incident wakes 30 s before its acknowledgement warning and its breach, re-arms on
+    the time left and records nothing then: each write carries facts of a new revision."""
+    await on_a_business_morning(skipping_env)
+    async with build_worker(skipping_env.client, settings):
+        handle = await open_incident(
+            skipping_env.client, settings.task_queue, priority="P3", service_level="bronze"
+        )
+        opened = await status_when(handle, lambda v: v.ack_due_at is not None)
+        assert opened.ack_due_at is not None
+        await sleep_until(skipping_env, opened.ack_due_at + timedelta(minutes=1))
+        await status_when(handle, lambda v: v.ack_breached)
+    revisions = []
+    async for event in handle.fetch_history_events():
+        if event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
+            attrs = event.activity_task_scheduled_event_attributes
+            if attrs.activity_type.name == "record_incident_facts":
+                revisions.append(json.loads(attrs.input.payloads[0].data)["facts"]["revision"])
+    assert len(revisions) >= 3, revisions  # opened, the warning, the breach
+    assert revisions == sorted(set(revisions)), revisions

@@ -179,6 +179,22 @@ def test_histories_are_stored() -> None:
         "incident_cold_b_priorities",
         "incident_cancelled_priorities",
         "crisis_cancelled_priorities",
+        # the ledger written only when the incident recorded something new
+        "incident_lifecycle_ledger_on_change",
+        "incident_breach_ledger_on_change",
+        "crisis_ledger_on_change",
+        "oncall_readiness_ledger_on_change",
+        "incident_delivery_trouble_ledger_on_change",
+        "incident_continued_ledger_on_change",
+        "incident_failed_for_good_ledger_on_change",
+        "incident_opsgenie_major_ledger_on_change",
+        "crisis_child_ledger_on_change",
+        "incident_continued_first_ledger_on_change",
+        "incident_continued_second_ledger_on_change",
+        "incident_cold_a_ledger_on_change",
+        "incident_cold_b_ledger_on_change",
+        "incident_cancelled_ledger_on_change",
+        "crisis_cancelled_ledger_on_change",
     }
 
 

@@ -116,6 +116,8 @@ PATCH_WAKE_EARLY = "deadline-wake-early"
 PATCH_NEXT_DUE = "next-due-attribute"
 PATCH_CHAT = "chat-channels"
 PATCH_LEDGER = "incident-ledger"
+# The ledger is written when the incident recorded something new, not on every pass.
+PATCH_LEDGER_ON_CHANGE = "ledger-writes-on-change"
 # Mails and alert changes are sent in rounds of attempts: one that keeps failing is seen.
 PATCH_ROUNDS = "delivery-in-rounds"
 # What continues as new is measured in bytes and kept under the payload limit.
@@ -224,12 +226,14 @@ class IncidentWorkflow(Operations[IncidentView]):
         self._next_due_on = versions.patched(PATCH_NEXT_DUE)
         self._chat_on = versions.patched(PATCH_CHAT)
         if versions.patched(PATCH_LEDGER):
+            on_change = versions.patched(PATCH_LEDGER_ON_CHANGE)
             self._ledger = LedgerWriter(
                 "record_incident_facts",
                 lambda: RecordIncidentFactsInput(
                     facts=incident_facts(self.state, self._input.customer, workflow.now())
                 ),
                 on_refused=self._ledger_refused,
+                revision=self._facts_revision if on_change else None,
             )
         if self._state is None:
             self._state = await self._open(input)
@@ -1128,6 +1132,10 @@ class IncidentWorkflow(Operations[IncidentView]):
             timeline_trimmed=s.timeline_trimmed,
             retrying=list(s.retrying.values()),
         )
+
+    def _facts_revision(self) -> int:
+        """The ledger facts' revision (``ledger_facts.incident_facts``)."""
+        return self.state.timeline_trimmed + len(self.state.timeline)
 
     def _publish(self) -> None:
         """Search attributes and the UI's current details, upserted only when they change."""

@@ -38,15 +38,26 @@ class LedgerWriter:
         activity: str,
         input: Callable[[], BaseModel],
         on_refused: Callable[[str], None] | None = None,
+        revision: Callable[[], int] | None = None,
     ) -> None:
         self._activity = activity
         self._input = input
         self._on_refused = on_refused
+        self._revision = revision
+        self._marked: int | None = None
         self._dirty = False
         self._writing = False
         self._stopped = False
 
     def changed(self) -> None:
+        """Asks for a write. With ``revision`` (the facts' revision, which grows with every
+        event recorded), only when it moved since the last ask: a pass of the workflow that
+        recorded nothing, such as a timer that wakes early and re-arms, writes nothing."""
+        if self._revision is not None:
+            revision = self._revision()
+            if revision == self._marked:
+                return
+            self._marked = revision
         self._dirty = True
 
     def stop(self) -> None:
