@@ -94,3 +94,55 @@ async def test_writes_follow_the_workflow_and_a_burst_makes_one_write(
         assert refused == ["value too long"] and calls == ["in_progress"]  # tried once
     [row] = ledger.incidents_opened(paris(24, 0), paris(25, 0), None, ["status", "revision"])
     assert (row.status, row.revision) == ("in_progress", 1)
+
+
+@workflow.defn(name="RefusedLedgerProbe", sandboxed=False)
+class RefusedLedgerProbe:
+    """As an incident does: a refusal is recorded (a new revision) and the workflow's next
+    pass asks for a write again."""
+
+    def __init__(self) -> None:
+        self.revision = 1
+        self.refused: list[str] = []
+
+    @workflow.run
+    async def run(self, snapshot: IncidentState) -> list[str]:
+        def refused(why: str) -> None:
+            self.refused.append(why)
+            self.revision += 1  # the incident's ledger_refused entry
+
+        writer = LedgerWriter(
+            "record_incident_facts",
+            lambda: RecordIncidentFactsInput(
+                facts=incident_facts(snapshot, "acme", workflow.now())
+            ),
+            on_refused=refused,
+            revision=lambda: self.revision,
+        )
+        running = asyncio.create_task(writer.run())
+        for _ in range(5):  # the workflow's passes
+            writer.changed()
+            await workflow.wait_condition(writer.idle)
+            await workflow.sleep(timedelta(minutes=1))
+        running.cancel()
+        return self.refused
+
+
+async def test_a_refusal_recorded_does_not_send_the_same_facts_again(
+    skipping_env: WorkflowEnvironment,
+) -> None:
+    calls: list[int] = []
+
+    @activity.defn(name="record_incident_facts")
+    async def record(input: RecordIncidentFactsInput) -> RecordFactsResult:
+        calls.append(input.facts.revision)
+        raise ApplicationError("value too long", type="LedgerRefused", non_retryable=True)
+
+    queue = f"ledger-refused-{uuid.uuid4().hex[:8]}"
+    async with Worker(skipping_env.client, task_queue=queue, workflows=[RefusedLedgerProbe],
+                      activities=[record]):  # fmt: skip
+        refused = await skipping_env.client.execute_workflow(
+            RefusedLedgerProbe.run, state(opened_at=paris(24, 10)), id=f"probe-{uuid.uuid4()}",
+            task_queue=queue, result_type=list[str],
+        )  # fmt: skip
+    assert refused == ["value too long"] and len(calls) == 1  # not once per pass

@@ -7,7 +7,8 @@ built when the write starts, so a burst of changes makes one write of the latest
 The ledger's upsert is idempotent and guarded by the facts' revision, so a retried
 activity, a replay or the next run after continue-as-new never counts twice. A ledger
 that cannot be reached is retried without end; facts it refuses are given up (the
-workflow is told through ``on_refused``) and the next change writes again.
+workflow is told through ``on_refused``) and the next change writes again (with a
+``revision``, the next change other than what the refusal itself recorded).
 """
 
 from __future__ import annotations
@@ -86,5 +87,9 @@ class LedgerWriter:
                 why = cause.message if isinstance(cause, ApplicationError) else str(exc)
                 if self._on_refused is not None:
                     self._on_refused(why)
+                if self._revision is not None:
+                    # What the refusal recorded is no reason to send the same facts again:
+                    # they would be refused again, and recorded again, without end.
+                    self._marked = self._revision()
             finally:
                 self._writing = False
