@@ -8,6 +8,7 @@ import uuid
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
 from pydantic import BaseModel
 from temporalio import activity, workflow
 from temporalio.exceptions import ApplicationError
@@ -106,10 +107,11 @@ class RefusedLedgerProbe:
         self.refused: list[str] = []
 
     @workflow.run
-    async def run(self, snapshot: IncidentState) -> list[str]:
+    async def run(self, snapshot: IncidentState, by_facts: bool) -> list[str]:
         def refused(why: str) -> None:
             self.refused.append(why)
             self.revision += 1  # the incident's ledger_refused entry
+            snapshot.timeline_trimmed += 1  # the facts' own revision moves too
 
         writer = LedgerWriter(
             "record_incident_facts",
@@ -117,7 +119,9 @@ class RefusedLedgerProbe:
                 facts=incident_facts(snapshot, "acme", workflow.now())
             ),
             on_refused=refused,
-            revision=lambda: self.revision,
+            # An incident compares revisions; a crisis compares the facts refused.
+            revision=None if by_facts else (lambda: self.revision),
+            skip_refused=by_facts,
         )
         running = asyncio.create_task(writer.run())
         for _ in range(5):  # the workflow's passes
@@ -128,8 +132,9 @@ class RefusedLedgerProbe:
         return self.refused
 
 
+@pytest.mark.parametrize("by_facts", [False, True], ids=["by_revision", "by_facts"])
 async def test_a_refusal_recorded_does_not_send_the_same_facts_again(
-    skipping_env: WorkflowEnvironment,
+    skipping_env: WorkflowEnvironment, by_facts: bool
 ) -> None:
     calls: list[int] = []
 
@@ -138,11 +143,14 @@ async def test_a_refusal_recorded_does_not_send_the_same_facts_again(
         calls.append(input.facts.revision)
         raise ApplicationError("value too long", type="LedgerRefused", non_retryable=True)
 
+    # Resolved: its facts no longer change with time, as a crisis's between its steps.
+    resolved = state(opened_at=paris(24, 10), acknowledged_at=paris(24, 10, 5),
+                     resolved_at=paris(24, 11), status="resolved")  # fmt: skip
     queue = f"ledger-refused-{uuid.uuid4().hex[:8]}"
     async with Worker(skipping_env.client, task_queue=queue, workflows=[RefusedLedgerProbe],
                       activities=[record]):  # fmt: skip
         refused = await skipping_env.client.execute_workflow(
-            RefusedLedgerProbe.run, state(opened_at=paris(24, 10)), id=f"probe-{uuid.uuid4()}",
-            task_queue=queue, result_type=list[str],
+            RefusedLedgerProbe.run, args=[resolved, by_facts],
+            id=f"probe-{uuid.uuid4()}", task_queue=queue, result_type=list[str],
         )  # fmt: skip
     assert refused == ["value too long"] and len(calls) == 1  # not once per pass

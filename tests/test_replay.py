@@ -195,6 +195,22 @@ def test_histories_are_stored() -> None:
         "incident_cold_b_ledger_on_change",
         "incident_cancelled_ledger_on_change",
         "crisis_cancelled_ledger_on_change",
+        # a crisis's ledger writer does not send refused facts again unchanged
+        "incident_lifecycle_refused_once",
+        "incident_breach_refused_once",
+        "crisis_refused_once",
+        "oncall_readiness_refused_once",
+        "incident_delivery_trouble_refused_once",
+        "incident_continued_refused_once",
+        "incident_failed_for_good_refused_once",
+        "incident_opsgenie_major_refused_once",
+        "crisis_child_refused_once",
+        "incident_continued_first_refused_once",
+        "incident_continued_second_refused_once",
+        "incident_cold_a_refused_once",
+        "incident_cold_b_refused_once",
+        "incident_cancelled_refused_once",
+        "crisis_cancelled_refused_once",
     }
 
 

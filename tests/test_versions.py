@@ -137,8 +137,9 @@ async def test_a_new_incident_and_its_crisis_record_the_baseline_and_later_patch
 ) -> None:
     markers = await markers_of_an_incident_and_its_crisis(skipping_env, settings, baseline=True)
     incident, crisis = markers
-    assert incident == [versions.BASELINE, *versions.SINCE_BASELINE]
-    assert crisis == [versions.BASELINE]  # the patches since the baseline are the incident's
+    assert incident == [versions.BASELINE, "ledger-writes-on-change"]
+    assert crisis == [versions.BASELINE, "ledger-refused-once"]
+    assert {*incident, *crisis} == {versions.BASELINE, *versions.SINCE_BASELINE}
 
 
 async def test_without_the_setting_each_patch_records_its_marker(

@@ -89,6 +89,8 @@ PATCH_CAN = "crisis-continue-as-new"
 PATCH_CHAT = "chat-channels"
 PATCH_ON_CALL = "crisis-asks-who-is-on-call"
 PATCH_LEDGER = "crisis-ledger"
+# Facts the ledger refused are not sent again until they change.
+PATCH_LEDGER_REFUSED_ONCE = "ledger-refused-once"
 # Mails are sent in rounds of attempts: one that keeps failing is seen (workflows.delivery).
 PATCH_ROUNDS = "delivery-in-rounds"
 # A cancelled crisis waits this long at most for its last mails.
@@ -186,6 +188,7 @@ class CrisisWorkflow(Operations[CrisisView]):
         self._chat_on = versions.patched(PATCH_CHAT)
         self._ask_on_call = versions.patched(PATCH_ON_CALL)
         if versions.patched(PATCH_LEDGER):
+            refused_once = versions.patched(PATCH_LEDGER_REFUSED_ONCE)
             self._ledger = LedgerWriter(
                 "record_crisis_facts",
                 lambda: RecordCrisisFactsInput(
@@ -194,6 +197,7 @@ class CrisisWorkflow(Operations[CrisisView]):
                     )
                 ),
                 on_refused=self._ledger_refused,
+                skip_refused=refused_once,
             )
         if input.state is None:
             self._state = await self._open(input)

@@ -40,12 +40,15 @@ class LedgerWriter:
         input: Callable[[], BaseModel],
         on_refused: Callable[[str], None] | None = None,
         revision: Callable[[], int] | None = None,
+        skip_refused: bool = False,
     ) -> None:
         self._activity = activity
         self._input = input
         self._on_refused = on_refused
         self._revision = revision
         self._marked: int | None = None
+        self._skip_refused = skip_refused
+        self._refused: object = None  # the facts last refused (see _comparable)
         self._dirty = False
         self._writing = False
         self._stopped = False
@@ -72,11 +75,15 @@ class LedgerWriter:
     async def run(self) -> None:
         while True:
             await wait_until(lambda: self._dirty and not self._stopped)
-            self._dirty, self._writing = False, True
+            self._dirty = False
+            sent = self._input()
+            if self._skip_refused and _comparable(sent) == self._refused:
+                continue  # refused as they are: sent again only once they change
+            self._writing = True
             try:
                 await workflow.execute_activity(
                     self._activity,
-                    self._input(),
+                    sent,
                     start_to_close_timeout=timedelta(seconds=30),
                     retry_policy=RETRY,
                     summary="ledger",
@@ -85,6 +92,8 @@ class LedgerWriter:
             except ActivityError as exc:
                 cause = exc.cause
                 why = cause.message if isinstance(cause, ApplicationError) else str(exc)
+                if self._skip_refused:
+                    self._refused = _comparable(sent)
                 if self._on_refused is not None:
                     self._on_refused(why)
                 if self._revision is not None:
@@ -93,3 +102,14 @@ class LedgerWriter:
                     self._marked = self._revision()
             finally:
                 self._writing = False
+
+
+def _comparable(input: BaseModel) -> object:
+    """A write's input without when its facts were built (``as_of``) and how many events the
+    workflow had recorded then (``revision``, which the refusal itself moves)."""
+    data = input.model_dump(mode="json")
+    facts = data.get("facts")
+    if isinstance(facts, dict):
+        facts.pop("as_of", None)
+        facts.pop("revision", None)
+    return data
