@@ -34,13 +34,8 @@ async def _read(
     retry_policy: RetryPolicy | None,
     priority: Priority = urgency.ROUTINE,
 ) -> T:
-    execute = (
-        workflow.execute_local_activity
-        if versions.patched(LOCAL_READS)
-        else workflow.execute_activity
-    )
-    if execute is workflow.execute_local_activity:
-        return await execute(
+    if versions.patched(LOCAL_READS):
+        return await workflow.execute_local_activity(
             name,
             arg,
             result_type=result_type,

@@ -3,8 +3,9 @@
 The server hands out the tasks of a task queue by priority key (1 first, 3 when none is
 set), then in order. When openings arrive faster than the workers can mail them, what a
 deadline sets off (a warning, a breach, a P1 status reminder, the on-call page) and a crisis
-go ahead of the routine mails of other incidents, and ledger writes go last: nobody waits
-on them. Without a backlog, priorities change nothing.
+go ahead of the routine mails of other incidents, and ledger writes go last (only a closed
+workflow, before it ends, waits for its last one). Without a backlog, priorities change
+nothing.
 
 A priority is an option of the command, not of what the workflow does: histories recorded
 before or after it replay alike.
@@ -21,7 +22,7 @@ ROUTINE = Priority()
 """The server's default key (3): openings, operators' changes and their mails."""
 
 BACKGROUND = Priority(priority_key=5)
-"""Copies that nobody waits on: ledger writes."""
+"""Copies kept for reports: ledger writes."""
 
 TIMED_MAILS = frozenset(
     {
