@@ -10,6 +10,8 @@ from pathlib import Path
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
+from temporalio.api.enums.v1 import EventType
+from temporalio.api.history.v1 import ActivityTaskScheduledEventAttributes
 from temporalio.client import Client, WorkflowHandle, WorkflowQueryFailedError
 from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import WorkflowEnvironment
@@ -188,3 +190,14 @@ def short_runs(config_dir: Path, in_flight_wait: bool = False) -> None:
         assert old in text, f"test policy changed: {old!r} not found"
         text = text.replace(old, new)
     policy.write_text(text, encoding="utf-8")
+
+
+async def scheduled_activities(
+    handle: WorkflowHandle[Any, Any],
+) -> list[ActivityTaskScheduledEventAttributes]:
+    """Every activity the workflow's history scheduled, in order."""
+    return [
+        event.activity_task_scheduled_event_attributes
+        async for event in handle.fetch_history_events()
+        if event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED
+    ]

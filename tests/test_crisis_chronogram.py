@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from pathlib import Path
+from typing import Any
 
 import pytest
 from temporalio.client import Client, WorkflowHandle, WorkflowQueryFailedError
@@ -85,11 +86,12 @@ async def quiet_then_sleep_until(
 
 
 async def start_crisis(
-    client: Client, task_queue: str, crisis_id: str, input: CrisisInput
+    client: Client, task_queue: str, crisis_id: str, input: CrisisInput, **options: Any
 ) -> WorkflowHandle[CrisisWorkflow, CrisisView]:
-    """Starts a crisis on its own and waits until it answers its status query."""
+    """Starts a crisis on its own (``options`` to ``start_workflow``) and waits until it
+    answers its status query."""
     handle = await client.start_workflow(
-        CrisisWorkflow.run, input, id=crisis_id, task_queue=task_queue
+        CrisisWorkflow.run, input, id=crisis_id, task_queue=task_queue, **options
     )
     await crisis_status(handle)
     return handle

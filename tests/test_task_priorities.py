@@ -24,12 +24,17 @@ from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 from starters.dev.smtp_sink import MailSink
 from starters.updates import send_update
 from tests.conftest import BIN
-from tests.helpers import eventually, open_incident, short_runs, status_when
-from tests.test_crisis_chronogram import crisis_status
+from tests.helpers import (
+    eventually,
+    open_incident,
+    scheduled_activities,
+    short_runs,
+    status_when,
+)
+from tests.test_crisis_chronogram import start_crisis
 from workers.settings import Settings
 from workers.worker import build_worker
 from workflows import urgency
-from workflows.crisis import CrisisWorkflow
 from workflows.crisis_models import CrisisInput, CrisisView, PostUpdateInput
 from workflows.incident import IncidentWorkflow
 from workflows.models import QualifyP1Input
@@ -39,10 +44,7 @@ async def scheduled_keys(handle: WorkflowHandle) -> list[tuple[str, int]]:  # ty
     """(activity, or ``mail <kind>``) and its priority key (0: none, the server's default),
     for every activity the history scheduled, in order."""
     found = []
-    async for event in handle.fetch_history_events():
-        if event.event_type != EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
-            continue
-        attrs = event.activity_task_scheduled_event_attributes
+    for attrs in await scheduled_activities(handle):
         name = attrs.activity_type.name
         if name == "send_incident_mail":
             name = "mail " + json.loads(attrs.input.payloads[0].data)["mail"]["kind"]
@@ -100,14 +102,13 @@ async def test_a_crisis_keeps_its_key_when_it_continues_as_new(
     short_runs(config_dir)
     client = dev_env.client
     async with build_worker(client, settings):
-        handle = await client.start_workflow(
-            CrisisWorkflow.run,
+        handle = await start_crisis(
+            client,
+            settings.task_queue,
+            f"crisis-priority-{uuid.uuid4().hex[:6]}",
             CrisisInput(title="Datacenter A flooded", opened_by="im"),
-            id=f"crisis-priority-{uuid.uuid4().hex[:6]}",
-            task_queue=settings.task_queue,
             priority=urgency.URGENT,
-        )
-        await crisis_status(handle)  # its first task has run: it takes Updates
+        )  # its first task has run: it takes Updates
         first_run = (await handle.describe()).run_id
         n = 0
         while (await handle.describe()).run_id == first_run:
@@ -196,12 +197,7 @@ async def test_the_dev_server_hands_out_a_backlog_by_key(
 
 async def wait_for_scheduled(handle: WorkflowHandle, count: int) -> None:  # type: ignore[type-arg]
     for _ in range(100):
-        scheduled = [
-            e
-            async for e in handle.fetch_history_events()
-            if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED
-        ]
-        if len(scheduled) == count:
+        if len(await scheduled_activities(handle)) == count:
             return
         await asyncio.sleep(0.1)
     raise AssertionError(f"{handle.id}: {count} activities never scheduled")
