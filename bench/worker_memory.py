@@ -19,6 +19,7 @@ import time
 import uuid
 
 from harness import (
+    Cpu,
     bench_incident,
     dev_server,
     free_port,
@@ -73,13 +74,18 @@ async def main(steps: list[int], reads: int, concurrency: int) -> None:
                         latencies.append(time.perf_counter() - began)
 
                 targets = ids[:reads]
+                cpu = Cpu(group)
                 began = time.perf_counter()
                 await asyncio.gather(*(read(i) for i in targets))
                 took = time.perf_counter() - began
+                worker_cpu, server_cpu, own_cpu = cpu.spent()
                 rate = len(targets) / took
+                per = 1000 / len(targets)
                 print(
                     f"status of {len(targets)} incidents, {concurrency} at a time: "
-                    f"{rate:.0f}/s; latency {spread(latencies)}"
+                    f"{rate:.0f}/s; latency {spread(latencies)}\n"
+                    f"CPU per read: worker {worker_cpu * per:.1f} ms, dev server "
+                    f"{server_cpu * per:.1f} ms, this process {own_cpu * per:.1f} ms"
                 )
                 print(f"after the reads: worker RSS {group.rss_mib()[0]:.0f} MiB")
 
