@@ -6,28 +6,28 @@ import asyncio
 import json
 import sys
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 from zoneinfo import ZoneInfo
 
 import typer
 from rich.table import Table
 
-from activities.oncall import NO_API
-from activities.providers.opsgenie.client import OpsgenieError, OpsgenieUnavailable
-from activities.providers.opsgenie.schedules import ScheduleApi
 from starters.cli_support import AsJson, err, fail, out, settings
-from workers.oncall_wiring import schedule_api
 from workers.policy_file import load_policy
 from workers.settings import Settings
-from workers.worker import opsgenie_api
 from workflows.oncall_gaps import Cycle, ScheduleReport, next_cycle, schedule_report
 from workflows.oncall_policy import Customer, WatchedSchedule
 from workflows.policy import ConfigError, Policy
+
+if TYPE_CHECKING:
+    from activities.providers.opsgenie.schedules import ScheduleApi
 
 oncall_app = typer.Typer(help="On-call readiness (procedure §4.2).", no_args_is_help=True)
 
 
 async def _read(api: ScheduleApi, schedule: WatchedSchedule, cycle: Cycle) -> ScheduleReport:
+    from activities.providers.opsgenie.client import OpsgenieError, OpsgenieUnavailable
+
     try:
         timeline = await api.timeline(schedule, cycle.start, cycle.end)
     except (OpsgenieError, OpsgenieUnavailable) as exc:
@@ -109,6 +109,11 @@ def check(
     """Print every gap of the next on-call cycle (schedule, from, to, in the business time
     zone, to the minute). Exit status 0 when every minute of it is covered, 1 otherwise (a
     gap, an empty rotation or a schedule that could not be read)."""
+    # Imported here: the other commands start without the Opsgenie client and the worker.
+    from activities.oncall import NO_API
+    from workers.oncall_wiring import schedule_api
+    from workers.worker import opsgenie_api
+
     cfg = settings()
     policy = policy_of(cfg)
     customers = [c for c in policy.customers if c.schedules]

@@ -11,8 +11,6 @@ from temporalio.client import Client
 
 from starters.cli_support import out, run_with_client
 from starters.oncall_cli import policy_of
-from workers.ledger import apply_schedules
-from workers.readiness_schedule import SCHEDULE_ID, apply_readiness_schedule
 from workers.settings import Settings
 from workflows.service_review import schedule_id
 
@@ -23,6 +21,9 @@ schedules_app = typer.Typer(help="The Temporal Schedules Vigie runs.", no_args_i
 def apply() -> None:
     """Create or update the on-call readiness Schedule (deleted when nothing is to be
     watched) and the monthly service-review Schedule."""
+    # Imported here: the other commands start without the ledger and the worker's wiring.
+    from workers.ledger import apply_schedules
+    from workers.readiness_schedule import SCHEDULE_ID, apply_readiness_schedule
 
     async def action(client: Client, cfg: Settings) -> list[str]:
         applied, detail = await apply_readiness_schedule(client, cfg, policy_of(cfg))

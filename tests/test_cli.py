@@ -394,3 +394,18 @@ def test_an_argument_with_brackets_is_refused_as_typed() -> None:
     )  # fmt: skip
     assert result.exit_code == 2, result.output
     assert "not an ISO 8601 date-time: '[/oops]'" in " ".join(result.stderr.split())
+
+
+def test_operator_commands_start_without_the_worker_the_ledger_or_the_opsgenie_client() -> None:
+    """``vigie ack`` and the like load what they use: the worker's wiring, the ledger
+    (SQLAlchemy, alembic) and the HTTP client are imported only by the commands that need
+    them (``worker``, ``webhook``, ``report``, ``ledger``, ``oncall``, ``schedules``)."""
+    heavy = ["workers.worker", "workers.ledger", "sqlalchemy", "alembic", "httpx", "aiosmtplib"]
+    probe = (
+        "import sys; from starters.cli import app; "
+        f"print(','.join(m for m in {heavy!r} if m in sys.modules))"
+    )
+    done = subprocess.run(
+        [str(BIN / "python"), "-c", probe], capture_output=True, text=True, check=True
+    )
+    assert done.stdout.strip() == ""

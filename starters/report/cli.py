@@ -8,20 +8,20 @@ import sys
 from datetime import UTC, date, datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.text import Text
 
-from activities.ledger.store import Ledger, LedgerError
 from starters.cli_support import client_for, err, fail, out, settings
-from starters.report.compute import INCIDENT_COLUMNS, Period, build_report
-from starters.report.rebuild import rebuild_ledger
-from starters.report.render import to_csv, to_html, to_json
-from workers.ledger import open_ledger
 from workers.policy_file import ConfigError, load_policy
 from workers.settings import Settings
 from workflows.limits import CUSTOMER_PATTERN
+
+# The ledger (SQLAlchemy, alembic) is imported by the commands that use it, so that the
+# other commands of ``vigie`` start without it.
+if TYPE_CHECKING:
+    from activities.ledger.store import Ledger
 
 MAX_DAYS = 3 * 366
 ledger_app = typer.Typer(help="The incident ledger (VIGIE_DATABASE_URL).", no_args_is_help=True)
@@ -48,6 +48,8 @@ def _day(text: str, flag: str) -> date:
 
 
 def _ledger(cfg: Settings) -> Ledger:
+    from activities.ledger.store import Ledger, LedgerError
+
     try:
         ledger = Ledger(cfg.database_url.get_secret_value())
     except LedgerError as exc:
@@ -73,6 +75,9 @@ def report(
     ] = None,
 ) -> None:
     """The service review of a period from the ledger: MTTA, MTTR, compliance, breaches, crises."""
+    from starters.report.compute import INCIDENT_COLUMNS, Period, build_report
+    from starters.report.render import to_csv, to_html, to_json
+
     first, last = _day(since, "--since"), _day(until, "--until")
     if last < first:
         fail("--until comes before --since", 2)
@@ -106,6 +111,9 @@ def report(
 @ledger_app.command("migrate")
 def migrate() -> None:
     """Bring the ledger's schema to the latest version (the worker does it at start)."""
+    from activities.ledger.store import LedgerError
+    from workers.ledger import open_ledger
+
     cfg = settings()
     try:
         ledger = open_ledger(cfg)
@@ -122,6 +130,10 @@ def rebuild(
     """Fill the ledger from the incidents and crises of VIGIE_TASK_QUEUE still within
     Temporal's retention (their ``status`` query: the worker must be running). Newer facts
     already in the ledger are kept; nothing is counted twice."""
+    from activities.ledger.store import LedgerError
+    from starters.report.rebuild import rebuild_ledger
+    from workers.ledger import open_ledger
+
     cfg = settings()
     try:
         policy = load_policy(cfg.config_dir)

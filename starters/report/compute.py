@@ -14,13 +14,15 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime, time, timedelta
 from operator import itemgetter
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, Field
 
-from activities.ledger.store import Ledger
 from workflows.policy import PRIORITIES, SERVICE_LEVELS
+
+if TYPE_CHECKING:
+    from activities.ledger.store import Ledger
 
 INCIDENT_COLUMNS = (
     "incident_id", "customer", "title", "application", "source", "priority", "service_level",
