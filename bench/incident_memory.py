@@ -9,8 +9,9 @@ in this process's memory). Opens complete P3 bronze incidents (no deadline falls
 run) and waits until each one's opening mail left. Two batches of ``--incidents``:
 
 1. RSS before and after the first batch gives the memory of a cached incident, all of it:
-   Python objects, the SDK core's state (Rust, outside Python's allocator), and the allocator's
-   slack.
+   Python objects, the SDK core's state (Rust, outside Python's allocator), the allocator's
+   slack, and what else grew in this process meanwhile (the client, the ledger's SQLite
+   cache at VIGIE_DATABASE_URL).
 2. The second batch runs under tracemalloc, which only sees Python objects (and inflates RSS,
    so RSS is not read then): the Python share per incident, by file.
 
@@ -37,11 +38,10 @@ from workers.settings import Settings
 from workers.worker import build_worker
 from workflows.incident import IncidentWorkflow
 
-# Allocations that are the benchmark's, not a cached incident's.
+# Allocations that are tracemalloc's or this script's, not a cached incident's.
 NOT_THE_WORKER = [
     tracemalloc.Filter(False, tracemalloc.__file__),
     tracemalloc.Filter(False, __file__),
-    tracemalloc.Filter(False, "<unknown>"),
 ]
 
 
@@ -137,7 +137,7 @@ async def main(count: int, top: int) -> None:
             python = sum(stat.size_diff for stat in by_file) / 1024 / count
             print(
                 f"Python objects: {python:.0f} KiB per incident ({100 * python / per_incident:.0f} "
-                f"% of it); the rest is the SDK core's memory and the allocator's"
+                f"% of it); the rest is outside the Python heap"
             )
             for stat in by_file[:top]:
                 print(

@@ -17,7 +17,7 @@ SCRIPTS = sorted(p.name for p in BENCH.glob("*.py") if p.name != "harness.py")
 
 def test_the_readme_lists_every_benchmark_script_and_only_those() -> None:
     readme = (ROOT / "README.md").read_text()
-    named = set(re.findall(r"`bench/([a-z_]+\.py)`", readme))
+    named = set(re.findall(r"`bench/([a-z0-9_]+\.py)`", readme))
     assert named == set(SCRIPTS)
 
 
