@@ -185,3 +185,18 @@ def test_vigie_report_refuses_an_unmigrated_ledger(config_dir: Path, tmp_path: P
     assert result.exit_code == 1 and "vigie ledger migrate" in result.output
     assert runner.invoke(app, ["ledger", "migrate"], env=env).exit_code == 0
     assert runner.invoke(app, [*args, "--format", "json"], env=env).exit_code == 0
+
+
+def test_an_unreachable_ledger_is_a_clear_error(config_dir: Path) -> None:
+    """A database that does not answer: one line naming the setting, no traceback."""
+    env = {"VIGIE_DATABASE_URL": "postgresql://vigie:secret@127.0.0.1:1/vigie",
+           "VIGIE_CONFIG_DIR": str(config_dir)}  # fmt: skip
+    for args in (
+        ["report", "--since", "2026-11-01", "--until", "2026-11-30"],
+        ["ledger", "migrate"],
+        ["ledger", "rebuild"],
+    ):
+        result = runner.invoke(app, args, env=env)
+        assert result.exit_code == 2, (args, result.output)
+        assert "VIGIE_DATABASE_URL: cannot" in result.output, (args, result.output)
+        assert "Traceback" not in result.output and "secret" not in result.output

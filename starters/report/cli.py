@@ -48,16 +48,28 @@ def _day(text: str, flag: str) -> date:
 
 
 def _ledger(cfg: Settings) -> Ledger:
+    from sqlalchemy.exc import SQLAlchemyError
+
     from activities.ledger.store import Ledger, LedgerError
 
     try:
         ledger = Ledger(cfg.database_url.get_secret_value())
     except LedgerError as exc:
         fail(str(exc), 2)
-    if ledger.schema_version() != ledger.latest_version():
+    try:
+        found, latest = ledger.schema_version(), ledger.latest_version()
+    except SQLAlchemyError as exc:
+        ledger.close()
         fail(
-            f"the ledger at VIGIE_DATABASE_URL is at schema {ledger.schema_version()}, not "
-            f"{ledger.latest_version()}: run `vigie ledger migrate` (the worker does it at start)"
+            f"VIGIE_DATABASE_URL: cannot read the ledger ({exc.__class__.__name__}: "
+            f"{str(exc).splitlines()[0]})",
+            2,
+        )
+    if found != latest:
+        ledger.close()
+        fail(
+            f"the ledger at VIGIE_DATABASE_URL is at schema {found}, not {latest}: "
+            "run `vigie ledger migrate` (the worker does it at start)"
         )
     return ledger
 
