@@ -2,6 +2,7 @@
 the worker(s) may still be draining the opening backlog, on a local dev server.
 
     python bench/deadline_lateness.py [--incidents 2000] [--rate 80] [--lead 30] [--workers 1]
+                                      [--calm 0]
 
 Each incident is opened (open loop, ``--rate`` per second) with a T0 set so that its
 acknowledgement deadline (15 min for gold, 24x7) falls ``--lead`` seconds after its opening.
@@ -9,6 +10,13 @@ The workers run as ``vigie worker`` processes; the mail sink runs in this proces
 breach is mailed, the script reads each incident's ``status`` and prints the lateness of the
 recorded breach against its deadline (min, p50, p99, max), against the goal (p99 <= 1 s,
 max <= 2 s), with the opening and draining figures and the CPU spent.
+
+``--calm N`` makes it a storm at one customer: the ``--incidents`` are customer "storm"'s,
+and N more incidents of customer "calm" are opened among them, evenly spread, with the same
+lead; the lateness is then printed for each customer. Incidents are started as the webhook
+and the CLI start them, with their customer as fairness key (workflows.urgency): with
+``BENCH_DEV_SERVER_ARGS="--dynamic-config-value matching.enableFairness=true"`` the server
+takes turns between the two customers, without it it serves its backlog in order.
 """
 
 from __future__ import annotations
@@ -17,7 +25,7 @@ import argparse
 import asyncio
 import time
 import uuid
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from harness import (
     Cpu,
@@ -32,10 +40,12 @@ from harness import (
     wait_for,
     workers,
 )
+from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowQueryFailedError
 from temporalio.service import RPCError
 
 from starters.dev.smtp_sink import MailSink
+from workflows import urgency
 from workflows.incident import IncidentWorkflow
 from workflows.models import IncidentView
 
@@ -74,11 +84,77 @@ async def lateness(client: Client, ids: list[str]) -> dict[str, tuple[float, flo
     return late
 
 
-async def main(count: int, rate: float, lead: float, nworkers: int) -> None:
+async def where(client: Client, ids: list[str], due: dict[str, float]) -> None:
+    """Where the lateness of these incidents went: from the deadline to the timer firing (the
+    server's timer queue), then to the workflow task that recorded the breach being started (it
+    waited in the task queue, or for the worker)."""
+    fired, started = [], []
+    for workflow_id in ids:
+        events = (await client.get_workflow_handle(workflow_id).fetch_history()).events
+        fire = next(
+            (e for e in events
+             if e.event_type == EventType.EVENT_TYPE_TIMER_FIRED
+             and e.event_time.ToDatetime(UTC).timestamp() >= due[workflow_id] - 0.5),
+            None,
+        )  # fmt: skip
+        if fire is None:
+            continue
+        task = next(
+            (e for e in events
+             if e.event_id > fire.event_id
+             and e.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED),
+            None,
+        )  # fmt: skip
+        at = fire.event_time.ToDatetime(UTC).timestamp()
+        fired.append(at - due[workflow_id])
+        if task is not None:
+            started.append(task.event_time.ToDatetime(UTC).timestamp() - at)
+    if fired:
+        print(f"  deadline -> timer fired: {spread(fired, 's', 1.0)}")
+    if started:
+        print(f"  timer fired -> its workflow task started: {spread(started, 's', 1.0)}")
+
+
+def report(found: dict[str, tuple[float, float]], due: dict[str, float],
+           mailed: dict[str, float], count: int) -> None:  # fmt: skip
+    """Prints the lateness of these incidents' breaches (and of their openings)."""
+    values = [breach for breach, _ in found.values()]
+    print(f"breaches recorded: {len(values)}/{count}")
+    after = [opened for _, opened in found.values() if opened > 0]
+    if after:
+        print(
+            f"opened after their deadline (the opening waited in the backlog): {len(after)}, "
+            f"by {spread(after, 's', 1.0)}"
+        )
+    in_time = [breach for breach, opened in found.values() if opened <= 0]
+    if in_time:
+        print(
+            f"lateness of the {len(in_time)} opened before their deadline: "
+            f"{spread(in_time, 's', 1.0)}"
+        )
+    mail_late = [mailed[i] - due[i] for i in mailed if i in due and i in found]
+    if mail_late:
+        print(
+            f"breach mail received by the sink, after the deadline: {spread(mail_late, 's', 1.0)}"
+        )
+    if values:
+        p99, worst = percentile(values, 0.99), max(values)
+        print(f"lateness: {spread(values, 's', 1.0)}")
+        verdict = "met" if p99 <= 1.0 and worst <= 2.0 else "NOT met"
+        print(f"goal p99 <= 1 s and max <= 2 s: {verdict} (p99 {p99:.2f} s, max {worst:.2f} s)")
+
+
+async def main(count: int, rate: float, lead: float, nworkers: int, calm: int) -> None:
     print(
         f"{count} gold P1 incidents at {rate:.0f}/s, deadline {lead:.0f} s after each opening, "
         f"{nworkers} worker(s); {machine_note()}"
     )
+    total = count + calm
+    # Which openings are the calm customer's: evenly spread among the storm's.
+    calm_at = {round((k + 0.5) * total / calm) for k in range(calm)} if calm else set()
+    customer_of = {n: ("calm" if n in calm_at else "storm") if calm else None for n in range(total)}
+    if calm:
+        print(f"a storm at customer 'storm', and {calm} incidents of customer 'calm' among it")
     run = uuid.uuid4().hex[:8]
     queue = f"bench-{run}"
     breaches = 0
@@ -95,20 +171,22 @@ async def main(count: int, rate: float, lead: float, nworkers: int) -> None:
         with MailSink(port=free_port(), on_mail=on_mail) as sink:
             async with workers(env.client, queue, sink.port, nworkers) as group:
                 cpu = Cpu(group)
-                ids = [f"incident-bench-{run}-{n}" for n in range(count)]
+                ids = [f"incident-bench-{run}-{n}" for n in range(total)]
 
                 async def start(n: int) -> None:
                     t0 = datetime.now().astimezone() - ACK_GOLD + timedelta(seconds=lead)
                     due[ids[n]] = (t0 + ACK_GOLD).timestamp()
+                    customer = customer_of[n]
                     await env.client.start_workflow(
                         IncidentWorkflow.run,
-                        bench_incident(n, level="gold", priority="P1", t0=t0),
+                        bench_incident(n, level="gold", priority="P1", t0=t0, customer=customer),
                         id=ids[n],
                         task_queue=queue,
+                        priority=urgency.of_incident(customer),
                     )
 
                 began = time.perf_counter()
-                latencies, errors = await open_loop(rate, count, start)
+                latencies, errors = await open_loop(rate, total, start)
                 opened = time.perf_counter() - began
                 per_second = len(latencies) / opened
                 print(
@@ -124,30 +202,15 @@ async def main(count: int, rate: float, lead: float, nworkers: int) -> None:
                     + ", ".join(f"{r:.0f} MiB" for r in group.rss_mib())
                 )
                 found = await lateness(env.client, ids)
-    values = [breach for breach, _ in found.values()]
-    print(f"breaches recorded: {len(values)}/{count}")
-    after = [opened for _, opened in found.values() if opened > 0]
-    if after:
-        print(
-            f"opened after their deadline (the opening waited in the backlog): {len(after)}, "
-            f"by {spread(after, 's', 1.0)}"
-        )
-    in_time = [breach for breach, opened in found.values() if opened <= 0]
-    if in_time:
-        print(
-            f"lateness of the {len(in_time)} opened before their deadline: "
-            f"{spread(in_time, 's', 1.0)}"
-        )
-    mail_late = [mailed[i] - due[i] for i in mailed if i in due]
-    if mail_late:
-        print(
-            f"breach mail received by the sink, after the deadline: {spread(mail_late, 's', 1.0)}"
-        )
-    if values:
-        p99, worst = percentile(values, 0.99), max(values)
-        print(f"lateness: {spread(values, 's', 1.0)}")
-        verdict = "met" if p99 <= 1.0 and worst <= 2.0 else "NOT met"
-        print(f"goal p99 <= 1 s and max <= 2 s: {verdict} (p99 {p99:.2f} s, max {worst:.2f} s)")
+                if not calm:
+                    report(found, due, mailed, count)
+                    await where(env.client, ids[:: max(1, total // 100)], due)
+                    return
+                for customer in ("storm", "calm"):
+                    mine = [i for n, i in enumerate(ids) if customer_of[n] == customer]
+                    print(f"--- customer {customer!r}")
+                    report({i: found[i] for i in mine if i in found}, due, mailed, len(mine))
+                    await where(env.client, mine[:: max(1, len(mine) // 100)], due)
 
 
 if __name__ == "__main__":
@@ -156,5 +219,6 @@ if __name__ == "__main__":
     parser.add_argument("--rate", type=float, default=80.0, help="openings per second")
     parser.add_argument("--lead", type=float, default=30.0, help="seconds from opening to deadline")
     parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--calm", type=int, default=0, help="incidents of another customer")
     args = parser.parse_args()
-    run_bench(main(args.incidents, args.rate, args.lead, args.workers))
+    run_bench(main(args.incidents, args.rate, args.lead, args.workers, args.calm))

@@ -11,6 +11,7 @@ from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
+from workflows import urgency
 from workflows.details import source_details
 from workflows.incident import IncidentWorkflow
 from workflows.models import IncidentInput
@@ -60,6 +61,7 @@ class TemporalGateway:
                 memo=incident_memo(input),
                 rpc_timeout=RPC_TIMEOUT,
                 static_details=source_details(input.source, input.language),
+                priority=urgency.of_incident(input.customer),
                 **signal,
             )
         except WorkflowAlreadyStartedError:

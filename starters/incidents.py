@@ -12,6 +12,7 @@ from temporalio.common import WorkflowIDReusePolicy
 from starters.gateway import incident_memo
 from starters.queries import ask
 from starters.updates import send_update
+from workflows import urgency
 from workflows.details import source_details
 from workflows.incident import IncidentWorkflow
 from workflows.models import IncidentInput, IncidentView
@@ -37,6 +38,7 @@ async def open_incident(
         static_summary=input.title,
         memo=incident_memo(input),
         static_details=source_details(input.source, input.language),
+        priority=urgency.of_incident(input.customer),
     )
     return workflow_id
 

@@ -10,6 +10,7 @@ from typing import Any
 
 import yaml
 
+from starters.dev.stack import dev_server_command
 from tests.conftest import BIN
 from workers.connection import connect_options
 from workers.settings import Settings
@@ -113,7 +114,8 @@ def test_temporal_cloud_api_key_and_mtls_come_from_envconfig(
 
 
 def test_the_server_honours_task_queue_priorities() -> None:
-    """The compose server reads a dynamic config file that turns on the priority matcher."""
+    """The compose server reads a dynamic config file that turns on the priority matcher and
+    fairness."""
     temporal = compose()["services"]["temporal"]
     path = temporal["environment"]["DYNAMIC_CONFIG_FILE_PATH"]
     mounted = {
@@ -121,3 +123,10 @@ def test_the_server_honours_task_queue_priorities() -> None:
     }
     config = yaml.safe_load(mounted[path].read_text())
     assert config["matching.useNewMatcher"] == [{"value": True}]
+    assert config["matching.enableFairness"] == [{"value": True}]  # customers take turns
+
+
+def test_the_dev_stack_server_takes_turns_between_customers(tmp_path: Path) -> None:
+    command = dev_server_command(tmp_path, 7233, 8233)
+    at = command.index("matching.enableFairness=true")
+    assert command[at - 1] == "--dynamic-config-value"

@@ -16,19 +16,24 @@ from pathlib import Path
 import pytest_asyncio
 from temporalio import activity, workflow
 from temporalio.api.enums.v1 import EventType
-from temporalio.client import WorkflowHandle
+from temporalio.client import WorkflowExecutionDescription, WorkflowHandle
 from temporalio.common import Priority
+from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
 from starters.dev.smtp_sink import MailSink
+from starters.gateway import TemporalGateway
+from starters.incidents import open_incident as start_incident
 from starters.updates import send_update
 from tests.conftest import BIN
 from tests.helpers import (
+    assert_eventually,
     eventually,
     open_incident,
     scheduled_activities,
     short_runs,
+    status,
     status_when,
 )
 from tests.test_crisis_chronogram import start_crisis
@@ -37,7 +42,7 @@ from workers.worker import build_worker
 from workflows import urgency
 from workflows.crisis_models import CrisisInput, CrisisView, PostUpdateInput
 from workflows.incident import IncidentWorkflow
-from workflows.models import QualifyP1Input
+from workflows.models import IncidentInput, QualifyP1Input
 
 
 async def scheduled_keys(handle: WorkflowHandle) -> list[tuple[str, int]]:  # type: ignore[type-arg]
@@ -98,7 +103,7 @@ async def test_a_crisis_keeps_its_key_when_it_continues_as_new(
     dev_env: WorkflowEnvironment, settings: Settings, config_dir: Path
 ) -> None:
     """Its activities inherit key 1 (the history shows none on them) but its ledger writes,
-    which set key 5; the next run of a crisis keeps key 1."""
+    which set key 5; the next run of a crisis keeps key 1 and its customer's fairness key."""
     short_runs(config_dir)
     client = dev_env.client
     async with build_worker(client, settings):
@@ -107,7 +112,7 @@ async def test_a_crisis_keeps_its_key_when_it_continues_as_new(
             settings.task_queue,
             f"crisis-priority-{uuid.uuid4().hex[:6]}",
             CrisisInput(title="Datacenter A flooded", opened_by="im"),
-            priority=urgency.URGENT,
+            priority=Priority(priority_key=1, fairness_key="acme"),
         )  # its first task has run: it takes Updates
         first_run = (await handle.describe()).run_id
         n = 0
@@ -118,7 +123,8 @@ async def test_a_crisis_keeps_its_key_when_it_continues_as_new(
             )
             n += 1
         described = await handle.describe()
-        assert described.raw_description.workflow_execution_info.priority.priority_key == 1
+        kept = described.raw_description.workflow_execution_info.priority
+        assert (kept.priority_key, kept.fairness_key) == (1, "acme")
         first = client.get_workflow_handle(handle.id, run_id=first_run)
         keys = {(name, key) for name, key in await scheduled_keys(first)}
     assert ("record_crisis_facts", 5) in keys
@@ -201,3 +207,129 @@ async def wait_for_scheduled(handle: WorkflowHandle, count: int) -> None:  # typ
             return
         await asyncio.sleep(0.1)
     raise AssertionError(f"{handle.id}: {count} activities never scheduled")
+
+
+async def test_an_incident_is_started_with_its_customer_as_fairness_key(
+    dev_env: WorkflowEnvironment, settings: Settings
+) -> None:
+    """As the CLI and the webhook start it; its crisis inherits the key (and has key 1)."""
+    client = dev_env.client
+    async with build_worker(client, settings):
+        acme = IncidentInput(
+            title="Checkout down", service_level="gold", priority="P1", opened_by="tester",
+            customer="acme",
+        )  # fmt: skip
+        incident_id = await start_incident(client, settings.task_queue, acme)
+        incident = client.get_workflow_handle_for(IncidentWorkflow.run, incident_id)
+        await incident.execute_update(
+            IncidentWorkflow.qualify_p1, QualifyP1Input(by="im", verdict="major")
+        )
+        view = await status_when(incident, lambda v: v.crisis_id is not None)
+        assert view.crisis_id is not None
+        crisis = client.get_workflow_handle(view.crisis_id)
+
+        async def crisis_started() -> WorkflowExecutionDescription:
+            try:
+                return await crisis.describe()
+            except RPCError as exc:  # not started yet
+                raise AssertionError(str(exc)) from exc
+
+        await assert_eventually(crisis_started)
+        for handle, key in ((incident, 0), (crisis, 1)):
+            info = (await handle.describe()).raw_description.workflow_execution_info
+            assert (info.priority.priority_key, info.priority.fairness_key) == (key, "acme")
+        without = await start_incident(
+            client, settings.task_queue,
+            IncidentInput(title="Disk full", service_level="bronze", priority="P3",
+                          opened_by="tester"),
+        )  # fmt: skip
+        other = client.get_workflow_handle_for(IncidentWorkflow.run, without)
+        info = (await other.describe()).raw_description
+        assert info.workflow_execution_info.priority.fairness_key == ""
+        await status(other)  # it opened
+        # The webhook's way in: the alert's customer:<name> tag made the input's customer.
+        hooked = f"incident-hook-{uuid.uuid4().hex[:8]}"
+        gateway = TemporalGateway(client, settings.task_queue)
+        outcome = await gateway.start(hooked, acme.model_copy(update={"title": "From an alert"}))
+        assert outcome == "started"
+        described = await client.get_workflow_handle(hooked).describe()
+        assert described.raw_description.workflow_execution_info.priority.fairness_key == "acme"
+        await status(client.get_workflow_handle_for(IncidentWorkflow.run, hooked))
+
+
+def test_a_fairness_key_fits_the_server_limit() -> None:
+    assert urgency.fairness_key("acme") == "acme"
+    assert urgency.of_incident(None) == urgency.ROUTINE
+    assert urgency.of_incident("acme") == Priority(fairness_key="acme")
+    long_a, long_b = "a" * 79 + "x", "a" * 79 + "y"  # customer names: at most 80 characters
+    keys = {urgency.fairness_key(name) for name in (long_a, long_b, "a" * 64)}
+    assert len(keys) == 3  # names that share their first 64 characters stay apart
+    assert all(len(key.encode()) <= urgency.MAX_FAIRNESS_KEY for key in keys)
+    assert urgency.fairness_key(long_a) == urgency.fairness_key(long_a)
+
+
+@workflow.defn(name="FairnessProbe", sandboxed=False)
+class FairnessProbe:
+    """Activities that set only their key, as Vigie's do: they inherit the fairness key."""
+
+    @workflow.run
+    async def run(self, count: int, label: int) -> None:
+        await asyncio.gather(
+            *(
+                workflow.execute_activity(
+                    priority_probe,
+                    label,
+                    start_to_close_timeout=timedelta(seconds=30),
+                    priority=Priority(priority_key=3),
+                )
+                for _ in range(count)
+            )
+        )
+
+
+@pytest_asyncio.fixture
+async def fair_partition() -> AsyncIterator[WorkflowEnvironment]:
+    """A dev server with fairness on, and one partition per task queue."""
+    env = await WorkflowEnvironment.start_local(
+        dev_server_existing_path=str(BIN / "temporal"),
+        dev_server_extra_args=[
+            "--dynamic-config-value", "matching.enableFairness=true",
+            "--dynamic-config-value", "matching.numTaskqueueReadPartitions=1",
+            "--dynamic-config-value", "matching.numTaskqueueWritePartitions=1",
+        ],
+    )  # fmt: skip
+    yield env
+    await env.shutdown()
+
+
+async def test_with_fairness_one_customer_s_backlog_does_not_hold_up_another(
+    fair_partition: WorkflowEnvironment,
+) -> None:
+    """What the fairness keys rely on: 30 activities of customer "storm" wait, then 3 of
+    customer "calm" are scheduled, all at the same key; a worker that then runs one activity
+    at a time takes turns between the customers, so the calm ones run among the first."""
+    client, queue = fair_partition.client, f"probe-{uuid.uuid4().hex[:8]}"
+    runner = UnsandboxedWorkflowRunner()
+    ran.clear()
+    async with Worker(client, task_queue=queue, workflows=[FairnessProbe], workflow_runner=runner):
+        storm = await client.start_workflow(
+            FairnessProbe.run, args=[30, 5], id=f"{queue}-storm", task_queue=queue,
+            priority=urgency.of_incident("storm"),
+        )  # fmt: skip
+        await wait_for_scheduled(storm, 30)
+        calm = await client.start_workflow(
+            FairnessProbe.run, args=[3, 1], id=f"{queue}-calm", task_queue=queue,
+            priority=urgency.of_incident("calm"),
+        )  # fmt: skip
+        await wait_for_scheduled(calm, 3)
+    async with Worker(
+        client, task_queue=queue, workflows=[FairnessProbe], activities=[priority_probe],
+        workflow_runner=runner, max_concurrent_activities=1,
+    ):  # fmt: skip
+        await storm.result()
+        await calm.result()
+    assert len(ran) == 33
+    assert ran[:10].count(1) == 3, ran  # in order, they would be the last three
+    for handle in (storm, calm):
+        async for event in handle.fetch_history_events():
+            assert event.event_type != EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED

@@ -4,15 +4,20 @@ only when they change, one policy object per content shared by the workflows."""
 from __future__ import annotations
 
 import os
+import uuid
+from datetime import timedelta
 from pathlib import Path
 
+import pytest
+from pydantic import ValidationError
+from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import UnsandboxedWorkflowRunner
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 
 from workers.file_cache import FileCache
 from workers.policy_file import load_policy
 from workers.settings import Settings
-from workers.worker import workflow_runner
+from workers.worker import build_worker, workflow_runner
 from workflows.models import IncidentState
 from workflows.policy import Policy
 
@@ -83,3 +88,15 @@ def test_incidents_with_the_same_policy_share_it(config_dir: Path) -> None:
     other = policy.model_copy(update={"version": policy.version + 1})
     three = IncidentState.model_validate({**fields, "policy": other.model_dump(mode="json")})
     assert three.policy is not one.policy and three.policy.version == policy.version + 1
+
+
+async def test_the_sticky_queue_timeout_is_the_worker_s(dev_env: WorkflowEnvironment) -> None:
+    """VIGIE_STICKY_QUEUE_TIMEOUT_SECONDS reaches the worker (10 s, the SDK's, by default)."""
+    assert Settings().sticky_queue_timeout_seconds == 10
+    queue = f"sticky-{uuid.uuid4().hex[:8]}"  # a worker's queue is its own in a process
+    worker = build_worker(
+        dev_env.client, Settings(sticky_queue_timeout_seconds=2), task_queue=queue
+    )
+    assert worker.config()["sticky_queue_schedule_to_start_timeout"] == timedelta(seconds=2)
+    with pytest.raises(ValidationError):
+        Settings(sticky_queue_timeout_seconds=0)

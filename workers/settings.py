@@ -136,6 +136,14 @@ class Settings(BaseSettings):
     # worker (where its clock has already started) instead of on the server.
     max_concurrent_workflow_tasks: int = Field(default=8, ge=1)
     max_cached_workflows: int = Field(default=1000, ge=0)
+    sticky_queue_timeout_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        le=600,
+        description="How long a task of a workflow this worker holds in its cache may wait on "
+        "the worker's own (sticky) queue before the server hands it to any worker, which then "
+        "replays the workflow. Fairness between customers does not apply on that queue",
+    )
     patch_baseline: bool = Field(
         default=False,
         description="New workflows record one patch marker (baseline-2026-12) instead of one per "

@@ -7,13 +7,23 @@ go ahead of the routine mails of other incidents, and ledger writes go last (onl
 workflow, before it ends, waits for its last one). Without a backlog, priorities change
 nothing.
 
+Within a key, a server with fairness on (``matching.enableFairness``) takes turns between
+customers: an incident is started with its customer as fairness key, which its activities and
+its crisis inherit, so a storm of one customer's incidents does not hold up the deadlines and
+mails of another's. A server without fairness ignores the key.
+
 A priority is an option of the command, not of what the workflow does: histories recorded
 before or after it replay alike.
 """
 
 from __future__ import annotations
 
+import hashlib
+
 from temporalio.common import Priority
+
+MAX_FAIRNESS_KEY = 64
+"""Bytes in a fairness key (the server's limit)."""
 
 URGENT = Priority(priority_key=1)
 """Set off by a deadline, or what a crisis does (the crisis workflow runs at this key)."""
@@ -41,3 +51,20 @@ TIMED_MAILS = frozenset(
 def of_mail(kind: str) -> Priority:
     """The priority of an incident mail of ``kind``."""
     return URGENT if kind in TIMED_MAILS else ROUTINE
+
+
+def fairness_key(customer: str) -> str:
+    """``customer`` as a fairness key: itself when it fits, else its first characters and a
+    digest of the whole (customer names are ASCII, at most 80 characters)."""
+    if len(customer.encode()) <= MAX_FAIRNESS_KEY:
+        return customer
+    digest = hashlib.sha256(customer.encode()).hexdigest()[:16]
+    return f"{customer[: MAX_FAIRNESS_KEY - 17]}~{digest}"
+
+
+def of_incident(customer: str | None) -> Priority:
+    """An incident's workflow priority: the default key, its customer as fairness key. Without
+    a customer (the policy's default customer applies), no key: such incidents share one."""
+    if not customer:
+        return ROUTINE
+    return Priority(fairness_key=fairness_key(customer))

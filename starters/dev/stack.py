@@ -44,6 +44,9 @@ def dev_server_command(data_dir: Path, port: int, ui_port: int) -> list[str]:
         str(data_dir / "temporal.db"),
         "--log-level",
         "warn",
+        # Customers take turns in a backlog (workflows.urgency).
+        "--dynamic-config-value",
+        "matching.enableFairness=true",
         *dev_server_flags(),
     ]
     return command
