@@ -88,7 +88,7 @@ async def where(client: Client, ids: list[str], due: dict[str, float]) -> None:
     """Where the lateness of these incidents went: from the deadline to the timer firing (the
     server's timer queue), then to the workflow task that recorded the breach being started (it
     waited in the task queue, or for the worker)."""
-    fired, started = [], []
+    fired, started, early = [], [], 0
     for workflow_id in ids:
         events = (await client.get_workflow_handle(workflow_id).fetch_history()).events
         fire = next(
@@ -97,7 +97,8 @@ async def where(client: Client, ids: list[str], due: dict[str, float]) -> None:
              and e.event_time.ToDatetime(UTC).timestamp() >= due[workflow_id] - 0.5),
             None,
         )  # fmt: skip
-        if fire is None:
+        if fire is None:  # the early wake's task started after the deadline and recorded it
+            early += 1
             continue
         task = next(
             (e for e in events
@@ -113,6 +114,11 @@ async def where(client: Client, ids: list[str], due: dict[str, float]) -> None:
         print(f"  deadline -> timer fired: {spread(fired, 's', 1.0)}")
     if started:
         print(f"  timer fired -> its workflow task started: {spread(started, 's', 1.0)}")
+    if early:
+        print(
+            f"  {early} of {len(ids)} read: no timer fired at the deadline (the task of the wake "
+            "30 s before it started after it, and recorded the breach)"
+        )
 
 
 def report(found: dict[str, tuple[float, float]], due: dict[str, float],

@@ -92,7 +92,7 @@ def test_incidents_with_the_same_policy_share_it(config_dir: Path) -> None:
 
 async def test_the_sticky_queue_timeout_is_the_worker_s(dev_env: WorkflowEnvironment) -> None:
     """VIGIE_STICKY_QUEUE_TIMEOUT_SECONDS reaches the worker (10 s, the SDK's, by default)."""
-    assert Settings().sticky_queue_timeout_seconds == 10
+    assert Settings.model_fields["sticky_queue_timeout_seconds"].default == 10
     queue = f"sticky-{uuid.uuid4().hex[:8]}"  # a worker's queue is its own in a process
     worker = build_worker(
         dev_env.client, Settings(sticky_queue_timeout_seconds=2), task_queue=queue

@@ -44,9 +44,12 @@ def dev_server_command(data_dir: Path, port: int, ui_port: int) -> list[str]:
         str(data_dir / "temporal.db"),
         "--log-level",
         "warn",
-        # Customers take turns in a backlog (workflows.urgency).
+        # Customers take turns in a backlog (workflows.urgency); tasks a former run of the
+        # dev stack left queued move to the fairness tables instead of staying there unread.
         "--dynamic-config-value",
         "matching.enableFairness=true",
+        "--dynamic-config-value",
+        "matching.enableMigration=true",
         *dev_server_flags(),
     ]
     return command
