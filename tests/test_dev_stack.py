@@ -11,7 +11,11 @@ from email.policy import default
 from pathlib import Path
 
 import httpx
+from temporalio import workflow
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
+from starters.dev.stack import dev_server_command
 from tests.conftest import BIN, free_port
 
 
@@ -119,3 +123,41 @@ async def test_dev_stack_end_to_end(tmp_path: Path) -> None:
         code = await asyncio.wait_for(stack.wait(), 60)
     assert code == 0, (seen + rest).decode()[-2000:]
     assert b"Vigie dev stack stopped." in rest
+
+
+@workflow.defn(name="QueuedBeforeFairness", sandboxed=False)
+class QueuedBeforeFairness:
+    @workflow.run
+    async def run(self) -> str:
+        return "ran"
+
+
+async def test_a_task_queued_before_fairness_was_on_still_runs(tmp_path: Path) -> None:
+    """A dev stack's database from before fairness: the workflow task it left queued runs
+    once the server starts with the dev stack's settings."""
+    database, port = str(tmp_path / "temporal.db"), free_port()
+    command = dev_server_command(tmp_path, port, free_port())
+    settings = [
+        arg for n, arg in enumerate(command) if "--dynamic-config-value" in (arg, command[n - 1])
+    ]
+    assert "matching.enableFairness=true" in settings
+    start = {"dev_server_existing_path": str(BIN / "temporal"), "port": port,
+             "dev_server_database_filename": database}  # fmt: skip
+    before = await WorkflowEnvironment.start_local(**start)  # type: ignore[arg-type]
+    try:
+        await before.client.start_workflow(QueuedBeforeFairness.run, id="queued", task_queue="q")
+    finally:
+        await before.shutdown()
+    after = await WorkflowEnvironment.start_local(
+        **start,
+        dev_server_extra_args=settings,  # type: ignore[arg-type]
+    )
+    try:
+        async with Worker(
+            after.client, task_queue="q", workflows=[QueuedBeforeFairness],
+            workflow_runner=UnsandboxedWorkflowRunner(),
+        ):  # fmt: skip
+            handle = after.client.get_workflow_handle("queued")
+            assert await asyncio.wait_for(handle.result(), 60) == "ran"
+    finally:
+        await after.shutdown()
