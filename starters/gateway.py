@@ -61,7 +61,7 @@ class TemporalGateway:
                 memo=incident_memo(input),
                 rpc_timeout=RPC_TIMEOUT,
                 static_details=source_details(input.source, input.language),
-                priority=urgency.of_incident(input.customer),
+                priority=urgency.of_incident(input.customer, input.arrives_as_p1()),
                 **signal,
             )
         except WorkflowAlreadyStartedError:

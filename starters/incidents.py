@@ -38,7 +38,7 @@ async def open_incident(
         static_summary=input.title,
         memo=incident_memo(input),
         static_details=source_details(input.source, input.language),
-        priority=urgency.of_incident(input.customer),
+        priority=urgency.of_incident(input.customer, input.arrives_as_p1()),
     )
     return workflow_id
 

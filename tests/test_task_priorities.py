@@ -12,6 +12,7 @@ import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest_asyncio
 from temporalio import activity, workflow
@@ -212,7 +213,8 @@ async def wait_for_scheduled(handle: WorkflowHandle, count: int) -> None:  # typ
 async def test_an_incident_is_started_with_its_customer_as_fairness_key(
     dev_env: WorkflowEnvironment, settings: Settings
 ) -> None:
-    """As the CLI and the webhook start it; its crisis inherits the key (and has key 1)."""
+    """As the CLI and the webhook start it, at key 2 when it arrives as a P1; its crisis
+    inherits the fairness key (and has key 1)."""
     client = dev_env.client
     async with build_worker(client, settings):
         acme = IncidentInput(
@@ -235,7 +237,10 @@ async def test_an_incident_is_started_with_its_customer_as_fairness_key(
                 raise AssertionError(str(exc)) from exc
 
         await assert_eventually(crisis_started)
-        for handle, key in ((incident, 0), (crisis, 1)):
+        first = await anext(aiter(incident.fetch_history_events()))
+        started = first.workflow_execution_started_event_attributes
+        assert started.priority.priority_key == urgency.P1_INCIDENT  # what the history shows
+        for handle, key in ((incident, urgency.P1_INCIDENT), (crisis, 1)):
             info = (await handle.describe()).raw_description.workflow_execution_info
             assert (info.priority.priority_key, info.priority.fairness_key) == (key, "acme")
         without = await start_incident(
@@ -246,6 +251,7 @@ async def test_an_incident_is_started_with_its_customer_as_fairness_key(
         other = client.get_workflow_handle_for(IncidentWorkflow.run, without)
         info = (await other.describe()).raw_description
         assert info.workflow_execution_info.priority.fairness_key == ""
+        assert info.workflow_execution_info.priority.priority_key == 0  # a P3: the default
         await status(other)  # it opened
         # The webhook's way in: the alert's customer:<name> tag made the input's customer.
         hooked = f"incident-hook-{uuid.uuid4().hex[:8]}"
@@ -253,8 +259,29 @@ async def test_an_incident_is_started_with_its_customer_as_fairness_key(
         outcome = await gateway.start(hooked, acme.model_copy(update={"title": "From an alert"}))
         assert outcome == "started"
         described = await client.get_workflow_handle(hooked).describe()
-        assert described.raw_description.workflow_execution_info.priority.fairness_key == "acme"
+        given = described.raw_description.workflow_execution_info.priority
+        assert (given.priority_key, given.fairness_key) == (urgency.P1_INCIDENT, "acme")
         await status(client.get_workflow_handle_for(IncidentWorkflow.run, hooked))
+
+
+def test_an_incident_that_arrives_as_a_p1_goes_first() -> None:
+    """What the sender says, in the workflow's order: priority, Opsgenie's, impact and
+    urgency."""
+
+    def arrives(**fields: Any) -> bool:
+        return IncidentInput(title="t", service_level="gold", **fields).arrives_as_p1()
+
+    assert arrives(priority="P1")
+    assert not arrives(priority="P2", opsgenie_priority="P1")  # the priority given wins
+    assert arrives(opsgenie_priority="P1")
+    assert not arrives(opsgenie_priority="P2", impact="high", urgency="high")
+    assert arrives(impact="high", urgency="high")
+    assert not arrives(impact="high", urgency="medium")
+    assert not arrives()  # the policy's default priority
+    assert urgency.of_incident(None, p1=True) == Priority(priority_key=urgency.P1_INCIDENT)
+    assert urgency.of_incident("acme", p1=True) == Priority(
+        priority_key=urgency.P1_INCIDENT, fairness_key="acme"
+    )
 
 
 def test_a_fairness_key_fits_the_server_limit() -> None:

@@ -473,6 +473,16 @@ class IncidentInput(BaseModel):
         "default_customer",
     )
 
+    def arrives_as_p1(self) -> bool:
+        """Whether the sender said it is of the most urgent kind, before any policy reads it:
+        priority P1, else an Opsgenie P1 alert, else impact and urgency both high (the
+        workflow's own order: workflows.incident ``_open``)."""
+        if self.priority is not None:
+            return self.priority == "P1"
+        if self.opsgenie_priority is not None:
+            return self.opsgenie_priority == "P1"
+        return self.impact == "high" and self.urgency == "high"
+
     @model_validator(mode="after")
     def _grades_together(self, info: ValidationInfo) -> IncidentInput:
         if (self.impact is None) != (self.urgency is None):

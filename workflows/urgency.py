@@ -3,9 +3,10 @@
 The server hands out the tasks of a task queue by priority key (1 first, 3 when none is
 set), then in order. When openings arrive faster than the workers can mail them, what a
 deadline sets off (a warning, a breach, a P1 status reminder, the on-call page) and a crisis
-go ahead of the routine mails of other incidents, and ledger writes go last (only a closed
-workflow, before it ends, waits for its last one). Without a backlog, priorities change
-nothing.
+go ahead of the routine mails of other incidents; an incident that arrives as a P1 goes ahead
+of the others (its deadlines are minutes away, theirs hours); ledger writes go last (only a
+closed workflow, before it ends, waits for its last one). Without a backlog, priorities
+change nothing.
 
 Within a key, a server with fairness on (``matching.enableFairness``) takes turns between
 customers: an incident is started with its customer as fairness key, which its activities and
@@ -28,8 +29,13 @@ MAX_FAIRNESS_KEY = 64
 URGENT = Priority(priority_key=1)
 """Set off by a deadline, or what a crisis does (the crisis workflow runs at this key)."""
 
+P1_INCIDENT = 2
+"""The key of an incident that arrives as a P1 (workflows.models ``arrives_as_p1``): its
+workflow tasks and what it does go ahead of other incidents', because its deadlines are
+minutes away where theirs are hours away."""
+
 ROUTINE = Priority()
-"""The server's default key (3): openings, operators' changes and their mails."""
+"""The server's default key (3), or the incident's: openings, operators' changes, mails."""
 
 BACKGROUND = Priority(priority_key=5)
 """Copies kept for reports: ledger writes."""
@@ -62,9 +68,11 @@ def fairness_key(customer: str) -> str:
     return f"{customer[: MAX_FAIRNESS_KEY - 17]}~{digest}"
 
 
-def of_incident(customer: str | None) -> Priority:
-    """An incident's workflow priority: the default key, its customer as fairness key. Without
-    a customer (the policy's default customer applies), no key: such incidents share one."""
-    if not customer:
+def of_incident(customer: str | None, p1: bool = False) -> Priority:
+    """An incident's workflow priority: key 2 when it arrives as a P1, else the default; its
+    customer as fairness key. Without a customer (the policy's default customer applies), no
+    fairness key: such incidents share one turn."""
+    key = P1_INCIDENT if p1 else None
+    if not customer and key is None:
         return ROUTINE
-    return Priority(fairness_key=fairness_key(customer))
+    return Priority(priority_key=key, fairness_key=fairness_key(customer) if customer else None)
