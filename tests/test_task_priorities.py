@@ -277,7 +277,7 @@ def test_an_incident_that_arrives_as_a_p1_goes_first() -> None:
     assert not arrives(opsgenie_priority="P2", impact="high", urgency="high")
     assert arrives(impact="high", urgency="high")
     assert not arrives(impact="high", urgency="medium")
-    assert not arrives()  # the policy's default priority
+    assert not arrives()  # nothing said: P3, with the priority recorded as missing
     assert urgency.of_incident(None, p1=True) == Priority(priority_key=urgency.P1_INCIDENT)
     assert urgency.of_incident("acme", p1=True) == Priority(
         priority_key=urgency.P1_INCIDENT, fairness_key="acme"

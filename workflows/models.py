@@ -474,9 +474,10 @@ class IncidentInput(BaseModel):
     )
 
     def arrives_as_p1(self) -> bool:
-        """Whether the sender said it is of the most urgent kind, before any policy reads it:
-        priority P1, else an Opsgenie P1 alert, else impact and urgency both high (the
-        workflow's own order: workflows.incident ``_open``)."""
+        """Whether the sender said it is of the most urgent kind: priority P1, else an
+        Opsgenie P1 alert, else impact and urgency both high (the workflow's own order:
+        workflows.incident ``_open``), as sent: the policy's mappings, which the shipped
+        policy makes agree with this, are not read here."""
         if self.priority is not None:
             return self.priority == "P1"
         if self.opsgenie_priority is not None:

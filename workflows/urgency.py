@@ -3,15 +3,16 @@
 The server hands out the tasks of a task queue by priority key (1 first, 3 when none is
 set), then in order. When openings arrive faster than the workers can mail them, what a
 deadline sets off (a warning, a breach, a P1 status reminder, the on-call page) and a crisis
-go ahead of the routine mails of other incidents; an incident that arrives as a P1 goes ahead
-of the others (its deadlines are minutes away, theirs hours); ledger writes go last (only a
-closed workflow, before it ends, waits for its last one). Without a backlog, priorities
+go ahead of the routine mails of other incidents; an incident that arrives as a P1 (the most
+severe, whose deadlines run around the clock) goes ahead of the others; ledger writes go last
+(only a closed workflow, before it ends, waits for its last one). Without a backlog, priorities
 change nothing.
 
 Within a key, a server with fairness on (``matching.enableFairness``) takes turns between
-customers: an incident is started with its customer as fairness key, which its activities and
-its crisis inherit, so a storm of one customer's incidents does not hold up the deadlines and
-mails of another's. A server without fairness ignores the key.
+customers (the key comes first: a P1 goes ahead whatever its customer). An incident is
+started with its customer as fairness key, which its activities and its crisis inherit, so a
+storm of one customer's incidents does not hold up the deadlines and mails of another's of
+the same key. A server without fairness ignores the key.
 
 A priority is an option of the command, not of what the workflow does: histories recorded
 before or after it replay alike.
@@ -31,8 +32,9 @@ URGENT = Priority(priority_key=1)
 
 P1_INCIDENT = 2
 """The key of an incident that arrives as a P1 (workflows.models ``arrives_as_p1``): its
-workflow tasks and what it does go ahead of other incidents', because its deadlines are
-minutes away where theirs are hours away."""
+workflow tasks and what it does without a key of its own go ahead of other incidents'. A P1
+is the most severe kind, and its deadlines run around the clock; in business hours a gold
+P2 or P3 has an acknowledgement deadline as near, and waits behind a storm of P1s."""
 
 ROUTINE = Priority()
 """The server's default key (3), or the incident's: openings, operators' changes, mails."""
