@@ -43,7 +43,7 @@ from workers.worker import build_worker
 from workflows import urgency
 from workflows.crisis_models import CrisisInput, CrisisView, PostUpdateInput
 from workflows.incident import IncidentWorkflow
-from workflows.models import IncidentInput, QualifyP1Input
+from workflows.models import AcknowledgeInput, IncidentInput, QualifyP1Input
 
 
 async def scheduled_keys(handle: WorkflowHandle) -> list[tuple[str, int]]:  # type: ignore[type-arg]
@@ -262,6 +262,17 @@ async def test_an_incident_is_started_with_its_customer_as_fairness_key(
         given = described.raw_description.workflow_execution_info.priority
         assert (given.priority_key, given.fairness_key) == (urgency.P1_INCIDENT, "acme")
         await status(client.get_workflow_handle_for(IncidentWorkflow.run, hooked))
+        # An alert's later event for an incident not yet open: signal-with-start, same keys.
+        signalled = f"incident-hook-{uuid.uuid4().hex[:8]}"
+        outcome = await gateway.signal(
+            signalled, "acknowledge", AcknowledgeInput(by="ops"), acme.model_copy()
+        )
+        assert outcome == "delivered"
+        described = await client.get_workflow_handle(signalled).describe()
+        given = described.raw_description.workflow_execution_info.priority
+        assert (given.priority_key, given.fairness_key) == (urgency.P1_INCIDENT, "acme")
+        opened = client.get_workflow_handle_for(IncidentWorkflow.run, signalled)
+        await status_when(opened, lambda v: v.status == "in_progress")
 
 
 def test_an_incident_that_arrives_as_a_p1_goes_first() -> None:
