@@ -143,13 +143,16 @@ async def priority_probe(key: int) -> None:
 
 @workflow.defn(name="PriorityProbe", sandboxed=False)
 class PriorityProbe:
+    """Activities that set only their key, as Vigie's do (the workflow's fairness key is
+    inherited); each tells its label when it runs."""
+
     @workflow.run
-    async def run(self, count: int, key: int) -> None:
+    async def run(self, count: int, key: int, label: int) -> None:
         await asyncio.gather(
             *(
                 workflow.execute_activity(
                     priority_probe,
-                    key,
+                    label,
                     start_to_close_timeout=timedelta(seconds=30),
                     priority=Priority(priority_key=key),
                 )
@@ -158,19 +161,55 @@ class PriorityProbe:
         )
 
 
+async def one_partition_server(*settings: str) -> WorkflowEnvironment:
+    """A dev server whose task queues have one partition (the server keeps key order within
+    a partition, and spreads a queue's tasks over four by default), with these settings."""
+    args: list[str] = []
+    for value in ("matching.numTaskqueueReadPartitions=1",
+                  "matching.numTaskqueueWritePartitions=1", *settings):  # fmt: skip
+        args += ["--dynamic-config-value", value]
+    return await WorkflowEnvironment.start_local(
+        dev_server_existing_path=str(BIN / "temporal"), dev_server_extra_args=args
+    )
+
+
 @pytest_asyncio.fixture
 async def one_partition() -> AsyncIterator[WorkflowEnvironment]:
-    """A dev server whose task queues have one partition: the server keeps key order within
-    a partition, and spreads a queue's tasks over four by default."""
-    env = await WorkflowEnvironment.start_local(
-        dev_server_existing_path=str(BIN / "temporal"),
-        dev_server_extra_args=[
-            "--dynamic-config-value", "matching.numTaskqueueReadPartitions=1",
-            "--dynamic-config-value", "matching.numTaskqueueWritePartitions=1",
-        ],
-    )  # fmt: skip
+    env = await one_partition_server()
     yield env
     await env.shutdown()
+
+
+Batch = tuple[int, int, int, Priority]
+"""Activities to schedule: how many, their key, their label, and their workflow's priority."""
+
+
+async def order_run(env: WorkflowEnvironment, waiting: Batch, late: Batch) -> list[int]:
+    """Schedules ``waiting``, then ``late``, with no worker to run them; then runs them one
+    at a time and returns their labels in the order they ran."""
+    client, queue = env.client, f"probe-{uuid.uuid4().hex[:8]}"
+    runner = UnsandboxedWorkflowRunner()
+    ran.clear()
+    handles = []
+    async with Worker(client, task_queue=queue, workflows=[PriorityProbe], workflow_runner=runner):
+        for n, (count, key, label, priority) in enumerate((waiting, late)):
+            handle = await client.start_workflow(
+                PriorityProbe.run, args=[count, key, label], id=f"{queue}-{n}",
+                task_queue=queue, priority=priority,
+            )  # fmt: skip
+            await wait_for_scheduled(handle, count)
+            handles.append(handle)
+    async with Worker(
+        client, task_queue=queue, workflows=[PriorityProbe], activities=[priority_probe],
+        workflow_runner=runner, max_concurrent_activities=1,
+    ):  # fmt: skip
+        for handle in handles:
+            await handle.result()
+    for handle in handles:
+        async for event in handle.fetch_history_events():
+            assert event.event_type != EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED
+    assert len(ran) == waiting[0] + late[0]
+    return list(ran)
 
 
 async def test_the_dev_server_hands_out_a_backlog_by_key(
@@ -179,27 +218,8 @@ async def test_the_dev_server_hands_out_a_backlog_by_key(
     """What the keys rely on: 30 activities at key 5 wait, then 3 at key 1 are scheduled; a
     worker that then runs one activity at a time runs the key-1 ones first (give or take the
     few tasks already on their way to it)."""
-    client, queue = one_partition.client, f"probe-{uuid.uuid4().hex[:8]}"
-    runner = UnsandboxedWorkflowRunner()
-    ran.clear()
-    async with Worker(client, task_queue=queue, workflows=[PriorityProbe], workflow_runner=runner):
-        low = await client.start_workflow(PriorityProbe.run, args=[30, 5], id=f"{queue}-low",
-                                          task_queue=queue)  # fmt: skip
-        await wait_for_scheduled(low, 30)
-        high = await client.start_workflow(PriorityProbe.run, args=[3, 1], id=f"{queue}-high",
-                                           task_queue=queue)  # fmt: skip
-        await wait_for_scheduled(high, 3)
-    async with Worker(
-        client, task_queue=queue, workflows=[PriorityProbe], activities=[priority_probe],
-        workflow_runner=runner, max_concurrent_activities=1,
-    ):  # fmt: skip
-        await low.result()
-        await high.result()
-    assert len(ran) == 33
-    assert ran[:6].count(1) == 3, ran
-    for handle in (low, high):
-        async for event in handle.fetch_history_events():
-            assert event.event_type != EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED
+    order = await order_run(one_partition, (30, 5, 5, Priority()), (3, 1, 1, Priority()))
+    assert order[:6].count(1) == 3, order
 
 
 async def wait_for_scheduled(handle: WorkflowHandle, count: int) -> None:  # type: ignore[type-arg]
@@ -306,36 +326,10 @@ def test_a_fairness_key_fits_the_server_limit() -> None:
     assert urgency.fairness_key(long_a) == urgency.fairness_key(long_a)
 
 
-@workflow.defn(name="FairnessProbe", sandboxed=False)
-class FairnessProbe:
-    """Activities that set only their key, as Vigie's do: they inherit the fairness key."""
-
-    @workflow.run
-    async def run(self, count: int, label: int) -> None:
-        await asyncio.gather(
-            *(
-                workflow.execute_activity(
-                    priority_probe,
-                    label,
-                    start_to_close_timeout=timedelta(seconds=30),
-                    priority=Priority(priority_key=3),
-                )
-                for _ in range(count)
-            )
-        )
-
-
 @pytest_asyncio.fixture
 async def fair_partition() -> AsyncIterator[WorkflowEnvironment]:
     """A dev server with fairness on, and one partition per task queue."""
-    env = await WorkflowEnvironment.start_local(
-        dev_server_existing_path=str(BIN / "temporal"),
-        dev_server_extra_args=[
-            "--dynamic-config-value", "matching.enableFairness=true",
-            "--dynamic-config-value", "matching.numTaskqueueReadPartitions=1",
-            "--dynamic-config-value", "matching.numTaskqueueWritePartitions=1",
-        ],
-    )  # fmt: skip
+    env = await one_partition_server("matching.enableFairness=true")
     yield env
     await env.shutdown()
 
@@ -346,28 +340,7 @@ async def test_with_fairness_one_customer_s_backlog_does_not_hold_up_another(
     """What the fairness keys rely on: 30 activities of customer "storm" wait, then 3 of
     customer "calm" are scheduled, all at the same key; a worker that then runs one activity
     at a time takes turns between the customers, so the calm ones run among the first."""
-    client, queue = fair_partition.client, f"probe-{uuid.uuid4().hex[:8]}"
-    runner = UnsandboxedWorkflowRunner()
-    ran.clear()
-    async with Worker(client, task_queue=queue, workflows=[FairnessProbe], workflow_runner=runner):
-        storm = await client.start_workflow(
-            FairnessProbe.run, args=[30, 5], id=f"{queue}-storm", task_queue=queue,
-            priority=urgency.of_incident("storm"),
-        )  # fmt: skip
-        await wait_for_scheduled(storm, 30)
-        calm = await client.start_workflow(
-            FairnessProbe.run, args=[3, 1], id=f"{queue}-calm", task_queue=queue,
-            priority=urgency.of_incident("calm"),
-        )  # fmt: skip
-        await wait_for_scheduled(calm, 3)
-    async with Worker(
-        client, task_queue=queue, workflows=[FairnessProbe], activities=[priority_probe],
-        workflow_runner=runner, max_concurrent_activities=1,
-    ):  # fmt: skip
-        await storm.result()
-        await calm.result()
-    assert len(ran) == 33
-    assert ran[:10].count(1) == 3, ran  # in order, they would be the last three
-    for handle in (storm, calm):
-        async for event in handle.fetch_history_events():
-            assert event.event_type != EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED
+    storm = (30, 3, 5, urgency.of_incident("storm"))
+    calm = (3, 3, 1, urgency.of_incident("calm"))
+    order = await order_run(fair_partition, storm, calm)
+    assert order[:10].count(1) == 3, order  # in order, they would be the last three
