@@ -60,7 +60,11 @@ with workflow.unsafe.imports_passed_through():
         reset_flags,
         timed_events,
     )
-    from workflows.ledger_facts import RecordIncidentFactsInput, incident_facts
+    from workflows.ledger_facts import (
+        RecordIncidentFactsInput,
+        incident_facts,
+        incident_revision,
+    )
     from workflows.ledger_writer import LedgerWriter
     from workflows.matrix import EscalationMatrix
     from workflows.metrics import count
@@ -233,7 +237,7 @@ class IncidentWorkflow(Operations[IncidentView]):
                     facts=incident_facts(self.state, self._input.customer, workflow.now())
                 ),
                 on_refused=self._ledger_refused,
-                revision=self._facts_revision if on_change else None,
+                revision=(lambda: incident_revision(self.state)) if on_change else None,
             )
         if self._state is None:
             self._state = await self._open(input)
@@ -1132,10 +1136,6 @@ class IncidentWorkflow(Operations[IncidentView]):
             timeline_trimmed=s.timeline_trimmed,
             retrying=list(s.retrying.values()),
         )
-
-    def _facts_revision(self) -> int:
-        """The ledger facts' revision (``ledger_facts.incident_facts``)."""
-        return self.state.timeline_trimmed + len(self.state.timeline)
 
     def _publish(self) -> None:
         """Search attributes and the UI's current details, upserted only when they change."""

@@ -138,6 +138,11 @@ def _ack_kept(s: IncidentState, ack_due: datetime, now: datetime) -> bool | None
     return False if s.ack_breached or now > ack_due else None
 
 
+def incident_revision(state: IncidentState) -> int:
+    """The revision of an incident's facts: the events it has recorded, trimmed ones included."""
+    return state.timeline_trimmed + len(state.timeline)
+
+
 def incident_facts(state: IncidentState, customer: str | None, now: datetime) -> IncidentFacts:
     """The ledger's facts of an incident from its workflow state, as of ``now``.
 
@@ -173,7 +178,7 @@ def incident_facts(state: IncidentState, customer: str | None, now: datetime) ->
     mttr, mttr_business = since_t0(s.resolved_at)
     return IncidentFacts(
         incident_id=s.incident_id,
-        revision=s.timeline_trimmed + len(s.timeline),
+        revision=incident_revision(s),
         as_of=now,
         customer=customer or policy.default_customer,
         title=s.title,
