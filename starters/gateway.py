@@ -40,6 +40,18 @@ def incident_memo(input: IncidentInput) -> dict[str, str]:
     return {"title": input.title[:200]}
 
 
+def incident_start_options(input: IncidentInput) -> dict[str, Any]:
+    """The start options of every incident, whoever opens it (the CLI, the webhook)."""
+    return {
+        # An incident id names one incident forever, closed or not (mail Message-IDs derive
+        # from it): a late or repeated delivery, or a reused id, never opens it again.
+        "id_reuse_policy": WorkflowIDReusePolicy.REJECT_DUPLICATE,
+        "memo": incident_memo(input),
+        "static_details": source_details(input.source, input.language),
+        "priority": urgency.of_incident(input.customer, input.arrives_as_p1()),
+    }
+
+
 class TemporalGateway:
     """Starts incidents once per business key and signals them, starting them if needed."""
 
@@ -55,13 +67,9 @@ class TemporalGateway:
                 input,
                 id=incident_id,
                 task_queue=self.task_queue,
-                # A closed incident is not opened again by a late or repeated delivery.
-                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
                 static_summary=input.title[:200],
-                memo=incident_memo(input),
                 rpc_timeout=RPC_TIMEOUT,
-                static_details=source_details(input.source, input.language),
-                priority=urgency.of_incident(input.customer, input.arrives_as_p1()),
+                **incident_start_options(input),
                 **signal,
             )
         except WorkflowAlreadyStartedError:

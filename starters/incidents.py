@@ -7,13 +7,10 @@ from datetime import UTC, datetime
 
 from pydantic import BaseModel
 from temporalio.client import Client
-from temporalio.common import WorkflowIDReusePolicy
 
-from starters.gateway import incident_memo
+from starters.gateway import incident_start_options
 from starters.queries import ask
 from starters.updates import send_update
-from workflows import urgency
-from workflows.details import source_details
 from workflows.incident import IncidentWorkflow
 from workflows.models import IncidentInput, IncidentView
 
@@ -32,13 +29,8 @@ async def open_incident(
         input,
         id=workflow_id,
         task_queue=task_queue,
-        # An incident id names one incident forever, closed or not (mail Message-IDs derive
-        # from it): reusing a closed incident's id would thread new mails into the old story.
-        id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
         static_summary=input.title,
-        memo=incident_memo(input),
-        static_details=source_details(input.source, input.language),
-        priority=urgency.of_incident(input.customer, input.arrives_as_p1()),
+        **incident_start_options(input),
     )
     return workflow_id
 
