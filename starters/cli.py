@@ -23,6 +23,7 @@ from starters.cli_support import (
     AsJson,
     By,
     IncidentId,
+    Wait,
     build,
     client_for,
     err,
@@ -37,6 +38,7 @@ from starters.cli_support import (
 )
 from starters.crisis_cli import register as register_crisis_commands
 from starters.oncall_cli import register as register_oncall_commands
+from starters.published import PUBLISHED_EXIT, show_published
 from starters.report.cli import register as register_report_commands
 from starters.schedules_cli import register as register_schedules_commands
 from workers.connection import metrics_runtime
@@ -328,14 +330,21 @@ def parse_instant(text: str, option: str) -> datetime:
 
 
 @app.command()
-def status(incident_id: IncidentId, as_json: AsJson = False) -> None:
-    """Show an incident: state, deadlines, breaches and timeline."""
+def status(incident_id: IncidentId, as_json: AsJson = False, wait: Wait = 10) -> None:
+    """Show an incident: state, deadlines, breaches and timeline.
 
-    async def action(client: Client, _cfg: Settings) -> IncidentView:
+    When no worker answers within --wait seconds (every worker down, or the incident's
+    task waiting in a backlog): the state it last published to Temporal, exit status 3."""
+
+    async def action(client: Client, _cfg: Settings) -> IncidentView | dict[str, Any]:
         await refuse_if_stuck(client, incident_id)
-        return await incidents.incident_status(client, incident_id)
+        return await incidents.incident_status(client, incident_id, wait)
 
-    show(run_with_client(action), as_json)
+    found = run_with_client(action)
+    if isinstance(found, dict):
+        show_published(found, listing.INCIDENT_COLUMNS, as_json=as_json, when=when)
+        raise typer.Exit(PUBLISHED_EXIT)
+    show(found, as_json)
 
 
 @app.command("list")

@@ -49,6 +49,16 @@ By = Annotated[
     typer.Option("--by", envvar="VIGIE_OPERATOR", help="Who acts (default: the login name)"),
 ]
 AsJson = Annotated[bool, typer.Option("--json", help="Print the incident as JSON")]
+Wait = Annotated[
+    float,
+    typer.Option(
+        "--wait",
+        min=1,
+        max=600,
+        help="Seconds to wait for a worker's answer; then the state last published to "
+        "Temporal is shown instead, without the timeline (exit status 3)",
+    ),
+]
 
 
 def retrying(trouble: DeliveryTrouble, when: Callable[[datetime], str]) -> str:

@@ -18,6 +18,7 @@ from starters import listing
 from starters.cli_support import (
     AsJson,
     By,
+    Wait,
     build,
     err,
     fail,
@@ -27,7 +28,7 @@ from starters.cli_support import (
     run_with_client,
     when,
 )
-from starters.queries import ask
+from starters.published import PUBLISHED_EXIT, answer_or_published, show_published
 from starters.updates import send_update
 from workers.matrix_file import load_matrix
 from workers.settings import Settings
@@ -180,15 +181,28 @@ def list_crises(
 
 
 @crisis_app.command("status")
-def crisis_status(crisis_id: CrisisId, as_json: AsJson = False) -> None:
-    """Show a crisis: milestones, cell, level, DRP decision."""
+def crisis_status(crisis_id: CrisisId, as_json: AsJson = False, wait: Wait = 10) -> None:
+    """Show a crisis: milestones, cell, level, DRP decision.
 
-    async def action(client: Client, _cfg: Settings) -> CrisisView:
+    When no worker answers within --wait seconds: the state it last published to Temporal,
+    exit status 3."""
+
+    async def action(client: Client, _cfg: Settings) -> CrisisView | dict[str, Any]:
         await refuse_if_stuck(client, crisis_id)
         handle = client.get_workflow_handle_for(CrisisWorkflow.run, crisis_id)
-        return await ask(lambda: handle.query(CrisisWorkflow.status))
+        return await answer_or_published(
+            client,
+            crisis_id,
+            lambda timeout: handle.query(CrisisWorkflow.status, rpc_timeout=timeout),
+            wait,
+            listing.crisis_row,
+        )
 
-    show(run_with_client(action), as_json)
+    found = run_with_client(action)
+    if isinstance(found, dict):
+        show_published(found, listing.CRISIS_COLUMNS, as_json=as_json, when=when)
+        raise typer.Exit(PUBLISHED_EXIT)
+    show(found, as_json)
 
 
 @crisis_app.command("post-update")

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import secrets
 from datetime import UTC, datetime
+from typing import Any
 
 from pydantic import BaseModel
 from temporalio.client import Client
 
+from starters import listing
 from starters.gateway import incident_start_options
-from starters.queries import ask
+from starters.published import answer_or_published
 from starters.updates import send_update
 from workflows.incident import IncidentWorkflow
 from workflows.models import IncidentInput, IncidentView
@@ -35,9 +37,19 @@ async def open_incident(
     return workflow_id
 
 
-async def incident_status(client: Client, incident_id: str) -> IncidentView:
+async def incident_status(
+    client: Client, incident_id: str, wait: float
+) -> IncidentView | dict[str, Any]:
+    """The incident's answer to ``status``; what it last published when no worker answers
+    within about ``wait`` seconds (``starters.published``)."""
     handle = client.get_workflow_handle_for(IncidentWorkflow.run, incident_id)
-    return await ask(lambda: handle.query(IncidentWorkflow.status))
+    return await answer_or_published(
+        client,
+        incident_id,
+        lambda timeout: handle.query(IncidentWorkflow.status, rpc_timeout=timeout),
+        wait,
+        listing.incident_row,
+    )
 
 
 async def run_operation(

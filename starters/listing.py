@@ -102,7 +102,7 @@ async def list_rows(
     return rows
 
 
-def _iso(value: Any) -> str:
+def iso(value: Any) -> str:
     if value is None:
         return ""
     return value.isoformat() if isinstance(value, datetime) else str(value)
@@ -120,22 +120,22 @@ def print_rows(
     """JSON keeps ISO 8601 with offset; a pipe gets the same, tab-separated; a terminal gets
     a table with times in the business time zone, to the minute."""
     if as_json:
-        print(json.dumps(rows, ensure_ascii=False, indent=2, default=_iso))
+        print(json.dumps(rows, ensure_ascii=False, indent=2, default=iso))
     elif not sys.stdout.isatty():
         for row in rows:
-            print("\t".join(_iso(row[k]).replace("\t", " ") for k in columns))
+            print("\t".join(iso(row[k]).replace("\t", " ") for k in columns))
     else:
         table = Table()
         for name in columns[:-1]:
             table.add_column(name.replace("_", " "), no_wrap=True)
         table.add_column(columns[-1], overflow="ellipsis", no_wrap=True)
         for row in rows:
-            table.add_row(*(_cell(row[k], when) for k in columns))
+            table.add_row(*(cell(row[k], when) for k in columns))
         out.print(table)
     err.print(f"{len(rows)} {what}(s) · query: {query}", highlight=False)
 
 
-def _cell(value: Any, when: Callable[[datetime | None], str]) -> str:
+def cell(value: Any, when: Callable[[datetime | None], str]) -> str:
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, datetime) or value is None:

@@ -1,15 +1,17 @@
-"""Asks a workflow a query, again when it met a continue-as-new; tells a stuck workflow.
+"""Asks a workflow a query in a bounded time, again when it met a continue-as-new; tells a
+stuck workflow.
 
 A query that arrives while the workflow continues as new can be handed to the run that just
-completed; the server then lets it time out (DEADLINE_EXCEEDED). Asked again, the new run
-answers. Queries change nothing, so asking again is always safe."""
+completed; the server then lets it time out (DEADLINE_EXCEEDED, or the client's RPC timeout
+first). Asked again, the new run answers. Queries change nothing, so asking again is always
+safe."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
 from temporalio.api.common.v1 import WorkflowExecution
@@ -23,27 +25,44 @@ from workflows.limits import clip, one_line
 T = TypeVar("T")
 
 ATTEMPTS = 3
+REASON_CHARS = 300
 
 
-async def ask(
-    query: Callable[[], Awaitable[T]],
+@dataclass(frozen=True)
+class NoAnswer:
+    """No worker answered the query in time: why, in a few words."""
+
+    reason: str
+
+
+async def ask_within(
+    query: Callable[[timedelta], Awaitable[T]],
+    wait: timedelta,
     *,
     attempts: int = ATTEMPTS,
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
-) -> T:
+) -> T | NoAnswer:
+    """The query's answer, asked up to ``attempts`` times in about ``wait`` in all: each
+    attempt gets its share of it as RPC timeout. ``NoAnswer`` when none came (every worker
+    down, or the workflow's task waiting in a backlog), or at once when the server says no
+    worker polls the task queue. Other refusals (unknown workflow, ...) raise."""
+    share = wait / attempts
     for attempt in range(1, attempts + 1):
         try:
-            return await query()
+            return await query(share)
         except RPCError as exc:
-            if exc.status != RPCStatusCode.DEADLINE_EXCEEDED or attempt == attempts:
+            if exc.status == RPCStatusCode.FAILED_PRECONDITION:
+                return NoAnswer(clip(one_line(exc.message), REASON_CHARS))
+            # The server's deadline, or the client's (the RPC timeout): asked again.
+            if exc.status not in (RPCStatusCode.DEADLINE_EXCEEDED, RPCStatusCode.CANCELLED):
                 raise
-        await sleep(0.5)
-    raise AssertionError("unreachable")  # the loop returns or raises
+        if attempt < attempts:
+            await sleep(0.5)
+    return NoAnswer(f"no answer within {wait.total_seconds():g} s")
 
 
 # A workflow task on its third attempt (it failed or timed out twice in a row): stuck.
 STUCK_AFTER = 3
-REASON_CHARS = 300
 
 
 @dataclass(frozen=True)

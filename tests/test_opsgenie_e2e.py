@@ -55,7 +55,8 @@ class Stack:
 
     async def status(self, incident: str) -> IncidentView | None:
         try:
-            return await incidents.incident_status(self.client, incident)
+            handle = self.client.get_workflow_handle_for(IncidentWorkflow.run, incident)
+            return await handle.query(IncidentWorkflow.status)
         except (RPCError, WorkflowQueryFailedError):
             return None  # not started yet, or its first task has not run
 

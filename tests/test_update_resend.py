@@ -3,6 +3,7 @@ they are applied once."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +15,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import WorkflowEnvironment
 
 from starters.dev.smtp_sink import MailSink
-from starters.queries import ask
+from starters.queries import NoAnswer, ask_within
 from starters.updates import ATTEMPTS, send_update
 from tests.helpers import open_incident, short_runs, status_when
 from tests.workflow_health import failed_tasks
@@ -132,27 +133,47 @@ async def test_an_update_sent_again_to_the_next_run_is_applied_once(
 
 async def test_a_query_that_met_a_continue_as_new_is_asked_again() -> None:
     answers: list[RPCError | str] = [rpc(RPCStatusCode.DEADLINE_EXCEEDED), "status"]
-    calls = 0
+    timeouts: list[timedelta] = []
 
-    async def query() -> str:
-        nonlocal calls
-        calls += 1
+    async def query(rpc_timeout: timedelta) -> str:
+        timeouts.append(rpc_timeout)
         answer = answers.pop(0)
         if isinstance(answer, RPCError):
             raise answer
         return answer
 
-    assert await ask(query, sleep=no_wait) == "status" and calls == 2
+    assert await ask_within(query, timedelta(seconds=9), sleep=no_wait) == "status"
+    assert timeouts == [timedelta(seconds=3)] * 2  # each attempt gets its share of the wait
+
+
+async def test_a_query_unanswered_in_time_gives_no_answer() -> None:
+    """The client's RPC timeout (CANCELLED, "Timeout expired") on every attempt, or the
+    server's "no poller seen" at once: no answer, said why."""
+    calls = 0
+
+    async def timing_out(_timeout: timedelta) -> str:
+        nonlocal calls
+        calls += 1
+        raise rpc(RPCStatusCode.CANCELLED, "Timeout expired")
+
+    found = await ask_within(timing_out, timedelta(seconds=2), sleep=no_wait)
+    assert found == NoAnswer("no answer within 2 s") and calls == 3
+
+    async def no_poller(_timeout: timedelta) -> str:
+        raise rpc(RPCStatusCode.FAILED_PRECONDITION, "no poller seen for task queue recently")
+
+    found = await ask_within(no_poller, timedelta(seconds=2), sleep=no_wait)
+    assert found == NoAnswer("no poller seen for task queue recently")
 
 
 async def test_a_query_refused_otherwise_is_not_asked_again() -> None:
     calls = 0
 
-    async def query() -> str:
+    async def query(_timeout: timedelta) -> str:
         nonlocal calls
         calls += 1
         raise rpc(RPCStatusCode.NOT_FOUND, "no such workflow")
 
     with pytest.raises(RPCError, match="no such workflow"):
-        await ask(query, sleep=no_wait)
+        await ask_within(query, timedelta(seconds=2), sleep=no_wait)
     assert calls == 1

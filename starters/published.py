@@ -1,0 +1,137 @@
+"""What an incident or a crisis last published to Temporal, for when no worker answers.
+
+A query is answered by a worker: when every worker is down, or the workflow's task waits in
+a backlog, ``vigie status`` gets no answer. The server still holds what the workflow last
+published: its search attributes (the fields of ``vigie list``), its title, whether its
+workflow task waits and since when, and when a worker last polled its task queue. That is
+what this module reads and prints, said for what it is: not the workflow's answer, and
+without the timeline."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar
+
+from rich.table import Table
+from rich.text import Text
+from temporalio.api.enums.v1 import PendingWorkflowTaskState, TaskQueueKind, TaskQueueType
+from temporalio.api.taskqueue.v1 import TaskQueue
+from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
+from temporalio.client import Client, WorkflowExecution
+from temporalio.service import RPCError
+
+from starters.cli_support import err, out
+from starters.listing import cell, iso
+from starters.queries import NoAnswer, ask_within
+
+T = TypeVar("T")
+
+# `vigie status` and `vigie crisis status` exit with this when they print the published state.
+PUBLISHED_EXIT = 3
+Row = Callable[[WorkflowExecution], Awaitable[dict[str, Any]]]
+
+
+async def answer_or_published(
+    client: Client,
+    workflow_id: str,
+    query: Callable[[timedelta], Awaitable[T]],
+    wait: float,
+    row: Row,
+) -> T | dict[str, Any]:
+    """The query's answer within about ``wait`` seconds; else what the workflow published."""
+    answer = await ask_within(query, timedelta(seconds=wait))
+    if isinstance(answer, NoAnswer):
+        return await published(client, workflow_id, answer.reason, row)
+    return answer
+
+
+async def published(
+    client: Client,
+    workflow_id: str,
+    reason: str,
+    row: Row,
+) -> dict[str, Any]:
+    """The workflow's row as ``vigie list`` gives it, and why it is given instead of an
+    answer: the run's status, its waiting workflow task, the last poll of its task queue."""
+    described = await client.get_workflow_handle(workflow_id).describe()
+    raw = described.raw_description
+    found = await row(described)
+    found.update(
+        answered_by="search_attributes",
+        reason=reason,
+        workflow=described.status.name.lower() if described.status else "unknown",
+        workflow_task="none",
+        workflow_task_since=None,
+        task_queue=described.task_queue,
+        last_poll=await last_poll(client, described.task_queue),
+    )
+    if raw.HasField("pending_workflow_task"):
+        task = raw.pending_workflow_task
+        started = task.state == PendingWorkflowTaskState.PENDING_WORKFLOW_TASK_STATE_STARTED
+        found["workflow_task"] = (
+            f"{'running on a worker' if started else 'waiting for a worker'}, "
+            f"attempt {task.attempt}"
+        )
+        since = task.started_time if started else task.scheduled_time
+        if since.ByteSize():
+            found["workflow_task_since"] = since.ToDatetime(tzinfo=UTC)
+    return found
+
+
+async def last_poll(client: Client, task_queue: str) -> datetime | None:
+    """When a worker last polled the task queue for workflow tasks (the server remembers
+    the pollers of the last minutes); None when none did, or it cannot be told."""
+    request = DescribeTaskQueueRequest(
+        namespace=client.namespace,
+        task_queue=TaskQueue(name=task_queue, kind=TaskQueueKind.TASK_QUEUE_KIND_NORMAL),
+        task_queue_type=TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
+    )
+    try:
+        described = await client.workflow_service.describe_task_queue(request)
+    except RPCError:
+        return None
+    times = [p.last_access_time.ToDatetime(tzinfo=UTC) for p in described.pollers]
+    return max(times, default=None)
+
+
+def show_published(
+    found: dict[str, Any],
+    columns: tuple[str, ...],
+    *,
+    as_json: bool,
+    when: Callable[[datetime | None], str],
+) -> None:
+    """A warning on stderr, then the published fields: JSON (ISO 8601 times) or a table."""
+    workflow_id = found[columns[0]]
+    err.print(
+        Text.assemble(
+            ("warning:", "bold yellow"),
+            f" no worker answered for {workflow_id} ({found['reason']}). What follows is "
+            "the state it last published to Temporal (search attributes), without its "
+            "timeline; exit status 3.",
+        ),
+        highlight=False,
+    )
+    if as_json:
+        print(json.dumps(found, ensure_ascii=False, indent=2, default=iso))
+        return
+    polled = found["last_poll"]
+    waiting = found["workflow_task"]
+    if found["workflow_task_since"] is not None:
+        waiting += f", since {when(found['workflow_task_since'])}"
+    table = Table(show_header=False, box=None, pad_edge=False)
+    for key in columns:
+        table.add_row(Text(key.replace("_", " "), style="bold"), cell(found[key], when))
+    for label, value in (
+        ("workflow", found["workflow"]),
+        ("workflow task", waiting),
+        ("task queue", found["task_queue"]),
+        (
+            "last poll",
+            when(polled) if polled is not None else "no worker polled it in the last minutes",
+        ),
+    ):
+        table.add_row(Text(label, style="bold"), value)
+    out.print(table)

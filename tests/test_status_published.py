@@ -1,0 +1,141 @@
+"""`vigie status` and `vigie crisis status` when no worker answers: the published state."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from datetime import datetime
+
+from temporalio.client import Client
+from temporalio.testing import WorkflowEnvironment
+from typer.testing import CliRunner
+
+from starters.cli import app
+from starters.published import PUBLISHED_EXIT
+from tests.faults.helpers import until
+from workers.settings import Settings
+from workers.worker import build_worker
+
+runner = CliRunner()
+
+
+async def invoke(env: dict[str, str], *args: str) -> tuple[int, str, str]:
+    result = await asyncio.to_thread(runner.invoke, app, list(args), env=env)
+    return result.exit_code, result.stdout, result.stderr
+
+
+def cli_env(dev_env: WorkflowEnvironment, settings: Settings) -> dict[str, str]:
+    return {
+        "TEMPORAL_ADDRESS": dev_env.client.service_client.config.target_host,
+        "VIGIE_TASK_QUEUE": settings.task_queue,
+        "VIGIE_OPERATOR": "cli-tester",
+        "COLUMNS": "200",
+    }
+
+
+async def answered(env: dict[str, str], *command: str) -> dict[str, object]:
+    """The workflow's own answer, once its first task ran."""
+    for _ in range(50):
+        code, out, err = await invoke(env, *command, "--json")
+        if code == 0:
+            return dict(json.loads(out))
+        await asyncio.sleep(0.2)
+    raise AssertionError(f"{command} never answered: {code} {err}")
+
+
+async def settled(client: Client, workflow_id: str) -> bool:
+    """No activity and no workflow task in flight: the worker has done everything."""
+    raw = (await client.get_workflow_handle(workflow_id).describe()).raw_description
+    return not raw.pending_activities and not raw.HasField("pending_workflow_task")
+
+
+async def test_with_every_worker_down_status_shows_what_the_incident_published(
+    dev_env: WorkflowEnvironment, settings: Settings
+) -> None:
+    env = cli_env(dev_env, settings)
+    async with build_worker(dev_env.client, settings):
+        code, out, err = await invoke(
+            env, "open", "--title", "Payroll export fails", "--service-level", "silver",
+            "--priority", "P2", "--requester", "rh@example.org", "--application", "payroll",
+            "--category", "batch", "--description", "since 02:00",
+        )  # fmt: skip
+        assert code == 0, err
+        incident = out.strip().splitlines()[-1]
+        view = await answered(env, "status", incident)
+        code, _, err = await invoke(env, "acknowledge", incident, "--note", "on it")
+        assert code == 0, err
+        await until(lambda: settled(dev_env.client, incident), within=30.0)
+    # The worker is gone: nothing answers the query.
+
+    began = time.monotonic()
+    code, out, err = await invoke(env, "status", incident, "--wait", "2", "--json")
+    took = time.monotonic() - began
+    assert code == PUBLISHED_EXIT, (code, out, err)
+    said = " ".join(err.split())
+    assert f"no worker answered for {incident}" in said and "without its timeline" in said, said
+    found = json.loads(out)
+    assert found["incident"] == incident and found["title"] == "Payroll export fails"
+    assert (found["status"], found["priority"], found["level"]) == ("in_progress", "P2", "silver")
+    assert found["breached"] is False and found["answered_by"] == "search_attributes"
+    assert datetime.fromisoformat(found["next_due"]) == datetime.fromisoformat(
+        str(view["resolution_due_at"])
+    )
+    assert found["workflow"] == "running" and found["workflow_task"] == "none"
+    assert found["task_queue"] == settings.task_queue
+    assert found["last_poll"], "the worker polled seconds ago"
+    assert "timeline" not in found
+    assert took < 30, took  # --wait 2 bounds the wait, where a query alone waits much longer
+
+    # A change waits for a worker: said, with since when; in a terminal, a table.
+    handle = dev_env.client.get_workflow_handle(incident)
+    await handle.cancel()
+    code, out, err = await invoke(env, "status", incident, "--wait", "1")
+    assert code == PUBLISHED_EXIT, (code, out, err)
+    lines = {line.split("  ", 1)[0]: line for line in out.splitlines()}
+    assert "in_progress" in lines["status"] and "P2" in lines["priority"], out
+    assert "waiting for a worker, attempt 1, since" in lines["workflow task"], out
+    assert settings.task_queue in lines["task queue"], out
+    await handle.terminate("test over")
+
+
+async def test_with_every_worker_down_crisis_status_shows_what_the_crisis_published(
+    dev_env: WorkflowEnvironment, settings: Settings
+) -> None:
+    env = cli_env(dev_env, settings)
+    async with build_worker(dev_env.client, settings):
+        code, out, err = await invoke(
+            env, "crisis", "open", "--title", "Flood at the main site",
+            "--criterion", "natural_disaster",
+        )  # fmt: skip
+        assert code == 0, err
+        crisis = out.strip().splitlines()[-1]
+        view = await answered(env, "crisis", "status", crisis)
+
+    code, out, err = await invoke(env, "crisis", "status", crisis, "--wait", "1", "--json")
+    assert code == PUBLISHED_EXIT, (code, out, err)
+    assert f"no worker answered for {crisis}" in " ".join(err.split())
+    found = json.loads(out)
+    assert (found["crisis"], found["status"], found["level"]) == (crisis, "active", view["level"])
+    assert found["title"] == "Flood at the main site" and found["workflow"] == "running"
+    await dev_env.client.get_workflow_handle(crisis).terminate("test over")
+
+
+async def test_with_a_worker_status_answers_as_before(
+    dev_env: WorkflowEnvironment, settings: Settings
+) -> None:
+    """--wait only bounds the wait: a worker's answer is the whole view, exit status 0."""
+    env = cli_env(dev_env, settings)
+    async with build_worker(dev_env.client, settings):
+        code, out, err = await invoke(
+            env, "open", "--title", "VPN down", "--service-level", "gold", "--priority", "P3",
+        )  # fmt: skip
+        assert code == 0, err
+        incident = out.strip().splitlines()[-1]
+        await answered(env, "status", incident)
+        code, out, err = await invoke(env, "status", incident, "--wait", "5", "--json")
+        assert code == 0 and not err, (code, err)
+        assert json.loads(out)["timeline"]
+        code, _, err = await invoke(env, "status", incident, "--wait", "0")
+        assert code == 2 and "--wait" in err
+        await dev_env.client.get_workflow_handle(incident).terminate("test over")
