@@ -7,6 +7,7 @@ from datetime import datetime
 from pydantic import BaseModel, Field
 
 from workflows.crisis_models import Conference, CrisisMail
+from workflows.limits import MAX_ID
 from workflows.models import AlertCommand, AlertRef, IncidentView, OutgoingMail
 from workflows.policy import Policy
 
@@ -86,3 +87,12 @@ class CrisisMailInput(BaseModel):
     crisis_id: str
     mail: CrisisMail
     conference: Conference | None = None
+
+
+class SetTaskPriorityInput(BaseModel):
+    """A workflow's task queue priority, as a whole: the key and the fairness it keeps."""
+
+    workflow_id: str = Field(max_length=MAX_ID)
+    priority_key: int | None = Field(default=None, ge=1, le=5, description="None: the default")
+    fairness_key: str | None = Field(default=None, max_length=64)
+    fairness_weight: float | None = Field(default=None, gt=0)

@@ -14,8 +14,9 @@ max <= 2 s), with the opening and draining figures and the CPU spent.
 ``--storm-priority P3`` makes the storm's incidents P3, opened with T0 now so that none of
 their deadlines falls during the run (a gold P3's acknowledgement deadline is 15 business
 minutes away, hours outside business hours): only the calm customer's P1 incidents are
-measured. ``--no-keys`` starts every incident without start keys (no key 2 for a P1, no
-fairness key); the activities keep the keys they set.
+measured. ``--no-keys`` starts every incident at key 3 given outright and without fairness
+key: an incident then keeps key 3 whatever its class (a key left unset would be moved to 2 by
+a P1 itself); the activities keep the keys they set.
 
 ``--calm N`` makes it a storm at one customer: the ``--incidents`` are customer "storm"'s,
 and N more incidents of customer "calm" are opened among them, evenly spread, with the same
@@ -48,6 +49,7 @@ from harness import (
 )
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowQueryFailedError
+from temporalio.common import Priority
 from temporalio.service import RPCError
 
 from starters.dev.smtp_sink import MailSink
@@ -57,6 +59,8 @@ from workflows.models import IncidentView
 
 ACK_GOLD = timedelta(minutes=15)
 BREACH_SUBJECT = "Délai de prise en compte dépassé"
+# ``--no-keys``: the default key, given outright so that no incident changes it.
+NO_KEYS = Priority(priority_key=3)
 
 
 async def lateness(client: Client, ids: list[str]) -> dict[str, tuple[float, float]]:
@@ -207,7 +211,7 @@ async def main(
                         task_queue=queue,
                         priority=urgency.of_incident(incident.customer, incident.arrives_as_p1())
                         if keys
-                        else urgency.ROUTINE,
+                        else NO_KEYS,
                     )
 
                 began = time.perf_counter()

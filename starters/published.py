@@ -10,6 +10,7 @@ without the timeline."""
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
@@ -19,12 +20,13 @@ from rich.text import Text
 from temporalio.api.enums.v1 import PendingWorkflowTaskState, TaskQueueKind, TaskQueueType
 from temporalio.api.taskqueue.v1 import TaskQueue
 from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
-from temporalio.client import Client, WorkflowExecution
+from temporalio.client import Client, WorkflowExecution, WorkflowExecutionStatus
 from temporalio.service import RPCError
 
 from starters.cli_support import err, out
 from starters.listing import cell, iso
 from starters.queries import NoAnswer, ask_within
+from workflows.search import SLA_BREACHED
 
 T = TypeVar("T")
 
@@ -67,7 +69,10 @@ async def published(
         task_queue=described.task_queue,
         last_poll=await last_poll(client, described.task_queue),
     )
-    if raw.HasField("pending_workflow_task"):
+    if found.get("breached") is False and SLA_BREACHED not in described.typed_search_attributes:
+        found["breached"] = None  # not published yet: unknown, not "no"
+    running = described.status == WorkflowExecutionStatus.RUNNING
+    if running and raw.HasField("pending_workflow_task"):  # a closed run keeps its last one
         task = raw.pending_workflow_task
         started = task.state == PendingWorkflowTaskState.PENDING_WORKFLOW_TASK_STATE_STARTED
         found["workflow_task"] = (
@@ -108,9 +113,9 @@ def show_published(
     err.print(
         Text.assemble(
             ("warning:", "bold yellow"),
-            f" no worker answered for {workflow_id} ({found['reason']}). What follows is "
-            "the state it last published to Temporal (search attributes), without its "
-            "timeline; exit status 3.",
+            f" {workflow_id} did not answer ({found['reason']}). What follows is the state "
+            "it last published to Temporal (search attributes), without its timeline; exit "
+            "status 3.",
         ),
         highlight=False,
     )
@@ -119,19 +124,19 @@ def show_published(
         return
     polled = found["last_poll"]
     waiting = found["workflow_task"]
-    if found["workflow_task_since"] is not None:
-        waiting += f", since {when(found['workflow_task_since'])}"
-    table = Table(show_header=False, box=None, pad_edge=False)
-    for key in columns:
-        table.add_row(Text(key.replace("_", " "), style="bold"), cell(found[key], when))
-    for label, value in (
+    rows = [(key.replace("_", " "), found[key]) for key in columns]
+    rows += [
         ("workflow", found["workflow"]),
         ("workflow task", waiting),
+        ("workflow task since", found["workflow_task_since"]),
         ("task queue", found["task_queue"]),
-        (
-            "last poll",
-            when(polled) if polled is not None else "no worker polled it in the last minutes",
-        ),
-    ):
-        table.add_row(Text(label, style="bold"), value)
+        ("last poll", polled if polled is not None else "none in the last minutes"),
+    ]
+    if not sys.stdout.isatty():  # a pipe: one tab-separated line per field, never folded
+        for label, value in rows:
+            print(f"{label}\t{iso(value).replace(chr(9), ' ')}")
+        return
+    table = Table(show_header=False, box=None, pad_edge=False)
+    for label, value in rows:
+        table.add_row(Text(label, style="bold"), cell(value, when))
     out.print(table)

@@ -26,6 +26,10 @@ T = TypeVar("T")
 
 ATTEMPTS = 3
 REASON_CHARS = 300
+# What the server says when no worker polled the task queue lately, and what the SDK says
+# when a call's RPC timeout expires.
+NO_POLLER = "no poller seen"
+CLIENT_TIMEOUT = "Timeout expired"
 
 
 @dataclass(frozen=True)
@@ -42,23 +46,38 @@ async def ask_within(
     attempts: int = ATTEMPTS,
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
 ) -> T | NoAnswer:
-    """The query's answer, asked up to ``attempts`` times in about ``wait`` in all: each
-    attempt gets its share of it as RPC timeout. ``NoAnswer`` when none came (every worker
-    down, or the workflow's task waiting in a backlog), or at once when the server says no
-    worker polls the task queue. Other refusals (unknown workflow, ...) raise."""
-    share = wait / attempts
+    """The query's answer within about ``wait``, asked up to ``attempts`` times: each attempt
+    but the last gets two thirds of the time left as RPC timeout (a slow answer, such as a
+    long replay, has most of the wait; a query lost to a continue-as-new, time to be asked
+    again), the last all of it. ``NoAnswer`` when none came (every worker down, or the
+    workflow's task waiting in a backlog), or at once when the server says no worker polls
+    the task queue. Other refusals (unknown workflow, closed before its first task, ...)
+    raise."""
+    loop = asyncio.get_running_loop()
+    end = loop.time() + wait.total_seconds()
     for attempt in range(1, attempts + 1):
+        left = end - loop.time()
+        share = left if attempt == attempts else left * 2 / 3
         try:
-            return await query(share)
+            return await query(timedelta(seconds=max(share, 0.1)))
         except RPCError as exc:
-            if exc.status == RPCStatusCode.FAILED_PRECONDITION:
+            if exc.status == RPCStatusCode.FAILED_PRECONDITION and NO_POLLER in exc.message:
                 return NoAnswer(clip(one_line(exc.message), REASON_CHARS))
-            # The server's deadline, or the client's (the RPC timeout): asked again.
-            if exc.status not in (RPCStatusCode.DEADLINE_EXCEEDED, RPCStatusCode.CANCELLED):
+            if not timed_out(exc):
                 raise
-        if attempt < attempts:
+        if attempt < attempts and end - loop.time() > 1:
             await sleep(0.5)
+        elif attempt < attempts:
+            break
     return NoAnswer(f"no answer within {wait.total_seconds():g} s")
+
+
+def timed_out(exc: RPCError) -> bool:
+    """The server's deadline, or the client's RPC timeout (which the SDK gives as CANCELLED,
+    "Timeout expired"); not a call cancelled otherwise."""
+    if exc.status == RPCStatusCode.DEADLINE_EXCEEDED:
+        return True
+    return exc.status == RPCStatusCode.CANCELLED and exc.message == CLIENT_TIMEOUT
 
 
 # A workflow task on its third attempt (it failed or timed out twice in a row): stuck.

@@ -17,6 +17,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import WorkflowEnvironment
 
 from tests.workflow_health import failed_tasks, report
+from workflows import urgency
 from workflows.incident import IncidentWorkflow
 from workflows.models import IncidentInput, IncidentView
 
@@ -50,11 +51,14 @@ async def open_incident(
         "opened_by": "tester",
     }
     values.update(fields)
+    input = IncidentInput(**values)
     handle = await client.start_workflow(
         IncidentWorkflow.run,
-        IncidentInput(**values),
+        input,
         id=f"incident-test-{uuid.uuid4().hex[:10]}",
         task_queue=task_queue,
+        # The key its class gives it, as the CLI and the webhook start it.
+        priority=urgency.of_incident(input.customer, input.arrives_as_p1()),
     )
     return handle
 

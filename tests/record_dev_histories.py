@@ -26,6 +26,7 @@ from typing import Any
 
 import httpx
 from pydantic import SecretStr
+from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowHandle, WorkflowQueryFailedError
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.service import RPCError
@@ -45,7 +46,15 @@ from workers.settings import DEFAULT_CONFIG_DIR, Settings
 from workers.worker import build_worker
 from workflows.crisis import CrisisWorkflow
 from workflows.incident import IncidentWorkflow
-from workflows.models import AcknowledgeInput, IncidentView, QualifyP1Input, WorklogInput
+from workflows.models import (
+    AcknowledgeInput,
+    CloseInput,
+    IncidentView,
+    QualifyP1Input,
+    RecategorizeInput,
+    ResolveInput,
+    WorklogInput,
+)
 from workflows.search import SEARCH_ATTRIBUTES
 
 WEBHOOKS = Path(__file__).parent / "fixtures" / "opsgenie" / "webhook"
@@ -107,6 +116,32 @@ async def continued(client: Client, queue: str) -> list[tuple[str, WorkflowHandl
     ]
 
 
+async def recategorized(client: Client, queue: str) -> list[tuple[str, WorkflowHandle[Any, Any]]]:
+    """A P3 made a P1, then not confirmed as one: the server takes each new key (its history
+    records WorkflowExecutionOptionsUpdated events, which a replay passes over)."""
+    handle = await open_incident(client, queue, priority="P3")
+    await status(handle)
+    await handle.execute_update(
+        IncidentWorkflow.recategorize,
+        RecategorizeInput(by="im", priority="P1", reason="every customer blocked"),
+    )
+    await handle.execute_update(
+        IncidentWorkflow.qualify_p1,
+        QualifyP1Input(by="im", verdict="unconfirmed", new_priority="P2"),
+    )
+
+    async def both_keys_set() -> None:
+        updated = EventType.EVENT_TYPE_WORKFLOW_EXECUTION_OPTIONS_UPDATED
+        events = [e.event_type async for e in handle.fetch_history_events()]
+        assert events.count(updated) == 2, events
+
+    await assert_eventually(both_keys_set)
+    await handle.execute_update(IncidentWorkflow.resolve, ResolveInput(by="a", resolution="ok"))
+    await handle.execute_update(IncidentWorkflow.close, CloseInput(by="alice"))
+    await handle.result()
+    return [("incident_recategorized_dev", handle)]
+
+
 async def cold(client: Client, queue: str) -> list[tuple[str, WorkflowHandle[Any, Any]]]:
     handles = [await open_incident(client, queue, priority=p) for p in ("P2", "P3")]
     first_runs = [(await handle.describe()).run_id for handle in handles]
@@ -161,7 +196,7 @@ async def main(tag: str) -> None:
             transport=httpx.ASGITransport(app=standin.app()),
         )
         async with build_worker(env.client, settings, alert_api=alert_api):
-            for scenario in (opsgenie_major, continued):
+            for scenario in (opsgenie_major, continued, recategorized):
                 await record(tag, await scenario(env.client, settings.task_queue))
         one = settings.model_copy(update={"max_cached_workflows": 1, "task_queue": "record-cold"})
         async with build_worker(env.client, one, alert_api=alert_api):

@@ -38,6 +38,7 @@ from workflows.models import (
     CloseInput,
     ProblemProposal,
     QualifyP1Input,
+    RecategorizeInput,
     ReopenInput,
     ResolveInput,
     ResumeInput,
@@ -91,6 +92,25 @@ async def breach(env: WorkflowEnvironment, queue: str) -> WorkflowHandle[object,
     await advance(env, timedelta(hours=3))
     await handle.execute_update(IncidentWorkflow.resolve, ResolveInput(by="a", resolution="ok"))
     await advance(env, timedelta(days=3, hours=1))
+    await handle.result()
+    return handle
+
+
+async def recategorized(env: WorkflowEnvironment, queue: str) -> WorkflowHandle[object, object]:
+    """A P3 made a P1, then not confirmed as one: its task queue key follows (the test
+    server does not know the call, so the activity says it was refused)."""
+    handle = await open_incident(env.client, queue, priority="P3")
+    await status(handle)
+    await handle.execute_update(
+        IncidentWorkflow.recategorize,
+        RecategorizeInput(by="im", priority="P1", reason="every customer blocked"),
+    )
+    await handle.execute_update(
+        IncidentWorkflow.qualify_p1,
+        QualifyP1Input(by="im", verdict="unconfirmed", new_priority="P2"),
+    )
+    await handle.execute_update(IncidentWorkflow.resolve, ResolveInput(by="a", resolution="ok"))
+    await handle.execute_update(IncidentWorkflow.close, CloseInput(by="alice"))
     await handle.result()
     return handle
 
@@ -386,6 +406,7 @@ async def main(tag: str) -> None:
                 ("incident_failed_for_good", partial(failed_for_good, settings=settings)),
                 ("incident_cancelled", incident_cancelled),
                 ("crisis_cancelled", crisis_cancelled),
+                ("incident_recategorized", recategorized),
             ):
                 path = HISTORIES / f"{name}_{tag}.json"
                 if path.exists():

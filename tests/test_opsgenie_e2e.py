@@ -55,10 +55,10 @@ class Stack:
 
     async def status(self, incident: str) -> IncidentView | None:
         try:
-            handle = self.client.get_workflow_handle_for(IncidentWorkflow.run, incident)
-            return await handle.query(IncidentWorkflow.status)
+            found = await incidents.incident_status(self.client, incident, 10)
         except (RPCError, WorkflowQueryFailedError):
             return None  # not started yet, or its first task has not run
+        return found if isinstance(found, IncidentView) else None  # no answer in time
 
     async def status_when(self, incident: str, predicate: Any) -> IncidentView:
         for _ in range(150):

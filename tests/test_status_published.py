@@ -73,7 +73,8 @@ async def test_with_every_worker_down_status_shows_what_the_incident_published(
     took = time.monotonic() - began
     assert code == PUBLISHED_EXIT, (code, out, err)
     said = " ".join(err.split())
-    assert f"no worker answered for {incident}" in said and "without its timeline" in said, said
+    assert f"{incident} did not answer (no answer within 2 s)" in said, said
+    assert "without its timeline" in said, said
     found = json.loads(out)
     assert found["incident"] == incident and found["title"] == "Payroll export fails"
     assert (found["status"], found["priority"], found["level"]) == ("in_progress", "P2", "silver")
@@ -87,16 +88,50 @@ async def test_with_every_worker_down_status_shows_what_the_incident_published(
     assert "timeline" not in found
     assert took < 30, took  # --wait 2 bounds the wait, where a query alone waits much longer
 
-    # A change waits for a worker: said, with since when; in a terminal, a table.
+    # A change waits for a worker: said, with since when. In a pipe: one tab-separated
+    # line per field.
     handle = dev_env.client.get_workflow_handle(incident)
     await handle.cancel()
     code, out, err = await invoke(env, "status", incident, "--wait", "1")
     assert code == PUBLISHED_EXIT, (code, out, err)
-    lines = {line.split("  ", 1)[0]: line for line in out.splitlines()}
-    assert "in_progress" in lines["status"] and "P2" in lines["priority"], out
-    assert "waiting for a worker, attempt 1, since" in lines["workflow task"], out
-    assert settings.task_queue in lines["task queue"], out
+    fields = dict(line.split("\t") for line in out.splitlines())
+    assert (fields["status"], fields["priority"], fields["breached"]) == (
+        "in_progress",
+        "P2",
+        "False",
+    ), out
+    assert fields["workflow task"] == "waiting for a worker, attempt 1", out
+    assert datetime.fromisoformat(fields["workflow task since"]).tzinfo is not None, out
+    assert fields["task queue"] == settings.task_queue, out
     await handle.terminate("test over")
+    # Closed: what it published last; the task it had waiting is gone with the run.
+    code, out, err = await invoke(env, "status", incident, "--wait", "1", "--json")
+    assert code == PUBLISHED_EXIT, (code, out, err)
+    found = json.loads(out)
+    assert (found["workflow"], found["status"]) == ("terminated", "in_progress"), found
+    assert found["workflow_task"] == "none" and found["workflow_task_since"] is None, found
+
+
+async def test_an_incident_no_worker_ever_opened_shows_nothing_it_did_not_publish(
+    dev_env: WorkflowEnvironment, settings: Settings
+) -> None:
+    """Started, its first task never run: status, priority and breach unknown (not "no"),
+    no worker ever polled. Terminated then: the query is refused for what it is."""
+    env = cli_env(dev_env, settings)
+    code, out, err = await invoke(
+        env, "open", "--title", "VPN down", "--service-level", "gold", "--priority", "P3",
+    )  # fmt: skip
+    assert code == 0, err
+    incident = out.strip().splitlines()[-1]
+    code, out, err = await invoke(env, "status", incident, "--wait", "1", "--json")
+    assert code == PUBLISHED_EXIT, (code, out, err)
+    found = json.loads(out)
+    assert (found["status"], found["priority"], found["breached"]) == ("?", "?", None), found
+    assert found["title"] == "VPN down" and found["last_poll"] is None
+    assert found["workflow_task"] == "waiting for a worker, attempt 1"
+    await dev_env.client.get_workflow_handle(incident).terminate("never opened")
+    code, out, err = await invoke(env, "status", incident, "--wait", "1")
+    assert code == 1 and not out and "closed before" in err, (code, out, err)
 
 
 async def test_with_every_worker_down_crisis_status_shows_what_the_crisis_published(
@@ -114,7 +149,7 @@ async def test_with_every_worker_down_crisis_status_shows_what_the_crisis_publis
 
     code, out, err = await invoke(env, "crisis", "status", crisis, "--wait", "1", "--json")
     assert code == PUBLISHED_EXIT, (code, out, err)
-    assert f"no worker answered for {crisis}" in " ".join(err.split())
+    assert f"{crisis} did not answer" in " ".join(err.split())
     found = json.loads(out)
     assert (found["crisis"], found["status"], found["level"]) == (crisis, "active", view["level"])
     assert found["title"] == "Flood at the main site" and found["workflow"] == "running"

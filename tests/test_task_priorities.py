@@ -8,21 +8,25 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
+import pytest
 import pytest_asyncio
 from temporalio import activity, workflow
 from temporalio.api.enums.v1 import EventType
-from temporalio.client import WorkflowExecutionDescription, WorkflowHandle
+from temporalio.client import Client, WorkflowExecutionDescription, WorkflowHandle
 from temporalio.common import Priority
-from temporalio.service import RPCError
+from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
+from activities.models import SetTaskPriorityInput
+from activities.task_priority import TaskPriorityActivities
 from starters.dev.smtp_sink import MailSink
 from starters.gateway import TemporalGateway
 from starters.incidents import open_incident as start_incident
@@ -38,12 +42,20 @@ from tests.helpers import (
     status_when,
 )
 from tests.test_crisis_chronogram import start_crisis
+from tests.test_versions import patch_markers
 from workers.settings import Settings
 from workers.worker import build_worker
 from workflows import urgency
 from workflows.crisis_models import CrisisInput, CrisisView, PostUpdateInput
-from workflows.incident import IncidentWorkflow
-from workflows.models import AcknowledgeInput, IncidentInput, QualifyP1Input
+from workflows.incident import PATCH_PRIORITY_CLASS, IncidentWorkflow
+from workflows.models import (
+    AcknowledgeInput,
+    IncidentInput,
+    IncidentView,
+    QualifyP1Input,
+    RecategorizeInput,
+    WorklogInput,
+)
 
 
 async def scheduled_keys(handle: WorkflowHandle) -> list[tuple[str, int]]:  # type: ignore[type-arg]
@@ -344,3 +356,158 @@ async def test_with_fairness_one_customer_s_backlog_does_not_hold_up_another(
     calm = (3, 3, 1, urgency.of_incident("calm"))
     order = await order_run(fair_partition, storm, calm)
     assert order[:10].count(1) == 3, order  # in order, they would be the last three
+
+
+async def keys_of(handle: WorkflowHandle) -> tuple[int, str]:  # type: ignore[type-arg]
+    info = (await handle.describe()).raw_description.workflow_execution_info
+    return info.priority.priority_key, info.priority.fairness_key
+
+
+async def keys_become(handle: WorkflowHandle, expected: tuple[int, str]) -> None:  # type: ignore[type-arg]
+    async def check() -> None:
+        assert await keys_of(handle) == expected
+
+    await assert_eventually(check, handle=handle)
+
+
+async def test_an_incident_s_key_follows_its_class(
+    dev_env: WorkflowEnvironment, settings: Settings, config_dir: Path
+) -> None:
+    """Recategorized to P1: key 2, by an activity at key 1; back to P2: the default; the
+    fairness key kept. A policy that maps an Opsgenie P2 to P1 opens a P1 at key 2, though it
+    was not sent as one. A key given otherwise at start is left as it is."""
+    client = dev_env.client
+    policy = config_dir / "policy.toml"
+    text = policy.read_text(encoding="utf-8")
+    policy.write_text(text.replace('P2 = "P2"\nP3 = "P3"', 'P2 = "P1"\nP3 = "P3"', 1))
+    async with build_worker(client, settings):
+        input = IncidentInput(
+            title="Invoices late", service_level="gold", priority="P3", opened_by="tester",
+            customer="acme", requesters=["customer@example.org"],
+        )  # fmt: skip
+        incident = client.get_workflow_handle_for(
+            IncidentWorkflow.run, await start_incident(client, settings.task_queue, input)
+        )
+        await status(incident)
+        assert await keys_of(incident) == (0, "acme")
+        await incident.execute_update(
+            IncidentWorkflow.recategorize,
+            RecategorizeInput(by="im", priority="P1", reason="every customer blocked"),
+        )
+        await keys_become(incident, (2, "acme"))
+        await incident.execute_update(
+            IncidentWorkflow.qualify_p1,
+            QualifyP1Input(by="im", verdict="unconfirmed", new_priority="P2"),
+        )
+        await keys_become(incident, (0, "acme"))
+        sent = [key for name, key in await scheduled_keys(incident) if name == "set_task_priority"]
+        assert sent == [1, 1], sent  # each change ahead of the backlog
+        events = [e.event_type async for e in incident.fetch_history_events()]
+        assert events.count(EventType.EVENT_TYPE_WORKFLOW_EXECUTION_OPTIONS_UPDATED) == 2
+        assert PATCH_PRIORITY_CLASS in await patch_markers(incident)  # replays without it
+
+        mapped = await start_incident(
+            client, settings.task_queue,
+            input.model_copy(update={"priority": None, "opsgenie_priority": "P2"}),
+        )  # fmt: skip
+        opened = client.get_workflow_handle_for(IncidentWorkflow.run, mapped)
+        assert (await status(opened)).priority == "P1"
+        await keys_become(opened, (2, "acme"))
+
+        chosen = await client.start_workflow(
+            IncidentWorkflow.run, input, id=f"incident-ui-{uuid.uuid4().hex[:8]}",
+            task_queue=settings.task_queue, priority=Priority(priority_key=4),
+        )  # fmt: skip
+        await chosen.execute_update(
+            IncidentWorkflow.recategorize,
+            RecategorizeInput(by="im", priority="P1", reason="every customer blocked"),
+        )
+        await chosen.execute_update(
+            IncidentWorkflow.add_worklog, WorklogInput(by="im", text="a later task")
+        )
+        assert await keys_of(chosen) == (4, "")
+        assert "set_task_priority" not in [name for name, _ in await scheduled_keys(chosen)]
+
+
+class OptionsService:
+    """The one call of the workflow service that the activity makes: answers as told."""
+
+    def __init__(self, answer: RPCError | None = None) -> None:
+        self.answer = answer
+        self.requests: list[Any] = []
+
+    async def update_workflow_execution_options(self, request: Any) -> None:
+        self.requests.append(request)
+        if self.answer is not None:
+            raise self.answer
+
+
+class FakeClient:
+    namespace = "default"
+
+    def __init__(self, service: OptionsService) -> None:
+        self.workflow_service = service
+
+
+async def test_a_server_that_refuses_the_key_leaves_it_and_says_why(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A server before 1.30 does not know the field: False, logged, not retried. A server
+    that does not answer: raised, so that the retry policy tries again."""
+    ask = SetTaskPriorityInput(workflow_id="incident-1", priority_key=2, fairness_key="acme")
+    taken = OptionsService()
+    assert await TaskPriorityActivities(cast(Client, FakeClient(taken))).set_task_priority(ask)
+    (request,) = taken.requests
+    assert list(request.update_mask.paths) == ["priority"]
+    given = request.workflow_execution_options.priority
+    assert (given.priority_key, given.fairness_key) == (2, "acme")
+    back = ask.model_copy(update={"priority_key": None})
+    await TaskPriorityActivities(cast(Client, FakeClient(taken))).set_task_priority(back)
+    assert taken.requests[-1].workflow_execution_options.priority.priority_key == 0
+
+    old = OptionsService(rpc_error(RPCStatusCode.INVALID_ARGUMENT, "unknown path: priority"))
+    with caplog.at_level(logging.WARNING, "vigie.task_priority"):
+        assert not await TaskPriorityActivities(cast(Client, FakeClient(old))).set_task_priority(
+            ask
+        )
+    assert "incident-1 not changed to key 2: unknown path: priority" in caplog.text
+
+    down = OptionsService(rpc_error(RPCStatusCode.UNAVAILABLE, "connection refused"))
+    with pytest.raises(RPCError, match="connection refused"):
+        await TaskPriorityActivities(cast(Client, FakeClient(down))).set_task_priority(ask)
+
+
+def rpc_error(status: RPCStatusCode, message: str) -> RPCError:
+    return RPCError(message, status, b"")
+
+
+async def test_a_key_changed_by_the_class_holds_after_continue_as_new(
+    dev_env: WorkflowEnvironment, settings: Settings, config_dir: Path
+) -> None:
+    """The server gives the next run the key the last one was moved to."""
+    short_runs(config_dir)
+    client = dev_env.client
+    async with build_worker(client, settings):
+        input = IncidentInput(
+            title="Invoices late", service_level="gold", priority="P3", opened_by="tester",
+            customer="acme",
+        )  # fmt: skip
+        incident = client.get_workflow_handle_for(
+            IncidentWorkflow.run, await start_incident(client, settings.task_queue, input)
+        )
+        first_run = (await incident.describe()).run_id
+        await incident.execute_update(
+            IncidentWorkflow.recategorize,
+            RecategorizeInput(by="im", priority="P1", reason="every customer blocked"),
+        )
+        await keys_become(incident, (2, "acme"))
+        for n in range(60):  # sent again under the same Update id after a transient failure
+            worklog = WorklogInput(by="im", text=f"step {n}")
+            await send_update(
+                incident, "add_worklog", worklog, IncidentView, update_id=f"w-{incident.id}-{n}"
+            )
+        view = await status_when(incident, lambda v: any(e.kind == "continued" for e in v.timeline))
+        assert view.priority == "P1"
+        assert (await incident.describe()).run_id != first_run
+        assert await keys_of(incident) == (2, "acme")
+        assert "set_task_priority" not in [name for name, _ in await scheduled_keys(incident)]

@@ -133,43 +133,58 @@ async def test_an_update_sent_again_to_the_next_run_is_applied_once(
 
 async def test_a_query_that_met_a_continue_as_new_is_asked_again() -> None:
     answers: list[RPCError | str] = [rpc(RPCStatusCode.DEADLINE_EXCEEDED), "status"]
-    timeouts: list[timedelta] = []
+    timeouts: list[float] = []
 
     async def query(rpc_timeout: timedelta) -> str:
-        timeouts.append(rpc_timeout)
+        timeouts.append(rpc_timeout.total_seconds())
         answer = answers.pop(0)
         if isinstance(answer, RPCError):
             raise answer
         return answer
 
     assert await ask_within(query, timedelta(seconds=9), sleep=no_wait) == "status"
-    assert timeouts == [timedelta(seconds=3)] * 2  # each attempt gets its share of the wait
+    # Two thirds of the time left for each attempt but the last (no time passed here).
+    assert [round(t) for t in timeouts] == [6, 6], timeouts
 
 
 async def test_a_query_unanswered_in_time_gives_no_answer() -> None:
-    """The client's RPC timeout (CANCELLED, "Timeout expired") on every attempt, or the
-    server's "no poller seen" at once: no answer, said why."""
-    calls = 0
+    """The client's RPC timeout (CANCELLED, "Timeout expired") on every attempt, the last
+    with all the time left; or the server's "no poller seen" at once: no answer, said why.
+    A call cancelled otherwise, or refused for another precondition, is an error."""
+    timeouts: list[float] = []
 
-    async def timing_out(_timeout: timedelta) -> str:
-        nonlocal calls
-        calls += 1
+    async def timing_out(rpc_timeout: timedelta) -> str:
+        timeouts.append(rpc_timeout.total_seconds())
         raise rpc(RPCStatusCode.CANCELLED, "Timeout expired")
 
-    found = await ask_within(timing_out, timedelta(seconds=2), sleep=no_wait)
-    assert found == NoAnswer("no answer within 2 s") and calls == 3
+    found = await ask_within(timing_out, timedelta(seconds=30), sleep=no_wait)
+    assert found == NoAnswer("no answer within 30 s")
+    assert [round(t) for t in timeouts] == [20, 20, 30], timeouts
 
-    async def no_poller(_timeout: timedelta) -> str:
+    async def no_poller(_rpc_timeout: timedelta) -> str:
         raise rpc(RPCStatusCode.FAILED_PRECONDITION, "no poller seen for task queue recently")
 
     found = await ask_within(no_poller, timedelta(seconds=2), sleep=no_wait)
     assert found == NoAnswer("no poller seen for task queue recently")
 
+    for status, message in (
+        (RPCStatusCode.CANCELLED, "stream reset by a proxy"),
+        (RPCStatusCode.FAILED_PRECONDITION, "Workflow execution closed before WorkflowTaskStarted"),
+    ):
+
+        async def refused(
+            _rpc_timeout: timedelta, status: RPCStatusCode = status, message: str = message
+        ) -> str:
+            raise rpc(status, message)
+
+        with pytest.raises(RPCError, match=message):
+            await ask_within(refused, timedelta(seconds=2), sleep=no_wait)
+
 
 async def test_a_query_refused_otherwise_is_not_asked_again() -> None:
     calls = 0
 
-    async def query(_timeout: timedelta) -> str:
+    async def query(_rpc_timeout: timedelta) -> str:
         nonlocal calls
         calls += 1
         raise rpc(RPCStatusCode.NOT_FOUND, "no such workflow")

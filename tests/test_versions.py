@@ -139,7 +139,10 @@ async def test_a_new_incident_and_its_crisis_record_the_baseline_and_later_patch
     incident, crisis = markers
     assert incident == [versions.BASELINE, "ledger-writes-on-change"]
     assert crisis == [versions.BASELINE, "ledger-refused-once"]
-    assert {*incident, *crisis} == {versions.BASELINE, *versions.SINCE_BASELINE}
+    # The key following the class is checked when the class changes, and this P1 keeps its
+    # own: tests/test_task_priorities.py sees its marker.
+    lazy = {"task-priority-follows-class"}
+    assert {*incident, *crisis} == {versions.BASELINE, *versions.SINCE_BASELINE} - lazy
 
 
 async def test_without_the_setting_each_patch_records_its_marker(

@@ -33,6 +33,7 @@ from activities.providers.conference.teams import TeamsConfig, TeamsProvider
 from activities.providers.conference.zoom import ZoomConfig, ZoomProvider
 from activities.providers.opsgenie.client import OpsgenieApi, OpsgenieConfig, default_base_url
 from activities.providers.smtp import MailTransport, SmtpConfig, SmtpTransport
+from activities.task_priority import TaskPriorityActivities
 from workers.failures import DATA_CONVERTER
 from workers.file_cache import FileCache
 from workers.ledger import ledger_activities, ledger_upkeep
@@ -192,8 +193,10 @@ def build_worker(
     # The worker's own converter: refusals travel without a stack trace.
     config = client.config()
     config["data_converter"] = DATA_CONVERTER
+    worker_client = Client(**config)
+    priorities = TaskPriorityActivities(worker_client)
     worker = Worker(
-        Client(**config),
+        worker_client,
         task_queue=task_queue or settings.task_queue,
         workflows=WORKFLOWS,
         workflow_runner=workflow_runner(settings),
@@ -212,6 +215,7 @@ def build_worker(
             policies.load_escalation_matrix,
             mail.send_crisis_mail,
             conference.open_conference,
+            priorities.set_task_priority,
             *oncall_activities(settings, policy, api, mail),
             *ledger_activities(settings, transport, settings.message_id_domain),
         ],

@@ -28,6 +28,7 @@ with workflow.unsafe.imports_passed_through():
         OnCallInput,
         OnCallResult,
         SendMailInput,
+        SetTaskPriorityInput,
     )
     from activities.providers.opsgenie.marks import (
         BREACHED_TAG,
@@ -131,6 +132,8 @@ PATCH_BOUNDED_CAN = "bounded-continue-as-new"
 PATCH_TELL_FAILURES = "incident-tells-failures"
 # ...once per streak of failures to the same recipients (or of alert changes).
 PATCH_TOLD_ONCE = "failures-told-once"
+# The incident's task queue priority key follows its class (workflows.urgency).
+PATCH_PRIORITY_CLASS = "task-priority-follows-class"
 # A deadline timer wakes this much before the deadline and re-arms on the time left, so that
 # a task that waited in a busy worker does not push the deadline back.
 WAKE_EARLY = timedelta(seconds=30)
@@ -214,12 +217,17 @@ class IncidentWorkflow(Operations[IncidentView]):
         self._paging = False
         self._in_flight = 0
         self._tasks: list[asyncio.Task[None]] = []
+        # This run's task queue priority key: wanted, and last sent to the server.
+        self._task_key: int | None = None
+        self._task_key_sent: int | None = None
+        self._task_key_sender: asyncio.Task[None] | None = None
 
     # ------------------------------------------------------------------ run
 
     @workflow.run
     async def run(self, input: IncidentInput) -> IncidentView:
         versions.begin()  # first: see workflows.versions
+        self._task_key = self._task_key_sent = workflow.info().priority.priority_key or None
         self._mirroring = versions.patched(PATCH_ALERT_MIRROR)
         self._crisis = versions.patched(PATCH_CRISIS)
         self._tell_crisis_on = versions.patched(PATCH_TELL_CRISIS)
@@ -248,6 +256,7 @@ class IncidentWorkflow(Operations[IncidentView]):
             trimmed = self.state.timeline_trimmed
             self._record("continued", SYSTEM, "continued.trimmed" if trimmed else "continued",
                          trimmed=str(trimmed))  # fmt: skip
+            self._follow_class()  # the key a change of the last run could not set
         self._publish()
         senders = [asyncio.create_task(self._drain(lambda: self.state.outbox, self._send_mail))]
         if self._mirroring:
@@ -403,7 +412,44 @@ class IncidentWorkflow(Operations[IncidentView]):
         self._maybe_page_on_call()
         if self.state.priority == "P1":
             self._chat("p1_opened")
+        self._follow_class()  # a policy mapping can make a P1 of what was not sent as one
         return self._state
+
+    def _follow_class(self) -> None:
+        """The incident's task queue priority key follows its class (workflows.urgency): a
+        change is sent to the server by an activity, one at a time, the latest last."""
+        wanted = urgency.of_class(self.state.priority)
+        if wanted == self._task_key or self._task_key not in urgency.CLASS_KEYS:
+            return
+        if not versions.patched(PATCH_PRIORITY_CLASS):
+            return
+        self._task_key = wanted
+        if self._task_key_sender is None or self._task_key_sender.done():
+            self._task_key_sender = asyncio.create_task(self._send_task_key())
+            self._tasks.append(self._task_key_sender)
+
+    async def _send_task_key(self) -> None:
+        info = workflow.info()
+        while self._task_key_sent != self._task_key:
+            key = self._task_key
+            try:
+                await workflow.execute_activity(
+                    "set_task_priority",
+                    SetTaskPriorityInput(
+                        workflow_id=info.workflow_id,
+                        priority_key=key,
+                        fairness_key=info.priority.fairness_key,
+                        fairness_weight=info.priority.fairness_weight,
+                    ),
+                    result_type=bool,
+                    start_to_close_timeout=timedelta(seconds=10),
+                    retry_policy=RetryPolicy(maximum_attempts=5),
+                    summary=f"task queue priority key {key or 'default'}",
+                    priority=urgency.URGENT,
+                )
+            except ActivityError:
+                pass  # the server keeps the key it had; the worker's log says why
+            self._task_key_sent = key
 
     def _chat(self, kind: ChatEventKind) -> None:
         """The chat channels that hear of ``kind`` get a message, next to the mails."""
@@ -671,6 +717,7 @@ class IncidentWorkflow(Operations[IncidentView]):
         if "priority" in s.missing_fields:
             s.missing_fields.remove("priority")
         reset_flags(s, self._deadlines(), workflow.now())
+        self._follow_class()
 
     def _check_qualify_p1(self, input: QualifyP1Input) -> None:
         self._require("qualify a P1", ACTIVE)

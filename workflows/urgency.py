@@ -15,7 +15,9 @@ storm of one customer's incidents does not hold up the deadlines and mails of an
 the same key. A server without fairness ignores the key.
 
 A priority is an option of the command, not of what the workflow does: histories recorded
-before or after it replay alike.
+before or after it replay alike. An incident's own key follows its class: one that becomes a
+P1 (recategorized, or its Opsgenie alert raised) is moved to key 2, one that stops being a P1
+back to the default, by an activity (activities.task_priority).
 """
 
 from __future__ import annotations
@@ -78,3 +80,13 @@ def of_incident(customer: str | None, p1: bool = False) -> Priority:
     if not customer and key is None:
         return ROUTINE
     return Priority(priority_key=key, fairness_key=fairness_key(customer) if customer else None)
+
+
+CLASS_KEYS = frozenset({None, P1_INCIDENT})
+"""The keys an incident's class gives it. A key given otherwise when it was started (from the
+Temporal UI, say) is someone's choice, and left as it is."""
+
+
+def of_class(priority: str) -> int | None:
+    """The key an incident of ``priority`` is given: 2 for a P1, else the default (None)."""
+    return P1_INCIDENT if priority == "P1" else None

@@ -47,7 +47,11 @@ BASELINE_PATCHES = frozenset(
 
 # Patches added after the baseline: each records its own marker in a new workflow until the
 # next baseline (under a new id) takes them in.
-SINCE_BASELINE: tuple[str, ...] = ("ledger-writes-on-change", "ledger-refused-once")
+SINCE_BASELINE: tuple[str, ...] = (
+    "ledger-writes-on-change",
+    "ledger-refused-once",
+    "task-priority-follows-class",
+)
 
 # Patches that new workflows no longer take (the worker's patch gate refuses them); their code
 # stays so that workflows that took them still replay. ``policy-read-locally`` read the policy
