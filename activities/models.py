@@ -90,9 +90,15 @@ class CrisisMailInput(BaseModel):
 
 
 class SetTaskPriorityInput(BaseModel):
-    """A workflow's task queue priority, as a whole: the key and the fairness it keeps."""
+    """A new task queue priority key for one run of a workflow; its fairness stays."""
 
     workflow_id: str = Field(max_length=MAX_ID)
+    run_id: str | None = Field(default=None, max_length=MAX_ID, description="None: the current")
     priority_key: int | None = Field(default=None, ge=1, le=5, description="None: the default")
-    fairness_key: str | None = Field(default=None, max_length=64)
-    fairness_weight: float | None = Field(default=None, gt=0)
+    expected_key: int | None = Field(
+        default=None,
+        ge=1,
+        le=5,
+        description="The key the run has as far as the workflow knows; another one on the "
+        "server was set by someone else, and is left as it is",
+    )

@@ -18,7 +18,10 @@ from typing import Any, cast
 import pytest
 import pytest_asyncio
 from temporalio import activity, workflow
-from temporalio.api.enums.v1 import EventType
+from temporalio.api.common.v1 import Priority as ProtoPriority
+from temporalio.api.enums.v1 import EventType, WorkflowExecutionStatus
+from temporalio.api.workflow.v1 import WorkflowExecutionInfo
+from temporalio.api.workflowservice.v1 import DescribeWorkflowExecutionResponse
 from temporalio.client import Client, WorkflowExecutionDescription, WorkflowHandle
 from temporalio.common import Priority
 from temporalio.service import RPCError, RPCStatusCode
@@ -430,14 +433,23 @@ async def test_an_incident_s_key_follows_its_class(
 
 
 class OptionsService:
-    """The one call of the workflow service that the activity makes: answers as told."""
+    """The calls of the workflow service that the activity makes: the run's priority key
+    as ``keys`` say, one per read, and an update that answers as told."""
 
-    def __init__(self, answer: RPCError | None = None) -> None:
+    def __init__(self, keys: list[int], answer: RPCError | None = None) -> None:
+        self.keys = keys
         self.answer = answer
-        self.requests: list[Any] = []
+        self.updates: list[Any] = []
 
-    async def update_workflow_execution_options(self, request: Any) -> None:
-        self.requests.append(request)
+    async def describe_workflow_execution(self, request: Any, **_rpc: Any) -> Any:
+        info = WorkflowExecutionInfo(
+            status=WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_RUNNING,
+            priority=ProtoPriority(priority_key=self.keys.pop(0), fairness_key="acme"),
+        )
+        return DescribeWorkflowExecutionResponse(workflow_execution_info=info)
+
+    async def update_workflow_execution_options(self, request: Any, **_rpc: Any) -> None:
+        self.updates.append(request)
         if self.answer is not None:
             raise self.answer
 
@@ -449,32 +461,44 @@ class FakeClient:
         self.workflow_service = service
 
 
-async def test_a_server_that_refuses_the_key_leaves_it_and_says_why(
+async def set_key(service: OptionsService, input: SetTaskPriorityInput) -> bool:
+    return await TaskPriorityActivities(cast(Client, FakeClient(service))).set_task_priority(input)
+
+
+async def test_the_key_is_changed_for_the_run_that_asked_and_only_from_the_key_it_knew(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    """A server before 1.30 does not know the field: False, logged, not retried. A server
-    that does not answer: raised, so that the retry policy tries again."""
-    ask = SetTaskPriorityInput(workflow_id="incident-1", priority_key=2, fairness_key="acme")
-    taken = OptionsService()
-    assert await TaskPriorityActivities(cast(Client, FakeClient(taken))).set_task_priority(ask)
-    (request,) = taken.requests
+    """Taken: the run's key changes, its fairness key stays. Left as it is, said in the
+    worker's log: a key set otherwise meanwhile, a server that refuses the call or keeps the
+    former key. A server that does not answer: raised, for the retry policy."""
+    ask = SetTaskPriorityInput(workflow_id="incident-1", run_id="run-1", priority_key=2)
+    taken = OptionsService(keys=[0, 2])
+    assert await set_key(taken, ask)
+    (request,) = taken.updates
     assert list(request.update_mask.paths) == ["priority"]
+    assert (request.workflow_execution.workflow_id, request.workflow_execution.run_id) == (
+        "incident-1",
+        "run-1",
+    )
     given = request.workflow_execution_options.priority
     assert (given.priority_key, given.fairness_key) == (2, "acme")
-    back = ask.model_copy(update={"priority_key": None})
-    await TaskPriorityActivities(cast(Client, FakeClient(taken))).set_task_priority(back)
-    assert taken.requests[-1].workflow_execution_options.priority.priority_key == 0
+    back = ask.model_copy(update={"priority_key": None, "expected_key": 2})
+    assert await set_key(OptionsService(keys=[2, 0]), back)
 
-    old = OptionsService(rpc_error(RPCStatusCode.INVALID_ARGUMENT, "unknown path: priority"))
     with caplog.at_level(logging.WARNING, "vigie.task_priority"):
-        assert not await TaskPriorityActivities(cast(Client, FakeClient(old))).set_task_priority(
-            ask
-        )
-    assert "incident-1 not changed to key 2: unknown path: priority" in caplog.text
+        someone = OptionsService(keys=[1])
+        assert not await set_key(someone, ask) and not someone.updates
+        refused = rpc_error(RPCStatusCode.INVALID_ARGUMENT, "unknown path: priority")
+        assert not await set_key(OptionsService(keys=[0], answer=refused), ask)
+        assert not await set_key(OptionsService(keys=[0, 0]), ask)
+    said = caplog.text
+    assert "incident-1 not changed to key 2: key 1 was set otherwise" in said, said
+    assert "not changed to key 2: unknown path: priority (INVALID_ARGUMENT)" in said, said
+    assert "not changed to key 2: the server kept key default" in said, said
 
-    down = OptionsService(rpc_error(RPCStatusCode.UNAVAILABLE, "connection refused"))
-    with pytest.raises(RPCError, match="connection refused"):
-        await TaskPriorityActivities(cast(Client, FakeClient(down))).set_task_priority(ask)
+    down = OptionsService(keys=[0], answer=rpc_error(RPCStatusCode.UNAVAILABLE, "refused"))
+    with pytest.raises(RPCError, match="refused"):
+        await set_key(down, ask)
 
 
 def rpc_error(status: RPCStatusCode, message: str) -> RPCError:
@@ -511,3 +535,64 @@ async def test_a_key_changed_by_the_class_holds_after_continue_as_new(
         assert (await incident.describe()).run_id != first_run
         assert await keys_of(incident) == (2, "acme")
         assert "set_task_priority" not in [name for name, _ in await scheduled_keys(incident)]
+
+
+async def test_a_change_that_missed_its_run_is_made_by_the_next(
+    dev_env: WorkflowEnvironment,
+    settings: Settings,
+    config_dir: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Made a P1, then a P2 again: the change back is held up (a slow server) until the
+    incident has continued as new. The closed run it was for refuses it; the next run,
+    which the server started at key 2, moves itself back to the default."""
+    short_runs(config_dir, in_flight_wait=True)
+    release = asyncio.Event()
+    held_runs: set[str] = set()
+    original = TaskPriorityActivities._current
+
+    async def held(self: TaskPriorityActivities, execution: Any) -> Any:
+        if execution.run_id in held_runs:  # the activity's first read, for the held run
+            await release.wait()
+        return await original(self, execution)
+
+    monkeypatch.setattr(TaskPriorityActivities, "_current", held)
+    client = dev_env.client
+    async with build_worker(client, settings):
+        input = IncidentInput(
+            title="Invoices late", service_level="gold", priority="P3", opened_by="tester",
+            customer="acme",
+        )  # fmt: skip
+        incident = client.get_workflow_handle_for(
+            IncidentWorkflow.run, await start_incident(client, settings.task_queue, input)
+        )
+        first_run = (await incident.describe()).run_id
+        assert first_run is not None
+        await incident.execute_update(
+            IncidentWorkflow.recategorize,
+            RecategorizeInput(by="im", priority="P1", reason="every customer blocked"),
+        )
+        await keys_become(incident, (2, "acme"))
+        held_runs.add(first_run)
+        await incident.execute_update(
+            IncidentWorkflow.recategorize,
+            RecategorizeInput(by="im", priority="P2", reason="one customer only"),
+        )
+        for n in range(60):  # sent again under the same Update id after a transient failure
+            worklog = WorklogInput(by="im", text=f"step {n}")
+            await send_update(
+                incident, "add_worklog", worklog, IncidentView, update_id=f"w-{incident.id}-{n}"
+            )
+        await status_when(incident, lambda v: any(e.kind == "continued" for e in v.timeline))
+        with caplog.at_level(logging.WARNING, "vigie.task_priority"):
+            release.set()
+            await keys_become(incident, (0, "acme"))
+
+            async def refused_by_the_closed_run() -> None:
+                assert "not changed to key default: the run is closed" in caplog.text
+
+            await assert_eventually(refused_by_the_closed_run)
+        assert (await incident.describe()).run_id != first_run
+        sent = [name for name, _ in await scheduled_keys(incident)]
+        assert sent.count("set_task_priority") == 1, sent  # by the new run, at its start

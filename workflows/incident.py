@@ -432,23 +432,26 @@ class IncidentWorkflow(Operations[IncidentView]):
         info = workflow.info()
         while self._task_key_sent != self._task_key:
             key = self._task_key
+            changed = False
             try:
-                await workflow.execute_activity(
+                changed = await workflow.execute_activity(
                     "set_task_priority",
                     SetTaskPriorityInput(
                         workflow_id=info.workflow_id,
+                        run_id=info.run_id,
                         priority_key=key,
-                        fairness_key=info.priority.fairness_key,
-                        fairness_weight=info.priority.fairness_weight,
+                        expected_key=self._task_key_sent,
                     ),
                     result_type=bool,
-                    start_to_close_timeout=timedelta(seconds=10),
+                    start_to_close_timeout=timedelta(seconds=30),
                     retry_policy=RetryPolicy(maximum_attempts=5),
                     summary=f"task queue priority key {key or 'default'}",
                     priority=urgency.URGENT,
                 )
             except ActivityError:
-                pass  # the server keeps the key it had; the worker's log says why
+                pass  # its failure is in the history
+            if not changed:  # the run keeps the key it has: the worker's log says why
+                return
             self._task_key_sent = key
 
     def _chat(self, kind: ChatEventKind) -> None:
