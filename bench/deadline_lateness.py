@@ -3,6 +3,7 @@ the worker(s) may still be draining the opening backlog, on a local dev server.
 
     python bench/deadline_lateness.py [--incidents 2000] [--rate 80] [--lead 30] [--workers 1]
                                       [--calm 0] [--storm-priority P1] [--no-keys]
+                                      [--recategorized]
 
 Each incident is opened (open loop, ``--rate`` per second) with a T0 set so that its
 acknowledgement deadline (15 min for gold, 24x7) falls ``--lead`` seconds after its opening.
@@ -17,6 +18,11 @@ minutes away, hours outside business hours): only the calm customer's P1 inciden
 measured. ``--no-keys`` starts every incident at key 3 given outright and without fairness
 key: an incident then keeps key 3 whatever its class (a key left unset would be moved to 2 by
 a P1 itself); the activities keep the keys they set.
+
+``--recategorized`` (with ``--calm``) opens the calm customer's incidents as P3 and sends each,
+as soon as it is started, an Update that recategorizes it to P1 (applied with its first
+task): the incident then moves itself to key 2 (an activity), where ``--no-keys`` leaves it
+at key 3. Their deadline is the P1's, ``--lead`` seconds after the opening.
 
 ``--calm N`` makes it a storm at one customer: the ``--incidents`` are customer "storm"'s,
 and N more incidents of customer "calm" are opened among them, evenly spread, with the same
@@ -55,7 +61,7 @@ from temporalio.service import RPCError
 from starters.dev.smtp_sink import MailSink
 from workflows import urgency
 from workflows.incident import IncidentWorkflow
-from workflows.models import IncidentView
+from workflows.models import IncidentView, RecategorizeInput
 
 ACK_GOLD = timedelta(minutes=15)
 BREACH_SUBJECT = "Délai de prise en compte dépassé"
@@ -163,7 +169,14 @@ def report(found: dict[str, tuple[float, float]], due: dict[str, float],
 
 
 async def main(
-    count: int, rate: float, lead: float, nworkers: int, calm: int, storm: str, keys: bool
+    count: int,
+    rate: float,
+    lead: float,
+    nworkers: int,
+    calm: int,
+    storm: str,
+    keys: bool,
+    recategorized: bool = False,
 ) -> None:
     storm = storm if calm else "P1"
     print(f"{count} gold {storm} incidents at {rate:.0f}/s, {nworkers} worker(s); {machine_note()}")
@@ -173,6 +186,7 @@ async def main(
     customer_of = {n: ("calm" if n in calm_at else "storm") if calm else None for n in range(total)}
     priority_of = {n: "P1" if customer_of[n] != "storm" else storm for n in range(total)}
     measured = [n for n in range(total) if priority_of[n] == "P1"]
+    recategorize = {n for n in measured if customer_of[n] == "calm"} if recategorized else set()
     print(f"the P1 incidents' acknowledgement deadline falls {lead:.0f} s after their opening")
     if calm:
         print(
@@ -181,6 +195,8 @@ async def main(
         )
     if storm != "P1":
         print(f"the {storm} incidents open with T0 now: none of their deadlines falls in the run")
+    if recategorize:
+        print("the calm customer's incidents open as P3 and are recategorized to P1 at once")
     run = uuid.uuid4().hex[:8]
     queue = f"bench-{run}"
     due: dict[str, float] = {}  # workflow id -> deadline (epoch seconds)
@@ -195,16 +211,18 @@ async def main(
             async with workers(env.client, queue, sink.port, nworkers) as group:
                 cpu = Cpu(group)
                 ids = [f"incident-bench-{run}-{n}" for n in range(total)]
+                updates: list[asyncio.Task[IncidentView]] = []
 
                 async def start(n: int) -> None:
                     t0 = datetime.now().astimezone()
                     if priority_of[n] == "P1":  # 24x7: its deadline falls ``lead`` s from now
                         t0 += timedelta(seconds=lead) - ACK_GOLD
                         due[ids[n]] = (t0 + ACK_GOLD).timestamp()
+                    opened_as = "P3" if n in recategorize else priority_of[n]
                     incident = bench_incident(
-                        n, level="gold", priority=priority_of[n], t0=t0, customer=customer_of[n]
+                        n, level="gold", priority=opened_as, t0=t0, customer=customer_of[n]
                     )
-                    await env.client.start_workflow(
+                    handle = await env.client.start_workflow(
                         IncidentWorkflow.run,
                         incident,
                         id=ids[n],
@@ -213,6 +231,15 @@ async def main(
                         if keys
                         else NO_KEYS,
                     )
+                    if n in recategorize:  # not awaited: it waits for the incident's first task
+                        updates.append(
+                            asyncio.create_task(
+                                handle.execute_update(
+                                    IncidentWorkflow.recategorize,
+                                    RecategorizeInput(by="bench", priority="P1", reason="bench"),
+                                )
+                            )
+                        )
 
                 began = time.perf_counter()
                 latencies, errors = await open_loop(rate, total, start)
@@ -222,6 +249,10 @@ async def main(
                     f"opened {len(latencies)} in {opened:.1f} s ({per_second:.1f}/s), "
                     f"{len(errors)} errors; start latency {spread(latencies)}"
                 )
+                refused = [r for r in await asyncio.gather(*updates, return_exceptions=True)
+                           if isinstance(r, BaseException)]  # fmt: skip
+                if updates:
+                    print(f"recategorized {len(updates) - len(refused)} of {len(updates)}")
                 wanted = [ids[n] for n in measured]
                 await wait_for(
                     lambda: all(i in mailed for i in wanted), 900, what="every breach mail"
@@ -256,8 +287,11 @@ if __name__ == "__main__":
     parser.add_argument("--calm", type=int, default=0, help="incidents of another customer")
     parser.add_argument("--storm-priority", choices=["P1", "P2", "P3"], default="P1")
     parser.add_argument("--no-keys", action="store_true", help="start without priority keys")
+    parser.add_argument(
+        "--recategorized", action="store_true", help="calm incidents opened P3, made P1 at once"
+    )
     args = parser.parse_args()
     run_bench(
         main(args.incidents, args.rate, args.lead, args.workers, args.calm,
-             args.storm_priority, not args.no_keys)
+             args.storm_priority, not args.no_keys, args.recategorized)
     )  # fmt: skip
