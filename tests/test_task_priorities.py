@@ -505,6 +505,26 @@ def rpc_error(status: RPCStatusCode, message: str) -> RPCError:
     return RPCError(message, status, b"")
 
 
+async def acme_p3(client: Client, settings: Settings) -> WorkflowHandle[Any, IncidentView]:
+    """A gold P3 of customer "acme", as the CLI opens it (default key, fairness "acme")."""
+    input = IncidentInput(
+        title="Invoices late", service_level="gold", priority="P3", opened_by="tester",
+        customer="acme",
+    )  # fmt: skip
+    incident_id = await start_incident(client, settings.task_queue, input)
+    return client.get_workflow_handle_for(IncidentWorkflow.run, incident_id)
+
+
+async def continue_as_new(incident: WorkflowHandle[Any, IncidentView]) -> None:
+    """Enough worklogs for a run of 200 events (``short_runs``) to continue as new."""
+    for n in range(60):  # sent again under the same Update id after a transient failure
+        worklog = WorklogInput(by="im", text=f"step {n}")
+        await send_update(
+            incident, "add_worklog", worklog, IncidentView, update_id=f"w-{incident.id}-{n}"
+        )
+    await status_when(incident, lambda v: any(e.kind == "continued" for e in v.timeline))
+
+
 async def test_a_key_changed_by_the_class_holds_after_continue_as_new(
     dev_env: WorkflowEnvironment, settings: Settings, config_dir: Path
 ) -> None:
@@ -512,26 +532,15 @@ async def test_a_key_changed_by_the_class_holds_after_continue_as_new(
     short_runs(config_dir)
     client = dev_env.client
     async with build_worker(client, settings):
-        input = IncidentInput(
-            title="Invoices late", service_level="gold", priority="P3", opened_by="tester",
-            customer="acme",
-        )  # fmt: skip
-        incident = client.get_workflow_handle_for(
-            IncidentWorkflow.run, await start_incident(client, settings.task_queue, input)
-        )
+        incident = await acme_p3(client, settings)
         first_run = (await incident.describe()).run_id
         await incident.execute_update(
             IncidentWorkflow.recategorize,
             RecategorizeInput(by="im", priority="P1", reason="every customer blocked"),
         )
         await keys_become(incident, (2, "acme"))
-        for n in range(60):  # sent again under the same Update id after a transient failure
-            worklog = WorklogInput(by="im", text=f"step {n}")
-            await send_update(
-                incident, "add_worklog", worklog, IncidentView, update_id=f"w-{incident.id}-{n}"
-            )
-        view = await status_when(incident, lambda v: any(e.kind == "continued" for e in v.timeline))
-        assert view.priority == "P1"
+        await continue_as_new(incident)
+        assert (await status(incident)).priority == "P1"
         assert (await incident.describe()).run_id != first_run
         assert await keys_of(incident) == (2, "acme")
         assert "set_task_priority" not in [name for name, _ in await scheduled_keys(incident)]
@@ -560,13 +569,7 @@ async def test_a_change_that_missed_its_run_is_made_by_the_next(
     monkeypatch.setattr(TaskPriorityActivities, "_current", held)
     client = dev_env.client
     async with build_worker(client, settings):
-        input = IncidentInput(
-            title="Invoices late", service_level="gold", priority="P3", opened_by="tester",
-            customer="acme",
-        )  # fmt: skip
-        incident = client.get_workflow_handle_for(
-            IncidentWorkflow.run, await start_incident(client, settings.task_queue, input)
-        )
+        incident = await acme_p3(client, settings)
         first_run = (await incident.describe()).run_id
         assert first_run is not None
         await incident.execute_update(
@@ -579,12 +582,7 @@ async def test_a_change_that_missed_its_run_is_made_by_the_next(
             IncidentWorkflow.recategorize,
             RecategorizeInput(by="im", priority="P2", reason="one customer only"),
         )
-        for n in range(60):  # sent again under the same Update id after a transient failure
-            worklog = WorklogInput(by="im", text=f"step {n}")
-            await send_update(
-                incident, "add_worklog", worklog, IncidentView, update_id=f"w-{incident.id}-{n}"
-            )
-        await status_when(incident, lambda v: any(e.kind == "continued" for e in v.timeline))
+        await continue_as_new(incident)
         with caplog.at_level(logging.WARNING, "vigie.task_priority"):
             release.set()
             await keys_become(incident, (0, "acme"))
