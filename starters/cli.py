@@ -70,6 +70,7 @@ from workflows.policy import Grade, Priority, ServiceLevel
 log = logging.getLogger("vigie")
 app = typer.Typer(
     help="Vigie: durable incident orchestration on Temporal.",
+    rich_markup_mode="markdown",
     no_args_is_help=True,
     add_completion=False,
 )
@@ -104,6 +105,9 @@ def show(view: IncidentView, as_json: bool = False) -> None:
     ):
         table.add_row(Text(label, style="bold"), value)
     out.print(table)
+    if not view.timeline:  # an operation's answer leaves it out, to stay small
+        out.print(f"timeline: vigie status {view.incident_id}")
+        return
     timeline = Table("at", "kind", "by", "text", title="timeline", title_justify="left")
     for entry in view.timeline:
         timeline.add_row(when(entry.at), entry.kind, entry.by, entry.text)

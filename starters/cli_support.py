@@ -48,7 +48,7 @@ By = Annotated[
     str | None,
     typer.Option("--by", envvar="VIGIE_OPERATOR", help="Who acts (default: the login name)"),
 ]
-AsJson = Annotated[bool, typer.Option("--json", help="Print the incident as JSON")]
+AsJson = Annotated[bool, typer.Option("--json", help="Print it as JSON")]
 Wait = Annotated[
     float,
     typer.Option(
@@ -56,7 +56,7 @@ Wait = Annotated[
         min=1,
         max=600,
         help="Seconds to wait for a worker's answer; then the state last published to "
-        "Temporal is shown instead, without the timeline (exit status 3)",
+        "Temporal is shown instead, not the whole view (exit status 3)",
     ),
 ]
 

@@ -52,8 +52,12 @@ from workflows.details import crisis_summary
 from workflows.models import CompleteUrgentChangeInput, UrgentChangeInput
 from workflows.policy import ConfigError
 
-crisis_app = typer.Typer(help="Crisis management (procedure §4).", no_args_is_help=True)
-matrix_app = typer.Typer(help="The escalation matrix.", no_args_is_help=True)
+crisis_app = typer.Typer(
+    rich_markup_mode="markdown", help="Crisis management (procedure §4).", no_args_is_help=True
+)
+matrix_app = typer.Typer(
+    rich_markup_mode="markdown", help="The escalation matrix.", no_args_is_help=True
+)
 
 CrisisId = Annotated[str, typer.Argument(help="Crisis (workflow) id, e.g. crisis-incident-...")]
 CRITERIA = (

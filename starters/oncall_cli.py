@@ -22,7 +22,9 @@ from workflows.policy import ConfigError, Policy
 if TYPE_CHECKING:
     from activities.providers.opsgenie.schedules import ScheduleApi
 
-oncall_app = typer.Typer(help="On-call readiness (procedure §4.2).", no_args_is_help=True)
+oncall_app = typer.Typer(
+    rich_markup_mode="markdown", help="On-call readiness (procedure §4.2).", no_args_is_help=True
+)
 
 
 async def _read(api: ScheduleApi, schedule: WatchedSchedule, cycle: Cycle) -> ScheduleReport:

@@ -42,7 +42,15 @@ async def answer_or_published(
     wait: float,
     row: Row,
 ) -> T | dict[str, Any]:
-    """The query's answer within about ``wait`` seconds; else what the workflow published."""
+    """The query's answer within about ``wait`` seconds; else what the workflow published.
+    At once when no worker polled the workflow's task queue lately: no one could answer."""
+    try:
+        queue = (await client.get_workflow_handle(workflow_id).describe()).task_queue
+    except RPCError:
+        queue = None  # unknown workflow or unreachable server: the query says which
+    if queue is not None and await poll_times(client, queue) == []:
+        reason = f"no worker polled task queue {queue} in the last minutes"
+        return await published(client, workflow_id, reason, row)
     answer = await ask_within(query, timedelta(seconds=wait))
     if isinstance(answer, NoAnswer):
         return await published(client, workflow_id, answer.reason, row)
@@ -85,9 +93,9 @@ async def published(
     return found
 
 
-async def last_poll(client: Client, task_queue: str) -> datetime | None:
-    """When a worker last polled the task queue for workflow tasks (the server remembers
-    the pollers of the last minutes); None when none did, or it cannot be told."""
+async def poll_times(client: Client, task_queue: str) -> list[datetime] | None:
+    """When each worker last polled the task queue for workflow tasks (the server remembers
+    the pollers of the last minutes); None when it cannot be told."""
     request = DescribeTaskQueueRequest(
         namespace=client.namespace,
         task_queue=TaskQueue(name=task_queue, kind=TaskQueueKind.TASK_QUEUE_KIND_NORMAL),
@@ -97,8 +105,12 @@ async def last_poll(client: Client, task_queue: str) -> datetime | None:
         described = await client.workflow_service.describe_task_queue(request)
     except RPCError:
         return None
-    times = [p.last_access_time.ToDatetime(tzinfo=UTC) for p in described.pollers]
-    return max(times, default=None)
+    return [p.last_access_time.ToDatetime(tzinfo=UTC) for p in described.pollers]
+
+
+async def last_poll(client: Client, task_queue: str) -> datetime | None:
+    """When a worker last polled the task queue; None when none did, or it cannot be told."""
+    return max(await poll_times(client, task_queue) or [], default=None)
 
 
 def show_published(
@@ -114,8 +126,8 @@ def show_published(
         Text.assemble(
             ("warning:", "bold yellow"),
             f" {workflow_id} did not answer ({found['reason']}). What follows is the state "
-            "it last published to Temporal (search attributes), without its timeline; exit "
-            "status 3.",
+            "it last published to Temporal (search attributes), not the rest of its view "
+            "(timeline, ...); exit status 3.",
         ),
         highlight=False,
     )

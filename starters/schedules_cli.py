@@ -14,7 +14,9 @@ from starters.oncall_cli import policy_of
 from workers.settings import Settings
 from workflows.service_review import schedule_id
 
-schedules_app = typer.Typer(help="The Temporal Schedules Vigie runs.", no_args_is_help=True)
+schedules_app = typer.Typer(
+    rich_markup_mode="markdown", help="The Temporal Schedules Vigie runs.", no_args_is_help=True
+)
 
 
 @schedules_app.command("apply")

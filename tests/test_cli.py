@@ -100,6 +100,8 @@ async def test_open_prints_the_id_last_and_operations_work(
 
     code, out, _ = await cli("acknowledge", incident, "--note", "on it")
     assert code == 0 and "in_progress" in out
+    # An operation's answer leaves the timeline out: said where it is, no empty table.
+    assert f"timeline: vigie status {incident}" in out and "kind" not in out, out
     code, _, err = await cli("acknowledge", incident)
     assert code == 1 and "refused: cannot acknowledge" in err
 
@@ -409,3 +411,14 @@ def test_operator_commands_start_without_the_worker_the_ledger_or_the_opsgenie_c
         [str(BIN / "python"), "-c", probe], capture_output=True, text=True, check=True
     )
     assert done.stdout.strip() == ""
+
+
+def test_help_paragraphs_are_folded_to_the_terminal() -> None:
+    """In an 80-column terminal, a command's description is folded as a paragraph: no line
+    holds a lone word that the docstring's own line breaks left behind."""
+    for command in (["list"], ["status"], ["crisis", "status"], ["report"]):
+        result = runner.invoke(app, [*command, "--help"], env={"COLUMNS": "80"})
+        assert result.exit_code == 0, result.output
+        description = result.output.split("╭")[0]
+        lone = [line for line in description.splitlines() if re.fullmatch(r"\s*\S+\s*", line)]
+        assert lone == [], (command, lone)

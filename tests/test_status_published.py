@@ -74,7 +74,7 @@ async def test_with_every_worker_down_status_shows_what_the_incident_published(
     assert code == PUBLISHED_EXIT, (code, out, err)
     said = " ".join(err.split())
     assert f"{incident} did not answer (no answer within 2 s)" in said, said
-    assert "without its timeline" in said, said
+    assert "not the rest of its view (timeline, ...)" in said, said
     found = json.loads(out)
     assert found["incident"] == incident and found["title"] == "Payroll export fails"
     assert (found["status"], found["priority"], found["level"]) == ("in_progress", "P2", "silver")
@@ -115,22 +115,30 @@ async def test_with_every_worker_down_status_shows_what_the_incident_published(
 async def test_an_incident_no_worker_ever_opened_shows_nothing_it_did_not_publish(
     dev_env: WorkflowEnvironment, settings: Settings
 ) -> None:
-    """Started, its first task never run: status, priority and breach unknown (not "no"),
-    no worker ever polled. Terminated then: the query is refused for what it is."""
+    """Started, its first task never run, no worker ever polled its task queue: said at
+    once, without waiting; status, priority and breach unknown (not "no"). Terminated then,
+    with a worker back: the query is refused for what it is."""
     env = cli_env(dev_env, settings)
     code, out, err = await invoke(
         env, "open", "--title", "VPN down", "--service-level", "gold", "--priority", "P3",
     )  # fmt: skip
     assert code == 0, err
     incident = out.strip().splitlines()[-1]
-    code, out, err = await invoke(env, "status", incident, "--wait", "1", "--json")
+    began = time.monotonic()
+    code, out, err = await invoke(env, "status", incident, "--json")  # the default wait, 10 s
+    took = time.monotonic() - began
     assert code == PUBLISHED_EXIT, (code, out, err)
     found = json.loads(out)
+    assert (
+        found["reason"] == f"no worker polled task queue {settings.task_queue} in the last minutes"
+    )
+    assert took < 10, took  # no worker to wait for
     assert (found["status"], found["priority"], found["breached"]) == ("?", "?", None), found
     assert found["title"] == "VPN down" and found["last_poll"] is None
     assert found["workflow_task"] == "waiting for a worker, attempt 1"
     await dev_env.client.get_workflow_handle(incident).terminate("never opened")
-    code, out, err = await invoke(env, "status", incident, "--wait", "1")
+    async with build_worker(dev_env.client, settings):
+        code, out, err = await invoke(env, "status", incident, "--wait", "5")
     assert code == 1 and not out and "closed before" in err, (code, out, err)
 
 

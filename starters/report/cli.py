@@ -24,7 +24,11 @@ if TYPE_CHECKING:
     from activities.ledger.store import Ledger
 
 MAX_DAYS = 3 * 366
-ledger_app = typer.Typer(help="The incident ledger (VIGIE_DATABASE_URL).", no_args_is_help=True)
+ledger_app = typer.Typer(
+    rich_markup_mode="markdown",
+    help="The incident ledger (VIGIE_DATABASE_URL).",
+    no_args_is_help=True,
+)
 
 
 class Format(StrEnum):

@@ -164,7 +164,14 @@ def incident_page(w: Walk) -> str:
     cancel = w.page.get_by_role("button", name=ui.REQUEST_CANCELLATION).is_visible()
     menu = ui.more_actions(w.page)
     check(cancel and {"Send a Signal", "Send an Update"} <= set(menu), f"menu {menu}")
-    return f"button '{ui.REQUEST_CANCELLATION}', '{ui.MORE_ACTIONS}' menu {menu}; tabs {tabs}"
+    # The README: a P1 incident's task queue key shows in the header as "Priority 2".
+    header = w.page.locator("main").inner_text()
+    key = re.search(r"Priority\s+(\d)", header)
+    check(key is not None and key.group(1) == "2", f"no 'Priority 2' in the header {header!r}")
+    return (
+        f"button '{ui.REQUEST_CANCELLATION}', '{ui.MORE_ACTIONS}' menu {menu}; tabs {tabs}; "
+        f"header shows the task queue key as 'Priority 2'"
+    )
 
 
 def current_details(w: Walk) -> str:
@@ -312,6 +319,30 @@ def p2_details(w: Walk) -> str:
     )
 
 
+def key_follows_class(w: Walk) -> str:
+    """Made a P1, the incident moves to task queue key 2: the header says 'Priority 2', the
+    Event History row reads as a versioning change until expanded (README)."""
+    ui.workflow(w.page, w.stack.ui_url, w.ids["p2"])
+    data = '{"by": "im", "priority": "P1", "reason": "every user now"}'
+    sent = ui.send(w.page, "Update", "recategorize", data)
+    check(decoded(sent.call.json()) is not None, f"recategorize: {sent.call.json()}")
+
+    def moved() -> str:
+        w.page.reload()
+        return w.page.locator("main").inner_text()
+
+    header = ui.eventually(moved, lambda text: re.search(r"Priority\s+2", text) is not None)
+    text = ui.history_event(w.page, "Workflow Execution Options Updated")
+    check("Unset Versioning Override" in text, "the row does not read as a versioning change")
+    check(re.search(r'priorityKey"?\s*:?\s*2', text) is not None, "no key 2 once expanded")
+    activity = "set_task_priority" in text or "task queue priority key 2" in text
+    return (
+        f"header {'Priority 2' if 'Priority' in header else header!r}; Event History: "
+        f"'Workflow Execution Options Updated' reads 'Unset Versioning Override', key 2 when "
+        f"expanded; the activity named there: {activity}"
+    )
+
+
 def crisis(w: Walk) -> str:
     ui.workflow(w.page, w.stack.ui_url, w.ids["p1"])
     call = ui.send(w.page, "Update", "qualify_p1", '{"by": "im", "verdict": "major"}').call
@@ -444,6 +475,7 @@ STEPS: list[tuple[str, Callable[[Walk], str]]] = [
     ("update-refused", update_refused),
     ("update-answer", update_answer),
     ("p2-current-details", p2_details),
+    ("key-follows-class", key_follows_class),
     ("crisis", crisis),
     ("request-cancellation", cancellation),
     ("terminate", termination),
