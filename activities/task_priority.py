@@ -81,10 +81,7 @@ class TaskPriorityActivities:
             timeout=RPC_TIMEOUT,
         )
         info = described.workflow_execution_info
-        return (
-            info.priority,
-            info.status == WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_RUNNING,
-        )
+        return info.priority, info.status == RUNNING
 
     @activity.defn(name="set_task_priority")
     async def set_task_priority(self, input: SetTaskPriorityInput) -> bool:

@@ -38,7 +38,7 @@ from starters.cli_support import (
 )
 from starters.crisis_cli import register as register_crisis_commands
 from starters.oncall_cli import register as register_oncall_commands
-from starters.published import PUBLISHED_EXIT, show_published
+from starters.published import show_answer
 from starters.report.cli import register as register_report_commands
 from starters.schedules_cli import register as register_schedules_commands
 from workers.connection import metrics_runtime
@@ -345,10 +345,7 @@ def status(incident_id: IncidentId, as_json: AsJson = False, wait: Wait = 10) ->
         return await incidents.incident_status(client, incident_id, wait)
 
     found = run_with_client(action)
-    if isinstance(found, dict):
-        show_published(found, listing.INCIDENT_COLUMNS, as_json=as_json, when=when)
-        raise typer.Exit(PUBLISHED_EXIT)
-    show(found, as_json)
+    show_answer(found, show, listing.INCIDENT_COLUMNS, as_json=as_json, when=when)
 
 
 @app.command("list")

@@ -28,7 +28,7 @@ from starters.cli_support import (
     run_with_client,
     when,
 )
-from starters.published import PUBLISHED_EXIT, answer_or_published, show_published
+from starters.published import answer_or_published, show_answer
 from starters.updates import send_update
 from workers.matrix_file import load_matrix
 from workers.settings import Settings
@@ -193,20 +193,12 @@ def crisis_status(crisis_id: CrisisId, as_json: AsJson = False, wait: Wait = 10)
 
     async def action(client: Client, _cfg: Settings) -> CrisisView | dict[str, Any]:
         await refuse_if_stuck(client, crisis_id)
-        handle = client.get_workflow_handle_for(CrisisWorkflow.run, crisis_id)
         return await answer_or_published(
-            client,
-            crisis_id,
-            lambda timeout: handle.query(CrisisWorkflow.status, rpc_timeout=timeout),
-            wait,
-            listing.crisis_row,
+            client, crisis_id, CrisisWorkflow.status, wait, listing.crisis_row
         )
 
     found = run_with_client(action)
-    if isinstance(found, dict):
-        show_published(found, listing.CRISIS_COLUMNS, as_json=as_json, when=when)
-        raise typer.Exit(PUBLISHED_EXIT)
-    show(found, as_json)
+    show_answer(found, show, listing.CRISIS_COLUMNS, as_json=as_json, when=when)
 
 
 @crisis_app.command("post-update")

@@ -42,13 +42,8 @@ async def incident_status(
 ) -> IncidentView | dict[str, Any]:
     """The incident's answer to ``status``; what it last published when no worker answers
     within about ``wait`` seconds (``starters.published``)."""
-    handle = client.get_workflow_handle_for(IncidentWorkflow.run, incident_id)
     return await answer_or_published(
-        client,
-        incident_id,
-        lambda timeout: handle.query(IncidentWorkflow.status, rpc_timeout=timeout),
-        wait,
-        listing.incident_row,
+        client, incident_id, IncidentWorkflow.status, wait, listing.incident_row
     )
 
 

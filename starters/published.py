@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
+import typer
 from rich.table import Table
 from rich.text import Text
 from temporalio.api.enums.v1 import PendingWorkflowTaskState, TaskQueueKind, TaskQueueType
@@ -38,12 +39,13 @@ Row = Callable[[WorkflowExecution], Awaitable[dict[str, Any]]]
 async def answer_or_published(
     client: Client,
     workflow_id: str,
-    query: Callable[[timedelta], Awaitable[T]],
+    query: Callable[[Any], T],
     wait: float,
     row: Row,
 ) -> T | dict[str, Any]:
-    """The query's answer within about ``wait`` seconds; else what the workflow published.
-    At once when no worker polled the workflow's task queue lately: no one could answer."""
+    """The answer to ``query`` (a workflow's query method, e.g. ``IncidentWorkflow.status``)
+    within about ``wait`` seconds; else what the workflow published. At once when no worker
+    polled the workflow's task queue lately: no one could answer."""
     try:
         queue = (await client.get_workflow_handle(workflow_id).describe()).task_queue
     except RPCError:
@@ -51,7 +53,13 @@ async def answer_or_published(
     if queue is not None and await poll_times(client, queue) == []:
         reason = f"no worker polled task queue {queue} in the last minutes"
         return await published(client, workflow_id, reason, row)
-    answer = await ask_within(query, timedelta(seconds=wait))
+    handle = client.get_workflow_handle(workflow_id)
+
+    async def ask(rpc_timeout: timedelta) -> T:
+        answer: T = await handle.query(query, rpc_timeout=rpc_timeout)
+        return answer
+
+    answer = await ask_within(ask, timedelta(seconds=wait))
     if isinstance(answer, NoAnswer):
         return await published(client, workflow_id, answer.reason, row)
     return answer
@@ -111,6 +119,22 @@ async def poll_times(client: Client, task_queue: str) -> list[datetime] | None:
 async def last_poll(client: Client, task_queue: str) -> datetime | None:
     """When a worker last polled the task queue; None when none did, or it cannot be told."""
     return max(await poll_times(client, task_queue) or [], default=None)
+
+
+def show_answer(
+    found: T | dict[str, Any],
+    show: Callable[[T, bool], None],
+    columns: tuple[str, ...],
+    *,
+    as_json: bool,
+    when: Callable[[datetime | None], str],
+) -> None:
+    """The workflow's answer as ``show`` prints it; else what it published, and exit status
+    3 (``answer_or_published``)."""
+    if isinstance(found, dict):
+        show_published(found, columns, as_json=as_json, when=when)
+        raise typer.Exit(PUBLISHED_EXIT)
+    show(found, as_json)
 
 
 def show_published(

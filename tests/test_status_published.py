@@ -34,6 +34,13 @@ def cli_env(dev_env: WorkflowEnvironment, settings: Settings) -> dict[str, str]:
     }
 
 
+async def opened(env: dict[str, str], *command: str) -> str:
+    """Opens an incident or a crisis with the CLI; its id, which it prints last."""
+    code, out, err = await invoke(env, *command)
+    assert code == 0, err
+    return out.strip().splitlines()[-1]
+
+
 async def answered(env: dict[str, str], *command: str) -> dict[str, object]:
     """The workflow's own answer, once its first task ran."""
     for _ in range(50):
@@ -55,13 +62,11 @@ async def test_with_every_worker_down_status_shows_what_the_incident_published(
 ) -> None:
     env = cli_env(dev_env, settings)
     async with build_worker(dev_env.client, settings):
-        code, out, err = await invoke(
+        incident = await opened(
             env, "open", "--title", "Payroll export fails", "--service-level", "silver",
             "--priority", "P2", "--requester", "rh@example.org", "--application", "payroll",
             "--category", "batch", "--description", "since 02:00",
         )  # fmt: skip
-        assert code == 0, err
-        incident = out.strip().splitlines()[-1]
         view = await answered(env, "status", incident)
         code, _, err = await invoke(env, "acknowledge", incident, "--note", "on it")
         assert code == 0, err
@@ -119,11 +124,9 @@ async def test_an_incident_no_worker_ever_opened_shows_nothing_it_did_not_publis
     once, without waiting; status, priority and breach unknown (not "no"). Terminated then,
     with a worker back: the query is refused for what it is."""
     env = cli_env(dev_env, settings)
-    code, out, err = await invoke(
+    incident = await opened(
         env, "open", "--title", "VPN down", "--service-level", "gold", "--priority", "P3",
     )  # fmt: skip
-    assert code == 0, err
-    incident = out.strip().splitlines()[-1]
     began = time.monotonic()
     code, out, err = await invoke(env, "status", incident, "--json")  # the default wait, 10 s
     took = time.monotonic() - began
@@ -147,12 +150,10 @@ async def test_with_every_worker_down_crisis_status_shows_what_the_crisis_publis
 ) -> None:
     env = cli_env(dev_env, settings)
     async with build_worker(dev_env.client, settings):
-        code, out, err = await invoke(
+        crisis = await opened(
             env, "crisis", "open", "--title", "Flood at the main site",
             "--criterion", "natural_disaster",
         )  # fmt: skip
-        assert code == 0, err
-        crisis = out.strip().splitlines()[-1]
         view = await answered(env, "crisis", "status", crisis)
 
     code, out, err = await invoke(env, "crisis", "status", crisis, "--wait", "1", "--json")
@@ -170,11 +171,9 @@ async def test_with_a_worker_status_answers_as_before(
     """--wait only bounds the wait: a worker's answer is the whole view, exit status 0."""
     env = cli_env(dev_env, settings)
     async with build_worker(dev_env.client, settings):
-        code, out, err = await invoke(
+        incident = await opened(
             env, "open", "--title", "VPN down", "--service-level", "gold", "--priority", "P3",
         )  # fmt: skip
-        assert code == 0, err
-        incident = out.strip().splitlines()[-1]
         await answered(env, "status", incident)
         code, out, err = await invoke(env, "status", incident, "--wait", "5", "--json")
         assert code == 0 and not err, (code, err)
