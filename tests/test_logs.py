@@ -56,8 +56,18 @@ async def test_activity_logs_name_their_incident(caplog: pytest.LogCaptureFixtur
 
 
 def test_setup_logging_switches_format(capsys: pytest.CaptureFixture[str]) -> None:
-    setup_logging("INFO", "json")
-    logging.getLogger("vigie.test").info("hello", extra={"incident": "incident-1"})
-    logged = json.loads(capsys.readouterr().err.strip().splitlines()[-1])
-    assert logged == {**logged, "message": "hello", "incident": "incident-1"}
-    setup_logging("WARNING", "text")
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    try:
+        setup_logging("INFO", "json")
+        logging.getLogger("vigie.test").info("hello", extra={"incident": "incident-1"})
+        logged = json.loads(capsys.readouterr().err.strip().splitlines()[-1])
+        assert logged == {**logged, "message": "hello", "incident": "incident-1"}
+        setup_logging("WARNING", "text")
+        logging.getLogger("vigie.test").info("not shown")
+        logging.getLogger("vigie.test").warning("shown", extra={"incident": "incident-2"})
+        lines = capsys.readouterr().err.strip().splitlines()
+        assert len(lines) == 1 and lines[0].endswith("WARNING vigie.test: shown [incident-2]")
+    finally:  # the handler writes to this test's captured stderr, closed once it ends
+        root.handlers[:] = handlers
+        root.setLevel(level)
