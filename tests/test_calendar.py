@@ -11,7 +11,7 @@ from workers.policy_file import load_policy
 from workers.settings import DEFAULT_CONFIG_DIR
 from workflows.calendar import BusinessClock, WallClock
 from workflows.policy import Policy
-from workflows.sla import Stop, compute_deadlines, consumed, due_at
+from workflows.sla import DeadlineMemo, Stop, compute_deadlines, consumed, due_at
 
 
 @pytest.fixture(scope="module")
@@ -86,6 +86,41 @@ def test_pending_pushes_the_deadline_back_by_the_time_paused() -> None:
     # Allowance already used up before the pause: the deadline stands.
     assert due_at(clock, t0, open_stop, timedelta(minutes=30)) == t0 + timedelta(minutes=30)
     assert consumed(clock, t0, stops, t0 + timedelta(hours=5)) == timedelta(hours=2)
+
+
+def test_the_memo_answers_as_compute_deadlines_through_every_change(policy: Policy) -> None:
+    """A bronze P3 opened on a Friday afternoon, paused, resumed, made a P2, under a policy
+    loaded again: at every step the memo gives what a fresh computation gives, and the same
+    object while nothing changed."""
+    memo = DeadlineMemo()
+    t0 = paris(2026, 4, 3, 16, 0)
+    stops: list[Stop] = []
+    priority = "P3"
+
+    def same() -> None:
+        got = memo(policy, priority, "bronze", t0, stops)
+        assert got == compute_deadlines(policy, priority, "bronze", t0, stops)
+        assert memo(policy, priority, "bronze", t0, stops) is got
+
+    same()
+    first = memo(policy, priority, "bronze", t0, stops)
+    stops.append(Stop(start=paris(2026, 4, 3, 17, 0), reason="pending"))
+    same()
+    assert memo(policy, priority, "bronze", t0, stops).resolution_due_at is None
+    stops[0].end = paris(2026, 4, 7, 10, 0)  # the pause ends: the same Stop, its end set
+    same()
+    later = memo(policy, priority, "bronze", t0, stops).resolution_due_at
+    assert later is not None and first.resolution_due_at is not None
+    assert later > first.resolution_due_at
+    priority = "P2"
+    same()
+    reloaded = load_policy(DEFAULT_CONFIG_DIR)
+    shorter = reloaded.model_copy(update={"warning_ratio": 0.5})
+    policy = shorter
+    same()
+    assert memo(policy, priority, "bronze", t0, stops) != compute_deadlines(
+        reloaded, priority, "bronze", t0, stops
+    )
 
 
 def test_policy_cell_clock_override(policy: Policy) -> None:

@@ -99,7 +99,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.policy import Policy, Priority
     from workflows.reads import read_matrix, read_policy
     from workflows.search import NEXT_DUE, incident_attributes, publish
-    from workflows.sla import Deadlines, Stop, compute_deadlines
+    from workflows.sla import DeadlineMemo, Deadlines, Stop
     from workflows.texts import render, told_reason
     from workflows.timeline import shown_timeline
     from workflows.urgent_changes import complete, open_change, request
@@ -221,6 +221,7 @@ class IncidentWorkflow(Operations[IncidentView]):
         self._task_key: int | None = None
         self._task_key_sent: int | None = None
         self._task_key_sender: asyncio.Task[None] | None = None
+        self._deadline_memo = DeadlineMemo()
 
     # ------------------------------------------------------------------ run
 
@@ -542,7 +543,7 @@ class IncidentWorkflow(Operations[IncidentView]):
 
     def _deadlines(self) -> Deadlines:
         s = self.state
-        return compute_deadlines(self.policy, s.priority, s.service_level, s.opened_at, s.stops)
+        return self._deadline_memo(self.policy, s.priority, s.service_level, s.opened_at, s.stops)
 
     def _timed_events(self) -> list[tuple[datetime, str]]:
         return timed_events(self.state, self._deadlines(), self.policy)

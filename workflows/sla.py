@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 from workflows.calendar import Clock, clock_named
 from workflows.policy import Policy, Priority, ServiceLevel
@@ -62,6 +62,8 @@ def consumed(clock: Clock, t0: datetime, stops: list[Stop], now: datetime) -> ti
 
 
 class Deadlines(BaseModel):
+    model_config = ConfigDict(frozen=True)  # shared by every caller of a DeadlineMemo
+
     ack_warning_at: datetime
     ack_due_at: datetime
     resolution_allowance: timedelta
@@ -89,3 +91,32 @@ def compute_deadlines(
         resolution_warning_at=due_at(clock, t0, stops, allowance * policy.warning_ratio),
         resolution_due_at=due_at(clock, t0, stops, allowance),
     )
+
+
+class DeadlineMemo:
+    """``compute_deadlines`` that keeps its last answer while the arguments are unchanged.
+
+    A workflow asks for its deadlines several times per task (to fire, to publish, to
+    answer, to choose its next wake-up), and a business-hours clock costs tens of
+    microseconds a call. The policy is compared by identity (it is frozen); the stops by
+    their times, so a pause that ends is seen.
+    """
+
+    def __init__(self) -> None:
+        self._policy: Policy | None = None
+        self._key: tuple[object, ...] = ()
+        self._deadlines: Deadlines | None = None
+
+    def __call__(
+        self,
+        policy: Policy,
+        priority: Priority,
+        level: ServiceLevel,
+        t0: datetime,
+        stops: list[Stop],
+    ) -> Deadlines:
+        key = (priority, level, t0, tuple((stop.start, stop.end) for stop in stops))
+        if self._deadlines is None or self._policy is not policy or self._key != key:
+            self._deadlines = compute_deadlines(policy, priority, level, t0, stops)
+            self._policy, self._key = policy, key
+        return self._deadlines
