@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 import pytest_asyncio
+from hypothesis import settings as hypothesis_settings
 from pydantic import SecretStr
 from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
@@ -23,6 +24,10 @@ from workers.settings import DEFAULT_CONFIG_DIR, Settings
 from workflows.search import SEARCH_ATTRIBUTES
 
 BIN = Path(sys.executable).parent
+# Property tests have no time limit per example: a loaded machine can stall any example
+# for longer than hypothesis's default 200 ms, which would fail a correct rule.
+hypothesis_settings.register_profile("vigie", deadline=None)
+hypothesis_settings.load_profile("vigie")
 # The ledger's databases (SQLite, and PostgreSQL when its server binaries are installed).
 pytest_plugins = ["tests.ledger_db"]
 TEST_POLICY_CHANGES = {

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from tests.helpers import PARIS
-from workers.policy_file import load_policy
+from workers.policy_file import load_policy, with_public_holidays
 from workers.settings import DEFAULT_CONFIG_DIR
 from workflows.calendar import BusinessClock, WallClock
 from workflows.policy import Policy
@@ -16,7 +16,9 @@ from workflows.sla import DeadlineMemo, Stop, compute_deadlines, consumed, due_a
 
 @pytest.fixture(scope="module")
 def policy() -> Policy:
-    return load_policy(DEFAULT_CONFIG_DIR)
+    """The shipped policy with the holidays around 2026, the year of the dates below (a
+    worker loads those around the current year)."""
+    return with_public_holidays(load_policy(DEFAULT_CONFIG_DIR), 2026)
 
 
 @pytest.fixture(scope="module")

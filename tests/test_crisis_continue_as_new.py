@@ -11,12 +11,13 @@ from pathlib import Path
 from temporalio.testing import WorkflowEnvironment
 
 from starters.dev.smtp_sink import MailSink
+from starters.updates import send_update
 from tests.helpers import eventually, next_open_morning, short_runs, sleep_until
 from tests.test_crisis_chronogram import crisis_status, start_crisis
 from workers.settings import Settings
 from workers.worker import build_worker
 from workflows.crisis import CrisisWorkflow
-from workflows.crisis_models import CrisisInput, EscalateInput, PostUpdateInput
+from workflows.crisis_models import CrisisInput, CrisisView, EscalateInput, PostUpdateInput
 
 
 async def test_crisis_survives_continue_as_new(
@@ -33,9 +34,10 @@ async def test_crisis_survives_continue_as_new(
         )
         first = await crisis_status(handle)
         first_run = (await handle.describe()).run_id
-        for n in range(60):
-            answer = await handle.execute_update(
-                CrisisWorkflow.post_update, PostUpdateInput(by="im", progress=f"step {n}")
+        for n in range(60):  # sent again under the same id if one meets the continue-as-new
+            update = PostUpdateInput(by="im", progress=f"step {n}")
+            answer = await send_update(
+                handle, "post_update", update, CrisisView, update_id=f"u-{crisis_id}-{n}"
             )
             assert answer.timeline == []
 

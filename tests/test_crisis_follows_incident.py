@@ -23,7 +23,7 @@ from workflows.crisis_models import CloseCrisisInput, CrisisView
 from workflows.incident import IncidentWorkflow
 from workflows.models import AcknowledgeInput, QualifyP1Input, ReopenInput, ResolveInput
 
-LEAD = timedelta(seconds=12)
+LEAD = timedelta(seconds=20)  # for opening, qualifying, acknowledging and resolving
 
 
 async def test_resolved_incident_stops_the_crisis_escalating_for_lateness(

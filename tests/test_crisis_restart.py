@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from temporalio.testing import WorkflowEnvironment
 
 from starters.dev.smtp_sink import MailSink
+from tests.test_crisis_chronogram import crisis_status
 from workers.settings import Settings
 from workers.worker import build_worker
 from workflows.crisis import CrisisWorkflow
@@ -30,9 +31,11 @@ async def test_worker_restart_mid_crisis(
             id=crisis_id,
             task_queue=settings.task_queue,
         )
-        await asyncio.sleep(1.5)
-    # No worker while the escalation (3 s), cell request (4.5 s) and opening (6 s) fall due.
-    await asyncio.sleep(6.5)
+        t0 = (await crisis_status(handle)).t0  # opened
+    # No worker while the escalation (3 s), cell request (4.5 s) and opening (6 s) fall due,
+    # nor for the 1 s of grace after the last one; back 1.5 s before the action plan (9 s).
+    back_at = t0 + timedelta(seconds=7.5)
+    await asyncio.sleep(max(0.0, (back_at - datetime.now(UTC)).total_seconds()))
     async with build_worker(client, settings):
         view: CrisisView | None = None
         for _ in range(300):

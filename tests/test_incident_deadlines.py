@@ -2,21 +2,37 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, time, timedelta
 
 from temporalio.testing import WorkflowEnvironment
 
 from starters.dev.smtp_sink import MailSink
 from tests.helpers import PARIS, eventually, open_incident, status_when
+from workers.policy_file import load_policy
 from workers.settings import Settings
 from workers.worker import build_worker
+from workflows.calendar import BusinessClock
+
+
+def latest_monday_holiday(clock: BusinessClock, before: date) -> date:
+    """The latest public holiday on a Monday, before ``before``, with the week after it open
+    (Tuesday to Friday and the next Monday)."""
+    day = before - timedelta(days=before.weekday())  # a Monday
+    while True:
+        week = [day + timedelta(days=n) for n in (1, 2, 3, 4, 7)]
+        if clock.holiday_name(day) and all(clock.is_open_day(d) for d in week):
+            return day
+        day -= timedelta(days=7)
 
 
 async def test_bronze_p3_friday_afternoon_before_a_public_holiday(
     skipping_env: WorkflowEnvironment, settings: Settings, sink: MailSink
 ) -> None:
-    # Friday 3 April 2026, 15:00 in Paris; Monday 6 April is Easter Monday.
-    t0 = datetime(2026, 4, 3, 15, 0, tzinfo=PARIS)
+    # The latest Monday holiday of the past year (Easter or Whit Monday at least) whose next
+    # week is open; T0 the Friday before, 15:00 in Paris. A T0 is taken up to 366 days back.
+    clock = BusinessClock(load_policy(settings.config_dir).business_hours)
+    holiday = latest_monday_holiday(clock, date.today() - timedelta(days=10))
+    t0 = datetime.combine(holiday - timedelta(days=3), time(15, 0), tzinfo=PARIS)
     client = skipping_env.client
     async with build_worker(client, settings):
         handle = await open_incident(
@@ -25,10 +41,11 @@ async def test_bronze_p3_friday_afternoon_before_a_public_holiday(
         # T0 is long past: both deadlines are already breached when the incident opens.
         view = await status_when(handle, lambda v: v.ack_breached and v.resolution_breached)
         assert view.opened_at == t0
-        assert view.ack_due_at == datetime(2026, 4, 3, 16, 0, tzinfo=PARIS)
-        # 5 business days of 10 h: Friday 3 h, Easter Monday closed, Tuesday to
-        # Friday 40 h, then Monday 13 April 08:00 + 7 h.
-        assert view.resolution_due_at == datetime(2026, 4, 13, 15, 0, tzinfo=PARIS)
+        assert view.ack_due_at == t0 + timedelta(hours=1)
+        # 5 business days of 10 h: Friday 3 h, the holiday closed, Tuesday to Friday 40 h,
+        # then the next Monday 08:00 + 7 h.
+        next_monday = holiday + timedelta(days=7)
+        assert view.resolution_due_at == datetime.combine(next_monday, time(15, 0), tzinfo=PARIS)
         await eventually(
             lambda: [
                 m for m in sink.about(handle.id) if "Délai de résolution dépassé" in m["Subject"]

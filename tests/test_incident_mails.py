@@ -89,7 +89,7 @@ async def test_french_mails_hold_no_english_and_no_raw_time(
         assert "En attente du client : logs demandés" in body(pending)
         resumed = subject_ends(sink, handle.id, "— Reprise")[0]
         assert re.search(
-            r"Résolution attendue avant le \d{2}/\d{2}/\d{4} \d{2}:\d{2} CET", body(resumed)
+            r"Résolution attendue avant le \d{2}/\d{2}/\d{4} \d{2}:\d{2} CES?T", body(resumed)
         )
 
 

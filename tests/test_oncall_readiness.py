@@ -76,8 +76,10 @@ async def test_a_gap_two_days_before_the_cycle_is_mailed_every_day_until_filled(
         assert f"astreinte_technique : personne d'astreinte du {tuesday} au {wednesday}" in body
         assert "doivent l'être avant le" in body and "renvoyé chaque jour" in body
 
-        # The next day, still not filled: mailed again, in the same thread.
-        await sleep_until(skipping_env, monday - timedelta(hours=23, minutes=59))
+        # The next day, still not filled: mailed again, in the same thread. Checks are a day
+        # (24 hours) apart: Sunday 09:00 on the weekend summer time begins.
+        first_check = (monday - timedelta(days=2)).astimezone(UTC)  # Saturday 08:00 Paris
+        await sleep_until(skipping_env, first_check + timedelta(days=1, minutes=1))
         second = (await eventually(lambda: readiness_mails(sink)[1:]))[0]
         assert str(second["Subject"]) == str(first["Subject"])
         assert second["In-Reply-To"] == first["Message-ID"]

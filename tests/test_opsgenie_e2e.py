@@ -28,7 +28,7 @@ from workers.opsgenie_file import load_mapping
 from workers.settings import DEFAULT_CONFIG_DIR, Settings
 from workers.worker import build_worker
 from workflows.incident import IncidentWorkflow
-from workflows.models import AcknowledgeInput, IncidentView
+from workflows.models import AcknowledgeInput, IncidentView, WorklogInput
 
 WEBHOOKS = Path(__file__).parent / "fixtures" / "opsgenie" / "webhook"
 SECRET = "e2e-secret"
@@ -98,6 +98,19 @@ async def stack(dev_env: WorkflowEnvironment, settings: Settings) -> AsyncIterat
     await standin.aclose()
 
 
+async def runs_listed(stack: Stack, workflow_id: str) -> list[Any]:
+    """The runs visibility lists under ``workflow_id``, once it lists one."""
+
+    async def listed() -> list[Any]:
+        return [w async for w in stack.client.list_workflows(f"WorkflowId = '{workflow_id}'")]
+
+    for _ in range(150):
+        if found := await listed():
+            return found
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"{workflow_id} never listed")
+
+
 def fixture(name: str, alert_id: str) -> dict[str, Any]:
     body = json.loads((WEBHOOKS / f"{name}.json").read_text())
     body["alert"]["alertId"] = alert_id
@@ -164,8 +177,7 @@ async def test_ten_deliveries_of_one_create_start_one_incident(stack: Stack) -> 
     results = sorted(a.json()["result"] for a in answers)
     assert results == ["duplicate"] * 9 + ["started"]
     incident = answers[0].json()["incident"]
-    await asyncio.sleep(1)  # let visibility catch up
-    found = [w async for w in stack.client.list_workflows(f"WorkflowId = '{incident}'")]
+    found = await runs_listed(stack, incident)  # visibility catches up
     assert len(found) == 1
 
 
@@ -191,7 +203,12 @@ async def test_acknowledge_in_opsgenie_is_not_sent_back(stack: Stack) -> None:
     assert acked.status_code == 202
     view = await stack.status_when(incident, lambda v: v.status == "in_progress")
     assert view.timeline[-1].by == "bob"
-    await asyncio.sleep(1)
+    # A worklog typed in Vigie goes to the alert as a note, after anything the
+    # acknowledgement queued for it: once the note is there, nothing more can come.
+    await stack.client.get_workflow_handle(incident).execute_update(
+        IncidentWorkflow.add_worklog, WorklogInput(by="bob", text="disk cleaned")
+    )
+    await eventually(lambda: any(p.endswith("/notes") for _, p in stack.standin.calls))
     acks = [c for c in stack.standin.calls if c[1].endswith("/acknowledge")]
     assert len(acks) == 1  # the user's own, none from Vigie
     assert "vigie:in_progress" in alert["tags"]  # Vigie's own view is still kept on the alert
@@ -212,9 +229,11 @@ async def test_cli_incident_gets_an_alert_and_its_acknowledgement(stack: Stack) 
     )
     await eventually(lambda: alert["acknowledged"] and alert["owner"] == "alice")
     await eventually(lambda: "vigie:in_progress" in alert["tags"])
-    await asyncio.sleep(1)
     # The alert's own webhooks (Create, Acknowledge...) map back to the same incident only.
-    found = [w async for w in stack.client.list_workflows(f"WorkflowId = '{incident}'")]
-    assert len(found) == 1
+    await stack.standin.settled()
+    actions = {action for action, _, _ in stack.standin.answers}
+    assert {"Create", "Acknowledge"} <= actions, stack.standin.answers
+    assert all(result != "started" for _, _, result in stack.standin.answers)
+    assert len(await runs_listed(stack, incident)) == 1
     view = await stack.status_when(incident, lambda v: v.status == "in_progress")
     assert not any(e.kind in ("refused", "alert_failed") for e in view.timeline), view.timeline

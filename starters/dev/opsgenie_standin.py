@@ -61,6 +61,8 @@ class OpsgenieStandIn:
         self.faults: list[int] = []
         self.calls: list[tuple[str, str]] = []
         self.webhooks: list[dict[str, Any]] = []
+        # (action, HTTP status, the receiver's "result") of every webhook delivered.
+        self.answers: list[tuple[str, int, str | None]] = []
         self._tiny = itertools.count(1)
         self._tasks: set[asyncio.Task[None]] = set()
         self._http = httpx.AsyncClient(timeout=10)
@@ -144,10 +146,20 @@ class OpsgenieStandIn:
             log.info("webhook %s → %s", body["action"], response.status_code)
         except httpx.HTTPError as exc:
             log.warning("webhook %s not delivered: %s", body["action"], exc)
+            return
+        try:
+            result = response.json().get("result")
+        except ValueError:
+            result = None
+        self.answers.append((body["action"], response.status_code, result))
+
+    async def settled(self) -> None:
+        """Waits until every webhook sent so far has been answered (or failed)."""
+        while self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
 
     async def aclose(self) -> None:
-        if self._tasks:
-            await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.settled()
         await self._http.aclose()
 
     # --- schedules -------------------------------------------------------------
