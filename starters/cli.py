@@ -358,7 +358,7 @@ def list_(
     breached: Annotated[
         bool | None, typer.Option("--breached/--not-breached", help="Only breached / not breached")
     ] = None,
-    limit: Annotated[int, typer.Option(help="At most this many")] = 50,
+    limit: Annotated[int, typer.Option(min=1, max=10000, help="At most this many")] = 50,
     as_json: AsJson = False,
 ) -> None:
     """List incidents, newest first, through the search attributes.

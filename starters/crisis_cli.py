@@ -166,7 +166,7 @@ def open_crisis(
 @crisis_app.command("list")
 def list_crises(
     status: Annotated[CrisisStatusName | None, typer.Option(help="Only this status")] = None,
-    limit: Annotated[int, typer.Option(help="At most this many")] = 50,
+    limit: Annotated[int, typer.Option(min=1, max=10000, help="At most this many")] = 50,
     as_json: AsJson = False,
 ) -> None:
     """List crises, newest first: status, escalation level, next milestone due.

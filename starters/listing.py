@@ -5,11 +5,15 @@ from __future__ import annotations
 
 import json
 import sys
+import textwrap
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+from rich import box
+from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 from temporalio.client import Client, WorkflowExecution
 
 from starters.cli_support import err, out
@@ -27,6 +31,8 @@ INCIDENT_COLUMNS = (
     "incident", "status", "priority", "level", "breached", "next_due", "started", "title",
 )  # fmt: skip
 CRISIS_COLUMNS = ("crisis", "status", "level", "next_due", "started", "title")
+TITLE_MIN_WIDTH = 16  # below this a terminal gets the stacked form
+INDENT = 2
 
 
 def incident_query(
@@ -125,14 +131,51 @@ def print_rows(
         for row in rows:
             print("\t".join(iso(row[k]).replace("\t", " ") for k in columns))
     else:
-        table = Table()
-        for name in columns[:-1]:
-            table.add_column(name.replace("_", " "), no_wrap=True)
-        table.add_column(columns[-1], overflow="ellipsis", no_wrap=True)
-        for row in rows:
-            table.add_row(*(cell(row[k], when) for k in columns))
-        out.print(table)
+        print_terminal(rows, columns, when, out)
     err.print(f"{len(rows)} {what}(s) · query: {query}", highlight=False)
+
+
+def print_terminal(
+    rows: list[dict[str, Any]],
+    columns: tuple[str, ...],
+    when: Callable[[datetime | None], str],
+    console: Console,
+) -> None:
+    """A table when its short columns fit the terminal whole (the title, last, wraps);
+    otherwise each workflow stacked: its whole id, its fields labelled, then its title."""
+    headers = [name.replace("_", " ") for name in columns]
+    cells = [[cell(row[k], when) for k in columns] for row in rows]
+    whole = [max(len(text) for text in column) for column in zip(headers, *cells, strict=True)]
+    # Each column is padded by one space on either side; the title takes what is left.
+    if sum(whole[:-1]) + 2 * len(columns) + TITLE_MIN_WIDTH <= console.width:
+        table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, expand=True)
+        for header in headers[:-1]:
+            table.add_column(header, no_wrap=True)
+        table.add_column(headers[-1], overflow="fold", ratio=1)
+        for texts in cells:
+            table.add_row(*(Text(text) for text in texts))
+        console.print(table)
+        return
+    width = max(console.width - INDENT, 20)
+    for row in rows:
+        console.print(Text(str(row[columns[0]]), style="bold"), overflow="fold")
+        fields = [f"{k.replace('_', ' ')}: {cell(row[k], when)}" for k in columns[1:-1]]
+        for line in packed(fields, width):
+            console.print(Text(" " * INDENT + line), overflow="fold")
+        for line in textwrap.wrap(str(row[columns[-1]]), width):
+            console.print(Text(" " * INDENT + line), overflow="fold")
+
+
+def packed(parts: list[str], width: int, gap: str = " · ") -> list[str]:
+    """``parts`` joined by ``gap`` into lines of at most ``width``, never splitting a part
+    (a part longer than ``width`` gets a line of its own)."""
+    lines: list[str] = []
+    for part in parts:
+        if lines and len(lines[-1]) + len(gap) + len(part) <= width:
+            lines[-1] += gap + part
+        else:
+            lines.append(part)
+    return lines
 
 
 def cell(value: Any, when: Callable[[datetime | None], str]) -> str:
