@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import TypedDict
 
+from workflows.texts import VALUES
+
 
 class Wording(TypedDict):
     subject: str
@@ -46,22 +48,7 @@ STATUS_NAMES = {
     },
 }
 
-FIELD_NAMES = {
-    "fr": {
-        "category": "catégorie",
-        "description": "description",
-        "application": "application ou machine",
-        "priority": "priorité (impact et urgence)",
-        "requesters": "demandeurs",
-    },
-    "en": {
-        "category": "category",
-        "description": "description",
-        "application": "application or machine",
-        "priority": "priority (impact and urgency)",
-        "requesters": "requesters",
-    },
-}
+FIELD_NAMES = VALUES["missing"]  # the names of fields an incident was opened without
 
 LABELS: dict[str, Labels] = {
     "fr": {

@@ -113,3 +113,15 @@ async def test_unreachable_server_is_a_retryable_error() -> None:
         await ActivityEnvironment().run(activities.send_incident_mail, mail_input())
     assert not caught.value.non_retryable
     assert caught.value.type == "MailServerUnavailable"
+
+
+def test_the_fields_an_incident_was_opened_without_are_named_in_its_language() -> None:
+    from workflows.texts import render
+
+    fields = {"source": "opsgenie", "priority": "P3", "service_level": "silver",
+              "missing": "category, description, requesters"}  # fmt: skip
+    french = render("opened.missing", fields, "fr", "Europe/Paris")
+    assert french.endswith("Informations manquantes à demander : catégorie, description, "
+                           "demandeurs.")  # fmt: skip
+    english = render("opened.missing", fields, "en", "Europe/Paris")
+    assert english.endswith("Missing information to ask for: category, description, requesters.")

@@ -134,6 +134,9 @@ PATCH_TELL_FAILURES = "incident-tells-failures"
 PATCH_TOLD_ONCE = "failures-told-once"
 # The incident's task queue priority key follows its class (workflows.urgency).
 PATCH_PRIORITY_CLASS = "task-priority-follows-class"
+# A mail shows the incident as it was when its event happened (not when the mail server
+# took it), and the opening mail tells the opening.
+PATCH_MAIL_STATE = "mail-state-at-event"
 # A deadline timer wakes this much before the deadline and re-arms on the time left, so that
 # a task that waited in a busy worker does not push the deadline back.
 WAKE_EARLY = timedelta(seconds=30)
@@ -222,6 +225,7 @@ class IncidentWorkflow(Operations[IncidentView]):
         self._task_key_sent: int | None = None
         self._task_key_sender: asyncio.Task[None] | None = None
         self._deadline_memo = DeadlineMemo()
+        self._mail_state_on = False
 
     # ------------------------------------------------------------------ run
 
@@ -248,6 +252,7 @@ class IncidentWorkflow(Operations[IncidentView]):
                 on_refused=self._ledger_refused,
                 revision=(lambda: incident_revision(self.state)) if on_change else None,
             )
+        self._mail_state_on = versions.patched(PATCH_MAIL_STATE)
         if self._state is None:
             self._state = await self._open(input)
         else:
@@ -394,6 +399,7 @@ class IncidentWorkflow(Operations[IncidentView]):
             service_level=input.service_level,
             missing=", ".join(missing),
         )
+        opening = self.state.timeline[-1]
         count(
             workflow.metric_meter(),
             "vigie_incidents_opened",
@@ -407,7 +413,7 @@ class IncidentWorkflow(Operations[IncidentView]):
             self._record(
                 "note", SYSTEM, note, t0_at=input.t0.isoformat(), days=str(MAX_T0_AGE.days)
             )
-        self._mail("opened", self.state.requesters)
+        self._mail("opened", self.state.requesters, opening if self._mail_state_on else None)
         if self._mirroring:
             self._open_alert(input)
         self._maybe_page_on_call()
@@ -1004,6 +1010,7 @@ class IncidentWorkflow(Operations[IncidentView]):
                 to=recipients,
                 language=s.language,
                 event=event or s.timeline[-1],
+                incident=self._view(with_timeline=False) if self._mail_state_on else None,
             )
         )
         if s.thread_key is None:
@@ -1049,8 +1056,8 @@ class IncidentWorkflow(Operations[IncidentView]):
             return workflow.execute_activity(
                 "send_incident_mail",
                 SendMailInput(
-                    mail=mail,
-                    incident=self._view(with_timeline=False),
+                    mail=mail.model_copy(update={"incident": None}),
+                    incident=mail.incident or self._view(with_timeline=False),
                     display_timezone=self.policy.business_hours.timezone,
                 ),
                 start_to_close_timeout=timedelta(minutes=2),

@@ -326,6 +326,9 @@ class OutgoingMail(BaseModel):
     language: Language
     event: TimelineEntry
     extra: dict[str, str] = {}
+    # The incident (without its timeline) when the mail was queued: what the mail shows,
+    # whenever the mail server takes it. None: queued by older code, shown as it is now.
+    incident: IncidentView | None = None
 
 
 class IncidentView(BaseModel):

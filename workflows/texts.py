@@ -15,6 +15,23 @@ FR, EN = "fr", "en"
 
 # Field values that are names of things, said in the reader's language.
 VALUES: dict[str, dict[str, dict[str, str]]] = {
+    # the fields an incident can be opened without, comma-separated in ``missing``
+    "missing": {
+        FR: {
+            "category": "catégorie",
+            "description": "description",
+            "application": "application ou machine",
+            "priority": "priorité (impact et urgence)",
+            "requesters": "demandeurs",
+        },
+        EN: {
+            "category": "category",
+            "description": "description",
+            "application": "application or machine",
+            "priority": "priority (impact and urgency)",
+            "requesters": "requesters",
+        },
+    },
     "status": {
         FR: {
             "open": "ouvert",
@@ -722,10 +739,13 @@ def render(key: str, fields: Mapping[str, str], language: str, timezone: str) ->
     for name, raw in fields.items():
         if name.endswith("_at"):
             shown[name] = _time_field(raw, language, timezone)
-        elif name in VALUES:
+        elif name in VALUES and name != "missing":
             shown[name] = value(name, raw, language)
         elif name == "allowed":  # statuses, comma-separated
             shown[name] = ", ".join(value("status", x, language) for x in raw.split(",") if x)
+        elif name == "missing":  # field names, comma-separated
+            names = (x.strip() for x in raw.split(","))
+            shown[name] = ", ".join(value("missing", x, language) for x in names if x)
         else:
             shown[name] = raw
     why = fields.get("why")

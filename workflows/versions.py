@@ -51,6 +51,7 @@ SINCE_BASELINE: tuple[str, ...] = (
     "ledger-writes-on-change",
     "ledger-refused-once",
     "task-priority-follows-class",
+    "mail-state-at-event",
 )
 
 # Patches that new workflows no longer take (the worker's patch gate refuses them); their code
