@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
+from activities.mail_headers import new_message
 from activities.mail_texts import (
     CONFERENCE_LABEL,
     CRISIS_SUBJECTS,
@@ -114,7 +115,7 @@ class MailRenderer:
     ) -> EmailMessage:
         """A mail from ``template`` (``<template>.txt.j2`` and ``.html.j2``): the headers every
         Vigie mail shares (threading on the first mail of its workflow), and the bodies."""
-        message = EmailMessage()
+        message = new_message()
         message["Subject"] = subject
         message["From"] = self.sender
         message["To"] = ", ".join(to)

@@ -114,7 +114,7 @@ def run_with_client(action: Callable[[Client, Settings], Awaitable[T]]) -> T:
             fail(f"refused: {reason}")
         except RPCError as exc:
             if exc.status == RPCStatusCode.NOT_FOUND:
-                fail(f"no running incident with that id ({exc.message})")
+                fail(f"no running incident or crisis with that id ({exc.message})")
             if exc.status == RPCStatusCode.INVALID_ARGUMENT:
                 fail(f"refused by Temporal: {exc.message}")
             fail(f"Temporal error: {exc.message}")

@@ -86,6 +86,19 @@ def compliance_table(view: CrisisView, scale: float | None = None) -> Table:
     return table
 
 
+def drp_line(view: CrisisView) -> str:
+    """The disaster-recovery decision as a person reads it, its time in business time."""
+    d = view.drp
+    if d is None:
+        return "undecided"
+    decided = "activated" if d.activate else "not activated"
+    return f"{decided} by {d.by} at {when(d.at)}" + (f": {d.reason}" if d.reason else "")
+
+
+def yes_no(value: bool) -> str:
+    return "yes" if value else "no"
+
+
 def show(view: CrisisView, as_json: bool = False) -> None:
     if as_json:
         out.print_json(view.model_dump_json())
@@ -100,7 +113,7 @@ def show(view: CrisisView, as_json: bool = False) -> None:
     )
     if view.conference:
         out.print(f"conference: {view.conference.url}")
-    out.print(f"DRP: {view.drp.model_dump() if view.drp else 'undecided'}")
+    out.print(Text(f"DRP: {drp_line(view)}"))
     for trouble in view.retrying:
         out.print(f"retrying: {retrying(trouble, when)}", highlight=False, markup=False)
     out.print(compliance_table(view))
@@ -108,7 +121,9 @@ def show(view: CrisisView, as_json: bool = False) -> None:
         "member", "role", "permanent", "taking part", title="cell", title_justify="left"
     )
     for m in view.members:
-        members.add_row(f"{m.name} <{m.email}>", m.role, str(m.permanent), str(m.participating))
+        members.add_row(
+            f"{m.name} <{m.email}>", m.role, yes_no(m.permanent), yes_no(m.participating)
+        )
     out.print(members)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -114,6 +115,16 @@ async def test_crisis_commands(env: dict[str, str], dev_env: WorkflowEnvironment
         "--outcome", "backup site open", "--json",
     )  # fmt: skip
     assert code == 0 and json.loads(out)["urgent_changes"][0]["outcome"] == "backup site open"
+    # The DRP decision and the cell as a person reads them: no Python data, business time.
+    code, out, _ = await invoke(
+        env, "crisis", "decide-drp", crisis, "--activate", "--reason", "site B"
+    )
+    assert code == 0 and re.search(
+        r"DRP: activated by cli at \d{4}-\d\d-\d\d \d\d:\d\d CES?T: site B", out
+    ), out
+    assert "{'activate'" not in out and "True" not in out and "False" not in out
+    code, _, err = await invoke(env, "crisis", "status", "crisis-nope")
+    assert code == 1 and "no running incident or crisis with that id" in err
     # No client confirmation of the return to nominal: closing needs a reason.
     code, _, err = await invoke(env, "crisis", "close", crisis, "--summary", "water gone")
     assert code == 1 and "confirm_nominal" in err

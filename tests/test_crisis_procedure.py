@@ -53,7 +53,7 @@ async def test_the_cell_request_asks_for_validation_and_the_policy_decides_witho
         )
         await advance(skipping_env, timedelta(minutes=46))
         request = (await eventually(lambda: mails(sink, crisis.id, "cell_request")))[0]
-        assert "validate_crisis" in body(request)
+        assert "Merci de confirmer, ou non, la situation de crise" in body(request)
 
         view = await crisis.execute_update(
             CrisisWorkflow.validate_crisis,

@@ -125,3 +125,34 @@ def test_the_fields_an_incident_was_opened_without_are_named_in_its_language() -
                            "demandeurs.")  # fmt: skip
     english = render("opened.missing", fields, "en", "Europe/Paris")
     assert english.endswith("Missing information to ask for: category, description, requesters.")
+
+
+def test_a_note_followed_by_a_sentence_ends_with_a_full_stop() -> None:
+    from workflows.texts import render
+
+    due = {"due_at": "2026-11-30T16:26:00+01:00"}
+    resumed = render("resumed.note", {"note": "order id received", **due}, "fr", "Europe/Paris")
+    assert resumed == (
+        "Traitement repris : order id received. Résolution attendue avant le 30/11/2026 16:26 CET."
+    )
+    kept = render("resumed.note", {"note": "logs sent!", **due}, "en", "Europe/Paris")
+    assert kept == "Work resumed: logs sent! Resolution due 2026-11-30 16:26 CET."
+    closed = render("crisis_closed", {"summary": "payments back", **due}, "fr", "Europe/Paris")
+    assert closed.startswith("payments back. REX attendu avant le")
+    # A note that ends the line, or a reason followed by an arrow, is left as typed.
+    confirmed = render("qualified.confirmed", {"note": "client told"}, "fr", "Europe/Paris")
+    assert confirmed.endswith("vers le client. client told")
+    level = render(
+        "escalation", {"level": "2", "hours": "1 h", "reason": "site B down", "to": "a@b.c"},
+        "fr", "Europe/Paris",
+    )  # fmt: skip
+    assert level.endswith("site B down → a@b.c")
+
+
+def test_the_crisis_validation_line_asks_a_person_not_an_operation() -> None:
+    from workflows.texts import render
+
+    french = render("line.validate", {}, "fr", "Europe/Paris")
+    english = render("line.validate", {}, "en", "Europe/Paris")
+    assert "pilote de crise" in french and "crisis pilot" in english
+    assert not any(mark in french + english for mark in ("validate_crisis", "{", "|"))

@@ -7,6 +7,7 @@ time in the business time zone, to the minute. Pure code: workflows and activiti
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -625,10 +626,10 @@ SENTENCES: dict[str, dict[str, str]] = {
         EN: "Security may be involved in this crisis: {title}",
     },
     "line.validate": {
-        FR: "Merci de valider (ou non) la situation de crise : validate_crisis "
-        "{{party, decision: validated|declined}}.",
-        EN: "Please validate (or decline) the crisis situation: validate_crisis "
-        "{{party, decision: validated|declined}}.",
+        FR: "Merci de confirmer, ou non, la situation de crise auprès du pilote de crise "
+        "(l'incident manager), qui enregistrera votre réponse.",
+        EN: "Please confirm, or decline, the crisis situation to the crisis pilot (the "
+        "incident manager), who will record your answer.",
     },
     "line.rex_submitted": {
         FR: "Rapport d'incident (REX) remis par {by}. {link}",
@@ -728,6 +729,16 @@ def _time_field(raw: str, language: str, timezone: str) -> str:
     return when(at, language, timezone) if at.tzinfo is not None else raw
 
 
+# Free text a person typed, which a sentence can follow in the same line.
+SENTENCE_FIELDS = ("note", "reason", "summary", "text")
+
+
+def ended(text: str) -> str:
+    """``text`` as a sentence of its own: a full stop added unless it ends with one."""
+    text = text.rstrip()
+    return text if text.endswith((".", "!", "?", "…", ":", ";")) else f"{text}."
+
+
 def render(key: str, fields: Mapping[str, str], language: str, timezone: str) -> str:
     """The sentence ``key`` told with ``fields``: times (``*_at``) in the time zone, to the
     minute; names (``waiting_on``, ``criterion``...) in the language. Unknown keys fall back
@@ -748,6 +759,9 @@ def render(key: str, fields: Mapping[str, str], language: str, timezone: str) ->
             shown[name] = ", ".join(value("missing", x, language) for x in names if x)
         else:
             shown[name] = raw
+    for name in SENTENCE_FIELDS:  # "{note} Résolution…": the note ends its own sentence
+        if shown.get(name) and re.search(re.escape(f"{{{name}}}") + " [A-ZÀ-Þ]", template):
+            shown[name] = ended(shown[name])
     why = fields.get("why")
     if why and why != key and why in SENTENCES:  # the reason, told in the language too
         shown["reason"] = render(why, {k: v for k, v in fields.items() if k != "why"},

@@ -13,6 +13,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.ledger.store import Ledger
+from activities.mail_headers import new_message
 from activities.providers.smtp import MailTransport, RecipientsRefused
 from starters.report.compute import Period, Report, build_report
 from starters.report.render import to_html
@@ -87,7 +88,7 @@ class ServiceReviewActivities:
         w = Words(input.language, input.timezone)
         first, _ = month_bounds(input.month)
         month = f"{first:%m/%Y}"
-        message = EmailMessage()
+        message = new_message()
         message["Subject"] = f"[Vigie] {SUBJECT[w.language]} — {input.customer} — {month}"
         message["From"] = self._sender
         message["To"] = ", ".join(to)
