@@ -16,6 +16,7 @@ from activities.ledger.store import Ledger
 from tests.test_ledger_facts import crisis_view, paris, state
 from workflows.ledger_facts import (
     IncidentFacts,
+    RecordCrisisFactsInput,
     RecordIncidentFactsInput,
     crisis_facts,
     incident_facts,
@@ -117,6 +118,20 @@ async def test_record_activity_writes_then_reports_stale_facts(ledger: Ledger) -
     stale = RecordIncidentFactsInput(facts=facts().model_copy(update={"revision": 1}))
     assert not (await env.run(activities.record_incident_facts, stale)).written
     assert count(ledger) == 1
+
+
+async def test_a_drill_is_kept_out_of_the_ledger(ledger: Ledger) -> None:
+    activities = LedgerActivities(ledger)
+    drill = crisis_facts(crisis_view(status="active", drill=True), "acme", paris(24, 12))
+    assert drill.drill
+    done = await ActivityEnvironment().run(
+        activities.record_crisis_facts, RecordCrisisFactsInput(facts=drill)
+    )
+    assert not done.written
+    assert ledger.crisis_counts(datetime(2026, 12, 2, tzinfo=UTC)) == []
+    real = crisis_facts(crisis_view(status="active"), "acme", paris(24, 12))
+    assert not real.drill and ledger.record_crisis(real)
+    assert ledger.crisis_counts(datetime(2026, 12, 2, tzinfo=UTC)) == [("acme", "active", 1)]
 
 
 def test_many_at_once_keep_the_same_guard(ledger: Ledger) -> None:

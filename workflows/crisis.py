@@ -1200,6 +1200,7 @@ class CrisisWorkflow(Operations[CrisisView]):
         return CrisisView(
             crisis_id=s.crisis_id,
             title=s.title,
+            drill=s.time_scale > 1,
             criterion=s.criterion,
             incident_id=s.incident_id,
             status=s.status,

@@ -276,6 +276,7 @@ class CrisisState(BaseModel):
 class CrisisView(BaseModel):
     crisis_id: str
     title: str
+    drill: bool = Field(default=False, description="An exercise on a compressed clock")
     criterion: Criterion
     incident_id: str | None
     status: str

@@ -105,6 +105,7 @@ class CrisisFacts(BaseModel):
     rex_due_at: Instant | None
     rex_submitted_at: Instant | None
     rex_on_time: bool | None
+    drill: bool = Field(default=False, description="An exercise: kept out of the ledger")
 
 
 class RecordIncidentFactsInput(BaseModel):
@@ -293,6 +294,7 @@ def crisis_facts(view: CrisisView, customer: str, now: datetime) -> CrisisFacts:
     else:
         on_time = None
     return CrisisFacts(
+        drill=view.drill,
         crisis_id=view.crisis_id,
         revision=len(view.timeline),
         as_of=now,

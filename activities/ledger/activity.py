@@ -38,6 +38,9 @@ class LedgerActivities:
     @activity.defn(name="record_crisis_facts")
     async def record_crisis_facts(self, input: RecordCrisisFactsInput) -> RecordFactsResult:
         facts = input.facts
+        if facts.drill:  # an exercise is not a crisis of the service reviews
+            count(activity.metric_meter(), "vigie_ledger_writes", kind="crisis", outcome="drill")
+            return RecordFactsResult(written=False)
         written = await self._write("crisis", facts.crisis_id, self._ledger.record_crisis, facts)
         return RecordFactsResult(written=written)
 

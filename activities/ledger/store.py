@@ -146,7 +146,7 @@ class Ledger:
     def record_crisis(self, facts: CrisisFacts, now: datetime | None = None) -> bool:
         """Upserts a crisis and its milestones; the incident's customer wins when known."""
         row = _fields(facts)
-        del row["milestones"]
+        del row["milestones"], row["drill"]  # drills are kept out by the callers
         row["recorded_at"] = now or datetime.now(UTC)
         with self.engine.begin() as connection:
             if facts.incident_id is not None:
