@@ -8,7 +8,6 @@ from email.message import EmailMessage
 from email.utils import format_datetime
 from typing import Any
 from urllib.parse import quote
-from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
@@ -25,6 +24,7 @@ from activities.models import CrisisMailInput, SendMailInput
 from workflows.limits import one_line
 from workflows.models import TimelineEntry
 from workflows.texts import render
+from workflows.texts import when as told_time
 
 
 def header_text(value: str) -> str:
@@ -76,12 +76,11 @@ class MailRenderer:
         mail, incident = input.mail, input.incident
         language = mail.language
         wording = WORDING[language][mail.kind]
-        zone = ZoneInfo(input.display_timezone)
 
         def when(value: datetime | None) -> str:
             if value is None:
                 return LABELS[language]["none"]
-            return value.astimezone(zone).strftime("%d/%m/%Y %H:%M %Z")
+            return told_time(value, language, input.display_timezone)
 
         self._env.filters["when"] = when
         subject = header_text(
@@ -89,6 +88,7 @@ class MailRenderer:
         )
         context = {
             "language": language,
+            "colon": " :" if language == "fr" else ":",  # French typography: a space before
             "subject": subject,
             "wording": wording,
             "labels": LABELS[language],

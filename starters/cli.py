@@ -97,8 +97,14 @@ def show(view: IncidentView, as_json: bool = False) -> None:
             when(view.ack_due_at)
             + (f" · acknowledged {when(view.acknowledged_at)}" if view.acknowledged_at else ""),
         ),
-        ("resolution due", "paused" if view.sla_paused else when(view.resolution_due_at)),
+        (
+            "resolution due",
+            ("paused" if view.sla_paused else when(view.resolution_due_at))
+            + (f" · resolved {when(view.resolved_at)}" if view.resolved_at else "")
+            + (f" · closed {when(view.closed_at)}" if view.closed_at else ""),
+        ),
         ("breached", ", ".join(breaches) or "no"),
+        *([("crisis", view.crisis_id)] if view.crisis_id else []),
         ("missing", ", ".join(view.missing_fields) or "—"),
         ("mails waiting", str(view.mails_pending)),
         ("retrying", "; ".join(retrying(t, when) for t in view.retrying) or "—"),

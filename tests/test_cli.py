@@ -159,6 +159,9 @@ async def test_open_prints_the_id_last_and_operations_work(
         assert code == 0, (args, err)
     code, out, _ = await cli("status", incident, "--json")
     assert json.loads(out)["status"] == "closed"
+    code, out, _ = await cli("status", incident)  # when it was resolved and closed
+    due = next(line for line in out.splitlines() if line.startswith("resolution due"))
+    assert " · resolved 20" in due and " · closed 20" in due, due
 
 
 async def test_cli_errors_are_clear(cli: Cli) -> None:

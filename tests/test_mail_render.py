@@ -90,8 +90,11 @@ def test_french_and_english_bodies_plain_and_html() -> None:
     assert "24/11/2026 10:30 CET" in plain  # shown in Paris time
     assert "catégorie" in plain  # missing fields in the mail's language
     assert "Invoices &lt;script&gt;" in html  # escaped in HTML
+    assert "Statut : " in plain and "Par : " in plain  # French: a space before the colon
     en = renderer.render(mail_input("en")).get_body(("plain",)).get_content()
     assert "paused (pending)" in en and "Missing information" in en
+    assert "Status: " in en and "By: " in en and " : " not in en
+    assert "2026-11-24 10:30 CET" in en  # as English timelines say times
 
 
 async def test_delivery_to_a_real_smtp_server_and_stable_message_id() -> None:
@@ -156,3 +159,17 @@ def test_the_crisis_validation_line_asks_a_person_not_an_operation() -> None:
     english = render("line.validate", {}, "en", "Europe/Paris")
     assert "pilote de crise" in french and "crisis pilot" in english
     assert not any(mark in french + english for mark in ("validate_crisis", "{", "|"))
+
+
+def test_the_cell_roles_are_named_in_the_crisis_language() -> None:
+    from workflows.texts import render
+
+    member = {"name": "Ann", "role": "client management level 1"}
+    assert render("line.member", member, "fr", "Europe/Paris") == (
+        "- Ann (direction du client, niveau 1)"
+    )
+    assert render("line.member", member, "en", "Europe/Paris") == (
+        "- Ann (client management level 1)"
+    )
+    typed = {"name": "Bob", "role": "network expert"}  # a role typed for a member added by hand
+    assert render("line.member", typed, "fr", "Europe/Paris") == "- Bob (network expert)"

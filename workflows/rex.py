@@ -217,7 +217,7 @@ def rex_draft(state: CrisisState) -> str:
     ]
     for member in state.members:
         lines.append(
-            f"| {member.name} <{member.email}> | {member.role} | "
+            f"| {member.name} <{member.email}> | {value('role', member.role, lang)} | "
             f"{w['yes'] if member.permanent else w['no']} | "
             f"{w['yes'] if member.participating else w['no']} |"
         )

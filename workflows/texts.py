@@ -16,6 +16,25 @@ FR, EN = "fr", "en"
 
 # Field values that are names of things, said in the reader's language.
 VALUES: dict[str, dict[str, dict[str, str]]] = {
+    # the crisis cell's roles (workflows.crisis._compose_cell); a member added by hand keeps
+    # the role typed for it
+    "role": {
+        FR: {
+            "technical referent": "référent technique",
+            "pilot: incident manager": "pilote : incident manager",
+            "pilot: delivery manager": "pilote : delivery manager",
+            "client management level 1": "direction du client, niveau 1",
+            "client management level 2": "direction du client, niveau 2",
+            "client management level 3": "direction du client, niveau 3",
+            "account director": "directeur de compte",
+            "agency director": "directeur d'agence",
+            "expert": "expert",
+            "client expert": "expert du client",
+            "security": "sécurité",
+            "client CISO": "RSSI du client",
+        },
+        EN: {},
+    },
     # the fields an incident can be opened without, comma-separated in ``missing``
     "missing": {
         FR: {
@@ -654,8 +673,8 @@ SENTENCES: dict[str, dict[str, str]] = {
     "line.done": {FR: "Actions réalisées : {text}", EN: "Done: {text}"},
     "line.remaining": {FR: "Reste à faire : {text}", EN: "Remaining: {text}"},
     "line.nothing_posted": {
-        FR: "Rien n'a été publié depuis le dernier point.",
-        EN: "Nothing was posted since the last status.",
+        FR: "Rien n'a été publié depuis le dernier point ; rappel du dernier point publié :",
+        EN: "Nothing was posted since the last status; the last one posted:",
     },
     "line.post_update": {
         FR: "Aucun point publié sur la dernière période : post_update avant le prochain point.",
