@@ -95,3 +95,18 @@ def test_a_limit_below_one_is_refused(command: list[str]) -> None:
     result = CliRunner().invoke(app, [*command, "--limit", "-1"])
     assert result.exit_code == 2
     assert "--limit" in result.output
+
+
+def test_the_status_of_a_major_incident_names_its_crisis(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from starters.cli import show
+    from tests.test_mail_render import view
+
+    major = view(status="in_progress", major=True, crisis_id="crisis-incident-42",
+                 sla_paused=False, resolution_due_at=STARTED + timedelta(hours=4))  # fmt: skip
+    show(major)
+    lines = capsys.readouterr().out.splitlines()
+    assert any(line.split() == ["crisis", "crisis-incident-42"] for line in lines), lines
+    show(view(status="in_progress", sla_paused=False))
+    assert not any(line.startswith("crisis") for line in capsys.readouterr().out.splitlines())
