@@ -51,6 +51,7 @@ from workflows.crisis_models import (
 from workflows.details import crisis_summary
 from workflows.models import CompleteUrgentChangeInput, UrgentChangeInput
 from workflows.policy import ConfigError
+from workflows.texts import EN, VALUES
 
 crisis_app = typer.Typer(
     rich_markup_mode="markdown", help="Crisis management (procedure §4).", no_args_is_help=True
@@ -77,11 +78,12 @@ def compliance_table(view: CrisisView, scale: float | None = None) -> Table:
     """Targets and completion times; in drills, as simulated minutes after T0."""
     table = Table("step", "target", "done", "status", title="chronogram", title_justify="left")
     for m in view.milestones:
+        step = VALUES["step"][EN].get(m.step, m.action)  # in the CLI's language, every step
         if scale is None:
-            table.add_row(m.action, when(m.due_at), when(m.done_at), m.status)
+            table.add_row(step, when(m.due_at), when(m.done_at), m.status)
         else:
             table.add_row(
-                m.action, _offset(view, m.due_at, scale), _offset(view, m.done_at, scale), m.status
+                step, _offset(view, m.due_at, scale), _offset(view, m.done_at, scale), m.status
             )
     return table
 

@@ -142,6 +142,9 @@ async def test_drill_runs_the_whole_chronogram(
     assert code == 0, err
     assert "T0+30 min" in out and "T0+330 min" in out
     assert "6 of 6 applicable milestones met on time" in out
+    # Every step in the CLI's language, those the incident reports included.
+    assert "Crisis cell opens" in out and "T0+15: ticket acknowledged" in out
+    assert "Ouverture" not in out and "prise en compte" not in out
     # An exercise never overtakes real work: no priority key (the server's default).
     drill = err.split("drill ", 1)[1].split()[0]
     described = await dev_env.client.get_workflow_handle(drill).describe()
