@@ -8,7 +8,13 @@ from datetime import UTC, datetime, timedelta
 from workers.policy_file import load_policy
 from workers.settings import DEFAULT_CONFIG_DIR
 from workflows.carry import CARRY_BYTES, carried_input, size
-from workflows.models import IncidentInput, IncidentState, OutgoingMail, TimelineEntry
+from workflows.models import (
+    IncidentInput,
+    IncidentMoment,
+    IncidentState,
+    OutgoingMail,
+    TimelineEntry,
+)
 from workflows.timeline import entry_bytes, shown_timeline
 
 AT = datetime(2026, 12, 1, 9, tzinfo=UTC)
@@ -60,3 +66,25 @@ def test_what_continues_as_new_fits_and_keeps_every_mail() -> None:
     # When it fits, nothing is shortened.
     light = carried_input(start, state(entries[:3], outbox[:3]))
     assert [m.event for m in light.state.outbox] == entries[:3]  # type: ignore[union-attr]
+
+
+def test_mails_leave_the_state_they_would_show_last_of_all() -> None:
+    """Thousands of short mails waiting: their moments go before anything is lost."""
+    moment = IncidentMoment(
+        status="in_progress", priority="P2", service_level="silver", category="réseau",
+        application="checkout", ack_due_at=AT, resolution_due_at=AT + timedelta(hours=8),
+        sla_paused=False, missing_fields=["description", "requesters"],
+    )  # fmt: skip
+    entries = [worklog(n) for n in range(3000)]
+    outbox = [
+        OutgoingMail(key=f"incident-1.{n}", thread_key="incident-1.0", kind="worklog",
+                     to=["c@example.org"], language="fr", event=entries[n], moment=moment)
+        for n in range(3000)
+    ]  # fmt: skip
+    start = IncidentInput(title="Checkout down", service_level="gold")
+    carried = carried_input(start, state(entries[:10], outbox))
+    assert carried.state is not None and size(carried) <= CARRY_BYTES
+    assert [m.key for m in carried.state.outbox] == [m.key for m in outbox]
+    assert all(m.moment is None for m in carried.state.outbox)
+    few = carried_input(start, state(entries[:10], outbox[:50]))
+    assert few.state is not None and all(m.moment == moment for m in few.state.outbox)

@@ -217,9 +217,9 @@ def test_histories_are_stored() -> None:
         "incident_recategorized_dev_class_keys",
         # mails that show the incident as it was at their event, queued with it: a lifecycle,
         # mails held by a failing server, an outbox carried into the next run
-        "incident_lifecycle_mail_state",
-        "incident_delivery_trouble_mail_state",
-        "incident_continued_mail_state",
+        "incident_lifecycle_mail_moment",
+        "incident_delivery_trouble_mail_moment",
+        "incident_continued_mail_moment",
     }
 
 

@@ -9,7 +9,8 @@ fails again and again: the incident would be stuck, every operation refused. Wha
 - every mail and alert change still to send. Only when all that is still over
   ``CARRY_BYTES`` (a burst of long worklogs while the mail server is down) are the texts they
   quote shortened, more and more: every mail still goes out, with the same Message-ID, and
-  the whole text stays in the history.
+  the whole text stays in the history. Then, if need be, the waiting mails leave behind the
+  incident's state at their event (``OutgoingMail.moment``) and show it as it is.
 
 Pure code: the workflow calls it when it continues as new.
 """
@@ -50,6 +51,10 @@ def carried_input(input: IncidentInput, state: IncidentState) -> IncidentInput:
             }
         )
         slim = slim.model_copy(update={"state": shorter})
+    if size(slim) > CARRY_BYTES and slim.state is not None:
+        # Last, the state each waiting mail would show: they then show the incident as it is.
+        bare = [mail.model_copy(update={"moment": None}) for mail in slim.state.outbox]
+        slim = slim.model_copy(update={"state": slim.state.model_copy(update={"outbox": bare})})
     return slim
 
 

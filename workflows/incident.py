@@ -77,6 +77,7 @@ with workflow.unsafe.imports_passed_through():
         CompleteUrgentChangeInput,
         IncidentEvent,
         IncidentInput,
+        IncidentMoment,
         IncidentNews,
         IncidentState,
         IncidentStatusName,
@@ -1010,7 +1011,7 @@ class IncidentWorkflow(Operations[IncidentView]):
                 to=recipients,
                 language=s.language,
                 event=event or s.timeline[-1],
-                incident=self._view(with_timeline=False) if self._mail_state_on else None,
+                moment=self._moment() if self._mail_state_on else None,
             )
         )
         if s.thread_key is None:
@@ -1056,8 +1057,8 @@ class IncidentWorkflow(Operations[IncidentView]):
             return workflow.execute_activity(
                 "send_incident_mail",
                 SendMailInput(
-                    mail=mail.model_copy(update={"incident": None}),
-                    incident=mail.incident or self._view(with_timeline=False),
+                    mail=mail.model_copy(update={"moment": None}),
+                    incident=self._shown(mail),
                     display_timezone=self.policy.business_hours.timezone,
                 ),
                 start_to_close_timeout=timedelta(minutes=2),
@@ -1149,6 +1150,25 @@ class IncidentWorkflow(Operations[IncidentView]):
             send, delivery, non_retryable, outbox=outbox, item=item,
             retrying=self.state.retrying, record=self._record, publish=self._publish,
         )  # fmt: skip
+
+    def _moment(self) -> IncidentMoment:
+        s, d = self.state, self._deadlines()
+        return IncidentMoment(
+            status=s.status,
+            priority=s.priority,
+            service_level=s.service_level,
+            category=s.category,
+            application=s.application,
+            ack_due_at=d.ack_due_at,
+            resolution_due_at=d.resolution_due_at,
+            sla_paused=s.status == "pending",
+            missing_fields=list(s.missing_fields),
+        )
+
+    def _shown(self, mail: OutgoingMail) -> IncidentView:
+        """The incident a mail shows: as now, with the state of its moment when it has one."""
+        now = self._view(with_timeline=False)
+        return now.model_copy(update=dict(mail.moment)) if mail.moment else now
 
     def _answer(self) -> IncidentView:
         """An Update's answer: the incident without its timeline (``status`` has it), so that

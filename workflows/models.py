@@ -316,6 +316,21 @@ class IncidentNews(BaseModel):
     )
 
 
+class IncidentMoment(BaseModel):
+    """What an incident mail shows of the incident's state, as it was at the mail's event.
+    Small and bounded: it travels with every mail still to send, across continue-as-new."""
+
+    status: IncidentStatusName
+    priority: Priority
+    service_level: ServiceLevel
+    category: str | None
+    application: str | None
+    ack_due_at: Instant
+    resolution_due_at: Instant | None
+    sla_paused: bool
+    missing_fields: list[str]
+
+
 class OutgoingMail(BaseModel):
     """A mail waiting in the incident's outbox until the mail server takes it."""
 
@@ -326,9 +341,9 @@ class OutgoingMail(BaseModel):
     language: Language
     event: TimelineEntry
     extra: dict[str, str] = {}
-    # The incident (without its timeline) when the mail was queued: what the mail shows,
-    # whenever the mail server takes it. None: queued by older code, shown as it is now.
-    incident: IncidentView | None = None
+    # The incident when the mail was queued: what the mail shows of its state, whenever the
+    # mail server takes it. None: queued by older code, shown as it is now.
+    moment: IncidentMoment | None = None
 
 
 class IncidentView(BaseModel):
