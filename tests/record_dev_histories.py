@@ -40,7 +40,7 @@ from starters.gateway import TemporalGateway
 from starters.updates import send_update
 from tests.conftest import BIN, TEST_POLICY_CHANGES, free_port
 from tests.helpers import assert_eventually, open_incident, status, status_when
-from tests.record_histories import HISTORIES
+from tests.record_histories import HISTORIES, made_p1_then_p2, resolved_and_closed
 from workers.opsgenie_file import load_mapping
 from workers.settings import DEFAULT_CONFIG_DIR, Settings
 from workers.worker import build_worker
@@ -48,11 +48,8 @@ from workflows.crisis import CrisisWorkflow
 from workflows.incident import IncidentWorkflow
 from workflows.models import (
     AcknowledgeInput,
-    CloseInput,
     IncidentView,
     QualifyP1Input,
-    RecategorizeInput,
-    ResolveInput,
     WorklogInput,
 )
 from workflows.search import SEARCH_ATTRIBUTES
@@ -119,16 +116,7 @@ async def continued(client: Client, queue: str) -> list[tuple[str, WorkflowHandl
 async def recategorized(client: Client, queue: str) -> list[tuple[str, WorkflowHandle[Any, Any]]]:
     """A P3 made a P1, then not confirmed as one: the server takes each new key (its history
     records WorkflowExecutionOptionsUpdated events, which a replay passes over)."""
-    handle = await open_incident(client, queue, priority="P3")
-    await status(handle)
-    await handle.execute_update(
-        IncidentWorkflow.recategorize,
-        RecategorizeInput(by="im", priority="P1", reason="every customer blocked"),
-    )
-    await handle.execute_update(
-        IncidentWorkflow.qualify_p1,
-        QualifyP1Input(by="im", verdict="unconfirmed", new_priority="P2"),
-    )
+    handle = await made_p1_then_p2(client, queue)
 
     async def both_keys_set() -> None:
         updated = EventType.EVENT_TYPE_WORKFLOW_EXECUTION_OPTIONS_UPDATED
@@ -136,9 +124,7 @@ async def recategorized(client: Client, queue: str) -> list[tuple[str, WorkflowH
         assert events.count(updated) == 2, events
 
     await assert_eventually(both_keys_set)
-    await handle.execute_update(IncidentWorkflow.resolve, ResolveInput(by="a", resolution="ok"))
-    await handle.execute_update(IncidentWorkflow.close, CloseInput(by="alice"))
-    await handle.result()
+    await resolved_and_closed(handle)
     return [("incident_recategorized_dev", handle)]
 
 

@@ -20,7 +20,12 @@ from typing import Any
 
 import httpx
 from pydantic import SecretStr
-from temporalio.client import WorkflowFailureError, WorkflowHandle, WorkflowQueryFailedError
+from temporalio.client import (
+    Client,
+    WorkflowFailureError,
+    WorkflowHandle,
+    WorkflowQueryFailedError,
+)
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
@@ -96,10 +101,9 @@ async def breach(env: WorkflowEnvironment, queue: str) -> WorkflowHandle[object,
     return handle
 
 
-async def recategorized(env: WorkflowEnvironment, queue: str) -> WorkflowHandle[object, object]:
-    """A P3 made a P1, then not confirmed as one: its task queue key follows (the test
-    server does not know the call, so the activity says it was refused)."""
-    handle = await open_incident(env.client, queue, priority="P3")
+async def made_p1_then_p2(client: Client, queue: str) -> WorkflowHandle[Any, Any]:
+    """A P3 made a P1 by recategorization, then not confirmed as one (a P2 from then on)."""
+    handle = await open_incident(client, queue, priority="P3")
     await status(handle)
     await handle.execute_update(
         IncidentWorkflow.recategorize,
@@ -109,9 +113,20 @@ async def recategorized(env: WorkflowEnvironment, queue: str) -> WorkflowHandle[
         IncidentWorkflow.qualify_p1,
         QualifyP1Input(by="im", verdict="unconfirmed", new_priority="P2"),
     )
+    return handle
+
+
+async def resolved_and_closed(handle: WorkflowHandle[Any, Any]) -> None:
     await handle.execute_update(IncidentWorkflow.resolve, ResolveInput(by="a", resolution="ok"))
     await handle.execute_update(IncidentWorkflow.close, CloseInput(by="alice"))
     await handle.result()
+
+
+async def recategorized(env: WorkflowEnvironment, queue: str) -> WorkflowHandle[object, object]:
+    """A P3 made a P1, then not confirmed as one: its task queue key follows (the test
+    server does not know the call, so the activity says it was refused)."""
+    handle = await made_p1_then_p2(env.client, queue)
+    await resolved_and_closed(handle)
     return handle
 
 
