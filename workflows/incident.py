@@ -1152,18 +1152,9 @@ class IncidentWorkflow(Operations[IncidentView]):
         )  # fmt: skip
 
     def _moment(self) -> IncidentMoment:
-        s, d = self.state, self._deadlines()
-        return IncidentMoment(
-            status=s.status,
-            priority=s.priority,
-            service_level=s.service_level,
-            category=s.category,
-            application=s.application,
-            ack_due_at=d.ack_due_at,
-            resolution_due_at=d.resolution_due_at,
-            sla_paused=s.status == "pending",
-            missing_fields=list(s.missing_fields),
-        )
+        """The fields of the view that a mail shows of the incident's state, as they are now."""
+        view = self._view(with_timeline=False)
+        return IncidentMoment(**{name: getattr(view, name) for name in IncidentMoment.model_fields})
 
     def _shown(self, mail: OutgoingMail) -> IncidentView:
         """The incident a mail shows: as now, with the state of its moment when it has one."""
