@@ -16,7 +16,9 @@ from temporalio.client import Client, WorkflowHandle, WorkflowQueryFailedError
 from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import WorkflowEnvironment
 
+from tests.conftest import free_port
 from tests.workflow_health import failed_tasks, report
+from workers.settings import Settings
 from workflows import urgency
 from workflows.incident import IncidentWorkflow
 from workflows.models import IncidentInput, IncidentView
@@ -35,6 +37,13 @@ async def eventually(check: Callable[[], T], within: float = 15.0) -> T:
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError(f"condition not met within {within}s: last result {result!r}")
         await asyncio.sleep(0.1)
+
+
+def mail_server_down(settings: Settings) -> tuple[int, Settings]:
+    """A port where no mail server listens yet (a test starts its sink there later), and the
+    settings that send mail to it."""
+    port = free_port()
+    return port, settings.model_copy(update={"smtp_port": port})
 
 
 async def open_incident(

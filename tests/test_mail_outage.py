@@ -6,7 +6,14 @@ from temporalio.testing import WorkflowEnvironment
 
 from starters.dev.smtp_sink import MailSink
 from tests.conftest import free_port
-from tests.helpers import eventually, on_a_business_morning, open_incident, status, status_when
+from tests.helpers import (
+    eventually,
+    mail_server_down,
+    on_a_business_morning,
+    open_incident,
+    status,
+    status_when,
+)
 from workers.policy_file import load_policy
 from workers.settings import Settings
 from workers.worker import build_worker
@@ -17,8 +24,7 @@ from workflows.models import AcknowledgeInput
 async def test_mails_wait_for_the_server_and_arrive_in_order(
     skipping_env: WorkflowEnvironment, settings: Settings
 ) -> None:
-    port = free_port()  # nothing listens here yet
-    down = settings.model_copy(update={"smtp_port": port})
+    port, down = mail_server_down(settings)  # no mail server yet
     client = skipping_env.client
     await on_a_business_morning(skipping_env)
     async with build_worker(client, down):

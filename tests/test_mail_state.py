@@ -10,8 +10,7 @@ from email.message import EmailMessage
 from temporalio.testing import WorkflowEnvironment
 
 from starters.dev.smtp_sink import MailSink
-from tests.conftest import free_port
-from tests.helpers import eventually, open_incident, status_when
+from tests.helpers import eventually, mail_server_down, open_incident, status_when
 from tests.test_versions import patch_markers
 from workers.settings import Settings
 from workers.worker import build_worker
@@ -33,8 +32,7 @@ def subject_ending(mails: list[EmailMessage], end: str) -> EmailMessage:
 async def test_mails_queued_while_the_server_is_down_show_their_own_moment(
     dev_env: WorkflowEnvironment, settings: Settings
 ) -> None:
-    port = free_port()  # no mail server yet
-    down = settings.model_copy(update={"smtp_port": port})
+    port, down = mail_server_down(settings)  # no mail server yet
     client = dev_env.client
     # A T0 in the future is noted after the opening: the opening mail still tells the opening.
     t0 = datetime.now(UTC) + timedelta(hours=2)

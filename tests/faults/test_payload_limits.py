@@ -16,11 +16,10 @@ from temporalio.testing import WorkflowEnvironment
 
 from starters.dev.smtp_sink import MailSink
 from starters.updates import send_update
-from tests.conftest import free_port
 from tests.faults.helpers import until
 from tests.faults.ledger import check_mails
 from tests.faults.tally import TALLY
-from tests.helpers import open_incident, short_runs, status
+from tests.helpers import mail_server_down, open_incident, short_runs, status
 from tests.workflow_health import failed_tasks
 from workers.settings import Settings
 from workers.worker import build_worker
@@ -44,8 +43,7 @@ async def test_widest_worklogs_while_the_mail_server_is_down(
     the incident continues as new: it carries them all, their quoted texts shortened. On the
     dev server, with the Updates sent as the CLI sends them."""
     short_runs(config_dir, in_flight_wait=True)
-    port = free_port()
-    down = settings.model_copy(update={"smtp_port": port})
+    port, down = mail_server_down(settings)  # no mail server yet
     client = dev_env.client
     async with build_worker(client, down):
         handle = await open_incident(client, down.task_queue, priority="P3")

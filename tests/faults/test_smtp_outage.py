@@ -16,11 +16,10 @@ from typer.testing import CliRunner
 
 from starters.cli import app
 from starters.dev.smtp_sink import MailSink
-from tests.conftest import free_port
 from tests.faults.helpers import until
 from tests.faults.ledger import check_mails
 from tests.faults.tally import TALLY
-from tests.helpers import on_a_business_morning, open_incident, status
+from tests.helpers import mail_server_down, on_a_business_morning, open_incident, status
 from tests.test_incident_operations import details_of
 from workers.settings import Settings
 from workers.worker import build_worker
@@ -58,8 +57,7 @@ def in_order(sink: MailSink, incident_id: str) -> list[int]:
 async def test_mails_wait_for_the_server_shown_retrying_then_all_arrive_once(
     skipping_env: WorkflowEnvironment, settings: Settings
 ) -> None:
-    port = free_port()  # nothing listens here yet
-    down = settings.model_copy(update={"smtp_port": port})
+    port, down = mail_server_down(settings)  # no mail server yet
     client = skipping_env.client
     await on_a_business_morning(skipping_env)
     async with build_worker(client, down):
@@ -139,8 +137,7 @@ async def test_two_minutes_down_across_deadlines(
         policy.read_text(encoding="utf-8").replace('gold = "15m"', 'gold = "1m"', 1),
         encoding="utf-8",
     )
-    port = free_port()
-    down = settings.model_copy(update={"smtp_port": port})
+    port, down = mail_server_down(settings)  # no mail server yet
     client = dev_env.client
     loop = asyncio.get_running_loop()
     async with build_worker(client, down):
