@@ -97,10 +97,6 @@ def drp_line(view: CrisisView) -> str:
     return f"{decided} by {d.by} at {when(d.at)}" + (f": {d.reason}" if d.reason else "")
 
 
-def yes_no(value: bool) -> str:
-    return "yes" if value else "no"
-
-
 def show(view: CrisisView, as_json: bool = False) -> None:
     if as_json:
         out.print_json(view.model_dump_json())
@@ -124,7 +120,10 @@ def show(view: CrisisView, as_json: bool = False) -> None:
     )
     for m in view.members:
         members.add_row(
-            f"{m.name} <{m.email}>", m.role, yes_no(m.permanent), yes_no(m.participating)
+            f"{m.name} <{m.email}>",
+            m.role,
+            listing.cell(m.permanent, when),  # yes / no, as the lists say it
+            listing.cell(m.participating, when),
         )
     out.print(members)
 
