@@ -157,12 +157,10 @@ def print_terminal(
         console.print(table)
         return
     width = max(console.width - INDENT, 20)
-    for row in rows:
-        console.print(Text(str(row[columns[0]]), style="bold"), overflow="fold")
-        fields = [f"{k.replace('_', ' ')}: {cell(row[k], when)}" for k in columns[1:-1]]
-        for line in packed(fields, width):
-            console.print(Text(" " * INDENT + line), overflow="fold")
-        for line in textwrap.wrap(str(row[columns[-1]]), width):
+    for texts in cells:
+        console.print(Text(texts[0], style="bold"), overflow="fold")
+        fields = [f"{h}: {text}" for h, text in zip(headers[1:-1], texts[1:-1], strict=True)]
+        for line in [*packed(fields, width), *textwrap.wrap(texts[-1], width)]:
             console.print(Text(" " * INDENT + line), overflow="fold")
 
 

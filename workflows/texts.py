@@ -769,13 +769,13 @@ def render(key: str, fields: Mapping[str, str], language: str, timezone: str) ->
     for name, raw in fields.items():
         if name.endswith("_at"):
             shown[name] = _time_field(raw, language, timezone)
-        elif name in VALUES and name != "missing":
-            shown[name] = value(name, raw, language)
-        elif name == "allowed":  # statuses, comma-separated
-            shown[name] = ", ".join(value("status", x, language) for x in raw.split(",") if x)
         elif name == "missing":  # field names, comma-separated
             names = (x.strip() for x in raw.split(","))
             shown[name] = ", ".join(value("missing", x, language) for x in names if x)
+        elif name in VALUES:
+            shown[name] = value(name, raw, language)
+        elif name == "allowed":  # statuses, comma-separated
+            shown[name] = ", ".join(value("status", x, language) for x in raw.split(",") if x)
         else:
             shown[name] = raw
     for name in SENTENCE_FIELDS:  # "{note} Résolution…": the note ends its own sentence
