@@ -14,8 +14,6 @@ from typing import Annotated, Any
 
 import typer
 from pydantic import BaseModel
-from rich.table import Table
-from rich.text import Text
 from temporalio.client import Client
 
 from starters import incidents, listing
@@ -29,14 +27,13 @@ from starters.cli_support import (
     err,
     fail,
     operator_name,
-    out,
     refuse_if_stuck,
-    retrying,
     run_with_client,
     settings,
     when,
 )
 from starters.crisis_cli import register as register_crisis_commands
+from starters.incident_show import show
 from starters.oncall_cli import register as register_oncall_commands
 from starters.published import show_answer
 from starters.report.cli import register as register_report_commands
@@ -74,53 +71,6 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
 )
-
-
-def show(view: IncidentView, as_json: bool = False) -> None:
-    if as_json:
-        out.print_json(view.model_dump_json())
-        return
-    breaches = [
-        name
-        for name, hit in (("ack", view.ack_breached), ("resolution", view.resolution_breached))
-        if hit
-    ]
-    table = Table(show_header=False, box=None, pad_edge=False)
-    for label, value in (
-        ("incident", view.incident_id),
-        ("title", view.title),
-        ("status", view.status + (f" (waiting on {view.waiting_on})" if view.waiting_on else "")),
-        ("class", f"{view.priority} {view.service_level}" + (" · MAJOR" if view.major else "")),
-        ("opened", when(view.opened_at)),
-        (
-            "ack due",
-            when(view.ack_due_at)
-            + (f" · acknowledged {when(view.acknowledged_at)}" if view.acknowledged_at else ""),
-        ),
-        (
-            "resolution due",
-            ("paused" if view.sla_paused else when(view.resolution_due_at))
-            + (f" · resolved {when(view.resolved_at)}" if view.resolved_at else "")
-            + (f" · closed {when(view.closed_at)}" if view.closed_at else ""),
-        ),
-        ("breached", ", ".join(breaches) or "no"),
-        *([("crisis", view.crisis_id)] if view.crisis_id else []),
-        ("missing", ", ".join(view.missing_fields) or "—"),
-        ("mails waiting", str(view.mails_pending)),
-        ("retrying", "; ".join(retrying(t, when) for t in view.retrying) or "—"),
-    ):
-        table.add_row(Text(label, style="bold"), value)
-    out.print(table)
-    if not view.timeline:  # an operation's answer leaves it out, to stay small
-        out.print(f"timeline: vigie status {view.incident_id}")
-        return
-    timeline = Table("at", "kind", "by", "text", title="timeline", title_justify="left")
-    for entry in view.timeline:
-        timeline.add_row(when(entry.at), entry.kind, entry.by, entry.text)
-    out.print(timeline)
-    if view.timeline_omitted:
-        out.print(f"{view.timeline_omitted} entries between the opening and the latest are not "
-                  "shown here; the workflow history has them all")  # fmt: skip
 
 
 def operate(incident_id: str, operation: str, input: BaseModel, as_json: bool) -> None:

@@ -159,9 +159,13 @@ async def test_open_prints_the_id_last_and_operations_work(
         assert code == 0, (args, err)
     code, out, _ = await cli("status", incident, "--json")
     assert json.loads(out)["status"] == "closed"
-    code, out, _ = await cli("status", incident)  # when it was resolved and closed
-    due = next(line for line in out.splitlines() if line.startswith("resolution due"))
-    assert " · resolved 20" in due and " · closed 20" in due, due
+    code, out, _ = await cli("status", incident)  # in a pipe: when it was resolved and closed
+    said = dict(line.split("\t", 1) for line in out.splitlines() if not line.startswith("timeline"))
+    assert said["status"] == "closed" and said["resolved"].startswith("20"), out
+    assert said["closed"] >= said["resolved"], out
+    entries = [line.split("\t") for line in out.splitlines() if line.startswith("timeline\t")]
+    kinds = [kind for _, _, kind, *_ in entries]
+    assert "closed" in kinds[kinds.index("reopened") :], kinds  # each entry: at, kind, by, text
 
 
 async def test_cli_errors_are_clear(cli: Cli) -> None:
