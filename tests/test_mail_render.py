@@ -173,3 +173,29 @@ def test_the_cell_roles_are_named_in_the_crisis_language() -> None:
     )
     typed = {"name": "Bob", "role": "network expert"}  # a role typed for a member added by hand
     assert render("line.member", typed, "fr", "Europe/Paris") == "- Bob (network expert)"
+
+
+def test_a_failed_alert_change_is_named_in_the_language_of_its_reader() -> None:
+    from typing import get_args
+
+    from workflows.models import AlertCommand
+    from workflows.texts import VALUES, render
+
+    failed = {"action": "remove_tags", "error": "HTTP 422: Request body is not processable"}
+    assert render("alert_failed", failed, "fr", "Europe/Paris") == (
+        "Alerte : retrait d'étiquettes non appliqué : HTTP 422: Request body is not processable"
+    )
+    assert render("alert_failed", failed, "en", "Europe/Paris").startswith(
+        "Alert tag removal not applied: HTTP 422"
+    )
+    through = {"action": "acknowledge", "since_at": "2026-11-30T10:00:00+00:00"}
+    assert render("alert_through", through, "fr", "Europe/Paris") == (
+        "Alerte : accusé de prise en compte appliqué (en échec depuis 30/11/2026 11:00 CET)."
+    )
+    actions = set(get_args(AlertCommand.model_fields["action"].annotation))
+    for language in ("fr", "en"):  # every change the workflows can push has its name
+        assert set(VALUES["alert_action"][language]) == actions
+    # An Opsgenie action told by a webhook is the vendor's name, left as it is.
+    assert render("opsgenie.action", {"action": "close", "who": "x"}, "fr", "Europe/Paris") == (
+        "Action Opsgenie close par x."
+    )

@@ -35,6 +35,31 @@ VALUES: dict[str, dict[str, dict[str, str]]] = {
         },
         EN: {},
     },
+    # what an alert change does (``action`` in the alert_* sentences: AlertCommand.action)
+    "alert_action": {
+        FR: {
+            "create": "envoi initial",
+            "note": "ajout de la note",
+            "acknowledge": "accusé de prise en compte",
+            "close": "passage à l'état fermé",
+            "priority": "changement de priorité",
+            "add_tags": "ajout d'étiquettes",
+            "remove_tags": "retrait d'étiquettes",
+            "add_responder": "ajout d'un intervenant",
+            "escalate": "déclenchement de l'escalade",
+        },
+        EN: {
+            "create": "creation",
+            "note": "note",
+            "acknowledge": "acknowledgement",
+            "close": "close",
+            "priority": "priority change",
+            "add_tags": "tag addition",
+            "remove_tags": "tag removal",
+            "add_responder": "responder addition",
+            "escalate": "escalation",
+        },
+    },
     # the fields an incident can be opened without, comma-separated in ``missing``
     "missing": {
         FR: {
@@ -772,6 +797,8 @@ def render(key: str, fields: Mapping[str, str], language: str, timezone: str) ->
         elif name == "missing":  # field names, comma-separated
             names = (x.strip() for x in raw.split(","))
             shown[name] = ", ".join(value("missing", x, language) for x in names if x)
+        elif name == "action" and key.startswith("alert_"):
+            shown[name] = value("alert_action", raw, language)
         elif name in VALUES:
             shown[name] = value(name, raw, language)
         elif name == "allowed":  # statuses, comma-separated
