@@ -88,3 +88,18 @@ def test_mails_leave_the_state_they_would_show_last_of_all() -> None:
     assert all(m.moment is None for m in carried.state.outbox)
     few = carried_input(start, state(entries[:10], outbox[:50]))
     assert few.state is not None and all(m.moment == moment for m in few.state.outbox)
+
+
+def test_the_ui_details_name_a_retried_alert_change_in_the_incident_language() -> None:
+    from workflows.delivery import DeliveryTrouble
+    from workflows.details import incident_details
+    from workflows.sla import compute_deadlines
+
+    s = state([worklog(0)], [])
+    trouble = DeliveryTrouble(
+        outbox="alert", item="add_tags", error="HTTP 503", attempts=4, since=AT, last_at=AT
+    )
+    s.retrying = {"alert": trouble}
+    deadlines = compute_deadlines(s.policy, s.priority, s.service_level, s.opened_at, [])
+    shown = incident_details(s, deadlines, AT)
+    assert "alerte ajout d'étiquettes · 4 essais" in shown and "add_tags" not in shown, shown

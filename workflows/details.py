@@ -81,8 +81,9 @@ def _retrying(
     """One line per send that keeps failing: what, attempts since when, the last error."""
     w = WORDS[language]
     for t in retrying.values():
+        item = value("alert_action", t.item, language) if t.outbox == "alert" else t.item
         lines.append(
-            f"- {w['retrying']}: {w[t.outbox]} {t.item} · {t.attempts} {w['attempts']} "
+            f"- {w['retrying']}: {w[t.outbox]} {item} · {t.attempts} {w['attempts']} "
             f"{when(t.since, language, zone)} · {w['error']}: {t.error}"
         )
 
