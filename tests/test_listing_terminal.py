@@ -105,8 +105,23 @@ def test_the_status_of_a_major_incident_names_its_crisis(
 
     major = view(status="in_progress", major=True, crisis_id="crisis-incident-42",
                  sla_paused=False, resolution_due_at=STARTED + timedelta(hours=4))  # fmt: skip
-    show(major)
-    lines = capsys.readouterr().out.splitlines()
-    assert any(line.split() == ["crisis", "crisis-incident-42"] for line in lines), lines
-    show(view(status="in_progress", sla_paused=False))
-    assert not any(line.startswith("crisis") for line in capsys.readouterr().out.splitlines())
+    minor = view(status="in_progress", sla_paused=False)
+    for console in (None, Console(file=io.StringIO(), width=80)):  # a pipe, a terminal
+        show(major, console=console)
+        lines = capsys.readouterr().out.splitlines() if console is None else taken(console)
+        assert any(line.split() == ["crisis", "crisis-incident-42"] for line in lines), lines
+        show(minor, console=console)
+        lines = capsys.readouterr().out.splitlines() if console is None else taken(console)
+        # No crisis: an empty field in a pipe, no line in a terminal.
+        assert [line for line in lines if line.startswith("crisis")] == (
+            ["crisis\t"] if console is None else []
+        ), lines
+
+
+def taken(console: Console) -> list[str]:
+    """What ``console`` printed since the last call."""
+    assert isinstance(console.file, io.StringIO)
+    lines = console.file.getvalue().splitlines()
+    console.file.seek(0)
+    console.file.truncate()
+    return lines

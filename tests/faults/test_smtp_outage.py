@@ -84,7 +84,7 @@ async def test_mails_wait_for_the_server_shown_retrying_then_all_arrive_once(
                 runner.invoke, app, ["status", handle.id], env=cli_env(client, down)
             )
             assert shown.exit_code == 0, shown.output
-            assert re.search(r"retrying +mail opened: \d+ attempts since .*, last error: mail "
+            assert re.search(r"retrying\s+mail opened: \d+ attempts since .*, last error: mail "
                              "server unreachable", shown.output), shown.output  # fmt: skip
 
         with MailSink(port=port) as sink:
