@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime
+from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import format_datetime
 from typing import Any
@@ -142,6 +142,8 @@ class MailRenderer:
             "conference_label": CONFERENCE_LABEL[mail.language],
         }
         message = self.compose(subject, mail.to, mail.key, mail.thread_key, "crisis", context)
+        # When the crisis queued it, whenever the server takes it (sending time, before).
+        message["Date"] = format_datetime(mail.at or datetime.now(UTC))
         message["X-Vigie-Crisis"] = header_text(input.crisis_id)
         message["X-Vigie-Kind"] = header_text(mail.kind)
         return message

@@ -121,3 +121,16 @@ async def test_worker_refuses_a_channel_that_cannot_work(
     client = await Client.connect("127.0.0.1:1", lazy=True)
     with pytest.raises(ConfigError, match=missing):
         build_worker(client, settings)
+
+
+def test_a_crisis_mail_is_dated_when_the_crisis_queued_it() -> None:
+    from datetime import UTC, datetime
+    from email.utils import parsedate_to_datetime
+
+    queued = datetime(2026, 11, 30, 15, 53, 35, tzinfo=UTC)
+    mail = crisis_mail().mail.model_copy(update={"at": queued})
+    message = RENDERER.render_crisis(CrisisMailInput(crisis_id="crisis-7", mail=mail))
+    assert parsedate_to_datetime(message["Date"]) == queued
+    before = datetime.now(UTC).replace(microsecond=0)  # a mail queued before mails had a time
+    undated = RENDERER.render_crisis(crisis_mail())
+    assert parsedate_to_datetime(undated["Date"]) >= before

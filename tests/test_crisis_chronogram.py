@@ -42,9 +42,11 @@ from workflows.crisis_models import (
 
 
 def mails(sink: MailSink, crisis_id: str, kind: str) -> list[EmailMessage]:
-    return [
+    found = [
         m for m in sink.messages if m["X-Vigie-Crisis"] == crisis_id and m["X-Vigie-Kind"] == kind
     ]
+    assert all(m["Date"] for m in found), [m["Subject"] for m in found]  # every one dated
+    return found
 
 
 def to(message: EmailMessage) -> set[str]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from email.message import EmailMessage
+from pathlib import Path
 
 import pytest
 from temporalio.exceptions import ApplicationError
@@ -171,3 +172,20 @@ async def test_a_busy_server_delays_the_mail_without_losing_it(
             view = await status_when(handle, lambda v: v.mails_pending == 0)
     assert "Ticket ouvert" in str(mails[0]["Subject"])
     assert not [e for e in view.timeline if e.kind == "mail_failed"]
+
+
+async def test_the_dev_sink_numbers_on_after_a_restart(tmp_path: Path) -> None:
+    """The dev stack keeps its mails between runs: a restart overwrites none of them."""
+    for run in range(2):
+        sink = MailSink(port=free_port(), directory=tmp_path).start()
+        try:
+            smtp = transport(sink, connections=1)
+            for n in range(3):
+                await smtp.send(message(10 * run + n))
+            await smtp.close()
+        finally:
+            sink.stop()
+    files = sorted(tmp_path.glob("*.eml"))
+    assert [f.name for f in files] == [f"{n:05d}.eml" for n in range(1, 7)]
+    subjects = [f.read_text().split("Subject: ")[1].splitlines()[0] for f in files]
+    assert subjects == ["mail 0", "mail 1", "mail 2", "mail 10", "mail 11", "mail 12"]

@@ -1084,6 +1084,7 @@ class CrisisWorkflow(Operations[CrisisView]):
                 subject=s.title,
                 lines=lines,
                 markdown=markdown,
+                at=workflow.now(),
             )
         )
         if s.thread_key is None:

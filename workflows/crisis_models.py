@@ -186,6 +186,9 @@ class CrisisMail(BaseModel):
     subject: str
     lines: list[str]
     markdown: str | None = None
+    at: Instant | None = Field(
+        default=None, description="When it was queued: its Date (none in mails queued before)"
+    )
 
 
 class Notification(BaseModel):

@@ -58,13 +58,14 @@ class MailSink:
         self.answer = answer
         self.peers: set[Any] = set()  # client (host, port) of each connection that sent a mail
         self.messages: list[EmailMessage] = []
+        self._kept_before = _last_number(directory)  # a restart numbers on, overwriting nothing
         self._lock = threading.Lock()
         self._controller: Controller | None = None
 
     def keep(self, raw: bytes, message: EmailMessage, recipients: list[str]) -> None:
         with self._lock:
             self.messages.append(message)
-            count = len(self.messages)
+            count = self._kept_before + len(self.messages)
         if self.directory is not None:
             self.directory.mkdir(parents=True, exist_ok=True)
             (self.directory / f"{count:05d}.eml").write_bytes(raw)
@@ -95,3 +96,11 @@ class MailSink:
 def summary(message: EmailMessage, recipients: list[str]) -> str:
     """One line per mail, as the dev stack prints it."""
     return f"mail → {', '.join(recipients)} | {message['Subject']}"
+
+
+def _last_number(directory: Path | None) -> int:
+    """The highest NNNNN of the NNNNN.eml files already in ``directory`` (0 if none)."""
+    if directory is None or not directory.is_dir():
+        return 0
+    numbers = (int(p.stem) for p in directory.glob("*.eml") if p.stem.isdigit())
+    return max(numbers, default=0)
