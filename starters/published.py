@@ -21,10 +21,15 @@ from rich.text import Text
 from temporalio.api.enums.v1 import PendingWorkflowTaskState, TaskQueueKind, TaskQueueType
 from temporalio.api.taskqueue.v1 import TaskQueue
 from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
-from temporalio.client import Client, WorkflowExecution, WorkflowExecutionStatus
+from temporalio.client import (
+    Client,
+    WorkflowExecution,
+    WorkflowExecutionStatus,
+    WorkflowQueryFailedError,
+)
 from temporalio.service import RPCError
 
-from starters.cli_support import err, out
+from starters.cli_support import err, fail, out
 from starters.listing import cell, iso
 from starters.queries import NoAnswer, ask_within
 from workflows.search import SLA_BREACHED
@@ -59,10 +64,29 @@ async def answer_or_published(
         answer: T = await handle.query(query, rpc_timeout=rpc_timeout)
         return answer
 
-    answer = await ask_within(ask, timedelta(seconds=wait))
+    try:
+        answer = await ask_within(ask, timedelta(seconds=wait))
+    except WorkflowQueryFailedError as exc:
+        fail(await unanswered(client, workflow_id, exc.message))
     if isinstance(answer, NoAnswer):
         return await published(client, workflow_id, answer.reason, row)
     return answer
+
+
+async def unanswered(client: Client, workflow_id: str, message: str) -> str:
+    """Why a workflow's query failed, for people: a workflow that ended before it finished
+    opening (cancelled or terminated at once) has nothing to show, and will never have."""
+    try:
+        status = (await client.get_workflow_handle(workflow_id).describe()).status
+    except RPCError:
+        status = None
+    if status not in (None, WorkflowExecutionStatus.RUNNING) and "still opening" in message:
+        name = status.name.lower().replace("_", " ")
+        return (
+            f"{workflow_id} ended ({name}) before it finished opening: it has nothing to "
+            "show, and it sent nothing"
+        )
+    return f"{workflow_id} could not answer: {message}"
 
 
 async def published(

@@ -372,6 +372,32 @@ async def crisis_cancelled(env: WorkflowEnvironment, queue: str) -> WorkflowHand
     return handle
 
 
+async def crisis_cancelled_closed(
+    env: WorkflowEnvironment, queue: str
+) -> WorkflowHandle[object, object]:
+    """A crisis closed, then cancelled from Temporal while it awaits its REX."""
+    from workflows.crisis import CrisisWorkflow
+    from workflows.crisis_models import CloseCrisisInput, ConfirmNominalInput, CrisisInput
+
+    handle = await env.client.start_workflow(
+        CrisisWorkflow.run,
+        CrisisInput(title="Payments down"),
+        id=f"crisis-recorded-{uuid.uuid4().hex[:8]}",
+        task_queue=queue,
+    )
+    await handle.execute_update(CrisisWorkflow.confirm_nominal, ConfirmNominalInput(by="n1"))
+    await handle.execute_update(
+        CrisisWorkflow.close_crisis, CloseCrisisInput(by="im", summary="payments back")
+    )
+    for _ in range(100):
+        if (await handle.query(CrisisWorkflow.status)).mails_pending == 0:
+            break
+        await asyncio.sleep(0.1)
+    await handle.cancel()
+    await _ended(handle)
+    return handle
+
+
 async def _ended(handle: WorkflowHandle[Any, Any]) -> None:
     try:
         await handle.result()
@@ -421,6 +447,7 @@ async def main(tag: str) -> None:
                 ("incident_failed_for_good", partial(failed_for_good, settings=settings)),
                 ("incident_cancelled", incident_cancelled),
                 ("crisis_cancelled", crisis_cancelled),
+                ("crisis_cancelled_closed", crisis_cancelled_closed),
                 ("incident_recategorized", recategorized),
             ):
                 path = HISTORIES / f"{name}_{tag}.json"

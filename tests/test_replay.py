@@ -220,6 +220,10 @@ def test_histories_are_stored() -> None:
         "incident_lifecycle_mail_moment",
         "incident_delivery_trouble_mail_moment",
         "incident_continued_mail_moment",
+        # a crisis cancelled while active (its status published) and once closed (recorded,
+        # no mail to the cell)
+        "crisis_cancelled_cancel_told",
+        "crisis_cancelled_closed_cancel_told",
     }
 
 

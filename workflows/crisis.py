@@ -16,6 +16,7 @@ from typing import Any, Literal
 from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.exceptions import is_cancelled_exception as cancelled
 
 from workflows.waiting import wait_until
 
@@ -93,6 +94,9 @@ PATCH_LEDGER = "crisis-ledger"
 PATCH_LEDGER_REFUSED_ONCE = "ledger-refused-once"
 # Mails are sent in rounds of attempts: one that keeps failing is seen (workflows.delivery).
 PATCH_ROUNDS = "delivery-in-rounds"
+# A cancellation is published (search attributes, UI), told to the incident when it comes
+# during the opening, and mailed to the cell only while the crisis is active.
+PATCH_CANCEL_TOLD = "crisis-cancel-told"
 # A cancelled crisis waits this long at most for its last mails.
 CANCEL_WAIT = timedelta(minutes=10)
 # Notification records carried to the next run at continue-as-new: the latest ones.
@@ -171,6 +175,8 @@ class CrisisWorkflow(Operations[CrisisView]):
         self._stopping = False
         self._sending = False
         self._published: dict[str, Any] = {}
+        self._opened = False
+        self._cancelled_opening = False
 
     @property
     def state(self) -> CrisisState:
@@ -199,39 +205,72 @@ class CrisisWorkflow(Operations[CrisisView]):
                 on_refused=self._ledger_refused,
                 skip_refused=refused_once,
             )
-        if input.state is None:
-            self._state = await self._open(input)
-        else:
-            self._state = input.state
-            trimmed = self.state.timeline_trimmed
-            self._record(
-                "continued",
-                SYSTEM,
-                "crisis_continued.trimmed" if trimmed else "crisis_continued",
-                trimmed=str(trimmed),
-            )
-        sender = asyncio.create_task(self._deliver())
-        writer = asyncio.create_task(self._ledger.run()) if self._ledger is not None else None
+        sender: asyncio.Task[None] | None = None
+        writer: asyncio.Task[None] | None = None
         try:
             try:
+                if input.state is None:
+                    self._state = await self._open(input)
+                else:
+                    self._state = input.state
+                    trimmed = self.state.timeline_trimmed
+                    self._record(
+                        "continued",
+                        SYSTEM,
+                        "crisis_continued.trimmed" if trimmed else "crisis_continued",
+                        trimmed=str(trimmed),
+                    )
+                self._opened = True
+                sender = asyncio.create_task(self._deliver())
+                if self._ledger is not None:
+                    writer = asyncio.create_task(self._ledger.run())
                 await self._live()
-            except asyncio.CancelledError:
-                if not cancel_as_operation or self.state.status in ("rex_submitted", "cancelled"):
+            except (asyncio.CancelledError, ActivityError) as exc:
+                # A cancellation reaches the opening as its read's cancelled activity.
+                if isinstance(exc, ActivityError) and (self._opened or not cancelled(exc)):
                     raise
-                self._cancelled()  # from the Web UI or the CLI: said to the cell
+                if not cancel_as_operation or not self._cancel_said(input):
+                    raise
                 try:
                     await wait_until(
-                        lambda: self._sent() and all(t.done() for t in self._tasks),
+                        lambda: (
+                            (self._state is None or self._sent())
+                            and all(t.done() for t in self._tasks)
+                        ),
                         timeout=CANCEL_WAIT,
                     )
                 except TimeoutError:
                     pass  # a mail server down for good does not keep a cancelled crisis alive
                 raise
         finally:
-            sender.cancel()
+            if sender is not None:
+                sender.cancel()
             if writer is not None:
                 writer.cancel()
         return self._view()
+
+    def _cancel_said(self, input: CrisisInput) -> bool:
+        """A cancellation from the Web UI or the CLI, told as the crisis stands: to the cell
+        while it is active; recorded only once it is closed (the REX is no longer awaited);
+        to the incident alone during the opening, which had told no one yet. False when it
+        is not the crisis's to tell (over already, or opening under older code)."""
+        if self._opened and self.state.status in ("rex_submitted", "cancelled"):
+            return False
+        if self._opened and self.state.status == "active":
+            self._cancelled()
+            if versions.patched(PATCH_CANCEL_TOLD):
+                self._publish()
+            return True
+        if not versions.patched(PATCH_CANCEL_TOLD):
+            if not self._opened:
+                return False  # older code let the cancellation end the opening
+            self._cancelled()  # older code told the cell of a closed crisis too
+            return True
+        if self._opened:
+            self._cancelled_after_close()
+        else:
+            self._cancelled_while_opening(input)
+        return True
 
     async def _live(self) -> None:
         """Runs the chronogram and waits for operations until the REX is submitted."""
@@ -327,6 +366,41 @@ class CrisisWorkflow(Operations[CrisisView]):
                 asyncio.create_task(self._tell_incident("temporal", s.timeline[-1].text))
             )
 
+    def _cancelled_after_close(self) -> None:
+        s = self.state
+        s.status = "cancelled"
+        for m in s.milestones:
+            if m.status == "pending":
+                m.status = "not_applicable"
+        self._record("cancelled", "temporal", "crisis_cancelled.closed")
+        self._publish()
+
+    def _cancelled_while_opening(self, input: CrisisInput) -> None:
+        """Nobody was told of the crisis yet: its first mails are dropped, its incident is
+        told, and its search attributes say it is cancelled."""
+        self._cancelled_opening = True
+        language = input.language or "fr"
+        if self._state is not None:  # the policy was read, the cell composed
+            s = self.state
+            language = s.language
+            s.outbox.clear()
+            s.status, s.closed_at = "cancelled", workflow.now()
+            for m in s.milestones:
+                m.status = "not_applicable" if m.status == "pending" else m.status
+            self._record("cancelled", "temporal", "crisis_cancelled.opening")
+        if self._searchable:
+            if "title" not in self._published:
+                workflow.upsert_memo({"title": input.title})
+                self._published["title"] = input.title
+            self._published = publish(
+                self._published, {CRISIS_STATUS: "cancelled", CRISIS_LEVEL: 0, NEXT_DUE: None}
+            )
+        if input.incident_id:
+            text = render("crisis_cancelled.opening", {}, language, "UTC")  # no time in it
+            self._tasks.append(
+                asyncio.create_task(self._tell_incident("temporal", text, input.incident_id))
+            )
+
     async def _open(self, input: CrisisInput) -> CrisisState:
         crisis_id = workflow.info().workflow_id
         loaded = await read_policy(crisis_id)
@@ -417,6 +491,8 @@ class CrisisWorkflow(Operations[CrisisView]):
                 summary="who is on call",
             )
         except ActivityError as exc:
+            if cancelled(exc) and versions.patched(PATCH_CANCEL_TOLD):
+                raise  # the crisis is cancelled while it opens: not a failed lookup
             reason = str(exc.cause or exc)
             self._record("on_call", SYSTEM, "crisis_on_call.matrix",
                          to=", ".join(matrix_on_call), reason=reason)  # fmt: skip
@@ -1002,13 +1078,15 @@ class CrisisWorkflow(Operations[CrisisView]):
             )
             self._tasks.append(asyncio.create_task(self._tell_incident(input.by, text)))
 
-    async def _tell_incident(self, by: str, text: str) -> None:
-        assert self.state.incident_id is not None
-        handle = workflow.get_external_workflow_handle(self.state.incident_id)
+    async def _tell_incident(self, by: str, text: str, incident_id: str | None = None) -> None:
+        incident_id = incident_id or self.state.incident_id
+        assert incident_id is not None
+        handle = workflow.get_external_workflow_handle(incident_id)
         try:
             await handle.signal("record_event", {"by": by, "kind": "crisis_closed", "text": text})
         except Exception as exc:  # the incident may be closed already: the crisis goes on
-            self._record("incident_unreachable", SYSTEM, error=str(exc))
+            if self._state is not None:
+                self._record("incident_unreachable", SYSTEM, error=str(exc))
 
     def _check_submit_rex(self, input: SubmitRexInput) -> None:
         if self.state.status != "closed":
@@ -1038,6 +1116,9 @@ class CrisisWorkflow(Operations[CrisisView]):
 
     @workflow.query(name="status", description=DESCRIPTIONS["status"])
     def status(self) -> CrisisView:
+        if self._state is None and self._cancelled_opening:
+            raise ApplicationError("the crisis was cancelled while it opened, before it had "
+                                   "read its policy: nobody was told of it")  # fmt: skip
         if self._state is None:
             raise ApplicationError("the crisis is still opening; query again in a moment")
         return self._view()

@@ -594,6 +594,18 @@ SENTENCES: dict[str, dict[str, str]] = {
         FR: "{summary} REX attendu avant le {due_at}.",
         EN: "{summary} REX due by {due_at}.",
     },
+    "crisis_cancelled.closed": {
+        FR: "Suivi de la crise annulé depuis Temporal après sa clôture : le REX n'est plus "
+        "attendu.",
+        EN: "Crisis follow-up cancelled from Temporal after its close: the REX is no longer "
+        "awaited.",
+    },
+    "crisis_cancelled.opening": {
+        FR: "Crise annulée depuis Temporal pendant son ouverture, avant tout envoi : personne "
+        "n'en a été prévenu.",
+        EN: "Crisis cancelled from Temporal while it opened, before anything was sent: nobody "
+        "was told of it.",
+    },
     "crisis_cancelled": {
         FR: "Crise annulée depuis Temporal (Web UI ou CLI : « Request Cancellation ») ; elle "
         "n'est plus suivie.",

@@ -52,6 +52,7 @@ SINCE_BASELINE: tuple[str, ...] = (
     "ledger-refused-once",
     "task-priority-follows-class",
     "mail-state-at-event",
+    "crisis-cancel-told",
 )
 
 # Patches that new workflows no longer take (the worker's patch gate refuses them); their code
