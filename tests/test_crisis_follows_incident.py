@@ -10,7 +10,9 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, timedelta
 
-from temporalio.client import WorkflowQueryFailedError
+import pytest
+from temporalio.client import WorkflowQueryFailedError, WorkflowUpdateFailedError
+from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
@@ -110,3 +112,43 @@ def mails_of(sink: MailSink, crisis_id: str, kind: str) -> list[object]:
     return [
         m for m in sink.messages if m["X-Vigie-Crisis"] == crisis_id and m["X-Vigie-Kind"] == kind
     ]
+
+
+async def test_an_incident_qualified_major_is_not_qualified_again(
+    dev_env: WorkflowEnvironment, settings: Settings, sink: MailSink
+) -> None:
+    """A second qualification would tell the requesters a crisis started that did not, or
+    downgrade an incident whose crisis runs: refused as an Update, recorded as a Signal."""
+    client = dev_env.client
+    async with build_worker(client, settings):
+        incident = await open_incident(client, settings.task_queue)
+        await incident.execute_update(
+            IncidentWorkflow.qualify_p1, QualifyP1Input(by="im", verdict="major")
+        )
+        crisis_id = f"crisis-{incident.id}"
+        await status_when(incident, lambda v: any(e.kind == "crisis" for e in v.timeline))
+        for verdict in ("major", "confirmed"):
+            with pytest.raises(WorkflowUpdateFailedError) as refused:
+                await incident.execute_update(
+                    IncidentWorkflow.qualify_p1, QualifyP1Input(by="im", verdict=verdict)
+                )
+            assert isinstance(refused.value.cause, ApplicationError)
+            assert refused.value.cause.message == (
+                f"cannot qualify as P1 again: the incident is qualified major (crisis "
+                f"{crisis_id}); the crisis is run from its own workflow"
+            )
+        # As a Signal, what an Opsgenie webhook sends: the refusal is in the timeline.
+        await incident.signal(
+            "qualify_p1", {"by": "im", "verdict": "unconfirmed", "new_priority": "P2"}
+        )
+        view = await status_when(incident, lambda v: v.timeline[-1].kind == "refused")
+        assert f"l'incident est déjà qualifié majeur (crise {crisis_id})" in view.timeline[-1].text
+        assert (view.priority, view.major, view.crisis_id) == ("P1", True, crisis_id)
+        await status_when(incident, lambda v: v.mails_pending == 0)
+        qualified = [
+            m for m in sink.messages
+            if m["X-Vigie-Incident"] == incident.id and "Qualification P1" in str(m["Subject"])
+        ]  # fmt: skip
+        assert len(qualified) == 1
+        await client.get_workflow_handle(crisis_id).terminate("test over")
+        await incident.terminate("test over")

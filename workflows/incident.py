@@ -138,6 +138,8 @@ PATCH_PRIORITY_CLASS = "task-priority-follows-class"
 # A mail shows the incident as it was when its event happened (not when the mail server
 # took it), and the opening mail tells the opening.
 PATCH_MAIL_STATE = "mail-state-at-event"
+# An incident qualified major is not qualified again (its crisis runs on its own).
+PATCH_MAJOR_ONCE = "major-qualified-once"
 # A deadline timer wakes this much before the deadline and re-arms on the time left, so that
 # a task that waited in a busy worker does not push the deadline back.
 WAKE_EARLY = timedelta(seconds=30)
@@ -734,6 +736,22 @@ class IncidentWorkflow(Operations[IncidentView]):
         self._require("qualify a P1", ACTIVE)
         if self.state.priority != "P1":
             raise Refused(f"cannot qualify as P1: the incident is {self.state.priority}")
+        s = self.state
+        if s.major and self._major_once():
+            crisis = f" (crisis {s.crisis_id})" if s.crisis_id else ""
+            raise Refused(
+                f"cannot qualify as P1 again: the incident is qualified major{crisis}; the "
+                "crisis is run from its own workflow",
+                "why.major",
+                crisis_id=s.crisis_id or "",
+            )
+
+    @staticmethod
+    def _major_once() -> bool:
+        """Update validators never run on replay: there the rule holds at once. A handler
+        (a Signal, an Update applied) follows the patch, so that a history where a major
+        incident was qualified again replays as it ran."""
+        return workflow.unsafe.is_read_only() or versions.patched(PATCH_MAJOR_ONCE)
 
     def _apply_qualify_p1(self, input: QualifyP1Input) -> None:
         s = self.state

@@ -447,6 +447,10 @@ SENTENCES: dict[str, dict[str, str]] = {
         EN: "the incident is {status} (allowed when: {allowed})",
     },
     "why.crisis": {FR: "la crise est {crisis_status}", EN: "the crisis is {crisis_status}"},
+    "why.major": {
+        FR: "l'incident est déjà qualifié majeur (crise {crisis_id})",
+        EN: "the incident is already qualified major (crisis {crisis_id})",
+    },
     "refused": {
         FR: "Signal {operation} refusé : {reason}",
         EN: "Signal {operation} refused: {reason}",

@@ -53,6 +53,7 @@ SINCE_BASELINE: tuple[str, ...] = (
     "task-priority-follows-class",
     "mail-state-at-event",
     "crisis-cancel-told",
+    "major-qualified-once",
 )
 
 # Patches that new workflows no longer take (the worker's patch gate refuses them); their code
