@@ -28,7 +28,7 @@ from starters.cli_support import (
     run_with_client,
     when,
 )
-from starters.published import answer_or_published, show_answer
+from starters.published import said_or_published, show_answer
 from starters.updates import send_update
 from workers.matrix_file import load_matrix
 from workers.settings import Settings
@@ -209,7 +209,7 @@ def crisis_status(crisis_id: CrisisId, as_json: AsJson = False, wait: Wait = 10)
 
     async def action(client: Client, _cfg: Settings) -> CrisisView | dict[str, Any]:
         await refuse_if_stuck(client, crisis_id)
-        return await answer_or_published(
+        return await said_or_published(
             client, crisis_id, CrisisWorkflow.status, wait, listing.crisis_row
         )
 

@@ -64,13 +64,25 @@ async def answer_or_published(
         answer: T = await handle.query(query, rpc_timeout=rpc_timeout)
         return answer
 
-    try:
-        answer = await ask_within(ask, timedelta(seconds=wait))
-    except WorkflowQueryFailedError as exc:
-        fail(await unanswered(client, workflow_id, exc.message))
+    answer = await ask_within(ask, timedelta(seconds=wait))
     if isinstance(answer, NoAnswer):
         return await published(client, workflow_id, answer.reason, row)
     return answer
+
+
+async def said_or_published(
+    client: Client,
+    workflow_id: str,
+    query: Callable[[Any], T],
+    wait: float,
+    row: Row,
+) -> T | dict[str, Any]:
+    """``answer_or_published`` for the CLI: a query the workflow refuses is said in one line
+    (exit status 1)."""
+    try:
+        return await answer_or_published(client, workflow_id, query, wait, row)
+    except WorkflowQueryFailedError as exc:
+        fail(await unanswered(client, workflow_id, exc.message))
 
 
 async def unanswered(client: Client, workflow_id: str, message: str) -> str:
