@@ -31,6 +31,7 @@ from starters.cli_support import (
 from starters.published import said_or_published, show_answer
 from starters.updates import send_update
 from workers.matrix_file import load_matrix
+from workers.policy_file import load_policy
 from workers.settings import Settings
 from workflows import urgency
 from workflows.crisis import CrisisWorkflow
@@ -388,12 +389,44 @@ def check(path: Annotated[Path, typer.Argument(help="Escalation matrix file (TOM
     )
 
 
-async def run_drill(client: Client, cfg: Settings, speed: float, title: str) -> CrisisView:
-    """A full crisis exercise: the team's answers are played at plausible moments."""
+# What the drill's team answers, in the language of the mails (the policy's).
+DRILL_TEXTS = {
+    "fr": {
+        "title": "application principale indisponible",
+        "diagnosis": "diagnostic en cours",
+        "drp": "bascule sur le site B",
+        "failover": "bascule en cours",
+        "restored": "utilisateurs de retour sur le site B",
+        "stable": "stable sur le site B",
+        "confirmed": "les utilisateurs confirment",
+        "over": "fin de l'exercice",
+        "rex": "REX de l'exercice",
+        "by": "exercice",
+    },
+    "en": {
+        "title": "main application down",
+        "diagnosis": "diagnosis under way",
+        "drp": "fail over to site B",
+        "failover": "failover running",
+        "restored": "users back on site B",
+        "stable": "stable on site B",
+        "confirmed": "users confirm",
+        "over": "drill over",
+        "rex": "drill REX",
+        "by": "drill",
+    },
+}
+
+
+async def run_drill(client: Client, cfg: Settings, speed: float, title: str | None) -> CrisisView:
+    """A full crisis exercise: the team's answers are played at plausible moments, in the
+    policy's language; every mail says it is a drill."""
+    said = DRILL_TEXTS[load_policy(cfg.config_dir).notifications.language]
+    title = title or said["title"]
     crisis_id = f"crisis-drill-{datetime.now(UTC):%Y%m%d-%H%M%S}"
     handle = await client.start_workflow(
         CrisisWorkflow.run,
-        CrisisInput(title=title, criterion="other", opened_by="drill", time_scale=speed),
+        CrisisInput(title=title, criterion="other", opened_by=said["by"], time_scale=speed),
         id=crisis_id,
         task_queue=cfg.task_queue,
         static_summary=f"Drill: {title}",
@@ -409,13 +442,13 @@ async def run_drill(client: Client, cfg: Settings, speed: float, title: str) -> 
         await asyncio.sleep(max(0.0, due - loop.time()))
 
     script: list[tuple[float, str, BaseModel]] = [
-        (50, "post_update", PostUpdateInput(by="drill", progress="diagnosis under way")),
-        (80, "decide_drp", DecideDrpInput(by="drill", activate=True, reason="drill: fail over")),
-        (150, "post_update", PostUpdateInput(by="drill", progress="failover running", done="DNS")),
-        (200, "service_restored", ServiceRestoredInput(by="drill", note="users back on site B")),
-        (260, "post_update", PostUpdateInput(by="drill", progress="stable on site B")),
-        (300, "confirm_nominal", ConfirmNominalInput(by="drill", note="drill: users confirm")),
-        (320, "close_crisis", CloseCrisisInput(by="drill", summary="drill over")),
+        (50, "post_update", PostUpdateInput(by=said["by"], progress=said["diagnosis"])),
+        (80, "decide_drp", DecideDrpInput(by=said["by"], activate=True, reason=said["drp"])),
+        (150, "post_update", PostUpdateInput(by=said["by"], progress=said["failover"], done="DNS")),
+        (200, "service_restored", ServiceRestoredInput(by=said["by"], note=said["restored"])),
+        (260, "post_update", PostUpdateInput(by=said["by"], progress=said["stable"])),
+        (300, "confirm_nominal", ConfirmNominalInput(by=said["by"], note=said["confirmed"])),
+        (320, "close_crisis", CloseCrisisInput(by=said["by"], summary=said["over"])),
     ]
     for minute, operation, input in script:
         await at(minute)
@@ -423,7 +456,7 @@ async def run_drill(client: Client, cfg: Settings, speed: float, title: str) -> 
         err.print(f"T0+{minute:g} min: {operation}")
     await at(script[-1][0] + 2)
     await handle.execute_update(
-        "submit_rex", SubmitRexInput(by="drill", text="drill REX"), result_type=CrisisView
+        "submit_rex", SubmitRexInput(by=said["by"], text=said["rex"]), result_type=CrisisView
     )
     result: CrisisView = await handle.result()
     return result
@@ -431,7 +464,9 @@ async def run_drill(client: Client, cfg: Settings, speed: float, title: str) -> 
 
 def drill(
     speed: Annotated[float, typer.Option(help="How many times faster than real time")] = 60.0,
-    title: Annotated[str, typer.Option(help="Scenario")] = "Drill: main application down",
+    title: Annotated[
+        str | None, typer.Option(help="Scenario (default: the main application down)")
+    ] = None,
 ) -> None:
     """Rehearse the crisis procedure on the running stack, time compressed; prints compliance."""
 

@@ -13,6 +13,7 @@ from temporalio.testing import WorkflowEnvironment
 from typer.testing import CliRunner
 
 from starters.cli import app
+from starters.dev.smtp_sink import MailSink
 from workers.settings import Settings
 from workers.worker import build_worker
 
@@ -136,10 +137,22 @@ async def test_crisis_commands(env: dict[str, str], dev_env: WorkflowEnvironment
 
 
 async def test_drill_runs_the_whole_chronogram(
-    env: dict[str, str], dev_env: WorkflowEnvironment
+    env: dict[str, str], dev_env: WorkflowEnvironment, sink: MailSink
 ) -> None:
     code, out, err = await invoke(env, "drill", "--speed", "900")
     assert code == 0, err
+    # Every mail says it is a drill, and the team's answers are in the mails' language.
+    drill_id = err.split("drill ", 1)[1].split()[0]
+    sent = [m for m in sink.messages if m["X-Vigie-Crisis"] == drill_id]
+    assert sent and all(
+        "EXERCICE — application principale indisponible" in str(m["Subject"]) for m in sent
+    ), [str(m["Subject"]) for m in sent]
+    bodies = [str(part.get_content()) for m in sent if (part := m.get_body(("plain",)))]
+    assert all(b.split("\n")[2].startswith("EXERCICE : ce message fait partie") for b in bodies)
+    assert any("Avancement : diagnostic en cours" in b for b in bodies)
+    english = [line for b in bodies for line in b.replace(drill_id, "").splitlines()
+               if "drill" in line.lower().replace("[drill]", "")]  # fmt: skip (REX: kinds)
+    assert english == [], english
     assert "T0+30 min" in out and "T0+330 min" in out
     assert "6 of 6 applicable milestones met on time" in out
     # Every step in the CLI's language, those the incident reports included.

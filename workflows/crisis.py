@@ -1154,6 +1154,10 @@ class CrisisWorkflow(Operations[CrisisView]):
         s = self.state
         key = f"{s.crisis_id}.{s.mail_seq}"
         s.mail_seq += 1
+        subject = s.title
+        if s.time_scale > 1:  # a drill says so in every subject and first line
+            subject = self._line("drill.subject", title=s.title)
+            lines = [self._line("line.drill"), *lines]
         s.outbox.append(
             CrisisMail(
                 key=key,
@@ -1162,7 +1166,7 @@ class CrisisWorkflow(Operations[CrisisView]):
                 to=recipients,
                 channel=self._channel(),
                 language=s.language,
-                subject=s.title,
+                subject=subject,
                 lines=lines,
                 markdown=markdown,
                 at=workflow.now(),

@@ -718,14 +718,21 @@ SENTENCES: dict[str, dict[str, str]] = {
         EN: "Nothing was posted since the last status; the last one posted:",
     },
     "line.post_update": {
-        FR: "Aucun point publié sur la dernière période : post_update avant le prochain point.",
-        EN: "No update was posted in the last period: post_update before the next status.",
+        FR: "Aucun point publié sur la dernière période : publiez l'avancement avant le "
+        "prochain point (vigie crisis post-update).",
+        EN: "No update was posted in the last period: post the progress before the next "
+        "status (vigie crisis post-update).",
     },
+    "line.drill": {
+        FR: "EXERCICE : ce message fait partie d'un exercice de crise, pas d'une crise réelle.",
+        EN: "DRILL: this message is part of a crisis drill, not a real crisis.",
+    },
+    "drill.subject": {FR: "EXERCICE — {title}", EN: "DRILL — {title}"},
     "line.drp": {FR: "{drp}", EN: "{drp}"},
     "line.drp_undecided": {FR: "PRA non décidé.", EN: "DRP undecided."},
     "line.drp_due": {
-        FR: "La décision PRA est attendue maintenant : decide_drp.",
-        EN: "The DRP (PRA) decision is due now: decide_drp.",
+        FR: "La décision PRA est attendue maintenant (vigie crisis decide-drp).",
+        EN: "The DRP (PRA) decision is due now (vigie crisis decide-drp).",
     },
     "line.drp_activated": {FR: "PRA déclenché : {reason}", EN: "DRP activated: {reason}"},
     "line.level": {
