@@ -208,6 +208,13 @@ def create_app(
             assert todo.start is not None
             outcome = await gateway.start(incident, todo.start)
             log.info("webhook Create for %s: %s", incident, outcome, extra={"incident": incident})
+            if outcome == "duplicate" and todo.input is not None:
+                # Opened by an earlier event of the alert, or a repeated Create: the incident
+                # takes what it lacks (nothing, for a repeat).
+                told = await gateway.signal(incident, "alert_created", todo.input, None)
+                if told == "delivered":
+                    return _answer(outcome, incident, "the incident was open already: "
+                                   "the alert's details fill in what it lacks")  # fmt: skip
             return _answer(outcome, incident)
         assert todo.operation is not None
         assert todo.operation is not None and todo.input is not None

@@ -64,7 +64,8 @@ async def deliver(gateway: TemporalGateway, name: str, alert_id: str, **alert: A
     todo = plan(WebhookEvent.model_validate(body), load_mapping(DEFAULT_CONFIG_DIR))
     if todo.kind == "start":
         assert todo.start is not None
-        await gateway.start(todo.incident_id, todo.start)
+        if await gateway.start(todo.incident_id, todo.start) == "duplicate" and todo.input:
+            await gateway.signal(todo.incident_id, "alert_created", todo.input, None)
     elif todo.kind == "signal":
         assert todo.operation is not None and todo.input is not None
         await gateway.signal(todo.incident_id, todo.operation, todo.input, todo.start)
@@ -95,6 +96,19 @@ async def opsgenie_major(client: Client, queue: str) -> list[tuple[str, Workflow
     await assert_eventually(crisis_told, within=30.0)
     await status_when(incident, lambda v: v.status == "resolved" and v.mails_pending == 0)
     return [("incident_opsgenie_major", incident), ("crisis_child", crisis)]
+
+
+async def late_create(client: Client, queue: str) -> list[tuple[str, WorkflowHandle[Any, Any]]]:
+    """An alert acknowledged before its Create arrives: the Create fills the incident in."""
+    alert = f"recorded-{uuid.uuid4().hex[:8]}"
+    gateway = TemporalGateway(client, queue)
+    await deliver(gateway, "acknowledge", alert)
+    incident = client.get_workflow_handle(f"incident-{alert}")
+    await status_when(incident, lambda v: v.status == "in_progress")
+    details = {"category": "database", "requesters": "client@example.org"}
+    await deliver(gateway, "create", alert, priority="P1", description="down", details=details)
+    await status_when(incident, lambda v: v.priority == "P1" and v.mails_pending == 0)
+    return [("incident_late_create", incident)]
 
 
 async def continued(client: Client, queue: str) -> list[tuple[str, WorkflowHandle[Any, Any]]]:
@@ -182,7 +196,7 @@ async def main(tag: str) -> None:
             transport=httpx.ASGITransport(app=standin.app()),
         )
         async with build_worker(env.client, settings, alert_api=alert_api):
-            for scenario in (opsgenie_major, continued, recategorized):
+            for scenario in (opsgenie_major, continued, recategorized, late_create):
                 await record(tag, await scenario(env.client, settings.task_queue))
         one = settings.model_copy(update={"max_cached_workflows": 1, "task_queue": "record-cold"})
         async with build_worker(env.client, one, alert_api=alert_api):

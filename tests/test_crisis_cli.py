@@ -150,8 +150,12 @@ async def test_drill_runs_the_whole_chronogram(
     bodies = [str(part.get_content()) for m in sent if (part := m.get_body(("plain",)))]
     assert all(b.split("\n")[2].startswith("EXERCICE : ce message fait partie") for b in bodies)
     assert any("Avancement : diagnostic en cours" in b for b in bodies)
-    english = [line for b in bodies for line in b.replace(drill_id, "").splitlines()
-               if "drill" in line.lower().replace("[drill]", "")]  # fmt: skip (REX: kinds)
+    english = [
+        line
+        for b in bodies
+        for line in b.replace(drill_id, "").splitlines()
+        if "drill" in line.lower().replace("[drill]", "")
+    ]  # fmt: skip (REX: kinds)
     assert english == [], english
     assert "T0+30 min" in out and "T0+330 min" in out
     assert "6 of 6 applicable milestones met on time" in out

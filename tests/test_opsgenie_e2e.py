@@ -181,6 +181,44 @@ async def test_ten_deliveries_of_one_create_start_one_incident(stack: Stack) -> 
     assert len(found) == 1
 
 
+async def test_a_create_that_comes_after_another_event_fills_in_the_incident(
+    stack: Stack,
+) -> None:
+    """Webhooks may arrive out of order: an Acknowledge opens the incident with what it
+    carries (no priority, no details), then the Create completes it: a P1 stays a P1."""
+    alert = f"late-create-{uuid.uuid4().hex[:8]}"
+    r = await stack.deliver(fixture("acknowledge", alert))
+    assert r.json()["result"] == "delivered", r.text
+    incident = r.json()["incident"]
+    opened = await stack.status_when(incident, lambda v: v.status == "in_progress")
+    assert opened.priority == "P3" and "priority" in opened.missing_fields
+    create = fixture("create", alert)
+    create["alert"] |= {
+        "alias": None, "priority": "P1", "description": "primary and replica down",
+        "details": {"category": "database", "application": "billing-db",
+                    "requesters": "client@example.org"},
+    }  # fmt: skip
+    r = await stack.deliver(create)
+    assert r.json()["result"] == "duplicate" and "fill in" in r.json()["reason"], r.text
+    view = await stack.status_when(incident, lambda v: v.priority == "P1")
+    assert (view.category, view.application, view.description) == (
+        "database", "billing-db", "primary and replica down",
+    )  # fmt: skip
+    assert view.missing_fields == [] and view.status == "in_progress"
+    assert view.requesters == ["fili@ifountain.com", "client@example.org", "kenaz@puppet.com"]
+    completed = next(e for e in view.timeline if e.kind == "alert_created")
+    assert completed.text.endswith(
+        "complété de catégorie, description, application ou machine, demandeurs, priorité "
+        "(impact et urgence)."
+    ), completed.text
+    assert any(e.kind == "recategorized" for e in view.timeline)
+    # The same Create again changes nothing more.
+    r = await stack.deliver(create)
+    assert r.json()["result"] == "duplicate"
+    again = await stack.status_when(incident, lambda v: True)
+    assert [e.kind for e in again.timeline].count("alert_created") == 1
+
+
 async def test_acknowledge_in_opsgenie_is_not_sent_back(stack: Stack) -> None:
     raised = await stack.opsgenie_call(
         "POST", "/v2/alerts",

@@ -103,8 +103,8 @@ def test_every_fixture_parses_leniently() -> None:
 
 def test_what_each_action_does() -> None:
     expected = {
-        "create": ("start", None),
-        "create_from_monitoring": ("start", None),
+        "create": ("start", "alert_created"),
+        "create_from_monitoring": ("start", "alert_created"),
         "acknowledge": ("signal", "acknowledge"),
         "assignownership": ("signal", "acknowledge"),
         "addnote": ("signal", "add_worklog"),

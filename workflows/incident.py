@@ -67,11 +67,13 @@ with workflow.unsafe.imports_passed_through():
         incident_revision,
     )
     from workflows.ledger_writer import LedgerWriter
+    from workflows.limits import MAX_REQUESTERS
     from workflows.matrix import EscalationMatrix
     from workflows.metrics import count
     from workflows.models import (
         AcknowledgeInput,
         AlertCommand,
+        AlertCreatedInput,
         AlertRef,
         CloseInput,
         CompleteUrgentChangeInput,
@@ -179,6 +181,11 @@ DESCRIPTIONS = {
     ),
     "complete_urgent_change": "An urgent change is done. {by, change_id, outcome}",
     "status": "The incident as it stands: state, deadlines, breaches, timeline.",
+    "alert_created": (
+        "Sent by the webhook receiver: the alert's Create, come after another event of the "
+        "alert opened the incident; fills in what the incident was opened without. {by, "
+        "opsgenie_priority?, category?, description?, application?, requesters?, details?}"
+    ),
 }
 
 OPERATIONS = [
@@ -198,6 +205,10 @@ OPERATIONS = [
         ("complete_urgent_change", CompleteUrgentChangeInput),
     )
 ]
+
+
+# Sent by the webhook receiver: a Signal only.
+ALERT_CREATED = Operation("alert_created", AlertCreatedInput, DESCRIPTIONS["alert_created"])
 
 
 @workflow.defn(name="IncidentWorkflow")
@@ -732,6 +743,39 @@ class IncidentWorkflow(Operations[IncidentView]):
         reset_flags(s, self._deadlines(), workflow.now())
         self._follow_class()
 
+    def _check_alert_created(self, input: AlertCreatedInput) -> None:
+        self._require("complete from the alert", ACTIVE)
+
+    def _apply_alert_created(self, input: AlertCreatedInput) -> None:
+        """Fills in what the incident lacks: a true repeat of the Create changes nothing."""
+        s = self.state
+        filled = [
+            name
+            for name in ("category", "description", "application")
+            if getattr(input, name) and not getattr(s, name)
+        ]
+        for name in filled:
+            setattr(s, name, getattr(input, name))
+        # An earlier event's author (who acknowledged, say) is no requester of the alert's.
+        added = [r for r in input.requesters if r not in s.requesters]
+        if added:
+            s.requesters = [*s.requesters, *added][:MAX_REQUESTERS]
+            filled.append("requesters")
+        for key, value in input.details.items():
+            s.details.setdefault(key, value)
+        s.missing_fields = [f for f in s.missing_fields if f not in filled]
+        if "priority" in s.missing_fields and input.opsgenie_priority:
+            filled.append("priority")
+            change = RecategorizeInput(
+                by=input.by, via="opsgenie", opsgenie_priority=input.opsgenie_priority,
+                reason=render("alert_created.priority", {}, s.language, "UTC"),
+            )  # fmt: skip
+            if self._new_class(change)[0] != s.priority:
+                self._apply_recategorize(change)  # a P1 pages, and tells the chat
+            s.missing_fields = [f for f in s.missing_fields if f != "priority"]
+        if filled:
+            self._record("alert_created", input.by, missing=", ".join(filled))
+
     def _check_qualify_p1(self, input: QualifyP1Input) -> None:
         self._require("qualify a P1", ACTIVE)
         if self.state.priority != "P1":
@@ -983,6 +1027,10 @@ class IncidentWorkflow(Operations[IncidentView]):
             user = str(getattr(input, "by", SYSTEM))
             self._mirror(AlertCommand(action="remove_tags", user=user, tags=[status_tag(before)]))
             self._mirror(AlertCommand(action="add_tags", user=user, tags=[status_tag(after)]))
+
+    @workflow.signal(name="alert_created", description=DESCRIPTIONS["alert_created"])
+    async def alert_created_signal(self, input: Any) -> None:
+        await self._run_signal(ALERT_CREATED, input)
 
     @workflow.query(
         name="status",

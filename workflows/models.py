@@ -141,6 +141,18 @@ class RecategorizeInput(OperatorInput):
         return self
 
 
+class AlertCreatedInput(OperatorInput):
+    """An alert's Create that came after another event of the same alert had opened its
+    incident (webhooks may arrive out of order): what the incident was opened without."""
+
+    opsgenie_priority: OpsgeniePriority | None = None
+    category: Name | None = None
+    description: Note | None = None
+    application: Name | None = None
+    requesters: Requesters = []
+    details: Details = {}
+
+
 class QualifyP1Input(OperatorInput):
     verdict: P1Verdict
     new_priority: Literal["P2", "P3"] | None = Field(

@@ -447,6 +447,16 @@ SENTENCES: dict[str, dict[str, str]] = {
         EN: "the incident is {status} (allowed when: {allowed})",
     },
     "why.crisis": {FR: "la crise est {crisis_status}", EN: "the crisis is {crisis_status}"},
+    "alert_created": {
+        FR: "L'alerte a été créée après un autre de ses événements, qui a ouvert l'incident : "
+        "complété de {missing}.",
+        EN: "The alert's creation came after another of its events, which opened the "
+        "incident: completed with {missing}.",
+    },
+    "alert_created.priority": {
+        FR: "priorité de l'alerte à sa création",
+        EN: "the alert's priority at its creation",
+    },
     "why.major": {
         FR: "l'incident est déjà qualifié majeur (crise {crisis_id})",
         EN: "the incident is already qualified major (crisis {crisis_id})",

@@ -46,6 +46,7 @@ from workflows.limits import (
 )
 from workflows.models import (
     AcknowledgeInput,
+    AlertCreatedInput,
     AlertRef,
     IncidentInput,
     RecategorizeInput,
@@ -225,6 +226,7 @@ SignalInput = (
     | RecategorizeInput
     | ResolveInput
     | RecordEventInput
+    | AlertCreatedInput
 )
 
 
@@ -370,7 +372,18 @@ def plan(event: WebhookEvent, mapping: OpsgenieMapping) -> Plan:
     if action == "Create":
         if opening is None:
             return Plan(kind="ignore", incident_id=incident, reason="alert has no message")
-        return Plan(kind="start", incident_id=incident, start=opening)
+        # If another event of the alert came first and opened the incident, the Create
+        # fills in what it was opened without.
+        created = AlertCreatedInput(
+            by=opening.opened_by, via="opsgenie", opsgenie_priority=opening.opsgenie_priority,
+            category=opening.category, description=opening.description,
+            application=opening.application, requesters=opening.requesters,
+            details=opening.details,
+        )  # fmt: skip
+        return Plan(
+            kind="start", incident_id=incident, start=opening, operation="alert_created",
+            input=created,
+        )  # fmt: skip
     say = partial(_say, mapping.language)
     if action in ACK_ACTIONS:
         owner = {"owner": alert.owner} if alert.owner else {}
