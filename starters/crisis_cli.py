@@ -10,8 +10,6 @@ from typing import Annotated, Any
 
 import typer
 from pydantic import BaseModel
-from rich.table import Table
-from rich.text import Text
 from temporalio.client import Client
 
 from starters import listing
@@ -24,10 +22,10 @@ from starters.cli_support import (
     fail,
     out,
     refuse_if_stuck,
-    retrying,
     run_with_client,
     when,
 )
+from starters.crisis_show import compliance_table, show
 from starters.published import said_or_published, show_answer
 from starters.updates import send_update
 from workers.matrix_file import load_matrix
@@ -52,7 +50,6 @@ from workflows.crisis_models import (
 from workflows.details import crisis_summary
 from workflows.models import CompleteUrgentChangeInput, UrgentChangeInput
 from workflows.policy import ConfigError
-from workflows.texts import EN, VALUES
 
 crisis_app = typer.Typer(
     rich_markup_mode="markdown", help="Crisis management (procedure §4).", no_args_is_help=True
@@ -66,67 +63,6 @@ CRITERIA = (
     "major_incident critical_application_blocked virus_attack destruction "
     "infrastructure_unavailable natural_disaster social_movement aggression other"
 )
-
-
-def _offset(view: CrisisView, value: datetime | None, scale: float) -> str:
-    if value is None:
-        return "—"
-    minutes = (value - view.t0).total_seconds() * scale / 60
-    return f"T0+{minutes:.0f} min"
-
-
-def compliance_table(view: CrisisView, scale: float | None = None) -> Table:
-    """Targets and completion times; in drills, as simulated minutes after T0."""
-    table = Table("step", "target", "done", "status", title="chronogram", title_justify="left")
-    for m in view.milestones:
-        step = VALUES["step"][EN].get(m.step, m.action)  # in the CLI's language, every step
-        if scale is None:
-            table.add_row(step, when(m.due_at), when(m.done_at), m.status)
-        else:
-            table.add_row(
-                step, _offset(view, m.due_at, scale), _offset(view, m.done_at, scale), m.status
-            )
-    return table
-
-
-def drp_line(view: CrisisView) -> str:
-    """The disaster-recovery decision as a person reads it, its time in business time."""
-    d = view.drp
-    if d is None:
-        return "undecided"
-    decided = "activated" if d.activate else "not activated"
-    return f"{decided} by {d.by} at {when(d.at)}" + (f": {d.reason}" if d.reason else "")
-
-
-def show(view: CrisisView, as_json: bool = False) -> None:
-    if as_json:
-        out.print_json(view.model_dump_json())
-        return
-    out.print(
-        Text.assemble(
-            (view.crisis_id, "bold"),
-            f" · {view.title} · {view.status} · level {view.level} "
-            f"({view.level_kind or 'none'}) · matrix v{view.matrix_version} · channel "
-            f"{view.channel}",
-        )
-    )
-    if view.conference:
-        out.print(f"conference: {view.conference.url}")
-    out.print(Text(f"DRP: {drp_line(view)}"))
-    for trouble in view.retrying:
-        out.print(f"retrying: {retrying(trouble, when)}", highlight=False, markup=False)
-    out.print(compliance_table(view))
-    members = Table(
-        "member", "role", "permanent", "taking part", title="cell", title_justify="left"
-    )
-    for m in view.members:
-        members.add_row(
-            f"{m.name} <{m.email}>",
-            m.role,
-            listing.cell(m.permanent, when),  # yes / no, as the lists say it
-            listing.cell(m.participating, when),
-        )
-    out.print(members)
 
 
 def operate(crisis_id: str, operation: str, input: BaseModel, as_json: bool) -> None:

@@ -120,8 +120,8 @@ async def test_crisis_commands(env: dict[str, str], dev_env: WorkflowEnvironment
     code, out, _ = await invoke(
         env, "crisis", "decide-drp", crisis, "--activate", "--reason", "site B"
     )
-    assert code == 0 and re.search(
-        r"DRP: activated by cli at \d{4}-\d\d-\d\d \d\d:\d\d CES?T: site B", out
+    assert code == 0 and re.search(  # a pipe here: one tab-separated line per field
+        r"drp\tactivated by cli at \d{4}-\d\d-\d\d \d\d:\d\d CES?T: site B", out
     ), out
     assert "{'activate'" not in out and "True" not in out and "False" not in out
     code, _, err = await invoke(env, "crisis", "status", "crisis-nope")

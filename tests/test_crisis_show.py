@@ -1,0 +1,79 @@
+"""`vigie crisis status` as people and scripts read it: what is due, the cell, what was sent
+and the timeline; in a pipe one tab-separated line per field and per row; in a terminal,
+tables that fold rather than cut."""
+
+from __future__ import annotations
+
+import io
+from datetime import timedelta
+
+import pytest
+from rich.console import Console
+
+from starters.crisis_show import fields, print_lines, print_terminal
+from tests.test_chat_notifications import OPENED, crisis
+from workflows.crisis_models import CrisisView, Member, Milestone, Notification
+from workflows.models import TimelineEntry
+
+MANAGER = "incident-manager-on-duty@client-with-a-long-name.example.org"
+
+
+def busy() -> CrisisView:
+    return crisis(
+        milestones=[
+            Milestone(step="escalation", action="Escalade", due_at=OPENED + timedelta(minutes=30),
+                      done_at=OPENED + timedelta(minutes=30), status="met", by="vigie"),
+            Milestone(step="cell_opening", action="Ouverture de la cellule",
+                      due_at=OPENED + timedelta(hours=1)),
+        ],
+        members=[Member(name="Ann Martin", email=MANAGER, role="pilot: incident manager",
+                        permanent=True, participating=True)],
+        notifications=[
+            Notification(key=f"crisis-incident-42.{n}", kind="escalation", to=[MANAGER],
+                         at=OPENED + timedelta(minutes=n), status="sent", channel="smtp")
+            for n in range(12)
+        ] + [Notification(key="crisis-incident-42.12", kind="status", to=[MANAGER],
+                          at=OPENED + timedelta(minutes=40), status="failed",
+                          detail="550 no such user\tthere")],
+        timeline=[TimelineEntry(at=OPENED, kind="opened", by="im",
+                                text="Crise ouverte (incident majeur, hors heures ouvrées).")],
+        mails_pending=1,
+    )  # fmt: skip
+
+
+def terminal(view: CrisisView, width: int) -> list[str]:
+    file = io.StringIO()
+    print_terminal(view, Console(file=file, width=width, color_system=None, markup=False))
+    return file.getvalue().splitlines()
+
+
+def test_a_pipe_gets_fields_then_a_line_per_milestone_member_notification_and_entry(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    print_lines(busy())
+    lines = [line.split("\t") for line in capsys.readouterr().out.splitlines()]
+    labels = [label for label, _ in fields(busy())]
+    assert [parts[0] for parts in lines[: len(labels)]] == labels
+    said = {parts[0]: parts[1] for parts in lines[: len(labels)]}
+    assert said["status"] == "active" and said["t0"] == OPENED.isoformat()
+    assert said["drp"] == "" and said["mails waiting"] == "1"
+    rows = lines[len(labels) :]
+    kinds = [parts[0] for parts in rows]
+    assert kinds == ["milestone"] * 2 + ["member"] + ["notification"] * 13 + ["timeline"]
+    assert rows[1][1:] == ["cell_opening", (OPENED + timedelta(hours=1)).isoformat(), "",
+                           "pending", ""]  # fmt: skip
+    assert rows[2][1:] == ["Ann Martin", MANAGER, "pilot: incident manager", "yes", "yes"]
+    failed = rows[-2]
+    assert failed[4:6] == ["failed", ""] and failed[6] == "550 no such user there"
+
+
+@pytest.mark.parametrize("width", [80, 120])
+def test_a_terminal_shows_what_is_due_who_is_in_the_cell_and_what_was_sent(width: int) -> None:
+    lines = terminal(busy(), width)
+    assert all(len(line) <= width for line in lines), [x for x in lines if len(x) > width]
+    text = "".join(line.replace("│", "").replace(" ", "") for line in lines)
+    assert MANAGER in text and "…" not in "".join(lines)  # folded, never cut
+    assert any("notifications: 12 sent, 1 failed, 1 waiting" in line for line in lines)
+    assert any(line.startswith("latest 10 notifications") for line in lines)
+    words = " ".join(" ".join(lines).replace("│", " ").split())
+    assert "Crise ouverte (incident majeur, hors heures ouvrées)." in words
