@@ -52,3 +52,14 @@ def test_vigie_dev_names_the_extra_when_the_stack_is_missing(tmp_path: Path) -> 
     assert result.returncode == 1, said
     assert "not part of this installation" in said, said
     assert "pip install 'vigie[dev-stack]'" in said, said
+
+
+def test_the_dev_stack_links_chat_messages_to_its_own_web_ui(tmp_path: Path) -> None:
+    from starters.dev.stack import DevStack
+    from workers.settings import Settings
+
+    stack = DevStack(Settings(), str(tmp_path), port=7533, ui_port=8533, smtp_port=1225)
+    assert stack.settings.temporal_ui_url == "http://localhost:8533"
+    chosen = Settings(temporal_ui_url="https://temporal.example.org")
+    stack = DevStack(chosen, str(tmp_path), port=7533, ui_port=8533, smtp_port=1225)
+    assert stack.settings.temporal_ui_url == "https://temporal.example.org"  # as set

@@ -172,6 +172,8 @@ def test_vigie_report_command(ledger: Ledger, config_dir: Path, tmp_path: Path) 
         (["report", "--since", "2026-12-01", "--until", "2026-11-01"], "before"),
         ([*args, "--customer", "a b"], "--customer"),
         (["report", "--since", "2020-01-01", "--until", "2026-01-01"], "longer"),
+        ([*args, "--customer", "acmee"], "no customer 'acmee' in the policy, nor in the ledger"),
+        ([*args, "--output", str(tmp_path / "no-such-dir" / "r.html")], "--output: cannot write"),
     ):
         result = runner.invoke(app, bad, env=env)
         assert result.exit_code == 2 and message in result.output, result.output

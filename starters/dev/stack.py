@@ -90,6 +90,8 @@ class DevStack:
                 "database_url": SecretStr(f"sqlite:///{self.data_dir / 'ledger.db'}"),
             }
         )
+        if "temporal_ui_url" not in settings.model_fields_set:  # chat links reach this UI
+            self.settings.temporal_ui_url = f"http://localhost:{ui_port}"
 
     async def _wait_for_server(self, server: asyncio.subprocess.Process) -> Client:
         for _ in range(120):

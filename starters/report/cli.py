@@ -108,6 +108,13 @@ def report(
         fail(str(exc), 2)
     ledger = _ledger(cfg)
     period = Period(since=first, until=last, timezone=policy.business_hours.timezone)
+    if customer is not None:
+        known = {c.name for c in policy.customers} | {policy.default_customer}
+        known |= set(ledger.customers(*period.bounds))
+        if customer not in known:
+            ledger.close()
+            fail(f"--customer: no customer {customer!r} in the policy, nor in the ledger for "
+                 f"this period (known: {', '.join(sorted(known))})", 2)  # fmt: skip
     if format is Format.csv:
         start, end = period.bounds
         text = to_csv(ledger.incidents_opened(start, end, customer, INCIDENT_COLUMNS),
@@ -120,7 +127,10 @@ def report(
     if output is None:
         sys.stdout.write(text)
         return
-    output.write_text(text, encoding="utf-8")
+    try:
+        output.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        fail(f"--output: cannot write {output}: {exc.strerror or exc}", 2)
     err.print(f"written to {output}", highlight=False)
 
 
