@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import timedelta
 from email.message import EmailMessage
 from pathlib import Path
+from typing import Any
 
 import pytest
 from temporalio.client import WorkflowFailureError
@@ -14,7 +15,7 @@ from temporalio.exceptions import CancelledError
 from temporalio.testing import WorkflowEnvironment
 
 from starters.dev.smtp_sink import MailSink
-from tests.helpers import advance, eventually, on_a_business_morning
+from tests.helpers import advance, assert_eventually, eventually, on_a_business_morning
 from tests.test_crisis_chronogram import crisis_status, mails, start_crisis, to
 from workers.settings import Settings
 from workers.worker import build_worker
@@ -196,3 +197,37 @@ async def test_cancel_from_temporal_tells_the_cell(
         assert all(m.status != "pending" for m in view.milestones)
         told = (await eventually(lambda: mails(sink, crisis.id, "cancelled")))[0]
         assert PILOTS <= to(told)
+
+
+async def test_news_of_the_incident_dated_outside_the_crisis_is_refused(
+    skipping_env: WorkflowEnvironment, settings: Settings, sink: MailSink
+) -> None:
+    """`incident_changed` is sent by the incident; typed by hand with another date, it could
+    record a restoration before T0: refused and recorded, the restoration left unset."""
+    await on_a_business_morning(skipping_env)
+    client = skipping_env.client
+    async with build_worker(client, settings):
+        crisis = await start_crisis(
+            client, settings.task_queue, "crisis-news-dated",
+            CrisisInput(title="Payments down", incident_id="incident-news-dated"),
+        )  # fmt: skip
+        await crisis.signal(
+            "incident_changed", {"by": "im", "event": "resolved", "at": "2020-01-01T00:00:00Z"}
+        )
+        view = await eventually_status(crisis, lambda v: v.timeline[-1].kind == "refused")
+        assert "hors de la crise" in view.timeline[-1].text and view.restored_at is None
+        now = await skipping_env.get_current_time()
+        await crisis.signal(
+            "incident_changed", {"by": "im", "event": "resolved", "at": now.isoformat()}
+        )
+        view = await eventually_status(crisis, lambda v: v.restored_at is not None)
+        assert view.restored_at == now
+
+
+async def eventually_status(crisis: Any, predicate: Any) -> Any:
+    async def check() -> Any:
+        view = await crisis_status(crisis)
+        assert predicate(view), view.timeline[-3:]
+        return view
+
+    return await assert_eventually(check)

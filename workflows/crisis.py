@@ -97,6 +97,10 @@ PATCH_ROUNDS = "delivery-in-rounds"
 # A cancellation is published (search attributes, UI), told to the incident when it comes
 # during the opening, and mailed to the cell only while the crisis is active.
 PATCH_CANCEL_TOLD = "crisis-cancel-told"
+# News of the incident is dated between the crisis's T0 and now (the incident's clock may
+# run a little ahead of the crisis's task): the restoration it records cannot be forged.
+PATCH_NEWS_TIME = "incident-news-dated-in-crisis"
+NEWS_AHEAD = timedelta(minutes=1)
 # A cancelled crisis waits this long at most for its last mails.
 CANCEL_WAIT = timedelta(minutes=10)
 # Notification records carried to the next run at continue-as-new: the latest ones.
@@ -936,8 +940,17 @@ class CrisisWorkflow(Operations[CrisisView]):
         ]
 
     def _check_incident_changed(self, input: IncidentNews) -> None:
-        if self.state.incident_id is None:
+        s = self.state
+        if s.incident_id is None:
             raise Refused("this crisis follows no incident")
+        outside = input.at < s.t0 or input.at > workflow.now() + NEWS_AHEAD
+        if outside and versions.patched(PATCH_NEWS_TIME):
+            raise Refused(
+                f"the news is dated {input.at.isoformat()}, outside the crisis (from its T0 "
+                f"{s.t0.isoformat()} to now)",
+                "why.news_time",
+                event_at=input.at.isoformat(),
+            )
 
     def _apply_incident_changed(self, input: IncidentNews) -> None:
         s = self.state

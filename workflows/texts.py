@@ -457,6 +457,10 @@ SENTENCES: dict[str, dict[str, str]] = {
         FR: "priorité de l'alerte à sa création",
         EN: "the alert's priority at its creation",
     },
+    "why.news_time": {
+        FR: "l'événement est daté du {event_at}, hors de la crise (de son T0 à maintenant)",
+        EN: "the event is dated {event_at}, outside the crisis (from its T0 to now)",
+    },
     "why.major": {
         FR: "l'incident est déjà qualifié majeur (crise {crisis_id})",
         EN: "the incident is already qualified major (crisis {crisis_id})",

@@ -54,6 +54,7 @@ SINCE_BASELINE: tuple[str, ...] = (
     "mail-state-at-event",
     "crisis-cancel-told",
     "major-qualified-once",
+    "incident-news-dated-in-crisis",
 )
 
 # Patches that new workflows no longer take (the worker's patch gate refuses them); their code
