@@ -48,6 +48,7 @@ from workflows.crisis_models import (
     ValidateCrisisInput,
 )
 from workflows.details import crisis_summary
+from workflows.incident import MAX_T0_AGE
 from workflows.models import CompleteUrgentChangeInput, UrgentChangeInput
 from workflows.policy import ConfigError
 
@@ -103,7 +104,12 @@ def open_crisis(
         triggered_by=triggered_by,
         opened_by=by,
     )
-    crisis_id = f"crisis-{datetime.now(UTC):%Y%m%d}-{uuid.uuid4().hex[:6]}"
+    now = datetime.now(UTC)
+    if input.t0 is not None and input.t0 > now + timedelta(minutes=1):
+        fail("--t0: in the future; a crisis starts when its event began (now by default)", 2)
+    if input.t0 is not None and now - input.t0 > MAX_T0_AGE:
+        fail(f"--t0: more than {MAX_T0_AGE.days} days ago: every step would fall due at once", 2)
+    crisis_id = f"crisis-{now:%Y%m%d}-{uuid.uuid4().hex[:6]}"
 
     async def action(client: Client, cfg: Settings) -> str:
         await client.start_workflow(

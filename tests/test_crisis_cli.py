@@ -166,3 +166,23 @@ async def test_drill_runs_the_whole_chronogram(
     drill = err.split("drill ", 1)[1].split()[0]
     described = await dev_env.client.get_workflow_handle(drill).describe()
     assert described.raw_description.workflow_execution_info.priority.priority_key == 0
+
+
+async def test_crisis_open_refuses_a_t0_it_could_not_run_from() -> None:
+    """A T0 out of range, in the future, or so old that every step would fall due at once
+    (a flood of mails): refused before anything starts, with exit status 2."""
+    from datetime import UTC, datetime, timedelta
+
+    now = datetime.now(UTC)
+    for t0, said in (
+        ("1999-01-01T00:00Z", "t0 must be between 2000-01-01 and 2100-01-01"),
+        ((now + timedelta(hours=2)).isoformat(), "--t0: in the future"),
+        ((now - timedelta(days=400)).isoformat(), "--t0: more than 366 days ago"),
+        ("2026-11-30T10:00", "t0 needs a time zone offset"),
+    ):
+        code, out, err = await invoke(
+            {}, "crisis", "open", "--title", "Flood", "--criterion", "natural_disaster",
+            "--t0", t0,
+        )  # fmt: skip
+        assert code == 2 and not out, (t0, code, out, err)
+        assert said in " ".join(err.split()), (t0, err)

@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, Field, ValidationInfo, model_validator
 
 from workflows.delivery import DeliveryTrouble
-from workflows.limits import Email
+from workflows.limits import Email, check_t0
 from workflows.matrix import EscalationMatrix
 from workflows.models import (
     Instant,
@@ -76,6 +76,13 @@ class CrisisInput(BaseModel):
     state: CrisisState | None = Field(
         default=None, description="Carried over by continue-as-new; never set by a starter"
     )
+
+    @model_validator(mode="after")
+    def _t0_in_range(self, info: ValidationInfo) -> CrisisInput:
+        if self.t0 is not None and self.t0.tzinfo is None:
+            raise ValueError("t0 needs a time zone offset, e.g. 2026-03-02T09:30:00+01:00")
+        check_t0(self.t0, info)
+        return self
 
 
 class PostUpdateInput(OperatorInput):
