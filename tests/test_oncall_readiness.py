@@ -117,6 +117,24 @@ async def test_a_complete_schedule_mails_only_the_complete_notice(
     assert len(timelines) == 3
 
 
+async def test_two_watches_of_one_cycle_mail_under_their_own_message_ids(
+    skipping_env: WorkflowEnvironment, settings: Settings, sink: MailSink
+) -> None:
+    """A watch fired by hand next to the Schedule's: its verdict is a mail of its own, never
+    hidden by a mail client behind the other watch's under the same Message-ID."""
+    standin = OpsgenieStandIn(schedules={SCHEDULE: ["ann@example.com"]})
+    await two_days_before_a_cycle(skipping_env)
+    async with build_worker(skipping_env.client, settings, alert_api=standin_api(standin)):
+        watches = [await start(skipping_env, settings) for _ in range(2)]
+        for watch in watches:
+            await watch.result()
+    mails = readiness_mails(sink)
+    assert [m["X-Vigie-Kind"] for m in mails] == ["oncall_complete"] * 2
+    ids = {str(m["Message-ID"]) for m in mails}
+    assert len(ids) == 2, ids
+    assert all(i.startswith("<oncall-client-") for i in ids), ids
+
+
 async def test_a_schedule_api_outage_is_retried_then_reported_never_crashes_the_check(
     skipping_env: WorkflowEnvironment, settings: Settings, sink: MailSink
 ) -> None:

@@ -226,6 +226,8 @@ def test_histories_are_stored() -> None:
         "crisis_cancelled_closed_cancel_told",
         # an alert acknowledged before its Create came: the Create fills the incident in
         "incident_late_create_late_create",
+        # an on-call readiness watch whose mails carry its own Message-IDs
+        "oncall_readiness_per_watch",
     }
 
 

@@ -24,6 +24,7 @@ from temporalio.exceptions import ActivityError, ApplicationError
 with workflow.unsafe.imports_passed_through():
     from activities.models import SendMailResult
     from activities.oncall_models import ReadinessMailInput, TimelineInput, TimelineResult
+    from workflows import versions
     from workflows.matrix import EscalationMatrix
     from workflows.oncall_gaps import (
         Cycle,
@@ -40,6 +41,9 @@ with workflow.unsafe.imports_passed_through():
     from workflows.texts import when
 
 WORKFLOW_ID = "oncall-readiness"
+# Each watch of a cycle mails under its own Message-IDs: a second watch (fired by hand) never
+# hides its verdict behind the first one's.
+PATCH_PER_WATCH = "readiness-mail-per-watch"
 # A schedule API that stays down is reported at the check, and read again the next day.
 READ_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=10),
@@ -183,6 +187,8 @@ class OnCallReadinessWorkflow:
             return status
         sequence = mails.get(customer.name, 0) + 1
         stem = f"oncall-{customer.name}-{cycle.start:%Y%m%dT%H%MZ}"
+        if versions.patched(PATCH_PER_WATCH):
+            stem += f"-w{_watch()}"
         mail = ReadinessMailInput(
             key=f"{stem}-{sequence}",
             thread_key=f"{stem}-1" if sequence > 1 else None,
@@ -227,3 +233,10 @@ class OnCallReadinessWorkflow:
             nxt = {"fr": "Prochaine vérification : {at}", "en": "Next check: {at}"}[language]
             lines.append(nxt.format(at=when(view.next_check_at, language, zone)))
         return "\n".join(lines)
+
+
+def _watch() -> str:
+    """This watch among the watches of a cycle (a Schedule's run, or one started by hand):
+    the suffix the Schedule gives its workflow id, letters and digits only."""
+    suffix = workflow.info().workflow_id.removeprefix(WORKFLOW_ID)
+    return "".join(c for c in suffix if c.isalnum()) or "0"

@@ -55,6 +55,7 @@ SINCE_BASELINE: tuple[str, ...] = (
     "crisis-cancel-told",
     "major-qualified-once",
     "incident-news-dated-in-crisis",
+    "readiness-mail-per-watch",
 )
 
 # Patches that new workflows no longer take (the worker's patch gate refuses them); their code
