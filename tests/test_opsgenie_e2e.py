@@ -219,6 +219,26 @@ async def test_a_create_that_comes_after_another_event_fills_in_the_incident(
     assert [e.kind for e in again.timeline].count("alert_created") == 1
 
 
+async def test_an_event_delivered_twice_is_applied_once(stack: Stack) -> None:
+    """A sender delivers again what it thinks was lost (a timeout, a 503): the same event
+    (same action, same ``updatedAt``) is applied once; the next note is a new event."""
+    alert = f"twice-{uuid.uuid4().hex[:8]}"
+    r = await stack.deliver(fixture("create", alert))
+    incident = r.json()["incident"]
+    note = fixture("addnote", alert)
+    note["alert"] |= {"note": "same note delivered twice", "updatedAt": 1796053000000000000}
+    for _ in range(2):
+        assert (await stack.deliver(note)).json()["result"] == "delivered"
+    later = fixture("addnote", alert)
+    later["alert"] |= {"note": "a later note", "updatedAt": 1796053000000000001}
+    assert (await stack.deliver(later)).json()["result"] == "delivered"
+    view = await stack.status_when(
+        incident, lambda v: any(e.text == "a later note" for e in v.timeline)
+    )
+    notes = [e.text for e in view.timeline if e.kind == "worklog"]
+    assert notes == ["same note delivered twice", "a later note"], notes
+
+
 async def test_acknowledge_in_opsgenie_is_not_sent_back(stack: Stack) -> None:
     raised = await stack.opsgenie_call(
         "POST", "/v2/alerts",

@@ -101,6 +101,11 @@ class OperatorInput(BaseModel):
         default="vigie",
         description="Where the change was made; changes made in Opsgenie are not sent back to it",
     )
+    delivery: Name | None = Field(
+        default=None,
+        description="The sender's key for this event (a webhook's): delivered again, it is "
+        "applied once",
+    )
 
 
 class AcknowledgeInput(OperatorInput):
@@ -468,6 +473,9 @@ class IncidentState(BaseModel):
     timeline_trimmed: int = 0
     applied_updates: list[str] = Field(
         default=[], description="Ids of the latest Updates applied: each is applied once"
+    )
+    deliveries: list[str] = Field(
+        default=[], description="Keys of the latest webhook events applied: each applied once"
     )
     # Sends being retried, by outbox ("mail", "alert"): see workflows.delivery.
     retrying: dict[str, DeliveryTrouble] = {}

@@ -52,6 +52,8 @@ class Refused(Exception):
 REFUSAL_TYPE = "InvalidOperation"
 # Update ids remembered to apply each Update once (a client retries within seconds).
 APPLIED_UPDATES_KEPT = 200
+# Keys of webhook events remembered to apply each once (a sender retries within hours).
+DELIVERIES_KEPT = 200
 
 
 def refusal(message: str) -> ApplicationError:
@@ -225,6 +227,8 @@ class Operations(Generic[ViewT]):
         input: BaseModel | None = None
         try:
             input = op.model.model_validate(raw, context={LIMITS: limits})
+            if self._delivered_before(input):
+                return  # the sender delivered this event again: applied once
             check(input)
         except ValidationError as exc:
             self._signal_refused(op.name, by, None, describe(exc), {})
@@ -234,3 +238,16 @@ class Operations(Generic[ViewT]):
             self._apply(apply, input)
         self._changed = True
         self._after_change()
+
+    def _delivered_before(self, input: BaseModel) -> bool:
+        """Whether a sender's event with this key was handled already; else it is noted (the
+        latest ones, in the state that continue-as-new carries)."""
+        key = getattr(input, "delivery", None)
+        seen: list[str] | None = getattr(self._state, "deliveries", None)
+        if key is None or seen is None:
+            return False
+        if key in seen:
+            return True
+        seen.append(key)
+        del seen[:-DELIVERIES_KEPT]
+        return False

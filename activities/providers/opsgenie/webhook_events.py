@@ -325,8 +325,16 @@ def _record(event: WebhookEvent, language: str) -> RecordEventInput:
     sentence, fields = _record_sentence(event)
     text = render(sentence, fields, language, "UTC")
     return RecordEventInput(
-        by=by, via="opsgenie", kind="opsgenie", text=text, sentence=sentence, fields=fields
-    )
+        by=by, via="opsgenie", kind="opsgenie", text=text, sentence=sentence, fields=fields,
+        delivery=delivery_key(event),
+    )  # fmt: skip
+
+
+def delivery_key(event: WebhookEvent) -> str | None:
+    """The event's own key: each event of an alert has its own ``updatedAt``; a delivery of
+    the same event again carries the same, and is applied once."""
+    updated = event.alert.updatedAt
+    return f"opsgenie:{event.action}:{updated}" if updated else None
 
 
 def _record_sentence(event: WebhookEvent) -> tuple[str, dict[str, str]]:
@@ -358,6 +366,8 @@ def plan(event: WebhookEvent, mapping: OpsgenieMapping) -> Plan:
     incident = incident_id_for(alert)
     by = alert.owner if action == "AssignOwnership" and alert.owner else alert.username
     base: dict[str, Any] = {"by": by or "opsgenie", "via": "opsgenie"}
+    if (delivery := delivery_key(event)) is not None:
+        base["delivery"] = delivery
 
     if event.source and event.source.name == mapping.own_source:
         return Plan(kind="ignore", incident_id=incident, reason="made by Vigie itself")
