@@ -101,6 +101,8 @@ PATCH_CANCEL_TOLD = "crisis-cancel-told"
 # run a little ahead of the crisis's task): the restoration it records cannot be forged.
 PATCH_NEWS_TIME = "incident-news-dated-in-crisis"
 NEWS_AHEAD = timedelta(minutes=1)
+# The crisis cell's chat message waits for the conference, to carry its link.
+PATCH_CELL_CHAT_CALL = "cell-chat-after-call"
 # A cancelled crisis waits this long at most for its last mails.
 CANCEL_WAIT = timedelta(minutes=10)
 # Notification records carried to the next run at continue-as-new: the latest ones.
@@ -181,6 +183,7 @@ class CrisisWorkflow(Operations[CrisisView]):
         self._published: dict[str, Any] = {}
         self._opened = False
         self._cancelled_opening = False
+        self._conference_tried = False  # the call opened, failed, or carried from a run
 
     @property
     def state(self) -> CrisisState:
@@ -312,11 +315,24 @@ class CrisisWorkflow(Operations[CrisisView]):
         self._publish()
 
     def _chat(self, kind: ChatEventKind) -> None:
-        """The chat channels that hear of ``kind`` get a message, next to the mails."""
-        if self._chat_on:
-            s = self.state
-            start_chat(kind, self._view(), s.policy, self._tasks, self._chat_failed,
-                       application=s.application)  # fmt: skip
+        """The chat channels that hear of ``kind`` get a message, next to the mails. The
+        cell's message carries the call: it waits for the conference to be opened (or to
+        fail), as the cell's mail does."""
+        if not self._chat_on:
+            return
+        waits = kind == "crisis_cell" and not self._conference_tried
+        if waits and versions.patched(PATCH_CELL_CHAT_CALL):
+            self._tasks.append(asyncio.create_task(self._chat_after_call(kind)))
+            return
+        s = self.state
+        start_chat(kind, self._view(), s.policy, self._tasks, self._chat_failed,
+                   application=s.application)  # fmt: skip
+
+    async def _chat_after_call(self, kind: ChatEventKind) -> None:
+        await wait_until(lambda: self._conference_tried)
+        s = self.state
+        start_chat(kind, self._view(), s.policy, self._tasks, self._chat_failed,
+                   application=s.application)  # fmt: skip
 
     def _should_continue_as_new(self) -> bool:
         return history_is_long(self.state.policy.continue_as_new_after_events)
@@ -1215,6 +1231,7 @@ class CrisisWorkflow(Operations[CrisisView]):
             except ActivityError as exc:
                 reraise_if_run_ends(exc)
                 self._record("conference_failed", SYSTEM, error=str(exc.cause or exc))
+        self._conference_tried = True
         while True:
             await wait_until(lambda: bool(s.outbox) and not self._stopping)
             mail = s.outbox[0]

@@ -56,6 +56,7 @@ SINCE_BASELINE: tuple[str, ...] = (
     "major-qualified-once",
     "incident-news-dated-in-crisis",
     "readiness-mail-per-watch",
+    "cell-chat-after-call",
 )
 
 # Patches that new workflows no longer take (the worker's patch gate refuses them); their code
