@@ -8,7 +8,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from temporalio.client import Client, WorkflowHandle, WorkflowQueryFailedError
+from temporalio.client import (
+    Client,
+    WorkflowHandle,
+    WorkflowQueryFailedError,
+    WorkflowUpdateFailedError,
+)
+from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import WorkflowEnvironment
 
@@ -39,6 +45,7 @@ from workflows.crisis_models import (
     ServiceRestoredInput,
     SubmitRexInput,
 )
+from workflows.models import TimelineEntry
 
 
 def mails(sink: MailSink, crisis_id: str, kind: str) -> list[EmailMessage]:
@@ -294,12 +301,18 @@ async def test_saturday_night_escalates_outside_business_hours(
         )
         assert to(levels[1]) == {"delivery-manager@example.com"}
         assert to(levels[2]) == {"astreinte@client.example.org"}
-        view = await crisis.execute_update(
-            CrisisWorkflow.escalate, EscalateInput(by="im", reason="again")
-        )
-        last = (await crisis_status(crisis)).timeline[-1]
-        assert view.level == 3 and last.sentence == "escalation.last"
-        assert last.text == "Déjà au dernier niveau (3) : again"
+        # An operator cannot escalate past the last level: refused, said why.
+        with pytest.raises(WorkflowUpdateFailedError) as refused:
+            await crisis.execute_update(
+                CrisisWorkflow.escalate, EscalateInput(by="im", reason="again")
+            )
+        assert isinstance(refused.value.cause, ApplicationError)
+        assert refused.value.cause.message == "cannot escalate: the crisis is at the last level (3)"
+        # The same as a Signal: recorded as refused, in the crisis's language.
+        await crisis.signal("escalate", {"by": "im", "reason": "again"})
+        last = await eventually_last(crisis, "refused")
+        assert "la crise est déjà au dernier niveau d'escalade (3)" in last.text
+        assert (await crisis_status(crisis)).level == 3
 
 
 async def test_mail_system_incident_uses_the_alternate_relay(
@@ -325,3 +338,16 @@ async def test_mail_system_incident_uses_the_alternate_relay(
             assert [m for m in sink.messages if m["X-Vigie-Crisis"] == crisis.id] == []
             view = await crisis_status(crisis)
             assert view.notifications and {n.channel for n in view.notifications} == {"relay"}
+
+
+async def eventually_last(
+    crisis: WorkflowHandle[CrisisWorkflow, CrisisView], kind: str
+) -> TimelineEntry:
+    """The crisis's latest timeline entry, once it is of ``kind``."""
+
+    async def check() -> TimelineEntry:
+        last = (await crisis_status(crisis)).timeline[-1]
+        assert last.kind == kind, last
+        return last
+
+    return await assert_eventually(check)

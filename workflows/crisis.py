@@ -103,6 +103,8 @@ PATCH_NEWS_TIME = "incident-news-dated-in-crisis"
 NEWS_AHEAD = timedelta(minutes=1)
 # The crisis cell's chat message waits for the conference, to carry its link.
 PATCH_CELL_CHAT_CALL = "cell-chat-after-call"
+# An operator's escalation at the last level is refused instead of recorded as done.
+PATCH_LAST_LEVEL = "escalate-refused-at-last-level"
 # A cancelled crisis waits this long at most for its last mails.
 CANCEL_WAIT = timedelta(minutes=10)
 # Notification records carried to the next run at continue-as-new: the latest ones.
@@ -798,11 +800,7 @@ class CrisisWorkflow(Operations[CrisisView]):
     def _escalate(self, by: str, *, code: str = "", reason: str = "") -> None:
         """Next managerial level, for a known ``code`` (automatic) or an operator's ``reason``."""
         s = self.state
-        kind: Literal["business_hours", "outside_business_hours"] = (
-            "business_hours"
-            if BusinessClock(s.policy.business_hours).is_open_at(workflow.now())
-            else "outside_business_hours"
-        )
+        kind = self._hours()
         levels = getattr(s.matrix.levels, kind)
         s.level_kind = kind
         why = {"escalation_reason": code, "reason": reason}
@@ -867,6 +865,22 @@ class CrisisWorkflow(Operations[CrisisView]):
 
     def _check_escalate(self, input: EscalateInput) -> None:
         self._require_active("escalate")
+        s = self.state
+        m = self._milestone("escalation")
+        levels = getattr(s.matrix.levels, self._hours())
+        at_last = s.level >= len(levels) and (m is None or m.status != "pending")
+        # Update validators never run on replay; a Signal handler follows the patch.
+        if at_last and (workflow.unsafe.is_read_only() or versions.patched(PATCH_LAST_LEVEL)):
+            raise Refused(
+                f"cannot escalate: the crisis is at the last level ({s.level})",
+                "why.last_level",
+                level=str(s.level),
+            )
+
+    def _hours(self) -> Literal["business_hours", "outside_business_hours"]:
+        """Which escalation ladder applies now."""
+        open_now = BusinessClock(self.state.policy.business_hours).is_open_at(workflow.now())
+        return "business_hours" if open_now else "outside_business_hours"
 
     def _apply_escalate(self, input: EscalateInput) -> None:
         m = self._milestone("escalation")

@@ -461,6 +461,10 @@ SENTENCES: dict[str, dict[str, str]] = {
         FR: "l'événement est daté du {event_at}, hors de la crise (de son T0 à maintenant)",
         EN: "the event is dated {event_at}, outside the crisis (from its T0 to now)",
     },
+    "why.last_level": {
+        FR: "la crise est déjà au dernier niveau d'escalade ({level})",
+        EN: "the crisis is already at the last escalation level ({level})",
+    },
     "why.major": {
         FR: "l'incident est déjà qualifié majeur (crise {crisis_id})",
         EN: "the incident is already qualified major (crisis {crisis_id})",

@@ -57,6 +57,7 @@ SINCE_BASELINE: tuple[str, ...] = (
     "incident-news-dated-in-crisis",
     "readiness-mail-per-watch",
     "cell-chat-after-call",
+    "escalate-refused-at-last-level",
 )
 
 # Patches that new workflows no longer take (the worker's patch gate refuses them); their code
