@@ -25,6 +25,7 @@ from workflows.crisis_models import (
     CloseCrisisInput,
     ConfirmNominalInput,
     CrisisInput,
+    DecideDrpInput,
     ServiceRestoredInput,
     SubmitRexInput,
     ValidateCrisisInput,
@@ -231,3 +232,22 @@ async def eventually_status(crisis: Any, predicate: Any) -> Any:
         return view
 
     return await assert_eventually(check)
+
+
+async def test_a_decision_not_to_trigger_the_drp_is_mailed_to_the_cell(
+    skipping_env: WorkflowEnvironment, settings: Settings, sink: MailSink
+) -> None:
+    await on_a_business_morning(skipping_env)
+    client = skipping_env.client
+    async with build_worker(client, settings):
+        crisis = await start_crisis(
+            client, settings.task_queue, "crisis-drp-declined", CrisisInput(title="ERP blocked")
+        )
+        await crisis.execute_update(
+            CrisisWorkflow.decide_drp,
+            DecideDrpInput(by="im", activate=False, reason="the main site holds"),
+        )
+        told = (await eventually(lambda: mails(sink, crisis.id, "drp_not_activated")))[0]
+        assert "PRA non déclenché" in str(told["Subject"])
+        assert "PRA non déclenché : the main site holds" in body(told)
+        assert PILOTS <= to(told)

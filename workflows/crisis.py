@@ -105,6 +105,8 @@ NEWS_AHEAD = timedelta(minutes=1)
 PATCH_CELL_CHAT_CALL = "cell-chat-after-call"
 # An operator's escalation at the last level is refused instead of recorded as done.
 PATCH_LAST_LEVEL = "escalate-refused-at-last-level"
+# A decision not to trigger the DRP is mailed to the cell, as a decision to trigger it is.
+PATCH_DRP_DECLINED_TOLD = "drp-not-activated-mailed"
 # A cancelled crisis waits this long at most for its last mails.
 CANCEL_WAIT = timedelta(minutes=10)
 # Notification records carried to the next run at continue-as-new: the latest ones.
@@ -861,6 +863,12 @@ class CrisisWorkflow(Operations[CrisisView]):
                 "drp",
                 self._recipients(["cell.participants"]),
                 [self._line("line.drp_activated", reason=input.reason)],
+            )
+        elif versions.patched(PATCH_DRP_DECLINED_TOLD):  # the cell knows either decision
+            self._mail(
+                "drp_not_activated",
+                self._recipients(["cell.participants"]),
+                [self._line("line.drp_not_activated", reason=input.reason)],
             )
 
     def _check_escalate(self, input: EscalateInput) -> None:

@@ -753,6 +753,10 @@ SENTENCES: dict[str, dict[str, str]] = {
         EN: "The DRP (PRA) decision is due now (vigie crisis decide-drp).",
     },
     "line.drp_activated": {FR: "PRA déclenché : {reason}", EN: "DRP activated: {reason}"},
+    "line.drp_not_activated": {
+        FR: "PRA non déclenché : {reason}",
+        EN: "DRP not activated: {reason}",
+    },
     "line.level": {
         FR: "Niveau d'escalade {level} ({hours})",
         EN: "Escalation level {level} ({hours})",

@@ -58,6 +58,7 @@ SINCE_BASELINE: tuple[str, ...] = (
     "readiness-mail-per-watch",
     "cell-chat-after-call",
     "escalate-refused-at-last-level",
+    "drp-not-activated-mailed",
 )
 
 # Patches that new workflows no longer take (the worker's patch gate refuses them); their code
