@@ -251,3 +251,25 @@ async def test_a_decision_not_to_trigger_the_drp_is_mailed_to_the_cell(
         assert "PRA non déclenché" in str(told["Subject"])
         assert "PRA non déclenché : the main site holds" in body(told)
         assert PILOTS <= to(told)
+
+
+async def test_a_decline_after_a_validation_withdraws_it(
+    skipping_env: WorkflowEnvironment, settings: Settings, sink: MailSink
+) -> None:
+    await on_a_business_morning(skipping_env)
+    client = skipping_env.client
+    async with build_worker(client, settings):
+        crisis = await start_crisis(
+            client, settings.task_queue, "crisis-validation-withdrawn",
+            CrisisInput(title="ERP blocked", criterion="critical_application_blocked"),
+        )  # fmt: skip
+        for decision in ("validated", "declined"):
+            await crisis.execute_update(
+                CrisisWorkflow.validate_crisis,
+                ValidateCrisisInput(by="n1@client.example.org", party="client",
+                                    decision=decision, note="finalement non"),
+            )  # fmt: skip
+        await advance(skipping_env, timedelta(minutes=61))
+        await eventually(lambda: mails(sink, crisis.id, "cell_opening"))
+        view = await crisis_status(crisis)
+        assert any(e.kind == "unvalidated" for e in view.timeline), view.timeline

@@ -107,6 +107,9 @@ PATCH_CELL_CHAT_CALL = "cell-chat-after-call"
 PATCH_LAST_LEVEL = "escalate-refused-at-last-level"
 # A decision not to trigger the DRP is mailed to the cell, as a decision to trigger it is.
 PATCH_DRP_DECLINED_TOLD = "drp-not-activated-mailed"
+# A party's latest decision on the crisis situation stands (a decline withdraws its
+# validation).
+PATCH_LATEST_VALIDATION = "latest-validation-stands"
 # A cancelled crisis waits this long at most for its last mails.
 CANCEL_WAIT = timedelta(minutes=10)
 # Notification records carried to the next run at continue-as-new: the latest ones.
@@ -746,7 +749,7 @@ class CrisisWorkflow(Operations[CrisisView]):
 
     def _open_cell(self, to: list[str], m: Milestone) -> None:
         s = self.state
-        if self._trust and not any(v.decision == "validated" for v in s.validations):
+        if self._trust and not self._validated():
             action = s.policy.crisis.unvalidated_at_cell_opening
             self._record("unvalidated", SYSTEM, f"unvalidated.{action}")
             if action == "escalate":
@@ -761,6 +764,17 @@ class CrisisWorkflow(Operations[CrisisView]):
         self._chat("crisis_cell")
         s.last_status_at = workflow.now()
         self._done("cell_opening", SYSTEM)
+
+    def _validated(self) -> bool:
+        """Whether a party stands by a validation of the crisis situation: its latest
+        decision (a decline after a validation withdraws it)."""
+        s = self.state
+        latest = {v.party: v.decision for v in s.validations}  # in order: the last stands
+        now = any(decision == "validated" for decision in latest.values())
+        before = any(v.decision == "validated" for v in s.validations)
+        if now != before and not versions.patched(PATCH_LATEST_VALIDATION):
+            return before
+        return now
 
     def _update_lines(self) -> list[str]:
         s = self.state

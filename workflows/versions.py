@@ -59,6 +59,7 @@ SINCE_BASELINE: tuple[str, ...] = (
     "cell-chat-after-call",
     "escalate-refused-at-last-level",
     "drp-not-activated-mailed",
+    "latest-validation-stands",
 )
 
 # Patches that new workflows no longer take (the worker's patch gate refuses them); their code
