@@ -228,6 +228,9 @@ def test_histories_are_stored() -> None:
         "incident_late_create_late_create",
         # an on-call readiness watch whose mails carry its own Message-IDs
         "oncall_readiness_per_watch",
+        # a crisis through the operators' edge cases: a validation withdrawn, the DRP not
+        # triggered, an escalation past the last level, news dated before T0
+        "crisis_operator_edges",
     }
 
 
