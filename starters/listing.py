@@ -31,6 +31,7 @@ INCIDENT_COLUMNS = (
     "incident", "status", "priority", "level", "breached", "next_due", "started", "title",
 )  # fmt: skip
 CRISIS_COLUMNS = ("crisis", "status", "level", "next_due", "started", "title")
+PLURALS = {"incident": "incidents", "crisis": "crises"}
 TITLE_MIN_WIDTH = 16  # below this a terminal gets the stacked form
 INDENT = 2
 
@@ -132,7 +133,8 @@ def print_rows(
             print("\t".join(iso(row[k]).replace("\t", " ") for k in columns))
     else:
         print_terminal(rows, columns, when, out)
-    err.print(f"{len(rows)} {what}(s) · query: {query}", highlight=False)
+    err.print(f"{len(rows)} {PLURALS[what] if len(rows) != 1 else what} · query: {query}",
+              highlight=False)  # fmt: skip
 
 
 def print_terminal(

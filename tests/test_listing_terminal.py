@@ -125,3 +125,14 @@ def taken(console: Console) -> list[str]:
     console.file.seek(0)
     console.file.truncate()
     return lines
+
+
+def test_the_count_is_said_in_words(capsys: pytest.CaptureFixture[str]) -> None:
+    from starters.listing import print_rows
+
+    print_rows(INCIDENTS, INCIDENT_COLUMNS, as_json=False, when=when, what="incident", query="q")
+    assert " ".join(capsys.readouterr().err.split()) == "2 incidents · query: q"
+    print_rows(CRISES, CRISIS_COLUMNS, as_json=False, when=when, what="crisis", query="q")
+    assert " ".join(capsys.readouterr().err.split()) == "1 crisis · query: q"
+    print_rows(CRISES * 2, CRISIS_COLUMNS, as_json=False, when=when, what="crisis", query="q")
+    assert " ".join(capsys.readouterr().err.split()) == "2 crises · query: q"

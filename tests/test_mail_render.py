@@ -199,3 +199,15 @@ def test_a_failed_alert_change_is_named_in_the_language_of_its_reader() -> None:
     assert render("opsgenie.action", {"action": "close", "who": "x"}, "fr", "Europe/Paris") == (
         "Action Opsgenie close par x."
     )
+
+
+def test_a_validation_note_is_set_apart_from_the_sentence() -> None:
+    from workflows.texts import render
+
+    fields = {"party": "client", "note": "Crise confirmée côté DNUM"}
+    assert render("validation.validated.note", fields, "fr", "Europe/Paris") == (
+        "Situation de crise validée (client) : Crise confirmée côté DNUM"
+    )
+    assert render("validation.declined", {"party": "client", "note": ""}, "en", "UTC") == (
+        "Crisis situation declined (client)"
+    )

@@ -1069,7 +1069,7 @@ class CrisisWorkflow(Operations[CrisisView]):
         self._record(
             "validation",
             input.by,
-            f"validation.{input.decision}",
+            f"validation.{input.decision}" + (".note" if input.note else ""),
             party=input.party,
             role=role,
             note=input.note or "",

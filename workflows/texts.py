@@ -682,6 +682,14 @@ SENTENCES: dict[str, dict[str, str]] = {
         FR: "Situation de crise NON validée ({party}) {note}",
         EN: "Crisis situation declined ({party}) {note}",
     },
+    "validation.validated.note": {
+        FR: "Situation de crise validée ({party}) : {note}",
+        EN: "Crisis situation validated ({party}): {note}",
+    },
+    "validation.declined.note": {
+        FR: "Situation de crise NON validée ({party}) : {note}",
+        EN: "Crisis situation declined ({party}): {note}",
+    },
     "nominal_confirmed": {
         FR: "Retour au nominal confirmé côté client. {note}",
         EN: "Return to nominal confirmed on the client side. {note}",
