@@ -262,3 +262,10 @@ async def test_a_failing_channel_is_reported_and_never_holds_up_the_mail(
 def test_every_vendor_of_the_policy_has_a_channel(vendor: str) -> None:
     made = channel_for(vendor, SecretStr("https://example.com/hook"), httpx.AsyncClient())
     assert made.vendor == vendor
+
+
+def test_an_incident_without_application_says_so_in_french(config_dir: Path) -> None:
+    policy = policy_with(config_dir, {"name": "all", "channels": [
+        {"name": "all-teams", "vendor": "teams"}]})  # fmt: skip
+    [found] = chat_notifications("p1_opened", incident(application=None), policy)
+    assert dict(found.message.facts)["Application"] == "aucune"

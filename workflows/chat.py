@@ -115,7 +115,7 @@ def _incident_message(
         (labels["priority"], view.priority),
         (labels["service_level"], view.service_level.capitalize()),
         (labels["status"], STATUS[language].get(view.status, view.status)),
-        (labels["application"], view.application or labels["none"]),
+        (labels["application"], view.application or labels["none_f"]),
     ]
     text, title = "", titles["p1_opened"]
     severity: Severity = "attention"

@@ -43,6 +43,7 @@ LABELS: dict[str, dict[str, str]] = {
         "remaining": "Reste à faire",
         "worklog": "Dernier travail consigné",
         "none": "aucun",
+        "none_f": "aucune",  # an application
         "open_in_temporal": "Ouvrir dans Temporal",
     },
     "en": {
@@ -64,6 +65,7 @@ LABELS: dict[str, dict[str, str]] = {
         "remaining": "Remaining",
         "worklog": "Last work logged",
         "none": "none",
+        "none_f": "none",
         "open_in_temporal": "Open in Temporal",
     },
 }
