@@ -213,8 +213,8 @@ def create_app(
                 # takes what it lacks (nothing, for a repeat).
                 told = await gateway.signal(incident, "alert_created", todo.input, None)
                 if told == "delivered":
-                    return _answer(outcome, incident, "the incident was open already: "
-                                   "the alert's details fill in what it lacks")  # fmt: skip
+                    return _answer(outcome, incident, "the incident is open already: sent "
+                                   "to it, it fills in what it was opened without")  # fmt: skip
             return _answer(outcome, incident)
         assert todo.operation is not None
         assert todo.operation is not None and todo.input is not None

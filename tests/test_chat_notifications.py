@@ -269,3 +269,12 @@ def test_an_incident_without_application_says_so_in_french(config_dir: Path) -> 
         {"name": "all-teams", "vendor": "teams"}]})  # fmt: skip
     [found] = chat_notifications("p1_opened", incident(application=None), policy)
     assert dict(found.message.facts)["Application"] == "aucune"
+
+
+def test_a_drill_says_so_in_its_chat_messages(config_dir: Path) -> None:
+    policy = policy_with(config_dir, {"name": "all", "channels": [
+        {"name": "all-teams", "vendor": "teams", "events": ["crisis_cell"]}]})  # fmt: skip
+    [real] = chat_notifications("crisis_cell", crisis(), policy)
+    [drill] = chat_notifications("crisis_cell", crisis(drill=True), policy)
+    assert drill.message.title == f"EXERCICE — {real.message.title}"
+    assert not real.message.title.startswith("EXERCICE")

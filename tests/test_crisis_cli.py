@@ -120,8 +120,10 @@ async def test_crisis_commands(env: dict[str, str], dev_env: WorkflowEnvironment
     code, out, _ = await invoke(
         env, "crisis", "decide-drp", crisis, "--activate", "--reason", "site B"
     )
-    assert code == 0 and re.search(  # a pipe here: one tab-separated line per field
-        r"drp\tactivated by cli at \d{4}-\d\d-\d\d \d\d:\d\d CES?T: site B", out
+    said = dict(line.split("\t", 1) for line in out.splitlines() if line.startswith("drp"))
+    assert code == 0 and said["drp"] == "activated" and said["drp by"] == "cli", out
+    assert said["drp reason"] == "site B" and re.fullmatch(  # a pipe: ISO 8601 times
+        r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[.\d]*\+00:00", said["drp at"]
     ), out
     assert "{'activate'" not in out and "True" not in out and "False" not in out
     code, _, err = await invoke(env, "crisis", "status", "crisis-nope")

@@ -150,7 +150,7 @@ async def test_schedule_apply_is_idempotent_and_keeps_a_pause(
         (calendar,) = spec.calendars
         assert [r.start for r in calendar.day_of_week] == [1]  # Monday
         assert [r.start for r in calendar.hour] == [8] and [r.start for r in calendar.minute] == [0]
-        assert described.schedule.policy.overlap == ScheduleOverlapPolicy.CANCEL_OTHER
+        assert described.schedule.policy.overlap == ScheduleOverlapPolicy.ALLOW_ALL
         action = described.schedule.action
         assert action.workflow == "OnCallReadinessWorkflow"  # type: ignore[attr-defined]
         assert action.task_queue == with_key.task_queue  # type: ignore[attr-defined]

@@ -199,7 +199,7 @@ async def test_a_create_that_comes_after_another_event_fills_in_the_incident(
                     "requesters": "client@example.org"},
     }  # fmt: skip
     r = await stack.deliver(create)
-    assert r.json()["result"] == "duplicate" and "fill in" in r.json()["reason"], r.text
+    assert r.json()["result"] == "duplicate" and "fills in" in r.json()["reason"], r.text
     view = await stack.status_when(incident, lambda v: v.priority == "P1")
     assert (view.category, view.application, view.description) == (
         "database", "billing-db", "primary and replica down",
@@ -208,8 +208,8 @@ async def test_a_create_that_comes_after_another_event_fills_in_the_incident(
     assert view.requesters == ["fili@ifountain.com", "client@example.org", "kenaz@puppet.com"]
     completed = next(e for e in view.timeline if e.kind == "alert_created")
     assert completed.text.endswith(
-        "complété de catégorie, description, application ou machine, demandeurs, priorité "
-        "(impact et urgence)."
+        "complété de catégorie, description, application ou machine, demandeurs, détails, "
+        "priorité (impact et urgence)."
     ), completed.text
     assert any(e.kind == "recategorized" for e in view.timeline)
     # The same Create again changes nothing more.
@@ -217,6 +217,16 @@ async def test_a_create_that_comes_after_another_event_fills_in_the_incident(
     assert r.json()["result"] == "duplicate"
     again = await stack.status_when(incident, lambda v: True)
     assert [e.kind for e in again.timeline].count("alert_created") == 1
+    # Resolved, the incident takes a late Create without a word (nothing refused).
+    await stack.deliver(fixture("close", alert))
+    await stack.status_when(incident, lambda v: v.status == "resolved")
+    await stack.deliver(create)
+    await stack.deliver(fixture("addnote", alert) | {"alert": {**fixture("addnote", alert)[
+        "alert"], "note": "after the late Create"}})  # fmt: skip
+    last = await stack.status_when(
+        incident, lambda v: any(e.text == "after the late Create" for e in v.timeline)
+    )
+    assert not any(e.kind == "refused" for e in last.timeline), last.timeline
 
 
 async def test_an_event_delivered_twice_is_applied_once(stack: Stack) -> None:

@@ -64,9 +64,9 @@ def readiness_schedule(policy: Policy, task_queue: str) -> Schedule:
             ],
             time_zone_name=policy.business_hours.timezone,
         ),
-        # One watch at a time: a new one (the next cycle's, or one fired by hand) cancels
-        # the running one and starts once it ended; none is ever skipped.
-        policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.CANCEL_OTHER),
+        # A watch ends when its cycle starts, as the next one begins: never skip one, nor cut
+        # its last check short. A watch fired by hand runs beside it, under its own mails.
+        policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.ALLOW_ALL),
     )
 
 

@@ -30,7 +30,7 @@ from workflows.limits import clip, one_line
 from workflows.models import IncidentView
 from workflows.oncall_policy import ChatEventKind, ChatVendor
 from workflows.policy import Language, Policy
-from workflows.texts import value, when
+from workflows.texts import render, value, when
 
 Severity = Literal["attention", "warning", "good", "default"]
 MAX_FACT = 300
@@ -197,6 +197,9 @@ def chat_notifications(
             language = channel.language or policy.notifications.language
             if isinstance(view, CrisisView):
                 message = _crisis_message(kind, view, language, zone)
+                if view.drill:  # an exercise says so, as its mails do
+                    title = render("drill.subject", {"title": message.title}, language, zone)
+                    message = message.model_copy(update={"title": title})
             else:
                 message = _incident_message(kind, view, language, zone)
             found.append(

@@ -67,7 +67,7 @@ with workflow.unsafe.imports_passed_through():
         incident_revision,
     )
     from workflows.ledger_writer import LedgerWriter
-    from workflows.limits import MAX_REQUESTERS
+    from workflows.limits import MAX_DETAILS, MAX_REQUESTERS
     from workflows.matrix import EscalationMatrix
     from workflows.metrics import count
     from workflows.models import (
@@ -744,11 +744,13 @@ class IncidentWorkflow(Operations[IncidentView]):
         self._follow_class()
 
     def _check_alert_created(self, input: AlertCreatedInput) -> None:
-        self._require("complete from the alert", ACTIVE)
+        pass  # a Create delivered again to a resolved or closed incident changes nothing
 
     def _apply_alert_created(self, input: AlertCreatedInput) -> None:
         """Fills in what the incident lacks: a true repeat of the Create changes nothing."""
         s = self.state
+        if s.status not in ACTIVE:
+            return
         filled = [
             name
             for name in ("category", "description", "application")
@@ -761,8 +763,11 @@ class IncidentWorkflow(Operations[IncidentView]):
         if added:
             s.requesters = [*s.requesters, *added][:MAX_REQUESTERS]
             filled.append("requesters")
-        for key, value in input.details.items():
-            s.details.setdefault(key, value)
+        new_details = {k: v for k, v in input.details.items() if k not in s.details}
+        room = max(MAX_DETAILS - len(s.details), 0)
+        if new_details and room:
+            s.details.update(dict(list(new_details.items())[:room]))
+            filled.append("details")
         s.missing_fields = [f for f in s.missing_fields if f not in filled]
         if "priority" in s.missing_fields and input.opsgenie_priority:
             filled.append("priority")
@@ -781,7 +786,7 @@ class IncidentWorkflow(Operations[IncidentView]):
         if self.state.priority != "P1":
             raise Refused(f"cannot qualify as P1: the incident is {self.state.priority}")
         s = self.state
-        if s.major and self._major_once():
+        if s.major and s.crisis_id is not None and self._major_once():
             crisis = f" (crisis {s.crisis_id})" if s.crisis_id else ""
             raise Refused(
                 f"cannot qualify as P1 again: the incident is qualified major{crisis}; the "

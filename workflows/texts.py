@@ -68,6 +68,7 @@ VALUES: dict[str, dict[str, dict[str, str]]] = {
             "application": "application ou machine",
             "priority": "priorité (impact et urgence)",
             "requesters": "demandeurs",
+            "details": "détails",
         },
         EN: {
             "category": "category",
@@ -75,6 +76,7 @@ VALUES: dict[str, dict[str, dict[str, str]]] = {
             "application": "application or machine",
             "priority": "priority (impact and urgency)",
             "requesters": "requesters",
+            "details": "details",
         },
     },
     "status": {
