@@ -12,7 +12,7 @@ from typing import Annotated, Any, NoReturn, TypeVar
 from zoneinfo import ZoneInfo
 
 import typer
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from rich.console import Console
 from rich.text import Text
 from temporalio.client import Client, WorkflowUpdateFailedError
@@ -67,6 +67,23 @@ def retrying(trouble: DeliveryTrouble, when: Callable[[datetime], str]) -> str:
     return (
         f"{t.outbox} {t.item}: {t.attempts} attempts since {when(t.since)}, last error: {t.error}"
     )
+
+
+def print_view(
+    view: BaseModel,
+    as_json: bool,
+    console: Console | None,
+    lines: Callable[[Any], None],
+    terminal: Callable[[Any, Console], None],
+) -> None:
+    """A workflow's view: JSON for scripts; in a pipe, ``lines``; in a terminal (or on the
+    console given), ``terminal``."""
+    if as_json:
+        out.print_json(view.model_dump_json())
+    elif console is None and not sys.stdout.isatty():
+        lines(view)
+    else:
+        terminal(view, console or out)
 
 
 def fail(message: str, code: int = 1) -> NoReturn:

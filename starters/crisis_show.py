@@ -5,7 +5,6 @@ per row (ISO 8601 times); JSON for scripts."""
 
 from __future__ import annotations
 
-import sys
 from datetime import datetime
 from typing import Any
 
@@ -13,7 +12,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from starters.cli_support import out, retrying, when
+from starters.cli_support import print_view, retrying, when
 from starters.incident_show import flat, print_timeline
 from starters.listing import cell
 from workflows.crisis_models import CrisisView
@@ -62,12 +61,7 @@ def drp_line(view: CrisisView) -> str:
 
 
 def show(view: CrisisView, as_json: bool = False, console: Console | None = None) -> None:
-    if as_json:
-        out.print_json(view.model_dump_json())
-    elif console is None and not sys.stdout.isatty():
-        print_lines(view)
-    else:
-        print_terminal(view, console or out)
+    print_view(view, as_json, console, print_lines, print_terminal)
 
 
 def fields(view: CrisisView) -> list[tuple[str, Any]]:

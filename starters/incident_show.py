@@ -4,7 +4,6 @@ one tab-separated line per field and per timeline entry (ISO 8601 times); JSON f
 
 from __future__ import annotations
 
-import sys
 import textwrap
 from typing import Any
 
@@ -12,7 +11,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from starters.cli_support import out, retrying, when
+from starters.cli_support import print_view, retrying, when
 from starters.listing import INDENT, iso, packed
 from workflows.models import IncidentView, TimelineEntry
 
@@ -50,12 +49,7 @@ def fields(view: IncidentView) -> list[tuple[str, Any]]:
 
 
 def show(view: IncidentView, as_json: bool = False, console: Console | None = None) -> None:
-    if as_json:
-        out.print_json(view.model_dump_json())
-    elif console is None and not sys.stdout.isatty():
-        print_lines(view)
-    else:
-        print_terminal(view, console or out)
+    print_view(view, as_json, console, print_lines, print_terminal)
 
 
 def print_lines(view: IncidentView) -> None:
