@@ -278,3 +278,20 @@ def test_a_drill_says_so_in_its_chat_messages(config_dir: Path) -> None:
     [drill] = chat_notifications("crisis_cell", crisis(drill=True), policy)
     assert drill.message.title == f"EXERCICE — {real.message.title}"
     assert not real.message.title.startswith("EXERCICE")
+
+
+def test_a_status_with_nothing_new_says_so_instead_of_repeating_old_work(
+    config_dir: Path,
+) -> None:
+    logged = TimelineEntry(
+        at=OPENED + timedelta(minutes=40), kind="worklog", by="alice", text="pods restarted"
+    )
+    told = TimelineEntry(
+        at=OPENED + timedelta(hours=2), kind="p1_status", by="vigie", text="…",
+        sentence="p1_status.nothing", fields={},
+    )  # fmt: skip
+    view = incident(timeline=[logged, told], status="in_progress")
+    (update,) = chat_notifications("status_update", view, policy_with(config_dir, CUSTOMERS[0]))
+    assert update.message.text.startswith("Point régulier : rien de nouveau n'a été consigné")
+    assert "pods restarted" not in update.message.text
+    assert dict(update.message.facts)["Dernier travail consigné"] == "07/12/2026 03:40 CET"

@@ -130,6 +130,9 @@ def _incident_message(
         worklog = [e for e in view.timeline if e.kind == "worklog"]
         text = worklog[-1].text if worklog else ""
         last = when(worklog[-1].at, language, zone) if worklog else labels["none"]
+        status = next((e for e in reversed(view.timeline) if e.kind == "p1_status"), None)
+        if status is not None and status.sentence:  # what this status says, new work or none
+            text = render(status.sentence, status.fields, language, zone)
         facts += [(labels["worklog"], last), at("resolution_due_at")]
     else:  # crisis_cell, told from the incident
         title = titles["crisis_cell"]
