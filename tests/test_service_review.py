@@ -99,11 +99,11 @@ async def test_a_month_is_mailed_to_each_customers_managers(
     acme = mails["[Vigie] Revue de service — acme — 11/2026"]
     assert acme["Message-ID"] == "<service-review.acme.2026-11@example.com>"
     body = acme.get_body(("plain",))
-    assert body is not None and "Incidents: 3" in str(body.get_content())
+    assert body is not None and "Incidents : 3" in str(body.get_content())
     html = attachment(acme)
     assert "Revue de service — acme" in html and html.count("<svg") == 4
     assert "incident-d" not in html  # globex's incident stays in globex's review
-    assert "Incidents: 1" in str(mails["[Vigie] Revue de service — globex — 11/2026"]
+    assert "Incidents : 1" in str(mails["[Vigie] Revue de service — globex — 11/2026"]
                                  .get_body(("plain",)).get_content())  # type: ignore[union-attr]  # fmt: skip
 
 

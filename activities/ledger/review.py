@@ -38,13 +38,15 @@ BODY = {
 
 
 def summary_lines(report: Report, w: Words) -> list[str]:
+    c = " :" if w.language == "fr" else ":"  # French typography: a space before the colon
+    mtta, mttr = w.minutes(report.mtta_minutes), w.minutes(report.mttr_minutes)
     return [
-        f"- {w['incidents']}: {report.incidents}",
-        f"- {w['ack_compliance']}: {w.share(report.ack_compliance)}",
-        f"- {w['resolution_compliance']}: {w.share(report.resolution_compliance)}",
-        f"- MTTA: {w.minutes(report.mtta_minutes)} · MTTR: {w.minutes(report.mttr_minutes)}",
-        f"- {w['breaches']}: {len(report.breaches)}",
-        f"- {w['crises']}: {len(report.crises)}",
+        f"- {w['incidents']}{c} {report.incidents}",
+        f"- {w['ack_compliance']}{c} {w.share(report.ack_compliance)}",
+        f"- {w['resolution_compliance']}{c} {w.share(report.resolution_compliance)}",
+        f"- MTTA{c} {mtta} · MTTR{c} {mttr}",
+        f"- {w['breaches']}{c} {len(report.breaches)}",
+        f"- {w['crises']}{c} {len(report.crises)}",
     ]
 
 
