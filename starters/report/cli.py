@@ -176,7 +176,7 @@ def rebuild(
     ledger.close()
     out.print(
         f"{done.incidents} incident(s) and {done.crises} crisis(es) read; "
-        f"{done.written} written, {done.kept} already up to date"
+        f"{done.written} written (as read now), {done.kept} kept (the ledger's were newer)"
     )
     for problem in done.problems:
         err.print(Text.assemble(("skipped", "yellow"), " ", problem), highlight=False)
