@@ -14,7 +14,7 @@ from typing import Annotated, Any
 
 import typer
 from pydantic import BaseModel
-from temporalio.client import Client, WorkflowQueryFailedError
+from temporalio.client import Client
 
 from starters import incidents, listing
 from starters.cli_support import (
@@ -35,13 +35,14 @@ from starters.cli_support import (
 from starters.crisis_cli import register as register_crisis_commands
 from starters.incident_show import show
 from starters.oncall_cli import register as register_oncall_commands
-from starters.published import show_answer, unanswered
+from starters.published import said_or_published, show_answer
 from starters.report.cli import register as register_report_commands
 from starters.schedules_cli import register as register_schedules_commands
 from workers.connection import metrics_runtime
 from workers.logs import setup_logging
 from workers.policy_file import ConfigError
 from workers.settings import Settings
+from workflows.incident import IncidentWorkflow
 from workflows.limits import MAX_ID
 from workflows.models import (
     INCIDENT_ID_PATTERN,
@@ -298,10 +299,9 @@ def status(incident_id: IncidentId, as_json: AsJson = False, wait: Wait = 10) ->
 
     async def action(client: Client, _cfg: Settings) -> IncidentView | dict[str, Any]:
         await refuse_if_stuck(client, incident_id)
-        try:
-            return await incidents.incident_status(client, incident_id, wait)
-        except WorkflowQueryFailedError as exc:  # e.g. ended before it opened
-            fail(await unanswered(client, incident_id, exc.message))
+        return await said_or_published(
+            client, incident_id, IncidentWorkflow.status, wait, listing.incident_row
+        )
 
     found = run_with_client(action)
     show_answer(found, show, listing.INCIDENT_COLUMNS, as_json=as_json, when=when)

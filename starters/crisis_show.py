@@ -29,11 +29,6 @@ def _offset(view: CrisisView, value: datetime | None, scale: float) -> str:
     return f"T0+{minutes:.0f} min"
 
 
-def step_name(view: CrisisView, step: str, action: str) -> str:
-    """A chronogram step in the CLI's language, those the incident reports included."""
-    return VALUES["step"][EN].get(step, action)
-
-
 def compliance_table(view: CrisisView, scale: float | None = None) -> Table:
     """Targets and completion times; in drills, as simulated minutes after T0."""
     table = Table(title="chronogram", title_justify="left")
@@ -41,7 +36,7 @@ def compliance_table(view: CrisisView, scale: float | None = None) -> Table:
     for header in ("target", "done", "status"):
         table.add_column(header, overflow="fold")
     for m in view.milestones:
-        step = step_name(view, m.step, m.action)
+        step = VALUES["step"][EN].get(m.step, m.action)  # in the CLI's language, every step
         if scale is None:
             table.add_row(step, when(m.due_at), when(m.done_at), m.status)
         else:

@@ -18,13 +18,14 @@ from workflows.models import IncidentView, TimelineEntry
 TEXT_MIN_WIDTH = 30  # a timeline table leaves its text at least this; else entries stack
 
 
+def breached(view: IncidentView) -> str:
+    """Which deadlines were breached, or "no"."""
+    hits = (("ack", view.ack_breached), ("resolution", view.resolution_breached))
+    return ", ".join(name for name, hit in hits if hit) or "no"
+
+
 def fields(view: IncidentView) -> list[tuple[str, Any]]:
     """Every field once, its value as data (times, yes/no, lists joined)."""
-    breaches = [
-        name
-        for name, hit in (("ack", view.ack_breached), ("resolution", view.resolution_breached))
-        if hit
-    ]
     return [
         ("incident", view.incident_id),
         ("title", view.title),
@@ -40,7 +41,7 @@ def fields(view: IncidentView) -> list[tuple[str, Any]]:
         ("paused", view.sla_paused),
         ("resolved", view.resolved_at),
         ("closed", view.closed_at),
-        ("breached", ", ".join(breaches) or "no"),
+        ("breached", breached(view)),
         ("crisis", view.crisis_id),
         ("missing", ", ".join(view.missing_fields)),
         ("mails waiting", view.mails_pending),
@@ -98,7 +99,6 @@ def _people_fields(view: IncidentView) -> list[tuple[str, str]]:
         + (f" · resolved {when(v.resolved_at)}" if v.resolved_at else "")
         + (f" · closed {when(v.closed_at)}" if v.closed_at else "")
     )
-    known = dict(fields(v))
     return [
         ("incident", v.incident_id),
         ("title", v.title),
@@ -107,9 +107,9 @@ def _people_fields(view: IncidentView) -> list[tuple[str, str]]:
         ("opened", when(v.opened_at)),
         ("ack due", when(v.ack_due_at) + met),
         ("resolution due", resolution),
-        ("breached", known["breached"]),
+        ("breached", breached(v)),
         *([("crisis", v.crisis_id)] if v.crisis_id else []),
-        ("missing", known["missing"] or "—"),
+        ("missing", ", ".join(v.missing_fields) or "—"),
         ("mails waiting", str(v.mails_pending)),
         ("retrying", "; ".join(retrying(t, when) for t in v.retrying) or "—"),
     ]

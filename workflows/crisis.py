@@ -330,13 +330,14 @@ class CrisisWorkflow(Operations[CrisisView]):
         waits = kind == "crisis_cell" and not self._conference_tried
         if waits and versions.patched(PATCH_CELL_CHAT_CALL):
             self._tasks.append(asyncio.create_task(self._chat_after_call(kind)))
-            return
-        s = self.state
-        start_chat(kind, self._view(), s.policy, self._tasks, self._chat_failed,
-                   application=s.application)  # fmt: skip
+        else:
+            self._start_chat(kind)
 
     async def _chat_after_call(self, kind: ChatEventKind) -> None:
         await wait_until(lambda: self._conference_tried)
+        self._start_chat(kind)
+
+    def _start_chat(self, kind: ChatEventKind) -> None:
         s = self.state
         start_chat(kind, self._view(), s.policy, self._tasks, self._chat_failed,
                    application=s.application)  # fmt: skip
@@ -383,9 +384,7 @@ class CrisisWorkflow(Operations[CrisisView]):
         s = self.state
         s.status = "cancelled"
         s.closed_at = s.closed_at or workflow.now()
-        for m in s.milestones:
-            if m.status == "pending":
-                m.status = "not_applicable"
+        self._none_pending()
         self._record("cancelled", "temporal", "crisis_cancelled")
         self._mail("cancelled", self._recipients(["cell.participants"]), [s.timeline[-1].text])
         if s.incident_id:
@@ -393,12 +392,16 @@ class CrisisWorkflow(Operations[CrisisView]):
                 asyncio.create_task(self._tell_incident("temporal", s.timeline[-1].text))
             )
 
+    def _none_pending(self) -> None:
+        """The crisis is over: the steps still to come no longer apply."""
+        for m in self.state.milestones:
+            if m.status == "pending":
+                m.status = "not_applicable"
+
     def _cancelled_after_close(self) -> None:
         s = self.state
         s.status = "cancelled"
-        for m in s.milestones:
-            if m.status == "pending":
-                m.status = "not_applicable"
+        self._none_pending()
         self._record("cancelled", "temporal", "crisis_cancelled.closed")
         self._publish()
 
@@ -412,8 +415,7 @@ class CrisisWorkflow(Operations[CrisisView]):
             language = s.language
             s.outbox.clear()
             s.status, s.closed_at = "cancelled", workflow.now()
-            for m in s.milestones:
-                m.status = "not_applicable" if m.status == "pending" else m.status
+            self._none_pending()
             self._record("cancelled", "temporal", "crisis_cancelled.opening")
         if self._searchable:
             if "title" not in self._published:
@@ -1111,9 +1113,7 @@ class CrisisWorkflow(Operations[CrisisView]):
                 self._done("closing", input.by)
             elif m.status == "missed":
                 m.done_at, m.by, m.status = now, input.by, "late"
-        for pending in s.milestones:
-            if pending.status == "pending":
-                pending.status = "not_applicable"
+        self._none_pending()
         clock = BusinessClock(s.policy.business_hours)
         allowance = s.policy.crisis.rex_within.on_clock(s.policy.business_hours.day_length)
         s.rex_due_at = now + (clock.add(now, allowance) - now) / s.time_scale

@@ -787,12 +787,11 @@ class IncidentWorkflow(Operations[IncidentView]):
             raise Refused(f"cannot qualify as P1: the incident is {self.state.priority}")
         s = self.state
         if s.major and s.crisis_id is not None and self._major_once():
-            crisis = f" (crisis {s.crisis_id})" if s.crisis_id else ""
             raise Refused(
-                f"cannot qualify as P1 again: the incident is qualified major{crisis}; the "
-                "crisis is run from its own workflow",
+                f"cannot qualify as P1 again: the incident is qualified major (crisis "
+                f"{s.crisis_id}); the crisis is run from its own workflow",
                 "why.major",
-                crisis_id=s.crisis_id or "",
+                crisis_id=s.crisis_id,
             )
 
     @staticmethod
