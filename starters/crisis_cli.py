@@ -166,11 +166,13 @@ def post_update(
     progress: Annotated[str, typer.Option(help="Progress")],
     done: Annotated[str, typer.Option(help="Actions done")] = "",
     remaining: Annotated[str, typer.Option(help="Remaining work")] = "",
+    forecast: Annotated[str, typer.Option(help="When the service is expected back")] = "",
     by: By = None,
     as_json: AsJson = False,
 ) -> None:
     """Post the content of the next status mail."""
-    input = build(PostUpdateInput, by=by, progress=progress, done=done, remaining=remaining)
+    fields = {"progress": progress, "done": done, "remaining": remaining, "forecast": forecast}
+    input = build(PostUpdateInput, by=by, **fields)
     operate(crisis_id, "post_update", input, as_json)
 
 

@@ -176,10 +176,12 @@ def test_a_crisis_goes_by_its_incidents_application(config_dir: Path) -> None:
     assert [n.channel for n in chat_notifications("crisis_cell", view, policy)] == ["noc-gchat"]
 
 
-def test_a_crisis_status_update_tells_progress_done_and_remaining(config_dir: Path) -> None:
+def test_a_crisis_status_update_tells_progress_done_remaining_and_forecast(
+    config_dir: Path,
+) -> None:
     update = StatusUpdate(
         at=OPENED + timedelta(hours=2), by="im", progress="failover started",
-        done="DNS switched", remaining="database",
+        done="DNS switched", remaining="database", forecast="by 11:30",
     )  # fmt: skip
     policy = policy_with(config_dir, CUSTOMERS[2])
     (n,) = chat_notifications("status_update", crisis(last_update=update), policy)
@@ -188,6 +190,7 @@ def test_a_crisis_status_update_tells_progress_done_and_remaining(config_dir: Pa
         "Progress: failover started",
         "Done: DNS switched",
         "Remaining: database",
+        "Resolution forecast: by 11:30",
     ]
 
 

@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from temporalio.client import (
@@ -134,6 +135,7 @@ async def test_gold_p1_major_on_tuesday_morning(
             CrisisInput(
                 title="Checkout API down",
                 t0=start,
+                description="HTTP 503 on every checkout since the 10:00 release",
                 resolution_warning_at=start + timedelta(hours=1, minutes=30),
                 resolution_due_at=start + timedelta(hours=2),
                 opened_by="im",
@@ -162,6 +164,12 @@ async def test_gold_p1_major_on_tuesday_morning(
         await quiet_then_sleep_until(skipping_env, crisis, t0 + timedelta(minutes=46))
         assert to((await eventually(lambda: mails(sink, crisis.id, "cell_request")))[0]) == dnum
 
+        await crisis.execute_update(
+            CrisisWorkflow.post_update,
+            PostUpdateInput(
+                by="im", progress="release rolled back", done="rollback", forecast="11:30"
+            ),
+        )
         await quiet_then_sleep_until(skipping_env, crisis, t0 + timedelta(minutes=61))
         opening = (await eventually(lambda: mails(sink, crisis.id, "cell_opening")))[0]
         permanent = {"referents@example.com", "incident-manager@example.com",
@@ -169,6 +177,26 @@ async def test_gold_p1_major_on_tuesday_morning(
         assert to(opening) == permanent
         body = opening.get_body(("plain",)).get_content()
         assert "https://meet.jit.si/crisis-" in body
+        # §4.6: the cell opens on the description, the actions so far, the forecast, the DRP
+        # go/no-go and the hourly communication, times in the business time zone.
+        paris = ZoneInfo("Europe/Paris")
+        local = t0.astimezone(paris)
+        for line in (
+            f"Début de l'incident (T0) : {local:%d/%m/%Y %H:%M %Z}",
+            "Description : HTTP 503 on every checkout since the 10:00 release",
+            "Avancement : release rolled back",
+            "Actions réalisées : rollback",
+            "Reste à faire : —",
+            "Prévision de résolution : 11:30",
+            "PRA non décidé : décision attendue avant le "
+            f"{local + timedelta(minutes=90):%d/%m/%Y %H:%M %Z} (vigie crisis decide-drp).",
+        ):
+            assert line in body.splitlines(), (line, body)
+        next_status = f"{local + timedelta(hours=2):%d/%m/%Y %H:%M %Z}"
+        assert f"Prochain point de situation par mail : {next_status}." in body.splitlines()
+        assert body.index("Description") < body.index("Membres de la cellule")
+        # Escalations say when it began and what is known.
+        assert "Description : HTTP 503" in escalation[0].get_body(("plain",)).get_content()
 
         await crisis.execute_update(
             CrisisWorkflow.decide_drp, DecideDrpInput(by="im", activate=True, reason="site B")

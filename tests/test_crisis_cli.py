@@ -107,6 +107,13 @@ async def test_crisis_commands(env: dict[str, str], dev_env: WorkflowEnvironment
     assert code == 0 and validation["decision"] == "validated"
     assert validation["role"] == "client.dnum"
     code, out, _ = await invoke(
+        env, "crisis", "post-update", crisis, "--progress", "pumps running",
+        "--forecast", "tomorrow 08:00", "--json",
+    )  # fmt: skip
+    assert code == 0, out
+    last = json.loads(out)["last_update"]
+    assert (last["progress"], last["forecast"]) == ("pumps running", "tomorrow 08:00")
+    code, out, _ = await invoke(
         env, "crisis", "urgent-change", crisis, "--what", "open the backup site",
         "--why", "main site flooded", "--json",
     )  # fmt: skip

@@ -61,6 +61,10 @@ async def test_resolved_incident_stops_the_crisis_escalating_for_lateness(
                                            for m in v.milestones))  # fmt: skip
         level_before = opened.level
         assert opened.mail_system_affected  # as the incident manager said when qualifying
+        # DNUM is told of the P1 with the incident's own description.
+        p1_open = await eventually(lambda: mails_of(sink, crisis.id, "p1_open"))
+        body = p1_open[0].get_body(("plain",)).get_content()  # type: ignore[attr-defined]
+        assert "Description : HTTP 500 on every checkout since 09:58" in body.splitlines()
         # §4.6 T0+5: the ticket was opened 1 h 30 after the fault began; T0+15: not yet
         # acknowledged, missed until the incident is.
         by_step = {m.step: m for m in opened.milestones}

@@ -161,7 +161,7 @@ def _crisis_message(
             colon = " :" if language == "fr" else ":"
             text = "\n".join(
                 f"{labels[name]}{colon} {getattr(update, name)}"
-                for name in ("progress", "done", "remaining")
+                for name in ("progress", "done", "remaining", "forecast")
                 if getattr(update, name)
             )
     elif kind in ("p1_opened", "breach"):

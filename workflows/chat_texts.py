@@ -41,6 +41,7 @@ LABELS: dict[str, dict[str, str]] = {
         "progress": "Avancement",
         "done": "Fait",
         "remaining": "Reste à faire",
+        "forecast": "Prévision de résolution",
         "worklog": "Dernier travail consigné",
         "none": "aucun",
         "none_f": "aucune",  # an application
@@ -63,6 +64,7 @@ LABELS: dict[str, dict[str, str]] = {
         "progress": "Progress",
         "done": "Done",
         "remaining": "Remaining",
+        "forecast": "Resolution forecast",
         "worklog": "Last work logged",
         "none": "none",
         "none_f": "none",

@@ -122,7 +122,8 @@ MIN_GRACE = timedelta(seconds=1)
 SHOWN_NOTIFICATIONS = 500
 
 DESCRIPTIONS = {
-    "post_update": "Post progress for the next status mail. {by, progress, done?, remaining?}",
+    "post_update": "Post progress for the next status mail. "
+    "{by, progress, done?, remaining?, forecast?}",
     "decide_drp": "Decide whether the DRP (PRA) is triggered. {by, activate: bool, reason}",
     "escalate": "Escalate to the next managerial level. {by, reason}",
     "add_member": "Add a member to the crisis cell. {by, name, email, kind: expert|security|other}",
@@ -465,6 +466,7 @@ class CrisisWorkflow(Operations[CrisisView]):
             language=input.language or policy.notifications.language,
             time_scale=input.time_scale,
             application=input.application,
+            description=input.context if input.description is None else input.description,
         )
         s = self.state
         s.milestones = [
@@ -756,7 +758,11 @@ class CrisisWorkflow(Operations[CrisisView]):
             self._record("unvalidated", SYSTEM, f"unvalidated.{action}")
             if action == "escalate":
                 self._escalate(SYSTEM, code="unvalidated")
-        lines = [self._line("line.step", step=m.step), self._line("line.members")]
+        # §4.6: the cell opens on the description, the actions so far, the forecast, the
+        # DRP go/no-go and the hourly communication.
+        lines = [self._line("line.step", step=m.step), *self._context_lines()]
+        lines += [*self._update_lines(), self._drp_due_text(), self._next_status_line()]
+        lines.append(self._line("line.members"))
         members = [
             self._line("line.member", name=x.name, role=x.role)
             for x in s.members
@@ -783,11 +789,36 @@ class CrisisWorkflow(Operations[CrisisView]):
         if not s.updates:
             return [self._line("line.no_progress")]
         u = s.updates[-1]
-        return [
+        lines = [
             self._line("line.progress", text=u.progress),
             self._line("line.done", text=u.done or "—"),
             self._line("line.remaining", text=u.remaining or "—"),
         ]
+        if u.forecast:
+            lines.append(self._line("line.forecast", text=u.forecast))
+        return lines
+
+    def _context_lines(self) -> list[str]:
+        """When it began and what is known of it: for people who were not told yet."""
+        s = self.state
+        t0 = "line.t0" if self._is_incident() else "line.t0_event"
+        lines = [self._line(t0, t0_at=s.t0.isoformat())]
+        if s.description.strip():
+            lines.append(self._line("line.description", text=s.description.strip()))
+        return lines
+
+    def _drp_due_text(self) -> str:
+        """The DRP decision taken, or when it is due (the action plan's step)."""
+        m = self._milestone("action_plan")
+        if self.state.drp is not None or m is None or m.status != "pending":
+            return self._line("line.drp", drp=self._drp_text())
+        if m.due_at <= workflow.now():
+            return self._line("line.drp_due")
+        return self._line("line.drp_due_at", due_at=m.due_at.isoformat())
+
+    def _next_status_line(self) -> str:
+        every = self._scaled(self.state.policy.crisis.status_every)
+        return self._line("line.next_status", next_at=(workflow.now() + every).isoformat())
 
     def _status_mail(self) -> None:
         s = self.state
@@ -830,11 +861,8 @@ class CrisisWorkflow(Operations[CrisisView]):
         contacts = self._level_contacts()
         level = {"level": str(s.level), "hours": kind}
         self._record("escalation", by, **level, **why, to=", ".join(contacts))
-        self._mail(
-            "escalation",
-            contacts,
-            [self._line("line.level", **level), self._line("line.reason", **why)],
-        )
+        lines = [self._line("line.level", **level), self._line("line.reason", **why)]
+        self._mail("escalation", contacts, lines + self._context_lines())
 
     # ----------------------------------------------------------- operations
 
@@ -856,6 +884,7 @@ class CrisisWorkflow(Operations[CrisisView]):
                 progress=input.progress,
                 done=input.done,
                 remaining=input.remaining,
+                forecast=input.forecast,
             )
         )
         self._record("update", input.by, progress=input.progress)
@@ -921,10 +950,11 @@ class CrisisWorkflow(Operations[CrisisView]):
             self._escalate(by, code=code, reason=reason)
         if self._is_incident():
             line = self._line("line.p1_open", title=s.title)
-            self._mail("p1_open", self._recipients(["client.dnum"]), [line])
+            self._mail("p1_open", self._recipients(["client.dnum"]), [line, *self._context_lines()])
         else:
             line = self._line("line.crisis_event", title=s.title, criterion=s.criterion)
-            self._mail("crisis_event", self._recipients(["client.dnum"]), [line])
+            lines = [line, *self._context_lines()]
+            self._mail("crisis_event", self._recipients(["client.dnum"]), lines)
         self._done("escalation", by)
 
     def _is_incident(self) -> bool:

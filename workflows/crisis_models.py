@@ -48,6 +48,11 @@ class CrisisInput(BaseModel):
     t0: datetime | None = Field(default=None, description="Start of the outage or event")
     incident_id: Name | None = Field(default=None, description="The incident that triggered it")
     context: Note = Field(default="", description="Text searched for mail-system/security hints")
+    description: Note | None = Field(
+        default=None,
+        description="What is known of the outage or event, told when the cell opens and in "
+        "escalations (the context when not given)",
+    )
     mail_system_affected: bool | None = Field(
         default=None, description="None: guessed from the context and the policy's keywords"
     )
@@ -89,6 +94,7 @@ class PostUpdateInput(OperatorInput):
     progress: Text
     done: Note = ""
     remaining: Note = ""
+    forecast: Note = Field(default="", description="When the service is expected back")
 
 
 class DecideDrpInput(OperatorInput):
@@ -174,6 +180,7 @@ class StatusUpdate(BaseModel):
     progress: str
     done: str
     remaining: str
+    forecast: str = ""
 
 
 class Conference(BaseModel):
@@ -276,6 +283,7 @@ class CrisisState(BaseModel):
         default=0, description="Older entries left in earlier runs' histories"
     )
     application: str | None = None
+    description: str = ""
     applied_updates: list[str] = Field(
         default=[], description="Ids of the latest Updates applied: each is applied once"
     )

@@ -908,6 +908,7 @@ class IncidentWorkflow(Operations[IncidentView]):
                     incident_id=s.incident_id,
                     application=s.application,
                     context=context,
+                    description=s.description,
                     resolution_warning_at=d.resolution_warning_at,
                     resolution_due_at=d.resolution_due_at,
                     opened_by=by,

@@ -741,6 +741,18 @@ SENTENCES: dict[str, dict[str, str]] = {
     "line.progress": {FR: "Avancement : {text}", EN: "Progress: {text}"},
     "line.done": {FR: "Actions réalisées : {text}", EN: "Done: {text}"},
     "line.remaining": {FR: "Reste à faire : {text}", EN: "Remaining: {text}"},
+    "line.forecast": {FR: "Prévision de résolution : {text}", EN: "Resolution forecast: {text}"},
+    "line.t0": {FR: "Début de l'incident (T0) : {t0_at}", EN: "Outage began (T0): {t0_at}"},
+    "line.t0_event": {FR: "Début de l'événement (T0) : {t0_at}", EN: "Event began (T0): {t0_at}"},
+    "line.description": {FR: "Description : {text}", EN: "Description: {text}"},
+    "line.drp_due_at": {
+        FR: "PRA non décidé : décision attendue avant le {due_at} (vigie crisis decide-drp).",
+        EN: "DRP undecided: decision due by {due_at} (vigie crisis decide-drp).",
+    },
+    "line.next_status": {
+        FR: "Prochain point de situation par mail : {next_at}.",
+        EN: "Next status mail: {next_at}.",
+    },
     "line.nothing_posted": {
         FR: "Rien n'a été publié depuis le dernier point ; rappel du dernier point publié :",
         EN: "Nothing was posted since the last status; the last one posted:",
