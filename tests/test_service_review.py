@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 import uuid
 from datetime import UTC, date, datetime, time, timedelta
 from email.message import EmailMessage
@@ -17,7 +18,7 @@ from pydantic import SecretStr
 from temporalio.client import ScheduleCalendarSpec, ScheduleRange
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 from temporalio.service import RPCError
-from temporalio.testing import WorkflowEnvironment
+from temporalio.testing import ActivityEnvironment, WorkflowEnvironment
 
 from activities.ledger.store import Ledger
 from starters.dev.smtp_sink import MailSink
@@ -27,16 +28,17 @@ from tests.helpers import PARIS, open_incident, status
 from tests.test_ledger_facts import POLICY, paris, state
 from tests.test_metrics import sample
 from tests.test_report import fill
-from workers.ledger import LedgerGauges, apply_schedules, open_ledger
+from workers.ledger import LedgerGauges, apply_schedules, ledger_activities, open_ledger
 from workers.policy_file import load_policy
 from workers.settings import Settings
-from workers.worker import build_worker, run_worker
+from workers.worker import build_worker, run_worker, smtp_transport
 from workflows.calendar import BusinessClock
 from workflows.incident import IncidentWorkflow
 from workflows.ledger_facts import incident_facts
 from workflows.models import AcknowledgeInput, ResolveInput
 from workflows.policy import ConfigError
 from workflows.service_review import (
+    SendServiceReviewInput,
     ServiceReviewInput,
     ServiceReviewResult,
     ServiceReviewWorkflow,
@@ -90,14 +92,19 @@ async def test_a_month_is_mailed_to_each_customers_managers(
         ledger = Ledger(settings.database_url.get_secret_value())
         fill(ledger)
         result = await review(skipping_env, settings, ServiceReviewInput(month="2026-11"))
-    assert result.failed == {}
+        # Reviewed again by hand: new mails, which a mail system does not drop as seen.
+        again = await review(skipping_env, settings, ServiceReviewInput(month="2026-11"))
+    assert result.failed == {} and again.sent == result.sent
     assert result.sent == {
         "acme": ["incident-manager@example.com", "delivery-manager@example.com"],
         "globex": ["im@globex.example", "delivery-manager@example.com"],
     }
+    ids = [str(m["Message-ID"]) for m in sink.messages]
+    assert len(ids) == 4 and len(set(ids)) == 4, ids
     mails = {str(m["Subject"]): m for m in sink.messages}
     acme = mails["[Vigie] Revue de service — acme — 11/2026"]
-    assert acme["Message-ID"] == "<service-review.acme.2026-11@example.com>"
+    assert re.fullmatch(r"<service-review\.acme\.2026-11\.[0-9a-f-]{36}@example\.com>",
+                        str(acme["Message-ID"]))  # fmt: skip
     body = acme.get_body(("plain",))
     assert body is not None and "Incidents : 3" in str(body.get_content())
     html = attachment(acme)
@@ -105,6 +112,29 @@ async def test_a_month_is_mailed_to_each_customers_managers(
     assert "incident-d" not in html  # globex's incident stays in globex's review
     assert "Incidents : 1" in str(mails["[Vigie] Revue de service — globex — 11/2026"]
                                  .get_body(("plain",)).get_content())  # type: ignore[union-attr]  # fmt: skip
+
+
+async def test_a_retried_send_keeps_its_message_id(
+    settings: Settings, sink: MailSink, config_dir: Path
+) -> None:
+    """A retry runs the activity again with the same input: the same mail, so a recipient's
+    mail system keeps one of the two if the first had gone through after all."""
+    open_ledger(settings)  # migrated
+    fill(Ledger(settings.database_url.get_secret_value()))
+    sends = ledger_activities(settings, smtp_transport(settings), "example.com")
+    send = next(a for a in sends if getattr(a, "__name__", "") == "send_service_review")
+    input = SendServiceReviewInput(
+        month="2026-11", customer="acme", language="fr", timezone="Europe/Paris", review="r1"
+    )
+    env = ActivityEnvironment()
+    first = await env.run(send, input)
+    again = await env.run(send, input)
+    other = await env.run(send, input.model_copy(update={"review": "r2"}))
+    assert first.message_id == again.message_id == "<service-review.acme.2026-11.r1@example.com>"
+    assert other.message_id != first.message_id
+    assert [str(m["Message-ID"]) for m in sink.messages] == [
+        first.message_id, first.message_id, other.message_id
+    ]  # fmt: skip
 
 
 async def test_the_schedule_run_reviews_the_previous_month_on_the_first_business_day_only(

@@ -58,6 +58,11 @@ class SendServiceReviewInput(BaseModel):
     customer: str
     language: Language
     timezone: str
+    review: str | None = Field(
+        default=None,
+        description="This review's run: in the Message-ID, so that a review run again is a "
+        "new mail and a retried send the same one",
+    )
 
 
 class SendServiceReviewResult(BaseModel):
@@ -125,8 +130,12 @@ class ServiceReviewWorkflow:
                 sent = await workflow.execute_activity(
                     "send_service_review",
                     SendServiceReviewInput(
-                        month=month, customer=customer, language=language, timezone=zone
-                    ),
+                        month=month,
+                        customer=customer,
+                        language=language,
+                        timezone=zone,
+                        review=workflow.info().run_id,
+                    ),  # fmt: skip
                     result_type=SendServiceReviewResult,
                     start_to_close_timeout=timedelta(minutes=5),
                     retry_policy=RetryPolicy(

@@ -94,8 +94,12 @@ class ServiceReviewActivities:
         message["Subject"] = f"[Vigie] {SUBJECT[w.language]} — {input.customer} — {month}"
         message["From"] = self._sender
         message["To"] = ", ".join(to)
-        # The same review keeps its Message-ID when the send is retried.
-        message["Message-ID"] = f"<service-review.{input.customer}.{input.month}@{self._domain}>"
+        # A retried send keeps its Message-ID; a review run again is a new mail (mail systems
+        # drop a second message with a Message-ID they have seen).
+        run = f".{input.review}" if input.review else ""
+        message["Message-ID"] = (
+            f"<service-review.{input.customer}.{input.month}{run}@{self._domain}>"
+        )
         message["Date"] = format_datetime(datetime.now(UTC))
         message["Auto-Submitted"] = "auto-generated"
         lines = "\n".join(summary_lines(report, w))
