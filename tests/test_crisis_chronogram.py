@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from pathlib import Path
@@ -264,7 +265,11 @@ async def test_gold_p1_major_on_tuesday_morning(
         assert to(draft) == {"incident-manager@example.com"}
         text = draft.get_body(("plain",)).get_content()
         assert "## Respect du chronogramme" in text and "## RACI (procédure §4.7)" in text
-        assert "Décision PRA : déclenché — im" in text or "Décision PRA: déclenché — im" in text
+        assert any(
+            line.startswith("- Décision PRA : déclenché — im, ") for line in text.splitlines()
+        )
+        # French typography, and no internal names: no "x: y" nor "[escalation]".
+        assert not re.search(r"\S: ", text) and "[escalation]" not in text, text
         # The technical-facts sheet is filled from the record, with the RACI roles.
         assert "## Fiche de faits techniques (FFT)" in text
         assert "| Retour au nominal confirmé (client) |" in text

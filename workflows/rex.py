@@ -61,7 +61,9 @@ WORDS = {
         "weaknesses": "Points faibles", "plan": "Plan d'action (comité de production)",
         "improve": "Plan d'amélioration du processus", "cell_members": "Cellule de crise",
         "member": "membre", "role": "rôle", "permanent": "permanent", "took_part": "a participé",
-        "yes": "oui", "no": "non", "raci": "RACI (procédure §4.7)", "activity": "activité",
+        "yes": "oui", "no": "non",
+        "validated": "validée", "declined": "non validée", "raci": "RACI (procédure §4.7)",
+        "activity": "activité",
         "pm": "manager infogérant", "pa": "admin infogérant", "timeline": "Chronologie",
         "validations": "Validation de la situation de crise", "unconfirmed":
         "Clôturée sans confirmation du client", "trimmed": "{n} événements intermédiaires "
@@ -86,7 +88,9 @@ WORDS = {
         "weaknesses": "Weaknesses", "plan": "Action plan (production committee)",
         "improve": "Process improvement plan", "cell_members": "Crisis cell", "member":
         "member", "role": "role", "permanent": "permanent", "took_part": "took part", "yes":
-        "yes", "no": "no", "raci": "RACI (procedure §4.7)", "activity": "activity", "pm":
+        "yes", "no": "no",
+        "validated": "validated", "declined": "declined", "raci": "RACI (procedure §4.7)",
+        "activity": "activity", "pm":
         "provider manager", "pa": "provider admin", "timeline": "Timeline", "validations":
         "Validation of the crisis situation", "unconfirmed":
         "Closed without the client's confirmation", "trimmed": "{n} intermediate events are "
@@ -99,6 +103,8 @@ WORDS = {
 def rex_draft(state: CrisisState) -> str:
     lang, zone = state.language, state.policy.business_hours.timezone
     w = WORDS[lang]
+    # French typography: a space before the colon and the semicolon.
+    c, semi = (" :", " ;") if lang == "fr" else (":", ";")
 
     def at(moment: datetime | None) -> str:
         return when(moment, lang, zone) if moment else "—"
@@ -110,11 +116,11 @@ def rex_draft(state: CrisisState) -> str:
     lines = [
         f"# {w['title']} — {state.title}",
         "",
-        f"- {w['crisis']}: `{state.crisis_id}`"
+        f"- {w['crisis']}{c} `{state.crisis_id}`"
         + (f" ({w['incident']} `{state.incident_id}`)" if state.incident_id else ""),
-        f"- {w['criterion']}: {value('criterion', state.criterion, lang)}; {w['triggered']} "
-        f"{w[state.triggered_by]}",
-        f"- {w['matrix']} {state.matrix.version}; {w['level']}: {state.level}",
+        f"- {w['criterion']}{c} {value('criterion', state.criterion, lang)}{semi} "
+        f"{w['triggered']} {w[state.triggered_by]}",
+        f"- {w['matrix']} {state.matrix.version}{semi} {w['level']}{c} {state.level}",
         f"- {w['due']} {at(state.rex_due_at)}",
         "",
         f"## {w['summary']}",
@@ -140,7 +146,7 @@ def rex_draft(state: CrisisState) -> str:
     if state.drp is not None:
         drp = "activated" if state.drp.activate else "not_activated"
         lines.append(
-            f"| {w['drp']}: {value('drp', drp, lang)} ({state.drp.reason}) | "
+            f"| {w['drp']}{c} {value('drp', drp, lang)} ({state.drp.reason}) | "
             f"{at(state.drp.at)} | {state.drp.by} |"
         )
     for key, acted in (
@@ -156,7 +162,7 @@ def rex_draft(state: CrisisState) -> str:
             f"| {w['conference']} ({state.conference.provider}) | | {state.conference.url} |"
         )
     if state.closed is not None and state.nominal_confirmed is None and state.closed.note:
-        lines += ["", f"{w['unconfirmed']}: {state.closed.note}"]
+        lines += ["", f"{w['unconfirmed']}{c} {state.closed.note}"]
 
     lines += [
         "",
@@ -175,7 +181,7 @@ def rex_draft(state: CrisisState) -> str:
     else:
         drp = "activated" if state.drp.activate else "not_activated"
         lines.append(
-            f"- {w['drp']}: {value('drp', drp, lang)} — {state.drp.by}, {at(state.drp.at)}: "
+            f"- {w['drp']}{c} {value('drp', drp, lang)} — {state.drp.by}, {at(state.drp.at)}{c} "
             f"{state.drp.reason}"
         )
     if state.validations:
@@ -183,28 +189,30 @@ def rex_draft(state: CrisisState) -> str:
         for v in state.validations:
             role = f" ({v.role})" if v.role else ""
             party = value("party", v.party, lang)
-            lines.append(f"- {party}: {v.decision} — {v.by}{role}, {at(v.at)}")
+            party = party[:1].upper() + party[1:]
+            decision = w[v.decision]
+            lines.append(f"- {party}{c} {decision} — {v.by}{role}, {at(v.at)}")
 
     lines += ["", f"## {w['followup']}", ""]
-    for c in state.urgent_changes:
-        done = f"{at(c.done_at)}: {c.outcome}" if c.done_at else w["open"]
-        lines.append(f"- {w['urgent']} {c.id} — {c.what} ({c.why}) — {done}")
+    for u in state.urgent_changes:
+        done = f"{at(u.done_at)}{c} {u.outcome}" if u.done_at else w["open"]
+        lines.append(f"- {w['urgent']} {u.id} — {u.what} ({u.why}) — {done}")
     if not state.urgent_changes:
         lines.append(f"- {w['none']}")
 
     lines += ["", f"## {w['updates']}", ""]
     for u in state.updates:
-        lines.append(f"- {at(u.at)} ({u.by}): {u.progress}")
+        lines.append(f"- {at(u.at)} ({u.by}){c} {u.progress}")
     if not state.updates:
         lines.append(f"- {w['none']}")
 
     kept = [m for m in state.milestones if m.status == "met"]
     slipped = [m for m in state.milestones if m.status in ("late", "missed")]
     lines += ["", f"## {w['conduct']}", "", f"### {w['strengths']}", ""]
-    lines += [f"- {step(m.step)}: {value('milestone_status', 'met', lang)}" for m in kept]
+    lines += [f"- {step(m.step)}{c} {value('milestone_status', 'met', lang)}" for m in kept]
     lines += ["", f"### {w['weaknesses']}", ""]
     lines += [
-        f"- {step(m.step)}: {value('milestone_status', m.status, lang)}" for m in slipped
+        f"- {step(m.step)}{c} {value('milestone_status', m.status, lang)}" for m in slipped
     ] or [f"- {w['none']}"]
     lines += ["", f"### {w['plan']}", "", w["to_write"], "", f"### {w['improve']}", ""]
     lines += [w["to_write"], ""]
@@ -231,7 +239,7 @@ def rex_draft(state: CrisisState) -> str:
         "",
         f"## {w['timeline']}",
         "",
-        *(f"- {at(e.at)} [{e.kind}] {e.by}: {e.text}" for e in state.timeline),
+        *(f"- {at(e.at)} — {e.by}{c} {e.text}" for e in state.timeline),
         "",
     ]
     if state.timeline_trimmed:

@@ -135,7 +135,7 @@ class ServiceReviewWorkflow:
                         language=language,
                         timezone=zone,
                         review=workflow.info().run_id,
-                    ),  # fmt: skip
+                    ),
                     result_type=SendServiceReviewResult,
                     start_to_close_timeout=timedelta(minutes=5),
                     retry_policy=RetryPolicy(
