@@ -194,9 +194,9 @@ def rex_draft(state: CrisisState) -> str:
             lines.append(f"- {party}{c} {decision} — {v.by}{role}, {at(v.at)}")
 
     lines += ["", f"## {w['followup']}", ""]
-    for u in state.urgent_changes:
-        done = f"{at(u.done_at)}{c} {u.outcome}" if u.done_at else w["open"]
-        lines.append(f"- {w['urgent']} {u.id} — {u.what} ({u.why}) — {done}")
+    for change in state.urgent_changes:
+        done = f"{at(change.done_at)}{c} {change.outcome}" if change.done_at else w["open"]
+        lines.append(f"- {w['urgent']} {change.id} — {change.what} ({change.why}) — {done}")
     if not state.urgent_changes:
         lines.append(f"- {w['none']}")
 
