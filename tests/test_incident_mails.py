@@ -10,7 +10,7 @@ from email.message import EmailMessage
 from temporalio.testing import WorkflowEnvironment
 
 from starters.dev.smtp_sink import MailSink
-from tests.helpers import eventually, open_incident, status
+from tests.helpers import PARIS, eventually, open_incident, status
 from workers.settings import Settings
 from workers.worker import build_worker
 from workflows.incident import IncidentWorkflow
@@ -47,8 +47,10 @@ async def test_resolved_mail_tells_the_resolution_not_the_runbook_note(
     async with build_worker(client, settings):
         handle = await open_incident(client, settings.task_queue)
         await status(handle)
-        await handle.execute_update(IncidentWorkflow.acknowledge, AcknowledgeInput(by="alice"))
-        await handle.execute_update(
+        acked = await handle.execute_update(
+            IncidentWorkflow.acknowledge, AcknowledgeInput(by="alice")
+        )
+        resolved_view = await handle.execute_update(
             IncidentWorkflow.resolve,
             ResolveInput(
                 by="alice",
@@ -60,6 +62,12 @@ async def test_resolved_mail_tells_the_resolution_not_the_runbook_note(
         text = body(resolved)
         assert "Release 4.2 rolled back; payments flow again." in text
         assert "restart the checkout pods" not in text
+        # Resolved, the incident still shows the deadline it was resolved against.
+        due = acked.resolution_due_at
+        assert due is not None and resolved_view.resolution_due_at == due
+        assert (await status(handle)).resolution_due_at == due
+        local = due.astimezone(PARIS)
+        assert f"Résolution avant : {local:%d/%m/%Y %H:%M %Z}" in text.splitlines(), text
 
 
 async def test_french_mails_hold_no_english_and_no_raw_time(

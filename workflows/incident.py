@@ -39,7 +39,7 @@ with workflow.unsafe.imports_passed_through():
         status_tag,
     )
     from workflows import urgency, versions
-    from workflows.calendar import BusinessClock
+    from workflows.calendar import BusinessClock, clock_named
     from workflows.carry import carried_input
     from workflows.chat import start_chat
     from workflows.continuing import (
@@ -102,7 +102,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.policy import Policy, Priority
     from workflows.reads import read_matrix, read_policy
     from workflows.search import NEXT_DUE, incident_attributes, publish
-    from workflows.sla import DeadlineMemo, Deadlines, Stop
+    from workflows.sla import RESOLVED_STOP, DeadlineMemo, Deadlines, Stop, due_as_resolved
     from workflows.texts import render, told_reason
     from workflows.timeline import shown_timeline
     from workflows.urgent_changes import complete, open_change, request
@@ -838,7 +838,7 @@ class IncidentWorkflow(Operations[IncidentView]):
         s.status = "resolved"
         s.waiting_on = None
         s.resolved_at = now
-        s.stops.append(Stop(start=now, reason="resolved"))
+        s.stops.append(Stop(start=now, reason=RESOLVED_STOP))
         self._record("resolved", input.by, resolution=input.resolution)
         self._mail("resolved", s.requesters)
         self._tell_crisis("resolved", input.by, input.resolution)
@@ -1237,6 +1237,14 @@ class IncidentWorkflow(Operations[IncidentView]):
         a burst of Updates does not grow the history with copies of the whole story."""
         return self._view(with_timeline=False)
 
+    def _resolution_due_shown(self, d: Deadlines) -> datetime | None:
+        """The resolution deadline people see: once resolved, the one the incident had."""
+        s = self.state
+        if d.resolution_due_at is not None or s.resolved_at is None:
+            return d.resolution_due_at
+        clock = clock_named(self.policy.clock_for(s.priority, s.service_level), self.policy)
+        return due_as_resolved(clock, s.opened_at, s.stops, d.resolution_allowance)
+
     def _view(self, with_timeline: bool = True) -> IncidentView:
         s, d = self.state, self._deadlines()
         shown = shown_timeline(s.timeline) if with_timeline else []
@@ -1254,7 +1262,7 @@ class IncidentWorkflow(Operations[IncidentView]):
             opened_at=s.opened_at,
             ack_due_at=d.ack_due_at,
             acknowledged_at=s.acknowledged_at,
-            resolution_due_at=d.resolution_due_at,
+            resolution_due_at=self._resolution_due_shown(d),
             resolved_at=s.resolved_at,
             closed_at=s.closed_at,
             sla_paused=s.status == "pending",

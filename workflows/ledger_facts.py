@@ -23,9 +23,8 @@ from workflows.calendar import BusinessClock, clock_named
 from workflows.crisis_models import CrisisView, Criterion, MilestoneStatus
 from workflows.models import IncidentState, IncidentStatusName, IncidentView, Instant
 from workflows.policy import ClockName, Policy, Priority, ServiceLevel
-from workflows.sla import Stop, compute_deadlines, consumed, due_at
+from workflows.sla import RESOLVED_STOP, Stop, compute_deadlines, consumed, due_as_resolved
 
-RESOLVED_STOP = "resolved"
 DECIDED: tuple[MilestoneStatus, ...] = ("met", "late", "missed")
 
 
@@ -154,8 +153,7 @@ def incident_facts(state: IncidentState, customer: str | None, now: datetime) ->
     clock = clock_named(clock_name, policy)
     d = compute_deadlines(policy, s.priority, s.service_level, s.opened_at, s.stops)
     allowance = d.resolution_allowance
-    open_resolution = [x for x in s.stops if not (x.reason == RESOLVED_STOP and x.end is None)]
-    resolution_due = due_at(clock, s.opened_at, open_resolution, allowance)
+    resolution_due = due_as_resolved(clock, s.opened_at, s.stops, allowance)
     used = consumed(clock, s.opened_at, s.stops, s.resolved_at or now)
     if s.resolved_at is not None:
         resolution_kept: bool | None = used <= allowance

@@ -14,6 +14,9 @@ from pydantic import BaseModel, ConfigDict
 from workflows.calendar import Clock, clock_named
 from workflows.policy import Policy, Priority, ServiceLevel
 
+RESOLVED_STOP = "resolved"
+"""The reason of the stop that a resolution opens (closed again by a reopening)."""
+
 
 class Stop(BaseModel):
     """An interval during which the resolution clock is stopped; ``end`` is None while open."""
@@ -49,6 +52,15 @@ def due_at(clock: Clock, t0: datetime, stops: list[Stop], allowance: timedelta) 
             return clock.add(start, remaining)
         remaining -= spent
     return None
+
+
+def due_as_resolved(
+    clock: Clock, t0: datetime, stops: list[Stop], allowance: timedelta
+) -> datetime | None:
+    """The resolution deadline as it stood when the incident was resolved: the stop its
+    resolution opened left out (None still when it waits, pending, short of the allowance)."""
+    kept = [x for x in stops if not (x.reason == RESOLVED_STOP and x.end is None)]
+    return due_at(clock, t0, kept, allowance)
 
 
 def consumed(clock: Clock, t0: datetime, stops: list[Stop], now: datetime) -> timedelta:
