@@ -54,15 +54,22 @@ async def check_customers(
 def _rows(
     results: list[tuple[str, list[ScheduleReport]]], cycle: Cycle
 ) -> list[tuple[str, datetime, datetime, str]]:
-    """(schedule, from, to, note): each gap, and each empty rotation over the whole cycle."""
+    """(schedule, from, to, note): each gap, and each empty rotation over the whole cycle. A
+    gap over the whole cycle that empty rotations explain is one row, with them as its note."""
     rows = []
     for _customer, reports in results:
         for report in reports:
-            rows += [(report.schedule, g.start, g.end, "") for g in report.gaps]
-            rows += [
-                (report.schedule, cycle.start, cycle.end, f"rotation {name!r} empty")
-                for name in report.empty_rotations
-            ]
+            empty = [f"rotation {name!r} empty" for name in report.empty_rotations]
+            whole = any((g.start, g.end) == (cycle.start, cycle.end) for g in report.gaps)
+            for g in report.gaps:
+                note = (
+                    "; ".join(empty)
+                    if whole and (g.start, g.end) == (cycle.start, cycle.end)
+                    else ""
+                )
+                rows.append((report.schedule, g.start, g.end, note))
+            if not whole:
+                rows += [(report.schedule, cycle.start, cycle.end, note) for note in empty]
     return rows
 
 
