@@ -4,6 +4,8 @@
 - ``incident_opsgenie_major_<TAG>``: an incident driven by Opsgenie webhook events (the real
   fixtures through the receiver's plan and gateway), qualified major, so that it starts its
   crisis child and signals it; ``crisis_child_<TAG>`` is that crisis as far as it went.
+- ``crisis_incident_cancelled_<TAG>``: the crisis of a major incident cancelled from
+  Temporal, as far as it went once told.
 - ``incident_continued_first_<TAG>`` / ``incident_continued_second_<TAG>``: a busy incident
   that continued as new, both runs.
 - ``incident_cold_a_<TAG>`` / ``incident_cold_b_<TAG>``: two incidents taking turns on a
@@ -111,6 +113,31 @@ async def late_create(client: Client, queue: str) -> list[tuple[str, WorkflowHan
     return [("incident_late_create", incident)]
 
 
+async def incident_cancelled(
+    client: Client, queue: str
+) -> list[tuple[str, WorkflowHandle[Any, Any]]]:
+    """A major incident cancelled from Temporal: its crisis stops escalating for its deadlines
+    and tells its pilots."""
+    incident = await open_incident(client, queue)
+    await incident.execute_update(
+        IncidentWorkflow.qualify_p1, QualifyP1Input(by="im", verdict="major")
+    )
+    crisis = client.get_workflow_handle(f"crisis-{incident.id}")
+
+    async def crisis_told() -> None:
+        try:
+            view = await crisis.query(CrisisWorkflow.status)
+        except (RPCError, WorkflowQueryFailedError) as exc:
+            raise AssertionError(f"crisis not answering yet: {exc}") from exc
+        assert any(e.kind == "incident_closed" for e in view.timeline), view.timeline
+        assert view.mails_pending == 0, view.mails_pending
+
+    await status_when(incident, lambda v: v.crisis_id is not None)
+    await incident.cancel()
+    await assert_eventually(crisis_told, within=30.0)
+    return [("crisis_incident_cancelled", crisis)]
+
+
 async def continued(client: Client, queue: str) -> list[tuple[str, WorkflowHandle[Any, Any]]]:
     handle = await open_incident(client, queue, priority="P2")
     await handle.execute_update(IncidentWorkflow.acknowledge, AcknowledgeInput(by="alice"))
@@ -196,7 +223,8 @@ async def main(tag: str) -> None:
             transport=httpx.ASGITransport(app=standin.app()),
         )
         async with build_worker(env.client, settings, alert_api=alert_api):
-            for scenario in (opsgenie_major, continued, recategorized, late_create):
+            scenarios = (opsgenie_major, continued, recategorized, late_create, incident_cancelled)
+            for scenario in scenarios:
                 await record(tag, await scenario(env.client, settings.task_queue))
         one = settings.model_copy(update={"max_cached_workflows": 1, "task_queue": "record-cold"})
         async with build_worker(env.client, one, alert_api=alert_api):

@@ -112,6 +112,45 @@ async def test_resolved_incident_stops_the_crisis_escalating_for_lateness(
         await incident.terminate("test over")
 
 
+async def test_a_cancelled_incident_stops_its_crisis_escalating_and_tells_the_pilots(
+    dev_env: WorkflowEnvironment, settings: Settings, sink: MailSink
+) -> None:
+    """Cancelled from the Temporal UI, the incident no longer has deadlines: its crisis stops
+    escalating for them, and its pilots are told that it stays open until they close it."""
+    client = dev_env.client
+    t0 = datetime.now(UTC) - timedelta(hours=1, minutes=30) + LEAD
+    async with build_worker(client, settings):
+        incident = await open_incident(client, settings.task_queue, t0=t0)
+        await incident.execute_update(
+            IncidentWorkflow.qualify_p1, QualifyP1Input(by="im", verdict="major")
+        )
+        crisis = client.get_workflow_handle_for(CrisisWorkflow.run, f"crisis-{incident.id}")
+        await eventually(lambda: mails_of(sink, crisis.id, "p1_open"))  # the crisis runs
+        await incident.cancel()
+        ended = (await eventually(lambda: mails_of(sink, crisis.id, "incident_ended")))[0]
+        assert to_of(ended) == {"incident-manager@example.com", "delivery-manager@example.com"}
+        text = ended.get_body(("plain",)).get_content()  # type: ignore[attr-defined]
+        assert f"L'incident {incident.id} s'est terminé sans résolution" in text
+        assert "vigie crisis close" in text
+
+        # T0+1 h 30: the action plan goes out (without a DRP decision: the next level); the
+        # resolution deadline, at risk then, no longer escalates.
+        view = await crisis.query(CrisisWorkflow.status)
+        while next(m for m in view.milestones if m.step == "action_plan").status == "pending":
+            await asyncio.sleep(0.2)
+            view = await crisis.query(CrisisWorkflow.status)
+        reasons = [e.fields.get("escalation_reason") for e in view.timeline
+                   if e.kind == "escalation"]  # fmt: skip
+        assert view.status == "active" and "drp_undecided" in reasons
+        assert AT_RISK not in reasons, reasons
+        assert any(e.kind == "incident_closed" for e in view.timeline)
+        await crisis.terminate("test over")
+
+
+def to_of(message: object) -> set[str]:
+    return {a.strip() for a in str(message["To"]).split(",")}  # type: ignore[index]
+
+
 def mails_of(sink: MailSink, crisis_id: str, kind: str) -> list[object]:
     return [
         m for m in sink.messages if m["X-Vigie-Crisis"] == crisis_id and m["X-Vigie-Kind"] == kind

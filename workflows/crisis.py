@@ -110,6 +110,9 @@ PATCH_DRP_DECLINED_TOLD = "drp-not-activated-mailed"
 # A party's latest decision on the crisis situation stands (a decline withdraws its
 # validation).
 PATCH_LATEST_VALIDATION = "latest-validation-stands"
+# An incident that ends unresolved (cancelled) stops the escalations its deadlines planned,
+# and the pilots are told that the crisis stays open until they close it.
+PATCH_INCIDENT_ENDED = "incident-ended-told"
 # A cancelled crisis waits this long at most for its last mails.
 CANCEL_WAIT = timedelta(minutes=10)
 # Notification records carried to the next run at continue-as-new: the latest ones.
@@ -1060,8 +1063,18 @@ class CrisisWorkflow(Operations[CrisisView]):
             s.restored_at = s.restored_by = None
             s.restored = s.nominal_confirmed = None
             s.auto_escalated.clear()
+        elif self._ended_unresolved(input) and versions.patched(PATCH_INCIDENT_ENDED):
+            s.auto_escalations.clear()  # its deadlines no longer stand
+            line = self._line("line.incident_ended", incident_id=s.incident_id or "")
+            self._mail("incident_ended", self._recipients(["cell.pilot"]), [line])
+            return
         if s.status == "active":
             self._plan_auto_escalations(input.resolution_warning_at, input.resolution_due_at)
+
+    def _ended_unresolved(self, input: IncidentNews) -> bool:
+        """The incident ended (cancelled) while its service was not restored."""
+        s = self.state
+        return input.event == "closed" and s.status == "active" and s.restored_at is None
 
     def _check_close_crisis(self, input: CloseCrisisInput) -> None:
         self._require_active("close the crisis")

@@ -753,6 +753,13 @@ SENTENCES: dict[str, dict[str, str]] = {
         FR: "Prochain point de situation par mail : {next_at}.",
         EN: "Next status mail: {next_at}.",
     },
+    "line.incident_ended": {
+        FR: "L'incident {incident_id} s'est terminé sans résolution (annulé). Ses délais ne "
+        "donnent plus lieu à escalade ; la crise reste ouverte jusqu'à sa clôture "
+        "(vigie crisis close).",
+        EN: "Incident {incident_id} ended unresolved (cancelled). Its deadlines no longer "
+        "escalate; the crisis stays open until it is closed (vigie crisis close).",
+    },
     "line.nothing_posted": {
         FR: "Rien n'a été publié depuis le dernier point ; rappel du dernier point publié :",
         EN: "Nothing was posted since the last status; the last one posted:",

@@ -60,6 +60,7 @@ SINCE_BASELINE: tuple[str, ...] = (
     "escalate-refused-at-last-level",
     "drp-not-activated-mailed",
     "latest-validation-stands",
+    "incident-ended-told",
 )
 
 # Patches that new workflows no longer take (the worker's patch gate refuses them); their code
