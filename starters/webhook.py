@@ -204,6 +204,12 @@ def create_app(
                 extra={"incident": incident},
             )  # fmt: skip
             return _answer("ignored", incident, todo.reason)
+        if todo.kind == "refuse":
+            log.warning("webhook %s for %s refused: %s", event.action, incident, todo.reason,
+                        extra={"incident": incident})  # fmt: skip
+            field, problem = todo.reason.split(": ", 1)
+            return _error(422, "alert content not usable for an incident",
+                          problems=[{"field": field, "problem": problem}])  # fmt: skip
         if todo.kind == "start":
             assert todo.start is not None
             outcome = await gateway.start(incident, todo.start)

@@ -190,6 +190,25 @@ async def test_escalate_shape_and_unknown_alert() -> None:
     assert "Ops escalation" in gateway.signals[0][2]["text"]
 
 
+@pytest.mark.parametrize("message", ["", "   ", None])
+async def test_a_create_without_a_message_is_refused_by_name(message: str | None) -> None:
+    """Nothing to name an incident by: a 422 the sender's integration log shows, not a 202
+    that reads as taken."""
+    gateway = RecordingGateway()
+    create = fixture("create")
+    if message is None:
+        del create["alert"]["message"]
+    else:
+        create["alert"]["message"] = message
+    async with client(gateway) as c:
+        r = await post(c, create)
+    assert r.status_code == 422, r.text
+    assert r.json()["problems"] == [
+        {"field": "alert.message", "problem": "empty; an incident needs a title"}
+    ]
+    assert gateway.started == [] and gateway.signals == []
+
+
 JSON = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
     lambda inner: (

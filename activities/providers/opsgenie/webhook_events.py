@@ -207,7 +207,7 @@ class WebhookEvent(BaseModel):
 class Plan(BaseModel):
     """What one webhook event does. ``start`` may be None: then it never opens an incident."""
 
-    kind: Literal["start", "signal", "ignore"]
+    kind: Literal["start", "signal", "ignore", "refuse"]
     incident_id: str
     operation: str | None = None
     input: SignalInput | None = Field(default=None, description="The operation's typed input")
@@ -381,7 +381,9 @@ def plan(event: WebhookEvent, mapping: OpsgenieMapping) -> Plan:
     opening = start_input(alert, mapping)
     if action == "Create":
         if opening is None:
-            return Plan(kind="ignore", incident_id=incident, reason="alert has no message")
+            # Nothing to name the incident by: refused, so that the sender's log shows it.
+            return Plan(kind="refuse", incident_id=incident,
+                        reason="alert.message: empty; an incident needs a title")  # fmt: skip
         # If another event of the alert came first and opened the incident, the Create
         # fills in what it was opened without.
         created = AlertCreatedInput(
