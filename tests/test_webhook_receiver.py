@@ -125,6 +125,20 @@ def test_what_each_action_does() -> None:
             assert todo.start is None  # only recorded, never opens an incident
 
 
+def test_an_event_that_opens_the_incident_does_not_make_its_actor_a_requester() -> None:
+    """An Acknowledge that comes before its Create opens the incident: the engineer who
+    acknowledged is not who raised the alert, and gets no requester's mail."""
+    ack = fixture("acknowledge")
+    ack["alert"]["username"] = "oncall@provider.example"
+    ack["alert"]["details"] = {"requesters": "client@example.org"}
+    todo = plan(WebhookEvent.model_validate(ack), MAPPING)
+    assert todo.start is not None and todo.start.requesters == ["client@example.org"]
+    create = fixture("create")
+    create["alert"]["username"] = "client2@example.org"
+    todo = plan(WebhookEvent.model_validate(create), MAPPING)
+    assert todo.start is not None and "client2@example.org" in todo.start.requesters
+
+
 def test_alert_fields_become_incident_fields() -> None:
     todo = plan(WebhookEvent.model_validate(fixture("create")), MAPPING)
     assert todo.start is not None

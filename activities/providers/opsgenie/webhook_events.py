@@ -272,11 +272,13 @@ def customer_from_tags(tags: list[str]) -> str | None:
     return None
 
 
-def _requesters(alert: WebhookAlert, mapping: OpsgenieMapping) -> list[str]:
+def _requesters(alert: WebhookAlert, mapping: OpsgenieMapping, created: bool) -> list[str]:
+    """The ``requesters`` detail's addresses, and the alert's creator: the user of a Create
+    (the user of any other event is who acted on the alert, not who raised it)."""
     found = [
         a.strip() for a in re.split(r"[,;\s]+", alert.details.get(mapping.requester_detail, ""))
     ]
-    if alert.username:
+    if alert.username and created:
         found.append(alert.username.strip())
     found = [a for a in found if len(a) <= MAX_EMAIL and EMAIL.match(a)]
     return list(dict.fromkeys(found))[:MAX_REQUESTERS]
@@ -287,8 +289,11 @@ def _name(value: str | None) -> str | None:
     return (clip(one_line(value), MAX_NAME) or None) if value else None
 
 
-def start_input(alert: WebhookAlert, mapping: OpsgenieMapping) -> IncidentInput | None:
-    """The incident an alert opens, or None when it lacks even a title."""
+def start_input(
+    alert: WebhookAlert, mapping: OpsgenieMapping, created: bool = True
+) -> IncidentInput | None:
+    """The incident an alert opens, or None when it lacks even a title. ``created``: the
+    event is the alert's Create (any other event opens it only when it came first)."""
     if not alert.message or not alert.message.strip():
         return None
     t0 = (
@@ -306,7 +311,7 @@ def start_input(alert: WebhookAlert, mapping: OpsgenieMapping) -> IncidentInput 
         category=_name(alert.details.get(mapping.category_detail)),
         description=alert.description or None,
         application=_name(alert.details.get(mapping.application_detail)) or alert.entity or None,
-        requesters=_requesters(alert, mapping),
+        requesters=_requesters(alert, mapping, created),
         details=details,
         t0=t0,
         source="opsgenie",
@@ -378,7 +383,7 @@ def plan(event: WebhookEvent, mapping: OpsgenieMapping) -> Plan:
         if changed and all(is_own_tag(t) for t in changed):
             return Plan(kind="ignore", incident_id=incident, reason="tags kept by Vigie")
 
-    opening = start_input(alert, mapping)
+    opening = start_input(alert, mapping, created=action == "Create")
     if action == "Create":
         if opening is None:
             # Nothing to name the incident by: refused, so that the sender's log shows it.
