@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import format_datetime
@@ -26,13 +27,18 @@ from workflows.models import TimelineEntry
 from workflows.texts import render
 from workflows.texts import when as told_time
 
+# Explicit direction embeddings, overrides and isolates: a typed U+202E turns the rest of a
+# subject around ("— Résolu" read backwards); right-to-left text needs none of them.
+_DIRECTION_CONTROLS = re.compile("[\u202a-\u202e\u2066-\u2069]")
+
 
 def header_text(value: str) -> str:
-    """Text for a header: one line, and nothing a mail reader would decode as an RFC 2047
-    encoded word. Python's email package decodes an encoded word it is given as text, line
-    breaks included, and writes them out as they are: ``=?utf-8?q?x=0D=0ABcc:_y?=`` in a
-    title would add a Bcc header. "=?" becomes "= ?", which no reader decodes."""
-    return one_line(value).replace("=?", "= ?")
+    """Text for a header: one line, no direction control, and nothing a mail reader would
+    decode as an RFC 2047 encoded word. Python's email package decodes an encoded word it is
+    given as text, line breaks included, and writes them out as they are:
+    ``=?utf-8?q?x=0D=0ABcc:_y?=`` in a title would add a Bcc header. "=?" becomes "= ?",
+    which no reader decodes."""
+    return one_line(_DIRECTION_CONTROLS.sub("", value)).replace("=?", "= ?")
 
 
 MAX_ID_LEFT = 250

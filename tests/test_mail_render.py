@@ -76,6 +76,14 @@ def test_headers_thread_the_incident() -> None:
     assert message["To"] == "a@example.org, im@example.com"
 
 
+def test_a_typed_direction_override_cannot_turn_the_subject_around() -> None:
+    """U+202E in a title would show the rest of the subject ("— En attente") backwards."""
+    typed = mail_input()
+    typed.incident = view(title="Factures \u202eetnetta ne\u2066 x\u2069")
+    subject = MailRenderer("v@example.com", "example.com").render(typed)["Subject"]
+    assert subject == "[incident-42] P2 Factures etnetta ne x — En attente", subject
+
+
 def test_root_mail_has_no_parent() -> None:
     message = MailRenderer("v@example.com", "example.com").render(mail_input(thread_key=None))
     assert message["In-Reply-To"] is None and message["References"] is None
