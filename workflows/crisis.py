@@ -721,7 +721,7 @@ class CrisisWorkflow(Operations[CrisisView]):
             self._mail("cell_request", to, lines)
             self._done("cell_request", SYSTEM)
         elif m.step == "cell_opening":
-            self._open_cell(to, m)
+            self._open_cell(to)
         elif m.step == "action_plan":
             self._mail("action_plan", to, self._update_lines())
             if self._trust and s.drp is None and s.restored_at is not None:
@@ -754,7 +754,7 @@ class CrisisWorkflow(Operations[CrisisView]):
                 [self._line("line.step", step=m.step)],
             )
 
-    def _open_cell(self, to: list[str], m: Milestone) -> None:
+    def _open_cell(self, to: list[str]) -> None:
         s = self.state
         if self._trust and not self._validated():
             action = s.policy.crisis.unvalidated_at_cell_opening
@@ -763,7 +763,7 @@ class CrisisWorkflow(Operations[CrisisView]):
                 self._escalate(SYSTEM, code="unvalidated")
         # §4.6: the cell opens on the description, the actions so far, the forecast, the
         # DRP go/no-go and the hourly communication.
-        lines = [self._line("line.step", step=m.step), *self._context_lines()]
+        lines = self._context_lines()  # the heading names the step
         lines += [*self._update_lines(), self._drp_due_text(), self._next_status_line()]
         lines.append(self._line("line.members"))
         members = [
