@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import timedelta
 from typing import Any
 
@@ -126,7 +127,7 @@ async def test_mattermost_incoming_webhook_gets_markdown() -> None:
     assert request.url.path == "/hooks/SECRET"
     assert list(body) == ["text"]
     assert body["text"].splitlines() == [
-        f"#### {MESSAGE.title}",
+        "#### Incident P1 ouvert : Checkout \\<down> & out",
         "",
         "| | |",
         "|:--|:--|",
@@ -151,9 +152,41 @@ async def test_google_chat_webhook_threads_by_incident() -> None:
         "messageReplyOption": "REPLY_MESSAGE_FALLBACK_TO_NEW_THREAD",
     }
     assert body["thread"] == {"threadKey": "incident-42"}
-    assert body["text"].splitlines()[0] == f"*{MESSAGE.title}*"
+    assert body["text"].splitlines()[0] == "*Incident P1 ouvert : Checkout <\u200bdown> & out*"
     assert "Priorité : P1" in body["text"]
     assert body["text"].endswith(f"<{LINK}|Ouvrir dans Temporal>")
+
+
+TYPED = MESSAGE.model_copy(
+    update={
+        "title": "<users/all> @channel <!channel> Checkout down",
+        "facts": [("Application", "[Ouvrir dans Temporal](https://evil.example)")],
+        "text": "<https://evil.example|Ouvrir dans Temporal> @here ![x](https://evil.example/p)",
+    }
+)
+# What would notify everyone or make a link in each vendor's format, unescaped.
+LIVE = {
+    "google_chat": [r"<users/all>", r"<https://evil"],
+    "mattermost": [r"@(channel|here|all)", r"(?<!\\)\]\(https://evil", r"(?<!\\)<https://evil"],
+    "slack": [r"<!channel>", r"<https://evil"],
+    "teams": [r"\]\(https://evil"],
+}
+
+
+@pytest.mark.parametrize("vendor", sorted(URLS))
+async def test_typed_text_can_neither_notify_everyone_nor_make_a_link(vendor: str) -> None:
+    """A title or a worklog is typed by people and alert senders: in a chat message it shows
+    as typed, but it never mentions a whole channel nor disguises a link as Vigie's."""
+    recorder = Recorder()
+    await channel(vendor, recorder).post(TYPED, LINK)
+    _, body = recorder.only()
+    if vendor == "slack":  # a header is plain_text: Slack shows it as typed, parses nothing
+        body["blocks"] = [b for b in body["blocks"] if b["type"] != "header"]
+    sent = json.dumps(body, ensure_ascii=False)
+    for pattern in LIVE[vendor]:
+        assert not re.search(pattern, sent), (pattern, sent)
+    assert LINK in sent  # Vigie's own link stays a link
+    assert "Checkout down" in sent and "evil.example" in sent  # shown as typed
 
 
 # ----------------------------------------------------------------------------- the activity

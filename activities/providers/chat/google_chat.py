@@ -10,10 +10,16 @@ from workflows.chat import ChatMessage
 REPLY = {"messageReplyOption": "REPLY_MESSAGE_FALLBACK_TO_NEW_THREAD"}
 
 
+def inert(text: str) -> str:
+    """Typed text that cannot mention (``<users/all>`` would notify the whole space) nor
+    make a link: a zero-width space after each ``<`` keeps what it shows."""
+    return text.replace("<", "<\u200b")
+
+
 def payload(message: ChatMessage, link: str) -> dict[str, Any]:
-    lines = [f"*{message.title}*"]
-    lines += [f"{k} : {v}" for k, v in message.facts]
+    lines = [f"*{inert(message.title)}*"]
+    lines += [f"{inert(k)} : {inert(v)}" for k, v in message.facts]
     if message.text:
-        lines += ["", message.text]
+        lines += ["", inert(message.text)]
     lines += ["", f"<{link}|{message.link_label}>"]
     return {"text": "\n".join(lines), "thread": {"threadKey": message.workflow_id}}

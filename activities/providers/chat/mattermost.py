@@ -8,14 +8,23 @@ from typing import Any
 from workflows.chat import ChatMessage
 
 
+def inert(text: str) -> str:
+    """Typed text that cannot mention (``@channel`` would notify everyone: a zero-width space
+    follows each ``@``) nor make a link or an image (``[``, ``]`` and ``<`` escaped)."""
+    return (
+        text.replace("\\", "\\\\").replace("[", "\\[").replace("]", "\\]")
+        .replace("<", "\\<").replace("@", "@\u200b")
+    )  # fmt: skip
+
+
 def _cell(text: str) -> str:
-    return text.replace("|", "\\|")
+    return inert(text).replace("|", "\\|")
 
 
 def payload(message: ChatMessage, link: str) -> dict[str, Any]:
-    lines = [f"#### {message.title}", "", "| | |", "|:--|:--|"]
+    lines = [f"#### {inert(message.title)}", "", "| | |", "|:--|:--|"]
     lines += [f"| **{_cell(k)}** | {_cell(v)} |" for k, v in message.facts]
     if message.text:
-        lines += ["", message.text]
+        lines += ["", inert(message.text)]
     lines += ["", f"[{message.link_label}]({link})"]
     return {"text": "\n".join(lines)}
