@@ -60,14 +60,13 @@ def _rows(
     for _customer, reports in results:
         for report in reports:
             empty = [f"rotation {name!r} empty" for name in report.empty_rotations]
-            whole = any((g.start, g.end) == (cycle.start, cycle.end) for g in report.gaps)
+            whole = False
             for g in report.gaps:
-                note = (
-                    "; ".join(empty)
-                    if whole and (g.start, g.end) == (cycle.start, cycle.end)
-                    else ""
+                explained = (g.start, g.end) == (cycle.start, cycle.end)
+                whole = whole or explained
+                rows.append(
+                    (report.schedule, g.start, g.end, "; ".join(empty) if explained else "")
                 )
-                rows.append((report.schedule, g.start, g.end, note))
             if not whole:
                 rows += [(report.schedule, cycle.start, cycle.end, note) for note in empty]
     return rows
