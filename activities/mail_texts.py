@@ -123,6 +123,12 @@ WORDING: dict[str, dict[str, Wording]] = {
             "subject": "Délai de résolution dépassé",
             "headline": "Le délai de résolution est dépassé.",
         },
+        "crisis_failed": {
+            "subject": "Crise non démarrée",
+            "headline": "La crise de cet incident majeur n'a pas démarré. Qualifiez-le de "
+            "nouveau en majeur (vigie qualify-p1 ID --verdict major), ou ouvrez la crise à la "
+            "main (vigie crisis open).",
+        },
         "problem_proposal": {
             "subject": "Proposition d'ouverture de problème",
             "headline": "L'équipe propose d'ouvrir un problème pour cet incident.",
@@ -191,6 +197,12 @@ WORDING: dict[str, dict[str, Wording]] = {
         "resolution_breach": {
             "subject": "Resolution deadline breached",
             "headline": "The resolution deadline has passed.",
+        },
+        "crisis_failed": {
+            "subject": "Crisis not started",
+            "headline": "The crisis of this major incident did not start. Qualify it major "
+            "again (vigie qualify-p1 ID --verdict major), or open the crisis by hand (vigie "
+            "crisis open).",
         },
         "problem_proposal": {
             "subject": "Problem proposal",

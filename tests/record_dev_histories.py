@@ -6,6 +6,7 @@
   crisis child and signals it; ``crisis_child_<TAG>`` is that crisis as far as it went.
 - ``crisis_incident_cancelled_<TAG>``: the crisis of a major incident cancelled from
   Temporal, as far as it went once told.
+- ``incident_crisis_start_failed_<TAG>``: a major incident whose crisis could not start.
 - ``incident_continued_first_<TAG>`` / ``incident_continued_second_<TAG>``: a busy incident
   that continued as new, both runs.
 - ``incident_cold_a_<TAG>`` / ``incident_cold_b_<TAG>``: two incidents taking turns on a
@@ -138,6 +139,26 @@ async def incident_cancelled(
     return [("crisis_incident_cancelled", crisis)]
 
 
+async def crisis_start_failed(
+    client: Client, queue: str
+) -> list[tuple[str, WorkflowHandle[Any, Any]]]:
+    """A major incident whose crisis cannot start (its id is taken): the incident manager is
+    mailed."""
+    incident = await open_incident(client, queue)
+    taken = await client.start_workflow(
+        "NobodyRunsThis", id=f"crisis-{incident.id}", task_queue="nobody-polls-this"
+    )
+    await incident.execute_update(
+        IncidentWorkflow.qualify_p1, QualifyP1Input(by="im", verdict="major")
+    )
+    await status_when(
+        incident,
+        lambda v: any(e.kind == "crisis_failed" for e in v.timeline) and v.mails_pending == 0,
+    )
+    await taken.terminate("recorded")
+    return [("incident_crisis_start_failed", incident)]
+
+
 async def continued(client: Client, queue: str) -> list[tuple[str, WorkflowHandle[Any, Any]]]:
     handle = await open_incident(client, queue, priority="P2")
     await handle.execute_update(IncidentWorkflow.acknowledge, AcknowledgeInput(by="alice"))
@@ -223,7 +244,10 @@ async def main(tag: str) -> None:
             transport=httpx.ASGITransport(app=standin.app()),
         )
         async with build_worker(env.client, settings, alert_api=alert_api):
-            scenarios = (opsgenie_major, continued, recategorized, late_create, incident_cancelled)
+            scenarios = (
+                opsgenie_major, continued, recategorized, late_create, incident_cancelled,
+                crisis_start_failed,
+            )  # fmt: skip
             for scenario in scenarios:
                 await record(tag, await scenario(env.client, settings.task_queue))
         one = settings.model_copy(update={"max_cached_workflows": 1, "task_queue": "record-cold"})

@@ -147,6 +147,43 @@ async def test_a_cancelled_incident_stops_its_crisis_escalating_and_tells_the_pi
         await crisis.terminate("test over")
 
 
+async def test_a_crisis_that_fails_to_start_is_mailed_to_the_incident_manager(
+    dev_env: WorkflowEnvironment, settings: Settings, sink: MailSink
+) -> None:
+    """The qualification is answered before the crisis starts: if it cannot start (its id is
+    taken), the incident manager learns it by mail and can qualify the incident again."""
+    client = dev_env.client
+    async with build_worker(client, settings):
+        incident = await open_incident(client, settings.task_queue)
+        taken = await client.start_workflow(
+            "NobodyRunsThis", id=f"crisis-{incident.id}", task_queue="nobody-polls-this"
+        )
+        await incident.execute_update(
+            IncidentWorkflow.qualify_p1, QualifyP1Input(by="im", verdict="major")
+        )
+        failed = await status_when(
+            incident, lambda v: any(e.kind == "crisis_failed" for e in v.timeline)
+        )
+        assert failed.crisis_id is None and failed.major
+        ending = "— Crise non démarrée"
+        told = await eventually(
+            lambda: [m for m in sink.about(incident.id) if str(m["Subject"]).endswith(ending)]
+        )
+        assert to_of(told[0]) == {"im@example.com"}  # the policy's incident manager
+        text = told[0].get_body(("plain",)).get_content()  # type: ignore[union-attr]
+        assert "vigie qualify-p1 ID --verdict major" in text and "Crise crisis-" in text
+
+        await taken.terminate("id freed")  # a crisis with that id may run again
+        await incident.execute_update(
+            IncidentWorkflow.qualify_p1, QualifyP1Input(by="im", verdict="major")
+        )
+        started = await status_when(incident, lambda v: any(e.kind == "crisis" for e in v.timeline))
+        assert started.crisis_id == f"crisis-{incident.id}"
+        crisis = client.get_workflow_handle(f"crisis-{incident.id}")
+        await crisis.terminate("test over")
+        await incident.terminate("test over")
+
+
 def to_of(message: object) -> set[str]:
     return {a.strip() for a in str(message["To"]).split(",")}  # type: ignore[index]
 

@@ -234,6 +234,8 @@ def test_histories_are_stored() -> None:
         # the crisis of a major incident cancelled from Temporal: escalations for its
         # deadlines dropped, the pilots told
         "crisis_incident_cancelled_s2026_11_30",
+        # a major incident whose crisis could not start: the incident manager mailed
+        "incident_crisis_start_failed_f2026_11_30",
     }
 
 

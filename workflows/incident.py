@@ -142,6 +142,9 @@ PATCH_PRIORITY_CLASS = "task-priority-follows-class"
 PATCH_MAIL_STATE = "mail-state-at-event"
 # An incident qualified major is not qualified again (its crisis runs on its own).
 PATCH_MAJOR_ONCE = "major-qualified-once"
+# A crisis that fails to start is mailed to the incident manager (the qualification was
+# answered before the crisis started) and published at once.
+PATCH_CRISIS_FAILURE_TOLD = "crisis-failure-told"
 # A deadline timer wakes this much before the deadline and re-arms on the time left, so that
 # a task that waited in a busy worker does not push the deadline back.
 WAKE_EARLY = timedelta(seconds=30)
@@ -928,6 +931,9 @@ class IncidentWorkflow(Operations[IncidentView]):
             # No crisis to tell: news would wait forever; qualifying again may start one.
             s.crisis_id = None
             s.crisis_outbox.clear()
+            if versions.patched(PATCH_CRISIS_FAILURE_TOLD):
+                self._mail("crisis_failed", self.policy.notifications.incident_manager)
+                self._changed = True
             return
         self._record("crisis", by, crisis_id=s.crisis_id)
         s.crisis_started = True

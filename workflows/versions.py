@@ -61,6 +61,7 @@ SINCE_BASELINE: tuple[str, ...] = (
     "drp-not-activated-mailed",
     "latest-validation-stands",
     "incident-ended-told",
+    "crisis-failure-told",
 )
 
 # Patches that new workflows no longer take (the worker's patch gate refuses them); their code
