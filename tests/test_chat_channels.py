@@ -161,7 +161,8 @@ TYPED = MESSAGE.model_copy(
     update={
         "title": "<users/all> @channel <!channel> Checkout down",
         "facts": [("Application", "[Ouvrir dans Temporal](https://evil.example)")],
-        "text": "<https://evil.example|Ouvrir dans Temporal> @here ![x](https://evil.example/p)",
+        "text": "<https://evil.example|Ouvrir dans Temporal> @here ![x](https://evil.example/p)"
+        " bob@example.com",
     }
 )
 # What would notify everyone or make a link in each vendor's format, unescaped.
@@ -187,6 +188,7 @@ async def test_typed_text_can_neither_notify_everyone_nor_make_a_link(vendor: st
         assert not re.search(pattern, sent), (pattern, sent)
     assert LINK in sent  # Vigie's own link stays a link
     assert "Checkout down" in sent and "evil.example" in sent  # shown as typed
+    assert "bob@example.com" in sent  # an address is no mention
 
 
 # ----------------------------------------------------------------------------- the activity

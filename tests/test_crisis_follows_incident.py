@@ -17,7 +17,7 @@ from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
 from starters.dev.smtp_sink import MailSink
-from tests.helpers import eventually, open_incident, status_when
+from tests.helpers import assert_eventually, eventually, open_incident, status_when
 from workers.settings import Settings
 from workers.worker import build_worker
 from workflows.crisis import AT_RISK, CrisisWorkflow
@@ -120,25 +120,32 @@ async def test_a_cancelled_incident_stops_its_crisis_escalating_and_tells_the_pi
     client = dev_env.client
     t0 = datetime.now(UTC) - timedelta(hours=1, minutes=30) + LEAD
     async with build_worker(client, settings):
-        incident = await open_incident(client, settings.task_queue, t0=t0)
+        incident = await open_incident(client, settings.task_queue, t0=t0, description=None)
         await incident.execute_update(
             IncidentWorkflow.qualify_p1, QualifyP1Input(by="im", verdict="major")
         )
         crisis = client.get_workflow_handle_for(CrisisWorkflow.run, f"crisis-{incident.id}")
-        await eventually(lambda: mails_of(sink, crisis.id, "p1_open"))  # the crisis runs
+        p1_open = await eventually(lambda: mails_of(sink, crisis.id, "p1_open"))  # it runs
+        # An incident without a description: its category and application are none.
+        body = p1_open[0].get_body(("plain",)).get_content()  # type: ignore[attr-defined]
+        assert "Description" not in body and "Début de l'incident (T0)" in body
         await incident.cancel()
         ended = (await eventually(lambda: mails_of(sink, crisis.id, "incident_ended")))[0]
         assert to_of(ended) == {"incident-manager@example.com", "delivery-manager@example.com"}
         text = ended.get_body(("plain",)).get_content()  # type: ignore[attr-defined]
         assert f"L'incident {incident.id} s'est terminé sans résolution" in text
-        assert "vigie crisis close" in text
+        assert f"vigie crisis close {crisis.id} --summary" in text
+        assert "--without-confirmation" in text
 
         # T0+1 h 30: the action plan goes out (without a DRP decision: the next level); the
         # resolution deadline, at risk then, no longer escalates.
-        view = await crisis.query(CrisisWorkflow.status)
-        while next(m for m in view.milestones if m.step == "action_plan").status == "pending":
-            await asyncio.sleep(0.2)
+        async def planned() -> CrisisView:
             view = await crisis.query(CrisisWorkflow.status)
+            plan = next(m for m in view.milestones if m.step == "action_plan")
+            assert plan.status != "pending", plan
+            return view
+
+        view = await assert_eventually(planned, within=60.0, handle=crisis)
         reasons = [e.fields.get("escalation_reason") for e in view.timeline
                    if e.kind == "escalation"]  # fmt: skip
         assert view.status == "active" and "drp_undecided" in reasons

@@ -175,6 +175,15 @@ OPERATIONS = [
 INCIDENT_CHANGED = Operation("incident_changed", IncidentNews, DESCRIPTIONS["incident_changed"])
 
 
+def described(input: CrisisInput) -> str:
+    """What is known of the outage: the incident's description, or for a crisis opened on
+    its own the context typed with it (an incident's context also holds its category and
+    application, which are no description)."""
+    if input.description is not None:
+        return input.description
+    return input.context if input.incident_id is None else ""
+
+
 @workflow.defn(name="CrisisWorkflow")
 @operations(CrisisView, OPERATIONS)
 class CrisisWorkflow(Operations[CrisisView]):
@@ -231,6 +240,8 @@ class CrisisWorkflow(Operations[CrisisView]):
                     self._state = await self._open(input)
                 else:
                     self._state = input.state
+                    if not self._state.description:  # carried by a run before it was kept
+                        self._state.description = described(input)
                     trimmed = self.state.timeline_trimmed
                     self._record(
                         "continued",
@@ -469,7 +480,7 @@ class CrisisWorkflow(Operations[CrisisView]):
             language=input.language or policy.notifications.language,
             time_scale=input.time_scale,
             application=input.application,
-            description=input.context if input.description is None else input.description,
+            description=described(input),
         )
         s = self.state
         s.milestones = [
@@ -811,9 +822,12 @@ class CrisisWorkflow(Operations[CrisisView]):
         return lines
 
     def _drp_due_text(self) -> str:
-        """The DRP decision taken, or when it is due (the action plan's step)."""
+        """The DRP decision taken, or when it is due (the action plan's step; none is asked
+        once the incident's service is restored)."""
+        s = self.state
         m = self._milestone("action_plan")
-        if self.state.drp is not None or m is None or m.status != "pending":
+        restored = self._trust and s.restored_at is not None
+        if s.drp is not None or m is None or m.status != "pending" or restored:
             return self._line("line.drp", drp=self._drp_text())
         if m.due_at <= workflow.now():
             return self._line("line.drp_due")
@@ -1065,7 +1079,9 @@ class CrisisWorkflow(Operations[CrisisView]):
             s.auto_escalated.clear()
         elif self._ended_unresolved(input) and versions.patched(PATCH_INCIDENT_ENDED):
             s.auto_escalations.clear()  # its deadlines no longer stand
-            line = self._line("line.incident_ended", incident_id=s.incident_id or "")
+            line = self._line(
+                "line.incident_ended", incident_id=s.incident_id or "", crisis_id=s.crisis_id
+            )
             self._mail("incident_ended", self._recipients(["cell.pilot"]), [line])
             return
         if s.status == "active":

@@ -755,10 +755,13 @@ SENTENCES: dict[str, dict[str, str]] = {
     },
     "line.incident_ended": {
         FR: "L'incident {incident_id} s'est terminé sans résolution (annulé). Ses délais ne "
-        "donnent plus lieu à escalade ; la crise reste ouverte jusqu'à sa clôture "
-        "(vigie crisis close).",
+        "donnent plus lieu à escalade ; la crise reste ouverte jusqu'à sa clôture : vigie "
+        "crisis close {crisis_id} --summary SYNTHÈSE, avec --without-confirmation RAISON tant "
+        "que le client n'a pas confirmé le retour au nominal.",
         EN: "Incident {incident_id} ended unresolved (cancelled). Its deadlines no longer "
-        "escalate; the crisis stays open until it is closed (vigie crisis close).",
+        "escalate; the crisis stays open until it is closed: vigie crisis close {crisis_id} "
+        "--summary SUMMARY, with --without-confirmation REASON while the client has not "
+        "confirmed the return to nominal.",
     },
     "line.nothing_posted": {
         FR: "Rien n'a été publié depuis le dernier point ; rappel du dernier point publié :",

@@ -3,18 +3,24 @@ the text, and the link)."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from workflows.chat import ChatMessage
 
+# An @ that starts a mention: not inside a word or an address (bob@example.com stays one).
+_MENTION = re.compile(r"(?<![\w.+-])@")
+
 
 def inert(text: str) -> str:
     """Typed text that cannot mention (``@channel`` would notify everyone: a zero-width space
-    follows each ``@``) nor make a link or an image (``[``, ``]`` and ``<`` escaped)."""
-    return (
+    follows an @ that starts a word) nor make a link or an image (``[``, ``]`` and ``<``
+    escaped)."""
+    escaped = (
         text.replace("\\", "\\\\").replace("[", "\\[").replace("]", "\\]")
-        .replace("<", "\\<").replace("@", "@\u200b")
+        .replace("<", "\\<")
     )  # fmt: skip
+    return _MENTION.sub("@\u200b", escaped)
 
 
 def _cell(text: str) -> str:
