@@ -234,8 +234,12 @@ def test_histories_are_stored() -> None:
         # the crisis of a major incident cancelled from Temporal: escalations for its
         # deadlines dropped, the pilots told
         "crisis_incident_cancelled_s2026_11_30",
+        # the same crisis recorded by the code before: the incident's cancellation only
+        # recorded, its escalations kept
+        "crisis_incident_cancelled_before_told",
         # a major incident whose crisis could not start: the incident manager mailed
         "incident_crisis_start_failed_f2026_11_30",
+        "incident_crisis_start_failed_before_told",  # the same, by the code before
     }
 
 
