@@ -249,6 +249,35 @@ async def crisis_operator_edges(
     return handle  # type: ignore[return-value]
 
 
+async def crisis_drp_late(env: WorkflowEnvironment, queue: str) -> WorkflowHandle[object, object]:
+    """A crisis whose DRP decision comes after its T0+1 h 30 step: missed, then late."""
+    from workflows.crisis import CrisisWorkflow
+    from workflows.crisis_models import CrisisInput, DecideDrpInput
+
+    t0 = await env.get_current_time() - timedelta(hours=1, minutes=29)
+    handle = await started_crisis(env, queue, CrisisInput(title="Storage array down", t0=t0))
+    await env.sleep(timedelta(minutes=3))
+    for _ in range(100):
+        try:
+            view = await handle.query(CrisisWorkflow.status)
+        except Exception:
+            view = None  # a query that met the time skipping: asked again
+        plan = view and next(m for m in view.milestones if m.step == "action_plan")
+        if plan and plan.status == "missed":
+            break
+        await asyncio.sleep(0.1)
+    await handle.execute_update(
+        CrisisWorkflow.decide_drp, DecideDrpInput(by="im", activate=True, reason="site B")
+    )
+    for _ in range(100):
+        view = await handle.query(CrisisWorkflow.status)
+        if view.mails_pending == 0:
+            break
+        await asyncio.sleep(0.1)
+    await handle.terminate("recorded")
+    return handle  # type: ignore[return-value]
+
+
 async def readiness(env: WorkflowEnvironment, queue: str) -> WorkflowHandle[object, object]:
     """A watch of the coming on-call cycle, checked until it starts (the first run)."""
     handle = await env.client.start_workflow(
@@ -498,6 +527,7 @@ async def main(tag: str) -> None:
                 ("crisis_cancelled", crisis_cancelled),
                 ("crisis_cancelled_closed", crisis_cancelled_closed),
                 ("crisis_operator_edges", crisis_operator_edges),
+                ("crisis_drp_late", crisis_drp_late),
                 ("incident_recategorized", recategorized),
             ):
                 path = HISTORIES / f"{name}_{tag}.json"

@@ -21,7 +21,7 @@ from tests.helpers import assert_eventually, eventually, open_incident, status_w
 from workers.settings import Settings
 from workers.worker import build_worker
 from workflows.crisis import AT_RISK, CrisisWorkflow
-from workflows.crisis_models import CloseCrisisInput, CrisisView
+from workflows.crisis_models import CloseCrisisInput, CrisisView, DecideDrpInput
 from workflows.incident import IncidentWorkflow
 from workflows.models import AcknowledgeInput, QualifyP1Input, ReopenInput, ResolveInput
 
@@ -151,6 +151,17 @@ async def test_a_cancelled_incident_stops_its_crisis_escalating_and_tells_the_pi
         assert view.status == "active" and "drp_undecided" in reasons
         assert AT_RISK not in reasons, reasons
         assert any(e.kind == "incident_closed" for e in view.timeline)
+        # No DRP decision by its step: the step is missed, then settled by the decision (met
+        # within the minute of grace for timer latency, late after it).
+        plan = next(m for m in view.milestones if m.step == "action_plan")
+        assert plan.status == "missed", plan
+        decided = await crisis.execute_update(
+            CrisisWorkflow.decide_drp, DecideDrpInput(by="im", activate=False, reason="no need")
+        )
+        plan = next(m for m in decided.milestones if m.step == "action_plan")
+        assert plan.by == "im" and plan.done_at is not None, plan
+        in_grace = plan.done_at <= plan.due_at + timedelta(minutes=1)
+        assert plan.status == ("met" if in_grace else "late"), plan
         await crisis.terminate("test over")
 
 

@@ -240,6 +240,8 @@ def test_histories_are_stored() -> None:
         # a major incident whose crisis could not start: the incident manager mailed
         "incident_crisis_start_failed_f2026_11_30",
         "incident_crisis_start_failed_before_told",  # the same, by the code before
+        # a crisis whose DRP decision came after its T0+1 h 30 step: missed, then late
+        "crisis_drp_late_d2026_11_30",
     }
 
 

@@ -113,6 +113,9 @@ PATCH_LATEST_VALIDATION = "latest-validation-stands"
 # An incident that ends unresolved (cancelled) stops the escalations its deadlines planned,
 # and the pilots are told that the crisis stays open until they close it.
 PATCH_INCIDENT_ENDED = "incident-ended-told"
+# The action plan's step is the DRP decision at the latest: without one it is missed (then
+# late when the decision comes), not met because its mail went out.
+PATCH_DRP_IN_PLAN = "drp-decision-settles-action-plan"
 # A cancelled crisis waits this long at most for its last mails.
 CANCEL_WAIT = timedelta(minutes=10)
 # Notification records carried to the next run at continue-as-new: the latest ones.
@@ -743,6 +746,12 @@ class CrisisWorkflow(Operations[CrisisView]):
                     "drp_reminder", self._recipients(["cell.pilot"]), [self._line("line.drp_due")]
                 )
                 self._escalate(SYSTEM, code="drp_undecided")
+                if versions.patched(PATCH_DRP_IN_PLAN):
+                    # The step is the DRP decision at the latest: missed until it comes, then
+                    # late (decide_drp settles it).
+                    m.status = "missed"
+                    self._record_milestone(m, SYSTEM)
+                    return
             self._done("action_plan", SYSTEM)
         elif m.step == "restoration":
             if s.drp is None or not s.drp.activate:
@@ -916,6 +925,9 @@ class CrisisWorkflow(Operations[CrisisView]):
         )
         sentence = "drp.activated" if input.activate else "drp.not_activated"
         self._record("drp", input.by, sentence, reason=input.reason)
+        plan = self._milestone("action_plan")
+        if plan is not None and plan.status == "missed":  # the decision came after its step
+            self._done("action_plan", input.by)
         m = self._milestone("restoration")
         if input.activate and s.restored_at is not None and m is not None:
             # The service came back before the decision: the restoration is settled by then.

@@ -62,6 +62,7 @@ SINCE_BASELINE: tuple[str, ...] = (
     "latest-validation-stands",
     "incident-ended-told",
     "crisis-failure-told",
+    "drp-decision-settles-action-plan",
 )
 
 # Patches that new workflows no longer take (the worker's patch gate refuses them); their code
