@@ -14,11 +14,13 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 
 from activities.mail_headers import new_message
 from activities.mail_texts import (
+    ASK_MISSING,
     CONFERENCE_LABEL,
     CRISIS_SUBJECTS,
     FIELD_NAMES,
     LABELS,
     STATUS_NAMES,
+    SYSTEM_AUTHORS,
     WORDING,
 )
 from activities.models import CrisisMailInput, SendMailInput
@@ -75,6 +77,14 @@ class MailRenderer:
             keep_trailing_newline=True,
         )
 
+    @staticmethod
+    def _told(kind: str, event: TimelineEntry, language: str, timezone: str) -> str:
+        """The event as its mail tells it: a cancellation in the requesters' terms (the
+        timeline says how it was made, in Temporal)."""
+        if kind == "cancelled" and event.kind == "cancelled":
+            return render("cancelled.mail", {}, language, timezone)
+        return event_text(event, language, timezone)
+
     def message_id(self, key: str) -> str:
         return f"<{message_id_left(key)}@{self.domain}>"
 
@@ -101,10 +111,13 @@ class MailRenderer:
             "status_name": STATUS_NAMES[language][incident.status],
             "incident": incident,
             "event": mail.event,
-            "event_text": event_text(mail.event, language, input.display_timezone),
+            "event_text": self._told(mail.kind, mail.event, language, input.display_timezone),
+            "author": LABELS[language]["system"] if mail.event.by in SYSTEM_AUTHORS
+            else mail.event.by,
             "extra": mail.extra,
-            "missing": [FIELD_NAMES[language].get(f, f) for f in incident.missing_fields],
-        }
+            "missing": [FIELD_NAMES[language].get(f, f) for f in incident.missing_fields]
+            if mail.kind in ASK_MISSING else [],
+        }  # fmt: skip
         message = self.compose(subject, mail.to, mail.key, mail.thread_key, "mail", context)
         message["Date"] = format_datetime(mail.event.at)
         message["X-Vigie-Incident"] = header_text(incident.incident_id)

@@ -27,6 +27,9 @@ class Labels(TypedDict):
     footer: str
     paused: str
     none: str
+    resolved_at: str
+    breached: str
+    system: str
 
 
 STATUS_NAMES = {
@@ -66,6 +69,9 @@ LABELS: dict[str, Labels] = {
         "footer": "Référence à rappeler dans toute réponse",
         "paused": "suspendu (en attente)",
         "none": "—",
+        "resolved_at": "Résolu le",
+        "breached": "dépassé",
+        "system": "Vigie",
     },
     "en": {
         "status": "Status",
@@ -82,8 +88,20 @@ LABELS: dict[str, Labels] = {
         "footer": "Reference to quote in any reply",
         "paused": "paused (pending)",
         "none": "—",
+        "resolved_at": "Resolved",
+        "breached": "breached",
+        "system": "Vigie",
     },
 }
+
+# The mails that ask the requesters for what the incident lacks: those of an incident still
+# being worked on, sent to them (not the team's warnings, nor the last word on an incident).
+ASK_MISSING = frozenset({
+    "opened", "acknowledged", "worklog", "pending", "resumed", "recategorized", "qualified",
+    "reopened", "p1_status",
+})  # fmt: skip
+# Who acted, when it was Vigie itself or Temporal (a cancellation): told as Vigie.
+SYSTEM_AUTHORS = frozenset({"vigie", "temporal"})
 
 WORDING: dict[str, dict[str, Wording]] = {
     "fr": {

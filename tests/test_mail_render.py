@@ -84,6 +84,43 @@ def test_a_typed_direction_override_cannot_turn_the_subject_around() -> None:
     assert subject == "[incident-42] P2 Factures etnetta ne x — En attente", subject
 
 
+def told(kind: str, event: TimelineEntry, **incident: object) -> str:
+    mail = mail_input()
+    mail.mail = mail.mail.model_copy(update={"kind": kind, "event": event})
+    mail.incident = view(**incident)
+    rendered = MailRenderer("v@example.com", "example.com").render(mail)
+    return str(rendered.get_body(("plain",)).get_content())  # type: ignore[union-attr]
+
+
+def test_a_cancellation_is_told_in_the_requesters_terms() -> None:
+    """How it was cancelled (in Temporal) is for the timeline; the requester reads that the
+    incident is no longer followed, by Vigie, with no deadline nor request for details."""
+    event = TimelineEntry(
+        at=AT, kind="cancelled", by="temporal", sentence="cancelled", fields={"before": "open"},
+        text="Incident annulé depuis Temporal",
+    )  # fmt: skip
+    text = told("cancelled", event, status="cancelled", sla_paused=False)
+    assert "Il n'est plus suivi. Pour un nouveau problème, ouvrez un nouvel incident." in text
+    assert "Par : Vigie — " in text
+    assert "Temporal" not in text and "temporal" not in text
+    assert "Résolution avant" not in text and "Informations manquantes" not in text
+
+
+def test_the_team_warning_asks_no_details_and_the_resolved_mail_tells_when() -> None:
+    warning = TimelineEntry(at=AT, kind="resolution_warning", by="vigie", text="75 %")
+    text = told("resolution_warning", warning, status="in_progress", sla_paused=False)
+    assert "Informations manquantes" not in text  # the team's mail: nothing to ask them
+    asked = told("acknowledged", warning, status="in_progress", sla_paused=False)
+    assert "Informations manquantes, merci de nous les transmettre : catégorie" in asked
+    resolved = TimelineEntry(at=AT, kind="resolved", by="alice", text="fixed")
+    text = told(
+        "resolved", resolved, status="resolved", sla_paused=False, resolved_at=AT,
+        resolution_due_at=AT - timedelta(hours=1), resolution_breached=True,
+    )  # fmt: skip
+    assert "Résolution avant : 24/11/2026 09:30 CET (dépassé)" in text.splitlines()
+    assert "Résolu le : 24/11/2026 10:30 CET" in text.splitlines()
+
+
 def test_root_mail_has_no_parent() -> None:
     message = MailRenderer("v@example.com", "example.com").render(mail_input(thread_key=None))
     assert message["In-Reply-To"] is None and message["References"] is None

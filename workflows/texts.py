@@ -412,6 +412,10 @@ SENTENCES: dict[str, dict[str, str]] = {
         EN: "Problem proposal ({problem_reason}): {text}",
     },
     "closed": {FR: "Incident clôturé.", EN: "Incident closed."},
+    "cancelled.mail": {
+        FR: "Il n'est plus suivi. Pour un nouveau problème, ouvrez un nouvel incident.",
+        EN: "It is no longer followed. For a new problem, open a new incident.",
+    },
     "cancelled": {
         FR: "Incident annulé depuis Temporal (Web UI ou CLI : « Request Cancellation ») ; il "
         "n'est plus suivi. Pour le rouvrir, ouvrez un nouvel incident.",
