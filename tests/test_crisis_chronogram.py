@@ -190,9 +190,10 @@ async def test_gold_p1_major_on_tuesday_morning(
             "Reste à faire : —",
             "Prévision de résolution : 11:30",
             "PRA non décidé : décision attendue avant le "
-            f"{local + timedelta(minutes=90):%d/%m/%Y %H:%M %Z} (vigie crisis decide-drp).",
+            f"{local + timedelta(minutes=90):%d/%m/%Y %H:%M %Z}.",
         ):
             assert line in body.splitlines(), (line, body)
+        assert "vigie crisis" not in body  # the client's management reads it: no CLI
         next_status = f"{local + timedelta(hours=2):%d/%m/%Y %H:%M %Z}"
         assert f"Prochain point de situation par mail : {next_status}." in body.splitlines()
         assert body.index("Description") < body.index("Membres de la cellule")
@@ -273,8 +274,8 @@ async def test_gold_p1_major_on_tuesday_morning(
         # The technical-facts sheet is filled from the record, with the RACI roles.
         assert "## Fiche de faits techniques (FFT)" in text
         assert "| Retour au nominal confirmé (client) |" in text
-        assert "n1@client.example.org (client.management_1)" in text
-        assert "delivery-manager@example.com (provider.delivery_manager)" in text
+        assert "n1@client.example.org (direction du client, niveau 1)" in text
+        assert "delivery-manager@example.com (delivery manager de l'infogérant)" in text
         assert "### Points forts" in text and "### Points faibles" in text
         # 5 business days from Tuesday ~15:00: the fifth open day after, at the same hour (the
         # next Tuesday unless a public holiday falls in between).

@@ -9,7 +9,13 @@ from pathlib import Path
 
 from workers.matrix_file import load_matrix
 from workers.policy_file import load_policy
-from workflows.crisis_models import CrisisState, DrpDecision, StatusUpdate, Validation
+from workflows.crisis_models import (
+    CrisisState,
+    DrpDecision,
+    Milestone,
+    StatusUpdate,
+    Validation,
+)
 from workflows.models import TimelineEntry
 from workflows.rex import rex_draft
 
@@ -51,6 +57,18 @@ def test_the_french_draft_follows_french_typography_and_names_decisions() -> Non
     assert "- 01/12/2026 10:00 CET — vigie : Niveau 1" in lines
     assert not re.search(r"\S[:;] ", text), text  # "Décision PRA : …", never "PRA: …"
     assert "[escalation]" not in text and "validated" not in text
+    assert "## Actions de suivi (gestion des changements)\n\n- aucune" in text
+
+
+def test_roles_and_an_event_crisis_are_named_for_people() -> None:
+    s = state("fr")
+    s.validations[0].role = "client.management_1"
+    s.criterion, s.incident_id = "virus_attack", None
+    s.milestones = [Milestone(step="escalation", action="", due_at=T0, status="met")]
+    text = rex_draft(s)
+    assert "(direction du client, niveau 1)" in text and "client.management_1" not in text
+    assert "| T0 (début de l'événement) |" in text and "coupure" not in text
+    assert "DNUM informée de la crise" in text and "P1" not in text
 
 
 def test_the_english_draft_keeps_english_typography() -> None:

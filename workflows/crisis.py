@@ -839,7 +839,7 @@ class CrisisWorkflow(Operations[CrisisView]):
         if s.drp is not None or m is None or m.status != "pending" or restored:
             return self._line("line.drp", drp=self._drp_text())
         if m.due_at <= workflow.now():
-            return self._line("line.drp_due")
+            return self._line("line.drp_due_now")
         return self._line("line.drp_due_at", due_at=m.due_at.isoformat())
 
     def _next_status_line(self) -> str:

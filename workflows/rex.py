@@ -48,7 +48,8 @@ WORDS = {
         "client": "le client", "matrix": "Matrice d'escalade version", "level":
         "niveau le plus haut atteint", "due": "Rapport attendu avant le", "summary": "Synthèse",
         "to_write": "(à rédiger)", "fft": "Fiche de faits techniques (FFT)", "fact": "fait",
-        "when": "quand", "who": "qui", "t0": "T0 (début de la coupure)", "ticket":
+        "when": "quand", "who": "qui", "t0": "T0 (début de la coupure)",
+        "t0_event": "T0 (début de l'événement)", "ticket":
         "Ouverture du ticket", "ack": "Prise en compte", "escalation": "Escalade niveau",
         "cell": "Ouverture de la cellule de crise", "drp": "Décision PRA", "restored":
         "Service rétabli", "nominal": "Retour au nominal confirmé (client)", "closed":
@@ -61,7 +62,7 @@ WORDS = {
         "weaknesses": "Points faibles", "plan": "Plan d'action (comité de production)",
         "improve": "Plan d'amélioration du processus", "cell_members": "Cellule de crise",
         "member": "membre", "role": "rôle", "permanent": "permanent", "took_part": "a participé",
-        "yes": "oui", "no": "non",
+        "yes": "oui", "no": "non", "none_f": "aucune",
         "validated": "validée", "declined": "non validée", "raci": "RACI (procédure §4.7)",
         "activity": "activité",
         "pm": "manager infogérant", "pa": "admin infogérant", "timeline": "Chronologie",
@@ -76,7 +77,8 @@ WORDS = {
         "client": "the client", "matrix": "Escalation matrix version", "level":
         "highest level reached", "due": "Report due", "summary": "Summary", "to_write":
         "(to write)", "fft": "Technical facts sheet (FFT)", "fact": "fact", "when": "when",
-        "who": "who", "t0": "T0 (outage began)", "ticket": "Ticket opened", "ack":
+        "who": "who", "t0": "T0 (outage began)", "t0_event": "T0 (event began)",
+        "ticket": "Ticket opened", "ack":
         "Acknowledged", "escalation": "Escalation level", "cell": "Crisis cell opened",
         "drp": "DRP decision", "restored": "Service restored", "nominal":
         "Return to nominal confirmed (client)", "closed": "Crisis closed", "conference":
@@ -88,7 +90,7 @@ WORDS = {
         "weaknesses": "Weaknesses", "plan": "Action plan (production committee)",
         "improve": "Process improvement plan", "cell_members": "Crisis cell", "member":
         "member", "role": "role", "permanent": "permanent", "took_part": "took part", "yes":
-        "yes", "no": "no",
+        "yes", "no": "no", "none_f": "none",
         "validated": "validated", "declined": "declined", "raci": "RACI (procedure §4.7)",
         "activity": "activity", "pm":
         "provider manager", "pa": "provider admin", "timeline": "Timeline", "validations":
@@ -109,7 +111,11 @@ def rex_draft(state: CrisisState) -> str:
     def at(moment: datetime | None) -> str:
         return when(moment, lang, zone) if moment else "—"
 
+    incident = state.incident_id is not None or state.criterion == "major_incident"
+
     def step(name: str) -> str:
+        if name == "escalation" and not incident:  # DNUM told of the crisis, not of a P1
+            name = "escalation_event"
         return value("step", name, lang)
 
     by_step: dict[str, Milestone] = {m.step: m for m in state.milestones}
@@ -131,7 +137,7 @@ def rex_draft(state: CrisisState) -> str:
         "",
         f"| {w['fact']} | {w['when']} | {w['who']} |",
         "|---|---|---|",
-        f"| {w['t0']} | {at(state.t0)} | |",
+        f"| {w['t0'] if incident else w['t0_event']} | {at(state.t0)} | |",
     ]
     for name, label in (("ticket_opened", "ticket"), ("acknowledgement", "ack")):
         m = by_step.get(name)
@@ -155,7 +161,7 @@ def rex_draft(state: CrisisState) -> str:
         ("closed", state.closed),
     ):
         if acted is not None:
-            role = f" ({acted.role})" if acted.role else ""
+            role = f" ({value('role', acted.role, lang)})" if acted.role else ""
             lines.append(f"| {w[key]} | {at(acted.at)} | {acted.by}{role} |")
     if state.conference is not None:
         lines.append(
@@ -187,7 +193,7 @@ def rex_draft(state: CrisisState) -> str:
     if state.validations:
         lines += ["", f"### {w['validations']}", ""]
         for v in state.validations:
-            role = f" ({v.role})" if v.role else ""
+            role = f" ({value('role', v.role, lang)})" if v.role else ""
             party = value("party", v.party, lang)
             party = party[:1].upper() + party[1:]
             decision = w[v.decision]
@@ -198,7 +204,7 @@ def rex_draft(state: CrisisState) -> str:
         done = f"{at(change.done_at)}{c} {change.outcome}" if change.done_at else w["open"]
         lines.append(f"- {w['urgent']} {change.id} — {change.what} ({change.why}) — {done}")
     if not state.urgent_changes:
-        lines.append(f"- {w['none']}")
+        lines.append(f"- {w['none_f']}")  # actions
 
     lines += ["", f"## {w['updates']}", ""]
     for u in state.updates:
