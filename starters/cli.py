@@ -30,6 +30,7 @@ from starters.cli_support import (
     refuse_if_stuck,
     run_with_client,
     settings,
+    show_direction_controls,
     when,
 )
 from starters.crisis_cli import register as register_crisis_commands
@@ -72,6 +73,11 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
 )
+
+
+@app.callback()
+def _output() -> None:
+    show_direction_controls()
 
 
 def operate(incident_id: str, operation: str, input: BaseModel, as_json: bool) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import getpass
+import re
 import sys
 from collections.abc import Awaitable, Callable
 from datetime import datetime
@@ -32,6 +33,33 @@ from workflows.delivery import DeliveryTrouble
 out = Console(soft_wrap=not sys.stdout.isatty(), markup=False, emoji=False)
 err = Console(stderr=True, soft_wrap=not sys.stderr.isatty(), markup=False, emoji=False)
 T = TypeVar("T")
+
+# Direction embeddings, overrides and isolates: a typed U+202E prints the rest of its line
+# backwards ("fdp.exe" reads "exe.pdf"). The CLI writes them as \\uXXXX: visible, and the same
+# string again in JSON.
+_DIRECTION_CONTROLS = re.compile("[\u202a-\u202e\u2066-\u2069]")
+
+
+class VisibleControls:
+    """A text stream that writes direction controls as escapes; anything else as given."""
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        self._stream.write(_DIRECTION_CONTROLS.sub(lambda m: f"\\u{ord(m.group()):04x}", text))
+        return len(text)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
+def show_direction_controls() -> None:
+    """Every command's output and errors show direction controls as escapes."""
+    for name in ("stdout", "stderr"):
+        stream = getattr(sys, name)
+        if not isinstance(stream, VisibleControls):
+            setattr(sys, name, VisibleControls(stream))
 
 
 def operator_name() -> str:

@@ -5,6 +5,8 @@ stacked otherwise; nothing cut, typed line breaks kept, nothing read as markup."
 from __future__ import annotations
 
 import io
+import json
+import sys
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -126,3 +128,21 @@ def test_a_wide_terminal_gets_the_timeline_as_a_table() -> None:
 def test_an_operation_answer_without_its_timeline_says_where_to_read_it() -> None:
     lines = terminal(view(timeline=[]), 80)
     assert lines[-1] == "timeline: vigie status incident-81728d41-b57e-4857-89c6-d1e2f3a4b5c6"
+
+
+def test_direction_controls_print_as_escapes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A typed U+202E would print the rest of its line backwards ("fdp.exe" as "exe.pdf"):
+    every command (the app's callback) writes it as an escape, the same string in JSON."""
+    from starters.cli import app
+    from starters.cli_support import show_direction_controls
+
+    assert app.registered_callback is not None
+    assert app.registered_callback.callback.__name__ == "_output"  # type: ignore[union-attr]
+    buffer = io.StringIO()
+    monkeypatch.setattr(sys, "stdout", buffer)
+    show_direction_controls()
+    show_direction_controls()  # once is enough
+    print("Facture \u202efdp.exe\tok")
+    Console(file=None, force_terminal=False).print("titre \u2066x\u2069")
+    assert buffer.getvalue() == "Facture \\u202efdp.exe\tok\ntitre \\u2066x\\u2069\n"
+    assert json.loads('"' + "Facture \\u202efdp" + '"') == "Facture \u202efdp"
