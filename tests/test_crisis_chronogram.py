@@ -335,6 +335,20 @@ async def test_saturday_night_escalates_outside_business_hours(
         )
         assert to(levels[1]) == {"delivery-manager@example.com"}
         assert to(levels[2]) == {"astreinte@client.example.org"}
+        # The night ladder names other people than the cell's levels (§4.3): each level's
+        # contacts take part in the cell, and the members a level adds are told they joined.
+        joined = await eventually(
+            lambda: (
+                len(mails(sink, crisis.id, "member_added")) == 2
+                and mails(sink, crisis.id, "member_added")
+            )
+        )
+        assert to(joined[0]) == {"account-director@example.com", "n2@client.example.org"}
+        assert to(joined[1]) == {"agency-director@example.com", "n3@client.example.org"}
+        members = {m.email: m for m in view.members}
+        for email in ("on-call@example.com", "astreinte@client.example.org"):
+            assert members[email].participating and not members[email].permanent
+        assert members["astreinte@client.example.org"].role == "client.on_call_manager"
         # An operator cannot escalate past the last level: refused, said why.
         with pytest.raises(WorkflowUpdateFailedError) as refused:
             await crisis.execute_update(

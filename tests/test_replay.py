@@ -242,6 +242,9 @@ def test_histories_are_stored() -> None:
         "incident_crisis_start_failed_before_told",  # the same, by the code before
         # a crisis whose DRP decision came after its T0+1 h 30 step: missed, then late
         "crisis_drp_late_d2026_11_30",
+        # a crisis escalated twice at night: the ladder's contacts join the cell, the members
+        # the levels add are told
+        "crisis_night_escalations_e2026_11_30",
     }
 
 

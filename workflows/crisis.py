@@ -116,6 +116,8 @@ PATCH_INCIDENT_ENDED = "incident-ended-told"
 # The action plan's step is the DRP decision at the latest: without one it is missed (then
 # late when the decision comes), not met because its mail went out.
 PATCH_DRP_IN_PLAN = "drp-decision-settles-action-plan"
+# An escalation's contacts take part in the cell, and members its level adds are told.
+PATCH_ESCALATION_JOINS = "escalation-joins-cell"
 # A cancelled crisis waits this long at most for its last mails.
 CANCEL_WAIT = timedelta(minutes=10)
 # Notification records carried to the next run at continue-as-new: the latest ones.
@@ -883,12 +885,37 @@ class CrisisWorkflow(Operations[CrisisView]):
             self._record("escalation", by, "escalation.last", level=str(s.level), **why)
             return
         s.level += 1
+        before = {member.email for member in s.members}
         self._compose_cell()
         contacts = self._level_contacts()
         level = {"level": str(s.level), "hours": kind}
         self._record("escalation", by, **level, **why, to=", ".join(contacts))
         lines = [self._line("line.level", **level), self._line("line.reason", **why)]
         self._mail("escalation", contacts, lines + self._context_lines())
+        self._escalation_joins_cell(before, contacts)
+
+    def _escalation_joins_cell(self, before: set[str], contacts: list[str]) -> None:
+        """The level's contacts take part in the cell (told by the escalation mail), and
+        whoever the level made a permanent member without mailing them is told they joined:
+        outside business hours the ladder and the cell's levels (§4.3) name different people."""
+        s = self.state
+        assert s.level_kind is not None
+        people = s.matrix.level_contacts(getattr(s.matrix.levels, s.level_kind)[s.level - 1])
+        members = {member.email for member in s.members}
+        joined = [e for e in members - before if e not in contacts]
+        outside = list({str(c.email): c for c in people if str(c.email) not in members}.values())
+        if not (joined or outside) or not versions.patched(PATCH_ESCALATION_JOINS):
+            return
+        for contact in outside:
+            email = str(contact.email)
+            s.members.append(
+                Member(
+                    name=contact.name, email=email, role=self._role(email) or "other",
+                    permanent=False, participating=True,
+                )
+            )  # fmt: skip
+        ordered = [m.email for m in s.members if m.email in joined]  # in the cell's order
+        self._mail("member_added", ordered, [self._line("line.joined", title=s.title)])
 
     # ----------------------------------------------------------- operations
 

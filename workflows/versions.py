@@ -63,6 +63,7 @@ SINCE_BASELINE: tuple[str, ...] = (
     "incident-ended-told",
     "crisis-failure-told",
     "drp-decision-settles-action-plan",
+    "escalation-joins-cell",
 )
 
 # Patches that new workflows no longer take (the worker's patch gate refuses them); their code
