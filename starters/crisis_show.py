@@ -5,6 +5,7 @@ per row (ISO 8601 times); JSON for scripts."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -15,7 +16,7 @@ from rich.text import Text
 from starters.cli_support import print_view, retrying, when
 from starters.incident_show import flat, print_timeline
 from starters.listing import cell
-from workflows.crisis_models import CrisisView
+from workflows.crisis_models import CrisisView, Validation
 from workflows.texts import EN, VALUES
 
 # Notifications a terminal lists (the latest); a pipe and --json list all the answer holds.
@@ -90,6 +91,13 @@ def fields(view: CrisisView) -> list[tuple[str, Any]]:
     ]
 
 
+def validation_line(v: Validation, when: Callable[[datetime | None], str]) -> str:
+    """One party's decision on the crisis situation: who, with their role, when, why."""
+    role = f" ({v.role})" if v.role else ""
+    note = f": {v.note}" if v.note else ""
+    return f"{v.party} {v.decision} by {v.by}{role}, {when(v.at)}{note}"
+
+
 def print_lines(view: CrisisView) -> None:
     """A pipe: ``label<TAB>value`` for every field, then one line per milestone, member,
     notification and timeline entry, each led by its kind; never folded."""
@@ -104,6 +112,8 @@ def print_lines(view: CrisisView) -> None:
     for member in view.members:
         line("member", member.name, member.email, member.role, member.permanent,
              member.participating)  # fmt: skip
+    for v in view.validations:
+        line("validation", v.party, v.decision, v.by, v.role, v.at, v.note)
     for n in view.notifications:
         line("notification", n.at, n.kind, ", ".join(n.to), n.status, n.channel, n.detail)
     for entry in view.timeline:
@@ -119,9 +129,13 @@ def print_terminal(view: CrisisView, console: Console) -> None:
             f"{view.channel}",
         )
     )
+    incident = view.incident_id or "none (a crisis opened on its own)"
+    console.print(Text(f"T0: {when(view.t0)} · incident: {incident}"), overflow="fold")
     if view.conference:
         console.print(Text(f"conference: {view.conference.url}"))
     console.print(Text(f"DRP: {drp_line(view)}"))
+    for v in view.validations:
+        console.print(Text(f"validation: {validation_line(v, when)}"), overflow="fold")
     for trouble in view.retrying:
         console.print(Text(f"retrying: {retrying(trouble, when)}"))
     console.print(compliance_table(view))

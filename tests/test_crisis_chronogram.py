@@ -194,6 +194,8 @@ async def test_gold_p1_major_on_tuesday_morning(
         ):
             assert line in body.splitlines(), (line, body)
         assert "vigie crisis" not in body  # the client's management reads it: no CLI
+        assert any(x.startswith("Point publié le ") and x.endswith(" par im.")
+                   for x in body.splitlines())  # fmt: skip
         next_status = f"{local + timedelta(hours=2):%d/%m/%Y %H:%M %Z}"
         assert f"Prochain point de situation par mail : {next_status}." in body.splitlines()
         assert body.index("Description") < body.index("Membres de la cellule")
@@ -334,6 +336,7 @@ async def test_saturday_night_escalates_outside_business_hours(
             )
         )
         assert to(levels[1]) == {"delivery-manager@example.com"}
+        assert "Escalade demandée par im." in levels[1].get_body(("plain",)).get_content()
         assert to(levels[2]) == {"astreinte@client.example.org"}
         # The night ladder names other people than the cell's levels (§4.3): each level's
         # contacts take part in the cell, and the members a level adds are told they joined.

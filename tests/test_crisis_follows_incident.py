@@ -149,6 +149,16 @@ async def test_a_cancelled_incident_stops_its_crisis_escalating_and_tells_the_pi
         reasons = [e.fields.get("escalation_reason") for e in view.timeline
                    if e.kind == "escalation"]  # fmt: skip
         assert view.status == "active" and "drp_undecided" in reasons
+        # The cell it keeps writing to reads that the incident was cancelled.
+        escalations = await eventually(
+            lambda: (
+                len(mails_of(sink, crisis.id, "escalation")) >= 2
+                and mails_of(sink, crisis.id, "escalation")
+            )
+        )
+        last = escalations[-1]  # the DRP undecided's, after the cancellation
+        text = last.get_body(("plain",)).get_content()  # type: ignore[attr-defined]
+        assert f"L'incident {incident.id} a été annulé le " in text
         assert AT_RISK not in reasons, reasons
         assert any(e.kind == "incident_closed" for e in view.timeline)
         # No DRP decision by its step: the step is missed, then settled by the decision (met

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from temporalio.testing import WorkflowEnvironment
 
 from starters.dev.smtp_sink import MailSink
+from tests.helpers import eventually
 from tests.test_crisis_chronogram import crisis_status
 from workers.settings import Settings
 from workers.worker import build_worker
@@ -72,5 +73,12 @@ async def test_worker_restart_mid_crisis(
         )
         closing = next(m for m in view.milestones if m.step == "closing")
         assert closing.status == "late" and closing.done_at is not None
+        told = await eventually(
+            lambda: [m for m in sink.messages
+                     if m["X-Vigie-Crisis"] == crisis_id and m["X-Vigie-Kind"] == "closing"]
+        )  # fmt: skip
+        assert "sans confirmation du client du retour au nominal : client unreachable" in (
+            told[0].get_body(("plain",)).get_content()
+        )
         assert closing.done_at - closing.due_at > timedelta(0)
         await handle.terminate("test over")

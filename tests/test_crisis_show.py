@@ -12,7 +12,7 @@ from rich.console import Console
 
 from starters.crisis_show import fields, print_lines, print_terminal
 from tests.test_chat_notifications import OPENED, crisis
-from workflows.crisis_models import CrisisView, Member, Milestone, Notification
+from workflows.crisis_models import CrisisView, Member, Milestone, Notification, Validation
 from workflows.models import TimelineEntry
 
 MANAGER = "incident-manager-on-duty@client-with-a-long-name.example.org"
@@ -37,6 +37,8 @@ def busy() -> CrisisView:
                           detail="550 no such user\tthere")],
         timeline=[TimelineEntry(at=OPENED, kind="opened", by="im",
                                 text="Crise ouverte (incident majeur, hors heures ouvrées).")],
+        validations=[Validation(party="client", decision="declined", by=MANAGER,
+                                role="client.management_1", at=OPENED, note="not yet")],
         mails_pending=1,
     )  # fmt: skip
 
@@ -59,7 +61,10 @@ def test_a_pipe_gets_fields_then_a_line_per_milestone_member_notification_and_en
     assert said["drp"] == "" and said["mails waiting"] == "1"
     rows = lines[len(labels) :]
     kinds = [parts[0] for parts in rows]
-    assert kinds == ["milestone"] * 2 + ["member"] + ["notification"] * 13 + ["timeline"]
+    assert kinds == (["milestone"] * 2 + ["member"] + ["validation"] + ["notification"] * 13
+                     + ["timeline"])  # fmt: skip
+    assert rows[3][1:] == ["client", "declined", MANAGER, "client.management_1",
+                           OPENED.isoformat(), "not yet"]  # fmt: skip
     assert rows[1][1:] == ["cell_opening", (OPENED + timedelta(hours=1)).isoformat(), "",
                            "pending", ""]  # fmt: skip
     assert rows[2][1:] == ["Ann Martin", MANAGER, "pilot: incident manager", "yes", "yes"]
@@ -77,3 +82,5 @@ def test_a_terminal_shows_what_is_due_who_is_in_the_cell_and_what_was_sent(width
     assert any(line.startswith("latest 10 notifications") for line in lines)
     words = " ".join(" ".join(lines).replace("│", " ").split())
     assert "Crise ouverte (incident majeur, hors heures ouvrées)." in words
+    assert "T0: " in words and "incident: incident-42" in words
+    assert "validation: client declined by " in words and "not yet" in words

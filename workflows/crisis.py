@@ -821,6 +821,7 @@ class CrisisWorkflow(Operations[CrisisView]):
         ]
         if u.forecast:
             lines.append(self._line("line.forecast", text=u.forecast))
+        lines.append(self._line("line.posted", posted_at=u.at.isoformat(), by=u.by))
         return lines
 
     def _context_lines(self) -> list[str]:
@@ -830,7 +831,15 @@ class CrisisWorkflow(Operations[CrisisView]):
         lines = [self._line(t0, t0_at=s.t0.isoformat())]
         if s.description.strip():
             lines.append(self._line("line.description", text=s.description.strip()))
-        return lines
+        return lines + self._incident_ended_lines()
+
+    def _incident_ended_lines(self) -> list[str]:
+        """That the incident was cancelled, for the cell the crisis keeps writing to."""
+        s = self.state
+        if s.incident_ended_at is None:
+            return []
+        ended = {"incident_id": s.incident_id or "", "ended_at": s.incident_ended_at.isoformat()}
+        return [self._line("line.incident_cancelled", **ended)]
 
     def _drp_due_text(self) -> str:
         """The DRP decision taken, or when it is due (the action plan's step; none is asked
@@ -863,6 +872,7 @@ class CrisisWorkflow(Operations[CrisisView]):
                 [self._line("line.post_update")],
             )
         lines.append(self._line("line.drp", drp=self._drp_text()))
+        lines += self._incident_ended_lines()
         s.last_status_at = now
         self._record("status_mail", SYSTEM, text=lines[0])
         self._mail("status", self._recipients(["cell.participants"]), lines)
@@ -891,6 +901,8 @@ class CrisisWorkflow(Operations[CrisisView]):
         level = {"level": str(s.level), "hours": kind}
         self._record("escalation", by, **level, **why, to=", ".join(contacts))
         lines = [self._line("line.level", **level), self._line("line.reason", **why)]
+        if by != SYSTEM:
+            lines.append(self._line("line.escalated_by", by=by))
         self._mail("escalation", contacts, lines + self._context_lines())
         self._escalation_joins_cell(before, contacts)
 
@@ -1118,6 +1130,7 @@ class CrisisWorkflow(Operations[CrisisView]):
             s.auto_escalated.clear()
         elif self._ended_unresolved(input) and versions.patched(PATCH_INCIDENT_ENDED):
             s.auto_escalations.clear()  # its deadlines no longer stand
+            s.incident_ended_at = input.at
             line = self._line(
                 "line.incident_ended", incident_id=s.incident_id or "", crisis_id=s.crisis_id
             )
@@ -1224,11 +1237,11 @@ class CrisisWorkflow(Operations[CrisisView]):
             due_at=due_at,
             role=self._role(input.by),
         )
-        self._mail(
-            "closing",
-            self._recipients(["cell.participants"]),
-            [self._line("line.text", text=input.summary)],
-        )
+        closing = [self._line("line.text", text=input.summary)]
+        if s.nominal_confirmed is None and input.without_client_confirmation:
+            reason = input.without_client_confirmation
+            closing.append(self._line("closed_unconfirmed", reason=reason))
+        self._mail("closing", self._recipients(["cell.participants"]), closing)
         self._mail(
             "rex_draft",
             self._recipients(["provider.incident_manager"]),

@@ -284,6 +284,9 @@ class CrisisState(BaseModel):
     )
     application: str | None = None
     description: str = ""
+    incident_ended_at: datetime | None = Field(
+        default=None, description="When its incident ended unresolved (cancelled)"
+    )
     applied_updates: list[str] = Field(
         default=[], description="Ids of the latest Updates applied: each is applied once"
     )

@@ -807,6 +807,17 @@ SENTENCES: dict[str, dict[str, str]] = {
         "--summary SUMMARY, with --without-confirmation REASON while the client has not "
         "confirmed the return to nominal.",
     },
+    "line.incident_cancelled": {
+        FR: "L'incident {incident_id} a été annulé le {ended_at} ; la crise continue jusqu'à sa "
+        "clôture.",
+        EN: "Incident {incident_id} was cancelled on {ended_at}; the crisis goes on until it "
+        "is closed.",
+    },
+    "line.posted": {
+        FR: "Point publié le {posted_at} par {by}.",
+        EN: "Update posted {posted_at} by {by}.",
+    },
+    "line.escalated_by": {FR: "Escalade demandée par {by}.", EN: "Escalation asked by {by}."},
     "line.nothing_posted": {
         FR: "Rien n'a été publié depuis le dernier point ; rappel du dernier point publié :",
         EN: "Nothing was posted since the last status; the last one posted:",
