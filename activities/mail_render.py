@@ -151,7 +151,10 @@ class MailRenderer:
     def render_crisis(self, input: CrisisMailInput) -> EmailMessage:
         mail = input.mail
         heading = CRISIS_SUBJECTS[mail.language].get(mail.kind, mail.kind)
-        subject = header_text(f"[{input.crisis_id}] {heading} — {mail.subject}")
+        subject = f"[{input.crisis_id}] {heading} — {mail.subject}"
+        if mail.drill:  # "EXERCICE — [crisis-…] …": first, whatever the client cuts
+            subject = render("drill.subject", {"title": subject}, mail.language, "UTC")
+        subject = header_text(subject)
         context = {
             "mail": mail,
             "subject": subject,

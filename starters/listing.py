@@ -112,6 +112,8 @@ async def list_rows(
 def iso(value: Any) -> str:
     if value is None:
         return ""
+    if isinstance(value, bool):  # as the views say it
+        return "yes" if value else "no"
     return value.isoformat() if isinstance(value, datetime) else str(value)
 
 

@@ -132,7 +132,7 @@ async def test_open_prints_the_id_last_and_operations_work(
         "pending",
         "P2",
         "silver",
-        "False",
+        "no",  # breached: yes or no, as vigie status says it
         "",  # pending: the resolution deadline is paused, nothing falls due
         line.split("\t")[6],
         "Payroll export fails",

@@ -154,7 +154,9 @@ async def test_drill_runs_the_whole_chronogram(
     drill_id = err.split("drill ", 1)[1].split()[0]
     sent = [m for m in sink.messages if m["X-Vigie-Crisis"] == drill_id]
     assert sent and all(
-        "EXERCICE — application principale indisponible" in str(m["Subject"]) for m in sent
+        str(m["Subject"]).startswith(f"EXERCICE — [{drill_id}] ")
+        and str(m["Subject"]).endswith(" — application principale indisponible")
+        for m in sent
     ), [str(m["Subject"]) for m in sent]
     bodies = [str(part.get_content()) for m in sent if (part := m.get_body(("plain",)))]
     assert all(b.split("\n")[2].startswith("EXERCICE : ce message fait partie") for b in bodies)

@@ -1330,9 +1330,8 @@ class CrisisWorkflow(Operations[CrisisView]):
         s = self.state
         key = f"{s.crisis_id}.{s.mail_seq}"
         s.mail_seq += 1
-        subject = s.title
-        if s.time_scale > 1:  # a drill says so in every subject and first line
-            subject = self._line("drill.subject", title=s.title)
+        drill = s.time_scale > 1  # a drill says so first in every subject and body
+        if drill:
             lines = [self._line("line.drill"), *lines]
         s.outbox.append(
             CrisisMail(
@@ -1342,10 +1341,11 @@ class CrisisWorkflow(Operations[CrisisView]):
                 to=recipients,
                 channel=self._channel(),
                 language=s.language,
-                subject=subject,
+                subject=s.title,
                 lines=lines,
                 markdown=markdown,
                 at=workflow.now(),
+                drill=drill,
             )
         )
         if s.thread_key is None:

@@ -203,6 +203,7 @@ class CrisisMail(BaseModel):
     at: Instant | None = Field(
         default=None, description="When it was queued: its Date (none in mails queued before)"
     )
+    drill: bool = Field(default=False, description="Part of an exercise: its subject says so first")
 
 
 class Notification(BaseModel):
