@@ -160,7 +160,10 @@ async def test_google_chat_webhook_threads_by_incident() -> None:
 TYPED = MESSAGE.model_copy(
     update={
         "title": "<users/all> @channel <!channel> Checkout down",
-        "facts": [("Application", "[Ouvrir dans Temporal](https://evil.example)")],
+        "facts": [
+            ("Application", "[Ouvrir dans Temporal](https://evil.example)"),
+            ("Catégorie", "app | **Statut** | Résolu"),
+        ],
         "text": "<https://evil.example|Ouvrir dans Temporal> @here ![x](https://evil.example/p)"
         " bob@example.com",
     }
@@ -168,7 +171,13 @@ TYPED = MESSAGE.model_copy(
 # What would notify everyone or make a link in each vendor's format, unescaped.
 LIVE = {
     "google_chat": [r"<users/all>", r"<https://evil"],
-    "mattermost": [r"@(channel|here|all)", r"(?<!\\)\]\(https://evil", r"(?<!\\)<https://evil"],
+    "mattermost": [
+        r"@(channel|here|all)",
+        r"(?<!\\)\]\(https://evil",
+        r"(?<!\\)<https://evil",
+        r"(?<!\\)\*\*Statut",
+        r"(?<!\\)\| R",  # emphasis, a cell made in a cell
+    ],
     "slack": [r"<!channel>", r"<https://evil"],
     "teams": [r"\]\(https://evil"],
 }

@@ -1149,8 +1149,9 @@ class CrisisWorkflow(Operations[CrisisView]):
         reason = (input.without_client_confirmation or "").strip()
         if self._trust and self.state.nominal_confirmed is None and not reason:
             raise Refused(
-                "the client has not confirmed the return to nominal: confirm_nominal first, "
-                "or close with without_client_confirmation giving the reason"
+                "the client has not confirmed the return to nominal: confirm_nominal first "
+                "(CLI: vigie crisis confirm-nominal), or close with without_client_confirmation "
+                "giving the reason (CLI: --without-confirmation REASON)"
             )
 
     def _check_confirm_nominal(self, input: ConfirmNominalInput) -> None:

@@ -8,19 +8,17 @@ from typing import Any
 
 from workflows.chat import ChatMessage
 
+# What Markdown reads as links, images, emphasis, code or raw HTML.
+_MARKDOWN = re.compile(r"[\\\[\]<*_~`]")
 # An @ that starts a mention: not inside a word or an address (bob@example.com stays one).
 _MENTION = re.compile(r"(?<![\w.+-])@")
 
 
 def inert(text: str) -> str:
-    """Typed text that cannot mention (``@channel`` would notify everyone: a zero-width space
-    follows an @ that starts a word) nor make a link or an image (``[``, ``]`` and ``<``
-    escaped)."""
-    escaped = (
-        text.replace("\\", "\\\\").replace("[", "\\[").replace("]", "\\]")
-        .replace("<", "\\<")
-    )  # fmt: skip
-    return _MENTION.sub("@\u200b", escaped)
+    """Typed text shown as typed: it cannot mention (``@channel`` would notify everyone: a
+    zero-width space follows an @ that starts a word), nor make a link, an image or emphasis
+    (Markdown's characters are escaped, which shows them as they are)."""
+    return _MENTION.sub("@\u200b", _MARKDOWN.sub(r"\\\g<0>", text))
 
 
 def _cell(text: str) -> str:
