@@ -16,7 +16,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from starters.dev.smtp_sink import MailSink
 from tests.helpers import advance, assert_eventually, eventually, on_a_business_morning
-from tests.test_crisis_chronogram import crisis_status, mails, start_crisis, to
+from tests.test_crisis_chronogram import crisis_status, eventually_last, mails, start_crisis, to
 from workers.settings import Settings
 from workers.worker import build_worker
 from workflows.crisis import CrisisWorkflow
@@ -155,6 +155,11 @@ async def test_urgent_changes_are_tracked_and_the_rex_goes_to_the_restricted_lis
         await crisis.execute_update(
             CrisisWorkflow.service_restored, ServiceRestoredInput(by="referents@example.com")
         )
+        # Closed before the client confirmed, as a Signal: refused, said in French.
+        await crisis.signal("close_crisis", {"by": "dm", "summary": "pool fixed"})
+        refused = await eventually_last(crisis, "refused")
+        assert "le client n'a pas confirmé le retour au nominal" in refused.text
+        assert "--without-confirmation RAISON" in refused.text
         await crisis.execute_update(
             CrisisWorkflow.confirm_nominal, ConfirmNominalInput(by="dnum@client.example.org")
         )

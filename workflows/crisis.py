@@ -1151,7 +1151,8 @@ class CrisisWorkflow(Operations[CrisisView]):
             raise Refused(
                 "the client has not confirmed the return to nominal: confirm_nominal first "
                 "(CLI: vigie crisis confirm-nominal), or close with without_client_confirmation "
-                "giving the reason (CLI: --without-confirmation REASON)"
+                "giving the reason (CLI: --without-confirmation REASON)",
+                "why.unconfirmed_close",
             )
 
     def _check_confirm_nominal(self, input: ConfirmNominalInput) -> None:

@@ -503,6 +503,14 @@ SENTENCES: dict[str, dict[str, str]] = {
         FR: "l'événement est daté du {event_at}, hors de la crise (de son T0 à maintenant)",
         EN: "the event is dated {event_at}, outside the crisis (from its T0 to now)",
     },
+    "why.unconfirmed_close": {
+        FR: "le client n'a pas confirmé le retour au nominal : confirm_nominal d'abord (vigie "
+        "crisis confirm-nominal), ou clôturer avec without_client_confirmation et la raison "
+        "(--without-confirmation RAISON)",
+        EN: "the client has not confirmed the return to nominal: confirm_nominal first (vigie "
+        "crisis confirm-nominal), or close with without_client_confirmation giving the reason "
+        "(--without-confirmation REASON)",
+    },
     "why.last_level": {
         FR: "la crise est déjà au dernier niveau d'escalade ({level})",
         EN: "the crisis is already at the last escalation level ({level})",
