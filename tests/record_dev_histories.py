@@ -24,6 +24,7 @@ import json
 import sys
 import tempfile
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -74,6 +75,19 @@ async def deliver(gateway: TemporalGateway, name: str, alert_id: str, **alert: A
         await gateway.signal(todo.incident_id, todo.operation, todo.input, todo.start)
 
 
+async def crisis_when(crisis: WorkflowHandle[Any, Any], wanted: Callable[[Any], bool]) -> None:
+    """Waits (30 s at most) until the crisis answers its status with a view ``wanted``."""
+
+    async def matches() -> None:
+        try:
+            view = await crisis.query(CrisisWorkflow.status)
+        except (RPCError, WorkflowQueryFailedError) as exc:
+            raise AssertionError(f"crisis not answering yet: {exc}") from exc
+        assert wanted(view), view.timeline
+
+    await assert_eventually(matches, within=30.0)
+
+
 async def opsgenie_major(client: Client, queue: str) -> list[tuple[str, WorkflowHandle[Any, Any]]]:
     alert = f"recorded-{uuid.uuid4().hex[:8]}"
     gateway = TemporalGateway(client, queue)
@@ -87,16 +101,8 @@ async def opsgenie_major(client: Client, queue: str) -> list[tuple[str, Workflow
         IncidentWorkflow.qualify_p1, QualifyP1Input(by="im", verdict="major")
     )
     crisis = client.get_workflow_handle(f"crisis-incident-{alert}")
-
-    async def crisis_told() -> None:
-        try:
-            view = await crisis.query(CrisisWorkflow.status)
-        except (RPCError, WorkflowQueryFailedError) as exc:
-            raise AssertionError(f"crisis not answering yet: {exc}") from exc
-        assert any(e.kind == "incident_resolved" for e in view.timeline), view.timeline
-
     await deliver(gateway, "close", alert, note="gateway back")
-    await assert_eventually(crisis_told, within=30.0)
+    await crisis_when(crisis, lambda v: any(e.kind == "incident_resolved" for e in v.timeline))
     await status_when(incident, lambda v: v.status == "resolved" and v.mails_pending == 0)
     return [("incident_opsgenie_major", incident), ("crisis_child", crisis)]
 
@@ -124,18 +130,12 @@ async def incident_cancelled(
         IncidentWorkflow.qualify_p1, QualifyP1Input(by="im", verdict="major")
     )
     crisis = client.get_workflow_handle(f"crisis-{incident.id}")
-
-    async def crisis_told() -> None:
-        try:
-            view = await crisis.query(CrisisWorkflow.status)
-        except (RPCError, WorkflowQueryFailedError) as exc:
-            raise AssertionError(f"crisis not answering yet: {exc}") from exc
-        assert any(e.kind == "incident_closed" for e in view.timeline), view.timeline
-        assert view.mails_pending == 0, view.mails_pending
-
     await status_when(incident, lambda v: v.crisis_id is not None)
     await incident.cancel()
-    await assert_eventually(crisis_told, within=30.0)
+    await crisis_when(
+        crisis,
+        lambda v: any(e.kind == "incident_closed" for e in v.timeline) and v.mails_pending == 0,
+    )
     return [("crisis_incident_cancelled", crisis)]
 
 

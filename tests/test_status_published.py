@@ -103,7 +103,7 @@ async def test_with_every_worker_down_status_shows_what_the_incident_published(
     assert (fields["status"], fields["priority"], fields["breached"]) == (
         "in_progress",
         "P2",
-        "False",
+        "no",
     ), out
     assert fields["workflow task"] == "waiting for a worker, attempt 1", out
     assert datetime.fromisoformat(fields["workflow task since"]).tzinfo is not None, out
