@@ -111,6 +111,14 @@ async def test_slack_incoming_webhook_gets_block_kit_with_a_fallback_text() -> N
     }
 
 
+async def test_a_long_title_is_cut_in_slacks_header_with_an_ellipsis() -> None:
+    recorder = Recorder()
+    await channel("slack", recorder).post(MESSAGE.model_copy(update={"title": "x" * 200}), LINK)
+    _, body = recorder.only()
+    header = body["blocks"][0]["text"]["text"]
+    assert len(header) == 150 and header.endswith("…")  # Slack's limit for a header
+
+
 async def test_slack_sections_hold_at_most_ten_fields() -> None:
     recorder = Recorder()
     many = MESSAGE.model_copy(update={"facts": [(f"k{i}", "v") for i in range(13)], "text": ""})

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from workflows.chat import ChatMessage
+from workflows.limits import clip
 
 MAX_FIELDS = 10  # per section block
 MAX_HEADER = 150
@@ -19,7 +20,7 @@ def escape(text: str) -> str:
 def payload(message: ChatMessage, link: str) -> dict[str, Any]:
     fields = [{"type": "mrkdwn", "text": f"*{escape(k)}*\n{escape(v)}"} for k, v in message.facts]
     blocks: list[dict[str, Any]] = [
-        {"type": "header", "text": {"type": "plain_text", "text": message.title[:MAX_HEADER]}}
+        {"type": "header", "text": {"type": "plain_text", "text": clip(message.title, MAX_HEADER)}}
     ]
     for start in range(0, len(fields), MAX_FIELDS):
         blocks.append({"type": "section", "fields": fields[start : start + MAX_FIELDS]})
