@@ -149,6 +149,17 @@ async def test_mattermost_incoming_webhook_gets_markdown() -> None:
     ]
 
 
+async def test_mattermost_keeps_web_addresses_whole() -> None:
+    """An escape inside a bare address would become part of the link Mattermost makes."""
+    recorder = Recorder()
+    url = "https://meet.jit.si/crisis-42-Ab_c*d~e"
+    message = MESSAGE.model_copy(update={"facts": [("Conférence", url)], "text": f"voir {url}"})
+    await channel("mattermost", recorder).post(message, LINK)
+    _, body = recorder.only()
+    assert f"| **Conférence** | {url} |" in body["text"].splitlines()
+    assert f"voir {url}" in body["text"].splitlines()
+
+
 async def test_google_chat_webhook_threads_by_incident() -> None:
     recorder = Recorder(httpx.Response(200, json={"name": "spaces/AAAA/messages/x"}))
     await channel("google_chat", recorder).post(MESSAGE, LINK)
