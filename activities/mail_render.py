@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import re
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import format_datetime
@@ -24,14 +23,10 @@ from activities.mail_texts import (
     WORDING,
 )
 from activities.models import CrisisMailInput, SendMailInput
-from workflows.limits import one_line
+from workflows.limits import DIRECTION_CONTROLS, one_line
 from workflows.models import TimelineEntry
 from workflows.texts import render
 from workflows.texts import when as told_time
-
-# Explicit direction embeddings, overrides and isolates: a typed U+202E turns the rest of a
-# subject around ("— Résolu" read backwards); right-to-left text needs none of them.
-_DIRECTION_CONTROLS = re.compile("[\u202a-\u202e\u2066-\u2069]")
 
 
 def header_text(value: str) -> str:
@@ -40,7 +35,7 @@ def header_text(value: str) -> str:
     given as text, line breaks included, and writes them out as they are:
     ``=?utf-8?q?x=0D=0ABcc:_y?=`` in a title would add a Bcc header. "=?" becomes "= ?",
     which no reader decodes."""
-    return one_line(_DIRECTION_CONTROLS.sub("", value)).replace("=?", "= ?")
+    return one_line(DIRECTION_CONTROLS.sub("", value)).replace("=?", "= ?")
 
 
 MAX_ID_LEFT = 250

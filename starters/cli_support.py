@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import functools
 import getpass
-import re
 import sys
 from collections.abc import Awaitable, Callable
 from datetime import datetime
@@ -26,6 +25,7 @@ from workers.connection import connect
 from workers.policy_file import ConfigError, load_policy
 from workers.settings import Settings
 from workflows.delivery import DeliveryTrouble
+from workflows.limits import DIRECTION_CONTROLS
 
 # In a pipe, lines are never folded: ids, paths and messages stay whole for scripts.
 # What the CLI prints is data (titles, worklogs, reasons, arguments): never read as markup or
@@ -34,20 +34,16 @@ out = Console(soft_wrap=not sys.stdout.isatty(), markup=False, emoji=False)
 err = Console(stderr=True, soft_wrap=not sys.stderr.isatty(), markup=False, emoji=False)
 T = TypeVar("T")
 
-# Direction embeddings, overrides and isolates: a typed U+202E prints the rest of its line
-# backwards ("fdp.exe" reads "exe.pdf"). The CLI writes them as \\uXXXX: visible, and the same
-# string again in JSON.
-_DIRECTION_CONTROLS = re.compile("[\u202a-\u202e\u2066-\u2069]")
-
 
 class VisibleControls:
-    """A text stream that writes direction controls as escapes; anything else as given."""
+    """A text stream that writes direction controls as ``\\uXXXX`` escapes (visible, and the
+    same string again in JSON); anything else as given."""
 
     def __init__(self, stream: Any) -> None:
         self._stream = stream
 
     def write(self, text: str) -> int:
-        self._stream.write(_DIRECTION_CONTROLS.sub(lambda m: f"\\u{ord(m.group()):04x}", text))
+        self._stream.write(DIRECTION_CONTROLS.sub(lambda m: f"\\u{ord(m.group()):04x}", text))
         return len(text)
 
     def __getattr__(self, name: str) -> Any:

@@ -66,8 +66,6 @@ def print_lines(view: IncidentView) -> None:
 
 
 def flat(value: Any) -> str:
-    if isinstance(value, bool):
-        return "yes" if value else "no"
     return " ".join(iso(value).split("\t")).replace("\r", " ").replace("\n", " ")
 
 

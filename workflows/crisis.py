@@ -61,11 +61,19 @@ with workflow.unsafe.imports_passed_through():
         ValidateCrisisInput,
         Validation,
     )
-    from workflows.crisis_rules import future, mentions, next_crisis_due, settle
+    from workflows.crisis_rules import (
+        future,
+        is_incident,
+        mentions,
+        next_crisis_due,
+        settle,
+        shown_step,
+    )
     from workflows.delivery import send_in_rounds
     from workflows.details import crisis_details
     from workflows.ledger_facts import RecordCrisisFactsInput, crisis_facts
     from workflows.ledger_writer import LedgerWriter
+    from workflows.matrix import Contact
     from workflows.metrics import count
     from workflows.models import (
         CompleteUrgentChangeInput,
@@ -650,11 +658,15 @@ class CrisisWorkflow(Operations[CrisisView]):
         return list(dict.fromkeys(found))
 
     def _level_contacts(self) -> list[str]:
+        return [str(c.email) for c in self._level_people()]
+
+    def _level_people(self) -> list[Contact]:
+        """The contacts of the escalation level reached, on its ladder."""
         s = self.state
         if s.level == 0 or s.level_kind is None:
             return []
         levels = getattr(s.matrix.levels, s.level_kind)
-        return [str(c.email) for c in s.matrix.level_contacts(levels[s.level - 1])]
+        return s.matrix.level_contacts(levels[s.level - 1])
 
     # ------------------------------------------------------------ timeline
 
@@ -897,22 +909,22 @@ class CrisisWorkflow(Operations[CrisisView]):
         s.level += 1
         before = {member.email for member in s.members}
         self._compose_cell()
-        contacts = self._level_contacts()
+        people = self._level_people()
+        contacts = [str(c.email) for c in people]
         level = {"level": str(s.level), "hours": kind}
         self._record("escalation", by, **level, **why, to=", ".join(contacts))
         lines = [self._line("line.level", **level), self._line("line.reason", **why)]
         if by != SYSTEM:
             lines.append(self._line("line.escalated_by", by=by))
         self._mail("escalation", contacts, lines + self._context_lines())
-        self._escalation_joins_cell(before, contacts)
+        self._escalation_joins_cell(before, people)
 
-    def _escalation_joins_cell(self, before: set[str], contacts: list[str]) -> None:
+    def _escalation_joins_cell(self, before: set[str], people: list[Contact]) -> None:
         """The level's contacts take part in the cell (told by the escalation mail), and
         whoever the level made a permanent member without mailing them is told they joined:
         outside business hours the ladder and the cell's levels (§4.3) name different people."""
         s = self.state
-        assert s.level_kind is not None
-        people = s.matrix.level_contacts(getattr(s.matrix.levels, s.level_kind)[s.level - 1])
+        contacts = {str(c.email) for c in people}
         members = {member.email for member in s.members}
         joined = [e for e in members - before if e not in contacts]
         outside = list({str(c.email): c for c in people if str(c.email) not in members}.values())
@@ -1026,8 +1038,7 @@ class CrisisWorkflow(Operations[CrisisView]):
         self._done("escalation", by)
 
     def _is_incident(self) -> bool:
-        """A crisis for a major incident (opened from one, or said to be one)."""
-        return self.state.incident_id is not None or self.state.criterion == "major_incident"
+        return is_incident(self.state)
 
     def _check_add_member(self, input: AddMemberInput) -> None:
         self._require_active("add a member")
@@ -1218,8 +1229,10 @@ class CrisisWorkflow(Operations[CrisisView]):
         now = workflow.now()
         s.status, s.closed_at, s.summary = "closed", now, input.summary
         s.closed = self._acted(input.by, input.without_client_confirmation)
+        unconfirmed: list[str] = []  # said in the closing mail as in the timeline
         if s.nominal_confirmed is None and input.without_client_confirmation:
             self._record("closed_unconfirmed", input.by, reason=input.without_client_confirmation)
+            unconfirmed.append(s.timeline[-1].text)
         m = self._milestone("closing")
         if m is not None:
             if m.status == "pending":
@@ -1239,10 +1252,7 @@ class CrisisWorkflow(Operations[CrisisView]):
             due_at=due_at,
             role=self._role(input.by),
         )
-        closing = [self._line("line.text", text=input.summary)]
-        if s.nominal_confirmed is None and input.without_client_confirmation:
-            reason = input.without_client_confirmation
-            closing.append(self._line("closed_unconfirmed", reason=reason))
+        closing = [self._line("line.text", text=input.summary), *unconfirmed]
         self._mail("closing", self._recipients(["cell.participants"]), closing)
         self._mail(
             "rex_draft",
@@ -1319,7 +1329,7 @@ class CrisisWorkflow(Operations[CrisisView]):
         return render(sentence, fields, s.language, s.policy.business_hours.timezone)
 
     def _record_milestone(self, m: Milestone, by: str) -> None:
-        step = m.step if m.step != "escalation" or self._is_incident() else "escalation_event"
+        step = shown_step(m.step, self.state)
         self._record("milestone", by, step=step, milestone_status=m.status)
         self._count_milestone(m)
 

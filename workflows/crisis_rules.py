@@ -8,6 +8,16 @@ from datetime import datetime, timedelta
 from workflows.crisis_models import CrisisState, Milestone
 
 
+def is_incident(s: CrisisState) -> bool:
+    """A crisis for a major incident (opened from one, or said to be one)."""
+    return s.incident_id is not None or s.criterion == "major_incident"
+
+
+def shown_step(step: str, s: CrisisState) -> str:
+    """A step's name as people read it: T0+30 tells DNUM of a P1, or of a crisis event."""
+    return "escalation_event" if step == "escalation" and not is_incident(s) else step
+
+
 def mentions(text: str, keywords: list[str]) -> bool:
     """True when ``text`` holds one of ``keywords`` as whole words, case-insensitive.
 

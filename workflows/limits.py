@@ -63,6 +63,10 @@ _NOT_IN_LINE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
 # In a free text, tab and line breaks are fine.
 _NOT_IN_TEXT = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
 _EMAIL = re.compile(EMAIL_PATTERN)
+# Explicit direction embeddings, overrides and isolates: a typed U+202E shows the rest of its
+# line backwards ("fdp.exe" as "exe.pdf", a subject's status read backwards); right-to-left
+# text needs none of them. Mail subjects leave them out; the CLI prints them as escapes.
+DIRECTION_CONTROLS = re.compile("[\u202a-\u202e\u2066-\u2069]")
 
 T = TypeVar("T")
 

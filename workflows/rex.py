@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from workflows.crisis_models import CrisisState, Milestone
+from workflows.crisis_rules import is_incident, shown_step
 from workflows.texts import value, when
 
 RACI = {
@@ -111,12 +112,8 @@ def rex_draft(state: CrisisState) -> str:
     def at(moment: datetime | None) -> str:
         return when(moment, lang, zone) if moment else "—"
 
-    incident = state.incident_id is not None or state.criterion == "major_incident"
-
     def step(name: str) -> str:
-        if name == "escalation" and not incident:  # DNUM told of the crisis, not of a P1
-            name = "escalation_event"
-        return value("step", name, lang)
+        return value("step", shown_step(name, state), lang)
 
     by_step: dict[str, Milestone] = {m.step: m for m in state.milestones}
     lines = [
@@ -137,7 +134,7 @@ def rex_draft(state: CrisisState) -> str:
         "",
         f"| {w['fact']} | {w['when']} | {w['who']} |",
         "|---|---|---|",
-        f"| {w['t0'] if incident else w['t0_event']} | {at(state.t0)} | |",
+        f"| {w['t0'] if is_incident(state) else w['t0_event']} | {at(state.t0)} | |",
     ]
     for name, label in (("ticket_opened", "ticket"), ("acknowledgement", "ack")):
         m = by_step.get(name)

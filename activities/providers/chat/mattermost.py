@@ -14,9 +14,9 @@ _MARKDOWN = re.compile(r"[\\\[\]<*_~`]")
 _MENTION = re.compile(r"(?<![\w.+-])@")
 
 
-# A bare web address: left whole (Mattermost links it, showing its own target), since an
-# escape inside it would become part of the link.
-_URL = re.compile(r"https?://[^\s<>|\[\]]+")
+# A bare web address, captured: left whole (Mattermost links it, showing its own target),
+# since an escape inside it would become part of the link.
+_URL = re.compile(r"(https?://[^\s<>|\[\]]+)")
 
 
 def inert(text: str) -> str:
@@ -24,10 +24,11 @@ def inert(text: str) -> str:
     zero-width space follows an @ that starts a word), nor make a link, an image or emphasis
     (Markdown's characters are escaped, which shows them as they are). Bare web addresses
     stay whole."""
-    parts = _URL.split(text)
-    urls = _URL.findall(text)
-    shown = [_MENTION.sub("@\u200b", _MARKDOWN.sub(r"\\\g<0>", part)) for part in parts]
-    return "".join(x for pair in zip(shown, [*urls, ""], strict=True) for x in pair)
+    parts = _URL.split(text)  # typed text and addresses in turn
+    return "".join(
+        part if n % 2 else _MENTION.sub("@\u200b", _MARKDOWN.sub(r"\\\g<0>", part))
+        for n, part in enumerate(parts)
+    )
 
 
 def _cell(text: str) -> str:
