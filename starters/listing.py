@@ -25,12 +25,17 @@ from workflows.search import (
     NEXT_DUE,
     SERVICE_LEVEL,
     SLA_BREACHED,
+    T0_MEMO,
 )
 
 INCIDENT_COLUMNS = (
-    "incident", "status", "priority", "level", "breached", "next_due", "started", "title",
+    "incident", "status", "priority", "level", "breached", "next_due", "t0", "started", "title",
 )  # fmt: skip
-CRISIS_COLUMNS = ("crisis", "status", "level", "next_due", "started", "title")
+CRISIS_COLUMNS = ("crisis", "status", "level", "next_due", "t0", "started", "title")
+# A terminal shows T0, not when the current run started; a pipe keeps its columns' places
+# from before T0 was there, T0 last.
+LEFT_OUT_IN_TERMINAL = "started"
+LAST_IN_PIPE = "t0"
 PLURALS = {"incident": "incidents", "crisis": "crises"}
 TITLE_MIN_WIDTH = 16  # below this a terminal gets the stacked form
 INDENT = 2
@@ -69,6 +74,18 @@ async def _title(execution: WorkflowExecution) -> str:
         return ""  # started without a memo
 
 
+async def _t0(execution: WorkflowExecution) -> datetime | None:
+    """T0 as the workflow keeps it in its memo, else when its current run started: T0 for
+    all but the incidents back-dated or continued as new by code that did not keep it."""
+    try:
+        kept = await execution.memo_value(T0_MEMO, None)
+        if kept is not None:
+            return datetime.fromisoformat(str(kept))
+    except (KeyError, TypeError, ValueError):
+        pass  # not kept, or not as Vigie writes it
+    return execution.start_time
+
+
 async def incident_row(execution: WorkflowExecution) -> dict[str, Any]:
     attributes = execution.typed_search_attributes
     return {
@@ -78,6 +95,7 @@ async def incident_row(execution: WorkflowExecution) -> dict[str, Any]:
         "level": str(attributes.get(SERVICE_LEVEL) or "?"),
         "breached": bool(attributes.get(SLA_BREACHED)),
         "next_due": attributes.get(NEXT_DUE),
+        "t0": await _t0(execution),
         "started": execution.start_time,
         "title": await _title(execution),
     }
@@ -91,6 +109,7 @@ async def crisis_row(execution: WorkflowExecution) -> dict[str, Any]:
         "status": str(attributes.get(CRISIS_STATUS) or "?"),
         "level": "?" if level is None else level,
         "next_due": attributes.get(NEXT_DUE),
+        "t0": await _t0(execution),
         "started": execution.start_time,
         "title": await _title(execution),
     }
@@ -131,8 +150,9 @@ def print_rows(
     if as_json:
         print(json.dumps(rows, ensure_ascii=False, indent=2, default=iso))
     elif not sys.stdout.isatty():
+        in_pipe = [*(k for k in columns if k != LAST_IN_PIPE), LAST_IN_PIPE]
         for row in rows:
-            print("\t".join(iso(row[k]).replace("\t", " ") for k in columns))
+            print("\t".join(iso(row[k]).replace("\t", " ") for k in in_pipe))
     else:
         print_terminal(rows, columns, when, out)
     err.print(f"{len(rows)} {PLURALS[what] if len(rows) != 1 else what} · query: {query}",
@@ -147,6 +167,7 @@ def print_terminal(
 ) -> None:
     """A table when its short columns fit the terminal whole (the title, last, wraps);
     otherwise each workflow stacked: its whole id, its fields labelled, then its title."""
+    columns = tuple(k for k in columns if k != LEFT_OUT_IN_TERMINAL)
     headers = [name.replace("_", " ") for name in columns]
     cells = [[cell(row[k], when) for k in columns] for row in rows]
     whole = [max(len(text) for text in column) for column in zip(headers, *cells, strict=True)]

@@ -415,6 +415,15 @@ async def continued(
     return env.client.get_workflow_handle(handle.id, run_id=handle.first_execution_run_id)
 
 
+async def back_dated(env: WorkflowEnvironment, queue: str) -> WorkflowHandle[object, object]:
+    """An incident opened with a T0 before its ticket, acknowledged, resolved and closed."""
+    t0 = await env.get_current_time() - timedelta(minutes=20)
+    handle = await open_incident(env.client, queue, priority="P3", t0=t0)
+    await handle.execute_update(IncidentWorkflow.acknowledge, AcknowledgeInput(by="alice"))
+    await resolved_and_closed(handle)
+    return handle
+
+
 async def incident_cancelled(
     env: WorkflowEnvironment, queue: str
 ) -> WorkflowHandle[object, object]:
@@ -532,6 +541,7 @@ async def main(tag: str) -> None:
                 ("crisis_operator_edges", crisis_operator_edges),
                 ("crisis_drp_late", crisis_drp_late),
                 ("incident_recategorized", recategorized),
+                ("incident_back_dated", back_dated),
             ):
                 path = HISTORIES / f"{name}_{tag}.json"
                 if path.exists():

@@ -136,6 +136,7 @@ async def test_open_prints_the_id_last_and_operations_work(
         "",  # pending: the resolution deadline is paused, nothing falls due
         line.split("\t")[6],
         "Payroll export fails",
+        line.split("\t")[6],  # T0, last: neither back-dated nor continued, it is the start
     ]
     code, out, _ = await cli("list", "--json")
     row = next(r for r in json.loads(out) if r["incident"] == incident)
@@ -320,6 +321,11 @@ async def test_open_takes_any_iso_t0_and_never_reuses_an_id(cli: Cli) -> None:
             break
         await asyncio.sleep(0.2)
     assert datetime.fromisoformat(json.loads(out)["opened_at"]) == datetime.fromisoformat(t0)
+    # Lists show the T0 given, not when the incident was opened in Vigie.
+    code, out, _ = await cli("list", "--json")
+    row = next(r for r in json.loads(out) if r["incident"] == incident)
+    assert datetime.fromisoformat(row["t0"]) == datetime.fromisoformat(t0)
+    assert datetime.fromisoformat(row["started"]) > datetime.fromisoformat(t0)
     code, _, err = await cli("open", "--title", "x", "--service-level", "gold",
                              "--priority", "P3", "--t0", "2026-11-29T15:45")  # fmt: skip
     assert code == 2 and "--t0: give an offset" in err

@@ -6,6 +6,7 @@ import asyncio
 import json
 import re
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest_asyncio
@@ -52,9 +53,10 @@ async def test_matrix_check(config_dir: Path, tmp_path: Path) -> None:
 
 
 async def test_crisis_commands(env: dict[str, str], dev_env: WorkflowEnvironment) -> None:
+    t0 = (datetime.now(UTC) - timedelta(minutes=3)).isoformat()
     code, out, err = await invoke(
         env, "crisis", "open", "--title", "Flood at the main site",
-        "--criterion", "natural_disaster", "--security",
+        "--criterion", "natural_disaster", "--security", "--t0", t0,
     )  # fmt: skip
     assert code == 0, err
     crisis = out.strip().splitlines()[-1]
@@ -90,6 +92,8 @@ async def test_crisis_commands(env: dict[str, str], dev_env: WorkflowEnvironment
         await asyncio.sleep(0.2)
     assert row is not None and row["level"] == 1 and row["title"] == "Flood at the main site"
     assert row["next_due"] == first_due
+    t0, started = (datetime.fromisoformat(row[k]) for k in ("t0", "started"))
+    assert t0 == datetime.fromisoformat(view["t0"]) and started > t0  # T0, as given
     code, out, _ = await invoke(env, "crisis", "list")  # a pipe: whole id, tab-separated
     line = next(r for r in out.splitlines() if r.startswith(crisis + "\t"))
     assert line.split("\t")[1:4] == ["active", "1", first_due]

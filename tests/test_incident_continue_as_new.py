@@ -11,6 +11,7 @@ from pathlib import Path
 from temporalio.testing import WorkflowEnvironment
 
 from starters.dev.smtp_sink import MailSink
+from starters.listing import incident_row
 from starters.updates import send_update
 from tests.conftest import free_port
 from tests.helpers import eventually, open_incident, short_runs, status, status_when
@@ -38,6 +39,10 @@ async def test_state_survives_continue_as_new(
         assert view.status == "in_progress"
         assert view.opened_at == first.opened_at
         assert view.ack_due_at == first.ack_due_at
+        # Lists show T0, kept in the memo the next run inherits, not the new run's start.
+        listed = await anext(aiter(client.list_workflows(f"WorkflowId = '{handle.id}'")))
+        assert listed.run_id != first_run and listed.start_time > first.opened_at
+        assert (await incident_row(listed))["t0"] == first.opened_at
         assert [e.text for e in view.timeline if e.kind == "worklog"][:40] == [
             f"step {n}" for n in range(40)
         ]

@@ -21,17 +21,19 @@ INCIDENTS: list[dict[str, Any]] = [
     {
         "incident": "incident-20261130-a1b2c3", "status": "in_progress", "priority": "P1",
         "level": "gold", "breached": True, "next_due": STARTED + timedelta(hours=1),
-        "started": STARTED, "title": "Checkout API down on every site for every customer [bold]",
+        "t0": STARTED - timedelta(hours=2), "started": STARTED,
+        "title": "Checkout API down on every site for every customer [bold]",
     },
     {
         "incident": WEBHOOK_ID, "status": "pending", "priority": "P3", "level": "bronze",
-        "breached": False, "next_due": None, "started": STARTED, "title": "Disk full on db-3",
+        "breached": False, "next_due": None, "t0": STARTED, "started": STARTED,
+        "title": "Disk full on db-3",
     },
 ]  # fmt: skip
 CRISES: list[dict[str, Any]] = [
     {
         "crisis": "crisis-incident-20261130-a1b2c3", "status": "active", "level": 2,
-        "next_due": STARTED, "started": STARTED, "title": "Checkout API down",
+        "next_due": STARTED, "t0": STARTED, "started": STARTED, "title": "Checkout API down",
     }
 ]  # fmt: skip
 
@@ -51,7 +53,7 @@ def test_a_narrow_terminal_gets_each_incident_stacked_whole(width: int) -> None:
     assert lines[0] == "incident-20261130-a1b2c3" and WEBHOOK_ID in lines
     for field in (
         "status: in_progress", "priority: P1", "level: gold", "breached: yes",
-        "next due: 2026-11-30 15:29 CET", "started: 2026-11-30 14:29 CET",
+        "next due: 2026-11-30 15:29 CET", "t0: 2026-11-30 12:29 CET", "t0: 2026-11-30 14:29 CET",
         "status: pending", "level: bronze", "breached: no", "next due: —",
     ):  # fmt: skip
         assert field in text, (field, text)
@@ -59,6 +61,7 @@ def test_a_narrow_terminal_gets_each_incident_stacked_whole(width: int) -> None:
         line.strip() for line in lines
     )
     assert "…" not in text
+    assert "started" not in text  # a terminal shows T0, not when the current run started
 
 
 def test_a_wide_terminal_gets_a_table_with_every_column() -> None:
@@ -136,3 +139,15 @@ def test_the_count_is_said_in_words(capsys: pytest.CaptureFixture[str]) -> None:
     assert " ".join(capsys.readouterr().err.split()) == "1 crisis · query: q"
     print_rows(CRISES * 2, CRISIS_COLUMNS, as_json=False, when=when, what="crisis", query="q")
     assert " ".join(capsys.readouterr().err.split()) == "2 crises · query: q"
+
+
+def test_a_pipe_keeps_its_columns_and_gives_t0_last(capsys: pytest.CaptureFixture[str]) -> None:
+    from starters.listing import print_rows
+
+    print_rows(INCIDENTS, INCIDENT_COLUMNS, as_json=False, when=when, what="incident", query="q")
+    first = capsys.readouterr().out.splitlines()[0].split("\t")
+    assert first[6:] == [
+        STARTED.isoformat(),
+        "Checkout API down on every site for every customer [bold]",
+        (STARTED - timedelta(hours=2)).isoformat(),
+    ]

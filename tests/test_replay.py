@@ -245,6 +245,11 @@ def test_histories_are_stored() -> None:
         # a crisis escalated twice at night: the ladder's contacts join the cell, the members
         # the levels add are told
         "crisis_night_escalations_e2026_11_30",
+        # T0 kept in the memo: a crisis's from its first publication, a back-dated
+        # incident's at its opening, and handed to the next run at a continue-as-new
+        "crisis_t2026_11_30",
+        "incident_back_dated_t2026_11_30",
+        "incident_continued_t2026_11_30",
     }
 
 

@@ -138,7 +138,9 @@ async def test_a_new_incident_and_its_crisis_record_the_baseline_and_later_patch
     markers = await markers_of_an_incident_and_its_crisis(skipping_env, settings, baseline=True)
     incident, crisis = markers
     assert incident == [versions.BASELINE, "ledger-writes-on-change", "mail-state-at-event"]
-    assert crisis == [versions.BASELINE, "ledger-refused-once"]
+    assert crisis == [versions.BASELINE, "ledger-refused-once", "t0-in-memo"]
+    # An incident keeps its T0 in its memo when back-dated or continued as new
+    # (tests/test_cli.py), the crisis always.
     # The key following the class is checked when the class changes, and this P1 keeps its
     # own: tests/test_task_priorities.py sees its marker.
     # A cancellation, a second qualification, news dated outside the crisis are checked when

@@ -85,7 +85,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.operations import SYSTEM, Operation, Operations, Refused, operations
     from workflows.reads import read_matrix, read_policy
     from workflows.rex import rex_draft
-    from workflows.search import CRISIS_LEVEL, CRISIS_STATUS, NEXT_DUE, publish
+    from workflows.search import CRISIS_LEVEL, CRISIS_STATUS, NEXT_DUE, publish, t0_memo
     from workflows.texts import render, told_reason
     from workflows.timeline import shown_timeline
     from workflows.urgent_changes import complete, open_change, request
@@ -126,6 +126,9 @@ PATCH_INCIDENT_ENDED = "incident-ended-told"
 PATCH_DRP_IN_PLAN = "drp-decision-settles-action-plan"
 # An escalation's contacts take part in the cell, and members its level adds are told.
 PATCH_ESCALATION_JOINS = "escalation-joins-cell"
+# The memo keeps T0 beside the title: `vigie crisis list` shows it (a crisis's T0 is its
+# incident's, or the one given, rarely when the crisis started).
+PATCH_T0_MEMO = "t0-in-memo"
 # A cancelled crisis waits this long at most for its last mails.
 CANCEL_WAIT = timedelta(minutes=10)
 # Notification records carried to the next run at continue-as-new: the latest ones.
@@ -401,7 +404,10 @@ class CrisisWorkflow(Operations[CrisisView]):
             self._ledger.changed()
         if self._searchable:
             if "title" not in self._published:  # what `vigie crisis list` shows
-                workflow.upsert_memo({"title": s.title})
+                memo = {"title": s.title}
+                if versions.patched(PATCH_T0_MEMO):
+                    memo |= t0_memo(s.t0)
+                workflow.upsert_memo(memo)
                 self._published["title"] = s.title
             self._published = publish(
                 self._published,

@@ -101,7 +101,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.operations import SYSTEM, Operation, Operations, Refused, operations
     from workflows.policy import Policy, Priority
     from workflows.reads import read_matrix, read_policy
-    from workflows.search import NEXT_DUE, incident_attributes, publish
+    from workflows.search import NEXT_DUE, incident_attributes, publish, t0_memo
     from workflows.sla import RESOLVED_STOP, DeadlineMemo, Deadlines, Stop, due_as_resolved
     from workflows.texts import render, told_reason
     from workflows.timeline import shown_timeline
@@ -145,6 +145,9 @@ PATCH_MAJOR_ONCE = "major-qualified-once"
 # A crisis that fails to start is mailed to the incident manager (the qualification was
 # answered before the crisis started) and published at once.
 PATCH_CRISIS_FAILURE_TOLD = "crisis-failure-told"
+# The memo keeps T0 where the start time does not say it: a back-dated incident, and every
+# run after a continue-as-new (lists read it instead of the current run's start).
+PATCH_T0_MEMO = "t0-in-memo"
 # A deadline timer wakes this much before the deadline and re-arms on the time left, so that
 # a task that waited in a busy worker does not push the deadline back.
 WAKE_EARLY = timedelta(seconds=30)
@@ -272,6 +275,9 @@ class IncidentWorkflow(Operations[IncidentView]):
         self._mail_state_on = versions.patched(PATCH_MAIL_STATE)
         if self._state is None:
             self._state = await self._open(input)
+            s = self._state
+            if s.opened_at != s.ticket_opened_at and versions.patched(PATCH_T0_MEMO):
+                workflow.upsert_memo(t0_memo(s.opened_at))
         else:
             s = self._state
             if s.crisis_id and not s.crisis_started and any(e.kind == "crisis" for e in s.timeline):
@@ -1331,8 +1337,12 @@ class IncidentWorkflow(Operations[IncidentView]):
         s = self.state
         if self._ledger is not None:
             self._ledger.stop()  # the next run writes its facts again
-        if versions.patched(PATCH_BOUNDED_CAN):
-            workflow.continue_as_new(carried_input(self._input, s))  # under the payload limit
+        # The next run gets its start's memo, not what this run upserted: given whole.
+        memo = None  # older code: the start's memo
+        if versions.patched(PATCH_T0_MEMO):
+            memo = {**workflow.memo(), **t0_memo(s.opened_at)}
+        if versions.patched(PATCH_BOUNDED_CAN):  # under the payload limit
+            workflow.continue_as_new(carried_input(self._input, s), memo=memo)
         s.timeline, trimmed = carried(s.timeline)
         s.timeline_trimmed += trimmed
-        workflow.continue_as_new(self._input.model_copy(update={"state": s}))
+        workflow.continue_as_new(self._input.model_copy(update={"state": s}), memo=memo)

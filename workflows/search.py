@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from temporalio import workflow
@@ -29,6 +30,16 @@ SEARCH_ATTRIBUTES: tuple[SearchAttributeKey[Any], ...] = (
     CRISIS_STATUS,
     CRISIS_LEVEL,
 )
+
+T0_MEMO = "t0"
+"""Memo key of an incident's or a crisis's T0 (ISO 8601), when it differs from the start of
+its first run or once it continued as new (a memo is carried to the next run): what
+`vigie list` shows, since a workflow's start time is its current run's."""
+
+
+def t0_memo(t0: datetime) -> dict[str, str]:
+    return {T0_MEMO: t0.isoformat()}
+
 
 TYPE_NAMES = {"KEYWORD": "Keyword", "BOOL": "Bool", "DATETIME": "Datetime", "INT": "Int"}
 """The `temporal operator search-attribute create --type` name of each kind."""

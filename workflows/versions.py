@@ -64,6 +64,7 @@ SINCE_BASELINE: tuple[str, ...] = (
     "crisis-failure-told",
     "drp-decision-settles-action-plan",
     "escalation-joins-cell",
+    "t0-in-memo",
 )
 
 # Patches that new workflows no longer take (the worker's patch gate refuses them); their code
