@@ -363,6 +363,10 @@ async def test_saturday_night_escalates_outside_business_hours(
         await crisis.signal("escalate", {"by": "im", "reason": "again"})
         last = await eventually_last(crisis, "refused")
         assert "la crise est déjà au dernier niveau d'escalade (3)" in last.text
+        # Sent with two inputs: refused by name too, the crisis carries on.
+        await crisis.signal("escalate", args=[{"by": "im", "reason": "a"}, {"by": "im"}])
+        arity = "Signal escalate refusé : une seule entrée attendue (un objet JSON), 2 reçue(s)"
+        assert (await eventually_last(crisis, "refused", arity)).text == arity
         assert (await crisis_status(crisis)).level == 3
 
 
@@ -392,13 +396,13 @@ async def test_mail_system_incident_uses_the_alternate_relay(
 
 
 async def eventually_last(
-    crisis: WorkflowHandle[CrisisWorkflow, CrisisView], kind: str
+    crisis: WorkflowHandle[CrisisWorkflow, CrisisView], kind: str, text: str | None = None
 ) -> TimelineEntry:
-    """The crisis's latest timeline entry, once it is of ``kind``."""
+    """The crisis's latest timeline entry, once it is of ``kind`` (and says ``text``)."""
 
     async def check() -> TimelineEntry:
         last = (await crisis_status(crisis)).timeline[-1]
-        assert last.kind == kind, last
+        assert last.kind == kind and text in (None, last.text), last
         return last
 
     return await assert_eventually(check)

@@ -86,6 +86,26 @@ async def test_invalid_operations_are_refused_as_updates_and_recorded_as_signals
         assert "Signal add_worklog refusé" in texts[2]
         assert "by: Field required" in texts[3]
 
+        # Sent with no input, or two (`temporal workflow signal` without --input, or with
+        # it twice): refused by name, never a workflow task failing on every attempt.
+        await handle.signal("acknowledge")
+        await handle.signal("acknowledge", args=[{"by": "dan"}, {"by": "eve"}])
+        view = await status_when(
+            handle, lambda v: len([e for e in v.timeline if e.kind == "refused"]) == 6
+        )
+        texts = [e.text for e in view.timeline if e.kind == "refused"][4:]
+        assert texts == [
+            "Signal acknowledge refusé : une seule entrée attendue (un objet JSON), 0 reçue(s)",
+            "Signal acknowledge refusé : une seule entrée attendue (un objet JSON), 2 reçue(s)",
+        ]
+        assert [e.by for e in view.timeline if e.kind == "refused"][4:] == ["unknown", "dan"]
+        for args in ([], [{"by": "dan"}, {"by": "eve"}]):
+            with pytest.raises(WorkflowUpdateFailedError) as refused:
+                await handle.execute_update("acknowledge", args=args)
+            assert refused.value.cause.message == (
+                f"acknowledge takes one input (a JSON object), {len(args)} given"
+            )
+
         view = await status(handle)
         assert view.status == "open"
         # Update refusals leave no trace in the timeline.

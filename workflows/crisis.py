@@ -1305,8 +1305,8 @@ class CrisisWorkflow(Operations[CrisisView]):
     # ------------------------------------------------------------- plumbing
 
     @workflow.signal(name="incident_changed", description=DESCRIPTIONS["incident_changed"])
-    async def incident_changed_signal(self, input: Any) -> None:
-        await self._run_signal(INCIDENT_CHANGED, input)
+    async def incident_changed_signal(self, *inputs: Any) -> None:
+        await self._run_signal(INCIDENT_CHANGED, inputs)  # refused unless exactly one
 
     @workflow.query(name="status", description=DESCRIPTIONS["status"])
     def status(self) -> CrisisView:

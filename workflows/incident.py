@@ -1046,8 +1046,8 @@ class IncidentWorkflow(Operations[IncidentView]):
             self._mirror(AlertCommand(action="add_tags", user=user, tags=[status_tag(after)]))
 
     @workflow.signal(name="alert_created", description=DESCRIPTIONS["alert_created"])
-    async def alert_created_signal(self, input: Any) -> None:
-        await self._run_signal(ALERT_CREATED, input)
+    async def alert_created_signal(self, *inputs: Any) -> None:
+        await self._run_signal(ALERT_CREATED, inputs)  # refused unless exactly one
 
     @workflow.query(
         name="status",

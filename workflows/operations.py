@@ -106,14 +106,17 @@ def operations(view: type, table: Sequence[Operation]) -> Callable[[W], W]:
 
 
 def _handlers(op: Operation, view: type) -> dict[str, Any]:
-    async def signal(self: Operations[Any], input: Any) -> None:
-        await self._run_signal(op, input)
+    # Any number of inputs is taken, so that one sent with none or with two (`temporal
+    # workflow signal` with no --input, or two) is refused by name instead of failing the
+    # workflow task on every attempt.
+    async def signal(self: Operations[Any], *inputs: Any) -> None:
+        await self._run_signal(op, inputs)
 
-    async def update(self: Operations[Any], input: Any) -> Any:
-        return await self._run_update(op, input)
+    async def update(self: Operations[Any], *inputs: Any) -> Any:
+        return await self._run_update(op, _one(op, inputs))
 
-    def validator(self: Operations[Any], input: Any) -> None:
-        self._validate(op, input)
+    def validator(self: Operations[Any], *inputs: Any) -> None:
+        self._validate(op, _one(op, inputs))
 
     for fn, name, returns in (
         (signal, f"{op.name}_signal", None),
@@ -121,7 +124,7 @@ def _handlers(op: Operation, view: type) -> dict[str, Any]:
         (validator, f"_validate_{op.name}", None),
     ):
         fn.__name__ = fn.__qualname__ = name
-        fn.__annotations__ = {"input": Any, "return": returns}
+        fn.__annotations__ = {"inputs": Any, "return": returns}
     handlers: dict[str, Any] = {
         f"{op.name}_signal": workflow.signal(name=op.name, description=op.description)(signal),
     }
@@ -129,6 +132,17 @@ def _handlers(op: Operation, view: type) -> dict[str, Any]:
     defined.validator(validator)
     handlers[op.name] = defined
     return handlers
+
+
+def arity(op: Operation, given: int) -> str:
+    return f"{op.name} takes one input (a JSON object), {given} given"
+
+
+def _one(op: Operation, inputs: tuple[Any, ...]) -> Any:
+    """The one input an Update takes; else it is refused, naming the operation."""
+    if len(inputs) != 1:
+        raise refusal(arity(op, len(inputs)))
+    return inputs[0]
 
 
 class Operations(Generic[ViewT]):
@@ -219,13 +233,16 @@ class Operations(Generic[ViewT]):
         self._after_change()
         return self._answer()
 
-    async def _run_signal(self, op: Operation, raw: Any) -> None:
+    async def _run_signal(self, op: Operation, inputs: tuple[Any, ...]) -> None:
         await wait_until(lambda: self._state is not None)
         check, apply = self._hooks(op)
         limits = versions.patched(PATCH_INPUT_LIMITS)
+        raw = inputs[0] if inputs else None
         by = _who(raw, limits)
         input: BaseModel | None = None
         try:
+            if len(inputs) != 1:
+                raise Refused(arity(op, len(inputs)), "why.arity", given=str(len(inputs)))
             input = op.model.model_validate(raw, context={LIMITS: limits})
             if self._delivered_before(input):
                 return  # the sender delivered this event again: applied once

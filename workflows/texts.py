@@ -515,6 +515,10 @@ SENTENCES: dict[str, dict[str, str]] = {
         FR: "la crise est déjà au dernier niveau d'escalade ({level})",
         EN: "the crisis is already at the last escalation level ({level})",
     },
+    "why.arity": {
+        FR: "une seule entrée attendue (un objet JSON), {given} reçue(s)",
+        EN: "one input expected (a JSON object), {given} given",
+    },
     "why.major": {
         FR: "l'incident est déjà qualifié majeur (crise {crisis_id})",
         EN: "the incident is already qualified major (crisis {crisis_id})",
