@@ -18,6 +18,7 @@ from activities.mail_texts import (
     CRISIS_SUBJECTS,
     FIELD_NAMES,
     LABELS,
+    PRODUCT_AUTHORS,
     STATUS_NAMES,
     SYSTEM_AUTHORS,
     WORDING,
@@ -74,10 +75,13 @@ class MailRenderer:
 
     @staticmethod
     def _told(kind: str, event: TimelineEntry, language: str, timezone: str) -> str:
-        """The event as its mail tells it: a cancellation in the requesters' terms (the
-        timeline says how it was made, in Temporal)."""
+        """The event as its mail tells it: an opening and a cancellation in the requesters'
+        terms (the timeline says where it was opened from, what to ask them, how it was
+        cancelled in Temporal)."""
         if kind == "cancelled" and event.kind == "cancelled":
             return render("cancelled.mail", {}, language, timezone)
+        if kind == "opened" and event.kind == "opened" and "priority" in event.fields:
+            return render("opened.mail", event.fields, language, timezone)
         return event_text(event, language, timezone)
 
     def message_id(self, key: str) -> str:
@@ -108,7 +112,7 @@ class MailRenderer:
             "event": mail.event,
             "event_text": self._told(mail.kind, mail.event, language, input.display_timezone),
             "author": LABELS[language]["system"] if mail.event.by in SYSTEM_AUTHORS
-            else mail.event.by,
+            else PRODUCT_AUTHORS.get(mail.event.by, mail.event.by),
             "extra": mail.extra,
             "missing": [FIELD_NAMES[language].get(f, f) for f in incident.missing_fields]
             if mail.kind in ASK_MISSING else [],

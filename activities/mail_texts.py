@@ -102,6 +102,8 @@ ASK_MISSING = frozenset({
 })  # fmt: skip
 # Who acted, when it was Vigie itself or Temporal (a cancellation): told as Vigie.
 SYSTEM_AUTHORS = frozenset({"vigie", "temporal"})
+# Senders named by their product when no person is known (an alert raised by monitoring).
+PRODUCT_AUTHORS = {"opsgenie": "Opsgenie"}
 
 WORDING: dict[str, dict[str, Wording]] = {
     "fr": {

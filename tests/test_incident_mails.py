@@ -108,9 +108,9 @@ async def test_english_incident_reads_english(
     async with build_worker(client, settings):
         handle = await open_incident(client, settings.task_queue, language="en")
         view = await status(handle)
-        assert view.timeline[0].text.startswith("Incident opened from api: P1 gold")
+        assert view.timeline[0].text.startswith("Incident opened from the Temporal API: P1 Gold")
         opened = (await eventually(lambda: subject_ends(sink, handle.id, "— Ticket opened")))[0]
-        assert "Incident opened from api: P1 gold." in body(opened)
+        assert "Incident registered as P1, service level Gold." in body(opened)
         assert "Ticket ouvert" not in body(opened)
 
 

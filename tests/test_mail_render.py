@@ -119,6 +119,28 @@ def test_the_team_warning_asks_no_details_and_the_resolved_mail_tells_when() -> 
     )  # fmt: skip
     assert "Résolution avant : 24/11/2026 09:30 CET (dépassé)" in text.splitlines()
     assert "Résolu le : 24/11/2026 10:30 CET" in text.splitlines()
+    assert "Prise en compte avant : 24/11/2026 11:00 CET" in text.splitlines()
+    late = told("resolved", resolved, status="resolved", sla_paused=False, ack_breached=True)
+    assert "Prise en compte avant : 24/11/2026 11:00 CET (dépassé)" in late.splitlines()
+
+
+def test_the_opening_is_told_in_the_requesters_terms() -> None:
+    """Where it was opened from and what to ask them are the team's (the timeline)."""
+    event = TimelineEntry(
+        at=AT, kind="opened", by="opsgenie", sentence="opened.missing",
+        fields={"source": "opsgenie", "priority": "P3", "service_level": "bronze",
+                "missing": "category"},
+        text="Incident ouvert depuis Opsgenie : P3 Bronze. Informations manquantes…",
+    )  # fmt: skip
+    text = told("opened", event, status="open", sla_paused=False)
+    assert text.splitlines()[2] == "Incident enregistré en P3, niveau de service Bronze."
+    assert "opsgenie" not in text and "à demander" not in text
+    assert "Par : Opsgenie — 24/11/2026 10:30 CET" in text  # raised by monitoring
+    english = mail_input("en")
+    english.mail = english.mail.model_copy(update={"kind": "opened", "event": event})
+    rendered = MailRenderer("v@example.com", "example.com").render(english)
+    plain = str(rendered.get_body(("plain",)).get_content())  # type: ignore[union-attr]
+    assert "Incident registered as P3, service level Bronze." in plain
 
 
 def test_root_mail_has_no_parent() -> None:

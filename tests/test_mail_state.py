@@ -52,7 +52,7 @@ async def test_mails_queued_while_the_server_is_down_show_their_own_moment(
             )
     opened = subject_ending(mails, "— Ticket ouvert")
     assert "Statut : Ouvert" in text(opened), text(opened)
-    assert "Incident ouvert depuis" in text(opened) and "dans le futur" not in text(opened)
+    assert "Incident enregistré en P2" in text(opened) and "dans le futur" not in text(opened)
     acknowledged = subject_ending(mails, "— Prise en compte")
     assert "Statut : En cours" in text(acknowledged), text(acknowledged)
     assert "suspendu" not in text(acknowledged)

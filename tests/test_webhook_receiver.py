@@ -125,6 +125,16 @@ def test_what_each_action_does() -> None:
             assert todo.start is None  # only recorded, never opens an incident
 
 
+def test_an_acknowledgement_in_opsgenie_is_told_in_french() -> None:
+    """The note reaches the requesters' "pris en compte" mail: no Opsgenie action name."""
+    notes = {}
+    for name in ("acknowledge", "assignownership"):
+        todo = plan(WebhookEvent.model_validate(fixture(name)), MAPPING)
+        notes[name] = getattr(todo.input, "note", None)
+    assert notes["acknowledge"] == "alerte acquittée dans Opsgenie"
+    assert str(notes["assignownership"]).startswith("alerte attribuée dans Opsgenie (propriétaire ")
+
+
 def test_an_event_that_opens_the_incident_does_not_make_its_actor_a_requester() -> None:
     """An Acknowledge that comes before its Create opens the incident: the engineer who
     acknowledged is not who raised the alert, and gets no requester's mail."""

@@ -96,6 +96,28 @@ VALUES: dict[str, dict[str, dict[str, str]]] = {
             "escalate": "escalation",
         },
     },
+    # where an incident was opened from (IncidentInput.source; others are shown as given)
+    "source": {
+        FR: {"opsgenie": "Opsgenie", "cli": "la ligne de commande Vigie", "api": "l'API Temporal"},
+        EN: {"opsgenie": "Opsgenie", "cli": "the Vigie command line", "api": "the Temporal API"},
+    },
+    "service_level": {
+        FR: {"gold": "Gold", "silver": "Silver", "bronze": "Bronze"},
+        EN: {"gold": "Gold", "silver": "Silver", "bronze": "Bronze"},
+    },
+    # what an Opsgenie user did to the alert that acknowledges the incident
+    "opsgenie_ack": {
+        FR: {
+            "Acknowledge": "alerte acquittée",
+            "TakeOwnership": "alerte prise en charge",
+            "AssignOwnership": "alerte attribuée",
+        },
+        EN: {
+            "Acknowledge": "alert acknowledged",
+            "TakeOwnership": "alert ownership taken",
+            "AssignOwnership": "alert assigned",
+        },
+    },
     # the fields an incident can be opened without, comma-separated in ``missing``
     "missing": {
         FR: {
@@ -306,6 +328,10 @@ SENTENCES: dict[str, dict[str, str]] = {
     "opened": {
         FR: "Incident ouvert depuis {source} : {priority} {service_level}.",
         EN: "Incident opened from {source}: {priority} {service_level}.",
+    },
+    "opened.mail": {  # to the requesters: no internal source, nothing "to ask for"
+        FR: "Incident enregistré en {priority}, niveau de service {service_level}.",
+        EN: "Incident registered as {priority}, service level {service_level}.",
     },
     "opened.missing": {
         FR: "Incident ouvert depuis {source} : {priority} {service_level}. "
@@ -589,10 +615,10 @@ SENTENCES: dict[str, dict[str, str]] = {
         FR: "Action Opsgenie {action} par {who}.",
         EN: "Opsgenie action {action} by {who}.",
     },
-    "opsgenie.done": {FR: "{action} dans Opsgenie", EN: "{action} in Opsgenie"},
+    "opsgenie.done": {FR: "{ack} dans Opsgenie", EN: "{ack} in Opsgenie"},
     "opsgenie.owner": {
-        FR: "{action} dans Opsgenie (propriétaire {owner})",
-        EN: "{action} in Opsgenie (owner {owner})",
+        FR: "{ack} dans Opsgenie (propriétaire {owner})",
+        EN: "{ack} in Opsgenie (owner {owner})",
     },
     "opsgenie.closed": {FR: "Alerte fermée dans Opsgenie.", EN: "Alert closed in Opsgenie."},
     "opsgenie.priority": {
@@ -943,6 +969,8 @@ def render(key: str, fields: Mapping[str, str], language: str, timezone: str) ->
             shown[name] = ", ".join(value("missing", x, language) for x in names if x)
         elif name == "action" and key.startswith("alert_"):
             shown[name] = value("alert_action", raw, language)
+        elif name == "action" and key in ("opsgenie.done", "opsgenie.owner"):
+            shown["ack"] = value("opsgenie_ack", raw, language)
         elif name in VALUES:
             shown[name] = value(name, raw, language)
         elif name == "allowed":  # statuses, comma-separated
