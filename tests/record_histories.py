@@ -416,9 +416,11 @@ async def continued(
 
 
 async def back_dated(env: WorkflowEnvironment, queue: str) -> WorkflowHandle[object, object]:
-    """An incident opened with a T0 before its ticket, acknowledged, resolved and closed."""
-    t0 = await env.get_current_time() - timedelta(minutes=20)
-    handle = await open_incident(env.client, queue, priority="P3", t0=t0)
+    """An incident opened with a T0 before its ticket, past both its deadlines (a P1 gold:
+    15 min and 2 h around the clock), acknowledged, resolved and closed."""
+    t0 = await env.get_current_time() - timedelta(hours=3)
+    handle = await open_incident(env.client, queue, priority="P1", t0=t0)
+    await status_when(handle, lambda v: v.ack_breached and v.resolution_breached)
     await handle.execute_update(IncidentWorkflow.acknowledge, AcknowledgeInput(by="alice"))
     await resolved_and_closed(handle)
     return handle

@@ -7,7 +7,8 @@ from datetime import date, datetime, time, timedelta
 from temporalio.testing import WorkflowEnvironment
 
 from starters.dev.smtp_sink import MailSink
-from tests.helpers import PARIS, eventually, open_incident, status_when
+from tests.helpers import PARIS, eventually, open_incident, status, status_when
+from tests.test_versions import patch_markers
 from workers.policy_file import load_policy
 from workers.settings import Settings
 from workers.worker import build_worker
@@ -51,6 +52,13 @@ async def test_bronze_p3_friday_afternoon_before_a_public_holiday(
                 m for m in sink.about(handle.id) if "Délai de résolution dépassé" in m["Subject"]
             ]
         )
+        # Each deadline's breach is told, never "the deadline approaches" with it.
+        subjects = [str(m["Subject"]) for m in sink.about(handle.id)]
+        assert sum("Délai de prise en compte dépassé" in s for s in subjects) == 1, subjects
+        assert not [s for s in subjects if "Alerte délai" in s], subjects
+        kinds = [e.kind for e in (await status(handle)).timeline]
+        assert "ack_warning" not in kinds and "resolution_warning" not in kinds, kinds
+        assert "no-warning-with-its-breach" in await patch_markers(handle)
 
 
 async def test_impact_and_urgency_give_the_priority(

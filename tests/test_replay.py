@@ -250,6 +250,8 @@ def test_histories_are_stored() -> None:
         "crisis_t2026_11_30",
         "incident_back_dated_t2026_11_30",
         "incident_continued_t2026_11_30",
+        # opened past both its deadlines: each breach told, no warning with it
+        "incident_back_dated_w2026_11_30",
     }
 
 

@@ -148,6 +148,8 @@ PATCH_CRISIS_FAILURE_TOLD = "crisis-failure-told"
 # The memo keeps T0 where the start time does not say it: a back-dated incident, and every
 # run after a continue-as-new (lists read it instead of the current run's start).
 PATCH_T0_MEMO = "t0-in-memo"
+# A warning due together with its breach is not sent (workflows.incident._moot_warning).
+PATCH_NO_MOOT_WARNING = "no-warning-with-its-breach"
 # A deadline timer wakes this much before the deadline and re-arms on the time left, so that
 # a task that waited in a busy worker does not push the deadline back.
 WAKE_EARLY = timedelta(seconds=30)
@@ -584,10 +586,26 @@ class IncidentWorkflow(Operations[IncidentView]):
         return future([at for at, _ in self._timed_events()], now)
 
     def _fire_deadlines(self, now: datetime) -> None:
-        for at, kind in sorted(self._timed_events()):
-            if at > now:
-                break
+        due = [(at, kind) for at, kind in sorted(self._timed_events()) if at <= now]
+        kinds = {kind for _, kind in due}
+        for at, kind in due:
+            if self._moot_warning(kind, kinds):
+                continue
             self._fire(kind, at)
+
+    def _moot_warning(self, kind: str, due: set[str]) -> bool:
+        """A warning whose deadline is due too (a back-dated ticket, a worker back after the
+        deadline) is not sent: "the deadline approaches" the moment its breach is told. It
+        counts as given, so that it never comes later."""
+        breach = {"ack_warning": "ack_breach", "resolution_warning": "resolution_breach"}
+        if breach.get(kind) not in due or not versions.patched(PATCH_NO_MOOT_WARNING):
+            return False
+        s = self.state
+        if kind == "ack_warning":
+            s.ack_warned = True
+        else:
+            s.resolution_warned = True
+        return True
 
     def _fire(self, kind: str, at: datetime) -> None:
         s, d = self.state, self._deadlines()

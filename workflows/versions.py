@@ -65,6 +65,7 @@ SINCE_BASELINE: tuple[str, ...] = (
     "drp-decision-settles-action-plan",
     "escalation-joins-cell",
     "t0-in-memo",
+    "no-warning-with-its-breach",
 )
 
 # Patches that new workflows no longer take (the worker's patch gate refuses them); their code
