@@ -74,14 +74,17 @@ class MailRenderer:
         )
 
     @staticmethod
-    def _told(kind: str, event: TimelineEntry, language: str, timezone: str) -> str:
+    def _told(kind: str, input: SendMailInput, language: str, timezone: str) -> str:
         """The event as its mail tells it: an opening and a cancellation in the requesters'
         terms (the timeline says where it was opened from, what to ask them, how it was
-        cancelled in Temporal)."""
+        cancelled in Temporal). A requester added later (by the alert's Create) is told of
+        the incident as it stands."""
+        event, incident = input.mail.event, input.incident
         if kind == "cancelled" and event.kind == "cancelled":
             return render("cancelled.mail", {}, language, timezone)
-        if kind == "opened" and event.kind == "opened" and "priority" in event.fields:
-            return render("opened.mail", event.fields, language, timezone)
+        if kind == "opened":
+            fields = {"priority": incident.priority, "service_level": incident.service_level}
+            return render("opened.mail", fields, language, timezone)
         return event_text(event, language, timezone)
 
     def message_id(self, key: str) -> str:
@@ -110,7 +113,7 @@ class MailRenderer:
             "status_name": STATUS_NAMES[language][incident.status],
             "incident": incident,
             "event": mail.event,
-            "event_text": self._told(mail.kind, mail.event, language, input.display_timezone),
+            "event_text": self._told(mail.kind, input, language, input.display_timezone),
             "author": LABELS[language]["system"] if mail.event.by in SYSTEM_AUTHORS
             else PRODUCT_AUTHORS.get(mail.event.by, mail.event.by),
             "extra": mail.extra,

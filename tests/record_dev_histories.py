@@ -108,14 +108,16 @@ async def opsgenie_major(client: Client, queue: str) -> list[tuple[str, Workflow
 
 
 async def late_create(client: Client, queue: str) -> list[tuple[str, WorkflowHandle[Any, Any]]]:
-    """An alert acknowledged before its Create arrives: the Create fills the incident in."""
+    """An alert acknowledged before its Create arrives: the Create fills the incident in,
+    sets the service level it names and tells the requesters it adds."""
     alert = f"recorded-{uuid.uuid4().hex[:8]}"
     gateway = TemporalGateway(client, queue)
     await deliver(gateway, "acknowledge", alert)
     incident = client.get_workflow_handle(f"incident-{alert}")
     await status_when(incident, lambda v: v.status == "in_progress")
     details = {"category": "database", "requesters": "client@example.org"}
-    await deliver(gateway, "create", alert, priority="P1", description="down", details=details)
+    await deliver(gateway, "create", alert, priority="P1", description="down", details=details,
+                  tags=["sl:gold"])  # fmt: skip
     await status_when(incident, lambda v: v.priority == "P1" and v.mails_pending == 0)
     return [("incident_late_create", incident)]
 

@@ -132,12 +132,14 @@ def test_the_opening_is_told_in_the_requesters_terms() -> None:
                 "missing": "category"},
         text="Incident ouvert depuis Opsgenie : P3 Bronze. Informations manquantes…",
     )  # fmt: skip
-    text = told("opened", event, status="open", sla_paused=False)
+    text = told("opened", event, status="open", sla_paused=False, priority="P3",
+                service_level="bronze")  # fmt: skip
     assert text.splitlines()[2] == "Incident enregistré en P3, niveau de service Bronze."
     assert "opsgenie" not in text and "à demander" not in text
     assert "Par : Opsgenie — 24/11/2026 10:30 CET" in text  # raised by monitoring
     english = mail_input("en")
     english.mail = english.mail.model_copy(update={"kind": "opened", "event": event})
+    english.incident = view(priority="P3", service_level="bronze")
     rendered = MailRenderer("v@example.com", "example.com").render(english)
     plain = str(rendered.get_body(("plain",)).get_content())  # type: ignore[union-attr]
     assert "Incident registered as P3, service level Bronze." in plain

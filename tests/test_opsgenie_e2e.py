@@ -7,6 +7,7 @@ import json
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from starters import incidents
 from starters.dev.opsgenie_standin import OpsgenieStandIn
+from starters.dev.smtp_sink import MailSink
 from starters.gateway import TemporalGateway
 from starters.serving import serving
 from starters.webhook import create_app
@@ -182,19 +184,22 @@ async def test_ten_deliveries_of_one_create_start_one_incident(stack: Stack) -> 
 
 
 async def test_a_create_that_comes_after_another_event_fills_in_the_incident(
-    stack: Stack,
+    stack: Stack, sink: MailSink
 ) -> None:
     """Webhooks may arrive out of order: an Acknowledge opens the incident with what it
-    carries (no priority, no details), then the Create completes it: a P1 stays a P1."""
+    carries (no priority, no service level, no details), then the Create completes it: a
+    gold P1 stays a gold P1, and its requesters are told of it as such."""
     alert = f"late-create-{uuid.uuid4().hex[:8]}"
     r = await stack.deliver(fixture("acknowledge", alert))
     assert r.json()["result"] == "delivered", r.text
     incident = r.json()["incident"]
     opened = await stack.status_when(incident, lambda v: v.status == "in_progress")
     assert opened.priority == "P3" and "priority" in opened.missing_fields
+    assert opened.service_level == "bronze"  # the mapping's default: the alert named none
     create = fixture("create", alert)
     create["alert"] |= {
         "alias": None, "priority": "P1", "description": "primary and replica down",
+        "tags": ["sl:gold"],
         "details": {"category": "database", "application": "billing-db",
                     "requesters": "client@example.org"},
     }  # fmt: skip
@@ -205,14 +210,24 @@ async def test_a_create_that_comes_after_another_event_fills_in_the_incident(
         "database", "billing-db", "primary and replica down",
     )  # fmt: skip
     assert view.missing_fields == [] and view.status == "in_progress"
+    assert view.service_level == "gold"
+    assert view.ack_due_at == view.opened_at + timedelta(minutes=15)  # P1 gold
     # The Create's user raised the alert; the one who acknowledged it is no requester.
     assert view.requesters == ["client@example.org", "kenaz@puppet.com"]
     completed = next(e for e in view.timeline if e.kind == "alert_created")
     assert completed.text.endswith(
-        "complété de catégorie, description, application ou machine, demandeurs, détails, "
-        "priorité (impact et urgence)."
+        "complété de catégorie, description, application ou machine, détails, "
+        "priorité (impact et urgence), niveau de service, demandeurs."
     ), completed.text
-    assert any(e.kind == "recategorized" for e in view.timeline)
+    recategorized = next(e for e in view.timeline if e.kind == "recategorized")
+    assert "P3 bronze → P1 gold" in recategorized.text, recategorized.text
+    # The requesters hear of the incident first, as it stands: a gold P1.
+    first = await eventually(
+        lambda: [m for m in sink.about(incident) if "client@example.org" in str(m["To"])]
+    )
+    assert str(first[0]["Subject"]).endswith("— Ticket ouvert"), first[0]["Subject"]
+    text = str(first[0].get_body(("plain",)).get_content())  # type: ignore[union-attr]
+    assert "Incident enregistré en P1, niveau de service Gold." in text, text
     # The same Create again changes nothing more.
     r = await stack.deliver(create)
     assert r.json()["result"] == "duplicate"

@@ -252,6 +252,9 @@ def test_histories_are_stored() -> None:
         "incident_continued_t2026_11_30",
         # opened past both its deadlines: each breach told, no warning with it
         "incident_back_dated_w2026_11_30",
+        # an alert's Create after its Acknowledge: the service level it names set, its
+        # requesters told of the incident
+        "incident_late_create_c2026_11_30",
     }
 
 

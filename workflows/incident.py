@@ -99,7 +99,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows.oncall_policy import ChatEventKind
     from workflows.operations import SYSTEM, Operation, Operations, Refused, operations
-    from workflows.policy import Policy, Priority
+    from workflows.policy import Policy, Priority, ServiceLevel
     from workflows.reads import read_matrix, read_policy
     from workflows.search import NEXT_DUE, incident_attributes, publish, t0_memo
     from workflows.sla import RESOLVED_STOP, DeadlineMemo, Deadlines, Stop, due_as_resolved
@@ -150,6 +150,9 @@ PATCH_CRISIS_FAILURE_TOLD = "crisis-failure-told"
 PATCH_T0_MEMO = "t0-in-memo"
 # A warning due together with its breach is not sent (workflows.incident._moot_warning).
 PATCH_NO_MOOT_WARNING = "no-warning-with-its-breach"
+# An alert's late Create sets the service level it names when the incident took the default,
+# and the requesters it adds get the opening mail (workflows.incident._complete_from_create).
+PATCH_CREATE_COMPLETES = "late-create-completes"
 # A deadline timer wakes this much before the deadline and re-arms on the time left, so that
 # a task that waited in a busy worker does not push the deadline back.
 WAKE_EARLY = timedelta(seconds=30)
@@ -414,6 +417,7 @@ class IncidentWorkflow(Operations[IncidentView]):
             missing_fields=missing,
             opened_at=opened_at,
             ticket_opened_at=now,
+            service_level_defaulted=input.service_level_defaulted,
         )
         self._record(
             "opened",
@@ -739,6 +743,8 @@ class IncidentWorkflow(Operations[IncidentView]):
         return new_class(self.state, self.policy, input)
 
     def _apply_recategorize(self, input: RecategorizeInput) -> None:
+        if input.service_level:
+            self.state.service_level_defaulted = False  # named now
         before = f"{self.state.priority} {self.state.service_level}"
         priority, level = self._new_class(input)
         self._reclassify(priority, level)
@@ -778,6 +784,12 @@ class IncidentWorkflow(Operations[IncidentView]):
         s = self.state
         if s.status not in ACTIVE:
             return
+        level = input.service_level
+        new_level = level if s.service_level_defaulted and level != s.service_level else None
+        added = [r for r in input.requesters if r not in s.requesters]
+        if (new_level or added) and versions.patched(PATCH_CREATE_COMPLETES):
+            self._complete_from_create(input, new_level, added)
+            return
         filled = [
             name
             for name in ("category", "description", "application")
@@ -807,6 +819,50 @@ class IncidentWorkflow(Operations[IncidentView]):
             s.missing_fields = [f for f in s.missing_fields if f != "priority"]
         if filled:
             self._record("alert_created", input.by, missing=", ".join(filled))
+
+    def _complete_from_create(
+        self, input: AlertCreatedInput, new_level: ServiceLevel | None, added: list[str]
+    ) -> None:
+        """The Create came after the event that opened the incident: what it was opened
+        without is filled in, its class set as the alert gives it (a service level it named,
+        the priority if none was given), and the requesters it adds are told of the incident,
+        in its class by then; the earlier requesters are told of the new class."""
+        s = self.state
+        filled = [
+            name
+            for name in ("category", "description", "application")
+            if getattr(input, name) and not getattr(s, name)
+        ]
+        for name in filled:
+            setattr(s, name, getattr(input, name))
+        new_details = {k: v for k, v in input.details.items() if k not in s.details}
+        room = max(MAX_DETAILS - len(s.details), 0)
+        if new_details and room:
+            s.details.update(dict(list(new_details.items())[:room]))
+            filled.append("details")
+        priority = input.opsgenie_priority if "priority" in s.missing_fields else None
+        if priority:
+            filled.append("priority")
+        if new_level:
+            filled.append("service_level")
+        s.missing_fields = [f for f in s.missing_fields if f not in filled]
+        if priority or new_level:
+            what = "class" if priority and new_level else "priority" if priority else "level"
+            change = RecategorizeInput(
+                by=input.by, via="opsgenie", opsgenie_priority=priority, service_level=new_level,
+                reason=render(f"alert_created.{what}", {}, s.language, "UTC"),
+            )  # fmt: skip
+            if self._new_class(change) != (s.priority, s.service_level):
+                self._apply_recategorize(change)  # a P1 pages, and tells the chat
+            s.service_level_defaulted = False
+        told = added[: max(MAX_REQUESTERS - len(s.requesters), 0)]
+        if told:
+            s.requesters = [*s.requesters, *told]
+            filled.append("requesters")
+            s.missing_fields = [f for f in s.missing_fields if f != "requesters"]
+        if filled:
+            self._record("alert_created", input.by, missing=", ".join(filled))
+        self._mail("opened", told)  # as to the requesters of any opening
 
     def _check_qualify_p1(self, input: QualifyP1Input) -> None:
         self._require("qualify a P1", ACTIVE)

@@ -151,6 +151,9 @@ class AlertCreatedInput(OperatorInput):
     incident (webhooks may arrive out of order): what the incident was opened without."""
 
     opsgenie_priority: OpsgeniePriority | None = None
+    service_level: ServiceLevel | None = Field(
+        default=None, description="The level the alert names (tag, detail, team); None: none"
+    )
     category: Name | None = None
     description: Note | None = None
     application: Name | None = None
@@ -468,6 +471,8 @@ class IncidentState(BaseModel):
     p1_status_at: datetime | None = None
     on_call_paged: bool = False
     ticket_opened_at: datetime | None = None
+    # Opened with the default service level, none named since (the alert's Create may).
+    service_level_defaulted: bool = False
     urgent_changes: list[UrgentChange] = []
     # Entries left out of the timeline at continue-as-new (they stay in earlier runs' histories).
     timeline_trimmed: int = 0
@@ -504,6 +509,11 @@ class IncidentInput(BaseModel):
     )
     source: Name = "api"
     opened_by: Who = "vigie"
+    service_level_defaulted: bool = Field(
+        default=False,
+        description="The sender named no service level: the default was taken, and the "
+        "alert's Create, if it comes later, may name it",
+    )
     state: IncidentState | None = None
     customer: Annotated[str, StringConstraints(pattern=CUSTOMER_PATTERN)] | None = Field(
         default=None,

@@ -127,6 +127,7 @@ VALUES: dict[str, dict[str, dict[str, str]]] = {
             "priority": "priorité (impact et urgence)",
             "requesters": "demandeurs",
             "details": "détails",
+            "service_level": "niveau de service",
         },
         EN: {
             "category": "category",
@@ -135,6 +136,7 @@ VALUES: dict[str, dict[str, dict[str, str]]] = {
             "priority": "priority (impact and urgency)",
             "requesters": "requesters",
             "details": "details",
+            "service_level": "service level",
         },
     },
     "status": {
@@ -524,6 +526,14 @@ SENTENCES: dict[str, dict[str, str]] = {
     "alert_created.priority": {
         FR: "priorité de l'alerte à sa création",
         EN: "the alert's priority at its creation",
+    },
+    "alert_created.level": {
+        FR: "niveau de service de l'alerte à sa création",
+        EN: "the alert's service level at its creation",
+    },
+    "alert_created.class": {
+        FR: "priorité et niveau de service de l'alerte à sa création",
+        EN: "the alert's priority and service level at its creation",
     },
     "why.news_time": {
         FR: "l'événement est daté du {event_at}, hors de la crise (de son T0 à maintenant)",

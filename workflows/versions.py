@@ -66,6 +66,7 @@ SINCE_BASELINE: tuple[str, ...] = (
     "escalation-joins-cell",
     "t0-in-memo",
     "no-warning-with-its-breach",
+    "late-create-completes",
 )
 
 # Patches that new workflows no longer take (the worker's patch gate refuses them); their code

@@ -246,7 +246,8 @@ def incident_id_for(alert: WebhookAlert) -> str:
     return f"incident-{alert.alertId}"
 
 
-def _service_level(alert: WebhookAlert, mapping: OpsgenieMapping) -> str:
+def _named_service_level(alert: WebhookAlert, mapping: OpsgenieMapping) -> str | None:
+    """The level the alert names: a tag, else a detail, else its team's; None: none."""
     prefix = mapping.service_level_tag_prefix
     for tag in alert.tags:
         if tag.lower().startswith(prefix) and tag[len(prefix) :].lower() in SERVICE_LEVELS:
@@ -256,7 +257,7 @@ def _service_level(alert: WebhookAlert, mapping: OpsgenieMapping) -> str:
         return detail
     if alert.team and alert.team in mapping.teams:
         return mapping.teams[alert.team]
-    return mapping.default_service_level
+    return None
 
 
 CUSTOMER_TAG = "customer:"
@@ -304,9 +305,11 @@ def start_input(
     details = {k: v for k, v in alert.details.items() if len(k) <= 200}
     if alert.tinyId is not None:
         details.setdefault("opsgenie_tiny_id", str(alert.tinyId))
+    named = _named_service_level(alert, mapping)
     return IncidentInput(
         title=alert.message.strip()[:500],
-        service_level=_service_level(alert, mapping),
+        service_level=named or mapping.default_service_level,
+        service_level_defaulted=named is None,
         opsgenie_priority=alert.priority,
         category=_name(alert.details.get(mapping.category_detail)),
         description=alert.description or None,
@@ -393,6 +396,7 @@ def plan(event: WebhookEvent, mapping: OpsgenieMapping) -> Plan:
         # fills in what it was opened without.
         created = AlertCreatedInput(
             by=opening.opened_by, via="opsgenie", opsgenie_priority=opening.opsgenie_priority,
+            service_level=None if opening.service_level_defaulted else opening.service_level,
             category=opening.category, description=opening.description,
             application=opening.application, requesters=opening.requesters,
             details=opening.details,
