@@ -160,6 +160,8 @@ async def test_open_prints_the_id_last_and_operations_work(
         assert code == 0, (args, err)
     code, out, _ = await cli("status", incident, "--json")
     assert json.loads(out)["status"] == "closed"
+    code, _, err = await cli("add-worklog", incident, "--text", "one more thing")
+    assert code == 1 and "has ended (closed or cancelled)" in " ".join(err.split()), err
     code, out, _ = await cli("status", incident)  # in a pipe: when it was resolved and closed
     said = dict(line.split("\t", 1) for line in out.splitlines() if not line.startswith("timeline"))
     assert said["status"] == "closed" and said["resolved"].startswith("20"), out

@@ -202,3 +202,10 @@ def test_an_unreachable_ledger_is_a_clear_error(config_dir: Path) -> None:
         assert result.exit_code == 2, (args, result.output)
         assert "VIGIE_DATABASE_URL: cannot" in result.output, (args, result.output)
         assert "Traceback" not in result.output and "secret" not in result.output
+
+
+def test_html_leaves_out_typed_direction_controls(november: Report) -> None:
+    """A U+202E in a title would show the rest of its cell backwards."""
+    breach = november.breaches[0].model_copy(update={"title": "Paiement \u202eevil"})
+    html = to_html(november.model_copy(update={"breaches": [breach]}), "fr")
+    assert "Paiement evil" in html and "\u202e" not in html

@@ -11,16 +11,29 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, PackageLoader, select_autoescape
+from markupsafe import Markup
 
 from starters.report.compute import INCIDENT_COLUMNS, Report
 from starters.report.texts import Words
+from workflows.limits import DIRECTION_CONTROLS
 
 MAX_BREACHES_SHOWN = 500
+
+
+def _shown(value: Any) -> Any:
+    """Every value the page shows: typed direction controls left out (a U+202E in a title
+    would show the rest of its cell backwards), as in mail subjects."""
+    if isinstance(value, Markup):  # built by Vigie (the charts), typed text escaped in it
+        return Markup(DIRECTION_CONTROLS.sub("", value))
+    return DIRECTION_CONTROLS.sub("", value) if isinstance(value, str) else value
+
+
 _templates = Environment(
     loader=PackageLoader("starters.report", "templates"),
     autoescape=select_autoescape(["html", "j2"]),
     trim_blocks=True,
     lstrip_blocks=True,
+    finalize=_shown,
 )
 
 
