@@ -74,16 +74,18 @@ async def _title(execution: WorkflowExecution) -> str:
         return ""  # started without a memo
 
 
-async def _t0(execution: WorkflowExecution) -> datetime | None:
-    """T0 as the workflow keeps it in its memo, else when its current run started: T0 for
-    all but the incidents back-dated or continued as new by code that did not keep it."""
+async def _t0(execution: WorkflowExecution, *, start_is_t0: bool) -> datetime | None:
+    """T0 as the workflow keeps it in its memo. Else, for an incident in its first run, when
+    it started (an incident keeps T0 only when back-dated or continued as new); None when
+    unknown (a crisis, or a run after a continue-as-new, of code that did not keep it)."""
     try:
         kept = await execution.memo_value(T0_MEMO, None)
         if kept is not None:
             return datetime.fromisoformat(str(kept))
     except (KeyError, TypeError, ValueError):
         pass  # not kept, or not as Vigie writes it
-    return execution.start_time
+    first_run = execution.raw_info.first_run_id in ("", execution.run_id)
+    return execution.start_time if start_is_t0 and first_run else None
 
 
 async def incident_row(execution: WorkflowExecution) -> dict[str, Any]:
@@ -95,7 +97,7 @@ async def incident_row(execution: WorkflowExecution) -> dict[str, Any]:
         "level": str(attributes.get(SERVICE_LEVEL) or "?"),
         "breached": bool(attributes.get(SLA_BREACHED)),
         "next_due": attributes.get(NEXT_DUE),
-        "t0": await _t0(execution),
+        "t0": await _t0(execution, start_is_t0=True),
         "started": execution.start_time,
         "title": await _title(execution),
     }
@@ -109,7 +111,7 @@ async def crisis_row(execution: WorkflowExecution) -> dict[str, Any]:
         "status": str(attributes.get(CRISIS_STATUS) or "?"),
         "level": "?" if level is None else level,
         "next_due": attributes.get(NEXT_DUE),
-        "t0": await _t0(execution),
+        "t0": await _t0(execution, start_is_t0=False),
         "started": execution.start_time,
         "title": await _title(execution),
     }

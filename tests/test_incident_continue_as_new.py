@@ -8,13 +8,21 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from temporalio.client import WorkflowExecution
 from temporalio.testing import WorkflowEnvironment
 
 from starters.dev.smtp_sink import MailSink
 from starters.listing import incident_row
 from starters.updates import send_update
 from tests.conftest import free_port
-from tests.helpers import eventually, open_incident, short_runs, status, status_when
+from tests.helpers import (
+    assert_eventually,
+    eventually,
+    open_incident,
+    short_runs,
+    status,
+    status_when,
+)
 from tests.workflow_health import failed_tasks
 from workers.settings import Settings
 from workers.worker import build_worker
@@ -40,8 +48,15 @@ async def test_state_survives_continue_as_new(
         assert view.opened_at == first.opened_at
         assert view.ack_due_at == first.ack_due_at
         # Lists show T0, kept in the memo the next run inherits, not the new run's start.
-        listed = await anext(aiter(client.list_workflows(f"WorkflowId = '{handle.id}'")))
-        assert listed.run_id != first_run and listed.start_time > first.opened_at
+        query = f"WorkflowId = '{handle.id}' AND ExecutionStatus = 'Running'"
+
+        async def listed_now() -> WorkflowExecution:
+            found = [w async for w in client.list_workflows(query)]
+            assert found and found[0].run_id != first_run, found  # visibility caught up
+            return found[0]
+
+        listed = await assert_eventually(listed_now)
+        assert listed.start_time is not None and listed.start_time > first.opened_at
         assert (await incident_row(listed))["t0"] == first.opened_at
         assert [e.text for e in view.timeline if e.kind == "worklog"][:40] == [
             f"step {n}" for n in range(40)

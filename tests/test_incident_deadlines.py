@@ -55,6 +55,9 @@ async def test_bronze_p3_friday_afternoon_before_a_public_holiday(
         # Each deadline's breach is told, never "the deadline approaches" with it.
         subjects = [str(m["Subject"]) for m in sink.about(handle.id)]
         assert sum("Délai de prise en compte dépassé" in s for s in subjects) == 1, subjects
+        # ... to the team the warnings are for as well (policy [notifications] team).
+        breaches = [m for m in sink.about(handle.id) if "dépassé" in str(m["Subject"])]
+        assert all("team@example.com" in str(m["To"]).split(", ") for m in breaches), breaches
         assert not [s for s in subjects if "Alerte délai" in s], subjects
         kinds = [e.kind for e in (await status(handle)).timeline]
         assert "ack_warning" not in kinds and "resolution_warning" not in kinds, kinds

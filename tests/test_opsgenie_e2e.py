@@ -183,6 +183,30 @@ async def test_ten_deliveries_of_one_create_start_one_incident(stack: Stack) -> 
     assert len(found) == 1
 
 
+async def test_a_late_create_keeps_a_level_named_before_and_the_default_it_does_not_name(
+    stack: Stack,
+) -> None:
+    """The earlier event named silver: the Create's gold does not override it. An incident
+    that took the default keeps it when the Create names no level either."""
+    named, unnamed = (f"late-level-{uuid.uuid4().hex[:8]}" for _ in range(2))
+    ack = fixture("acknowledge", named)
+    ack["alert"]["tags"] = ["sl:silver"]
+    for body in (ack, fixture("acknowledge", unnamed)):
+        r = await stack.deliver(body)
+        assert r.json()["result"] == "delivered", r.text
+    for alert, tags in ((named, ["sl:gold"]), (unnamed, [])):
+        create = fixture("create", alert)
+        create["alert"] |= {"alias": None, "tags": tags,
+                            "details": {"requesters": "client@example.org"}}  # fmt: skip
+        assert (await stack.deliver(create)).json()["result"] == "duplicate"
+    for alert, level in ((named, "silver"), (unnamed, "bronze")):
+        view = await stack.status_when(
+            f"incident-{alert}", lambda v: "client@example.org" in v.requesters
+        )
+        assert view.service_level == level, (alert, view.timeline)
+        assert not any(e.kind == "recategorized" for e in view.timeline)
+
+
 async def test_a_create_that_comes_after_another_event_fills_in_the_incident(
     stack: Stack, sink: MailSink
 ) -> None:

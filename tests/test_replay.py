@@ -249,9 +249,10 @@ def test_histories_are_stored() -> None:
         # incident's at its opening, and handed to the next run at a continue-as-new
         "crisis_t2026_11_30",
         "incident_back_dated_t2026_11_30",
-        "incident_continued_t2026_11_30",
+        "incident_continued_h2026_11_30",
         # opened past both its deadlines: each breach told, no warning with it
         "incident_back_dated_w2026_11_30",
+        "incident_back_dated_h2026_11_30",  # the breaches to the team too
         # an alert's Create after its Acknowledge: the service level it names set, its
         # requesters told of the incident
         "incident_late_create_c2026_11_30",

@@ -135,6 +135,24 @@ def test_an_acknowledgement_in_opsgenie_is_told_in_french() -> None:
     assert str(notes["assignownership"]).startswith("alerte attribuée dans Opsgenie (propriétaire ")
 
 
+def test_a_create_says_which_service_level_its_alert_named() -> None:
+    """A level the alert names (tag, detail, team) travels with a late Create; the
+    mapping's default does not, and the incident it opens says it took the default."""
+    create = fixture("create")
+    todo = plan(WebhookEvent.model_validate(create), MAPPING)
+    assert todo.start is not None and todo.start.service_level_defaulted
+    assert getattr(todo.input, "service_level", "?") is None
+    create["alert"]["tags"] = ["sl:Gold"]
+    todo = plan(WebhookEvent.model_validate(create), MAPPING)
+    assert todo.start is not None and not todo.start.service_level_defaulted
+    assert getattr(todo.input, "service_level", None) == "gold"
+    ack = fixture("acknowledge")
+    ack["alert"]["details"] = {"service_level": "silver"}
+    todo = plan(WebhookEvent.model_validate(ack), MAPPING)
+    assert todo.start is not None and todo.start.service_level == "silver"
+    assert not todo.start.service_level_defaulted
+
+
 def test_an_event_that_opens_the_incident_does_not_make_its_actor_a_requester() -> None:
     """An Acknowledge that comes before its Create opens the incident: the engineer who
     acknowledged is not who raised the alert, and gets no requester's mail."""

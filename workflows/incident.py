@@ -148,8 +148,12 @@ PATCH_CRISIS_FAILURE_TOLD = "crisis-failure-told"
 # The memo keeps T0 where the start time does not say it: a back-dated incident, and every
 # run after a continue-as-new (lists read it instead of the current run's start).
 PATCH_T0_MEMO = "t0-in-memo"
+# Its own id at continue-as-new: a run of older code answered the first one at its opening.
+PATCH_T0_HANDED_ON = "t0-handed-on"
 # A warning due together with its breach is not sent (workflows.incident._moot_warning).
 PATCH_NO_MOOT_WARNING = "no-warning-with-its-breach"
+# The breach each warning comes before.
+WARNED_BY = {"ack_warning": "ack_breach", "resolution_warning": "resolution_breach"}
 # An alert's late Create sets the service level it names when the incident took the default,
 # and the requesters it adds get the opening mail (workflows.incident._complete_from_create).
 PATCH_CREATE_COMPLETES = "late-create-completes"
@@ -592,17 +596,19 @@ class IncidentWorkflow(Operations[IncidentView]):
     def _fire_deadlines(self, now: datetime) -> None:
         due = [(at, kind) for at, kind in sorted(self._timed_events()) if at <= now]
         kinds = {kind for _, kind in due}
+        folded: set[str] = set()
         for at, kind in due:
             if self._moot_warning(kind, kinds):
+                folded.add(WARNED_BY[kind])
                 continue
-            self._fire(kind, at)
+            self._fire(kind, at, folded)
 
     def _moot_warning(self, kind: str, due: set[str]) -> bool:
         """A warning whose deadline is due too (a back-dated ticket, a worker back after the
-        deadline) is not sent: "the deadline approaches" the moment its breach is told. It
-        counts as given, so that it never comes later."""
-        breach = {"ack_warning": "ack_breach", "resolution_warning": "resolution_breach"}
-        if breach.get(kind) not in due or not versions.patched(PATCH_NO_MOOT_WARNING):
+        deadline) is not sent: "the deadline approaches" the moment its breach is told, and
+        the breach goes to those the warning was for as well. It counts as given, so that it
+        never comes later."""
+        if WARNED_BY.get(kind) not in due or not versions.patched(PATCH_NO_MOOT_WARNING):
             return False
         s = self.state
         if kind == "ack_warning":
@@ -611,10 +617,12 @@ class IncidentWorkflow(Operations[IncidentView]):
             s.resolution_warned = True
         return True
 
-    def _fire(self, kind: str, at: datetime) -> None:
+    def _fire(self, kind: str, at: datetime, folded: set[str] | None = None) -> None:
         s, d = self.state, self._deadlines()
         im = self.policy.notifications.incident_manager
         warned_people = [*self.policy.notifications.team, *im]
+        if kind in (folded or ()):  # its warning was folded into it: to its readers too
+            im = warned_people
         if kind == "ack_warning":
             s.ack_warned = True
             self._record(kind, SYSTEM, due_at=self._iso(d.ack_due_at))
@@ -786,7 +794,7 @@ class IncidentWorkflow(Operations[IncidentView]):
             return
         level = input.service_level
         new_level = level if s.service_level_defaulted and level != s.service_level else None
-        added = [r for r in input.requesters if r not in s.requesters]
+        added = list(dict.fromkeys(r for r in input.requesters if r not in s.requesters))
         if (new_level or added) and versions.patched(PATCH_CREATE_COMPLETES):
             self._complete_from_create(input, new_level, added)
             return
@@ -847,14 +855,18 @@ class IncidentWorkflow(Operations[IncidentView]):
             filled.append("service_level")
         s.missing_fields = [f for f in s.missing_fields if f not in filled]
         if priority or new_level:
-            what = "class" if priority and new_level else "priority" if priority else "level"
             change = RecategorizeInput(
                 by=input.by, via="opsgenie", opsgenie_priority=priority, service_level=new_level,
-                reason=render(f"alert_created.{what}", {}, s.language, "UTC"),
+                reason="-",
             )  # fmt: skip
-            if self._new_class(change) != (s.priority, s.service_level):
-                self._apply_recategorize(change)  # a P1 pages, and tells the chat
-            s.service_level_defaulted = False
+            new_priority, level = self._new_class(change)
+            moved = (new_priority != s.priority, level != s.service_level)
+            if any(moved):
+                what = {(True, True): "class", (True, False): "priority"}.get(moved, "level")
+                reason = render(f"alert_created.{what}", {}, s.language, "UTC")
+                self._apply_recategorize(change.model_copy(update={"reason": reason}))
+        if new_level:
+            s.service_level_defaulted = False  # named by the Create
         told = added[: max(MAX_REQUESTERS - len(s.requesters), 0)]
         if told:
             s.requesters = [*s.requesters, *told]
@@ -1413,7 +1425,7 @@ class IncidentWorkflow(Operations[IncidentView]):
             self._ledger.stop()  # the next run writes its facts again
         # The next run gets its start's memo, not what this run upserted: given whole.
         memo = None  # older code: the start's memo
-        if versions.patched(PATCH_T0_MEMO):
+        if versions.patched(PATCH_T0_HANDED_ON):
             memo = {**workflow.memo(), **t0_memo(s.opened_at)}
         if versions.patched(PATCH_BOUNDED_CAN):  # under the payload limit
             workflow.continue_as_new(carried_input(self._input, s), memo=memo)

@@ -65,6 +65,7 @@ SINCE_BASELINE: tuple[str, ...] = (
     "drp-decision-settles-action-plan",
     "escalation-joins-cell",
     "t0-in-memo",
+    "t0-handed-on",
     "no-warning-with-its-breach",
     "late-create-completes",
 )
