@@ -938,7 +938,7 @@ class IncidentWorkflow(Operations[IncidentView]):
         self._mail("resolved", s.requesters)
         self._tell_crisis("resolved", input.by, input.resolution)
         if input.via == "vigie":
-            note = f"{NOTE_MARK} Resolved: {input.resolution}"
+            note = f"{NOTE_MARK} {s.timeline[-1].text}"  # the resolution, as the timeline says
             self._mirror(AlertCommand(action="close", user=input.by, note=note))
         if input.runbook_change:
             self._record("runbook_change", input.by, text=input.runbook_change)
@@ -1195,7 +1195,7 @@ class IncidentWorkflow(Operations[IncidentView]):
         """Copies the last timeline entry to the alert, unless the change came from Opsgenie."""
         if via == "vigie":
             entry = self.state.timeline[-1]
-            note = f"{NOTE_MARK} {entry.kind}: {entry.text}"
+            note = f"{NOTE_MARK} {entry.text}"  # in the incident's language, as in its timeline
             self._mirror(AlertCommand(action="note", user=by, note=note[:25000]))
 
     def _mirror_breach(self) -> None:

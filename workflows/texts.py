@@ -118,6 +118,31 @@ VALUES: dict[str, dict[str, dict[str, str]]] = {
             "AssignOwnership": "alert assigned",
         },
     },
+    # what an Opsgenie event asked of the incident (the operation it was sent as)
+    "opsgenie_operation": {
+        FR: {
+            "acknowledge": "prise en compte",
+            "add_worklog": "note",
+            "resolve": "fermeture de l'alerte",
+            "set_pending": "mise en attente",
+            "resume": "reprise",
+            "recategorize": "changement de priorité",
+            "reopen": "réouverture",
+            "close": "clôture",
+            "alert_created": "création de l'alerte",
+        },
+        EN: {
+            "acknowledge": "acknowledgement",
+            "add_worklog": "note",
+            "resolve": "alert closed",
+            "set_pending": "pending",
+            "resume": "resume",
+            "recategorize": "priority change",
+            "reopen": "reopening",
+            "close": "close",
+            "alert_created": "alert creation",
+        },
+    },
     # the fields an incident can be opened without, comma-separated in ``missing``
     "missing": {
         FR: {
@@ -509,8 +534,8 @@ SENTENCES: dict[str, dict[str, str]] = {
         EN: "Crisis {crisis_id} not told: {error}",
     },
     "opsgenie_no_change": {
-        FR: "Opsgenie {operation} : aucun changement ({reason}).",
-        EN: "Opsgenie {operation}: no change ({reason}).",
+        FR: "Opsgenie, {operation} : sans effet ici, {reason}.",
+        EN: "Opsgenie, {operation}: no effect here, {reason}.",
     },
     "why.status": {
         FR: "l'incident est {status} (possible quand : {allowed})",
@@ -981,6 +1006,8 @@ def render(key: str, fields: Mapping[str, str], language: str, timezone: str) ->
             shown[name] = value("alert_action", raw, language)
         elif name == "action" and key in ("opsgenie.done", "opsgenie.owner"):
             shown["ack"] = value("opsgenie_ack", raw, language)
+        elif name == "operation" and key == "opsgenie_no_change":
+            shown[name] = value("opsgenie_operation", raw, language)
         elif name in VALUES:
             shown[name] = value(name, raw, language)
         elif name == "allowed":  # statuses, comma-separated
