@@ -4,6 +4,7 @@ distribution (time-skipping server, real SMTP sink)."""
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from email.message import EmailMessage
 from pathlib import Path
@@ -71,6 +72,30 @@ async def test_the_cell_request_asks_for_validation_and_the_policy_decides_witho
         entry = next(e for e in view.timeline if e.kind == "unvalidated")
         assert entry.sentence == "unvalidated.open"
         assert view.level == 1  # the T0+30 escalation only: "open" does not escalate
+
+
+async def test_a_crisis_the_client_asked_for_does_not_ask_the_dnum_to_trigger_it(
+    skipping_env: WorkflowEnvironment, settings: Settings, sink: MailSink
+) -> None:
+    await on_a_business_morning(skipping_env)
+    client = skipping_env.client
+    async with build_worker(client, settings):
+        asked = CrisisInput(
+            title="ERP blocked", criterion="critical_application_blocked", triggered_by="client"
+        )
+        crisis = await start_crisis(client, settings.task_queue, "crisis-client-triggered", asked)
+        await advance(skipping_env, timedelta(minutes=46))
+        request = (await eventually(lambda: mails(sink, crisis.id, "cell_confirm")))[0]
+        assert "] Cellule de crise déclenchée à votre demande — ERP blocked" in request["Subject"]
+        text = body(request)
+        assert re.search(
+            r"déclenchée à la demande du client : la cellule de crise ouvre à T0\+1 h "
+            r"\(\d\d/\d\d/\d{4} \d\d:\d\d CES?T\)", text
+        ), text
+        assert "Merci de confirmer, ou non, la situation de crise" in text
+        assert "Demande à la DNUM" not in text and not mails(sink, crisis.id, "cell_request")
+        view = await crisis_status(crisis)
+        assert next(m for m in view.milestones if m.step == "cell_request").status == "met"
 
 
 async def test_a_policy_can_escalate_an_unvalidated_crisis(

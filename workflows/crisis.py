@@ -749,10 +749,16 @@ class CrisisWorkflow(Operations[CrisisView]):
         if m.step == "escalation":
             self._escalation_step(SYSTEM, code="chronogram")
         elif m.step == "cell_request":
-            lines = [self._line("line.step", step=m.step)]
+            kind, lines = "cell_request", [self._line("line.step", step=m.step)]
+            opening = self._milestone("cell_opening")
+            if s.triggered_by == "client" and opening is not None:
+                # The client asked for the crisis: the DNUM is not asked to trigger it.
+                kind = "cell_confirm"
+                opens_at = opening.due_at.isoformat()
+                lines = [self._line("line.client_triggered", opens_at=opens_at)]
             if self._trust:
                 lines.append(self._line("line.validate"))
-            self._mail("cell_request", to, lines)
+            self._mail(kind, to, lines)
             self._done("cell_request", SYSTEM)
         elif m.step == "cell_opening":
             self._open_cell(to)

@@ -826,6 +826,12 @@ SENTENCES: dict[str, dict[str, str]] = {
         FR: "La sécurité peut être en jeu dans cette crise : {title}",
         EN: "Security may be involved in this crisis: {title}",
     },
+    "line.client_triggered": {
+        FR: "La crise a été déclenchée à la demande du client : la cellule de crise ouvre à "
+        "T0+1 h ({opens_at}).",
+        EN: "The crisis was triggered at the client's request: the crisis cell opens at "
+        "T0+1 h ({opens_at}).",
+    },
     "line.validate": {
         FR: "Merci de confirmer, ou non, la situation de crise auprès du pilote de crise "
         "(l'incident manager), qui enregistrera votre réponse.",
