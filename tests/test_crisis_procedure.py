@@ -90,7 +90,8 @@ async def test_a_crisis_the_client_asked_for_does_not_ask_the_dnum_to_trigger_it
         text = body(request)
         assert re.search(
             r"déclenchée à la demande du client : la cellule de crise ouvre à T0\+1 h "
-            r"\(\d\d/\d\d/\d{4} \d\d:\d\d CES?T\)", text
+            r"\(\d\d/\d\d/\d{4} \d\d:\d\d CES?T\)",
+            text,
         ), text
         assert "Merci de confirmer, ou non, la situation de crise" in text
         assert "Demande à la DNUM" not in text and not mails(sink, crisis.id, "cell_request")
