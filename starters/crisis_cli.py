@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
@@ -74,10 +75,19 @@ def operate(crisis_id: str, operation: str, input: BaseModel, as_json: bool) -> 
     show(run_with_client(action), as_json)
 
 
+def _with_criteria(command: Callable[..., None]) -> Callable[..., None]:
+    """The criteria in the command's help text, which wraps whole names (an option's help
+    column cut the longest ones in an 80-column pipe)."""
+    criteria = ", ".join(CRITERIA.split())
+    command.__doc__ = (command.__doc__ or "").replace("{criteria}", criteria)
+    return command
+
+
 @crisis_app.command("open")
+@_with_criteria
 def open_crisis(
     title: Annotated[str, typer.Option(help="What happens")],
-    criterion: Annotated[str, typer.Option(help=f"Activation criterion: {CRITERIA}")],
+    criterion: Annotated[str, typer.Option(help="Activation criterion, one of those above")],
     t0: Annotated[
         datetime | None, typer.Option(help="Start of the event, ISO 8601 with offset")
     ] = None,
@@ -92,7 +102,9 @@ def open_crisis(
     triggered_by: Annotated[str, typer.Option(help="provider or client")] = "provider",
     by: By = None,
 ) -> None:
-    """Open a crisis that is not an incident (§4.4); prints its id on the last line."""
+    """Open a crisis that is not an incident (§4.4); prints its id on the last line.
+
+    Activation criteria (--criterion): {criteria}."""
     input = build(
         CrisisInput,
         title=title,

@@ -8,6 +8,7 @@ import re
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import get_args
 
 import pytest_asyncio
 from temporalio.testing import WorkflowEnvironment
@@ -17,6 +18,7 @@ from starters.cli import app
 from starters.dev.smtp_sink import MailSink
 from workers.settings import Settings
 from workers.worker import build_worker
+from workflows.crisis_models import Criterion
 
 runner = CliRunner()
 
@@ -201,3 +203,11 @@ async def test_crisis_open_refuses_a_t0_it_could_not_run_from() -> None:
         )  # fmt: skip
         assert code == 2 and not out, (t0, code, out, err)
         assert said in " ".join(err.split()), (t0, err)
+
+
+async def test_the_criteria_are_listed_whole_in_an_80_column_pipe() -> None:
+    code, out, _ = await invoke({"COLUMNS": "80"}, "crisis", "open", "--help")
+    assert code == 0
+    words = set(out.replace(",", " ").replace(".", " ").split())
+    for criterion in get_args(Criterion):
+        assert criterion in words, (criterion, out)
