@@ -75,3 +75,12 @@ def test_the_english_draft_keeps_english_typography() -> None:
     text = rex_draft(state("en"))
     assert "- Client: validated — dnum, 2026-12-01 10:00 CET" in text.splitlines(), text
     assert " : " not in text.replace("| : |", "")
+
+
+def test_the_steps_the_incident_reported_name_its_ticket() -> None:
+    s = state("fr")
+    s.milestones = [
+        Milestone(step="ticket_opened", action="", due_at=T0, status="met", done_at=T0,
+                  by="incident"),
+    ]  # fmt: skip
+    assert "| Ouverture du ticket | 01/12/2026 10:00 CET | incident-42 |" in rex_draft(s)

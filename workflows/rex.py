@@ -139,7 +139,9 @@ def rex_draft(state: CrisisState) -> str:
     for name, label in (("ticket_opened", "ticket"), ("acknowledgement", "ack")):
         m = by_step.get(name)
         if m is not None and m.status != "not_applicable":
-            lines.append(f"| {w[label]} | {at(m.done_at)} | {m.by or ''} |")
+            # Settled by what the incident reported: its ticket names who.
+            who = state.incident_id if m.by == "incident" and state.incident_id else m.by
+            lines.append(f"| {w[label]} | {at(m.done_at)} | {who or ''} |")
     for e in state.timeline:
         if e.kind == "escalation" and "to" in e.fields:
             lines.append(f"| {w['escalation']} {e.fields.get('level', '')} | {at(e.at)} | {e.by} |")
