@@ -798,22 +798,13 @@ class IncidentWorkflow(Operations[IncidentView]):
         if (new_level or added) and versions.patched(PATCH_CREATE_COMPLETES):
             self._complete_from_create(input, new_level, added)
             return
-        filled = [
-            name
-            for name in ("category", "description", "application")
-            if getattr(input, name) and not getattr(s, name)
-        ]
-        for name in filled:
-            setattr(s, name, getattr(input, name))
+        filled = self._fill_fields(input)
         # An earlier event's author (who acknowledged, say) is no requester of the alert's.
         added = [r for r in input.requesters if r not in s.requesters]
         if added:
             s.requesters = [*s.requesters, *added][:MAX_REQUESTERS]
             filled.append("requesters")
-        new_details = {k: v for k, v in input.details.items() if k not in s.details}
-        room = max(MAX_DETAILS - len(s.details), 0)
-        if new_details and room:
-            s.details.update(dict(list(new_details.items())[:room]))
+        if self._fill_details(input):
             filled.append("details")
         s.missing_fields = [f for f in s.missing_fields if f not in filled]
         if "priority" in s.missing_fields and input.opsgenie_priority:
@@ -828,13 +819,8 @@ class IncidentWorkflow(Operations[IncidentView]):
         if filled:
             self._record("alert_created", input.by, missing=", ".join(filled))
 
-    def _complete_from_create(
-        self, input: AlertCreatedInput, new_level: ServiceLevel | None, added: list[str]
-    ) -> None:
-        """The Create came after the event that opened the incident: what it was opened
-        without is filled in, its class set as the alert gives it (a service level it named,
-        the priority if none was given), and the requesters it adds are told of the incident,
-        in its class by then; the earlier requesters are told of the new class."""
+    def _fill_fields(self, input: AlertCreatedInput) -> list[str]:
+        """The one-line fields the incident lacks and the Create gives: set, and named."""
         s = self.state
         filled = [
             name
@@ -843,10 +829,28 @@ class IncidentWorkflow(Operations[IncidentView]):
         ]
         for name in filled:
             setattr(s, name, getattr(input, name))
+        return filled
+
+    def _fill_details(self, input: AlertCreatedInput) -> bool:
+        """Details the incident lacks, as many as it has room for; whether any was added."""
+        s = self.state
         new_details = {k: v for k, v in input.details.items() if k not in s.details}
         room = max(MAX_DETAILS - len(s.details), 0)
         if new_details and room:
             s.details.update(dict(list(new_details.items())[:room]))
+            return True
+        return False
+
+    def _complete_from_create(
+        self, input: AlertCreatedInput, new_level: ServiceLevel | None, added: list[str]
+    ) -> None:
+        """The Create came after the event that opened the incident: what it was opened
+        without is filled in, its class set as the alert gives it (a service level it named,
+        the priority if none was given), and the requesters it adds are told of the incident,
+        in its class by then; the earlier requesters are told of the new class."""
+        s = self.state
+        filled = self._fill_fields(input)
+        if self._fill_details(input):
             filled.append("details")
         priority = input.opsgenie_priority if "priority" in s.missing_fields else None
         if priority:
