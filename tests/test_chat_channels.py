@@ -174,6 +174,10 @@ async def test_google_chat_webhook_threads_by_incident() -> None:
     assert body["text"].splitlines()[0] == "*Incident P1 ouvert : Checkout <\u200bdown> & out*"
     assert "Priorité : P1" in body["text"]
     assert body["text"].endswith(f"<{LINK}|Ouvrir dans Temporal>")
+    starred = MESSAGE.model_copy(update={"title": "Paiement *urgent* en panne"})
+    await channel("google_chat", recorder).post(starred, LINK)
+    text = json.loads(recorder.requests[-1].content)["text"]
+    assert text.splitlines()[0] == "*Paiement ∗urgent∗ en panne*", text
 
 
 TYPED = MESSAGE.model_copy(

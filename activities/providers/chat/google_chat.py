@@ -7,6 +7,7 @@ from typing import Any
 
 from workflows.chat import ChatMessage
 
+LOOK_ALIKE_STAR = "\u2217"
 REPLY = {"messageReplyOption": "REPLY_MESSAGE_FALLBACK_TO_NEW_THREAD"}
 
 
@@ -16,8 +17,14 @@ def inert(text: str) -> str:
     return text.replace("<", "<\u200b")
 
 
+def bold(text: str) -> str:
+    """Google Chat's ``*bold*`` has no escape: a typed ``*`` would end it early, and shows
+    as the look-alike U+2217 instead."""
+    return f"*{inert(text).replace('*', LOOK_ALIKE_STAR)}*"
+
+
 def payload(message: ChatMessage, link: str) -> dict[str, Any]:
-    lines = [f"*{inert(message.title)}*"]
+    lines = [bold(message.title)]
     lines += [f"{inert(k)} : {inert(v)}" for k, v in message.facts]
     if message.text:
         lines += ["", inert(message.text)]
