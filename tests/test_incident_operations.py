@@ -257,11 +257,11 @@ async def test_current_details_answer_what_now(
         handle = await open_incident(client, settings.task_queue, priority="P2")
         await status(handle)
         text = await details_of(handle)
-        assert text.startswith("**ouvert** · P2 · gold · Checkout API down")
-        assert re.search(r"prise en compte avant: \d\d/\d\d/\d{4} \d\d:\d\d CE\S?T \(reste", text)
+        assert text.startswith("**ouvert** · P2 · Gold · Checkout API down")
+        assert re.search(r"prise en compte avant : \d\d/\d\d/\d{4} \d\d:\d\d CE\S?T \(reste", text)
         await handle.execute_update(IncidentWorkflow.acknowledge, AcknowledgeInput(by="alice"))
         text = await details_of(handle)
-        assert "prise en compte avant" not in text and "- pris en compte:" in text
+        assert "prise en compte avant" not in text and "- pris en compte :" in text
         await handle.execute_update(
             IncidentWorkflow.set_pending,
             SetPendingInput(by="alice", waiting_on="customer", reason="logs demandés"),
@@ -271,5 +271,6 @@ async def test_current_details_answer_what_now(
         await status_when(handle, lambda v: v.timeline[-1].kind == "refused")
         text = await details_of(handle)
         # The reason in the incident's language, like the rest of the details.
-        assert "- dernier refus: " in text
+        assert "- dernier refus : " in text
+        assert not re.search(r"\w: ", text), text  # French typography: "refus : ", not "refus: "
         assert "Signal close refusé : l'incident est en attente (possible quand : résolu)" in text

@@ -31,6 +31,7 @@ WORDS = {
         "rex_due": "REX attendu avant le", "status_due": "prochain point de situation",
         "retrying": "en échec, nouvel essai à venir", "attempts": "essais depuis",
         "error": "dernière erreur", "mail": "mail", "alert": "alerte",
+        "colon": " :",  # French typography: a space before
     },
     "en": {
         "open": "open", "in_progress": "in progress", "pending": "pending",
@@ -46,6 +47,7 @@ WORDS = {
         "rex_due": "REX due", "status_due": "next status mail",
         "retrying": "failing, trying again", "attempts": "attempts since",
         "error": "last error", "mail": "mail", "alert": "alert",
+        "colon": ":",
     },
 }  # fmt: skip
 
@@ -62,13 +64,16 @@ def span(delta: timedelta, language: str) -> str:
 
 def _due(label: str, due: datetime, now: datetime, language: str, zone: str) -> str:
     w = WORDS[language]
+    c = w["colon"]
     left = due - now
     gap = (
         f"{w['left']} {span(left, language)}"
         if left >= timedelta(0)
         else (f"{w['late']} {span(left, language)}")
     )
-    return f"{label}: {when(due, language, zone)} ({gap} {w['as_of']} {when(now, language, zone)})"
+    return (
+        f"{label}{c} {when(due, language, zone)} ({gap} {w['as_of']} {when(now, language, zone)})"
+    )
 
 
 def _last_refusal(timeline: list[TimelineEntry]) -> TimelineEntry | None:
@@ -80,34 +85,38 @@ def _retrying(
 ) -> None:
     """One line per send that keeps failing: what, attempts since when, the last error."""
     w = WORDS[language]
+    c = w["colon"]
     for t in retrying.values():
         item = value("alert_action", t.item, language) if t.outbox == "alert" else t.item
         lines.append(
-            f"- {w['retrying']}: {w[t.outbox]} {item} · {t.attempts} {w['attempts']} "
-            f"{when(t.since, language, zone)} · {w['error']}: {t.error}"
+            f"- {w['retrying']}{c} {w[t.outbox]} {item} · {t.attempts} {w['attempts']} "
+            f"{when(t.since, language, zone)} · {w['error']}{c} {t.error}"
         )
 
 
 def _tail(lines: list[str], timeline: list[TimelineEntry], language: str, zone: str) -> str:
     w = WORDS[language]
+    c = w["colon"]
     refused = _last_refusal(timeline)
     if refused is not None:
-        lines.append(f"- {w['refused']}: {when(refused.at, language, zone)} · {refused.text}")
+        lines.append(f"- {w['refused']}{c} {when(refused.at, language, zone)} · {refused.text}")
     if timeline:
         last = timeline[-1]
-        lines.append(f"- {w['last']}: {when(last.at, language, zone)} · {last.by} · {last.text}")
+        lines.append(f"- {w['last']}{c} {when(last.at, language, zone)} · {last.by} · {last.text}")
     return "\n".join(line[:400] for line in lines)
 
 
 def incident_details(s: IncidentState, d: Deadlines, now: datetime) -> str:
     lang, zone = s.language, s.policy.business_hours.timezone
     w = WORDS[lang]
-    lines = [f"**{w[s.status]}** · {s.priority} · {s.service_level} · {s.title}"[:300], ""]
+    c = w["colon"]
+    level = value("service_level", s.service_level, lang)
+    lines = [f"**{w[s.status]}** · {s.priority} · {level} · {s.title}"[:300], ""]
     active = s.status in ("open", "in_progress", "pending")
     if s.status == "open":
         lines.append(f"- {_due(w['ack_due'], d.ack_due_at, now, lang, zone)}")
     elif s.acknowledged_at is not None:
-        lines.append(f"- {w['acknowledged']}: {when(s.acknowledged_at, lang, zone)}")
+        lines.append(f"- {w['acknowledged']}{c} {when(s.acknowledged_at, lang, zone)}")
     if active and d.resolution_due_at is not None:
         lines.append(f"- {_due(w['resolution_due'], d.resolution_due_at, now, lang, zone)}")
     if s.status == "pending" and s.waiting_on is not None:
@@ -117,9 +126,9 @@ def incident_details(s: IncidentState, d: Deadlines, now: datetime) -> str:
     breaches = [w[k] for k, hit in (("ack", s.ack_breached), ("resolution",
                 s.resolution_breached)) if hit]  # fmt: skip
     if breaches:
-        lines.append(f"- {w['breaches']}: {', '.join(breaches)}")
+        lines.append(f"- {w['breaches']}{c} {', '.join(breaches)}")
     if s.crisis_id is not None:
-        lines.append(f"- {w['crisis']}: {s.crisis_id}")
+        lines.append(f"- {w['crisis']}{c} {s.crisis_id}")
     _retrying(lines, s.retrying, lang, zone)
     return _tail(lines, s.timeline, lang, zone)
 
@@ -127,10 +136,11 @@ def incident_details(s: IncidentState, d: Deadlines, now: datetime) -> str:
 def crisis_details(s: CrisisState, now: datetime, next_status_at: datetime | None) -> str:
     lang, zone = s.language, s.policy.business_hours.timezone
     w = WORDS[lang]
+    c = w["colon"]
     lines = [
         f"**{w[s.status]}** · {value('criterion', s.criterion, lang)} · {s.title}"[:300],
         "",
-        f"- {w['level']}: {s.level}",
+        f"- {w['level']}{c} {s.level}",
     ]
     pending = sorted((m for m in s.milestones if m.status == "pending"), key=lambda m: m.due_at)
     if pending and s.status == "active":
@@ -138,10 +148,10 @@ def crisis_details(s: CrisisState, now: datetime, next_status_at: datetime | Non
         label = f"{w['milestone']} · {value('step', m.step, lang)}"
         lines.append(f"- {_due(label, m.due_at, now, lang, zone)}")
     if next_status_at is not None and s.status == "active":
-        lines.append(f"- {w['status_due']}: {when(next_status_at, lang, zone)}")
+        lines.append(f"- {w['status_due']}{c} {when(next_status_at, lang, zone)}")
     drp = "—" if s.drp is None else value("drp", "activated" if s.drp.activate
                                            else "not_activated", lang)  # fmt: skip
-    lines.append(f"- {w['drp']}: {drp}")
+    lines.append(f"- {w['drp']}{c} {drp}")
     if s.status == "closed" and s.rex_due_at is not None:
         lines.append(f"- {_due(w['rex_due'], s.rex_due_at, now, lang, zone)}")
     _retrying(lines, s.retrying, lang, zone)

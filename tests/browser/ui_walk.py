@@ -175,12 +175,12 @@ def incident_page(w: Walk) -> str:
 
 
 def current_details(w: Walk) -> str:
-    seen = ui.wait_current_details(w.page, "P1 · gold · Checkout down")
+    seen = ui.wait_current_details(w.page, "P1 · Gold · Checkout down")
     details = seen["Current Details"]
     check(seen["Summary"].strip() == "Checkout down", f"Summary: {seen['Summary']!r}")
     due = r"\d\d/\d\d/\d{4} \d\d:\d\d CES?T"
     check(
-        re.search(rf"prise en compte avant: {due} \(reste .+ au {due}\)", details) is not None,
+        re.search(rf"prise en compte avant : {due} \(reste .+ au {due}\)", details) is not None,
         f"no acknowledgement deadline and time left in the business time zone: {details!r}",
     )
     check(details.splitlines()[-1].startswith("dernier événement:"), "no last event")
@@ -305,8 +305,8 @@ def p2_details(w: Walk) -> str:
     seen = ui.wait_current_details(w.page, "need logs")
     details = seen["Current Details"]
     lines = details.splitlines()
-    check(lines[0] == "en attente · P3 · silver · Disk full on db-3", f"first line {lines[0]!r}")
-    check(any(line.startswith("pris en compte: ") for line in lines), f"{details!r}")
+    check(lines[0] == "en attente · P3 · Silver · Disk full on db-3", f"first line {lines[0]!r}")
+    check(any(line.startswith("pris en compte : ") for line in lines), f"{details!r}")
     check(any(line.startswith("en attente du client") for line in lines), f"{details!r}")
     if "P2" in seen["Details"]:
         w.note(
