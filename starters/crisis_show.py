@@ -17,6 +17,7 @@ from starters.cli_support import print_view, retrying, when
 from starters.incident_show import flat, print_timeline
 from starters.listing import cell
 from workflows.crisis_models import CrisisView, Validation
+from workflows.crisis_rules import shown_step
 from workflows.texts import EN, VALUES
 
 # Notifications a terminal lists (the latest); a pipe and --json list all the answer holds.
@@ -37,7 +38,8 @@ def compliance_table(view: CrisisView, scale: float | None = None) -> Table:
     for header in ("target", "done", "status"):
         table.add_column(header, overflow="fold")
     for m in view.milestones:
-        step = VALUES["step"][EN].get(m.step, m.action)  # in the CLI's language, every step
+        # In the CLI's language, every step; T0+30 tells DNUM of a P1 or of an event.
+        step = VALUES["step"][EN].get(shown_step(m.step, view), m.action)
         if scale is None:
             table.add_row(step, when(m.due_at), when(m.done_at), m.status)
         else:

@@ -7,7 +7,7 @@ import json
 import sys
 import textwrap
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from rich import box
@@ -80,8 +80,8 @@ async def _t0(execution: WorkflowExecution, *, start_is_t0: bool) -> datetime | 
     unknown (a crisis, or a run after a continue-as-new, of code that did not keep it)."""
     try:
         kept = await execution.memo_value(T0_MEMO, None)
-        if kept is not None:
-            return datetime.fromisoformat(str(kept))
+        if kept is not None:  # kept with the offset it was given: UTC, as the other times
+            return datetime.fromisoformat(str(kept)).astimezone(UTC)
     except (KeyError, TypeError, ValueError):
         pass  # not kept, or not as Vigie writes it
     first_run = execution.raw_info.first_run_id in ("", execution.run_id)

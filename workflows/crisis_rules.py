@@ -5,15 +5,15 @@ from __future__ import annotations
 import re
 from datetime import datetime, timedelta
 
-from workflows.crisis_models import CrisisState, Milestone
+from workflows.crisis_models import CrisisState, CrisisView, Milestone
 
 
-def is_incident(s: CrisisState) -> bool:
+def is_incident(s: CrisisState | CrisisView) -> bool:
     """A crisis for a major incident (opened from one, or said to be one)."""
     return s.incident_id is not None or s.criterion == "major_incident"
 
 
-def shown_step(step: str, s: CrisisState) -> str:
+def shown_step(step: str, s: CrisisState | CrisisView) -> str:
     """A step's name as people read it: T0+30 tells DNUM of a P1, or of a crisis event."""
     return "escalation_event" if step == "escalation" and not is_incident(s) else step
 

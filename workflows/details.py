@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from workflows.crisis_models import CrisisState
+from workflows.crisis_rules import shown_step
 from workflows.delivery import DeliveryTrouble
 from workflows.models import IncidentState, TimelineEntry
 from workflows.sla import Deadlines
@@ -32,6 +33,7 @@ WORDS = {
         "retrying": "en échec, nouvel essai à venir", "attempts": "essais depuis",
         "error": "dernière erreur", "mail": "mail", "alert": "alerte",
         "colon": " :",  # French typography: a space before
+        "t0": "T0 (début de la panne)", "ticket": "ticket ouvert le",
     },
     "en": {
         "open": "open", "in_progress": "in progress", "pending": "pending",
@@ -48,6 +50,7 @@ WORDS = {
         "retrying": "failing, trying again", "attempts": "attempts since",
         "error": "last error", "mail": "mail", "alert": "alert",
         "colon": ":",
+        "t0": "T0 (the fault began)", "ticket": "ticket opened",
     },
 }  # fmt: skip
 
@@ -113,6 +116,12 @@ def incident_details(s: IncidentState, d: Deadlines, now: datetime) -> str:
     level = value("service_level", s.service_level, lang)
     lines = [f"**{w[s.status]}** · {s.priority} · {level} · {s.title}"[:300], ""]
     active = s.status in ("open", "in_progress", "pending")
+    if s.ticket_opened_at is not None and s.opened_at < s.ticket_opened_at - timedelta(minutes=1):
+        # Back-dated: the deadlines count from T0, before the start the UI shows.
+        lines.append(
+            f"- {w['t0']}{c} {when(s.opened_at, lang, zone)} · {w['ticket']} "
+            f"{when(s.ticket_opened_at, lang, zone)}"
+        )
     if s.status == "open":
         lines.append(f"- {_due(w['ack_due'], d.ack_due_at, now, lang, zone)}")
     elif s.acknowledged_at is not None:
@@ -145,7 +154,7 @@ def crisis_details(s: CrisisState, now: datetime, next_status_at: datetime | Non
     pending = sorted((m for m in s.milestones if m.status == "pending"), key=lambda m: m.due_at)
     if pending and s.status == "active":
         m = pending[0]
-        label = f"{w['milestone']} · {value('step', m.step, lang)}"
+        label = f"{w['milestone']} · {value('step', shown_step(m.step, s), lang)}"
         lines.append(f"- {_due(label, m.due_at, now, lang, zone)}")
     if next_status_at is not None and s.status == "active":
         lines.append(f"- {w['status_due']}{c} {when(next_status_at, lang, zone)}")
