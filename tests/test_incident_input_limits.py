@@ -49,7 +49,10 @@ async def test_update_refused_signal_recorded_and_mails_still_flow(
         view = await status_when(handle, lambda v: any(e.kind == "refused" for e in v.timeline))
         [entry] = [e for e in view.timeline if e.kind == "refused"]
         assert entry.by == "mallory Bcc: victim@evil.test"
-        assert "by: must be one line" in entry.text
+        assert entry.text == (  # in the incident's language
+            "Signal add_worklog refusé : entrée invalide (by : sur une ligne, sans caractère de "
+            "contrôle)"
+        )
         assert view.status == "open"
         assert not any(e.kind == "worklog" for e in view.timeline)
 

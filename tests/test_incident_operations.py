@@ -82,9 +82,15 @@ async def test_invalid_operations_are_refused_as_updates_and_recorded_as_signals
         )
         refusal = next(e for e in view.timeline if e.kind == "refused")
         assert refusal.fields["reason"].startswith("cannot resume: the incident is open")
-        assert "waiting_on" in texts[1]
-        assert "Signal add_worklog refusé" in texts[2]
-        assert "by: Field required" in texts[3]
+        # A malformed input is told in the incident's language too, field by field.
+        assert texts[1] == (
+            "Signal set_pending refusé : entrée invalide (waiting_on : valeur non prévue)"
+        )
+        assert (
+            texts[2]
+            == "Signal add_worklog refusé : entrée invalide (input : un objet JSON attendu)"
+        )
+        assert texts[3] == "Signal acknowledge refusé : entrée invalide (by : manquant)"
 
         # Sent with no input, or two (`temporal workflow signal` without --input, or with
         # it twice): refused by name, never a workflow task failing on every attempt.

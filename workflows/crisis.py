@@ -1079,7 +1079,7 @@ class CrisisWorkflow(Operations[CrisisView]):
     def _check_service_restored(self, input: ServiceRestoredInput) -> None:
         self._require_active("record the restoration")
         if self.state.restored_at is not None:
-            raise Refused("the service is already recorded as restored")
+            raise Refused("the service is already recorded as restored", "why.restored")
 
     def _apply_service_restored(self, input: ServiceRestoredInput) -> None:
         sentence = "restored.note" if input.note else "restored"
@@ -1117,7 +1117,7 @@ class CrisisWorkflow(Operations[CrisisView]):
     def _check_incident_changed(self, input: IncidentNews) -> None:
         s = self.state
         if s.incident_id is None:
-            raise Refused("this crisis follows no incident")
+            raise Refused("this crisis follows no incident", "why.no_incident")
         outside = input.at < s.t0 or input.at > workflow.now() + NEWS_AHEAD
         if outside and versions.patched(PATCH_NEWS_TIME):
             raise Refused(
@@ -1181,7 +1181,8 @@ class CrisisWorkflow(Operations[CrisisView]):
     def _check_confirm_nominal(self, input: ConfirmNominalInput) -> None:
         self._require_active("confirm the return to nominal")
         if self.state.nominal_confirmed is not None:
-            raise Refused(f"already confirmed by {self.state.nominal_confirmed.by}")
+            by = self.state.nominal_confirmed.by
+            raise Refused(f"already confirmed by {by}", "why.confirmed", by=by)
 
     def _apply_confirm_nominal(self, input: ConfirmNominalInput) -> None:
         s = self.state

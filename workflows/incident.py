@@ -745,7 +745,10 @@ class IncidentWorkflow(Operations[IncidentView]):
         self._require("recategorize", ACTIVE)
         priority, level = self._new_class(input)
         if (priority, level) == (self.state.priority, self.state.service_level):
-            raise Refused(f"cannot recategorize: the incident is already {priority} {level}")
+            raise Refused(
+                f"cannot recategorize: the incident is already {priority} {level}",
+                "why.same_class", priority=priority, service_level=level,
+            )  # fmt: skip
 
     def _new_class(self, input: RecategorizeInput) -> tuple[Priority, Any]:
         return new_class(self.state, self.policy, input)
@@ -883,7 +886,10 @@ class IncidentWorkflow(Operations[IncidentView]):
     def _check_qualify_p1(self, input: QualifyP1Input) -> None:
         self._require("qualify a P1", ACTIVE)
         if self.state.priority != "P1":
-            raise Refused(f"cannot qualify as P1: the incident is {self.state.priority}")
+            raise Refused(
+                f"cannot qualify as P1: the incident is {self.state.priority}",
+                "why.not_p1", priority=self.state.priority,
+            )  # fmt: skip
         s = self.state
         if s.major and s.crisis_id is not None and self._major_once():
             raise Refused(

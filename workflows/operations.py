@@ -66,6 +66,15 @@ def describe(error: ValidationError) -> str:
     )
 
 
+def problems(error: ValidationError) -> dict[str, str]:
+    """What a timeline entry keeps of a refused input, to tell it in the reader's language:
+    each field at fault and the kind of error (``field=type;…``)."""
+    found = ";".join(
+        f"{'.'.join(str(p) for p in e['loc']) or 'input'}={e['type']}" for e in error.errors()
+    )
+    return {"why": "why.invalid", "problems": found}
+
+
 def _who(raw: Any, limits: bool) -> str | None:
     """Who sent a Signal, as far as it says; fit for the timeline once limits apply."""
     by = raw.get("by") if isinstance(raw, dict) and isinstance(raw.get("by"), str) else None
@@ -248,7 +257,7 @@ class Operations(Generic[ViewT]):
                 return  # the sender delivered this event again: applied once
             check(input)
         except ValidationError as exc:
-            self._signal_refused(op.name, by, None, describe(exc), {})
+            self._signal_refused(op.name, by, None, describe(exc), problems(exc))
         except Refused as exc:
             self._signal_refused(op.name, by, input, str(exc), exc.told())
         else:

@@ -143,6 +143,65 @@ VALUES: dict[str, dict[str, dict[str, str]]] = {
             "alert_created": "alert creation",
         },
     },
+    # what is wrong with a field of a refused input (pydantic's error types)
+    "input_error": {
+        FR: {
+            "missing": "manquant",
+            "string_too_short": "vide ou trop court",
+            "string_too_long": "trop long",
+            "too_long": "trop long",
+            "too_short": "trop court",
+            "bool_parsing": "oui ou non attendu",
+            "bool_type": "oui ou non attendu",
+            "literal_error": "valeur non prévue",
+            "enum": "valeur non prévue",
+            "dict_type": "un objet JSON attendu",
+            "model_type": "un objet JSON attendu",
+            "model_attributes_type": "un objet JSON attendu",
+            "string_type": "texte attendu",
+            "int_parsing": "nombre entier attendu",
+            "int_type": "nombre entier attendu",
+            "datetime_parsing": "date-heure ISO 8601 attendue",
+            "datetime_type": "date-heure ISO 8601 attendue",
+            "timezone_aware": "décalage horaire attendu (+01:00, Z)",
+            "extra_forbidden": "champ inconnu",
+            "list_type": "liste attendue",
+            "url_parsing": "adresse web invalide",
+            "value_error": "valeur refusée",
+            "control_character": "sur une ligne, sans caractère de contrôle",
+            "invisible_character": "caractère invisible",
+            "email": "adresse e-mail invalide",
+            "too_many": "trop d'éléments",
+        },
+        EN: {
+            "missing": "missing",
+            "string_too_short": "empty or too short",
+            "string_too_long": "too long",
+            "too_long": "too long",
+            "too_short": "too short",
+            "bool_parsing": "yes or no expected",
+            "bool_type": "yes or no expected",
+            "literal_error": "unexpected value",
+            "enum": "unexpected value",
+            "dict_type": "a JSON object expected",
+            "model_type": "a JSON object expected",
+            "model_attributes_type": "a JSON object expected",
+            "string_type": "text expected",
+            "int_parsing": "whole number expected",
+            "int_type": "whole number expected",
+            "datetime_parsing": "ISO 8601 date-time expected",
+            "datetime_type": "ISO 8601 date-time expected",
+            "timezone_aware": "offset expected (+01:00, Z)",
+            "extra_forbidden": "unknown field",
+            "list_type": "list expected",
+            "url_parsing": "invalid web address",
+            "value_error": "value refused",
+            "control_character": "one line, without control characters",
+            "invisible_character": "invisible character",
+            "email": "invalid e-mail address",
+            "too_many": "too many items",
+        },
+    },
     # the fields an incident can be opened without, comma-separated in ``missing``
     "missing": {
         FR: {
@@ -576,6 +635,21 @@ SENTENCES: dict[str, dict[str, str]] = {
         FR: "la crise est déjà au dernier niveau d'escalade ({level})",
         EN: "the crisis is already at the last escalation level ({level})",
     },
+    "why.same_class": {
+        FR: "l'incident est déjà {priority} {service_level}",
+        EN: "the incident is already {priority} {service_level}",
+    },
+    "why.not_p1": {FR: "l'incident est {priority}", EN: "the incident is {priority}"},
+    "why.restored": {
+        FR: "le service est déjà noté rétabli",
+        EN: "the service is already recorded as restored",
+    },
+    "why.no_incident": {
+        FR: "cette crise ne suit aucun incident",
+        EN: "this crisis follows no incident",
+    },
+    "why.confirmed": {FR: "déjà confirmé par {by}", EN: "already confirmed by {by}"},
+    "why.invalid": {FR: "entrée invalide ({problems})", EN: "invalid input ({problems})"},
     "why.arity": {
         FR: "une seule entrée attendue (un objet JSON), {given} reçue(s)",
         EN: "one input expected (a JSON object), {given} given",
@@ -968,6 +1042,16 @@ def told_reason(reason: str) -> dict[str, str]:
     return {"why": KNOWN_REASONS[reason]} if reason in KNOWN_REASONS else {}
 
 
+def _problem(raw: str, language: str) -> str:
+    """``field=type`` as people read it: the field, and what is wrong in the language (an
+    error type with no translation is said as a refused value)."""
+    field, _, kind = raw.rpartition("=")
+    wrong = (
+        VALUES["input_error"][language].get(kind) or VALUES["input_error"][language]["value_error"]
+    )
+    return f"{field}{' :' if language == FR else ':'} {wrong}"
+
+
 def value(kind: str, name: str, language: str) -> str:
     """A field value said in ``language`` (the value itself when it has no translation)."""
     return VALUES.get(kind, {}).get(language, {}).get(name, name)
@@ -1016,6 +1100,9 @@ def render(key: str, fields: Mapping[str, str], language: str, timezone: str) ->
             shown[name] = value("opsgenie_operation", raw, language)
         elif name in VALUES:
             shown[name] = value(name, raw, language)
+        elif name == "problems":  # field=type;…: each field and what is wrong with it
+            gap = " ; " if language == FR else "; "
+            shown[name] = gap.join(_problem(x, language) for x in raw.split(";") if x)
         elif name == "allowed":  # statuses, comma-separated
             shown[name] = ", ".join(value("status", x, language) for x in raw.split(",") if x)
         else:
