@@ -52,8 +52,10 @@ from workflows.crisis import CrisisWorkflow
 from workflows.incident import IncidentWorkflow
 from workflows.models import (
     AcknowledgeInput,
+    CloseInput,
     IncidentView,
     QualifyP1Input,
+    ResolveInput,
     WorklogInput,
 )
 from workflows.search import SEARCH_ATTRIBUTES
@@ -211,6 +213,21 @@ async def cold(client: Client, queue: str) -> list[tuple[str, WorkflowHandle[Any
     ]
 
 
+async def taken_late(
+    client: Client, settings: Settings
+) -> list[tuple[str, WorkflowHandle[Any, Any]]]:
+    """An incident no worker took for a while: it counts from its start."""
+    queue = "record-late"
+    handle = await open_incident(client, queue, priority="P2")
+    await asyncio.sleep(1.5)  # no worker polls this queue yet
+    async with build_worker(client, settings.model_copy(update={"task_queue": queue})):
+        await status_when(handle, lambda v: v.mails_pending == 0)
+        await handle.execute_update(IncidentWorkflow.resolve, ResolveInput(by="a", resolution="ok"))
+        await handle.execute_update(IncidentWorkflow.close, CloseInput(by="a"))
+        await handle.result()
+    return [("incident_taken_late", handle)]
+
+
 async def record(tag: str, scenarios: list[tuple[str, WorkflowHandle[Any, Any]]]) -> None:
     for name, handle in scenarios:
         path = HISTORIES / f"{name}_{tag}.json"
@@ -255,6 +272,7 @@ async def main(tag: str) -> None:
         one = settings.model_copy(update={"max_cached_workflows": 1, "task_queue": "record-cold"})
         async with build_worker(env.client, one, alert_api=alert_api):
             await record(tag, await cold(env.client, one.task_queue))
+        await record(tag, await taken_late(env.client, settings))
     await env.shutdown()
 
 

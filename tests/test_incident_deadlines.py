@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import date, datetime, time, timedelta
 
 from temporalio.testing import WorkflowEnvironment
@@ -13,6 +14,7 @@ from workers.policy_file import load_policy
 from workers.settings import Settings
 from workers.worker import build_worker
 from workflows.calendar import BusinessClock
+from workflows.sla import compute_deadlines
 
 
 def latest_monday_holiday(clock: BusinessClock, before: date) -> date:
@@ -112,3 +114,20 @@ async def test_a_future_t0_is_not_trusted(
         view = await status_when(handle, lambda v: True)
         assert view.opened_at < now + timedelta(minutes=1)
         assert any(e.sentence == "t0_future" for e in view.timeline)
+
+
+async def test_an_incident_counts_from_its_start_when_no_worker_took_it_at_once(
+    dev_env: WorkflowEnvironment, settings: Settings
+) -> None:
+    """Workers behind or down: the ticket opened when it reached Temporal, as lists show it,
+    and its deadlines count from then, not from when a worker took it."""
+    client = dev_env.client
+    handle = await open_incident(client, settings.task_queue, priority="P2")
+    started = (await handle.describe()).start_time
+    await asyncio.sleep(1.5)  # no worker yet: the delay this is about, on a real server
+    async with build_worker(client, settings):
+        view = await status(handle)
+    assert view.opened_at == started and view.ticket_opened_at == started, view
+    policy = load_policy(settings.config_dir)
+    assert view.ack_due_at == compute_deadlines(policy, "P2", "gold", started, []).ack_due_at
+    assert "ticket-at-start" in await patch_markers(handle)

@@ -256,6 +256,8 @@ def test_histories_are_stored() -> None:
         # an alert's Create after its Acknowledge: the service level it names set, its
         # requesters told of the incident
         "incident_late_create_c2026_11_30",
+        # an incident no worker took at once: it counts from its start
+        "incident_taken_late_l2026_11_30",
     }
 
 

@@ -157,6 +157,10 @@ WARNED_BY = {"ack_warning": "ack_breach", "resolution_warning": "resolution_brea
 # An alert's late Create sets the service level it names when the incident took the default,
 # and the requesters it adds get the opening mail (workflows.incident._complete_from_create).
 PATCH_CREATE_COMPLETES = "late-create-completes"
+# An incident first taken by a worker this long after it was started (workers behind or
+# down) counts from its start: its ticket time, what lists show (patch ticket-at-start).
+TICKET_AT_START_AFTER = timedelta(seconds=1)
+PATCH_TICKET_AT_START = "ticket-at-start"
 # A deadline timer wakes this much before the deadline and re-arms on the time left, so that
 # a task that waited in a busy worker does not push the deadline back.
 WAKE_EARLY = timedelta(seconds=30)
@@ -382,6 +386,9 @@ class IncidentWorkflow(Operations[IncidentView]):
         loaded = await read_policy(incident_id, urgency.URGENT)
         policy = loaded.policy
         now = workflow.now()
+        started = workflow.info().workflow_start_time
+        if now - started >= TICKET_AT_START_AFTER and versions.patched(PATCH_TICKET_AT_START):
+            now = started  # the ticket was opened when it reached Temporal, not when taken
         missing = [
             name for name in ("category", "description", "application") if not getattr(input, name)
         ]

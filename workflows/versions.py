@@ -68,6 +68,7 @@ SINCE_BASELINE: tuple[str, ...] = (
     "t0-handed-on",
     "no-warning-with-its-breach",
     "late-create-completes",
+    "ticket-at-start",
 )
 
 # Patches that new workflows no longer take (the worker's patch gate refuses them); their code
