@@ -1181,8 +1181,8 @@ class CrisisWorkflow(Operations[CrisisView]):
     def _check_confirm_nominal(self, input: ConfirmNominalInput) -> None:
         self._require_active("confirm the return to nominal")
         if self.state.nominal_confirmed is not None:
-            by = self.state.nominal_confirmed.by
-            raise Refused(f"already confirmed by {by}", "why.confirmed", by=by)
+            who = self.state.nominal_confirmed.by  # not "by": the refusal's entry has its own
+            raise Refused(f"already confirmed by {who}", "why.confirmed", who=who)
 
     def _apply_confirm_nominal(self, input: ConfirmNominalInput) -> None:
         s = self.state

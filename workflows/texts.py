@@ -648,7 +648,7 @@ SENTENCES: dict[str, dict[str, str]] = {
         FR: "cette crise ne suit aucun incident",
         EN: "this crisis follows no incident",
     },
-    "why.confirmed": {FR: "déjà confirmé par {by}", EN: "already confirmed by {by}"},
+    "why.confirmed": {FR: "déjà confirmé par {who}", EN: "already confirmed by {who}"},
     "why.invalid": {FR: "entrée invalide ({problems})", EN: "invalid input ({problems})"},
     "why.arity": {
         FR: "une seule entrée attendue (un objet JSON), {given} reçue(s)",
