@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
 from temporalio import workflow
 from temporalio.exceptions import ApplicationError
 
@@ -60,18 +61,19 @@ def refusal(message: str) -> ApplicationError:
     return ApplicationError(message, type=REFUSAL_TYPE, non_retryable=True)
 
 
+def _field(error: ErrorDetails) -> str:
+    """The field at fault, dotted (``input`` for the input as a whole)."""
+    return ".".join(str(p) for p in error["loc"]) or "input"
+
+
 def describe(error: ValidationError) -> str:
-    return "; ".join(
-        f"{'.'.join(str(p) for p in e['loc']) or 'input'}: {e['msg']}" for e in error.errors()
-    )
+    return "; ".join(f"{_field(e)}: {e['msg']}" for e in error.errors())
 
 
 def problems(error: ValidationError) -> dict[str, str]:
     """What a timeline entry keeps of a refused input, to tell it in the reader's language:
     each field at fault and the kind of error (``field=type;…``)."""
-    found = ";".join(
-        f"{'.'.join(str(p) for p in e['loc']) or 'input'}={e['type']}" for e in error.errors()
-    )
+    found = ";".join(f"{_field(e)}={e['type']}" for e in error.errors())
     return {"why": "why.invalid", "problems": found}
 
 

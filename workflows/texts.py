@@ -724,10 +724,10 @@ SENTENCES: dict[str, dict[str, str]] = {
         FR: "Action Opsgenie {action} par {who}.",
         EN: "Opsgenie action {action} by {who}.",
     },
-    "opsgenie.done": {FR: "{ack} dans Opsgenie", EN: "{ack} in Opsgenie"},
+    "opsgenie.done": {FR: "{opsgenie_ack} dans Opsgenie", EN: "{opsgenie_ack} in Opsgenie"},
     "opsgenie.owner": {
-        FR: "{ack} dans Opsgenie (propriétaire {owner})",
-        EN: "{ack} in Opsgenie (owner {owner})",
+        FR: "{opsgenie_ack} dans Opsgenie (propriétaire {owner})",
+        EN: "{opsgenie_ack} in Opsgenie (owner {owner})",
     },
     "opsgenie.closed": {FR: "Alerte fermée dans Opsgenie.", EN: "Alert closed in Opsgenie."},
     "opsgenie.priority": {
@@ -1094,8 +1094,6 @@ def render(key: str, fields: Mapping[str, str], language: str, timezone: str) ->
             shown[name] = ", ".join(value("missing", x, language) for x in names if x)
         elif name == "action" and key.startswith("alert_"):
             shown[name] = value("alert_action", raw, language)
-        elif name == "action" and key in ("opsgenie.done", "opsgenie.owner"):
-            shown["ack"] = value("opsgenie_ack", raw, language)
         elif name == "operation" and key == "opsgenie_no_change":
             shown[name] = value("opsgenie_operation", raw, language)
         elif name in VALUES:

@@ -408,7 +408,8 @@ def plan(event: WebhookEvent, mapping: OpsgenieMapping) -> Plan:
     say = partial(_say, mapping.language)
     if action in ACK_ACTIONS:
         owner = {"owner": alert.owner} if alert.owner else {}
-        note = say("opsgenie.owner" if alert.owner else "opsgenie.done", action=action, **owner)
+        done = "opsgenie.owner" if alert.owner else "opsgenie.done"
+        note = say(done, opsgenie_ack=action, **owner)
         return Plan(
             kind="signal", incident_id=incident, operation="acknowledge",
             input=AcknowledgeInput(**base, note=note), start=opening,
@@ -435,7 +436,7 @@ def plan(event: WebhookEvent, mapping: OpsgenieMapping) -> Plan:
         )  # fmt: skip
     custom = mapping.custom_actions.get(action)
     if custom is not None:
-        note = (alert.note or "").strip() or say("opsgenie.done", action=action)
+        note = (alert.note or "").strip() or say("opsgenie.done", opsgenie_ack=action)
         typed: SignalInput
         if custom.operation == "set_pending":
             typed = SetPendingInput(**base, waiting_on=custom.waiting_on, reason=note)
