@@ -8,7 +8,7 @@ import re
 import subprocess
 import uuid
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -311,7 +311,8 @@ async def test_webhook_command_needs_a_secret_and_serves(dev_env: WorkflowEnviro
 
 async def test_open_takes_any_iso_t0_and_never_reuses_an_id(cli: Cli) -> None:
     incident = f"incident-cli-{uuid.uuid4().hex[:8]}"
-    t0 = (datetime.now(UTC) - timedelta(minutes=7)).isoformat().replace("+00:00", "Z")
+    paris = timezone(timedelta(hours=1))
+    t0 = (datetime.now(UTC) - timedelta(minutes=7)).astimezone(paris).isoformat()
     code, out, err = await cli(
         "open", "--title", "VPN down", "--service-level", "gold", "--priority", "P2",
         "--t0", t0, "--id", incident, "--requester", "it@example.org",
@@ -322,7 +323,10 @@ async def test_open_takes_any_iso_t0_and_never_reuses_an_id(cli: Cli) -> None:
         if code == 0:
             break
         await asyncio.sleep(0.2)
-    assert datetime.fromisoformat(json.loads(out)["opened_at"]) == datetime.fromisoformat(t0)
+    opened_at = json.loads(out)["opened_at"]
+    # Given in Paris time, told back in UTC like every other `..._at` field.
+    assert opened_at.endswith("+00:00")
+    assert datetime.fromisoformat(opened_at) == datetime.fromisoformat(t0)
     # Lists show the T0 given, not when the incident was opened in Vigie.
     code, out, _ = await cli("list", "--json")
     row = next(r for r in json.loads(out) if r["incident"] == incident)

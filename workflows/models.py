@@ -9,7 +9,7 @@ state are not, so that old histories keep decoding.
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -50,8 +50,14 @@ WaitingOn = Literal["customer", "third_party"]
 P1Verdict = Literal["unconfirmed", "confirmed", "major"]
 ProblemReason = Literal["unknown_cause", "recurring"]
 
-# Times leave Vigie as ISO 8601 with an explicit offset ("+00:00").
-Instant = Annotated[datetime, PlainSerializer(lambda d: d.isoformat(), return_type=str)]
+
+def in_utc(d: datetime) -> datetime:
+    """The same instant in UTC (a naive time, which validation never lets in, as it is)."""
+    return d.astimezone(UTC) if d.tzinfo is not None else d
+
+
+# Times leave Vigie as ISO 8601 in UTC ("+00:00"), whatever offset they were given with.
+Instant = Annotated[datetime, PlainSerializer(lambda d: in_utc(d).isoformat(), return_type=str)]
 
 # What people and senders type. Single-line fields end up in mail headers.
 Title = Annotated[
