@@ -278,5 +278,6 @@ async def test_current_details_answer_what_now(
         text = await details_of(handle)
         # The reason in the incident's language, like the rest of the details.
         assert "- dernier refus : " in text
+        assert "dernier événement" not in text  # the refusal is the last event: told once
         assert not re.search(r"\w: ", text), text  # French typography: "refus : ", not "refus: "
         assert "Signal close refusé : l'incident est en attente (possible quand : résolu)" in text

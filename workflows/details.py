@@ -103,7 +103,7 @@ def _tail(lines: list[str], timeline: list[TimelineEntry], language: str, zone: 
     refused = _last_refusal(timeline)
     if refused is not None:
         lines.append(f"- {w['refused']}{c} {when(refused.at, language, zone)} · {refused.text}")
-    if timeline:
+    if timeline and timeline[-1] is not refused:  # a refusal last is told once, above
         last = timeline[-1]
         lines.append(f"- {w['last']}{c} {when(last.at, language, zone)} · {last.by} · {last.text}")
     return "\n".join(line[:400] for line in lines)
