@@ -219,8 +219,9 @@ def create_app(
                 # takes what it lacks (nothing, for a repeat).
                 told = await gateway.signal(incident, "alert_created", todo.input, None)
                 if told == "delivered":
-                    return _answer(outcome, incident, "the incident is open already: sent "
-                                   "to it, it fills in what it was opened without")  # fmt: skip
+                    return _answer(outcome, incident, "the incident is open already: the "
+                                   "Create was sent to it and fills in anything it was "
+                                   "opened without")  # fmt: skip
             return _answer(outcome, incident)
         assert todo.operation is not None
         assert todo.operation is not None and todo.input is not None
