@@ -123,7 +123,8 @@ async def list_rows(
     limit: int,
     row: Callable[[WorkflowExecution], Any],
 ) -> list[dict[str, Any]]:
-    """Newest first, at most ``limit``."""
+    """At most ``limit``, in the server's order: running ones first, the newest started first,
+    then ended ones, the last ended first."""
     rows: list[dict[str, Any]] = []
     async for execution in client.list_workflows(query, limit=limit):
         rows.append(await row(execution))

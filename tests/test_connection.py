@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
+from starters.dev.stack import DevStack
 from workers.connection import connect_options
 from workers.settings import Settings
 
@@ -49,6 +50,21 @@ def test_without_a_profile_the_local_default(
     monkeypatch.setenv("TEMPORAL_CONFIG_FILE", str(tmp_path / "absent.toml"))
     options = connect_options(Settings())
     assert (options["target_host"], options["namespace"]) == ("localhost:7233", "default")
+
+
+def test_the_dev_stack_ignores_the_temporal_environment(
+    profile: None, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """`vigie dev` talks to its own plain server in its default namespace, even in a shell
+    set up for Temporal Cloud."""
+    monkeypatch.setenv("TEMPORAL_NAMESPACE", "vigie")
+    monkeypatch.setenv("TEMPORAL_API_KEY", "a-cloud-key")
+    monkeypatch.setenv("TEMPORAL_TLS", "true")
+    stack = DevStack(Settings(), str(tmp_path), port=7999, ui_port=8999, smtp_port=2599)
+    options = connect_options(stack.settings, local=True)
+    assert options == {"target_host": "127.0.0.1:7999", "namespace": "default"}
+    assert stack.settings.temporal_namespace == "default"
+    assert connect_options(Settings()).get("api_key") == "a-cloud-key"  # elsewhere it holds
 
 
 async def test_worker_refuses_a_namespace_without_its_search_attributes(

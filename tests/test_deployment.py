@@ -79,6 +79,14 @@ def test_every_variable_set_for_vigie_is_one_the_code_reads() -> None:
         assert not unknown, f"{name} sets variables nothing reads: {sorted(unknown)}"
 
 
+def test_every_setting_of_the_env_file_reaches_vigie() -> None:
+    """Credentials and settings the compose file does not name (SMTP password, conference
+    app, chat webhooks) reach the containers from .env, as the README tells to put them."""
+    for name in ("vigie-worker", "vigie-webhook"):
+        files = compose()["services"][name].get("env_file", [])
+        assert {"path": ".env", "required": False} in files, f"{name} does not read .env"
+
+
 def test_registered_search_attributes_are_those_the_workflows_use() -> None:
     script = compose()["services"]["temporal-namespace"]["command"][0]
     registered = dict(re.findall(r"--name (\w+) --type (\w+)", script))

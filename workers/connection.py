@@ -19,10 +19,13 @@ from workers.failures import DATA_CONVERTER
 from workers.settings import Settings
 
 
-def connect_options(settings: Settings) -> dict[str, Any]:
+def connect_options(settings: Settings, *, local: bool = False) -> dict[str, Any]:
     """Options for Client.connect: the environment configuration (profile file, then the
     TEMPORAL_* variables). Vigie's address and namespace settings win only when they were
-    set explicitly; their defaults never replace a profile's."""
+    set explicitly; their defaults never replace a profile's. ``local``: the dev stack's own
+    server, plain and in the ``default`` namespace, whatever the environment says."""
+    if local:
+        return {"target_host": settings.temporal_address, "namespace": "default"}
     options: dict[str, Any] = dict(ClientConfigProfile.load().to_client_connect_config())
     explicit = settings.model_fields_set
     if "temporal_address" in explicit or not options.get("target_host"):
@@ -37,9 +40,11 @@ def metrics_runtime(bind: str) -> Runtime:
     return Runtime(telemetry=TelemetryConfig(metrics=PrometheusConfig(bind_address=bind)))
 
 
-async def connect(settings: Settings, runtime: Runtime | None = None) -> Client:
+async def connect(
+    settings: Settings, runtime: Runtime | None = None, *, local: bool = False
+) -> Client:
     return await Client.connect(
-        **connect_options(settings),
+        **connect_options(settings, local=local),
         data_converter=DATA_CONVERTER,
         runtime=runtime,
     )

@@ -78,6 +78,7 @@ class DevStack:
         self.settings = settings.model_copy(
             update={
                 "temporal_address": f"127.0.0.1:{port}",
+                "temporal_namespace": "default",
                 "smtp_host": "127.0.0.1",
                 "smtp_port": smtp_port,
                 "smtp_security": "none",
@@ -101,7 +102,7 @@ class DevStack:
                     f"see {self.data_dir / 'temporal.log'}"
                 )
             try:
-                return await connect(self.settings)
+                return await connect(self.settings, local=True)
             except RuntimeError:
                 await asyncio.sleep(0.5)
         raise SystemExit("the Temporal dev server did not answer within 60 s")
