@@ -125,6 +125,42 @@ def test_what_each_action_does() -> None:
             assert todo.start is None  # only recorded, never opens an incident
 
 
+def test_take_ownership_acknowledges_and_a_priority_change_recategorizes() -> None:
+    taken = {**fixture("acknowledge"), "action": "TakeOwnership"}
+    todo = plan(WebhookEvent.model_validate(taken), MAPPING)
+    assert (todo.kind, todo.operation) == ("signal", "acknowledge")
+    assert todo.start is not None  # like any acknowledgement, it may open the incident
+    changed = fixture("acknowledge")
+    changed["action"] = "UpdatePriority"
+    changed["alert"]["priority"] = "P5"
+    todo = plan(WebhookEvent.model_validate(changed), MAPPING)
+    assert (todo.kind, todo.operation) == ("signal", "recategorize")
+    assert getattr(todo.input, "opsgenie_priority", None) == "P5"  # the policy maps it: P3
+
+
+def test_the_service_level_comes_from_tag_then_detail_then_team_then_default() -> None:
+    teams = OpsgenieMapping.model_validate(
+        {**MAPPING.model_dump(), "teams": {"operations": "silver"}}
+    )
+    create = fixture("create")
+    create["alert"]["team"] = "operations"
+    create["alert"]["tags"] = ["sl:gold"]
+    create["alert"]["details"] = {"service_level": "bronze"}
+
+    def level() -> str | None:
+        todo = plan(WebhookEvent.model_validate(create), teams)
+        assert todo.start is not None
+        return None if todo.start.service_level_defaulted else todo.start.service_level
+
+    assert level() == "gold"
+    create["alert"]["tags"] = []
+    assert level() == "bronze"
+    create["alert"]["details"] = {}
+    assert level() == "silver"
+    create["alert"]["team"] = "elsewhere"
+    assert level() is None  # the mapping's default, said to be one
+
+
 def test_an_acknowledgement_in_opsgenie_is_told_in_french() -> None:
     """The note reaches the requesters' "pris en compte" mail: no Opsgenie action name."""
     notes = {}
