@@ -25,13 +25,14 @@ def apply() -> None:
     watched) and the monthly service-review Schedule."""
     # Imported here: the other commands start without the ledger and the worker's wiring.
     from workers.ledger import apply_schedules
-    from workers.readiness_schedule import SCHEDULE_ID, apply_readiness_schedule
+    from workers.readiness_schedule import apply_readiness_schedule
+    from workers.readiness_schedule import schedule_id as readiness_id
 
     async def action(client: Client, cfg: Settings) -> list[str]:
         applied, detail = await apply_readiness_schedule(client, cfg, policy_of(cfg))
         review = await apply_schedules(client, cfg)
         return [
-            f"{SCHEDULE_ID}: {applied} ({detail})",
+            f"{readiness_id(cfg.task_queue)}: {applied} ({detail})",
             f"{schedule_id(cfg.task_queue)}: {review}",
         ]
 

@@ -23,7 +23,7 @@ from starters.dev.opsgenie_standin import OpsgenieStandIn
 from starters.serving import serving
 from tests.conftest import free_port
 from workers.policy_file import load_policy
-from workers.readiness_schedule import SCHEDULE_ID, apply_readiness_schedule
+from workers.readiness_schedule import SCHEDULE_ID, apply_readiness_schedule, schedule_id
 from workers.settings import Settings
 from workflows.oncall_gaps import Cycle, next_cycle
 
@@ -139,7 +139,11 @@ async def test_schedule_apply_is_idempotent_and_keeps_a_pause(
     dev_env: WorkflowEnvironment, with_key: Settings, config_dir: Path
 ) -> None:
     client = dev_env.client
-    handle = client.get_schedule_handle(SCHEDULE_ID)
+    # One per task queue: workers of another queue never take over the default one.
+    assert schedule_id("incidents") == SCHEDULE_ID
+    sid = schedule_id(with_key.task_queue)
+    assert sid == f"{SCHEDULE_ID}-{with_key.task_queue}"
+    handle = client.get_schedule_handle(sid)
     try:
         applied, detail = await apply_readiness_schedule(client, with_key)
         assert applied == "created", detail
@@ -156,7 +160,7 @@ async def test_schedule_apply_is_idempotent_and_keeps_a_pause(
         # Created once at once: the coming cycle is watched without waiting for Monday.
         assert described.info.num_actions == 1
         first_run = described.info.recent_actions[0].action.workflow_id
-        assert first_run.startswith("oncall-readiness")
+        assert first_run.startswith(f"oncall-readiness-{with_key.task_queue}-")
 
         await handle.pause(note="holidays")
         text = (config_dir / "policy.toml").read_text(encoding="utf-8")
@@ -170,14 +174,16 @@ async def test_schedule_apply_is_idempotent_and_keeps_a_pause(
         assert [r.start for r in described.schedule.spec.calendars[0].day_of_week] == [5]
         assert described.info.num_actions == 1  # an update starts nothing
 
-        # Without a key nothing can be watched: the schedule goes.
-        assert (await apply_readiness_schedule(client, with_key.model_copy(
-            update={"opsgenie_api_key": None}
-        )))[0] == "deleted"  # fmt: skip
-        applied, why = await apply_readiness_schedule(
-            client, with_key.model_copy(update={"opsgenie_api_key": None})
-        )
-        assert applied == "off" and "no schedule API" in why
+        # A worker or a shell without a key leaves the Schedule the others keep.
+        keyless = with_key.model_copy(update={"opsgenie_api_key": None})
+        applied, why = await apply_readiness_schedule(client, keyless)
+        assert applied == "kept" and "no schedule API" in why, why
+        assert (await handle.describe()).schedule.state.paused
+        # A policy with nothing to watch turns it off, key or no key.
+        unwatched = load_policy(config_dir).model_copy(update={"customers": []})
+        assert (await apply_readiness_schedule(client, keyless, unwatched))[0] == "deleted"
+        applied, why = await apply_readiness_schedule(client, keyless)
+        assert applied == "off" and "no schedule API" in why  # and none is created
         await client.get_workflow_handle(first_run).terminate("test over")
     finally:
         try:
@@ -198,7 +204,9 @@ async def test_schedules_apply_command(
     }
     result = await asyncio.to_thread(runner.invoke, app, ["schedules", "apply"], env=env)
     assert result.exit_code == 0, result.stderr
-    assert result.stdout.startswith(f"{SCHEDULE_ID}: off (no schedule API is configured")
+    assert result.stdout.startswith(
+        f"{schedule_id(settings.task_queue)}: off (no schedule API is configured"
+    )
     # One command applies every Schedule Vigie runs: the monthly service review too.
     review = f"vigie-service-review-{settings.task_queue}: "
     assert review in result.stdout.splitlines()[-1]

@@ -4,7 +4,12 @@ It fires when each cycle starts (the policy's ``[readiness]`` day and time, in t
 time zone) and starts ``OnCallReadinessWorkflow``, which watches the next cycle until it
 starts. Applying it is idempotent: created (and fired once at once, so that the coming cycle
 is watched) when missing, updated to the policy when present (a pause made in the UI is
-kept), deleted when no customer has a schedule to watch or no schedule API is configured.
+kept), deleted when no customer of the policy has a schedule to watch. A worker (or a shell)
+without a schedule API does not create it, and leaves one that exists as it is: a setting
+missing on one machine never turns off the watch the other workers keep.
+
+Each task queue has its own: ``oncall-readiness`` for the default queue, suffixed with the
+queue's name for any other, so that workers of another queue never take it over.
 """
 
 from __future__ import annotations
@@ -33,11 +38,22 @@ from workers.settings import Settings
 from workflows.oncall_policy import WEEKDAY_NUMBERS
 from workflows.oncall_readiness import WORKFLOW_ID, OnCallReadinessWorkflow, ReadinessInput
 from workflows.policy import Policy
+from workflows.service_review import DEFAULT_TASK_QUEUE
 
 log = logging.getLogger(__name__)
 
 SCHEDULE_ID = "oncall-readiness"
-Applied = Literal["created", "updated", "deleted", "off"]
+Applied = Literal["created", "updated", "deleted", "off", "kept"]
+
+
+def schedule_id(task_queue: str) -> str:
+    """The Schedule of the workers of ``task_queue``."""
+    return SCHEDULE_ID if task_queue == DEFAULT_TASK_QUEUE else f"{SCHEDULE_ID}-{task_queue}"
+
+
+def watch_id(task_queue: str) -> str:
+    """The id its watches start under (the Schedule adds the time it fired)."""
+    return WORKFLOW_ID if task_queue == DEFAULT_TASK_QUEUE else f"{WORKFLOW_ID}-{task_queue}"
 
 
 def readiness_schedule(policy: Policy, task_queue: str) -> Schedule:
@@ -49,7 +65,7 @@ def readiness_schedule(policy: Policy, task_queue: str) -> Schedule:
         action=ScheduleActionStartWorkflow(
             OnCallReadinessWorkflow.run,
             ReadinessInput(),
-            id=WORKFLOW_ID,
+            id=watch_id(task_queue),
             task_queue=task_queue,
             static_summary="On-call readiness of the next cycle",
         ),
@@ -70,11 +86,12 @@ def readiness_schedule(policy: Policy, task_queue: str) -> Schedule:
     )
 
 
-def off_reason(policy: Policy, settings: Settings) -> str | None:
+NO_API = "no schedule API is configured (VIGIE_OPSGENIE_API_KEY, or the VIGIE_JSM_* settings)"
+
+
+def off_reason(policy: Policy) -> str | None:
     if not any(c.schedules for c in policy.customers):
         return "no customer in the policy has on-call schedules to watch"
-    if not schedules_configured(settings):
-        return "no schedule API is configured (VIGIE_OPSGENIE_API_KEY, or the VIGIE_JSM_* settings)"
     return None
 
 
@@ -83,8 +100,9 @@ async def apply_readiness_schedule(
 ) -> tuple[Applied, str]:
     """Makes the Temporal Schedule match the policy; says what it did and why."""
     policy = policy or load_policy(settings.config_dir)
-    handle = client.get_schedule_handle(SCHEDULE_ID)
-    reason = off_reason(policy, settings)
+    sid = schedule_id(settings.task_queue)
+    handle = client.get_schedule_handle(sid)
+    reason = off_reason(policy)
     if reason is not None:
         try:
             await handle.delete()
@@ -93,9 +111,20 @@ async def apply_readiness_schedule(
                 raise
             return "off", reason
         return "deleted", reason
+    if not schedules_configured(settings):
+        try:
+            await handle.describe()
+        except RPCError as exc:
+            if exc.status != RPCStatusCode.NOT_FOUND:
+                raise
+            return "off", NO_API
+        return "kept", (
+            f"{NO_API} here: the Schedule is left as it is; to stop the watch, remove the "
+            "customers' schedules from the policy, or delete the Schedule"
+        )
     schedule = readiness_schedule(policy, settings.task_queue)
     try:
-        await client.create_schedule(SCHEDULE_ID, schedule, trigger_immediately=True)
+        await client.create_schedule(sid, schedule, trigger_immediately=True)
         return "created", f"fires {_when(policy)}; the coming cycle is watched now"
     except ScheduleAlreadyRunningError:
         pass
@@ -120,4 +149,5 @@ async def ensure_readiness_schedule(client: Client, settings: Settings) -> None:
     except RPCError as exc:
         log.error("on-call readiness schedule not applied: %s", exc.message)
         return
-    log.info("on-call readiness schedule %s: %s", applied, detail)
+    level = logging.WARNING if applied == "kept" else logging.INFO
+    log.log(level, "on-call readiness schedule %s: %s", applied, detail)
