@@ -20,6 +20,7 @@ class LoadPolicyResult(BaseModel):
     policy: Policy
     source: str
     warning: str | None = None
+    error: str | None = Field(default=None, description="What is wrong with the policy file")
 
 
 class SendMailInput(BaseModel):

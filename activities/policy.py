@@ -8,15 +8,19 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.models import LoadMatrixInput, LoadPolicyInput, LoadPolicyResult
+from workflows.limits import clip, one_line
 from workflows.matrix import EscalationMatrix
 from workflows.policy import ConfigError, Policy
+
+MAX_ERROR = 1000
 
 
 class PolicyActivities:
     """Reads the policy file anew for each incident, so an edit applies to new incidents.
 
     ``load`` raises ``ConfigError`` for a broken file; the incident then opens
-    under the last valid policy and its timeline says why.
+    under the last valid policy and its timeline says why. The matrix reader gives the last
+    valid matrix, marked, while its file is broken (workers.matrix_file.LastValidMatrix).
     """
 
     def __init__(
@@ -40,6 +44,7 @@ class PolicyActivities:
             return LoadPolicyResult(
                 policy=self._last_valid,
                 source=self._source,
+                error=clip(one_line(str(exc)), MAX_ERROR),
                 warning=(
                     f"The policy file is invalid, so this incident uses the last valid "
                     f"policy (version {self._last_valid.version}). {exc}"
@@ -50,7 +55,8 @@ class PolicyActivities:
 
     @activity.defn(name="load_escalation_matrix")
     async def load_escalation_matrix(self, input: LoadMatrixInput) -> EscalationMatrix:
-        """The current matrix. A broken file is a retryable error: fix it and the crisis goes on."""
+        """The current matrix (the last valid one, marked, while the file is broken). A file
+        broken before any valid read is a retryable error: fix it and the crisis goes on."""
         if self._load_matrix is None:
             raise ApplicationError("no escalation matrix configured", non_retryable=True)
         try:

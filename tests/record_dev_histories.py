@@ -49,6 +49,7 @@ from workers.opsgenie_file import load_mapping
 from workers.settings import DEFAULT_CONFIG_DIR, Settings
 from workers.worker import build_worker
 from workflows.crisis import CrisisWorkflow
+from workflows.crisis_models import CrisisInput
 from workflows.incident import IncidentWorkflow
 from workflows.models import (
     AcknowledgeInput,
@@ -228,6 +229,49 @@ async def taken_late(
     return [("incident_taken_late", handle)]
 
 
+async def crisis_taken_late(
+    client: Client, settings: Settings
+) -> list[tuple[str, WorkflowHandle[Any, Any]]]:
+    """A crisis no worker took for a while: its T0 is its start. Then the matrix and the
+    policy files break under the running worker: the next crisis opens under the last valid
+    ones, and says so."""
+    queue = "record-crisis-late"
+    late = await client.start_workflow(
+        CrisisWorkflow.run, CrisisInput(title="Payments down"), id=f"crisis-late-{uuid.uuid4()}",
+        task_queue=queue,
+    )  # fmt: skip
+    await asyncio.sleep(1.5)  # no worker polls this queue yet
+    config = settings.config_dir
+    async with build_worker(client, settings.model_copy(update={"task_queue": queue})):
+        await assert_eventually(lambda: crisis_opened(late))
+        for name, old, new in (
+            ("escalation_matrix.toml", "version = 1", "version = 0"),
+            ("policy.toml", "version = 1", "version = zero"),
+        ):
+            text = (config / name).read_text(encoding="utf-8")
+            (config / name).write_text(text.replace(old, new, 1), encoding="utf-8")
+        fallback = await client.start_workflow(
+            CrisisWorkflow.run, CrisisInput(title="Site B down"),
+            id=f"crisis-fallback-{uuid.uuid4()}", task_queue=queue,
+        )  # fmt: skip
+        await assert_eventually(lambda: crisis_opened(fallback))
+        for handle in (late, fallback):
+            await handle.terminate("recorded")
+        for name in ("escalation_matrix.toml", "policy.toml"):
+            (config / name).write_text(
+                (DEFAULT_CONFIG_DIR / name).read_text(encoding="utf-8"), encoding="utf-8"
+            )
+    return [("crisis_taken_late", late), ("crisis_under_last_valid_files", fallback)]
+
+
+async def crisis_opened(handle: WorkflowHandle[Any, Any]) -> None:
+    try:
+        opened = await handle.query(CrisisWorkflow.status)
+    except (WorkflowQueryFailedError, RPCError) as exc:
+        raise AssertionError(f"not answering yet: {exc}") from exc
+    assert opened is not None, "still opening"
+
+
 async def record(tag: str, scenarios: list[tuple[str, WorkflowHandle[Any, Any]]]) -> None:
     for name, handle in scenarios:
         path = HISTORIES / f"{name}_{tag}.json"
@@ -273,6 +317,7 @@ async def main(tag: str) -> None:
         async with build_worker(env.client, one, alert_api=alert_api):
             await record(tag, await cold(env.client, one.task_queue))
         await record(tag, await taken_late(env.client, settings))
+        await record(tag, await crisis_taken_late(env.client, settings))
     await env.shutdown()
 
 

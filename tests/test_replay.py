@@ -258,6 +258,10 @@ def test_histories_are_stored() -> None:
         "incident_late_create_c2026_11_30",
         # an incident no worker took at once: it counts from its start
         "incident_taken_late_l2026_11_30",
+        # a crisis no worker took at once: its T0 is its start
+        "crisis_taken_late_x2026_12_01",
+        # a crisis opened while the matrix and policy files were broken: the last valid ones
+        "crisis_under_last_valid_files_x2026_12_01",
     }
 
 

@@ -151,7 +151,8 @@ async def test_a_new_incident_and_its_crisis_record_the_baseline_and_later_patch
             "latest-validation-stands", "incident-ended-told",
             "crisis-failure-told", "drp-decision-settles-action-plan",
             "escalation-joins-cell", "no-warning-with-its-breach",
-            "late-create-completes", "t0-handed-on", "ticket-at-start"}  # fmt: skip
+            "late-create-completes", "t0-handed-on", "ticket-at-start",
+            "crisis-t0-at-start"}  # fmt: skip
     readiness = {"readiness-mail-per-watch"}  # the on-call readiness watch's own
     assert {*incident, *crisis} == {versions.BASELINE, *versions.SINCE_BASELINE} - lazy - readiness
 

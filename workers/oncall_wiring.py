@@ -28,6 +28,7 @@ from activities.providers.opsgenie.schedules import JSM_OPERATIONS_REST, Schedul
 from workers.matrix_file import load_matrix
 from workers.policy_file import POLICY_FILE
 from workers.settings import Settings
+from workflows.matrix import EscalationMatrix
 from workflows.policy import ConfigError, Policy
 
 
@@ -119,10 +120,13 @@ def oncall_activities(
     alert_api: OpsgenieApi | None,
     mail: MailActivities,
     chat_http: httpx.AsyncClient | None = None,
+    *,
+    matrix: Callable[[], EscalationMatrix] | None = None,
 ) -> list[Callable[..., Any]]:
-    """The activities of on-call readiness, on-call paging and chat channels."""
+    """The activities of on-call readiness, on-call paging and chat channels. ``matrix``
+    reads the escalation matrix (by default the file, as it is)."""
     oncall = OnCallActivities(
-        schedule_api(settings, alert_api), partial(load_matrix, settings.matrix_path)
+        schedule_api(settings, alert_api), matrix or partial(load_matrix, settings.matrix_path)
     )
     readiness_mail = ReadinessMailActivities(
         mail, MailRenderer(settings.mail_from, settings.message_id_domain)

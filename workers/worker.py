@@ -37,7 +37,7 @@ from activities.task_priority import TaskPriorityActivities
 from workers.failures import DATA_CONVERTER
 from workers.file_cache import FileCache
 from workers.ledger import ledger_activities, ledger_upkeep
-from workers.matrix_file import load_matrix
+from workers.matrix_file import LastValidMatrix, load_matrix
 from workers.oncall_wiring import oncall_activities
 from workers.policy_file import POLICY_FILE, load_policy
 from workers.readiness_schedule import ensure_readiness_schedule
@@ -163,7 +163,11 @@ def build_worker(
 ) -> Worker:
     """A worker for every Vigie workflow. Raises ConfigError if the policy file is broken."""
     policy = load_policy(settings.config_dir)
-    load_matrix(settings.matrix_path)  # refuse a broken matrix at start
+    # Refuse a broken matrix at start; later, a broken file gives the last valid one.
+    matrix = LastValidMatrix(
+        FileCache(settings.matrix_path, partial(load_matrix, settings.matrix_path)),
+        load_matrix(settings.matrix_path),
+    )
     # Read again only when the file changes (and the policy's holidays when the year turns).
     policy_path = settings.config_dir / POLICY_FILE
     read_policy = partial(load_policy, settings.config_dir)
@@ -171,7 +175,7 @@ def build_worker(
         FileCache(policy_path, read_policy, lambda: date.today().year),
         source=str(policy_path),
         last_valid=policy,
-        load_matrix=FileCache(settings.matrix_path, partial(load_matrix, settings.matrix_path)),
+        load_matrix=matrix,
     )
     api = alert_api if alert_api is not None else opsgenie_api(settings)
     relay = (
@@ -216,7 +220,7 @@ def build_worker(
             mail.send_crisis_mail,
             conference.open_conference,
             priorities.set_task_priority,
-            *oncall_activities(settings, policy, api, mail),
+            *oncall_activities(settings, policy, api, mail, matrix=matrix),
             *ledger_activities(settings, transport, settings.message_id_domain),
         ],
     )

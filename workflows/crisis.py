@@ -129,6 +129,10 @@ PATCH_ESCALATION_JOINS = "escalation-joins-cell"
 # The memo keeps T0 beside the title: `vigie crisis list` shows it (a crisis's T0 is its
 # incident's, or the one given, rarely when the crisis started).
 PATCH_T0_MEMO = "t0-in-memo"
+# A crisis opened without a T0 that no worker took at once (workers behind or down) counts
+# from its start, not from when a worker took it.
+PATCH_T0_AT_START = "crisis-t0-at-start"
+T0_AT_START_AFTER = timedelta(seconds=1)
 # A cancelled crisis waits this long at most for its last mails.
 CANCEL_WAIT = timedelta(minutes=10)
 # Notification records carried to the next run at continue-as-new: the latest ones.
@@ -471,6 +475,10 @@ class CrisisWorkflow(Operations[CrisisView]):
         policy = loaded.policy
         now = workflow.now()
         t0 = input.t0 if input.t0 is not None and input.t0 <= now else now
+        started = workflow.info().workflow_start_time
+        if input.t0 is None and now - started >= T0_AT_START_AFTER:
+            if versions.patched(PATCH_T0_AT_START):
+                t0 = started  # opened when it reached Temporal, not when a worker took it
         context = f"{input.title} {input.context}"
         mail_system = (
             input.mail_system_affected
@@ -518,6 +526,12 @@ class CrisisWorkflow(Operations[CrisisView]):
             hours="business_hours" if business_hours else "outside_business_hours",
             matrix_version=str(matrix.version),
         )
+        if loaded.error:  # opened all the same, under the last valid policy
+            self._record("policy_warning", SYSTEM, "policy_fallback",
+                         version=str(policy.version), error=loaded.error)  # fmt: skip
+        if matrix.warning:  # and the last valid matrix: said, never waited on
+            self._record("matrix_warning", SYSTEM, "matrix_fallback",
+                         version=str(matrix.version), error=matrix.warning)  # fmt: skip
         if input.time_scale > 1:
             self._record("drill", SYSTEM, scale=f"{input.time_scale:g}")
         if mail_system:

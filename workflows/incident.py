@@ -446,7 +446,11 @@ class IncidentWorkflow(Operations[IncidentView]):
             priority=priority,
             service_level=input.service_level,
         )
-        if loaded.warning:
+        if loaded.error:
+            version = str(loaded.policy.version)
+            self._record("policy_warning", SYSTEM, "policy_fallback", version=version,
+                         error=loaded.error)  # fmt: skip
+        elif loaded.warning:  # told by a worker of an earlier release
             self._record("policy_warning", SYSTEM, text=loaded.warning)
         for note in notes:
             assert input.t0 is not None
@@ -1059,8 +1063,15 @@ class IncidentWorkflow(Operations[IncidentView]):
         self._tell_crisis("urgent_change", input.by, input.what, change=change)
 
     async def _load_matrix(self, priority: TaskPriority = urgency.ROUTINE) -> EscalationMatrix:
-        """The escalation matrix as the worker reads it now (contacts by role)."""
-        return await read_matrix(self.state.incident_id, RetryPolicy(maximum_attempts=3), priority)
+        """The escalation matrix as the worker reads it now (contacts by role); the last valid
+        one, said in the timeline, while the file is broken."""
+        matrix = await read_matrix(
+            self.state.incident_id, RetryPolicy(maximum_attempts=3), priority
+        )
+        if matrix.warning:
+            self._record("matrix_warning", SYSTEM, "matrix_fallback",
+                         version=str(matrix.version), error=matrix.warning)  # fmt: skip
+        return matrix
 
     async def _mail_change_manager(self, event: TimelineEntry) -> None:
         """The change manager from the escalation matrix (the incident manager if none)."""

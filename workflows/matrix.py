@@ -84,6 +84,11 @@ class EscalationLevels(_Strict):
 
 class EscalationMatrix(_Strict):
     version: int = Field(ge=1)
+    warning: str | None = Field(
+        default=None,
+        description="Set by the worker, never in the file: why this is the last valid matrix "
+        "and not the file's (the file is broken)",
+    )
     provider: ProviderContacts
     client: ClientContacts
     partners: dict[str, list[Contact]] = {}

@@ -145,6 +145,11 @@ class OnCallReadinessWorkflow:
         except ActivityError as exc:
             warnings.append(f"escalation matrix: {_reason(exc)}")
             return None
+        if matrix.warning:
+            warnings.append(
+                f"escalation matrix: {matrix.warning} (the last valid one, version "
+                f"{matrix.version}, is used)"
+            )
         return matrix
 
     async def _read(self, schedule: WatchedSchedule, cycle: Cycle) -> ScheduleReport:

@@ -454,6 +454,18 @@ SENTENCES: dict[str, dict[str, str]] = {
         EN: "{event} message not delivered to channel {channel}: {error}",
     },
     "policy_warning": {FR: "Politique : {text}", EN: "Policy: {text}"},
+    "policy_fallback": {
+        FR: "Le fichier de politique est invalide : la dernière politique valide (version "
+        "{version}) s'applique. {error}",
+        EN: "The policy file is invalid: the last valid policy (version {version}) applies. "
+        "{error}",
+    },
+    "matrix_fallback": {
+        FR: "Le fichier de la matrice d'escalade est invalide : la dernière matrice valide "
+        "(version {version}) est utilisée. {error}",
+        EN: "The escalation matrix file is invalid: the last valid matrix (version {version}) "
+        "is used. {error}",
+    },
     "t0_future": {
         FR: "Le T0 {t0_at} est dans le futur ; l'heure d'ouverture est retenue.",
         EN: "T0 {t0_at} is in the future; the opening time is used.",

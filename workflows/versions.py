@@ -69,6 +69,7 @@ SINCE_BASELINE: tuple[str, ...] = (
     "no-warning-with-its-breach",
     "late-create-completes",
     "ticket-at-start",
+    "crisis-t0-at-start",
 )
 
 # Patches that new workflows no longer take (the worker's patch gate refuses them); their code
