@@ -100,6 +100,12 @@ def open_crisis(
         typer.Option("--mail-system/--no-mail-system", help="The mail system is affected"),
     ] = None,
     triggered_by: Annotated[str, typer.Option(help="provider or client")] = "provider",
+    customer: Annotated[
+        str | None, typer.Option(help="Whose crisis it is (default: the policy's)")
+    ] = None,
+    application: Annotated[
+        str | None, typer.Option(help="The application hit: its customer's chat channels")
+    ] = None,
     by: By = None,
 ) -> None:
     """Open a crisis that is not an incident (§4.4); prints its id on the last line.
@@ -114,6 +120,8 @@ def open_crisis(
         security_involved=security,
         mail_system_affected=mail_system,
         triggered_by=triggered_by,
+        customer=customer,
+        application=application,
         opened_by=by,
     )
     now = datetime.now(UTC)

@@ -59,6 +59,7 @@ async def test_crisis_commands(env: dict[str, str], dev_env: WorkflowEnvironment
     code, out, err = await invoke(
         env, "crisis", "open", "--title", "Flood at the main site",
         "--criterion", "natural_disaster", "--security", "--t0", t0,
+        "--customer", "client", "--application", "erp",
     )  # fmt: skip
     assert code == 0, err
     crisis = out.strip().splitlines()[-1]
@@ -70,6 +71,8 @@ async def test_crisis_commands(env: dict[str, str], dev_env: WorkflowEnvironment
         await asyncio.sleep(0.2)
     view = json.loads(out)
     assert view["criterion"] == "natural_disaster" and view["security_involved"]
+    # Its customer's, for the service reviews and the chat channels.
+    assert (view["customer"], view["application"]) == ("client", "erp")
     # A crisis's tasks go ahead of a backlog of incidents' (task queue priority key 1).
     described = await dev_env.client.get_workflow_handle(crisis).describe()
     assert described.raw_description.workflow_execution_info.priority.priority_key == 1

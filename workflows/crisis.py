@@ -246,7 +246,9 @@ class CrisisWorkflow(Operations[CrisisView]):
                 "record_crisis_facts",
                 lambda: RecordCrisisFactsInput(
                     facts=crisis_facts(
-                        self._view(), self.state.policy.default_customer, workflow.now()
+                        view := self._view(),
+                        view.customer or self.state.policy.default_customer,
+                        workflow.now(),
                     )
                 ),
                 on_refused=self._ledger_refused,
@@ -1505,6 +1507,8 @@ class CrisisWorkflow(Operations[CrisisView]):
             drill=s.time_scale > 1,
             criterion=s.criterion,
             incident_id=s.incident_id,
+            application=s.application,
+            customer=self._input.customer,
             status=s.status,
             t0=s.t0,
             matrix_version=s.matrix.version,

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field, ValidationInfo, model_validator
+from pydantic import BaseModel, Field, StringConstraints, ValidationInfo, model_validator
 
 from workflows.delivery import DeliveryTrouble
-from workflows.limits import Email, check_t0
+from workflows.limits import CUSTOMER_PATTERN, Email, check_t0
 from workflows.matrix import EscalationMatrix
 from workflows.models import (
     Instant,
@@ -77,6 +77,11 @@ class CrisisInput(BaseModel):
     )
     application: Name | None = Field(
         default=None, description="The incident's application: routes chat messages"
+    )
+    customer: Annotated[str, StringConstraints(pattern=CUSTOMER_PATTERN)] | None = Field(
+        default=None,
+        description="Whose crisis it is, for service reviews (a crisis of an incident the "
+        "ledger holds takes the incident's); None: the policy's default_customer",
     )
     state: CrisisState | None = Field(
         default=None, description="Carried over by continue-as-new; never set by a starter"
@@ -301,6 +306,10 @@ class CrisisView(BaseModel):
     drill: bool = Field(default=False, description="An exercise on a compressed clock")
     criterion: Criterion
     incident_id: str | None
+    application: str | None = Field(default=None, description="Routes chat messages")
+    customer: str | None = Field(
+        default=None, description="Whose crisis it is, when given; else the policy's default"
+    )
     status: str
     t0: Instant
     matrix_version: int

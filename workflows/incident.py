@@ -1033,6 +1033,7 @@ class IncidentWorkflow(Operations[IncidentView]):
                     security_involved=qualified.security_involved,
                     ticket_opened_at=s.ticket_opened_at,
                     acknowledged_at=s.acknowledged_at,
+                    customer=self._input.customer,
                 ),
                 id=s.crisis_id,
                 parent_close_policy=workflow.ParentClosePolicy.ABANDON,
