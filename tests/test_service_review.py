@@ -279,3 +279,20 @@ async def test_the_worker_applies_the_schedule_at_start(
         stop.set()
         await worker
         await handle.delete()
+
+
+@pytest.mark.parametrize("raw", [{"month": "2026-13"}, {"month": 202611}, "2026-11", [1]])
+async def test_a_review_started_by_hand_with_a_typo_ends_with_the_reason(
+    skipping_env: WorkflowEnvironment, settings: Settings, raw: Any
+) -> None:
+    """`temporal workflow start --type ServiceReviewWorkflow --input …` with a typo: the run
+    ends at once saying what is wrong, reviews nothing and never fails its workflow task."""
+    async with build_worker(skipping_env.client, settings):
+        result = await skipping_env.client.execute_workflow(
+            "ServiceReviewWorkflow", raw, id=f"service-review-typo-{uuid.uuid4().hex[:8]}",
+            task_queue=settings.task_queue, result_type=ServiceReviewResult,
+        )  # fmt: skip
+    assert result.refused is not None and result.month is None and not result.sent, result
+    assert '{"month": "2026-11"}' in result.refused
+    if isinstance(raw, dict):
+        assert result.refused.startswith("month: "), result.refused

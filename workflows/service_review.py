@@ -11,9 +11,9 @@ with a ``month``, it reviews that month whatever the day.
 from __future__ import annotations
 
 from datetime import date, timedelta
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import BaseModel, Field, StringConstraints
+from pydantic import BaseModel, Field, StringConstraints, ValidationError
 from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
@@ -72,7 +72,10 @@ class SendServiceReviewResult(BaseModel):
 
 
 class ServiceReviewResult(BaseModel):
-    month: Month
+    month: Month | None = Field(default=None, description="None: the input was refused")
+    refused: str | None = Field(
+        default=None, description="Why the input was refused (nothing reviewed, nothing sent)"
+    )
     skipped: str | None = None
     sent: dict[str, list[str]] = Field(default={}, description="Customer → recipients")
     failed: dict[str, str] = Field(default={}, description="Customer → why")
@@ -104,7 +107,17 @@ def month_bounds(month: str) -> tuple[date, date]:
 @workflow.defn(name="ServiceReviewWorkflow")
 class ServiceReviewWorkflow:
     @workflow.run
-    async def run(self, input: ServiceReviewInput) -> ServiceReviewResult:
+    async def run(self, raw: Any = None) -> ServiceReviewResult:
+        """``raw``: the input as sent, checked here, so that a typo in a review started by
+        hand ends the run with the reason instead of failing its task over and over."""
+        try:
+            input = ServiceReviewInput.model_validate({} if raw is None else raw)
+        except ValidationError as exc:
+            why = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'input'}: {e['msg']}"
+                            for e in exc.errors())  # fmt: skip
+            return ServiceReviewResult(
+                refused=f'{why[:500]} (expected e.g. {{"month": "2026-11"}})'
+            )
         loaded = await read_policy(workflow.info().workflow_id)
         policy = loaded.policy
         zone = policy.business_hours.timezone
