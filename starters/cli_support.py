@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import getpass
+import re
 import sys
 from collections.abc import Awaitable, Callable
 from datetime import datetime
@@ -13,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 import typer
 from pydantic import BaseModel, ValidationError
+from pydantic_settings import SettingsError
 from rich.console import Console
 from rich.text import Text
 from temporalio.client import Client, WorkflowUpdateFailedError
@@ -119,7 +121,33 @@ def settings() -> Settings:
     try:
         return Settings()
     except ValidationError as exc:
-        fail(f"invalid settings in the environment: {exc}", 2)
+        fail("invalid settings in the environment: " + settings_problems(exc), 2)
+    except SettingsError as exc:  # a value that is no JSON where JSON is expected
+        field = re.search(r'field "(\w+)"', str(exc))
+        name = f"VIGIE_{field.group(1).upper()}" if field else "a setting"
+        fail(f"invalid settings in the environment: {name}: not valid JSON", 2)
+
+
+def settings_problems(error: ValidationError) -> str:
+    """Each variable at fault and what is wrong, on one line: ``VIGIE_SMTP_PORT: Input
+    should be a valid integer (got 'abc')``."""
+
+    def variable(e: Any) -> str:
+        loc = [str(p) for p in e["loc"]]
+        field = Settings.model_fields.get(loc[0])
+        alias = field.validation_alias if field is not None else None
+        choices = getattr(alias, "choices", None)
+        name = str(choices[0]) if choices else f"VIGIE_{loc[0].upper()}"
+        return ".".join([name, *loc[1:]])
+
+    def told(e: Any) -> str:
+        message = str(e["msg"]).removeprefix("Value error, ")
+        given = e.get("input")
+        if e["type"] != "value_error" and isinstance(given, str | int | float):
+            message += f" (got {str(given)[:60]!r})"  # the checks' own errors quote it
+        return f"{variable(e)}: {message}" if e["loc"] else message
+
+    return "; ".join(told(e) for e in error.errors())
 
 
 def build(model: type[T], **fields: Any) -> T:
@@ -140,6 +168,8 @@ async def client_for(cfg: Settings, runtime: Runtime | None = None) -> Client:
         return await connect(cfg, runtime)
     except RuntimeError as exc:
         fail(f"cannot reach Temporal at {cfg.temporal_address}: {exc}")
+    except ValueError as exc:  # an address that is none (TEMPORAL_ADDRESS empty, say)
+        fail(f"invalid Temporal address {cfg.temporal_address!r}: {exc}", 2)
 
 
 def run_with_client(action: Callable[[Client, Settings], Awaitable[T]]) -> T:

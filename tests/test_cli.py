@@ -417,6 +417,23 @@ def test_an_argument_with_brackets_is_refused_as_typed() -> None:
     assert "not an ISO 8601 date-time: '[/oops]'" in " ".join(result.stderr.split())
 
 
+@pytest.mark.parametrize(
+    ("variable", "value", "said"),
+    [
+        ("VIGIE_SMTP_PORT", "abc", "VIGIE_SMTP_PORT: Input should be a valid integer"),
+        ("VIGIE_CHAT_WEBHOOKS", "notjson", "VIGIE_CHAT_WEBHOOKS: not valid JSON"),
+        ("VIGIE_SMTP_USERNAME", "x", "VIGIE_SMTP_USERNAME and VIGIE_SMTP_PASSWORD go together"),
+        ("TEMPORAL_ADDRESS", "", "invalid Temporal address ''"),
+    ],
+)
+def test_a_broken_setting_is_named_in_one_line(variable: str, value: str, said: str) -> None:
+    """No traceback, no pydantic block: the variable at fault and what is wrong, exit 2."""
+    result = runner.invoke(app, ["list"], env={variable: value})
+    assert result.exit_code == 2, result.output
+    told = result.stderr.strip()
+    assert said in told and len(told.splitlines()) == 1 and "errors.pydantic.dev" not in told
+
+
 def test_operator_commands_start_without_the_worker_the_ledger_or_the_opsgenie_client() -> None:
     """``vigie ack`` and the like load what they use: the worker's wiring, the ledger
     (SQLAlchemy, alembic) and the HTTP client are imported only by the commands that need
