@@ -9,7 +9,6 @@ import re
 import signal
 import sys
 import traceback
-from datetime import datetime
 from typing import Annotated, Any
 
 import typer
@@ -27,6 +26,7 @@ from starters.cli_support import (
     err,
     fail,
     operator_name,
+    parse_instant,
     refuse_if_stuck,
     run_with_client,
     settings,
@@ -283,17 +283,6 @@ def open_(
     workflow_id = run_with_client(action)
     err.print(f"opened {input.title!r} on task queue {settings().task_queue}")
     print(workflow_id)
-
-
-def parse_instant(text: str, option: str) -> datetime:
-    """Any ISO 8601 date-time with an offset (or Z), to the microsecond."""
-    try:
-        value = datetime.fromisoformat(text.strip())
-    except ValueError:
-        fail(f"{option}: not an ISO 8601 date-time: {text!r} (e.g. 2026-11-29T15:45+01:00)", 2)
-    if value.tzinfo is None:
-        fail(f"{option}: give an offset or Z, e.g. {text}+01:00 or {text}Z", 2)
-    return value
 
 
 @app.command()

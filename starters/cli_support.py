@@ -117,6 +117,17 @@ def fail(message: str, code: int = 1) -> NoReturn:
     raise typer.Exit(code)
 
 
+def parse_instant(text: str, option: str) -> datetime:
+    """Any ISO 8601 date-time with an offset (or Z), to the microsecond."""
+    try:
+        value = datetime.fromisoformat(text.strip())
+    except ValueError:
+        fail(f"{option}: not an ISO 8601 date-time: {text!r} (e.g. 2026-11-29T15:45+01:00)", 2)
+    if value.tzinfo is None:
+        fail(f"{option}: give an offset or Z, e.g. {text}+01:00 or {text}Z", 2)
+    return value
+
+
 def settings() -> Settings:
     try:
         return Settings()

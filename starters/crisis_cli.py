@@ -22,6 +22,7 @@ from starters.cli_support import (
     err,
     fail,
     out,
+    parse_instant,
     refuse_if_stuck,
     run_with_client,
     when,
@@ -88,9 +89,7 @@ def _with_criteria(command: Callable[..., None]) -> Callable[..., None]:
 def open_crisis(
     title: Annotated[str, typer.Option(help="What happens")],
     criterion: Annotated[str, typer.Option(help="Activation criterion, one of those above")],
-    t0: Annotated[
-        datetime | None, typer.Option(help="Start of the event, ISO 8601 with offset")
-    ] = None,
+    t0: Annotated[str | None, typer.Option(help="Start of the event, ISO 8601 with offset")] = None,
     context: Annotated[str, typer.Option(help="Details (mail system, security hints)")] = "",
     security: Annotated[
         bool | None, typer.Option("--security/--no-security", help="Security may be involved")
@@ -115,7 +114,7 @@ def open_crisis(
         CrisisInput,
         title=title,
         criterion=criterion,
-        t0=t0,
+        t0=parse_instant(t0, "--t0") if t0 is not None else None,
         context=context,
         security_involved=security,
         mail_system_affected=mail_system,

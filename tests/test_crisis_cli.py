@@ -198,7 +198,9 @@ async def test_crisis_open_refuses_a_t0_it_could_not_run_from() -> None:
         ("1999-01-01T00:00Z", "t0 must be between 2000-01-01 and 2100-01-01"),
         ((now + timedelta(hours=2)).isoformat(), "--t0: in the future"),
         ((now - timedelta(days=400)).isoformat(), "--t0: more than 366 days ago"),
-        ("2026-11-30T10:00", "t0 needs a time zone offset"),
+        # As `vigie open --t0` says it.
+        ("2026-11-30T10:00", "--t0: give an offset or Z, e.g. 2026-11-30T10:00+01:00"),
+        ("yesterday", "--t0: not an ISO 8601 date-time: 'yesterday'"),
     ):
         code, out, err = await invoke(
             {}, "crisis", "open", "--title", "Flood", "--criterion", "natural_disaster",
