@@ -107,3 +107,10 @@ def test_a_chronogram_recipient_must_be_a_known_role(config_dir: Path) -> None:
     path.write_text(text.replace(old, 'recipients = ["provider.on_call_manager"]', 1))
     with pytest.raises(ConfigError, match=r"unknown recipient.*provider\.on_call_manager"):
         load_policy(config_dir)
+
+
+def test_rotations_due_a_cycle_or_more_ahead_are_refused(tmp_path: Path) -> None:
+    text = SHIPPED.replace('complete_before = "1d"', 'complete_before = "8d"', 1)
+    assert text != SHIPPED
+    said = refusal(tmp_path, text)
+    assert "readiness.complete_before: '8d' is a week or more" in said, said

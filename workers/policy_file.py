@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -39,6 +39,12 @@ def load_policy(config_dir: Path) -> Policy:
     path = config_dir / POLICY_FILE
     policy = load_toml(path, Policy, " (set VIGIE_CONFIG_DIR)")
     _check_calendar(path, policy.business_hours)
+    if policy.readiness.lead >= timedelta(days=7):  # checked here: stored policies decode
+        raise ConfigError(
+            f"{path}: readiness.complete_before: {policy.readiness.complete_before!r} is a "
+            "week or more, a whole on-call cycle: the rotations would be due before the cycle "
+            "before theirs began"
+        )
     return with_public_holidays(policy, date.today().year)
 
 
