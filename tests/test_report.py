@@ -140,7 +140,11 @@ def test_html_is_one_offline_file_with_its_charts(november: Report) -> None:
     assert "Revue de service — tous les clients" in html
     assert "24/11/2026 11:15 CET" in html  # a breach's deadline, to the minute, in Paris time
     assert "66,7 %" in html
+    # A crisis step's status told in the report's language, not as stored.
+    assert "service rétabli pour les utilisateurs : sans objet" in html
+    assert "not_applicable" not in html
     english = to_html(november, "en")
+    assert ": not applicable" in english
     assert "Service review — all customers" in english and "66.7%" in english
     assert "Revue" not in english
 

@@ -100,8 +100,14 @@ class Words:
             else self._words["yes" if kept else "no"]
         )
 
-    def step(self, name: str) -> str:
+    def step(self, name: str, criterion: str = "major_incident") -> str:
+        """A chronogram step; T0+30 tells DNUM of a P1, or of a crisis event."""
+        if name == "escalation" and criterion != "major_incident":
+            name = "escalation_event"
         return value("step", name, self.language)
+
+    def milestone(self, status: str) -> str:
+        return value("milestone_status", status, self.language)
 
     def criterion(self, name: str) -> str:
         return value("criterion", name, self.language)
