@@ -660,6 +660,14 @@ SENTENCES: dict[str, dict[str, str]] = {
         FR: "cette crise ne suit aucun incident",
         EN: "this crisis follows no incident",
     },
+    "why.unknown_change": {
+        FR: "aucun changement urgent {change_id} (connus : {known})",
+        EN: "no urgent change {change_id} (known: {known})",
+    },
+    "why.change_done": {
+        FR: "le changement urgent {change_id} est déjà réalisé",
+        EN: "urgent change {change_id} is already done",
+    },
     "why.confirmed": {FR: "déjà confirmé par {who}", EN: "already confirmed by {who}"},
     "why.invalid": {FR: "entrée invalide ({problems})", EN: "invalid input ({problems})"},
     "why.arity": {

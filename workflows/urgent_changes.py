@@ -23,10 +23,15 @@ def open_change(changes: list[UrgentChange], change_id: str) -> UrgentChange:
     """The change ``change_id`` still to do; refuses an unknown or finished one."""
     change = next((c for c in changes if c.id == change_id), None)
     if change is None:
-        known = ", ".join(c.id for c in changes) or "none"
-        raise Refused(f"change_id: no urgent change {change_id} (known: {known})")
+        known = ", ".join(c.id for c in changes)
+        raise Refused(
+            f"change_id: no urgent change {change_id} (known: {known or 'none'})",
+            "why.unknown_change", change_id=change_id[:80], known=known[:300] or "—",
+        )  # fmt: skip
     if change.done_at is not None:
-        raise Refused(f"urgent change {change.id} is already done")
+        raise Refused(
+            f"urgent change {change.id} is already done", "why.change_done", change_id=change.id
+        )
     return change
 
 
