@@ -30,6 +30,18 @@ def unsendable(what: str, exc: Exception) -> ApplicationError:
     )
 
 
+ALERT_MESSAGE = 130  # Opsgenie's limit for an alert's message
+
+
+def alert_message(subject: str) -> str:
+    """The subject as an alert's message: whole when it fits, else cut between words."""
+    if len(subject) <= ALERT_MESSAGE:
+        return subject
+    cut = subject[: ALERT_MESSAGE - 1]
+    space = cut.rfind(" ")
+    return (cut[:space] if space > ALERT_MESSAGE // 2 else cut).rstrip(" ,;:-—") + "…"
+
+
 class MailActivities:
     """``relay`` is the alternate mail relay used when the mail system itself is down;
     ``alerts`` notifies through Opsgenie instead of mail when configured so."""
@@ -109,15 +121,16 @@ class MailActivities:
         assert self._alerts is not None
         body = message.get_body(("plain",))
         text = body.get_content() if body is not None else ""
+        drill = input.mail.drill  # an exercise pages at the lowest priority
         try:
             request_id = await self._alerts.create_alert(
                 {
-                    "message": str(message["Subject"])[:130],
+                    "message": alert_message(str(message["Subject"])),
                     "alias": input.mail.key,
                     "description": text[:15000],
                     "responders": [{"type": "user", "username": a} for a in input.mail.to],
-                    "tags": ["vigie", "crisis"],
-                    "priority": "P1",
+                    "tags": ["vigie", "crisis", *(["drill"] if drill else [])],
+                    "priority": "P5" if drill else "P1",
                     "source": "vigie",
                 }
             )

@@ -134,3 +134,25 @@ def test_a_crisis_mail_is_dated_when_the_crisis_queued_it() -> None:
     before = datetime.now(UTC).replace(microsecond=0)  # a mail queued before mails had a time
     undated = RENDERER.render_crisis(crisis_mail())
     assert parsedate_to_datetime(undated["Date"]) >= before
+
+
+async def test_an_alert_for_a_drill_pages_low_and_its_message_ends_between_words(
+    sink: MailSink,
+) -> None:
+    standin = OpsgenieStandIn()
+    mail = MailActivities(smtp(sink), RENDERER, relay=unreachable(), alerts=standin_api(standin))
+    subject = "Messagerie Exchange indisponible pour tous les utilisateurs du siège " * 3
+    drill = crisis_mail("opsgenie")
+    drill.mail = drill.mail.model_copy(update={"subject": subject, "drill": True})
+    await ActivityEnvironment().run(mail.send_crisis_mail, drill)
+    alert = standin.find("crisis-7.3", "alias")
+    assert alert is not None and alert["priority"] == "P5" and "drill" in alert["tags"]
+    message = alert["message"]
+    assert len(message) <= 130 and message.endswith("…"), message
+    assert message.startswith("EXERCICE") and message[:-1].split()[-1] in subject.split()
+    real = crisis_mail("opsgenie")
+    real.mail = real.mail.model_copy(update={"key": "crisis-7.4"})
+    await ActivityEnvironment().run(mail.send_crisis_mail, real)
+    alert = standin.find("crisis-7.4", "alias")
+    assert alert is not None and alert["priority"] == "P1" and "drill" not in alert["tags"]
+    assert alert["message"].endswith("Exchange down")  # whole when it fits
