@@ -156,3 +156,16 @@ async def test_an_alert_for_a_drill_pages_low_and_its_message_ends_between_words
     alert = standin.find("crisis-7.4", "alias")
     assert alert is not None and alert["priority"] == "P1" and "drill" not in alert["tags"]
     assert alert["message"].endswith("Exchange down")  # whole when it fits
+
+
+async def test_the_dev_standin_keeps_its_alerts_across_a_restart(tmp_path: Path) -> None:
+    """`vigie dev` stopped and started again: incidents still open find their alerts."""
+    kept = tmp_path / "opsgenie-alerts.json"
+    before = OpsgenieStandIn(state_file=kept)
+    await standin_api(before).create_alert({"message": "Checkout down", "alias": "incident-1"})
+    after = OpsgenieStandIn(state_file=kept)
+    alert = after.find("incident-1", "alias")
+    assert alert is not None and alert["message"] == "Checkout down"
+    await standin_api(after).create_alert({"message": "Second", "alias": "incident-2"})
+    second = after.find("incident-2", "alias")
+    assert second is not None and int(second["tinyId"]) == int(alert["tinyId"]) + 1

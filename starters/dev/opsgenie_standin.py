@@ -19,10 +19,12 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import json
 import logging
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -49,7 +51,10 @@ class OpsgenieStandIn:
         webhook_headers: dict[str, str] | None = None,
         pending_polls: int = 1,
         schedules: dict[str, list[str]] | None = None,
+        state_file: Path | None = None,
     ) -> None:
+        """``state_file``: where the alerts are kept between runs (the dev stack's data
+        folder), so that incidents still open find their alerts after a restart."""
         self.api_key = api_key
         self.webhook_url = webhook_url
         self.webhook_headers = webhook_headers or {}
@@ -63,7 +68,11 @@ class OpsgenieStandIn:
         self.webhooks: list[dict[str, Any]] = []
         # (action, HTTP status, the receiver's "result") of every webhook delivered.
         self.answers: list[tuple[str, int, str | None]] = []
-        self._tiny = itertools.count(1)
+        self._state_file = state_file
+        if state_file is not None and state_file.exists():
+            self.alerts = json.loads(state_file.read_text(encoding="utf-8"))
+        last_tiny = max((int(a.get("tinyId", 0)) for a in self.alerts.values()), default=0)
+        self._tiny = itertools.count(last_tiny + 1)
         self._tasks: set[asyncio.Task[None]] = set()
         self._http = httpx.AsyncClient(timeout=10)
 
@@ -81,9 +90,17 @@ class OpsgenieStandIn:
             return next((a for a in self.alerts.values() if a["alias"] == identifier), None)
         return None
 
+    def _save(self) -> None:
+        if self._state_file is None:
+            return
+        kept = self._state_file.with_suffix(".tmp")
+        kept.write_text(json.dumps(self.alerts), encoding="utf-8")
+        kept.replace(self._state_file)
+
     def _accepted(
         self, action: str, alert: dict[str, Any] | None, status: str, ok: bool = True
     ) -> JSONResponse:
+        self._save()
         request_id = str(uuid.uuid4())
         self.requests[request_id] = {
             "polls_left": self.pending_polls,

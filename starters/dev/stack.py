@@ -155,6 +155,7 @@ class DevStack:
                 webhook_url=f"http://127.0.0.1:{self.webhook_port}/webhooks/opsgenie",
                 webhook_headers={self.settings.webhook_secret_header: DEV_WEBHOOK_SECRET},
                 schedules={name: list(who) for name, who in DEV_SCHEDULES.items()},
+                state_file=self.data_dir / "opsgenie-alerts.json",
             )
             receiver = create_app(
                 TemporalGateway(client, self.settings.task_queue),
