@@ -497,6 +497,25 @@ async def _ended(handle: WorkflowHandle[Any, Any]) -> None:
         pass  # cancelled, as asked
 
 
+async def review_failed(
+    env: WorkflowEnvironment, queue: str, settings: Settings
+) -> WorkflowHandle[Any, Any]:
+    """A monthly review whose customer globex has a broken matrix: the managers are told."""
+    from activities.ledger.store import Ledger
+    from tests.test_report import fill
+    from workflows.service_review import ServiceReviewInput, ServiceReviewWorkflow
+
+    (settings.config_dir / "matrices").mkdir(exist_ok=True)
+    (settings.config_dir / "matrices" / "globex.toml").write_text("version = 0\n")
+    fill(Ledger(settings.database_url.get_secret_value()))
+    handle = await env.client.start_workflow(
+        ServiceReviewWorkflow.run, ServiceReviewInput(month="2026-11"),
+        id=f"service-review-{uuid.uuid4().hex[:8]}", task_queue=queue,
+    )  # fmt: skip
+    await handle.result()
+    return handle
+
+
 async def main(tag: str) -> None:
     from temporalio.api.enums.v1 import IndexedValueType
     from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
@@ -522,7 +541,10 @@ async def main(tag: str) -> None:
         for other in DEFAULT_CONFIG_DIR.glob("*.toml"):
             (config / other.name).write_text(other.read_text(encoding="utf-8"), encoding="utf-8")
         (config / "policy.toml").write_text(text, encoding="utf-8")
-        settings = Settings(config_dir=config, smtp_port=sink.port, task_queue="record")
+        settings = Settings(
+            config_dir=config, smtp_port=sink.port, task_queue="record",
+            database_url=SecretStr(f"sqlite:///{config / 'ledger.db'}"),
+        )  # fmt: skip
         standin = OpsgenieStandIn(schedules={"astreinte_technique": ["on-call@example.com"]})
         alert_api = OpsgenieApi(
             OpsgenieConfig(base_url="http://standin", api_key=SecretStr("k")),
@@ -544,6 +566,7 @@ async def main(tag: str) -> None:
                 ("crisis_drp_late", crisis_drp_late),
                 ("incident_recategorized", recategorized),
                 ("incident_back_dated", back_dated),
+                ("service_review_failed", partial(review_failed, settings=settings)),
             ):
                 path = HISTORIES / f"{name}_{tag}.json"
                 if path.exists():

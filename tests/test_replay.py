@@ -262,6 +262,8 @@ def test_histories_are_stored() -> None:
         "crisis_taken_late_x2026_12_01",
         # a crisis opened while the matrix and policy files were broken: the last valid ones
         "crisis_under_last_valid_files_x2026_12_01",
+        # a monthly review that could not go out to one customer: the managers are told
+        "service_review_failed_x2026_12_01",
     }
 
 

@@ -296,3 +296,25 @@ async def test_a_review_started_by_hand_with_a_typo_ends_with_the_reason(
     assert '{"month": "2026-11"}' in result.refused
     if isinstance(raw, dict):
         assert result.refused.startswith("month: "), result.refused
+
+
+async def test_a_review_that_could_not_go_out_is_mailed_to_the_managers(
+    skipping_env: WorkflowEnvironment, settings: Settings, sink: MailSink, config_dir: Path
+) -> None:
+    """Run from a Schedule, nobody reads the result: a customer whose review failed (its
+    own matrix broken) is told to the escalation matrix's incident and delivery managers,
+    and the other customers get theirs."""
+    matrices = config_dir / "matrices"
+    matrices.mkdir()
+    (matrices / "globex.toml").write_text("version = 0\n", encoding="utf-8")
+    async with build_worker(skipping_env.client, settings):
+        fill(Ledger(settings.database_url.get_secret_value()))
+        result = await review(skipping_env, settings, ServiceReviewInput(month="2026-11"))
+    assert list(result.sent) == ["acme"] and list(result.failed) == ["globex"], result
+    managers = ["incident-manager@example.com", "delivery-manager@example.com"]
+    assert result.failures_told == managers
+    [notice] = [m for m in sink.messages if "non envoyée" in str(m["Subject"])]
+    assert str(notice["Subject"]) == "[Vigie] Revue de service 11/2026 non envoyée pour 1 client(s)"
+    assert str(notice["To"]) == ", ".join(managers)
+    body = notice.get_body(("plain",))
+    assert body is not None and "- globex : " in str(body.get_content())

@@ -97,6 +97,7 @@ def ledger_activities(
         writes.record_crisis_facts,
         review.service_review_customers,
         review.send_service_review,
+        review.send_service_review_failures,
     ]
 
 

@@ -19,6 +19,7 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
+    from workflows import versions
     from workflows.calendar import BusinessClock
     from workflows.policy import Language
     from workflows.reads import read_policy
@@ -33,6 +34,10 @@ def schedule_id(task_queue: str) -> str:
     """The Schedule of the workers of ``task_queue``: ``vigie-service-review`` for the
     default queue, suffixed with the queue's name for any other."""
     return SCHEDULE_ID if task_queue == DEFAULT_TASK_QUEUE else f"{SCHEDULE_ID}-{task_queue}"
+
+
+# A review that did not go out to a customer is mailed to the managers.
+PATCH_FAILURES_TOLD = "review-failures-told"
 
 
 class ServiceReviewInput(BaseModel):
@@ -71,6 +76,17 @@ class SendServiceReviewResult(BaseModel):
     message_id: str
 
 
+class ReviewFailuresInput(BaseModel):
+    month: Month
+    language: Language
+    failed: dict[str, str] = Field(description="Customer → why its review did not go out")
+    review: str = Field(description="This review's run: in the Message-ID")
+
+
+class ReviewFailuresResult(BaseModel):
+    to: list[str]
+
+
 class ServiceReviewResult(BaseModel):
     month: Month | None = Field(default=None, description="None: the input was refused")
     refused: str | None = Field(
@@ -79,6 +95,9 @@ class ServiceReviewResult(BaseModel):
     skipped: str | None = None
     sent: dict[str, list[str]] = Field(default={}, description="Customer → recipients")
     failed: dict[str, str] = Field(default={}, description="Customer → why")
+    failures_told: list[str] = Field(
+        default=[], description="Who was mailed the customers whose review did not go out"
+    )
 
 
 def first_business_day(clock: BusinessClock, year: int, month: int) -> date | None:
@@ -163,4 +182,32 @@ class ServiceReviewWorkflow:
                 cause = exc.cause
                 why = cause.message if isinstance(cause, ApplicationError) else str(exc)
                 result.failed[customer] = why
+        if result.failed and versions.patched(PATCH_FAILURES_TOLD):
+            await self._tell_failures(result, language)
         return result
+
+    async def _tell_failures(self, result: ServiceReviewResult, language: Language) -> None:
+        """A review that did not go out is told to the incident and delivery managers: run
+        from a Schedule, nobody reads the result."""
+        assert result.month is not None
+        try:
+            told = await workflow.execute_activity(
+                "send_service_review_failures",
+                ReviewFailuresInput(
+                    month=result.month,
+                    language=language,
+                    failed=result.failed,
+                    review=workflow.info().run_id,
+                ),
+                result_type=ReviewFailuresResult,
+                start_to_close_timeout=timedelta(minutes=2),
+                retry_policy=RetryPolicy(
+                    maximum_interval=timedelta(minutes=10),
+                    maximum_attempts=20,
+                    non_retryable_error_types=["RecipientsRefused", "ConfigError"],
+                ),
+                summary="service reviews not sent",
+            )
+            result.failures_told = told.to
+        except ActivityError as exc:  # the worker logs it; the result keeps the failures
+            workflow.logger.error("service review failures not mailed: %s", exc.cause or exc)

@@ -70,6 +70,7 @@ SINCE_BASELINE: tuple[str, ...] = (
     "late-create-completes",
     "ticket-at-start",
     "crisis-t0-at-start",
+    "review-failures-told",
 )
 
 # Patches that new workflows no longer take (the worker's patch gate refuses them); their code

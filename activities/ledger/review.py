@@ -23,6 +23,8 @@ from workflows.policy import ConfigError
 from workflows.service_review import (
     ReviewCustomersInput,
     ReviewCustomersResult,
+    ReviewFailuresInput,
+    ReviewFailuresResult,
     SendServiceReviewInput,
     SendServiceReviewResult,
     month_bounds,
@@ -34,6 +36,21 @@ BODY = {
     "à ouvrir dans un navigateur).\n\n{lines}\n\nVigie",
     "en": "Hello,\n\nHere is the service review of {customer} for {month} (attached file, "
     "to open in a browser).\n\n{lines}\n\nVigie",
+}
+
+NOT_SENT = {
+    "fr": (
+        "Revue de service {month} non envoyée pour {count} client(s)",
+        "Bonjour,\n\nLa revue de service de {month} n'a pas pu être envoyée pour ces "
+        "clients :\n\n{lines}\n\nCorrigez la cause, puis relancez la revue à la main (README, "
+        "« The monthly service review »).\n\nVigie",
+    ),
+    "en": (
+        "Service review {month} not sent for {count} customer(s)",
+        "Hello,\n\nThe service review of {month} could not be sent for these customers:"
+        '\n\n{lines}\n\nFix the cause, then run the review again by hand (README, "The '
+        'monthly service review").\n\nVigie',
+    ),
 }
 
 
@@ -109,6 +126,35 @@ class ServiceReviewActivities:
         name = f"{SUBJECT[w.language].lower().replace(' ', '-')}-{input.customer}-{input.month}"
         message.add_attachment(html, subtype="html", filename=f"{name}.html")
         return message
+
+    @activity.defn(name="send_service_review_failures")
+    async def send_service_review_failures(
+        self, input: ReviewFailuresInput
+    ) -> ReviewFailuresResult:
+        """The customers whose review did not go out, to the escalation matrix's incident and
+        delivery managers."""
+        to = self.recipients("")  # no customer's own matrix: the escalation matrix
+        first, _ = month_bounds(input.month)
+        month = f"{first:%m/%Y}"
+        language = input.language if input.language in NOT_SENT else "fr"
+        subject, body = NOT_SENT[language]
+        gap = " : " if language == "fr" else ": "
+        lines = "\n".join(f"- {customer}{gap}{why[:500]}" for customer, why in input.failed.items())
+        message = new_message()
+        message["Subject"] = "[Vigie] " + subject.format(month=month, count=len(input.failed))
+        message["From"] = self._sender
+        message["To"] = ", ".join(to)
+        message["Message-ID"] = (
+            f"<service-review-failures.{input.month}.{input.review}@{self._domain}>"
+        )
+        message["Date"] = format_datetime(datetime.now(UTC))
+        message["Auto-Submitted"] = "auto-generated"
+        message.set_content(body.format(month=month, lines=lines))
+        try:
+            refused = await self._transport.send(message)
+        except RecipientsRefused as exc:
+            raise ApplicationError(str(exc), type="RecipientsRefused", non_retryable=True) from exc
+        return ReviewFailuresResult(to=[a for a in to if a not in refused])
 
     @activity.defn(name="send_service_review")
     async def send_service_review(self, input: SendServiceReviewInput) -> SendServiceReviewResult:
