@@ -55,6 +55,12 @@ async def test_update_refused_signal_recorded_and_mails_still_flow(
         )
         assert view.status == "open"
         assert not any(e.kind == "worklog" for e in view.timeline)
+        # Too long: the limit is said, as the Update says it.
+        await handle.signal("add_worklog", {"by": "ann", "text": "x" * 10_001})
+        view = await status_when(handle, lambda v: sum(e.kind == "refused" for e in v.timeline) > 1)
+        assert view.timeline[-1].text == (
+            "Signal add_worklog refusé : entrée invalide (text : trop long, 10000 au plus)"
+        )
 
         # The incident carries on, and its mails still arrive.
         await handle.execute_update(IncidentWorkflow.acknowledge, AcknowledgeInput(by="alice"))

@@ -73,8 +73,15 @@ def describe(error: ValidationError) -> str:
 def problems(error: ValidationError) -> dict[str, str]:
     """What a timeline entry keeps of a refused input, to tell it in the reader's language:
     each field at fault and the kind of error (``field=type;…``)."""
-    found = ";".join(f"{_field(e)}={e['type']}" for e in error.errors())
+    found = ";".join(f"{_field(e)}={e['type']}{_bound(e)}" for e in error.errors())
     return {"why": "why.invalid", "problems": found}
+
+
+def _bound(error: ErrorDetails) -> str:
+    """The limit a too long value broke, to say it (``/4000``), else nothing."""
+    ctx = error.get("ctx") or {}
+    limit = ctx.get("max_length", ctx.get("limit"))
+    return f"/{limit}" if isinstance(limit, int) else ""
 
 
 def _who(raw: Any, limits: bool) -> str | None:

@@ -1066,9 +1066,12 @@ def _problem(raw: str, language: str) -> str:
     """``field=type`` as people read it: the field, and what is wrong in the language (an
     error type with no translation is said as a refused value)."""
     field, _, kind = raw.rpartition("=")
+    kind, _, limit = kind.partition("/")  # a length limit broken: said with the error
     wrong = (
         VALUES["input_error"][language].get(kind) or VALUES["input_error"][language]["value_error"]
     )
+    if limit.isdigit():
+        wrong += f", {limit} au plus" if language == FR else f", at most {limit}"
     return f"{field}{' :' if language == FR else ':'} {wrong}"
 
 
