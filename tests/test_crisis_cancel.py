@@ -5,7 +5,7 @@ CLI)."""
 from __future__ import annotations
 
 import asyncio
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -21,10 +21,12 @@ from temporalio.worker import Worker
 from activities.policy import PolicyActivities
 from starters.dev.smtp_sink import MailSink
 from tests.helpers import (
+    PARIS,
     assert_eventually,
     eventually,
     on_a_business_morning,
     search_attributes,
+    sleep_until,
 )
 from tests.test_crisis_chronogram import mails, start_crisis, to
 from tests.test_crisis_cli import invoke
@@ -109,6 +111,24 @@ async def test_an_active_crisis_cancelled_tells_the_cell_and_publishes_it(
         told = (await eventually(lambda: mails(sink, crisis.id, "cancelled")))[0]
         assert PILOTS <= to(told)
         assert await published(crisis) == {CRISIS_STATUS: "cancelled", NEXT_DUE: None}
+
+
+async def test_the_on_call_paged_at_night_is_told_of_the_cancellation(
+    skipping_env: WorkflowEnvironment, settings: Settings, sink: MailSink
+) -> None:
+    """Woken for a crisis opened at night, the on-call engineer stands down when it is
+    cancelled: the cancellation mail goes to them too."""
+    now = (await skipping_env.get_current_time()).astimezone(PARIS)
+    night = datetime.combine(now.date() + timedelta(days=1), time(3), tzinfo=PARIS)
+    await sleep_until(skipping_env, night)
+    async with build_worker(skipping_env.client, settings):
+        crisis = await start_crisis(
+            skipping_env.client, settings.task_queue, "crisis-cancel-night", PAYMENTS
+        )
+        await eventually(lambda: mails(sink, crisis.id, "on_call"))
+        await cancelled(crisis)
+        told = (await eventually(lambda: mails(sink, crisis.id, "cancelled")))[0]
+    assert PILOTS <= to(told) and "on-call@example.com" in to(told)
 
 
 async def test_a_closed_crisis_cancelled_stops_awaiting_its_rex_without_a_mail(

@@ -426,7 +426,11 @@ class CrisisWorkflow(Operations[CrisisView]):
         s.closed_at = s.closed_at or workflow.now()
         self._none_pending()
         self._record("cancelled", "temporal", "crisis_cancelled")
-        self._mail("cancelled", self._recipients(["cell.participants"]), [s.timeline[-1].text])
+        # The on-call engineer paged at the opening stands down too.
+        paged = [a.strip() for e in s.timeline if e.kind == "on_call"
+                 for a in e.fields.get("to", "").split(",") if a.strip()]  # fmt: skip
+        to = list(dict.fromkeys([*self._recipients(["cell.participants"]), *paged]))
+        self._mail("cancelled", to, [s.timeline[-1].text])
         if s.incident_id:
             self._tasks.append(
                 asyncio.create_task(self._tell_incident("temporal", s.timeline[-1].text))
