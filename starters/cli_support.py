@@ -179,8 +179,8 @@ async def client_for(cfg: Settings, runtime: Runtime | None = None) -> Client:
         return await connect(cfg, runtime)
     except RuntimeError as exc:
         fail(f"cannot reach Temporal at {cfg.temporal_address}: {exc}")
-    except ValueError as exc:  # an address that is none (TEMPORAL_ADDRESS empty, say)
-        fail(f"invalid Temporal address {cfg.temporal_address!r}: {exc}", 2)
+    except ValueError as exc:  # no address (TEMPORAL_ADDRESS empty), a broken profile...
+        fail(f"cannot connect to Temporal ({cfg.temporal_address!r}): {exc}", 2)
 
 
 def run_with_client(action: Callable[[Client, Settings], Awaitable[T]]) -> T:

@@ -423,7 +423,7 @@ def test_an_argument_with_brackets_is_refused_as_typed() -> None:
         ("VIGIE_SMTP_PORT", "abc", "VIGIE_SMTP_PORT: Input should be a valid integer"),
         ("VIGIE_CHAT_WEBHOOKS", "notjson", "VIGIE_CHAT_WEBHOOKS: not valid JSON"),
         ("VIGIE_SMTP_USERNAME", "x", "VIGIE_SMTP_USERNAME and VIGIE_SMTP_PASSWORD go together"),
-        ("TEMPORAL_ADDRESS", "", "invalid Temporal address ''"),
+        ("TEMPORAL_ADDRESS", "", "cannot connect to Temporal (''): invalid target URL"),
     ],
 )
 def test_a_broken_setting_is_named_in_one_line(variable: str, value: str, said: str) -> None:

@@ -15,6 +15,7 @@ import pytest
 import pytest_asyncio
 from pydantic import SecretStr
 from temporalio.client import ScheduleOverlapPolicy
+from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import WorkflowEnvironment
 from typer.testing import CliRunner
 
@@ -23,7 +24,12 @@ from starters.dev.opsgenie_standin import OpsgenieStandIn
 from starters.serving import serving
 from tests.conftest import free_port
 from workers.policy_file import load_policy
-from workers.readiness_schedule import SCHEDULE_ID, apply_readiness_schedule, schedule_id
+from workers.readiness_schedule import (
+    SCHEDULE_ID,
+    apply_readiness_schedule,
+    readiness_schedule,
+    schedule_id,
+)
 from workers.settings import Settings
 from workflows.oncall_gaps import Cycle, next_cycle
 
@@ -144,9 +150,16 @@ async def test_schedule_apply_is_idempotent_and_keeps_a_pause(
     sid = schedule_id(with_key.task_queue)
     assert sid == f"{SCHEDULE_ID}-{with_key.task_queue}"
     handle = client.get_schedule_handle(sid)
+    # What an earlier release made for this queue, under the default queue's name: replaced.
+    former = await client.create_schedule(
+        SCHEDULE_ID, readiness_schedule(load_policy(config_dir), with_key.task_queue)
+    )
     try:
         applied, detail = await apply_readiness_schedule(client, with_key)
         assert applied == "created", detail
+        with pytest.raises(RPCError) as gone:
+            await former.describe()
+        assert gone.value.status == RPCStatusCode.NOT_FOUND
         described = await handle.describe()
         spec = described.schedule.spec
         assert spec.time_zone_name == "Europe/Paris"

@@ -123,6 +123,7 @@ async def apply_readiness_schedule(
             "customers' schedules from the policy, or delete the Schedule"
         )
     schedule = readiness_schedule(policy, settings.task_queue)
+    await _drop_the_former_one(client, settings.task_queue)
     try:
         await client.create_schedule(sid, schedule, trigger_immediately=True)
         return "created", f"fires {_when(policy)}; the coming cycle is watched now"
@@ -135,6 +136,25 @@ async def apply_readiness_schedule(
 
     await handle.update(update)
     return "updated", f"fires {_when(policy)}"
+
+
+async def _drop_the_former_one(client: Client, task_queue: str) -> None:
+    """Releases before one Schedule per task queue kept ``oncall-readiness`` for any queue:
+    the workers of another queue delete it when it starts their watches, so that a cycle is
+    not watched (and mailed) twice."""
+    if schedule_id(task_queue) == SCHEDULE_ID:
+        return
+    former = client.get_schedule_handle(SCHEDULE_ID)
+    try:
+        described = await former.describe()
+    except RPCError as exc:
+        if exc.status != RPCStatusCode.NOT_FOUND:
+            raise
+        return
+    action = described.schedule.action
+    if isinstance(action, ScheduleActionStartWorkflow) and action.task_queue == task_queue:
+        await former.delete()
+        log.info("on-call readiness schedule %s of this task queue replaced", SCHEDULE_ID)
 
 
 def _when(policy: Policy) -> str:

@@ -6,9 +6,16 @@ matrix version it used.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    model_serializer,
+    model_validator,
+)
 
 # Addresses are checked as everywhere else (workflows.limits): when the file is read, and not
 # again when a crisis holding this matrix replays.
@@ -89,6 +96,16 @@ class EscalationMatrix(_Strict):
         description="Set by the worker, never in the file: why this is the last valid matrix "
         "and not the file's (the file is broken)",
     )
+
+    @model_serializer(mode="wrap")
+    def _without_an_empty_warning(self, handler: SerializerFunctionWrapHandler) -> Any:
+        """Without a warning, the payload a worker of an earlier release (which forbids the
+        unknown key) can read, as before the field existed."""
+        data = handler(self)
+        if isinstance(data, dict) and data.get("warning") is None:
+            data.pop("warning", None)
+        return data
+
     provider: ProviderContacts
     client: ClientContacts
     partners: dict[str, list[Contact]] = {}

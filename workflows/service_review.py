@@ -38,6 +38,9 @@ def schedule_id(task_queue: str) -> str:
 
 # A review that did not go out to a customer is mailed to the managers.
 PATCH_FAILURES_TOLD = "review-failures-told"
+# A key the input does not know ("monht") is refused, not taken as no month at all.
+PATCH_UNKNOWN_KEYS = "review-unknown-keys-refused"
+EXAMPLE = '(expected e.g. {"month": "2026-11"})'
 
 
 class ServiceReviewInput(BaseModel):
@@ -134,9 +137,11 @@ class ServiceReviewWorkflow:
         except ValidationError as exc:
             why = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'input'}: {e['msg']}"
                             for e in exc.errors())  # fmt: skip
-            return ServiceReviewResult(
-                refused=f'{why[:500]} (expected e.g. {{"month": "2026-11"}})'
-            )
+            return ServiceReviewResult(refused=f"{why[:500]} {EXAMPLE}")
+        unknown = sorted(set(raw) - set(ServiceReviewInput.model_fields)) if raw else []
+        if unknown and versions.patched(PATCH_UNKNOWN_KEYS):
+            names = ", ".join(str(k)[:40] for k in unknown[:5])
+            return ServiceReviewResult(refused=f"{names}: unknown field {EXAMPLE}")
         loaded = await read_policy(workflow.info().workflow_id)
         policy = loaded.policy
         zone = policy.business_hours.timezone

@@ -71,6 +71,7 @@ SINCE_BASELINE: tuple[str, ...] = (
     "ticket-at-start",
     "crisis-t0-at-start",
     "review-failures-told",
+    "review-unknown-keys-refused",
 )
 
 # Patches that new workflows no longer take (the worker's patch gate refuses them); their code
