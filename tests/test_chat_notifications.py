@@ -194,6 +194,20 @@ def test_a_crisis_status_update_tells_progress_done_remaining_and_forecast(
     ]
 
 
+def test_a_crisis_status_with_nothing_posted_says_so(config_dir: Path) -> None:
+    """As the status mail: an old update is recalled as such, never passed off as news."""
+    update = StatusUpdate(at=OPENED, by="im", progress="failover started", done="", remaining="")
+    policy = policy_with(config_dir, CUSTOMERS[2])
+    stale = crisis(last_update=update, last_status_fresh=False)
+    (n,) = chat_notifications("status_update", stale, policy)
+    assert n.message.text.splitlines() == [
+        "Nothing was posted since the last status; the last one posted:",
+        "Progress: failover started",
+    ]
+    (n,) = chat_notifications("status_update", crisis(last_status_fresh=False), policy)
+    assert n.message.text == "No status posted yet."
+
+
 def test_what_people_typed_is_bounded_for_every_vendor(config_dir: Path) -> None:
     view = incident(title="Checkout\ndown", application="checkout")
     logged = TimelineEntry(at=OPENED, kind="worklog", by="a", text="x" * 5000)

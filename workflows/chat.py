@@ -164,6 +164,9 @@ def _crisis_message(
                 for name in ("progress", "done", "remaining", "forecast")
                 if getattr(update, name)
             )
+        if not view.last_status_fresh:  # as the mail says it: no old news passed off as new
+            nothing = render("line.nothing_posted", {}, language, zone)
+            text = f"{nothing}\n{text}" if update is not None else labels["nothing_yet"]
     elif kind in ("p1_opened", "breach"):
         title = titles["p1_opened" if kind == "p1_opened" else "breach.resolution"]
     if view.conference is not None:

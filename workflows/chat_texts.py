@@ -46,6 +46,7 @@ LABELS: dict[str, dict[str, str]] = {
         "none": "aucun",
         "none_f": "aucune",  # an application
         "open_in_temporal": "Ouvrir dans Temporal",
+        "nothing_yet": "Aucun point de situation publié pour l'instant.",
     },
     "en": {
         "incident": "Incident",
@@ -69,6 +70,7 @@ LABELS: dict[str, dict[str, str]] = {
         "none": "none",
         "none_f": "none",
         "open_in_temporal": "Open in Temporal",
+        "nothing_yet": "No status posted yet.",
     },
 }
 

@@ -918,6 +918,7 @@ class CrisisWorkflow(Operations[CrisisView]):
         lines.append(self._line("line.drp", drp=self._drp_text()))
         lines += self._incident_ended_lines()
         s.last_status_at = now
+        s.last_status_fresh = bool(fresh)
         self._record("status_mail", SYSTEM, text=lines[0])
         self._mail("status", self._recipients(["cell.participants"]), lines)
         self._chat("status_update")
@@ -1527,6 +1528,7 @@ class CrisisWorkflow(Operations[CrisisView]):
             conference=s.conference,
             drp=s.drp,
             last_update=s.updates[-1] if s.updates else None,
+            last_status_fresh=s.last_status_fresh,
             restored_at=s.restored_at,
             closed_at=s.closed_at,
             rex_due_at=s.rex_due_at,

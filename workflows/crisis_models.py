@@ -268,6 +268,9 @@ class CrisisState(BaseModel):
     drp: DrpDecision | None = None
     updates: list[StatusUpdate] = []
     last_status_at: datetime | None = None
+    last_status_fresh: bool = Field(
+        default=True, description="The last status mail had news posted since the one before"
+    )
     restored_at: datetime | None = None
     restored_by: str | None = None
     restored: Acted | None = None
@@ -324,6 +327,9 @@ class CrisisView(BaseModel):
     conference: Conference | None
     drp: DrpDecision | None
     last_update: StatusUpdate | None
+    last_status_fresh: bool = Field(
+        default=True, description="The last status mail had news posted since the one before"
+    )
     restored_at: Instant | None
     closed_at: Instant | None
     rex_due_at: Instant | None
