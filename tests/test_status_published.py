@@ -6,16 +6,20 @@ import asyncio
 import json
 import time
 from datetime import datetime
+from functools import partial
+from typing import Any
 
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 from typer.testing import CliRunner
 
 from starters.cli import app
 from starters.published import PUBLISHED_EXIT
 from tests.faults.helpers import until
+from tests.helpers import assert_eventually, search_attributes
 from workers.settings import Settings
 from workers.worker import build_worker
+from workflows.search import CRISIS_STATUS
 
 runner = CliRunner()
 
@@ -145,6 +149,10 @@ async def test_an_incident_no_worker_ever_opened_shows_nothing_it_did_not_publis
     assert code == 1 and not out and "closed before" in err, (code, out, err)
 
 
+async def published_status(handle: WorkflowHandle[Any, Any]) -> None:
+    assert (await search_attributes(handle)).get(CRISIS_STATUS.name) == "active"
+
+
 async def test_with_every_worker_down_crisis_status_shows_what_the_crisis_published(
     dev_env: WorkflowEnvironment, settings: Settings
 ) -> None:
@@ -155,6 +163,11 @@ async def test_with_every_worker_down_crisis_status_shows_what_the_crisis_publis
             "--criterion", "natural_disaster",
         )  # fmt: skip
         view = await answered(env, "crisis", "status", crisis)
+        # It answers once composed; it publishes once opened (at night, after the on-call
+        # page): the workers stop after that.
+        await assert_eventually(
+            partial(published_status, dev_env.client.get_workflow_handle(crisis))
+        )
 
     code, out, err = await invoke(env, "crisis", "status", crisis, "--wait", "1", "--json")
     assert code == PUBLISHED_EXIT, (code, out, err)
