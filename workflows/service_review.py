@@ -36,6 +36,12 @@ def schedule_id(task_queue: str) -> str:
     return SCHEDULE_ID if task_queue == DEFAULT_TASK_QUEUE else f"{SCHEDULE_ID}-{task_queue}"
 
 
+# A review's mails: retried for a while, never for a refused address or a broken matrix.
+MAIL_RETRY = RetryPolicy(
+    maximum_interval=timedelta(minutes=10),
+    maximum_attempts=20,
+    non_retryable_error_types=["RecipientsRefused", "ConfigError"],
+)
 # A review that did not go out to a customer is mailed to the managers.
 PATCH_FAILURES_TOLD = "review-failures-told"
 # A key the input does not know ("monht") is refused, not taken as no month at all.
@@ -175,11 +181,7 @@ class ServiceReviewWorkflow:
                     ),
                     result_type=SendServiceReviewResult,
                     start_to_close_timeout=timedelta(minutes=5),
-                    retry_policy=RetryPolicy(
-                        maximum_interval=timedelta(minutes=10),
-                        maximum_attempts=20,
-                        non_retryable_error_types=["RecipientsRefused", "ConfigError"],
-                    ),
+                    retry_policy=MAIL_RETRY,
                     summary=f"service review {customer}",
                 )
                 result.sent[customer] = sent.to
@@ -206,11 +208,7 @@ class ServiceReviewWorkflow:
                 ),
                 result_type=ReviewFailuresResult,
                 start_to_close_timeout=timedelta(minutes=2),
-                retry_policy=RetryPolicy(
-                    maximum_interval=timedelta(minutes=10),
-                    maximum_attempts=20,
-                    non_retryable_error_types=["RecipientsRefused", "ConfigError"],
-                ),
+                retry_policy=MAIL_RETRY,
                 summary="service reviews not sent",
             )
             result.failures_told = told.to
