@@ -16,8 +16,9 @@ from activities.providers.opsgenie.client import (
 )
 from workflows.metrics import count
 from workflows.models import AlertCommand, AlertRef
+from workflows.texts import NO_ALERT_KEY
 
-NO_KEY = "no Opsgenie API key configured (VIGIE_OPSGENIE_API_KEY): the alert is not updated"
+NO_KEY = NO_ALERT_KEY
 
 
 def accepted(request_id: str | None) -> list[str]:

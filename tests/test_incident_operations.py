@@ -281,3 +281,18 @@ async def test_current_details_answer_what_now(
         assert "dernier événement" not in text  # the refusal is the last event: told once
         assert not re.search(r"\w: ", text), text  # French typography: "refus : ", not "refus: "
         assert "Signal close refusé : l'incident est en attente (possible quand : résolu)" in text
+
+
+async def test_an_alert_not_kept_in_step_says_why_in_the_incidents_language(
+    skipping_env: WorkflowEnvironment, settings: Settings
+) -> None:
+    """Without an Opsgenie key (these tests' workers have none), the timeline says the alert
+    is not kept in step, and why, in French."""
+    async with build_worker(skipping_env.client, settings):
+        handle = await open_incident(skipping_env.client, settings.task_queue, priority="P2")
+        view = await status_when(handle, lambda v: any(e.kind == "alert_off" for e in v.timeline))
+    [off] = [e for e in view.timeline if e.kind == "alert_off"]
+    assert off.text == (
+        "Alerte non tenue à jour : aucune clé d'API Opsgenie n'est configurée "
+        "(VIGIE_OPSGENIE_API_KEY)"
+    )

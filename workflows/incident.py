@@ -1311,7 +1311,8 @@ class IncidentWorkflow(Operations[IncidentView]):
         self._failure_over("alert")
         if result.skipped is not None:
             s.alert_mirror_off = result.skipped
-            self._record("alert_off", SYSTEM, reason=result.skipped)
+            reason = result.skipped
+            self._record("alert_off", SYSTEM, reason=reason, **told_reason(reason))
             del s.alert_outbox[1:]
 
     def _tell_failure(self, kind: Literal["notification_failed", "alert_failed"], key: str) -> None:

@@ -13,6 +13,8 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 FR, EN = "fr", "en"
+# Said by the alert activities when no API key is set: a known reason (KNOWN_REASONS).
+NO_ALERT_KEY = "no Opsgenie API key configured (VIGIE_OPSGENIE_API_KEY): the alert is not updated"
 
 # Field values that are names of things, said in the reader's language.
 VALUES: dict[str, dict[str, dict[str, str]]] = {
@@ -554,6 +556,10 @@ SENTENCES: dict[str, dict[str, str]] = {
         EN: "no on-call schedule configured",
     },
     "why.nobody_on_call": {FR: "personne de garde", EN: "nobody on call"},
+    "why.no_alert_key": {
+        FR: "aucune clé d'API Opsgenie n'est configurée (VIGIE_OPSGENIE_API_KEY)",
+        EN: "no Opsgenie API key is configured (VIGIE_OPSGENIE_API_KEY)",
+    },
     "p1_status": {
         FR: "Point régulier : travaux depuis le dernier point : {text}",
         EN: "Regular status: work since the last status: {text}",
@@ -1054,6 +1060,7 @@ def when(value: datetime | None, language: str, timezone: str) -> str:
 KNOWN_REASONS = {
     "no on-call schedule configured": "why.no_schedule",
     "nobody on call": "why.nobody_on_call",
+    NO_ALERT_KEY: "why.no_alert_key",
 }
 
 
