@@ -243,14 +243,18 @@ async def test_an_incident_qualified_major_is_not_qualified_again(
             assert isinstance(refused.value.cause, ApplicationError)
             assert refused.value.cause.message == (
                 f"cannot qualify as P1 again: the incident is qualified major (crisis "
-                f"{crisis_id}); the crisis is run from its own workflow"
+                f"{crisis_id}); the crisis is run from its own workflow (if it was cancelled, "
+                "vigie crisis open --t0 ... --customer ... opens another)"
             )
         # As a Signal, what an Opsgenie webhook sends: the refusal is in the timeline.
         await incident.signal(
             "qualify_p1", {"by": "im", "verdict": "unconfirmed", "new_priority": "P2"}
         )
         view = await status_when(incident, lambda v: v.timeline[-1].kind == "refused")
-        assert f"l'incident est déjà qualifié majeur (crise {crisis_id})" in view.timeline[-1].text
+        assert (
+            f"l'incident est déjà qualifié majeur (crise {crisis_id} ; si elle a été annulée, "
+            "vigie crisis open en ouvre une autre)"
+        ) in view.timeline[-1].text
         assert (view.priority, view.major, view.crisis_id) == ("P1", True, crisis_id)
         await status_when(incident, lambda v: v.mails_pending == 0)
         qualified = [

@@ -905,7 +905,8 @@ class IncidentWorkflow(Operations[IncidentView]):
         if s.major and s.crisis_id is not None and self._major_once():
             raise Refused(
                 f"cannot qualify as P1 again: the incident is qualified major (crisis "
-                f"{s.crisis_id}); the crisis is run from its own workflow",
+                f"{s.crisis_id}); the crisis is run from its own workflow (if it was "
+                "cancelled, vigie crisis open --t0 ... --customer ... opens another)",
                 "why.major",
                 crisis_id=s.crisis_id,
             )

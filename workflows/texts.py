@@ -681,8 +681,10 @@ SENTENCES: dict[str, dict[str, str]] = {
         EN: "one input expected (a JSON object), {given} given",
     },
     "why.major": {
-        FR: "l'incident est déjà qualifié majeur (crise {crisis_id})",
-        EN: "the incident is already qualified major (crisis {crisis_id})",
+        FR: "l'incident est déjà qualifié majeur (crise {crisis_id} ; si elle a été annulée, "
+        "vigie crisis open en ouvre une autre)",
+        EN: "the incident is already qualified major (crisis {crisis_id}; if it was "
+        "cancelled, vigie crisis open opens another)",
     },
     "refused": {
         FR: "Signal {operation} refusé : {reason}",
