@@ -244,13 +244,7 @@ class CrisisWorkflow(Operations[CrisisView]):
             refused_once = versions.patched(PATCH_LEDGER_REFUSED_ONCE)
             self._ledger = LedgerWriter(
                 "record_crisis_facts",
-                lambda: RecordCrisisFactsInput(
-                    facts=crisis_facts(
-                        view := self._view(),
-                        view.customer or self.state.policy.default_customer,
-                        workflow.now(),
-                    )
-                ),
+                self._ledger_facts,
                 on_refused=self._ledger_refused,
                 skip_refused=refused_once,
             )
@@ -299,6 +293,12 @@ class CrisisWorkflow(Operations[CrisisView]):
             if writer is not None:
                 writer.cancel()
         return self._view()
+
+    def _ledger_facts(self) -> RecordCrisisFactsInput:
+        """The crisis as the ledger keeps it, under its customer (else the policy's default)."""
+        view = self._view()
+        customer = view.customer or self.state.policy.default_customer
+        return RecordCrisisFactsInput(facts=crisis_facts(view, customer, workflow.now()))
 
     def _cancel_said(self, input: CrisisInput) -> bool:
         """A cancellation from the Web UI or the CLI, told as the crisis stands: to the cell
