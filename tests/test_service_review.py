@@ -320,3 +320,16 @@ async def test_a_review_that_could_not_go_out_is_mailed_to_the_managers(
     assert str(notice["To"]) == ", ".join(managers)
     body = notice.get_body(("plain",))
     assert body is not None and "- globex : " in str(body.get_content())
+
+
+async def test_a_matrix_broken_while_the_worker_runs_holds_no_review_up(
+    skipping_env: WorkflowEnvironment, settings: Settings, sink: MailSink
+) -> None:
+    """As crises and pages: the reviews go to the last valid matrix's managers."""
+    async with build_worker(skipping_env.client, settings):
+        fill(Ledger(settings.database_url.get_secret_value()))
+        text = settings.matrix_path.read_text(encoding="utf-8")
+        settings.matrix_path.write_text(text.replace("version = 1", "version = 0"), "utf-8")
+        result = await review(skipping_env, settings, ServiceReviewInput(month="2026-11"))
+    assert result.failed == {} and set(result.sent) == {"acme", "globex"}, result
+    assert result.sent["acme"] == ["incident-manager@example.com", "delivery-manager@example.com"]

@@ -13,6 +13,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -73,24 +74,31 @@ def open_ledger(settings: Settings) -> Ledger:
     return ledger
 
 
-def matrix_for(settings: Settings) -> Callable[[str], EscalationMatrix]:
+def matrix_for(
+    settings: Settings, main: Callable[[], EscalationMatrix] | None = None
+) -> Callable[[str], EscalationMatrix]:
     """A customer's escalation matrix: ``<config dir>/matrices/<customer>.toml`` when there
-    is one, else the escalation matrix (VIGIE_MATRIX_FILE)."""
+    is one, else the escalation matrix, as ``main`` reads it (the worker's: the last valid
+    one while the file is broken), by default the file (VIGIE_MATRIX_FILE) as it is."""
+    read_main = main or partial(load_matrix, settings.matrix_path)
 
     def find(customer: str) -> EscalationMatrix:
         own: Path = settings.config_dir / MATRICES_DIR / f"{customer}.toml"
-        return load_matrix(own if own.is_file() else settings.matrix_path)
+        return load_matrix(own) if customer and own.is_file() else read_main()
 
     return find
 
 
 def ledger_activities(
-    settings: Settings, transport: MailTransport, sender_domain: str
+    settings: Settings,
+    transport: MailTransport,
+    sender_domain: str,
+    matrix: Callable[[], EscalationMatrix] | None = None,
 ) -> list[Callable[..., Any]]:
     ledger = open_ledger(settings)
     writes = LedgerActivities(ledger)
     review = ServiceReviewActivities(
-        ledger, transport, settings.mail_from, sender_domain, matrix_for(settings)
+        ledger, transport, settings.mail_from, sender_domain, matrix_for(settings, matrix)
     )
     return [
         writes.record_incident_facts,

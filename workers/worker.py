@@ -221,7 +221,7 @@ def build_worker(
             conference.open_conference,
             priorities.set_task_priority,
             *oncall_activities(settings, policy, api, mail, matrix=matrix),
-            *ledger_activities(settings, transport, settings.message_id_domain),
+            *ledger_activities(settings, transport, settings.message_id_domain, matrix),
         ],
     )
     apply_activation_in_one_batch(worker)
