@@ -235,6 +235,8 @@ async def test_gold_p1_major_on_tuesday_morning(
         )
         assert "Rien n'a été publié" in statuses[1].get_body(("plain",)).get_content()
         await eventually(lambda: mails(sink, crisis.id, "update_reminder"))
+        told = [e.text for e in (await crisis_status(crisis)).timeline if e.kind == "status_mail"]
+        assert told[-1] == "Rien n'a été publié depuis le dernier point.", told
 
         await crisis.execute_update(
             CrisisWorkflow.service_restored, ServiceRestoredInput(by="im", note="users back")

@@ -919,7 +919,8 @@ class CrisisWorkflow(Operations[CrisisView]):
         lines += self._incident_ended_lines()
         s.last_status_at = now
         s.last_status_fresh = bool(fresh)
-        self._record("status_mail", SYSTEM, text=lines[0])
+        told = lines[0] if fresh else self._line("line.nothing_new")  # not the recall's colon
+        self._record("status_mail", SYSTEM, text=told)
         self._mail("status", self._recipients(["cell.participants"]), lines)
         self._chat("status_update")
 

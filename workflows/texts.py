@@ -999,6 +999,10 @@ SENTENCES: dict[str, dict[str, str]] = {
         EN: "Update posted {posted_at} by {by}.",
     },
     "line.escalated_by": {FR: "Escalade demandée par {by}.", EN: "Escalation asked by {by}."},
+    "line.nothing_new": {
+        FR: "Rien n'a été publié depuis le dernier point.",
+        EN: "Nothing was posted since the last status.",
+    },
     "line.nothing_posted": {
         FR: "Rien n'a été publié depuis le dernier point ; rappel du dernier point publié :",
         EN: "Nothing was posted since the last status; the last one posted:",
