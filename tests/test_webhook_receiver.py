@@ -168,6 +168,10 @@ def test_an_acknowledgement_in_opsgenie_is_told_in_french() -> None:
         todo = plan(WebhookEvent.model_validate(fixture(name)), MAPPING)
         notes[name] = getattr(todo.input, "note", None)
     assert notes["acknowledge"] == "alerte acquittée dans Opsgenie"
+    with_note = fixture("acknowledge")
+    with_note["alert"]["note"] = "je regarde"
+    todo = plan(WebhookEvent.model_validate(with_note), MAPPING)
+    assert getattr(todo.input, "note", None) == "alerte acquittée dans Opsgenie — je regarde"
     assert str(notes["assignownership"]).startswith("alerte attribuée dans Opsgenie (propriétaire ")
 
 

@@ -410,6 +410,8 @@ def plan(event: WebhookEvent, mapping: OpsgenieMapping) -> Plan:
         owner = {"owner": alert.owner} if alert.owner else {}
         done = "opsgenie.owner" if alert.owner else "opsgenie.done"
         note = say(done, opsgenie_ack=action, **owner)
+        if said := (alert.note or "").strip():  # what the engineer wrote with it
+            note = clip(f"{note} — {said}", MAX_TEXT)
         return Plan(
             kind="signal", incident_id=incident, operation="acknowledge",
             input=AcknowledgeInput(**base, note=note), start=opening,
