@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from email.errors import MessageError
 from email.message import EmailMessage
 
@@ -97,6 +98,7 @@ class MailActivities:
                 continue
             result.channel = channel
             result.fallback_reason = "; ".join(skipped) or None
+            result.sent_at = datetime.now(UTC)
             return result
         reasons = "; ".join(skipped)
         if transient:

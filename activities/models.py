@@ -36,6 +36,9 @@ class SendMailResult(BaseModel):
     fallback_reason: str | None = Field(
         default=None, description="Why the channels tried before it did not carry it"
     )
+    sent_at: datetime | None = Field(
+        default=None, description="When it went out (a crisis notification), by the worker's clock"
+    )
 
 
 class AlertActionInput(BaseModel):

@@ -4,6 +4,7 @@ worker start. Real SMTP servers (aiosmtpd) and the Opsgenie API over httpx."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -67,6 +68,10 @@ async def test_relay_down_hands_over_to_opsgenie(sink: MailSink) -> None:
     mail = MailActivities(smtp(sink), RENDERER, relay=unreachable(), alerts=standin_api(standin))
     result = await ActivityEnvironment().run(mail.send_crisis_mail, crisis_mail("relay"))
     assert result.channel == "opsgenie"
+    # When it went out, kept in the history: what the crisis records, the same on replay.
+    assert result.sent_at is not None and abs(datetime.now(UTC) - result.sent_at) < timedelta(
+        minutes=1
+    )
     assert result.fallback_reason is not None and result.fallback_reason.startswith("relay:")
     assert standin.find("crisis-7.3", "alias") is not None
     assert sink.messages == []  # the affected mail server was not the first choice

@@ -1463,9 +1463,12 @@ class CrisisWorkflow(Operations[CrisisView]):
 
     def _delivered(self, mail: CrisisMail, result: SendMailResult) -> None:
         channel = result.channel or mail.channel
+        # When it went out, as the send recorded it: the same in every replay (the time of
+        # the task that took the result may not be, when a replay merges activations).
+        at = result.sent_at or workflow.now()
         self.state.notifications.append(
             Notification(
-                key=mail.key, kind=mail.kind, to=mail.to, at=workflow.now(), status="sent",
+                key=mail.key, kind=mail.kind, to=mail.to, at=at, status="sent",
                 channel=channel, detail=result.fallback_reason,
             )
         )  # fmt: skip
