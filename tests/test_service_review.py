@@ -333,3 +333,16 @@ async def test_a_matrix_broken_while_the_worker_runs_holds_no_review_up(
         result = await review(skipping_env, settings, ServiceReviewInput(month="2026-11"))
     assert result.failed == {} and set(result.sent) == {"acme", "globex"}, result
     assert result.sent["acme"] == ["incident-manager@example.com", "delivery-manager@example.com"]
+
+
+async def test_a_review_started_with_two_inputs_ends_with_the_reason(
+    skipping_env: WorkflowEnvironment, settings: Settings
+) -> None:
+    """`temporal workflow start ... --input A --input B`: refused, no failed workflow task."""
+    async with build_worker(skipping_env.client, settings):
+        result = await skipping_env.client.execute_workflow(
+            "ServiceReviewWorkflow", args=[{"month": "2026-11"}, {"month": "2026-10"}],
+            id=f"service-review-two-{uuid.uuid4().hex[:8]}", task_queue=settings.task_queue,
+            result_type=ServiceReviewResult,
+        )  # fmt: skip
+    assert result.refused is not None and result.refused.startswith("one input expected, 2")

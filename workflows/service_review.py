@@ -135,9 +135,12 @@ def month_bounds(month: str) -> tuple[date, date]:
 @workflow.defn(name="ServiceReviewWorkflow")
 class ServiceReviewWorkflow:
     @workflow.run
-    async def run(self, raw: Any = None) -> ServiceReviewResult:
-        """``raw``: the input as sent, checked here, so that a typo in a review started by
-        hand ends the run with the reason instead of failing its task over and over."""
+    async def run(self, *inputs: Any) -> ServiceReviewResult:
+        """``inputs``: as sent, checked here, so that a typo in a review started by hand ends
+        the run with the reason instead of failing its task over and over (none: {})."""
+        if len(inputs) > 1:
+            return ServiceReviewResult(refused=f"one input expected, {len(inputs)} given {EXAMPLE}")
+        raw = inputs[0] if inputs else None
         try:
             input = ServiceReviewInput.model_validate({} if raw is None else raw)
         except ValidationError as exc:
