@@ -296,3 +296,19 @@ async def test_an_alert_not_kept_in_step_says_why_in_the_incidents_language(
         "Alerte non tenue à jour : aucune clé d'API Opsgenie n'est configurée "
         "(VIGIE_OPSGENIE_API_KEY)"
     )
+
+
+async def test_a_signal_breaking_a_rule_of_its_input_is_told_which(
+    skipping_env: WorkflowEnvironment, settings: Settings
+) -> None:
+    """A rule across fields (verdict unconfirmed without its new priority) is said in the
+    incident's language, not as a refused value."""
+    async with build_worker(skipping_env.client, settings):
+        handle = await open_incident(skipping_env.client, settings.task_queue, priority="P1")
+        await handle.signal("qualify_p1", {"by": "im", "verdict": "unconfirmed"})
+        view = await status_when(handle, lambda v: any(e.kind == "refused" for e in v.timeline))
+    [refused] = [e.text for e in view.timeline if e.kind == "refused"]
+    assert refused == (
+        "Signal qualify_p1 refusé : entrée invalide (input : le verdict unconfirmed demande "
+        "new_priority (P2 ou P3))"
+    )

@@ -25,6 +25,7 @@ from temporalio.exceptions import ApplicationError
 from workflows import versions
 from workflows.chat import ChatNotification
 from workflows.limits import LIMITS, MAX_NAME, clip, one_line
+from workflows.texts import KNOWN_RULES
 from workflows.waiting import wait_until
 
 PATCH_INPUT_LIMITS = "input-limits"
@@ -73,8 +74,16 @@ def describe(error: ValidationError) -> str:
 def problems(error: ValidationError) -> dict[str, str]:
     """What a timeline entry keeps of a refused input, to tell it in the reader's language:
     each field at fault and the kind of error (``field=type;…``)."""
-    found = ";".join(f"{_field(e)}={e['type']}{_bound(e)}" for e in error.errors())
+    found = ";".join(f"{_field(e)}={_kind(e)}{_bound(e)}" for e in error.errors())
     return {"why": "why.invalid", "problems": found}
+
+
+def _kind(error: ErrorDetails) -> str:
+    """The error's type, or the rule a validator broke when it is a known one."""
+    message = str(error.get("msg", "")).removeprefix("Value error, ")
+    return (
+        KNOWN_RULES.get(message, error["type"]) if error["type"] == "value_error" else error["type"]
+    )
 
 
 def _bound(error: ErrorDetails) -> str:

@@ -170,6 +170,12 @@ VALUES: dict[str, dict[str, dict[str, str]]] = {
             "list_type": "liste attendue",
             "url_parsing": "adresse web invalide",
             "value_error": "valeur refusée",
+            "rule.impact_urgency": "impact et urgence vont ensemble : les deux ou aucun",
+            "rule.priority_or_impact": "la priorité, ou l'impact et l'urgence, pas les deux",
+            "rule.recategorize": "une nouvelle priorité, l'impact et l'urgence, ou un niveau "
+            "de service attendu",
+            "rule.unconfirmed": "le verdict unconfirmed demande new_priority (P2 ou P3)",
+            "rule.rex": "le REX attendu, en lien (link) ou en texte (text)",
             "control_character": "sur une ligne, sans caractère de contrôle",
             "invisible_character": "caractère invisible",
             "email": "adresse e-mail invalide",
@@ -198,6 +204,11 @@ VALUES: dict[str, dict[str, dict[str, str]]] = {
             "list_type": "list expected",
             "url_parsing": "invalid web address",
             "value_error": "value refused",
+            "rule.impact_urgency": "impact and urgency go together: both or neither",
+            "rule.priority_or_impact": "priority, or impact and urgency, not both",
+            "rule.recategorize": "a new priority, impact and urgency, or a service level expected",
+            "rule.unconfirmed": "verdict unconfirmed needs new_priority (P2 or P3)",
+            "rule.rex": "the report expected, as link or text",
             "control_character": "one line, without control characters",
             "invisible_character": "invisible character",
             "email": "invalid e-mail address",
@@ -1062,6 +1073,15 @@ def when(value: datetime | None, language: str, timezone: str) -> str:
     return value.astimezone(ZoneInfo(timezone)).strftime(TIME_FORMAT[language])
 
 
+# Rules of an input as its validators say them in English, and their names in VALUES
+# ["input_error"]: a refused Signal tells them in the reader's language.
+KNOWN_RULES = {
+    "impact and urgency go together: give both or neither": "rule.impact_urgency",
+    "give either priority or impact and urgency, not both": "rule.priority_or_impact",
+    "give a new priority, impact and urgency, or service_level": "rule.recategorize",
+    "verdict 'unconfirmed' needs new_priority (P2 or P3)": "rule.unconfirmed",
+    "give the report as link or text": "rule.rex",
+}
 # Reasons given in English by activities, told in the reader's language.
 KNOWN_REASONS = {
     "no on-call schedule configured": "why.no_schedule",
