@@ -8,11 +8,8 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.models import LoadMatrixInput, LoadPolicyInput, LoadPolicyResult
-from workflows.limits import clip, one_line
 from workflows.matrix import EscalationMatrix
 from workflows.policy import ConfigError, Policy
-
-MAX_ERROR = 1000
 
 
 class PolicyActivities:
@@ -44,7 +41,7 @@ class PolicyActivities:
             return LoadPolicyResult(
                 policy=self._last_valid,
                 source=self._source,
-                error=clip(one_line(str(exc)), MAX_ERROR),
+                error=exc.told(),
                 warning=(
                     f"The policy file is invalid, so this incident uses the last valid "
                     f"policy (version {self._last_valid.version}). {exc}"

@@ -28,6 +28,7 @@ from workers.policy_file import ConfigError, load_policy
 from workers.settings import Settings
 from workflows.delivery import DeliveryTrouble
 from workflows.limits import DIRECTION_CONTROLS
+from workflows.operations import describe
 
 # In a pipe, lines are never folded: ids, paths and messages stay whole for scripts.
 # What the CLI prints is data (titles, worklogs, reasons, arguments): never read as markup or
@@ -168,10 +169,7 @@ def build(model: type[T], **fields: Any) -> T:
     try:
         return model(**{k: v for k, v in fields.items() if v is not None})
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc']) or 'input'}: {e['msg']}" for e in exc.errors()
-        )
-        fail(problems, 2)
+        fail(describe(exc), 2)
 
 
 async def client_for(cfg: Settings, runtime: Runtime | None = None) -> Client:

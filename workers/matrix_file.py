@@ -7,12 +7,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 from workers.config_files import load_toml
-from workflows.limits import clip, one_line
 from workflows.matrix import EscalationMatrix
 from workflows.policy import ConfigError
 
 log = logging.getLogger(__name__)
-MAX_WARNING = 1000
 
 MATRIX_FILE = "escalation_matrix.toml"
 
@@ -44,6 +42,6 @@ class LastValidMatrix:
             log.error(
                 "escalation matrix file refused, version %s used: %s", self._last.version, exc
             )
-            return self._last.model_copy(update={"warning": clip(one_line(str(exc)), MAX_WARNING)})
+            return self._last.model_copy(update={"warning": exc.told()})
         self._last = matrix
         return matrix

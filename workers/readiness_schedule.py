@@ -23,6 +23,8 @@ from temporalio.client import (
     ScheduleActionStartWorkflow,
     ScheduleAlreadyRunningError,
     ScheduleCalendarSpec,
+    ScheduleDescription,
+    ScheduleHandle,
     ScheduleOverlapPolicy,
     SchedulePolicy,
     ScheduleRange,
@@ -112,11 +114,7 @@ async def apply_readiness_schedule(
             return "off", reason
         return "deleted", reason
     if not schedules_configured(settings):
-        try:
-            await handle.describe()
-        except RPCError as exc:
-            if exc.status != RPCStatusCode.NOT_FOUND:
-                raise
+        if await _described(handle) is None:
             return "off", NO_API
         return "kept", (
             f"{NO_API} here: the Schedule is left as it is; to stop the watch, remove the "
@@ -145,16 +143,22 @@ async def _drop_the_former_one(client: Client, task_queue: str) -> None:
     if schedule_id(task_queue) == SCHEDULE_ID:
         return
     former = client.get_schedule_handle(SCHEDULE_ID)
-    try:
-        described = await former.describe()
-    except RPCError as exc:
-        if exc.status != RPCStatusCode.NOT_FOUND:
-            raise
+    if (described := await _described(former)) is None:
         return
     action = described.schedule.action
     if isinstance(action, ScheduleActionStartWorkflow) and action.task_queue == task_queue:
         await former.delete()
         log.info("on-call readiness schedule %s of this task queue replaced", SCHEDULE_ID)
+
+
+async def _described(handle: ScheduleHandle) -> ScheduleDescription | None:
+    """The Schedule as the server has it, or None when there is none."""
+    try:
+        return await handle.describe()
+    except RPCError as exc:
+        if exc.status != RPCStatusCode.NOT_FOUND:
+            raise
+        return None
 
 
 def _when(policy: Policy) -> str:

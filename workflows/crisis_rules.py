@@ -4,16 +4,28 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timedelta
+from typing import Protocol
 
-from workflows.crisis_models import CrisisState, CrisisView, Milestone
+from workflows.crisis_models import CrisisState, Milestone
 
 
-def is_incident(s: CrisisState | CrisisView) -> bool:
+class CrisisKind(Protocol):
+    """What tells a crisis of a major incident from a crisis event: its state, its view, the
+    ledger's line of it."""
+
+    @property
+    def incident_id(self) -> str | None: ...
+
+    @property
+    def criterion(self) -> str: ...
+
+
+def is_incident(s: CrisisKind) -> bool:
     """A crisis for a major incident (opened from one, or said to be one)."""
     return s.incident_id is not None or s.criterion == "major_incident"
 
 
-def shown_step(step: str, s: CrisisState | CrisisView) -> str:
+def shown_step(step: str, s: CrisisKind) -> str:
     """A step's name as people read it: T0+30 tells DNUM of a P1, or of a crisis event."""
     return "escalation_event" if step == "escalation" and not is_incident(s) else step
 

@@ -23,7 +23,7 @@ from pydantic import (
 )
 from temporalio.common import RetryPolicy
 
-from workflows.limits import CUSTOMER_PATTERN, Email
+from workflows.limits import CUSTOMER_PATTERN, Email, clip, one_line
 from workflows.matrix import EscalationMatrix
 from workflows.oncall_policy import Customers, Readiness
 
@@ -41,6 +41,10 @@ WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 class ConfigError(Exception):
     """A configuration file is missing, unreadable or invalid; the message says where."""
+
+    def told(self) -> str:
+        """On one line, at most 1,000 characters: what a timeline entry keeps of it."""
+        return clip(one_line(str(self)), 1000)
 
 
 _DURATION = re.compile(r"^\s*(\d+)\s*(m|min|h|d)\s*$")

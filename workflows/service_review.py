@@ -21,6 +21,7 @@ from temporalio.exceptions import ActivityError, ApplicationError
 with workflow.unsafe.imports_passed_through():
     from workflows import versions
     from workflows.calendar import BusinessClock
+    from workflows.operations import describe
     from workflows.policy import Language
     from workflows.reads import read_policy
 
@@ -144,9 +145,7 @@ class ServiceReviewWorkflow:
         try:
             input = ServiceReviewInput.model_validate({} if raw is None else raw)
         except ValidationError as exc:
-            why = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'input'}: {e['msg']}"
-                            for e in exc.errors())  # fmt: skip
-            return ServiceReviewResult(refused=f"{why[:500]} {EXAMPLE}")
+            return ServiceReviewResult(refused=f"{describe(exc)[:500]} {EXAMPLE}")
         unknown = sorted(set(raw) - set(ServiceReviewInput.model_fields)) if raw else []
         if unknown and versions.patched(PATCH_UNKNOWN_KEYS):
             names = ", ".join(str(k)[:40] for k in unknown[:5])

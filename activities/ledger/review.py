@@ -107,18 +107,14 @@ class ServiceReviewActivities:
         w = Words(input.language, input.timezone)
         first, _ = month_bounds(input.month)
         month = f"{first:%m/%Y}"
-        message = new_message()
-        message["Subject"] = f"[Vigie] {SUBJECT[w.language]} — {input.customer} — {month}"
-        message["From"] = self._sender
-        message["To"] = ", ".join(to)
         # A retried send keeps its Message-ID; a review run again is a new mail (mail systems
         # drop a second message with a Message-ID they have seen).
         run = f".{input.review}" if input.review else ""
-        message["Message-ID"] = (
-            f"<service-review.{input.customer}.{input.month}{run}@{self._domain}>"
+        message = self._new(
+            f"[Vigie] {SUBJECT[w.language]} — {input.customer} — {month}",
+            to,
+            f"service-review.{input.customer}.{input.month}{run}",
         )
-        message["Date"] = format_datetime(datetime.now(UTC))
-        message["Auto-Submitted"] = "auto-generated"
         lines = "\n".join(summary_lines(report, w))
         message.set_content(
             BODY[w.language].format(customer=input.customer, month=month, lines=lines)
@@ -140,21 +136,32 @@ class ServiceReviewActivities:
         subject, body = NOT_SENT[language]
         gap = " : " if language == "fr" else ": "
         lines = "\n".join(f"- {customer}{gap}{why[:500]}" for customer, why in input.failed.items())
+        message = self._new(
+            "[Vigie] " + subject.format(month=month, count=len(input.failed)),
+            to,
+            f"service-review-failures.{input.month}.{input.review}",
+        )
+        message.set_content(body.format(month=month, lines=lines))
+        refused = await self._send(message)
+        return ReviewFailuresResult(to=[a for a in to if a not in refused])
+
+    def _new(self, subject: str, to: list[str], message_id: str) -> EmailMessage:
+        """A review mail's headers: from Vigie, auto-generated, ``message_id`` at the domain."""
         message = new_message()
-        message["Subject"] = "[Vigie] " + subject.format(month=month, count=len(input.failed))
+        message["Subject"] = subject
         message["From"] = self._sender
         message["To"] = ", ".join(to)
-        message["Message-ID"] = (
-            f"<service-review-failures.{input.month}.{input.review}@{self._domain}>"
-        )
+        message["Message-ID"] = f"<{message_id}@{self._domain}>"
         message["Date"] = format_datetime(datetime.now(UTC))
         message["Auto-Submitted"] = "auto-generated"
-        message.set_content(body.format(month=month, lines=lines))
+        return message
+
+    async def _send(self, message: EmailMessage) -> dict[str, str]:
+        """The recipients the server refused; none taken at all is final."""
         try:
-            refused = await self._transport.send(message)
+            return await self._transport.send(message)
         except RecipientsRefused as exc:
             raise ApplicationError(str(exc), type="RecipientsRefused", non_retryable=True) from exc
-        return ReviewFailuresResult(to=[a for a in to if a not in refused])
 
     @activity.defn(name="send_service_review")
     async def send_service_review(self, input: SendServiceReviewInput) -> SendServiceReviewResult:
@@ -164,10 +171,7 @@ class ServiceReviewActivities:
         report = await asyncio.to_thread(build_report, self._ledger, period, input.customer, now)
         html = await asyncio.to_thread(to_html, report, input.language)
         message = self.message(input, report, html, to)
-        try:
-            refused = await self._transport.send(message)
-        except RecipientsRefused as exc:
-            raise ApplicationError(str(exc), type="RecipientsRefused", non_retryable=True) from exc
+        refused = await self._send(message)
         if refused:
             activity.logger.warning("service review %s: refused %s", input.customer, refused)
         return SendServiceReviewResult(

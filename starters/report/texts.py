@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
+from workflows.crisis_rules import CrisisKind, shown_step
 from workflows.texts import value, when
 
 WORDS: dict[str, dict[str, str]] = {
@@ -100,11 +101,9 @@ class Words:
             else self._words["yes" if kept else "no"]
         )
 
-    def step(self, name: str, criterion: str = "major_incident") -> str:
-        """A chronogram step; T0+30 tells DNUM of a P1, or of a crisis event."""
-        if name == "escalation" and criterion != "major_incident":
-            name = "escalation_event"
-        return value("step", name, self.language)
+    def step(self, name: str, crisis: CrisisKind | None = None) -> str:
+        """A chronogram step; of ``crisis``, T0+30 tells DNUM of a P1 or of a crisis event."""
+        return value("step", shown_step(name, crisis) if crisis else name, self.language)
 
     def milestone(self, status: str) -> str:
         return value("milestone_status", status, self.language)
