@@ -6,6 +6,7 @@ import asyncio
 import functools
 import getpass
 import re
+import secrets
 import sys
 from collections.abc import Awaitable, Callable
 from datetime import datetime
@@ -225,6 +226,12 @@ def when(value: datetime | None) -> str:
     if value is None:
         return "—"
     return value.astimezone(business_zone()).strftime("%Y-%m-%d %H:%M %Z")
+
+
+def dated_id(kind: str, now: datetime) -> str:
+    """A new workflow id: ``kind``, the date where the business is (as people say it, the
+    policy's time zone) and 6 random hex digits, e.g. ``incident-20261201-a1b2c3``."""
+    return f"{kind}-{now.astimezone(business_zone()):%Y%m%d}-{secrets.token_hex(3)}"
 
 
 @functools.cache

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -19,6 +18,8 @@ from starters.cli_support import (
     By,
     Wait,
     build,
+    business_zone,
+    dated_id,
     err,
     fail,
     out,
@@ -128,7 +129,7 @@ def open_crisis(
         fail("--t0: in the future; a crisis starts when its event began (now by default)", 2)
     if input.t0 is not None and now - input.t0 > MAX_T0_AGE:
         fail(f"--t0: more than {MAX_T0_AGE.days} days ago: every step would fall due at once", 2)
-    crisis_id = f"crisis-{now:%Y%m%d}-{uuid.uuid4().hex[:6]}"
+    crisis_id = dated_id("crisis", now)
 
     async def action(client: Client, cfg: Settings) -> str:
         await client.start_workflow(
@@ -386,7 +387,7 @@ async def run_drill(client: Client, cfg: Settings, speed: float, title: str | No
     policy's language; every mail says it is a drill."""
     said = DRILL_TEXTS[load_policy(cfg.config_dir).notifications.language]
     title = title or said["title"]
-    crisis_id = f"crisis-drill-{datetime.now(UTC):%Y%m%d-%H%M%S}"
+    crisis_id = f"crisis-drill-{datetime.now(business_zone()):%Y%m%d-%H%M%S}"
     handle = await client.start_workflow(
         CrisisWorkflow.run,
         CrisisInput(title=title, criterion="other", opened_by=said["by"], time_scale=speed),

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
 from datetime import UTC, datetime
 from typing import Any
 
@@ -10,6 +9,7 @@ from pydantic import BaseModel
 from temporalio.client import Client
 
 from starters import listing
+from starters.cli_support import dated_id
 from starters.gateway import incident_start_options
 from starters.published import answer_or_published
 from starters.updates import send_update
@@ -18,8 +18,7 @@ from workflows.models import IncidentInput, IncidentView
 
 
 def new_incident_id(now: datetime | None = None) -> str:
-    stamp = (now or datetime.now(UTC)).strftime("%Y%m%d")
-    return f"incident-{stamp}-{secrets.token_hex(3)}"
+    return dated_id("incident", now or datetime.now(UTC))
 
 
 async def open_incident(

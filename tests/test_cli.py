@@ -458,3 +458,16 @@ def test_help_paragraphs_are_folded_to_the_terminal() -> None:
         description = result.output.split("╭")[0]
         lone = [line for line in description.splitlines() if re.fullmatch(r"\s*\S+\s*", line)]
         assert lone == [], (command, lone)
+
+
+def test_new_ids_carry_the_date_where_the_business_is() -> None:
+    """At 00:30 in Paris on 1 December, UTC is still on 30 November: ids say the 1st, the
+    date the team lives in and will look for."""
+    from starters.cli_support import dated_id
+    from starters.incidents import new_incident_id
+
+    late = datetime(2026, 11, 30, 23, 30, tzinfo=UTC)
+    assert re.fullmatch(r"incident-20261201-[0-9a-f]{6}", new_incident_id(late))
+    assert re.fullmatch(r"crisis-20261201-[0-9a-f]{6}", dated_id("crisis", late))
+    summer = datetime(2026, 7, 31, 21, 59, tzinfo=UTC)  # 23:59 in Paris (UTC+2)
+    assert dated_id("incident", summer).startswith("incident-20260731-")
