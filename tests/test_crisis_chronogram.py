@@ -290,13 +290,59 @@ async def test_gold_p1_major_on_tuesday_morning(
         assert due.date() == [day for day in after if clock.is_open_day(day)][4]
         assert due.time() == closed.time()
 
-        await advance(skipping_env, timedelta(days=1, minutes=1))
+        reminder, _ = next(clock.windows(view.closed.at + timedelta(days=1)))  # in hours
+        await sleep_until(skipping_env, reminder + timedelta(minutes=1))
         await eventually(lambda: mails(sink, crisis.id, "rex_reminder"))
         await crisis.execute_update(
             CrisisWorkflow.submit_rex, SubmitRexInput(by="im", link="https://wiki/rex/42")
         )
         result = await crisis.result()
         assert result.status == "rex_submitted"
+
+
+async def test_rex_reminders_wait_for_business_hours(
+    skipping_env: WorkflowEnvironment, settings: Settings, sink: MailSink
+) -> None:
+    """A crisis closed on a Friday afternoon: its REX reminder is not mailed on Saturday
+    afternoon, a day after, but when business opens again (Monday 09:00 unless a holiday
+    closes it), then a day after that, at the opening again."""
+    friday = next_open_morning(await skipping_env.get_current_time(), weekday=4, hour=16)
+    await sleep_until(skipping_env, friday)
+    clock = BusinessClock(load_policy(settings.config_dir).business_hours)
+    async with build_worker(skipping_env.client, settings):
+        crisis = await start_crisis(
+            skipping_env.client, settings.task_queue, f"crisis-rex-{friday:%Y%m%d}",
+            CrisisInput(title="Payments down", opened_by="im"),
+        )  # fmt: skip
+        await crisis.execute_update(CrisisWorkflow.confirm_nominal, ConfirmNominalInput(by="n1"))
+        view = await crisis.execute_update(
+            CrisisWorkflow.close_crisis, CloseCrisisInput(by="im", summary="payments back")
+        )
+        assert view.closed is not None
+        first, _ = next(clock.windows(view.closed.at + timedelta(days=1)))
+        second, _ = next(clock.windows(first + timedelta(days=1)))
+        opening = clock.hours.start
+        assert first.astimezone(PARIS).weekday() == 0 or not clock.is_open_day(
+            (friday + timedelta(days=3)).date()
+        )
+        assert first.astimezone(PARIS).time() == opening == second.astimezone(PARIS).time()
+        await sleep_until(skipping_env, second + timedelta(minutes=1))
+        reminders = await eventually(
+            lambda: (
+                len(mails(sink, crisis.id, "rex_reminder")) >= 2
+                and mails(sink, crisis.id, "rex_reminder")
+            )
+        )
+        view = await crisis_status(crisis)
+        told = [e.at for e in view.timeline if e.kind == "rex_reminder"]
+        assert len(told) == 2, told  # timer latency aside, at the opening
+        lateness = [a - b for a, b in zip(told, (first, second), strict=True)]
+        assert all(timedelta(0) <= x < timedelta(seconds=1) for x in lateness), told
+        assert len(reminders) == 2
+        await crisis.execute_update(
+            CrisisWorkflow.submit_rex, SubmitRexInput(by="im", link="https://wiki/rex/43")
+        )
+        assert (await crisis.result()).status == "rex_submitted"
 
 
 async def test_saturday_night_escalates_outside_business_hours(

@@ -264,6 +264,8 @@ def test_histories_are_stored() -> None:
         "crisis_under_last_valid_files_x2026_12_01",
         # a monthly review that could not go out to one customer: the managers are told
         "service_review_failed_x2026_12_01",
+        # a crisis awaiting its REX: reminders at the next business opening
+        "crisis_rex_in_hours_x2026_12_01",
     }
 
 

@@ -133,6 +133,9 @@ PATCH_T0_MEMO = "t0-in-memo"
 # from its start, not from when a worker took it.
 PATCH_T0_AT_START = "crisis-t0-at-start"
 T0_AT_START_AFTER = timedelta(seconds=1)
+# REX reminders fall in business hours: one due at night, on a weekend or a holiday waits for
+# the next opening (a drill, on its compressed clock, keeps the plain interval).
+PATCH_REX_IN_HOURS = "rex-reminders-in-business-hours"
 # A cancelled crisis waits this long at most for its last mails.
 CANCEL_WAIT = timedelta(minutes=10)
 # Notification records carried to the next run at continue-as-new: the latest ones.
@@ -721,10 +724,20 @@ class CrisisWorkflow(Operations[CrisisView]):
         if s.status == "active" and s.last_status_at is not None:
             times.append(s.last_status_at + self._scaled(s.policy.crisis.status_every))
         if s.status == "closed" and s.rex_due_at is not None:
-            base = s.rex_reminded_at or s.closed_at
-            assert base is not None
-            times.append(base + self._scaled(s.policy.crisis.rex_reminder_every))
+            times.append(self._next_rex_reminder())
         return future(times, now)
+
+    def _next_rex_reminder(self) -> datetime:
+        """A day (``rex_reminder_every``) after closing or the last reminder; in business
+        hours, so the incident manager is not mailed at night or on a weekend."""
+        s = self.state
+        base = s.rex_reminded_at or s.closed_at
+        assert base is not None
+        at = base + self._scaled(s.policy.crisis.rex_reminder_every)
+        if self._input.time_scale == 1 and versions.patched(PATCH_REX_IN_HOURS):
+            opens, _ = next(BusinessClock(s.policy.business_hours).windows(at))
+            at = opens
+        return at
 
     def _fire(self, now: datetime) -> None:
         s = self.state
@@ -744,9 +757,7 @@ class CrisisWorkflow(Operations[CrisisView]):
             if now >= s.last_status_at + self._scaled(s.policy.crisis.status_every):
                 self._status_mail()
         if s.status == "closed" and s.rex_due_at is not None:
-            base = s.rex_reminded_at or s.closed_at
-            assert base is not None
-            if now >= base + self._scaled(s.policy.crisis.rex_reminder_every):
+            if now >= self._next_rex_reminder():
                 s.rex_reminded_at = now
                 sentence = "rex_reminder.overdue" if now > s.rex_due_at else "rex_reminder"
                 self._record("rex_reminder", SYSTEM, sentence, due_at=s.rex_due_at.isoformat())

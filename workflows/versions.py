@@ -72,6 +72,7 @@ SINCE_BASELINE: tuple[str, ...] = (
     "crisis-t0-at-start",
     "review-failures-told",
     "review-unknown-keys-refused",
+    "rex-reminders-in-business-hours",
 )
 
 # Patches that new workflows no longer take (the worker's patch gate refuses them); their code
