@@ -209,6 +209,40 @@ async def crisis(env: WorkflowEnvironment, queue: str) -> WorkflowHandle[object,
     return handle  # type: ignore[return-value]
 
 
+async def crisis_alerts_closed(
+    env: WorkflowEnvironment, queue: str
+) -> WorkflowHandle[object, object]:
+    """A crisis of the mail system: its notifications go out as Opsgenie alerts, which are
+    closed when it closes (the closing one once sent), then its REX."""
+    from workflows.crisis import CrisisWorkflow
+    from workflows.crisis_models import (
+        CloseCrisisInput,
+        ConfirmNominalInput,
+        CrisisInput,
+        SubmitRexInput,
+    )
+
+    handle = await started_crisis(
+        env, queue, CrisisInput(title="Exchange down", mail_system_affected=True)
+    )
+    await advance(env, timedelta(minutes=31))
+    await handle.execute_update(CrisisWorkflow.confirm_nominal, ConfirmNominalInput(by="n1"))
+    await handle.execute_update(
+        CrisisWorkflow.close_crisis, CloseCrisisInput(by="dm", summary="Exchange back")
+    )
+    for _ in range(200):
+        view = await handle.query(CrisisWorkflow.status)
+        carried = [n for n in view.notifications if n.channel == "opsgenie"]
+        if any(n.kind == "closing" for n in carried) and all(n.alert_closed for n in carried):
+            break
+        await asyncio.sleep(0.1)
+    await handle.execute_update(
+        CrisisWorkflow.submit_rex, SubmitRexInput(by="im", link="https://wiki/rex")
+    )
+    await handle.result()
+    return handle  # type: ignore[return-value]
+
+
 async def crisis_operator_edges(
     env: WorkflowEnvironment, queue: str
 ) -> WorkflowHandle[object, object]:
@@ -564,6 +598,7 @@ async def main(tag: str) -> None:
                 ("crisis_cancelled_closed", crisis_cancelled_closed),
                 ("crisis_operator_edges", crisis_operator_edges),
                 ("crisis_drp_late", crisis_drp_late),
+                ("crisis_alerts_closed", crisis_alerts_closed),
                 ("incident_recategorized", recategorized),
                 ("incident_back_dated", back_dated),
                 ("service_review_failed", partial(review_failed, settings=settings)),

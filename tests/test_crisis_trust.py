@@ -6,11 +6,15 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
+import httpx
+from pydantic import SecretStr
 from temporalio.testing import WorkflowEnvironment
 
+from activities.providers.opsgenie.client import OpsgenieApi, OpsgenieConfig
+from starters.dev.opsgenie_standin import OpsgenieStandIn
 from starters.dev.smtp_sink import MailSink
 from tests.conftest import free_port
-from tests.helpers import advance, eventually
+from tests.helpers import advance, assert_eventually, eventually
 from tests.test_crisis_chronogram import crisis_status, mails, start_crisis
 from workers.settings import Settings
 from workers.worker import build_worker
@@ -19,8 +23,10 @@ from workflows.crisis_models import (
     CloseCrisisInput,
     ConfirmNominalInput,
     CrisisInput,
+    CrisisView,
     DecideDrpInput,
     ServiceRestoredInput,
+    SubmitRexInput,
 )
 
 
@@ -192,3 +198,112 @@ async def test_a_breached_resolution_deadline_escalates_once(
         ]
         assert reasons.count("breached") == 1
         assert view.level == 1  # the T0+30 step found level 1 already reached: not repeated
+
+
+async def test_the_alerts_that_carried_a_crisis_are_closed_once_it_is_over(
+    skipping_env: WorkflowEnvironment, settings: Settings, sink: MailSink
+) -> None:
+    """Mail system down: each notification goes out as an Opsgenie P1 alert. Closing the
+    crisis closes them, so that Opsgenie stops escalating them; the closing notification,
+    sent as an alert after that, is closed once sent. The timeline says so."""
+    standin = OpsgenieStandIn()
+    api = OpsgenieApi(
+        OpsgenieConfig(base_url="http://standin", api_key=SecretStr("k")),
+        transport=httpx.ASGITransport(app=standin.app()),
+    )
+    client = skipping_env.client
+    async with build_worker(client, settings, alert_api=api):
+        crisis = await start_crisis(
+            client, settings.task_queue, "crisis-alerts-closed",
+            CrisisInput(title="Exchange down", mail_system_affected=True, opened_by="im"),
+        )  # fmt: skip
+        await advance(skipping_env, timedelta(minutes=31))
+
+        async def escalated() -> list[str]:
+            view = await crisis_status(crisis)
+            keys = [n.key for n in view.notifications if n.channel == "opsgenie"]
+            assert any(n.kind == "escalation" for n in view.notifications), view.notifications
+            return keys
+
+        before = await assert_eventually(escalated, handle=crisis)
+        assert before and all(standin.find(k, "alias")["status"] == "open" for k in before)  # type: ignore[index]
+        gone = before[0]  # deleted in Opsgenie by someone: its close is refused, and told
+        standin.alerts.pop(standin.find(gone, "alias")["id"])  # type: ignore[index]
+        await crisis.execute_update(CrisisWorkflow.confirm_nominal, ConfirmNominalInput(by="n1"))
+        await crisis.execute_update(
+            CrisisWorkflow.close_crisis, CloseCrisisInput(by="im", summary="Exchange back")
+        )
+
+        async def all_closed() -> CrisisView:
+            view = await crisis_status(crisis)
+            carried = [n for n in view.notifications if n.channel == "opsgenie"]
+            assert any(n.kind == "closing" for n in carried), carried
+            assert all(n.alert_closed for n in carried if n.key != gone), carried
+            assert not view.mails_pending, view
+            return view
+
+        view = await assert_eventually(all_closed, handle=crisis)
+        carried = [n.key for n in view.notifications if n.channel == "opsgenie"]
+        assert set(before) < set(carried)
+        alerts = [standin.find(k, "alias") for k in carried if k != gone]
+        assert all(a is not None and a["status"] == "closed" for a in alerts), alerts
+        closes = [w for w in standin.webhooks if w["action"] == "Close"]
+        assert len(closes) == len(carried) - 1, (closes, carried)  # each closed once
+        notes = {w["alert"]["note"] for w in closes}
+        assert notes == {"Crise terminée : alerte fermée par Vigie."}, notes
+        told = [e.text for e in view.timeline if e.kind == "alerts_closed"]
+        assert told and all(t.startswith("Alertes Opsgenie de la crise fermées : ") for t in told)
+        assert sum(int(t.rsplit(" ", 1)[1].rstrip(".")) for t in told) == len(carried) - 1, told
+        refused = [e.text for e in view.timeline if e.kind == "alert_close_failed"]
+        assert len(refused) == 1 and refused[0].startswith(f"Alerte Opsgenie {gone} non fermée : ")
+        assert "Alert does not exist" in refused[0], refused
+        assert not next(n for n in view.notifications if n.key == gone).alert_closed
+    assert mails(sink, crisis.id, "closing") == []  # carried by its alert, not by mail
+
+
+async def test_alerts_opsgenie_never_takes_back_are_named_after_an_hour_each(
+    skipping_env: WorkflowEnvironment, settings: Settings, sink: MailSink
+) -> None:
+    """Opsgenie down from the closing on: the closing mail goes out by the usual server, each
+    alert's close is tried for an hour, then named as not closed; the REX still ends it."""
+    standin = OpsgenieStandIn()
+    api = OpsgenieApi(
+        OpsgenieConfig(base_url="http://standin", api_key=SecretStr("k")),
+        transport=httpx.ASGITransport(app=standin.app()),
+    )
+    client = skipping_env.client
+    async with build_worker(client, settings, alert_api=api):
+        crisis = await start_crisis(
+            client, settings.task_queue, "crisis-alerts-down",
+            CrisisInput(title="Exchange down", mail_system_affected=True, opened_by="im"),
+        )  # fmt: skip
+
+        async def carried() -> list[str]:
+            view = await crisis_status(crisis)
+            keys = [n.key for n in view.notifications if n.channel == "opsgenie"]
+            assert keys and not view.mails_pending, view.notifications
+            return keys
+
+        keys = await assert_eventually(carried, handle=crisis)
+        standin.faults = [503] * 100_000
+        await crisis.execute_update(CrisisWorkflow.confirm_nominal, ConfirmNominalInput(by="n1"))
+        await crisis.execute_update(
+            CrisisWorkflow.close_crisis, CloseCrisisInput(by="im", summary="Exchange back")
+        )
+        await eventually(lambda: mails(sink, crisis.id, "closing"))
+        await advance(skipping_env, timedelta(hours=len(keys), minutes=30))
+
+        async def named() -> CrisisView:
+            view = await crisis_status(crisis)
+            failed = [e for e in view.timeline if e.kind == "alert_close_failed"]
+            assert len(failed) == len(keys), failed
+            return view
+
+        view = await assert_eventually(named, handle=crisis)
+        assert not any(n.alert_closed for n in view.notifications)
+        assert not any(e.kind == "alerts_closed" for e in view.timeline)
+        assert all(standin.find(k, "alias")["status"] == "open" for k in keys)  # type: ignore[index]
+        await crisis.execute_update(
+            CrisisWorkflow.submit_rex, SubmitRexInput(by="im", link="https://wiki/rex/9")
+        )
+        assert (await crisis.result()).status == "rex_submitted"

@@ -266,6 +266,8 @@ def test_histories_are_stored() -> None:
         "service_review_failed_x2026_12_01",
         # a crisis awaiting its REX: reminders at the next business opening
         "crisis_rex_in_hours_x2026_12_01",
+        # a crisis of the mail system: the alerts that carried it closed when it closes
+        "crisis_alerts_closed_x2026_12_01",
     }
 
 

@@ -38,6 +38,7 @@ with workflow.unsafe.imports_passed_through():
         settle_in_flight,
         unique_recipients,
     )
+    from workflows.crisis_alerts import AlertCloser
     from workflows.crisis_models import (
         Acted,
         AddMemberInput,
@@ -224,6 +225,7 @@ class CrisisWorkflow(Operations[CrisisView]):
         self._stopping = False
         self._sending = False
         self._published: dict[str, Any] = {}
+        self._alerts = AlertCloser(self._record, self._line, lambda: self._stopping)
         self._opened = False
         self._cancelled_opening = False
         self._conference_tried = False  # the call opened, failed, or carried from a run
@@ -268,6 +270,7 @@ class CrisisWorkflow(Operations[CrisisView]):
                         "crisis_continued.trimmed" if trimmed else "crisis_continued",
                         trimmed=str(trimmed),
                     )
+                    self._close_alerts()  # those a former run had queued
                 self._opened = True
                 sender = asyncio.create_task(self._deliver())
                 if self._ledger is not None:
@@ -438,6 +441,7 @@ class CrisisWorkflow(Operations[CrisisView]):
             self._tasks.append(
                 asyncio.create_task(self._tell_incident("temporal", s.timeline[-1].text))
             )
+        self._close_alerts()
 
     def _none_pending(self) -> None:
         """The crisis is over: the steps still to come no longer apply."""
@@ -451,6 +455,7 @@ class CrisisWorkflow(Operations[CrisisView]):
         self._none_pending()
         self._record("cancelled", "temporal", "crisis_cancelled.closed")
         self._publish()
+        self._close_alerts()
 
     def _cancelled_while_opening(self, input: CrisisInput) -> None:
         """Nobody was told of the crisis yet: its first mails are dropped, its incident is
@@ -1311,6 +1316,12 @@ class CrisisWorkflow(Operations[CrisisView]):
                 "crisis_closed_for_incident", crisis_id=s.crisis_id, summary=input.summary
             )
             self._tasks.append(asyncio.create_task(self._tell_incident(input.by, text)))
+        self._close_alerts()
+
+    def _close_alerts(self) -> None:
+        """Once the crisis is over, the alerts that carried its notifications are closed."""
+        if self._alerts.queue(self.state):
+            self._tasks.append(asyncio.create_task(self._alerts.drain(self.state)))
 
     async def _tell_incident(self, by: str, text: str, incident_id: str | None = None) -> None:
         incident_id = incident_id or self.state.incident_id
@@ -1491,6 +1502,8 @@ class CrisisWorkflow(Operations[CrisisView]):
                 channel=channel,
                 reason=result.fallback_reason,
             )
+        if channel == "opsgenie":
+            self._close_alerts()  # sent once the crisis is over: closed in turn
 
     def _undelivered(self, mail: CrisisMail, cause: str) -> None:
         """Never silent: a timeline entry, and the incident manager told on any channel left."""

@@ -221,6 +221,9 @@ class Notification(BaseModel):
     status: Literal["sent", "failed"]
     channel: str | None = Field(default=None, description="What carried it: smtp, relay, opsgenie")
     detail: str | None = Field(default=None, description="Why a fallback or a failure")
+    alert_closed: bool = Field(
+        default=False, description="Carried by an Opsgenie alert that Vigie has closed"
+    )
 
 
 class Validation(BaseModel):
@@ -287,6 +290,9 @@ class CrisisState(BaseModel):
     outbox: list[CrisisMail] = []
     notifications: list[Notification] = []
     mail_seq: int = 0
+    alerts_to_close: list[str] = Field(
+        default=[], description="Aliases of notification alerts waiting to be closed"
+    )
     thread_key: str | None = None
     timeline_trimmed: int = Field(
         default=0, description="Older entries left in earlier runs' histories"

@@ -886,6 +886,14 @@ SENTENCES: dict[str, dict[str, str]] = {
         FR: "Mail {mail} parti par {channel} : {reason}",
         EN: "Mail {mail} went out through {channel}: {reason}",
     },
+    "alerts_closed": {
+        FR: "Alertes Opsgenie de la crise fermées : {count}.",
+        EN: "Crisis Opsgenie alerts closed: {count}.",
+    },
+    "alert_close_failed": {
+        FR: "Alerte Opsgenie {alias} non fermée : {error}",
+        EN: "Opsgenie alert {alias} not closed: {error}",
+    },
     "crisis_mail_failed": {
         FR: "Mail {mail} non distribué : {error}",
         EN: "Mail {mail} not delivered: {error}",
@@ -1050,6 +1058,10 @@ SENTENCES: dict[str, dict[str, str]] = {
     "line.joined": {
         FR: "Vous rejoignez la cellule de crise : {title}",
         EN: "You join the crisis cell: {title}",
+    },
+    "line.alert_closed": {
+        FR: "Crise terminée : alerte fermée par Vigie.",
+        EN: "The crisis is over: alert closed by Vigie.",
     },
     "line.rex_due": {FR: "REX attendu avant le {due_at}.", EN: "REX due by {due_at}."},
     "line.rex_draft": {

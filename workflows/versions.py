@@ -73,6 +73,7 @@ SINCE_BASELINE: tuple[str, ...] = (
     "review-failures-told",
     "review-unknown-keys-refused",
     "rex-reminders-in-business-hours",
+    "crisis-alerts-closed",
 )
 
 # Patches that new workflows no longer take (the worker's patch gate refuses them); their code

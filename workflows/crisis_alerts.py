@@ -1,0 +1,104 @@
+"""The Opsgenie alerts that carried a crisis's notifications (mail system down) are closed
+once the crisis is over, closed or cancelled, so that Opsgenie stops escalating P1 alerts for
+a crisis that has ended. A notification carried by an alert after that (the closing mail, a
+REX reminder) has its alert closed once it is sent: it paged once, as a mail arrives once."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+
+from temporalio import workflow
+from temporalio.exceptions import ActivityError, ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from activities.models import AlertActionInput, AlertActionResult
+    from workflows import versions
+    from workflows.continuing import reraise_if_run_ends
+    from workflows.crisis_models import CrisisState
+    from workflows.models import AlertCommand, AlertRef
+    from workflows.operations import SYSTEM
+
+PATCH_CLOSE_ALERTS = "crisis-alerts-closed"
+OVER = ("closed", "cancelled", "rex_submitted")
+# How long Vigie keeps trying one close while Opsgenie is unreachable; then it is told.
+CLOSE_WITHIN = timedelta(hours=1)
+
+
+def open_alerts(s: CrisisState) -> list[str]:
+    """Keys (the alerts' aliases) of notifications carried by an alert still open."""
+    return [
+        n.key
+        for n in s.notifications
+        if n.channel == "opsgenie" and n.status == "sent" and not n.alert_closed
+        and n.key not in s.alerts_to_close
+    ]  # fmt: skip
+
+
+Record = Callable[..., None]
+
+
+class AlertCloser:
+    """Queues the alerts to close in the state (it travels with continue-as-new) and closes
+    them one by one in a task of its own, which ends when the queue is empty."""
+
+    def __init__(self, record: Record, line: Callable[..., str], stopping: Callable[[], bool]):
+        self._record = record
+        self._line = line
+        self._stopping = stopping
+        self.running = False
+
+    def queue(self, s: CrisisState) -> bool:
+        """True when a task should start to close what was queued. Asks the patch only when
+        there is an alert to close, so that crises without one record no marker."""
+        if s.status not in OVER:
+            return False
+        keys = open_alerts(s)
+        if keys and versions.patched(PATCH_CLOSE_ALERTS):
+            s.alerts_to_close += keys
+        return bool(s.alerts_to_close) and not self.running
+
+    async def drain(self, s: CrisisState) -> None:
+        self.running = True
+        closed: list[str] = []
+        try:
+            while s.alerts_to_close and not self._stopping():
+                key = s.alerts_to_close[0]
+                error = await self._close(s, key)
+                if error is None:
+                    closed.append(key)
+                else:
+                    self._record("alert_close_failed", SYSTEM, alias=key, error=error)
+                for n in s.notifications:
+                    if n.key == key:
+                        n.alert_closed = error is None
+                s.alerts_to_close.pop(0)
+        finally:
+            self.running = False
+            if closed:
+                self._record("alerts_closed", SYSTEM, count=str(len(closed)))
+
+    async def _close(self, s: CrisisState, key: str) -> str | None:
+        """None once closed; else why not (Opsgenie refused it, or stayed unreachable)."""
+        delivery = s.policy.alert_delivery
+        try:
+            result = await workflow.execute_activity(
+                "opsgenie_alert_action",
+                AlertActionInput(
+                    incident_id=s.crisis_id,
+                    alert=AlertRef(identifier=key, identifier_type="alias"),
+                    command=AlertCommand(
+                        action="close", user="vigie", note=self._line("line.alert_closed")
+                    ),
+                ),
+                result_type=AlertActionResult,
+                start_to_close_timeout=timedelta(minutes=1),
+                schedule_to_close_timeout=CLOSE_WITHIN,
+                retry_policy=delivery.retry_policy(["OpsgenieRejected"]),
+                summary="close crisis alert",
+            )
+        except ActivityError as exc:
+            reraise_if_run_ends(exc)
+            cause = exc.cause
+            return cause.message if isinstance(cause, ApplicationError) else str(cause or exc)
+        return result.skipped
