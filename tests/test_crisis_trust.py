@@ -200,23 +200,29 @@ async def test_a_breached_resolution_deadline_escalates_once(
         assert view.level == 1  # the T0+30 step found level 1 already reached: not repeated
 
 
+MAIL = CrisisInput(title="Exchange down", mail_system_affected=True, opened_by="im")
+
+
+def opsgenie_standin() -> tuple[OpsgenieStandIn, OpsgenieApi]:
+    """The dev stack's Opsgenie stand-in, and a client that reaches it in process."""
+    standin = OpsgenieStandIn()
+    api = OpsgenieApi(
+        OpsgenieConfig(base_url="http://standin", api_key=SecretStr("k")),
+        transport=httpx.ASGITransport(app=standin.app()),
+    )
+    return standin, api
+
+
 async def test_the_alerts_that_carried_a_crisis_are_closed_once_it_is_over(
     skipping_env: WorkflowEnvironment, settings: Settings, sink: MailSink
 ) -> None:
     """Mail system down: each notification goes out as an Opsgenie P1 alert. Closing the
     crisis closes them, so that Opsgenie stops escalating them; the closing notification,
     sent as an alert after that, is closed once sent. The timeline says so."""
-    standin = OpsgenieStandIn()
-    api = OpsgenieApi(
-        OpsgenieConfig(base_url="http://standin", api_key=SecretStr("k")),
-        transport=httpx.ASGITransport(app=standin.app()),
-    )
+    standin, api = opsgenie_standin()
     client = skipping_env.client
     async with build_worker(client, settings, alert_api=api):
-        crisis = await start_crisis(
-            client, settings.task_queue, "crisis-alerts-closed",
-            CrisisInput(title="Exchange down", mail_system_affected=True, opened_by="im"),
-        )  # fmt: skip
+        crisis = await start_crisis(client, settings.task_queue, "crisis-alerts-closed", MAIL)
         await advance(skipping_env, timedelta(minutes=31))
 
         async def escalated() -> list[str]:
@@ -266,17 +272,10 @@ async def test_alerts_opsgenie_never_takes_back_are_named_after_an_hour_each(
 ) -> None:
     """Opsgenie down from the closing on: the closing mail goes out by the usual server, each
     alert's close is tried for an hour, then named as not closed; the REX still ends it."""
-    standin = OpsgenieStandIn()
-    api = OpsgenieApi(
-        OpsgenieConfig(base_url="http://standin", api_key=SecretStr("k")),
-        transport=httpx.ASGITransport(app=standin.app()),
-    )
+    standin, api = opsgenie_standin()
     client = skipping_env.client
     async with build_worker(client, settings, alert_api=api):
-        crisis = await start_crisis(
-            client, settings.task_queue, "crisis-alerts-down",
-            CrisisInput(title="Exchange down", mail_system_affected=True, opened_by="im"),
-        )  # fmt: skip
+        crisis = await start_crisis(client, settings.task_queue, "crisis-alerts-down", MAIL)
 
         async def carried() -> list[str]:
             view = await crisis_status(crisis)
