@@ -236,6 +236,8 @@ async def crisis_alerts_closed(
         if any(n.kind == "closing" for n in carried) and all(n.alert_closed for n in carried):
             break
         await asyncio.sleep(0.1)
+    else:
+        raise RuntimeError("the crisis's alerts were not closed: nothing recorded")
     await handle.execute_update(
         CrisisWorkflow.submit_rex, SubmitRexInput(by="im", link="https://wiki/rex")
     )

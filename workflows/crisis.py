@@ -38,7 +38,7 @@ with workflow.unsafe.imports_passed_through():
         settle_in_flight,
         unique_recipients,
     )
-    from workflows.crisis_alerts import AlertCloser
+    from workflows.crisis_alerts import CLOSE_WITHIN, AlertCloser
     from workflows.crisis_models import (
         Acted,
         AddMemberInput,
@@ -139,6 +139,7 @@ T0_AT_START_AFTER = timedelta(seconds=1)
 PATCH_REX_IN_HOURS = "rex-reminders-in-business-hours"
 # A cancelled crisis waits this long at most for its last mails.
 CANCEL_WAIT = timedelta(minutes=10)
+CANCEL_MARGIN = timedelta(minutes=2)  # for the mails and records after the last close
 # Notification records carried to the next run at continue-as-new: the latest ones.
 NOTIFICATIONS_KEPT = 500
 # A step done this soon after its target still counts as on time (timer and task latency).
@@ -1320,8 +1321,11 @@ class CrisisWorkflow(Operations[CrisisView]):
 
     def _close_alerts(self) -> None:
         """Once the crisis is over, the alerts that carried its notifications are closed."""
-        if self._alerts.queue(self.state):
-            self._tasks.append(asyncio.create_task(self._alerts.drain(self.state)))
+        s = self.state
+        if self._alerts.queue(s):
+            # A cancelled crisis waits CANCEL_WAIT at most for what it sends: the closes too.
+            within = CANCEL_WAIT - CANCEL_MARGIN if s.status == "cancelled" else CLOSE_WITHIN
+            self._tasks.append(asyncio.create_task(self._alerts.drain(s, within)))
 
     async def _tell_incident(self, by: str, text: str, incident_id: str | None = None) -> None:
         incident_id = incident_id or self.state.incident_id

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from datetime import timedelta
 
 from temporalio import workflow
-from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.exceptions import ActivityError, ApplicationError, RetryState, TimeoutError
 
 with workflow.unsafe.imports_passed_through():
     from activities.models import AlertActionInput, AlertActionResult
@@ -21,16 +21,18 @@ with workflow.unsafe.imports_passed_through():
 
 PATCH_CLOSE_ALERTS = "crisis-alerts-closed"
 OVER = ("closed", "cancelled", "rex_submitted")
-# How long Vigie keeps trying one close while Opsgenie is unreachable; then it is told.
+# How long Vigie keeps trying the closes it queued while Opsgenie is unreachable (all of them
+# together); then those left are told as not closed.
 CLOSE_WITHIN = timedelta(hours=1)
 
 
 def open_alerts(s: CrisisState) -> list[str]:
-    """Keys (the alerts' aliases) of notifications carried by an alert still open."""
+    """Keys (the alerts' aliases) of notifications carried by an alert that Vigie has not
+    tried to close yet (``alert_closed`` None), nor queued for closing."""
     return [
         n.key
         for n in s.notifications
-        if n.channel == "opsgenie" and n.status == "sent" and not n.alert_closed
+        if n.channel == "opsgenie" and n.status == "sent" and n.alert_closed is None
         and n.key not in s.alerts_to_close
     ]  # fmt: skip
 
@@ -40,33 +42,44 @@ Record = Callable[..., None]
 
 class AlertCloser:
     """Queues the alerts to close in the state (it travels with continue-as-new) and closes
-    them one by one in a task of its own, which ends when the queue is empty."""
+    them one by one in a task of its own, which ends when the queue is empty. Each alert is
+    tried once: closed, or told as not closed with the reason."""
 
     def __init__(self, record: Record, line: Callable[..., str], stopping: Callable[[], bool]):
         self._record = record
         self._line = line
         self._stopping = stopping
-        self.running = False
+        self._running = False
 
     def queue(self, s: CrisisState) -> bool:
-        """True when a task should start to close what was queued. Asks the patch only when
-        there is an alert to close, so that crises without one record no marker."""
+        """True when a task should start to close what was queued (none is running). Asks
+        the patch only when there is an alert to close, so that crises without one record
+        no marker."""
         if s.status not in OVER:
             return False
         keys = open_alerts(s)
         if keys and versions.patched(PATCH_CLOSE_ALERTS):
             s.alerts_to_close += keys
-        return bool(s.alerts_to_close) and not self.running
+        if not s.alerts_to_close or self._running:
+            return False
+        self._running = True  # before the task's first step: one drain at a time
+        return True
 
-    async def drain(self, s: CrisisState) -> None:
-        self.running = True
-        closed: list[str] = []
+    async def drain(self, s: CrisisState, within: timedelta) -> None:
+        """Closes the queued alerts; Opsgenie unreachable, it keeps trying ``within`` for all
+        of them together, then tells those left as not closed."""
+        deadline = workflow.now() + within
+        closed = 0
         try:
             while s.alerts_to_close and not self._stopping():
                 key = s.alerts_to_close[0]
-                error = await self._close(s, key)
+                left = deadline - workflow.now()
+                if left > timedelta(0):
+                    error = await self._close(s, key, left)
+                else:
+                    error = self._line("line.alert_unreachable")
                 if error is None:
-                    closed.append(key)
+                    closed += 1
                 else:
                     self._record("alert_close_failed", SYSTEM, alias=key, error=error)
                 for n in s.notifications:
@@ -74,11 +87,11 @@ class AlertCloser:
                         n.alert_closed = error is None
                 s.alerts_to_close.pop(0)
         finally:
-            self.running = False
+            self._running = False
             if closed:
-                self._record("alerts_closed", SYSTEM, count=str(len(closed)))
+                self._record("alerts_closed", SYSTEM, count=str(closed))
 
-    async def _close(self, s: CrisisState, key: str) -> str | None:
+    async def _close(self, s: CrisisState, key: str, within: timedelta) -> str | None:
         """None once closed; else why not (Opsgenie refused it, or stayed unreachable)."""
         delivery = s.policy.alert_delivery
         try:
@@ -93,12 +106,15 @@ class AlertCloser:
                 ),
                 result_type=AlertActionResult,
                 start_to_close_timeout=timedelta(minutes=1),
-                schedule_to_close_timeout=CLOSE_WITHIN,
+                schedule_to_close_timeout=within,
                 retry_policy=delivery.retry_policy(["OpsgenieRejected"]),
                 summary="close crisis alert",
             )
         except ActivityError as exc:
             reraise_if_run_ends(exc)
             cause = exc.cause
-            return cause.message if isinstance(cause, ApplicationError) else str(cause or exc)
+            said = cause.message if isinstance(cause, ApplicationError) else str(cause or exc)
+            if exc.retry_state == RetryState.TIMEOUT or isinstance(cause, TimeoutError):
+                return self._line("line.alert_unreachable.error", error=said)
+            return said
         return result.skipped

@@ -221,8 +221,10 @@ class Notification(BaseModel):
     status: Literal["sent", "failed"]
     channel: str | None = Field(default=None, description="What carried it: smtp, relay, opsgenie")
     detail: str | None = Field(default=None, description="Why a fallback or a failure")
-    alert_closed: bool = Field(
-        default=False, description="Carried by an Opsgenie alert that Vigie has closed"
+    alert_closed: bool | None = Field(
+        default=None,
+        description="Carried by an Opsgenie alert: true once Vigie closed it, false when it "
+        "could not (the timeline says why), null before it tried",
     )
 
 

@@ -1063,6 +1063,14 @@ SENTENCES: dict[str, dict[str, str]] = {
         FR: "Crise terminée : alerte fermée par Vigie.",
         EN: "The crisis is over: alert closed by Vigie.",
     },
+    "line.alert_unreachable": {
+        FR: "Opsgenie n'a pas répondu à temps ; fermez-la dans Opsgenie.",
+        EN: "Opsgenie did not answer in time; close it in Opsgenie.",
+    },
+    "line.alert_unreachable.error": {
+        FR: "Opsgenie n'a pas répondu à temps ({error}) ; fermez-la dans Opsgenie.",
+        EN: "Opsgenie did not answer in time ({error}); close it in Opsgenie.",
+    },
     "line.rex_due": {FR: "REX attendu avant le {due_at}.", EN: "REX due by {due_at}."},
     "line.rex_draft": {
         FR: "Le brouillon ci-dessous vient de ce que la crise a enregistré.",
