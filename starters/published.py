@@ -39,6 +39,9 @@ T = TypeVar("T")
 # `vigie status` and `vigie crisis status` exit with this when they print the published state.
 PUBLISHED_EXIT = 3
 Row = Callable[[WorkflowExecution], Awaitable[dict[str, Any]]]
+# The command that shows each kind of workflow: an id of the other kind is pointed there.
+SHOWN_BY = {"IncidentWorkflow": "vigie status", "CrisisWorkflow": "vigie crisis status"}
+KIND = {"IncidentWorkflow": "an incident", "CrisisWorkflow": "a crisis"}
 
 
 async def answer_or_published(
@@ -78,11 +81,26 @@ async def said_or_published(
     row: Row,
 ) -> T | dict[str, Any]:
     """``answer_or_published`` for the CLI: a query the workflow refuses is said in one line
-    (exit status 1)."""
+    (exit status 1); the id of another kind of workflow (a crisis's for ``vigie status``) is
+    refused with the command that shows it (exit status 2)."""
+    await refuse_other_kind(client, workflow_id, query.__qualname__.split(".")[0])
     try:
         return await answer_or_published(client, workflow_id, query, wait, row)
     except WorkflowQueryFailedError as exc:
         fail(await unanswered(client, workflow_id, exc.message))
+
+
+async def refuse_other_kind(client: Client, workflow_id: str, expected: str) -> None:
+    try:
+        found = (await client.get_workflow_handle(workflow_id).describe()).workflow_type
+    except RPCError:
+        return  # unknown workflow or unreachable server: the query says which
+    if found == expected:
+        return
+    command = SHOWN_BY.get(found)
+    shown = f": use `{command} {workflow_id}`" if command else ""
+    said = KIND.get(found, f"a {found}")
+    fail(f"{workflow_id} is {said}, not {KIND.get(expected, expected)}{shown}", 2)
 
 
 async def unanswered(client: Client, workflow_id: str, message: str) -> str:

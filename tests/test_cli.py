@@ -471,3 +471,26 @@ def test_new_ids_carry_the_date_where_the_business_is() -> None:
     assert re.fullmatch(r"crisis-20261201-[0-9a-f]{6}", dated_id("crisis", late))
     summer = datetime(2026, 7, 31, 21, 59, tzinfo=UTC)  # 23:59 in Paris (UTC+2)
     assert dated_id("incident", summer).startswith("incident-20260731-")
+
+
+async def test_a_crisis_id_given_to_status_points_to_crisis_status(cli: Cli) -> None:
+    """The crisis id is what `vigie status` shows in its crisis row: pasted into `vigie
+    status`, it is refused in one line that names the command to use (it was a traceback)."""
+    code, out, err = await cli("crisis", "open", "--title", "Flood", "--criterion", "other")
+    assert code == 0, err
+    crisis = out.strip().splitlines()[-1]
+    code, out, err = await cli("status", crisis)
+    said = " ".join(err.split())
+    assert code == 2 and not out, (code, out, err)
+    assert (
+        said == f"error: {crisis} is a crisis, not an incident: use `vigie crisis status {crisis}`"
+    )
+    incident = await cli("open", "--title", "x", "--service-level", "gold", "--priority", "P3")
+    incident_id = incident[1].strip().splitlines()[-1]
+    code, out, err = await cli("crisis", "status", incident_id, "--json")
+    said = " ".join(err.split())
+    assert code == 2 and not out and "Traceback" not in err, (code, out, err)
+    assert (
+        said
+        == f"error: {incident_id} is an incident, not a crisis: use `vigie status {incident_id}`"
+    )
