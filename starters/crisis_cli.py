@@ -427,7 +427,10 @@ async def run_drill(client: Client, cfg: Settings, speed: float, title: str | No
 
 
 def drill(
-    speed: Annotated[float, typer.Option(help="How many times faster than real time")] = 60.0,
+    speed: Annotated[
+        float,
+        typer.Option(min=1.0, max=3600.0, help="How many times faster than real time (1 to 3600)"),
+    ] = 60.0,
     title: Annotated[
         str | None, typer.Option(help="Scenario (default: the main application down)")
     ] = None,

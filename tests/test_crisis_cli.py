@@ -216,3 +216,12 @@ async def test_the_criteria_are_listed_whole_in_an_80_column_pipe() -> None:
     words = set(out.replace(",", " ").replace(".", " ").split())
     for criterion in get_args(Criterion):
         assert criterion in words, (criterion, out)
+
+
+async def test_drill_refuses_a_speed_it_could_not_run_at() -> None:
+    """Below real time, zero, not a number or beyond 3600×: one line, exit status 2, before
+    anything starts (it was a validation traceback once the drill had been started)."""
+    for speed in ("0.5", "0", "nan", "1e9"):
+        code, out, err = await invoke({"COLUMNS": "80"}, "drill", "--speed", speed)
+        assert code == 2 and not out and "Traceback" not in err, (speed, code, out, err)
+        assert "Invalid value for '--speed'" in err, (speed, err)
