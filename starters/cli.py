@@ -322,13 +322,15 @@ def list_(
     title; times in ISO 8601), ids always whole. --json for scripts."""
     query = listing.incident_query(status, priority, service_level, breached)
 
-    async def action(client: Client, _cfg: Settings) -> list[dict[str, Any]]:
-        return await listing.list_rows(client, query, limit, listing.incident_row)
+    async def action(client: Client, _cfg: Settings) -> tuple[list[dict[str, Any]], int]:
+        rows = await listing.list_rows(client, query, limit, listing.incident_row)
+        return rows, await listing.matched(client, query, len(rows), limit)
 
-    rows = run_with_client(action)
+    rows, total = run_with_client(action)
     listing.print_rows(
-        rows, listing.INCIDENT_COLUMNS, as_json=as_json, when=when, what="incident", query=query
-    )
+        rows, listing.INCIDENT_COLUMNS, as_json=as_json, when=when, what="incident", query=query,
+        total=total,
+    )  # fmt: skip
 
 
 @app.command()

@@ -154,13 +154,15 @@ def list_crises(
     started, title), ids always whole. --json for scripts."""
     query = listing.crisis_query(status)
 
-    async def action(client: Client, _cfg: Settings) -> list[dict[str, Any]]:
-        return await listing.list_rows(client, query, limit, listing.crisis_row)
+    async def action(client: Client, _cfg: Settings) -> tuple[list[dict[str, Any]], int]:
+        rows = await listing.list_rows(client, query, limit, listing.crisis_row)
+        return rows, await listing.matched(client, query, len(rows), limit)
 
-    rows = run_with_client(action)
+    rows, total = run_with_client(action)
     listing.print_rows(
-        rows, listing.CRISIS_COLUMNS, as_json=as_json, when=when, what="crisis", query=query
-    )
+        rows, listing.CRISIS_COLUMNS, as_json=as_json, when=when, what="crisis", query=query,
+        total=total,
+    )  # fmt: skip
 
 
 @crisis_app.command("status")

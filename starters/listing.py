@@ -131,12 +131,22 @@ async def list_rows(
     return rows
 
 
+async def matched(client: Client, query: str, shown: int, limit: int) -> int:
+    """How many workflows the query matches: counted by the server when the list stopped at
+    ``limit``, so that the footer can say how many were left out."""
+    if shown < limit:
+        return shown
+    return (await client.count_workflows(query)).count
+
+
 def iso(value: Any) -> str:
     if value is None:
         return ""
     if isinstance(value, bool):  # as the views say it
         return "yes" if value else "no"
-    return value.isoformat() if isinstance(value, datetime) else str(value)
+    if isinstance(value, datetime):  # one offset for every row, so that they sort as text
+        return (value if value.tzinfo is None else value.astimezone(UTC)).isoformat()
+    return str(value)
 
 
 def print_rows(
@@ -147,6 +157,7 @@ def print_rows(
     when: Callable[[datetime | None], str],
     what: str,
     query: str,
+    total: int | None = None,
 ) -> None:
     """JSON keeps ISO 8601 with offset; a pipe gets the same, tab-separated; a terminal gets
     a table with times in the business time zone, to the minute."""
@@ -158,8 +169,10 @@ def print_rows(
             print("\t".join(iso(row[k]).replace("\t", " ") for k in in_pipe))
     else:
         print_terminal(rows, columns, when, out)
-    err.print(f"{len(rows)} {PLURALS[what] if len(rows) != 1 else what} · query: {query}",
-              highlight=False)  # fmt: skip
+    count = f"{len(rows)} {PLURALS[what] if len(rows) != 1 else what}"
+    if total is not None and total > len(rows):  # the newest; the others are left out
+        count = f"{len(rows)} of {total} {PLURALS[what]} (the others: --limit {total})"
+    err.print(f"{count} · query: {query}", highlight=False)
 
 
 def print_terminal(

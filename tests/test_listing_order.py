@@ -7,10 +7,12 @@ import asyncio
 import uuid
 from typing import Any
 
+import pytest
 from temporalio.client import WorkflowExecution
 from temporalio.testing import WorkflowEnvironment
 
-from starters.listing import list_rows
+from starters.cli_support import when
+from starters.listing import list_rows, matched, print_rows
 
 
 async def _row(execution: WorkflowExecution) -> dict[str, Any]:
@@ -35,3 +37,30 @@ async def test_running_first_newest_first_then_the_last_ended(
             break
         await asyncio.sleep(0.1)
     assert [r["id"] for r in rows] == [f"{kind}-{n}" for n in (3, 1, 0, 2)], rows
+
+
+async def test_a_list_cut_at_its_limit_says_how_many_were_left_out(
+    dev_env: WorkflowEnvironment, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """With more matches than --limit, the newest are shown and the footer says how many
+    matched and how to see the others (it said "2 incidents", as if there were no more)."""
+    client = dev_env.client
+    kind = f"ListLimit{uuid.uuid4().hex[:8]}"
+    for n in range(3):
+        await client.start_workflow(kind, id=f"{kind}-{n}", task_queue=f"{kind}-none")
+    query = f"WorkflowType = '{kind}'"
+    for _ in range(100):  # visibility follows the writes
+        if await matched(client, query, 2, 2) == 3:
+            break
+        await asyncio.sleep(0.1)
+    rows = await list_rows(client, query, 2, _row)
+    assert [r["id"] for r in rows] == [f"{kind}-2", f"{kind}-1"]
+    total = await matched(client, query, len(rows), 2)
+    print_rows(rows, ("id", "ended"), as_json=True, when=when, what="incident", query="q",
+               total=total)  # fmt: skip
+    said = " ".join(capsys.readouterr().err.split())
+    assert said == "2 of 3 incidents (the others: --limit 3) · query: q", said
+    assert await matched(client, query, 1, 5) == 1  # under the limit: nothing to count
+    print_rows(rows, ("id", "ended"), as_json=True, when=when, what="incident", query="q",
+               total=2)  # fmt: skip
+    assert " ".join(capsys.readouterr().err.split()) == "2 incidents · query: q"

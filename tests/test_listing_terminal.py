@@ -151,3 +151,17 @@ def test_a_pipe_keeps_its_columns_and_gives_t0_last(capsys: pytest.CaptureFixtur
         "Checkout API down on every site for every customer [bold]",
         (STARTED - timedelta(hours=2)).isoformat(),
     ]
+
+
+def test_a_pipe_gives_every_time_in_utc(capsys: pytest.CaptureFixture[str]) -> None:
+    """An incident opened with a T0 in +01:00 publishes its next due in that offset: given
+    as published, `sort` on the column put the most urgent after later ones."""
+    from datetime import timezone
+
+    from starters.listing import print_rows
+
+    paris = timezone(timedelta(hours=1))
+    row = dict(INCIDENTS[0], next_due=datetime(2026, 12, 1, 3, 55, tzinfo=paris))
+    print_rows([row], INCIDENT_COLUMNS, as_json=False, when=when, what="incident", query="q")
+    fields = capsys.readouterr().out.split("\t")
+    assert fields[5] == "2026-12-01T02:55:00+00:00", fields
