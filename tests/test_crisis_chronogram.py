@@ -415,6 +415,10 @@ async def test_saturday_night_escalates_outside_business_hours(
         await crisis.signal("escalate", args=[{"by": "im", "reason": "a"}, {"by": "im"}])
         arity = "Signal escalate refusé : une seule entrée attendue (un objet JSON), 2 reçue(s)"
         assert (await eventually_last(crisis, "refused", arity)).text == arity
+        # Under a name no operation has: refused with the name meant.
+        await crisis.signal("post-update", {"by": "im", "progress": "x"})
+        meant = "Signal post-update refusé : opération inconnue ; voulez-vous dire post_update ?"
+        assert (await eventually_last(crisis, "refused", meant)).by == "im"
         assert (await crisis_status(crisis)).level == 3
 
 

@@ -62,6 +62,23 @@ async def test_update_refused_signal_recorded_and_mails_still_flow(
             "Signal add_worklog refusé : entrée invalide (text : trop long, 10000 au plus)"
         )
 
+        # A name no operation has: refused with the one meant, not kept unread while the
+        # sender is told it was delivered. A name far from any: the operations are listed.
+        await handle.signal("add-worklog", {"by": "ann", "text": "restarted pods"})
+        view = await status_when(handle, lambda v: sum(e.kind == "refused" for e in v.timeline) > 2)
+        assert view.timeline[-1].by == "ann"
+        assert view.timeline[-1].text == (
+            "Signal add-worklog refusé : opération inconnue ; voulez-vous dire add_worklog ?"
+        )
+        await handle.signal("Acknowledge", {"by": "ann"})
+        await handle.signal("zzz", "not an object")
+        view = await status_when(handle, lambda v: sum(e.kind == "refused" for e in v.timeline) > 4)
+        said = [e.text for e in view.timeline if e.kind == "refused"][-2:]
+        assert said[0].endswith("voulez-vous dire acknowledge ?"), said
+        assert said[1].startswith("Signal zzz refusé : opération inconnue ; les opérations sont : ")
+        assert "add_worklog" in said[1] and view.timeline[-1].by == "unknown", view.timeline[-1]
+        assert not any(e.kind == "worklog" for e in view.timeline)
+
         # The incident carries on, and its mails still arrive.
         await handle.execute_update(IncidentWorkflow.acknowledge, AcknowledgeInput(by="alice"))
         await handle.execute_update(

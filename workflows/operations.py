@@ -13,6 +13,7 @@ signals already in a history are judged as they were.
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
@@ -20,6 +21,7 @@ from typing import Any, Generic, TypeVar
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 from temporalio import workflow
+from temporalio.common import RawValue
 from temporalio.exceptions import ApplicationError
 
 from workflows import versions
@@ -29,6 +31,8 @@ from workflows.texts import KNOWN_RULES
 from workflows.waiting import wait_until
 
 PATCH_INPUT_LIMITS = "input-limits"
+# A Signal no handler takes is recorded as refused (older code left it unread).
+PATCH_UNKNOWN_SIGNALS = "unknown-signals-refused"
 SYSTEM = "vigie"
 """Who Vigie's own entries are by."""
 
@@ -121,12 +125,26 @@ def operations(view: type, table: Sequence[Operation]) -> Callable[[W], W]:
     every operation of ``table``. Inputs arrive as raw JSON and are decoded by the validator,
     so that a refusal names the field at fault instead of "Failed decoding arguments"."""
 
+    known = tuple(op.name for op in table)
+
+    # A Signal under a name no handler has (`add-worklog`, `Acknowledge`) is recorded as
+    # refused, with the name meant, instead of being kept unread while the sender is told
+    # that it was delivered.
+    async def unknown_signal(self: Operations[Any], name: str, args: Sequence[RawValue]) -> None:
+        await self._run_unknown_signal(name, args, known)
+
+    # As the SDK checks a dynamic handler's hints (postponed annotations are strings here).
+    unknown_signal.__annotations__ = {"name": str, "args": Sequence[RawValue], "return": None}
+
     def decorate(cls: W) -> W:
-        for op in table:
-            for attribute, handler in _handlers(op, view).items():
-                if attribute in vars(cls):
-                    raise TypeError(f"{cls.__name__}.{attribute} is defined twice")
-                setattr(cls, attribute, handler)
+        handlers = {
+            "_unknown_signal": workflow.signal(dynamic=True)(unknown_signal),
+            **{a: h for op in table for a, h in _handlers(op, view).items()},
+        }
+        for attribute, handler in handlers.items():
+            if attribute in vars(cls):
+                raise TypeError(f"{cls.__name__}.{attribute} is defined twice")
+            setattr(cls, attribute, handler)
         return cls
 
     return decorate
@@ -201,6 +219,30 @@ class Operations(Generic[ViewT]):
         self, name: str, by: str | None, input: Any, reason: str, told: dict[str, str]
     ) -> None:
         self._record("refused", by or "unknown", operation=name, reason=reason, **told)
+
+    async def _run_unknown_signal(
+        self, name: str, args: Sequence[RawValue], known: Sequence[str]
+    ) -> None:
+        if not versions.patched(PATCH_UNKNOWN_SIGNALS):
+            return  # older code left it unread
+        await wait_until(lambda: self._state is not None)
+        raw: Any = None
+        if len(args) == 1:
+            try:
+                raw = workflow.payload_converter().from_payload(args[0].payload, dict)
+            except Exception:  # not JSON: only its name is told
+                raw = None
+        shown = clip(one_line(name), MAX_NAME) or "?"
+        near = difflib.get_close_matches(name.lower().replace("-", "_"), known, n=1)
+        if near:
+            message = f"unknown operation {shown!r}: did you mean {near[0]}?"
+            told = {"why": "why.unknown_operation.near", "near": near[0]}
+        else:
+            message = f"unknown operation {shown!r}; the operations are: {', '.join(known)}"
+            told = {"why": "why.unknown_operation", "known": ", ".join(known)}
+        self._signal_refused(shown, _who(raw, True), None, message, told)
+        self._changed = True
+        self._after_change()
 
     def _validate(self, op: Operation, raw: Any) -> None:
         """The Update validator: decodes the input (limits applied), then checks it against

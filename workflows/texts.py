@@ -687,6 +687,14 @@ SENTENCES: dict[str, dict[str, str]] = {
     },
     "why.confirmed": {FR: "déjà confirmé par {who}", EN: "already confirmed by {who}"},
     "why.invalid": {FR: "entrée invalide ({problems})", EN: "invalid input ({problems})"},
+    "why.unknown_operation": {
+        FR: "opération inconnue ; les opérations sont : {known}",
+        EN: "unknown operation; the operations are: {known}",
+    },
+    "why.unknown_operation.near": {
+        FR: "opération inconnue ; voulez-vous dire {near} ?",
+        EN: "unknown operation; did you mean {near}?",
+    },
     "why.arity": {
         FR: "une seule entrée attendue (un objet JSON), {given} reçue(s)",
         EN: "one input expected (a JSON object), {given} given",

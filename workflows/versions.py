@@ -74,6 +74,7 @@ SINCE_BASELINE: tuple[str, ...] = (
     "review-unknown-keys-refused",
     "rex-reminders-in-business-hours",
     "crisis-alerts-closed",
+    "unknown-signals-refused",
 )
 
 # Patches that new workflows no longer take (the worker's patch gate refuses them); their code
