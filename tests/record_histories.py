@@ -61,6 +61,7 @@ async def lifecycle(env: WorkflowEnvironment, queue: str) -> WorkflowHandle[obje
     await status(handle)
     await handle.execute_update(IncidentWorkflow.acknowledge, AcknowledgeInput(by="alice"))
     await handle.signal("add_worklog", {"by": "alice", "text": "looking at the logs"})
+    await handle.signal("add-worklog", {"by": "alice", "text": "typo"})  # refused: unknown
     await handle.execute_update(
         IncidentWorkflow.set_pending,
         SetPendingInput(by="alice", waiting_on="third_party", reason="vendor ticket 1234"),

@@ -270,6 +270,8 @@ def test_histories_are_stored() -> None:
         "crisis_alerts_closed_x2026_12_01",
         # the same crisis under the code before: its alerts stay open, nothing more is asked
         "crisis_mail_down_closed_o2026_12_01",
+        # a Signal under a name no operation has: recorded as refused
+        "incident_lifecycle_u2026_12_01",
     }
 
 
