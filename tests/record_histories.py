@@ -178,6 +178,8 @@ async def crisis(env: WorkflowEnvironment, queue: str) -> WorkflowHandle[object,
         CrisisWorkflow.add_member,
         AddMemberInput(by="im", name="NOC", email="noc@partner.example.net", kind="partner"),
     )
+    again = {"by": "im", "name": "NOC", "email": "NOC@partner.example.net", "kind": "partner"}
+    await handle.signal("add_member", again)  # refused: already in the cell
     await handle.execute_update(
         CrisisWorkflow.request_urgent_change,
         UrgentChangeInput(by="im", what="open site B", why="site A down"),

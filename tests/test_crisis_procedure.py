@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from temporalio.client import WorkflowFailureError
+from temporalio.client import WorkflowFailureError, WorkflowUpdateFailedError
 from temporalio.exceptions import CancelledError
 from temporalio.testing import WorkflowEnvironment
 
@@ -148,6 +148,27 @@ async def test_security_teams_and_partners_are_told(
         )
         joined = (await eventually(lambda: mails(sink, crisis.id, "member_added")))[0]
         assert to(joined) == {"noc@partner.example.net"}
+        # Added again, or the incident manager under another case of the address: refused,
+        # said why; nobody is mailed twice, nobody listed twice.
+        for name, email in (("NOC", "noc@partner.example.net"),
+                            ("IM", "Incident-Manager@example.com")):  # fmt: skip
+            with pytest.raises(WorkflowUpdateFailedError) as refused:
+                await crisis.execute_update(
+                    CrisisWorkflow.add_member,
+                    AddMemberInput(by="im", name=name, email=email, kind="other"),
+                )
+            assert "is already in the cell" in str(refused.value.cause), refused.value.cause
+        again = {"by": "im", "name": "N", "email": "NOC@partner.example.net", "kind": "partner"}
+        await crisis.signal("add_member", again)
+        said = (
+            "Signal add_member refusé : noc@partner.example.net fait déjà partie de la cellule "
+            "(Hébergeur)"
+        )
+        await eventually_last(crisis, "refused", said)
+        view = await crisis_status(crisis)
+        emails = [m.email.casefold() for m in view.members]
+        assert len(emails) == len(set(emails)), emails
+        assert len(mails(sink, crisis.id, "member_added")) == 1
         # A virus attack is a crisis event, not a P1 incident: the DNUM is told so.
         await advance(skipping_env, timedelta(hours=2, minutes=1))
         event = (await eventually(lambda: mails(sink, crisis.id, "crisis_event")))[0]

@@ -272,6 +272,8 @@ def test_histories_are_stored() -> None:
         "crisis_mail_down_closed_o2026_12_01",
         # a Signal under a name no operation has: recorded as refused
         "incident_lifecycle_u2026_12_01",
+        # a crisis member added again by Signal: refused
+        "crisis_member_once_x2026_12_01",
     }
 
 

@@ -137,6 +137,9 @@ T0_AT_START_AFTER = timedelta(seconds=1)
 # REX reminders fall in business hours: one due at night, on a weekend or a holiday waits for
 # the next opening (a drill, on its compressed clock, keeps the plain interval).
 PATCH_REX_IN_HOURS = "rex-reminders-in-business-hours"
+# A member already taking part is refused when added again, whatever the case of the address
+# (they were mailed again, and listed twice).
+PATCH_MEMBER_ONCE = "member-added-once"
 # A cancelled crisis waits this long at most for its last mails.
 CANCEL_WAIT = timedelta(minutes=10)
 CANCEL_MARGIN = timedelta(minutes=2)  # for the mails and records after the last close
@@ -1093,10 +1096,27 @@ class CrisisWorkflow(Operations[CrisisView]):
 
     def _check_add_member(self, input: AddMemberInput) -> None:
         self._require_active("add a member")
+        # Update validators never run on replay; a Signal handler follows the patch.
+        if not (workflow.unsafe.is_read_only() or versions.patched(PATCH_MEMBER_ONCE)):
+            return
+        existing = self._member(str(input.email), any_case=True)
+        if existing is not None and existing.participating:
+            raise Refused(
+                f"{existing.email} is already in the cell ({existing.name})",
+                "why.member",
+                email=existing.email,
+                name=existing.name,
+            )
+
+    def _member(self, email: str, any_case: bool) -> Member | None:
+        """The member with this address; ``any_case``: as mail servers read it, whatever
+        the case (``Incident-Manager@`` is ``incident-manager@``)."""
+        same = (lambda a: a.casefold() == email.casefold()) if any_case else email.__eq__
+        return next((x for x in self.state.members if same(x.email)), None)
 
     def _apply_add_member(self, input: AddMemberInput) -> None:
         s = self.state
-        existing = next((x for x in s.members if x.email == str(input.email)), None)
+        existing = self._member(str(input.email), any_case=versions.patched(PATCH_MEMBER_ONCE))
         if existing is not None:
             existing.participating = True
         else:

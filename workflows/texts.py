@@ -695,6 +695,10 @@ SENTENCES: dict[str, dict[str, str]] = {
         FR: "opération inconnue ; voulez-vous dire {near} ?",
         EN: "unknown operation; did you mean {near}?",
     },
+    "why.member": {
+        FR: "{email} fait déjà partie de la cellule ({name})",
+        EN: "{email} is already in the cell ({name})",
+    },
     "why.arity": {
         FR: "une seule entrée attendue (un objet JSON), {given} reçue(s)",
         EN: "one input expected (a JSON object), {given} given",

@@ -75,6 +75,7 @@ SINCE_BASELINE: tuple[str, ...] = (
     "rex-reminders-in-business-hours",
     "crisis-alerts-closed",
     "unknown-signals-refused",
+    "member-added-once",
 )
 
 # Patches that new workflows no longer take (the worker's patch gate refuses them); their code
