@@ -133,8 +133,9 @@ def print_terminal(view: CrisisView, console: Console) -> None:
     )
     incident = view.incident_id or "none (a crisis opened on its own)"
     console.print(Text(f"T0: {when(view.t0)} · incident: {incident}"), overflow="fold")
-    if view.conference:
-        console.print(Text(f"conference: {view.conference.url}"))
+    if view.conference:  # never broken by the console: a broken link joins another room
+        url = view.conference.url
+        console.print(Text.assemble("conference: ", (url, f"link {url}")), soft_wrap=True)
     console.print(Text(f"DRP: {drp_line(view)}"))
     for v in view.validations:
         console.print(Text(f"validation: {validation_line(v, when)}"), overflow="fold")

@@ -84,3 +84,17 @@ def test_a_terminal_shows_what_is_due_who_is_in_the_cell_and_what_was_sent(width
     assert "Crise ouverte (incident majeur, hors heures ouvrées)." in words
     assert "T0: " in words and "incident: incident-42" in words
     assert "validation: client declined by " in words and "not yet" in words
+
+
+def test_the_conference_link_is_never_broken_in_a_narrow_terminal() -> None:
+    """Wrapped by the console at 80 columns, the Jitsi link joined another, empty room: it
+    is printed whole on its line (the terminal folds it without breaking it), as a link."""
+    from workflows.crisis_models import Conference
+
+    url = "https://meet.jit.si/crisis-incident-a1e69df2-ae49-4672-bd8d--W2ZFQYTxYVMu-eQ_VkNatH1_"
+    view = crisis(conference=Conference(provider="jitsi", url=url))
+    lines = terminal(view, 80)
+    assert f"conference: {url}" in lines, lines
+    file = io.StringIO()
+    print_terminal(view, Console(file=file, width=80, force_terminal=True, color_system="standard"))
+    assert "\x1b]8;id=" in file.getvalue() and url in file.getvalue()  # a terminal link
