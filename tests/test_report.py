@@ -6,6 +6,7 @@ import csv
 import io
 import json
 import re
+import sqlite3
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -187,8 +188,17 @@ def test_vigie_report_refuses_an_unmigrated_ledger(config_dir: Path, tmp_path: P
     env = {"VIGIE_DATABASE_URL": f"sqlite:///{tmp_path / 'new.db'}",
            "VIGIE_CONFIG_DIR": str(config_dir)}  # fmt: skip
     args = ["report", "--since", "2026-11-01", "--until", "2026-11-30"]
+    # None there (run from another folder than the worker's): said with the path, nothing
+    # made; an empty ledger made here would report an empty month.
     result = runner.invoke(app, args, env=env)
-    assert result.exit_code == 1 and "vigie ledger migrate" in result.output
+    said = " ".join(result.output.split())
+    assert result.exit_code == 2 and f"no ledger at {tmp_path / 'new.db'}" in said, said
+    assert not (tmp_path / "new.db").exists()
+    sqlite3.connect(tmp_path / "new.db").close()  # a database, never migrated
+    result = runner.invoke(app, args, env=env)
+    said = " ".join(result.output.split())
+    assert result.exit_code == 1 and "vigie ledger migrate" in said, said
+    assert f"the ledger at {tmp_path / 'new.db'} (VIGIE_DATABASE_URL) is at schema" in said
     assert runner.invoke(app, ["ledger", "migrate"], env=env).exit_code == 0
     assert runner.invoke(app, [*args, "--format", "json"], env=env).exit_code == 0
 

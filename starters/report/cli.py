@@ -52,12 +52,30 @@ def _day(text: str, flag: str) -> date:
 
 
 def _ledger(cfg: Settings) -> Ledger:
+    from sqlalchemy.engine import make_url
     from sqlalchemy.exc import SQLAlchemyError
 
     from activities.ledger.store import Ledger, LedgerError
 
+    url = cfg.database_url.get_secret_value()
     try:
-        ledger = Ledger(cfg.database_url.get_secret_value())
+        parsed = make_url(url)
+    except Exception:  # Ledger below says what is wrong with it
+        parsed = None
+    where = "VIGIE_DATABASE_URL"
+    if parsed is not None and parsed.get_backend_name() == "sqlite" and parsed.database:
+        path = Path(parsed.database).resolve()
+        where = f"{path} (VIGIE_DATABASE_URL)"
+        if not path.exists():  # read only: never made here, empty, as if nothing happened
+            fail(
+                f"no ledger at {where}: a relative path is read from the current directory; "
+                "run from the folder the worker runs in, or set VIGIE_DATABASE_URL",
+                2,
+            )
+    elif parsed is not None:
+        where = f"{parsed.render_as_string(hide_password=True)} (VIGIE_DATABASE_URL)"
+    try:
+        ledger = Ledger(url)
     except LedgerError as exc:
         fail(str(exc), 2)
     try:
@@ -72,7 +90,7 @@ def _ledger(cfg: Settings) -> Ledger:
     if found != latest:
         ledger.close()
         fail(
-            f"the ledger at VIGIE_DATABASE_URL is at schema {found}, not {latest}: "
+            f"the ledger at {where} is at schema {found}, not {latest}: "
             "run `vigie ledger migrate` (the worker does it at start)"
         )
     return ledger
