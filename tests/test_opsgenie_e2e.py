@@ -347,3 +347,24 @@ async def test_cli_incident_gets_an_alert_and_its_acknowledgement(stack: Stack) 
     assert len(await runs_listed(stack, incident)) == 1
     view = await stack.status_when(incident, lambda v: v.status == "in_progress")
     assert not any(e.kind in ("refused", "alert_failed") for e in view.timeline), view.timeline
+
+
+async def test_a_level_the_alert_does_not_name_is_asked_for(stack: Stack) -> None:
+    """A tag `sl:platinum` (no such level) opens the incident at the default level, as an
+    alert without one does: the incident manager is told to ask for it instead of reading
+    bronze deadlines as the customer's. A level named later is no longer asked for."""
+    alert = f"typo-level-{uuid.uuid4().hex[:8]}"
+    create = fixture("create", alert)
+    create["alert"] |= {"alias": None, "tags": ["sl:platinum"]}
+    r = await stack.deliver(create)
+    assert r.json()["result"] == "started", r.text
+    incident = r.json()["incident"]
+    view = await stack.status_when(incident, lambda v: bool(v.timeline))
+    assert view.service_level == "bronze" and "service_level" in view.missing_fields, view
+    opened = view.timeline[0].text
+    assert "Informations manquantes à demander : " in opened and "niveau de service" in opened
+    await stack.client.get_workflow_handle(incident).execute_update(
+        "recategorize", {"by": "im", "service_level": "gold", "reason": "gold contract"}
+    )
+    view = await stack.status_when(incident, lambda v: v.service_level == "gold")
+    assert "service_level" not in view.missing_fields, view.missing_fields

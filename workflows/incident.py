@@ -161,6 +161,9 @@ PATCH_CREATE_COMPLETES = "late-create-completes"
 # down) counts from its start: its ticket time, what lists show (patch ticket-at-start).
 TICKET_AT_START_AFTER = timedelta(seconds=1)
 PATCH_TICKET_AT_START = "ticket-at-start"
+# An incident whose sender named no service level it knows (none, or a tag such as
+# `sl:platinum`) lists it among the information to ask for: the default level was taken.
+PATCH_LEVEL_ASKED = "defaulted-level-asked"
 # A deadline timer wakes this much before the deadline and re-arms on the time left, so that
 # a task that waited in a busy worker does not push the deadline back.
 WAKE_EARLY = timedelta(seconds=30)
@@ -403,6 +406,8 @@ class IncidentWorkflow(Operations[IncidentView]):
             missing.append("priority")
         if not input.requesters:
             missing.append("requesters")
+        if input.service_level_defaulted and versions.patched(PATCH_LEVEL_ASKED):
+            missing.append("service_level")
         opened_at = now
         notes: list[str] = []
         if input.t0 is not None:
@@ -767,6 +772,8 @@ class IncidentWorkflow(Operations[IncidentView]):
     def _apply_recategorize(self, input: RecategorizeInput) -> None:
         if input.service_level:
             self.state.service_level_defaulted = False  # named now
+            s = self.state
+            s.missing_fields = [f for f in s.missing_fields if f != "service_level"]
         before = f"{self.state.priority} {self.state.service_level}"
         priority, level = self._new_class(input)
         self._reclassify(priority, level)

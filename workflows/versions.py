@@ -76,6 +76,7 @@ SINCE_BASELINE: tuple[str, ...] = (
     "crisis-alerts-closed",
     "unknown-signals-refused",
     "member-added-once",
+    "defaulted-level-asked",
 )
 
 # Patches that new workflows no longer take (the worker's patch gate refuses them); their code
