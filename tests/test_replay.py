@@ -274,6 +274,8 @@ def test_histories_are_stored() -> None:
         "incident_lifecycle_u2026_12_01",
         # a crisis member added again by Signal: refused
         "crisis_member_once_x2026_12_01",
+        # an incident at the default service level: the level asked for until named
+        "incident_level_asked_a2026_12_01",
     }
 
 
