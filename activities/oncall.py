@@ -46,7 +46,11 @@ class OnCallActivities:
         try:
             timeline = await self._schedules.timeline(input.schedule, input.start, input.end)
         except OpsgenieError as exc:
-            raise failure(exc, f"{exc}: {_advice(exc.status)}") from exc
+            refused = failure(exc, str(exc))
+            refused_with_advice = ApplicationError(
+                refused.message, _advice(exc.status), type=refused.type, non_retryable=True
+            )
+            raise refused_with_advice from exc
         except OpsgenieUnavailable as exc:
             raise failure(exc, str(exc)) from exc
         cycle = Cycle(start=input.start, end=input.end, due=input.start)
@@ -93,8 +97,9 @@ class OnCallActivities:
 
 
 def _advice(status: int) -> str:
+    """What to check, as a code the readiness mail tells in its language."""
     if status in (401, 403):
-        return "check the API key (or JSM user and token) and that it may read schedules"
+        return "credentials"
     if status == 404:
-        return "check the schedule's name (or id) in the policy's [[customers]] schedules"
-    return "check the schedule in the policy's [[customers]] schedules"
+        return "name"
+    return "schedule"

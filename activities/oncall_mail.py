@@ -27,6 +27,11 @@ WORDING: dict[str, dict[str, str]] = {
         "gap": "{schedule} : personne d'astreinte du {start} au {end}",
         "empty": "{schedule} : la rotation « {rotation} » est vide",
         "error": "{schedule} : planning illisible ({error})",
+        "advice.credentials": "vérifiez la clé d'API (ou l'utilisateur et le jeton JSM) et "
+        "son droit de lire les plannings",
+        "advice.name": "vérifiez le nom (ou l'identifiant) du planning dans les [[customers]] "
+        "de la politique",
+        "advice.schedule": "vérifiez le planning dans les [[customers]] de la politique",
         "covered": "{schedule} : complet",
         "footer.gaps": "Vérifié le {checked}. Ce point est renvoyé chaque jour jusqu'à ce que "
         "les astreintes soient complètes.",
@@ -44,6 +49,10 @@ WORDING: dict[str, dict[str, str]] = {
         "gap": "{schedule}: nobody on call from {start} to {end}",
         "empty": "{schedule}: rotation “{rotation}” is empty",
         "error": "{schedule}: the schedule could not be read ({error})",
+        "advice.credentials": "check the API key (or JSM user and token) and that it may "
+        "read schedules",
+        "advice.name": "check the schedule's name (or id) in the policy's [[customers]]",
+        "advice.schedule": "check the schedule in the policy's [[customers]]",
         "covered": "{schedule}: complete",
         "footer.gaps": "Checked on {checked}. This is sent again every day until the on-call "
         "rotations are complete.",
@@ -57,7 +66,10 @@ def report_lines(report: ScheduleReport, language: str, timezone: str) -> list[s
     """What one schedule looks like, one line per gap, empty rotation or error."""
     words, name = WORDING[language], report.schedule
     if report.error is not None:
-        return [words["error"].format(schedule=name, error=report.error)]
+        error = report.error
+        if report.advice is not None:
+            error += f"{' :' if language == 'fr' else ':'} {words['advice.' + report.advice]}"
+        return [words["error"].format(schedule=name, error=error)]
     lines = [
         words["gap"].format(
             schedule=name,

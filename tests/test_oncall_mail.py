@@ -26,6 +26,7 @@ REPORTS = [
     ),
     ScheduleReport(schedule="astreinte_n2", empty_rotations=["Nuit"]),
     ScheduleReport(schedule="dba", error="HTTP 503: Service Unavailable"),
+    ScheduleReport(schedule="nosuch", error="HTTP 404: Schedule not found", advice="name"),
     ScheduleReport(schedule="reseau"),
 ]
 
@@ -71,6 +72,8 @@ def test_the_gaps_mail_in_french() -> None:
         "au 09/12/2026 08:00 CET",
         "- astreinte_n2 : la rotation « Nuit » est vide",
         "- dba : planning illisible (HTTP 503: Service Unavailable)",
+        "- nosuch : planning illisible (HTTP 404: Schedule not found : vérifiez le nom (ou "
+        "l'identifiant) du planning dans les [[customers]] de la politique)",
         "- reseau : complet",
         "",
         "Vérifié le 05/12/2026 08:00 CET. Ce point est renvoyé chaque jour jusqu'à ce que les "
@@ -92,7 +95,7 @@ def test_past_the_deadline_the_mail_says_it_is_late() -> None:
 
 
 def test_the_complete_mail_in_english() -> None:
-    message = render(language="en", verdict="complete", reports=[REPORTS[3]], thread_key=None)
+    message = render(language="en", verdict="complete", reports=[REPORTS[-1]], thread_key=None)
     assert message["Subject"] == (
         "[oncall-client] On-call complete for the cycle of 2026-12-07 08:00 CET"
     )

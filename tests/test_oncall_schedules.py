@@ -262,7 +262,7 @@ async def test_timeline_activity_refusal_is_final_and_says_what_to_check() -> No
             TimelineInput(schedule=WatchedSchedule(name="typo"), start=START, end=END),
         )
     assert caught.value.non_retryable and caught.value.type == "OpsgenieRejected"
-    assert "check the schedule's name" in caught.value.message
+    assert caught.value.details == ("name",)  # the mail says what to check, in its language
 
 
 async def test_timeline_activity_returns_the_gaps_not_the_timeline() -> None:

@@ -48,6 +48,11 @@ class Gap(BaseModel):
     end: datetime
 
 
+# What to check when a schedule refused to be read: the API credentials, its name, the entry.
+Advice = Literal["credentials", "name", "schedule"]
+ADVICE: tuple[Advice, ...] = ("credentials", "name", "schedule")
+
+
 class ScheduleReport(BaseModel):
     """What one schedule looks like for the cycle, or why it could not be read."""
 
@@ -55,6 +60,9 @@ class ScheduleReport(BaseModel):
     gaps: list[Gap] = []
     empty_rotations: list[str] = []
     error: str | None = Field(default=None, description="Why the timeline could not be read")
+    advice: Advice | None = Field(
+        default=None, description="What to check when the schedule refused to be read"
+    )
 
     @property
     def covered(self) -> bool:

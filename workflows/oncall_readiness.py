@@ -27,6 +27,8 @@ with workflow.unsafe.imports_passed_through():
     from workflows import versions
     from workflows.matrix import EscalationMatrix
     from workflows.oncall_gaps import (
+        ADVICE,
+        Advice,
         Cycle,
         ScheduleReport,
         Verdict,
@@ -85,6 +87,14 @@ def _reason(exc: ActivityError) -> str:
     if isinstance(cause, ApplicationError):
         return cause.message
     return str(cause or exc)
+
+
+def _advice(exc: ActivityError) -> Advice | None:
+    """What to check, when the schedule API refused the read and said what to look at."""
+    cause = exc.cause
+    if isinstance(cause, ApplicationError) and cause.details:
+        return next((a for a in ADVICE if a == cause.details[0]), None)
+    return None
 
 
 def recipients(customer: Customer, matrix: EscalationMatrix | None) -> list[str]:
@@ -163,7 +173,7 @@ class OnCallReadinessWorkflow:
                 summary=f"timeline {schedule.name}"[:200],
             )
         except ActivityError as exc:
-            return ScheduleReport(schedule=schedule.name, error=_reason(exc))
+            return ScheduleReport(schedule=schedule.name, error=_reason(exc), advice=_advice(exc))
         if result.report is None:
             return ScheduleReport(schedule=schedule.name, error=result.skipped or "not read")
         return result.report
