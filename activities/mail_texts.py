@@ -177,8 +177,8 @@ WORDING: dict[str, dict[str, Wording]] = {
         },
         "p1_status_reminder": {
             "subject": "Point de situation sans nouvelle",
-            "headline": "Rien n'a été consigné depuis le dernier point : add_worklog avant le "
-            "prochain.",
+            "headline": "Rien n'a été consigné depuis le dernier point : consignez le travail "
+            "en cours (vigie add-worklog, ou l'opération add_worklog) avant le prochain.",
         },
     },
     "en": {
@@ -252,7 +252,8 @@ WORDING: dict[str, dict[str, Wording]] = {
         },
         "p1_status_reminder": {
             "subject": "Status with no news",
-            "headline": "Nothing was logged since the last status: add_worklog before the next.",
+            "headline": "Nothing was logged since the last status: log the work in progress "
+            "(vigie add-worklog, or the add_worklog operation) before the next.",
         },
     },
 }
