@@ -368,3 +368,21 @@ async def test_a_level_the_alert_does_not_name_is_asked_for(stack: Stack) -> Non
     )
     view = await stack.status_when(incident, lambda v: v.service_level == "gold")
     assert "service_level" not in view.missing_fields, view.missing_fields
+
+
+async def test_requesters_that_are_no_addresses_are_told(stack: Stack) -> None:
+    """`"requesters": "not-an-email, rh@example.org"`: the address is kept, and what is no
+    address is told at opening instead of vanishing (the customer would never hear)."""
+    alert = f"bad-requesters-{uuid.uuid4().hex[:8]}"
+    create = fixture("create", alert)
+    create["alert"] |= {"alias": None,
+                        "details": {"requesters": "not-an-email, rh@example.org; @x"}}  # fmt: skip
+    r = await stack.deliver(create)
+    assert r.json()["result"] == "started", r.text
+    view = await stack.status_when(r.json()["incident"], lambda v: len(v.timeline) > 1)
+    assert "rh@example.org" in view.requesters and "not-an-email" not in view.requesters
+    said = [e.text for e in view.timeline if e.sentence == "requesters_unusable"]
+    assert said == [
+        "Demandeurs ignorés, ce ne sont pas des adresses e-mail : not-an-email, @x. Demandez "
+        "les bonnes adresses."
+    ], view.timeline

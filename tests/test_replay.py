@@ -276,6 +276,8 @@ def test_histories_are_stored() -> None:
         "crisis_member_once_x2026_12_01",
         # an incident at the default service level: the level asked for until named
         "incident_level_asked_a2026_12_01",
+        # requesters that are no addresses: told at opening
+        "incident_unusable_requesters_a2026_12_01",
     }
 
 

@@ -164,6 +164,9 @@ PATCH_TICKET_AT_START = "ticket-at-start"
 # An incident whose sender named no service level it knows (none, or a tag such as
 # `sl:platinum`) lists it among the information to ask for: the default level was taken.
 PATCH_LEVEL_ASKED = "defaulted-level-asked"
+# What a sender gave as requesters that is no address is told at opening (it was dropped
+# without a word, and the customer never heard of the incident).
+PATCH_UNUSABLE_REQUESTERS = "unusable-requesters-told"
 # A deadline timer wakes this much before the deadline and re-arms on the time left, so that
 # a task that waited in a busy worker does not push the deadline back.
 WAKE_EARLY = timedelta(seconds=30)
@@ -457,6 +460,9 @@ class IncidentWorkflow(Operations[IncidentView]):
                          error=loaded.error)  # fmt: skip
         elif loaded.warning:  # told by a worker of an earlier release
             self._record("policy_warning", SYSTEM, text=loaded.warning)
+        if input.unusable_requesters and versions.patched(PATCH_UNUSABLE_REQUESTERS):
+            shown = ", ".join(input.unusable_requesters)
+            self._record("note", SYSTEM, "requesters_unusable", addresses=shown)
         for note in notes:
             assert input.t0 is not None
             self._record(

@@ -520,6 +520,10 @@ class IncidentInput(BaseModel):
         description="The sender named no service level: the default was taken, and the "
         "alert's Create, if it comes later, may name it",
     )
+    unusable_requesters: Annotated[list[Name], AfterValidator(at_most(5, "unusable"))] = Field(
+        default=[],
+        description="What the sender gave as requesters that is no address (told at opening)",
+    )
     state: IncidentState | None = None
     customer: Annotated[str, StringConstraints(pattern=CUSTOMER_PATTERN)] | None = Field(
         default=None,

@@ -432,6 +432,12 @@ SENTENCES: dict[str, dict[str, str]] = {
         FR: "Incident enregistré en {priority}, niveau de service {service_level}.",
         EN: "Incident registered as {priority}, service level {service_level}.",
     },
+    "requesters_unusable": {
+        FR: "Demandeurs ignorés, ce ne sont pas des adresses e-mail : {addresses}. Demandez "
+        "les bonnes adresses.",
+        EN: "Requesters ignored, they are no e-mail addresses: {addresses}. Ask for the right "
+        "addresses.",
+    },
     "opened.missing": {
         FR: "Incident ouvert depuis {source} : {priority} {service_level}. "
         "Informations manquantes à demander : {missing}.",

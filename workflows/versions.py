@@ -77,6 +77,7 @@ SINCE_BASELINE: tuple[str, ...] = (
     "unknown-signals-refused",
     "member-added-once",
     "defaulted-level-asked",
+    "unusable-requesters-told",
 )
 
 # Patches that new workflows no longer take (the worker's patch gate refuses them); their code

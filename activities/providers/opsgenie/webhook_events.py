@@ -281,8 +281,20 @@ def _requesters(alert: WebhookAlert, mapping: OpsgenieMapping, created: bool) ->
     ]
     if alert.username and created:
         found.append(alert.username.strip())
-    found = [a for a in found if len(a) <= MAX_EMAIL and EMAIL.match(a)]
+    found = [a for a in found if usable(a)]
     return list(dict.fromkeys(found))[:MAX_REQUESTERS]
+
+
+def usable(address: str) -> bool:
+    return len(address) <= MAX_EMAIL and EMAIL.match(address) is not None
+
+
+def _unusable_requesters(alert: WebhookAlert, mapping: OpsgenieMapping) -> list[str]:
+    """What the ``requesters`` detail holds that is no address (``rh@`` say), as one line
+    each: the incident tells it, so that someone asks for the right address."""
+    given = re.split(r"[,;\s]+", alert.details.get(mapping.requester_detail, ""))
+    wrong = [clip(one_line(a), 80) for a in given if a.strip() and not usable(a.strip())]
+    return list(dict.fromkeys(w for w in wrong if w))[:5]
 
 
 def _name(value: str | None) -> str | None:
@@ -315,6 +327,7 @@ def start_input(
         description=alert.description or None,
         application=_name(alert.details.get(mapping.application_detail)) or alert.entity or None,
         requesters=_requesters(alert, mapping, created),
+        unusable_requesters=_unusable_requesters(alert, mapping),
         details=details,
         t0=t0,
         source="opsgenie",
