@@ -322,7 +322,7 @@ def list_(
     title; times in ISO 8601), ids always whole. --json for scripts."""
     query = listing.incident_query(status, priority, service_level, breached)
 
-    async def action(client: Client, _cfg: Settings) -> tuple[list[dict[str, Any]], int]:
+    async def action(client: Client, _cfg: Settings) -> tuple[list[dict[str, Any]], int | None]:
         rows = await listing.list_rows(client, query, limit, listing.incident_row)
         return rows, await listing.matched(client, query, len(rows), limit)
 

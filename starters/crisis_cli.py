@@ -154,7 +154,7 @@ def list_crises(
     started, title), ids always whole. --json for scripts."""
     query = listing.crisis_query(status)
 
-    async def action(client: Client, _cfg: Settings) -> tuple[list[dict[str, Any]], int]:
+    async def action(client: Client, _cfg: Settings) -> tuple[list[dict[str, Any]], int | None]:
         rows = await listing.list_rows(client, query, limit, listing.crisis_row)
         return rows, await listing.matched(client, query, len(rows), limit)
 

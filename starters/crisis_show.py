@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from rich.console import Console
+from rich.style import Style
 from rich.table import Table
 from rich.text import Text
 
@@ -135,7 +136,7 @@ def print_terminal(view: CrisisView, console: Console) -> None:
     console.print(Text(f"T0: {when(view.t0)} · incident: {incident}"), overflow="fold")
     if view.conference:  # never broken by the console: a broken link joins another room
         url = view.conference.url
-        console.print(Text.assemble("conference: ", (url, f"link {url}")), soft_wrap=True)
+        console.print(Text.assemble("conference: ", (url, Style(link=url))), soft_wrap=True)
     console.print(Text(f"DRP: {drp_line(view)}"))
     for v in view.validations:
         console.print(Text(f"validation: {validation_line(v, when)}"), overflow="fold")

@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 from temporalio.client import Client, WorkflowExecution
+from temporalio.service import RPCError
 
 from starters.cli_support import err, out
 from workflows.search import (
@@ -131,12 +132,15 @@ async def list_rows(
     return rows
 
 
-async def matched(client: Client, query: str, shown: int, limit: int) -> int:
+async def matched(client: Client, query: str, shown: int, limit: int) -> int | None:
     """How many workflows the query matches: counted by the server when the list stopped at
-    ``limit``, so that the footer can say how many were left out."""
+    ``limit``, so that the footer can say how many were left out (None: it could not)."""
     if shown < limit:
         return shown
-    return (await client.count_workflows(query)).count
+    try:
+        return (await client.count_workflows(query)).count
+    except RPCError:  # a visibility store that cannot count: the rows are still shown
+        return None
 
 
 def iso(value: Any) -> str:

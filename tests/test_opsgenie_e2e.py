@@ -363,11 +363,14 @@ async def test_a_level_the_alert_does_not_name_is_asked_for(stack: Stack) -> Non
     assert view.service_level == "bronze" and "service_level" in view.missing_fields, view
     opened = view.timeline[0].text
     assert "Informations manquantes à demander : " in opened and "niveau de service" in opened
+    # The default turns out right: naming it confirms it (a change of class it is not).
     await stack.client.get_workflow_handle(incident).execute_update(
-        "recategorize", {"by": "im", "service_level": "gold", "reason": "gold contract"}
+        "recategorize", {"by": "im", "service_level": "bronze", "reason": "bronze contract"}
     )
-    view = await stack.status_when(incident, lambda v: v.service_level == "gold")
-    assert "service_level" not in view.missing_fields, view.missing_fields
+    view = await stack.status_when(incident, lambda v: "service_level" not in v.missing_fields)
+    assert view.service_level == "bronze" and view.timeline[-1].sentence == "level_confirmed"
+    assert view.timeline[-1].text == "Niveau de service confirmé : Bronze."
+    assert not any(e.kind == "recategorized" for e in view.timeline)
 
 
 async def test_requesters_that_are_no_addresses_are_told(stack: Stack) -> None:

@@ -271,7 +271,7 @@ def test_histories_are_stored() -> None:
         # the same crisis under the code before: its alerts stay open, nothing more is asked
         "crisis_mail_down_closed_o2026_12_01",
         # a Signal under a name no operation has: recorded as refused
-        "incident_lifecycle_u2026_12_01",
+        "incident_lifecycle_v2026_12_01",
         # a crisis member added again by Signal: refused
         "crisis_member_once_x2026_12_01",
         # an incident at the default service level: the level asked for until named

@@ -766,6 +766,8 @@ class IncidentWorkflow(Operations[IncidentView]):
     def _check_recategorize(self, input: RecategorizeInput) -> None:
         self._require("recategorize", ACTIVE)
         priority, level = self._new_class(input)
+        if self._confirms_level(input, priority, level):
+            return
         if (priority, level) == (self.state.priority, self.state.service_level):
             raise Refused(
                 f"cannot recategorize: the incident is already {priority} {level}",
@@ -775,7 +777,26 @@ class IncidentWorkflow(Operations[IncidentView]):
     def _new_class(self, input: RecategorizeInput) -> tuple[Priority, Any]:
         return new_class(self.state, self.policy, input)
 
+    def _confirms_level(self, input: RecategorizeInput, priority: Priority, level: Any) -> bool:
+        """The same class, naming the service level the incident took by default while it
+        is asked for: the level is confirmed (only asked for under defaulted-level-asked)."""
+        s = self.state
+        return (
+            input.service_level is not None
+            and "service_level" in s.missing_fields
+            and (priority, level) == (s.priority, s.service_level)
+        )
+
+    def _level_confirmed(self, by: str) -> None:
+        s = self.state
+        s.service_level_defaulted = False
+        s.missing_fields = [f for f in s.missing_fields if f != "service_level"]
+        self._record("level_confirmed", by, service_level=s.service_level)
+
     def _apply_recategorize(self, input: RecategorizeInput) -> None:
+        if self._confirms_level(input, *self._new_class(input)):
+            self._level_confirmed(input.by)
+            return
         if input.service_level:
             self.state.service_level_defaulted = False  # named now
             s = self.state
@@ -820,6 +841,8 @@ class IncidentWorkflow(Operations[IncidentView]):
         if s.status not in ACTIVE:
             return
         level = input.service_level
+        if level == s.service_level and "service_level" in s.missing_fields:
+            self._level_confirmed(input.by)  # the Create names the level it took by default
         new_level = level if s.service_level_defaulted and level != s.service_level else None
         added = list(dict.fromkeys(r for r in input.requesters if r not in s.requesters))
         if (new_level or added) and versions.patched(PATCH_CREATE_COMPLETES):

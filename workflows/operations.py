@@ -223,9 +223,9 @@ class Operations(Generic[ViewT]):
     async def _run_unknown_signal(
         self, name: str, args: Sequence[RawValue], known: Sequence[str]
     ) -> None:
+        await wait_until(lambda: self._state is not None)
         if not versions.patched(PATCH_UNKNOWN_SIGNALS):
             return  # older code left it unread
-        await wait_until(lambda: self._state is not None)
         raw: Any = None
         if len(args) == 1:
             try:

@@ -432,6 +432,10 @@ SENTENCES: dict[str, dict[str, str]] = {
         FR: "Incident enregistré en {priority}, niveau de service {service_level}.",
         EN: "Incident registered as {priority}, service level {service_level}.",
     },
+    "level_confirmed": {
+        FR: "Niveau de service confirmé : {service_level}.",
+        EN: "Service level confirmed: {service_level}.",
+    },
     "requesters_unusable": {
         FR: "Demandeurs ignorés, ce ne sont pas des adresses e-mail : {addresses}. Demandez "
         "les bonnes adresses.",
