@@ -389,7 +389,7 @@ async def run_drill(client: Client, cfg: Settings, speed: float, title: str | No
     policy's language; every mail says it is a drill."""
     said = DRILL_TEXTS[load_policy(cfg.config_dir).notifications.language]
     title = title or said["title"]
-    crisis_id = f"crisis-drill-{datetime.now(business_zone()):%Y%m%d-%H%M%S}"
+    crisis_id = f"{listing.DRILL_PREFIX}{datetime.now(business_zone()):%Y%m%d-%H%M%S}"
     handle = await client.start_workflow(
         CrisisWorkflow.run,
         CrisisInput(title=title, criterion="other", opened_by=said["by"], time_scale=speed),

@@ -104,9 +104,16 @@ async def incident_row(execution: WorkflowExecution) -> dict[str, Any]:
     }
 
 
+DRILL_PREFIX = "crisis-drill-"  # the ids `vigie drill` gives
+
+
 async def crisis_row(execution: WorkflowExecution) -> dict[str, Any]:
+    """A drill says so in its title: at night, an active "application principale
+    indisponible" would otherwise read as a real crisis."""
     attributes = execution.typed_search_attributes
     level = attributes.get(CRISIS_LEVEL)
+    drill = execution.id.startswith(DRILL_PREFIX)
+    title = await _title(execution)
     return {
         "crisis": execution.id,
         "status": str(attributes.get(CRISIS_STATUS) or "?"),
@@ -114,7 +121,8 @@ async def crisis_row(execution: WorkflowExecution) -> dict[str, Any]:
         "next_due": attributes.get(NEXT_DUE),
         "t0": await _t0(execution, start_is_t0=False),
         "started": execution.start_time,
-        "title": await _title(execution),
+        "title": f"drill: {title}" if drill else title,
+        "drill": drill,
     }
 
 

@@ -186,6 +186,16 @@ async def test_drill_runs_the_whole_chronogram(
     drill = err.split("drill ", 1)[1].split()[0]
     described = await dev_env.client.get_workflow_handle(drill).describe()
     assert described.raw_description.workflow_execution_info.priority.priority_key == 0
+    # A list says which crises are drills.
+    for _ in range(50):  # visibility follows the writes
+        code, out, _ = await invoke(env, "crisis", "list", "--json")
+        rows = {r["crisis"]: r for r in json.loads(out)}
+        if drill in rows and rows[drill]["status"] == "rex_submitted":
+            break
+        await asyncio.sleep(0.2)
+    assert rows[drill]["drill"] is True, rows[drill]
+    assert rows[drill]["title"] == "drill: application principale indisponible"
+    assert not any(r["drill"] for k, r in rows.items() if k != drill)
 
 
 async def test_crisis_open_refuses_a_t0_it_could_not_run_from() -> None:
