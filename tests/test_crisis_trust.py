@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import asyncio
 from datetime import timedelta
+from typing import Any
 
 import httpx
 import pytest
 from pydantic import SecretStr
-from temporalio.client import WorkflowFailureError
+from temporalio.client import WorkflowFailureError, WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
 from activities.providers.opsgenie.client import OpsgenieApi, OpsgenieConfig
@@ -205,6 +206,18 @@ async def test_a_breached_resolution_deadline_escalates_once(
 MAIL = CrisisInput(title="Exchange down", mail_system_affected=True, opened_by="im")
 
 
+async def carried_by_alerts(crisis: WorkflowHandle[Any, Any]) -> list[str]:
+    """The keys of the notifications that went out as Opsgenie alerts, once all are out."""
+
+    async def carried() -> list[str]:
+        view = await crisis_status(crisis)
+        keys = [n.key for n in view.notifications if n.channel == "opsgenie"]
+        assert keys and not view.mails_pending, view.notifications
+        return keys
+
+    return await assert_eventually(carried, handle=crisis)
+
+
 def opsgenie_standin() -> tuple[OpsgenieStandIn, OpsgenieApi]:
     """The dev stack's Opsgenie stand-in, and a client that reaches it in process."""
     standin = OpsgenieStandIn()
@@ -290,14 +303,7 @@ async def test_alerts_opsgenie_never_takes_back_are_named_after_an_hour_each(
     client = skipping_env.client
     async with build_worker(client, settings, alert_api=api):
         crisis = await start_crisis(client, settings.task_queue, "crisis-alerts-down", MAIL)
-
-        async def carried() -> list[str]:
-            view = await crisis_status(crisis)
-            keys = [n.key for n in view.notifications if n.channel == "opsgenie"]
-            assert keys and not view.mails_pending, view.notifications
-            return keys
-
-        keys = await assert_eventually(carried, handle=crisis)
+        keys = await carried_by_alerts(crisis)
         standin.faults = [503] * 100_000
         await crisis.execute_update(CrisisWorkflow.confirm_nominal, ConfirmNominalInput(by="n1"))
         await crisis.execute_update(
@@ -338,14 +344,7 @@ async def test_a_crisis_cancelled_with_opsgenie_down_names_its_alerts_and_ends(
     client = skipping_env.client
     async with build_worker(client, settings, alert_api=api):
         crisis = await start_crisis(client, settings.task_queue, "crisis-alerts-cancel", MAIL)
-
-        async def carried() -> list[str]:
-            view = await crisis_status(crisis)
-            keys = [n.key for n in view.notifications if n.channel == "opsgenie"]
-            assert keys and not view.mails_pending, view.notifications
-            return keys
-
-        keys = await assert_eventually(carried, handle=crisis)
+        keys = await carried_by_alerts(crisis)
         standin.faults = [503] * 100_000
         await crisis.cancel()
         await advance(skipping_env, timedelta(minutes=11))
