@@ -31,6 +31,11 @@ from workflows.texts import KNOWN_RULES
 from workflows.waiting import wait_until
 
 PATCH_INPUT_LIMITS = "input-limits"
+# What the Web UI shows beside the catch-all Signal handler (a blank name in its list).
+UNKNOWN_SIGNAL = (
+    "Not an operation: a Signal under any other name is recorded as refused, with the name "
+    "meant. Pick one of the operations."
+)
 # A Signal no handler takes is recorded as refused (older code left it unread).
 PATCH_UNKNOWN_SIGNALS = "unknown-signals-refused"
 SYSTEM = "vigie"
@@ -138,7 +143,9 @@ def operations(view: type, table: Sequence[Operation]) -> Callable[[W], W]:
 
     def decorate(cls: W) -> W:
         handlers = {
-            "_unknown_signal": workflow.signal(dynamic=True)(unknown_signal),
+            "_unknown_signal": workflow.signal(dynamic=True, description=UNKNOWN_SIGNAL)(
+                unknown_signal
+            ),
             **{a: h for op in table for a, h in _handlers(op, view).items()},
         }
         for attribute, handler in handlers.items():
