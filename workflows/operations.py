@@ -33,8 +33,8 @@ from workflows.waiting import wait_until
 PATCH_INPUT_LIMITS = "input-limits"
 # What the Web UI shows beside the catch-all Signal handler (a blank name in its list).
 UNKNOWN_SIGNAL = (
-    "Not an operation: a Signal under any other name is recorded as refused, with the name "
-    "meant. Pick one of the operations."
+    "Not an operation. A name typed under Custom that is no operation is recorded as refused, "
+    "with the name meant. Pick an operation below."
 )
 # A Signal no handler takes is recorded as refused (older code left it unread).
 PATCH_UNKNOWN_SIGNALS = "unknown-signals-refused"
