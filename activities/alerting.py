@@ -87,7 +87,7 @@ class AlertActivities:
             outcome = await self._api.wait_for(request_id)
         except OpsgenieError as exc:
             raise ApplicationError(
-                f"{provider} refused {input.command.action}: {exc}",
+                f"{exc} ({provider})",  # the action is named by the timeline's sentence
                 type="OpsgenieRejected",
                 non_retryable=True,
             ) from exc
@@ -107,7 +107,7 @@ class AlertActivities:
             ) from exc
         if not outcome.success:
             raise ApplicationError(
-                f"{provider} could not {input.command.action}: {outcome.status}",
+                f"{outcome.status} ({provider})",
                 type="OpsgenieRejected",
                 non_retryable=True,
             )
