@@ -27,7 +27,6 @@ from starters.cli_support import (
     fail,
     operator_name,
     parse_instant,
-    refuse_if_stuck,
     run_with_client,
     settings,
     show_direction_controls,
@@ -293,7 +292,6 @@ def status(incident_id: IncidentId, as_json: AsJson = False, wait: Wait = 10) ->
     task waiting in a backlog): the state it last published to Temporal, exit status 3."""
 
     async def action(client: Client, _cfg: Settings) -> IncidentView | dict[str, Any]:
-        await refuse_if_stuck(client, incident_id)
         return await said_or_published(
             client, incident_id, IncidentWorkflow.status, wait, listing.incident_row
         )

@@ -18,7 +18,7 @@ from pydantic import BaseModel, ValidationError
 from pydantic_settings import SettingsError
 from rich.console import Console
 from rich.text import Text
-from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.client import Client, WorkflowExecutionDescription, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.runtime import Runtime
 from temporalio.service import RPCError, RPCStatusCode
@@ -209,10 +209,12 @@ def run_with_client(action: Callable[[Client, Settings], Awaitable[T]]) -> T:
     return asyncio.run(main())
 
 
-async def refuse_if_stuck(client: Client, workflow_id: str) -> None:
+async def refuse_if_stuck(
+    client: Client, workflow_id: str, described: WorkflowExecutionDescription | None = None
+) -> None:
     """Says at once that a workflow is stuck (its workflow task keeps failing), rather than
     letting its query wait and time out; exit status 1."""
-    found = await stuck(client, workflow_id)
+    found = await stuck(client, workflow_id, described)
     if found is not None:
         fail(
             f"{workflow_id} is stuck: its workflow task failed {found.failures} times in a "

@@ -24,7 +24,6 @@ from starters.cli_support import (
     fail,
     out,
     parse_instant,
-    refuse_if_stuck,
     run_with_client,
     when,
 )
@@ -173,7 +172,6 @@ def crisis_status(crisis_id: CrisisId, as_json: AsJson = False, wait: Wait = 10)
     exit status 3."""
 
     async def action(client: Client, _cfg: Settings) -> CrisisView | dict[str, Any]:
-        await refuse_if_stuck(client, crisis_id)
         return await said_or_published(
             client, crisis_id, CrisisWorkflow.status, wait, listing.crisis_row
         )

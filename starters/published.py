@@ -24,14 +24,15 @@ from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
 from temporalio.client import (
     Client,
     WorkflowExecution,
+    WorkflowExecutionDescription,
     WorkflowExecutionStatus,
     WorkflowQueryFailedError,
 )
 from temporalio.service import RPCError
 
-from starters.cli_support import err, fail, out
+from starters.cli_support import err, fail, out, refuse_if_stuck
 from starters.listing import cell, iso
-from starters.queries import NoAnswer, ask_within
+from starters.queries import NoAnswer, ask_within, described_or_none
 from workflows.search import SLA_BREACHED
 
 T = TypeVar("T")
@@ -50,14 +51,14 @@ async def answer_or_published(
     query: Callable[[Any], T],
     wait: float,
     row: Row,
+    described: WorkflowExecutionDescription | None = None,
 ) -> T | dict[str, Any]:
     """The answer to ``query`` (a workflow's query method, e.g. ``IncidentWorkflow.status``)
     within about ``wait`` seconds; else what the workflow published. At once when no worker
-    polled the workflow's task queue lately: no one could answer."""
-    try:
-        queue = (await client.get_workflow_handle(workflow_id).describe()).task_queue
-    except RPCError:
-        queue = None  # unknown workflow or unreachable server: the query says which
+    polled the workflow's task queue lately: no one could answer. ``described``: the
+    workflow as described already (else asked here)."""
+    described = described or await described_or_none(client, workflow_id)
+    queue = described.task_queue if described is not None else None
     if queue is not None and await poll_times(client, queue) == []:
         reason = f"no worker polled task queue {queue} in the last minutes"
         return await published(client, workflow_id, reason, row)
@@ -80,21 +81,21 @@ async def said_or_published(
     wait: float,
     row: Row,
 ) -> T | dict[str, Any]:
-    """``answer_or_published`` for the CLI: a query the workflow refuses is said in one line
-    (exit status 1); the id of another kind of workflow (a crisis's for ``vigie status``) is
-    refused with the command that shows it (exit status 2)."""
-    await refuse_other_kind(client, workflow_id, query.__qualname__.split(".")[0])
+    """``answer_or_published`` for the CLI, the workflow described once: a stuck workflow
+    is said at once (exit status 1, ``refuse_if_stuck``); the id of another kind of workflow
+    (a crisis's for ``vigie status``) is refused with the command that shows it (exit status
+    2); a query the workflow refuses is said in one line (exit status 1)."""
+    described = await described_or_none(client, workflow_id)
+    if described is not None:
+        refuse_other_kind(workflow_id, described.workflow_type, query.__qualname__.split(".")[0])
+        await refuse_if_stuck(client, workflow_id, described)
     try:
-        return await answer_or_published(client, workflow_id, query, wait, row)
+        return await answer_or_published(client, workflow_id, query, wait, row, described)
     except WorkflowQueryFailedError as exc:
         fail(await unanswered(client, workflow_id, exc.message))
 
 
-async def refuse_other_kind(client: Client, workflow_id: str, expected: str) -> None:
-    try:
-        found = (await client.get_workflow_handle(workflow_id).describe()).workflow_type
-    except RPCError:
-        return  # unknown workflow or unreachable server: the query says which
+def refuse_other_kind(workflow_id: str, found: str, expected: str) -> None:
     if found == expected:
         return
     command = SHOWN_BY.get(found)

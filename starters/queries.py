@@ -17,7 +17,7 @@ from typing import TypeVar
 from temporalio.api.common.v1 import WorkflowExecution
 from temporalio.api.enums.v1 import EventType
 from temporalio.api.workflowservice.v1 import GetWorkflowExecutionHistoryReverseRequest
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowExecutionDescription
 from temporalio.service import RPCError, RPCStatusCode
 
 from workflows.limits import clip, one_line
@@ -93,13 +93,26 @@ class Stuck:
     reason: str
 
 
-async def stuck(client: Client, workflow_id: str) -> Stuck | None:
-    """Whether the workflow's current task has failed ``STUCK_AFTER`` times or more, with
-    the last failure recorded in its history. None when it is not, or cannot be told."""
+async def described_or_none(
+    client: Client, workflow_id: str
+) -> WorkflowExecutionDescription | None:
+    """The workflow as the server describes it; None when unknown or unreachable (the query
+    that follows says which)."""
     try:
-        described = await client.get_workflow_handle(workflow_id).describe()
+        return await client.get_workflow_handle(workflow_id).describe()
     except RPCError:
-        return None  # unknown or unreachable: the query that follows says so
+        return None
+
+
+async def stuck(
+    client: Client, workflow_id: str, described: WorkflowExecutionDescription | None = None
+) -> Stuck | None:
+    """Whether the workflow's current task has failed ``STUCK_AFTER`` times or more, with
+    the last failure recorded in its history. None when it is not, or cannot be told.
+    ``described``: the workflow as described already (else asked here)."""
+    described = described or await described_or_none(client, workflow_id)
+    if described is None:
+        return None
     raw = described.raw_description
     if not raw.HasField("pending_workflow_task"):
         return None
