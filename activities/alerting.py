@@ -126,9 +126,12 @@ class AlertActivities:
             raise failure(exc, str(exc)) from exc
 
 
-def failure(exc: OpsgenieError | OpsgenieUnavailable, message: str) -> ApplicationError:
-    """A refusal is final; an outage is retried, after the delay the server asked for."""
+def failure(
+    exc: OpsgenieError | OpsgenieUnavailable, message: str, *details: str
+) -> ApplicationError:
+    """A refusal is final; an outage is retried, after the delay the server asked for.
+    ``details``: for the workflow, with a refusal (what to check, say)."""
     if isinstance(exc, OpsgenieError):
-        return ApplicationError(message, type="OpsgenieRejected", non_retryable=True)
+        return ApplicationError(message, *details, type="OpsgenieRejected", non_retryable=True)
     delay = timedelta(seconds=exc.retry_after) if exc.retry_after else None
     return ApplicationError(message, type="OpsgenieUnavailable", next_retry_delay=delay)

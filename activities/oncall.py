@@ -46,11 +46,7 @@ class OnCallActivities:
         try:
             timeline = await self._schedules.timeline(input.schedule, input.start, input.end)
         except OpsgenieError as exc:
-            refused = failure(exc, str(exc))
-            refused_with_advice = ApplicationError(
-                refused.message, _advice(exc.status), type=refused.type, non_retryable=True
-            )
-            raise refused_with_advice from exc
+            raise failure(exc, str(exc), _advice(exc.status)) from exc
         except OpsgenieUnavailable as exc:
             raise failure(exc, str(exc)) from exc
         cycle = Cycle(start=input.start, end=input.end, due=input.start)
