@@ -788,19 +788,21 @@ class IncidentWorkflow(Operations[IncidentView]):
         )
 
     def _level_confirmed(self, by: str) -> None:
+        self._level_named()
+        self._record("level_confirmed", by, service_level=self.state.service_level)
+
+    def _level_named(self) -> None:
+        """A service level was named: no longer the default, no longer asked for."""
         s = self.state
         s.service_level_defaulted = False
         s.missing_fields = [f for f in s.missing_fields if f != "service_level"]
-        self._record("level_confirmed", by, service_level=s.service_level)
 
     def _apply_recategorize(self, input: RecategorizeInput) -> None:
         if self._confirms_level(input, *self._new_class(input)):
             self._level_confirmed(input.by)
             return
         if input.service_level:
-            self.state.service_level_defaulted = False  # named now
-            s = self.state
-            s.missing_fields = [f for f in s.missing_fields if f != "service_level"]
+            self._level_named()
         before = f"{self.state.priority} {self.state.service_level}"
         priority, level = self._new_class(input)
         self._reclassify(priority, level)
@@ -920,7 +922,7 @@ class IncidentWorkflow(Operations[IncidentView]):
                 reason = render(f"alert_created.{what}", {}, s.language, "UTC")
                 self._apply_recategorize(change.model_copy(update={"reason": reason}))
         if new_level:
-            s.service_level_defaulted = False  # named by the Create
+            self._level_named()  # by the Create
         told = added[: max(MAX_REQUESTERS - len(s.requesters), 0)]
         if told:
             s.requesters = [*s.requesters, *told]
