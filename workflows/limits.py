@@ -43,6 +43,7 @@ MAX_EMAIL = 254
 MAX_ID = 200
 """Characters in an id taken from outside (an alert id)."""
 MAX_REQUESTERS = 50
+MAX_UNUSABLE = 5  # requester entries that are no address, told at opening
 """Requester addresses on one incident."""
 MAX_DETAILS = 100
 """Detail entries on one incident."""

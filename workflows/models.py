@@ -32,6 +32,7 @@ from workflows.limits import (
     MAX_REQUESTERS,
     MAX_TEXT,
     MAX_TITLE,
+    MAX_UNUSABLE,
     SAFE_ID,
     Email,
     at_most,
@@ -520,7 +521,9 @@ class IncidentInput(BaseModel):
         description="The sender named no service level: the default was taken, and the "
         "alert's Create, if it comes later, may name it",
     )
-    unusable_requesters: Annotated[list[Name], AfterValidator(at_most(5, "unusable"))] = Field(
+    unusable_requesters: Annotated[
+        list[Name], AfterValidator(at_most(MAX_UNUSABLE, "unusable"))
+    ] = Field(
         default=[],
         description="What the sender gave as requesters that is no address (told at opening)",
     )

@@ -36,6 +36,7 @@ from workflows.limits import (
     MAX_REQUESTERS,
     MAX_TEXT,
     MAX_TITLE,
+    MAX_UNUSABLE,
     SAFE_ID,
     T0_EARLIEST,
     T0_LATEST,
@@ -273,28 +274,30 @@ def customer_from_tags(tags: list[str]) -> str | None:
     return None
 
 
+def _listed(alert: WebhookAlert, mapping: OpsgenieMapping) -> list[str]:
+    """The entries of the ``requesters`` detail, as the sender separated them."""
+    return [a for a in re.split(r"[,;\s]+", alert.details.get(mapping.requester_detail, "")) if a]
+
+
+def _usable(address: str) -> bool:
+    return len(address) <= MAX_EMAIL and EMAIL.match(address) is not None
+
+
 def _requesters(alert: WebhookAlert, mapping: OpsgenieMapping, created: bool) -> list[str]:
     """The ``requesters`` detail's addresses, and the alert's creator: the user of a Create
     (the user of any other event is who acted on the alert, not who raised it)."""
-    found = [
-        a.strip() for a in re.split(r"[,;\s]+", alert.details.get(mapping.requester_detail, ""))
-    ]
+    found = _listed(alert, mapping)
     if alert.username and created:
         found.append(alert.username.strip())
-    found = [a for a in found if usable(a)]
+    found = [a for a in found if _usable(a)]
     return list(dict.fromkeys(found))[:MAX_REQUESTERS]
-
-
-def usable(address: str) -> bool:
-    return len(address) <= MAX_EMAIL and EMAIL.match(address) is not None
 
 
 def _unusable_requesters(alert: WebhookAlert, mapping: OpsgenieMapping) -> list[str]:
     """What the ``requesters`` detail holds that is no address (``rh@`` say), as one line
     each: the incident tells it, so that someone asks for the right address."""
-    given = re.split(r"[,;\s]+", alert.details.get(mapping.requester_detail, ""))
-    wrong = [clip(one_line(a), 80) for a in given if a.strip() and not usable(a.strip())]
-    return list(dict.fromkeys(w for w in wrong if w))[:5]
+    wrong = [clip(one_line(a), 80) for a in _listed(alert, mapping) if not _usable(a)]
+    return list(dict.fromkeys(w for w in wrong if w))[:MAX_UNUSABLE]
 
 
 def _name(value: str | None) -> str | None:
