@@ -38,15 +38,17 @@ def compliance_table(view: CrisisView, scale: float | None = None) -> Table:
     table.add_column("step", overflow="fold")
     for header in ("target", "done", "status"):
         table.add_column(header, overflow="fold")
+
+    def shown(at: datetime | None) -> str:
+        return when(at) if scale is None else _offset(view, at, scale)
+
     for m in view.milestones:
         # In the CLI's language, every step; T0+30 tells DNUM of a P1 or of an event.
         step = VALUES["step"][EN].get(shown_step(m.step, view), m.action)
-        if scale is None:
-            table.add_row(step, when(m.due_at), when(m.done_at), m.status)
-        else:
-            table.add_row(
-                step, _offset(view, m.due_at, scale), _offset(view, m.done_at, scale), m.status
-            )
+        target = shown(m.due_at)
+        if m.acts_at is not None:  # a late opening moved it: when the crisis acts on it
+            target += f" → {shown(m.acts_at)}"
+        table.add_row(step, target, shown(m.done_at), m.status)
     return table
 
 
@@ -111,7 +113,7 @@ def print_lines(view: CrisisView) -> None:
     for label, value in fields(view):
         line(label, value)
     for m in view.milestones:
-        line("milestone", m.step, m.due_at, m.done_at, m.status, m.by)
+        line("milestone", m.step, m.due_at, m.done_at, m.status, m.by, m.acts_at)
     for member in view.members:
         line("member", member.name, member.email, member.role, member.permanent,
              member.participating)  # fmt: skip

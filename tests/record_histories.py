@@ -1,4 +1,5 @@
-"""Records workflow histories for the replay tests: ``python -m tests.record_histories TAG``.
+"""Records workflow histories for the replay tests:
+``python -m tests.record_histories TAG [SCENARIO...]`` (every scenario unless named).
 
 Run it before changing workflow code, commit the JSON files it writes to
 ``tests/histories/`` (``<scenario>_<TAG>.json``), and the replay tests then
@@ -320,6 +321,45 @@ async def crisis_drp_late(env: WorkflowEnvironment, queue: str) -> WorkflowHandl
     return handle  # type: ignore[return-value]
 
 
+async def crisis_late_opening(
+    env: WorkflowEnvironment, queue: str
+) -> WorkflowHandle[object, object]:
+    """A major incident qualified late: its crisis opens 2 h 10 after T0, past its cell's
+    target and its incident's resolution deadlines; then the DRP is decided."""
+    from workflows.crisis import CrisisWorkflow
+    from workflows.crisis_models import CrisisInput, DecideDrpInput
+
+    t0 = await env.get_current_time() - timedelta(hours=2, minutes=10)
+    input = CrisisInput(
+        title="Payroll down since this morning",
+        t0=t0,
+        resolution_warning_at=t0 + timedelta(hours=1, minutes=30),
+        resolution_due_at=t0 + timedelta(hours=2),
+    )
+    handle = await started_crisis(env, queue, input)
+    for _ in range(100):
+        try:
+            view = await handle.query(CrisisWorkflow.status)
+        except Exception:
+            view = None  # a query that met the time skipping: asked again
+        opening = view and next(m for m in view.milestones if m.step == "cell_opening")
+        if view and opening and opening.status != "pending" and view.mails_pending == 0:
+            break
+        await asyncio.sleep(0.1)
+    await handle.execute_update(
+        CrisisWorkflow.decide_drp, DecideDrpInput(by="im", activate=False, reason="no site B")
+    )
+    for _ in range(100):
+        try:
+            if (await handle.query(CrisisWorkflow.status)).mails_pending == 0:
+                break
+        except Exception:
+            pass  # a query that met the time skipping: asked again
+        await asyncio.sleep(0.1)
+    await handle.terminate("recorded")
+    return handle  # type: ignore[return-value]
+
+
 async def readiness(env: WorkflowEnvironment, queue: str) -> WorkflowHandle[object, object]:
     """A watch of the coming on-call cycle, checked until it starts (the first run)."""
     handle = await env.client.start_workflow(
@@ -555,7 +595,7 @@ async def review_failed(
     return handle
 
 
-async def main(tag: str) -> None:
+async def main(tag: str, only: list[str]) -> None:
     from temporalio.api.enums.v1 import IndexedValueType
     from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 
@@ -604,10 +644,13 @@ async def main(tag: str) -> None:
                 ("crisis_operator_edges", crisis_operator_edges),
                 ("crisis_drp_late", crisis_drp_late),
                 ("crisis_alerts_closed", crisis_alerts_closed),
+                ("crisis_late_opening", crisis_late_opening),
                 ("incident_recategorized", recategorized),
                 ("incident_back_dated", back_dated),
                 ("service_review_failed", partial(review_failed, settings=settings)),
             ):
+                if only and name not in only:
+                    continue
                 path = HISTORIES / f"{name}_{tag}.json"
                 if path.exists():
                     print(f"kept {path.name}: a stored history is never overwritten")
@@ -620,6 +663,6 @@ async def main(tag: str) -> None:
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 2 or not sys.argv[1].replace("_", "").isalnum():
-        sys.exit("usage: python -m tests.record_histories TAG   (e.g. 2026_11)")
-    asyncio.run(main(sys.argv[1]))
+    if len(sys.argv) < 2 or not sys.argv[1].replace("_", "").isalnum():
+        sys.exit("usage: python -m tests.record_histories TAG [SCENARIO...]   (e.g. 2026_11)")
+    asyncio.run(main(sys.argv[1], sys.argv[2:]))

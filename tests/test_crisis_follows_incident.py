@@ -2,13 +2,16 @@
 
 A parent signalling its child is the mechanism that is right on a real cluster; the
 time-skipping test server cannot run it, so this runs on the dev server with a T0 set
-just under 1 h 30 in the past: the crisis's T0+1 h 30 step falls due seconds later.
+just under 1 h 30 in the past: the crisis's T0+1 h 30 step falls due seconds later. Its
+cell opens at T0+1 h 30 too in these tests: a crisis opened after its cell's target would
+count the DRP decision from its opening (tests/test_crisis_late_opening.py).
 """
 
 from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from temporalio.client import WorkflowQueryFailedError, WorkflowUpdateFailedError
@@ -26,6 +29,15 @@ from workflows.incident import IncidentWorkflow
 from workflows.models import AcknowledgeInput, QualifyP1Input, ReopenInput, ResolveInput
 
 LEAD = timedelta(seconds=20)  # for opening, qualifying, acknowledging and resolving
+
+
+@pytest.fixture(autouse=True)
+def cell_opening_with_the_action_plan(config_dir: Path) -> None:
+    policy = config_dir / "policy.toml"
+    text = policy.read_text(encoding="utf-8")
+    step = 'step = "cell_opening"\nat = "1h"\n'
+    assert step in text
+    policy.write_text(text.replace(step, 'step = "cell_opening"\nat = "90m"\n'), "utf-8")
 
 
 async def test_resolved_incident_stops_the_crisis_escalating_for_lateness(

@@ -66,7 +66,7 @@ def test_a_pipe_gets_fields_then_a_line_per_milestone_member_notification_and_en
     assert rows[3][1:] == ["client", "declined", MANAGER, "client.management_1",
                            OPENED.isoformat(), "not yet"]  # fmt: skip
     assert rows[1][1:] == ["cell_opening", (OPENED + timedelta(hours=1)).isoformat(), "",
-                           "pending", ""]  # fmt: skip
+                           "pending", "", ""]  # fmt: skip
     assert rows[2][1:] == ["Ann Martin", MANAGER, "pilot: incident manager", "yes", "yes"]
     failed = rows[-2]
     assert failed[4:6] == ["failed", ""] and failed[6] == "550 no such user there"
@@ -98,3 +98,20 @@ def test_the_conference_link_is_never_broken_in_a_narrow_terminal() -> None:
     file = io.StringIO()
     print_terminal(view, Console(file=file, width=80, force_terminal=True, color_system="standard"))
     assert "\x1b]8;id=" in file.getvalue() and url in file.getvalue()  # a terminal link
+
+
+def test_a_step_a_late_opening_moved_shows_its_target_and_when_it_is_acted_on(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    plan = Milestone(
+        step="action_plan",
+        action="Plan d'action",
+        due_at=OPENED + timedelta(minutes=90),
+        acts_at=OPENED + timedelta(hours=3),
+    )
+    view = crisis(milestones=[plan])  # fmt: skip
+    lines = terminal(view, 80)
+    assert any("2026" in line and " → " in line for line in lines), lines
+    print_lines(view)
+    (row,) = [x.split("\t") for x in capsys.readouterr().out.splitlines() if x.startswith("mile")]
+    assert row[2] == plan.due_at.isoformat() and row[6] == (OPENED + timedelta(hours=3)).isoformat()

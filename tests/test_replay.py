@@ -278,6 +278,10 @@ def test_histories_are_stored() -> None:
         "incident_level_asked_a2026_12_01",
         # requesters that are no addresses: told at opening
         "incident_unusable_requesters_a2026_12_01",
+        # a crisis opened 2 h 10 after T0, under the code before: each past step in turn
+        "crisis_late_opening_o2026_12_01",
+        # the same opening caught up: one escalation, the DRP decision counted from the cell
+        "crisis_late_opening_x2026_12_01",
     }
 
 

@@ -63,6 +63,7 @@ with workflow.unsafe.imports_passed_through():
         Validation,
     )
     from workflows.crisis_rules import (
+        acts_at,
         future,
         is_incident,
         mentions,
@@ -140,6 +141,11 @@ PATCH_REX_IN_HOURS = "rex-reminders-in-business-hours"
 # A member already taking part is refused when added again, whatever the case of the address
 # (they were mailed again, and listed twice).
 PATCH_MEMBER_ONCE = "member-added-once"
+# A crisis opened after its cell's target (a major incident qualified late) catches up once:
+# every escalation already due in one mail, up to the level they reach together, and the
+# steps after the cell's counted from the moment its cell opens (the DRP decision gets the
+# chronogram's time after the opening, instead of being missed and escalated at once).
+PATCH_CAUGHT_UP = "late-opening-caught-up"
 # A cancelled crisis waits this long at most for its last mails.
 CANCEL_WAIT = timedelta(minutes=10)
 CANCEL_MARGIN = timedelta(minutes=2)  # for the mails and records after the last close
@@ -233,6 +239,8 @@ class CrisisWorkflow(Operations[CrisisView]):
         self._opened = False
         self._cancelled_opening = False
         self._conference_tried = False  # the call opened, failed, or carried from a run
+        self._catching_up = False  # opened after its cell's target: the first pass catches up
+        self._held: list[str] | None = None  # escalations due in that pass, made as one
 
     @property
     def state(self) -> CrisisState:
@@ -550,6 +558,9 @@ class CrisisWorkflow(Operations[CrisisView]):
         if matrix.warning:  # and the last valid matrix: said, never waited on
             self._record("matrix_warning", SYSTEM, "matrix_fallback",
                          version=str(matrix.version), error=matrix.warning)  # fmt: skip
+        opening = self._milestone("cell_opening")
+        if opening is not None and opening.due_at <= now and versions.patched(PATCH_CAUGHT_UP):
+            self._catch_up(opening, now)
         if input.time_scale > 1:
             self._record("drill", SYSTEM, scale=f"{input.time_scale:g}")
         if mail_system:
@@ -570,6 +581,20 @@ class CrisisWorkflow(Operations[CrisisView]):
                 self._record("on_call", SYSTEM, to=", ".join(on_call))
             self._mail("on_call", on_call, [self._line("line.on_call", title=s.title)])
         return s
+
+    def _catch_up(self, opening: Milestone, now: datetime) -> None:
+        """Opened after its cell's target: the cell opens now, with one escalation for all
+        that is already due, and the steps after the cell's are counted from now."""
+        s = self.state
+        for m in s.milestones:
+            if m.due_at > opening.due_at:
+                m.acts_at = m.due_at + (now - opening.due_at)
+        self._catching_up = True
+        fields = {"cell_due_at": opening.due_at.isoformat()}
+        plan = self._milestone("action_plan")
+        if plan is not None and plan.acts_at is not None:
+            fields["drp_due_at"] = plan.acts_at.isoformat()
+        self._record("caught_up", SYSTEM, "caught_up.drp" if plan else "caught_up", **fields)
 
     async def _who_is_on_call(self, matrix_on_call: list[str]) -> list[str]:
         """§4.2 outside business hours: who the on-call schedule names now, recorded; the
@@ -727,7 +752,7 @@ class CrisisWorkflow(Operations[CrisisView]):
 
     def _next_event(self, now: datetime) -> datetime | None:
         s = self.state
-        times = [m.due_at for m in s.milestones if m.status == "pending"]
+        times = [acts_at(m) for m in s.milestones if m.status == "pending"]
         if s.status == "active":
             times += [at for at, _ in s.auto_escalations]
         if s.status == "active" and s.last_status_at is not None:
@@ -750,18 +775,16 @@ class CrisisWorkflow(Operations[CrisisView]):
 
     def _fire(self, now: datetime) -> None:
         s = self.state
-        for m in sorted(s.milestones, key=lambda x: x.due_at):
-            if m.status == "pending" and m.due_at <= now:
+        if self._catching_up:  # the escalations already due are held, and made as one
+            self._catching_up, self._held = False, []
+        for m in sorted(s.milestones, key=acts_at):
+            if m.status == "pending" and acts_at(m) <= now:
                 self._step(m)
                 if m.status == "pending":  # every step settles; never wait on it again
                     m.status = "missed"
                     self._record_milestone(m, SYSTEM)
-        while s.status == "active" and s.auto_escalations and min(s.auto_escalations)[0] <= now:
-            _, why = min(s.auto_escalations)
-            s.auto_escalations.remove(min(s.auto_escalations))
-            if s.restored_at is None:  # lateness no longer matters once the service is back
-                s.auto_escalated.append(why)
-                self._escalate(SYSTEM, code=why)
+        self._auto_escalate(now)
+        self._release_held()
         if s.status == "active" and s.last_status_at is not None:
             if now >= s.last_status_at + self._scaled(s.policy.crisis.status_every):
                 self._status_mail()
@@ -775,6 +798,16 @@ class CrisisWorkflow(Operations[CrisisView]):
                     self._recipients(["provider.incident_manager"]),
                     [s.timeline[-1].text],
                 )
+
+    def _auto_escalate(self, now: datetime) -> None:
+        """The next level for each of the incident's resolution deadlines passed."""
+        s = self.state
+        while s.status == "active" and s.auto_escalations and min(s.auto_escalations)[0] <= now:
+            _, why = min(s.auto_escalations)
+            s.auto_escalations.remove(min(s.auto_escalations))
+            if s.restored_at is None:  # lateness no longer matters once the service is back
+                s.auto_escalated.append(why)
+                self._escalate(SYSTEM, code=why)
 
     def _step(self, m: Milestone) -> None:
         s = self.state
@@ -794,7 +827,7 @@ class CrisisWorkflow(Operations[CrisisView]):
             if s.triggered_by == "client" and opening is not None:
                 # The client asked for the crisis: the DNUM is not asked to trigger it.
                 kind = "cell_confirm"
-                opens_at = opening.due_at.isoformat()
+                opens_at = max(opening.due_at, workflow.now()).isoformat()
                 lines = [self._line("line.client_triggered", opens_at=opens_at)]
             if self._trust:
                 lines.append(self._line("line.validate"))
@@ -847,6 +880,7 @@ class CrisisWorkflow(Operations[CrisisView]):
             self._record("unvalidated", SYSTEM, f"unvalidated.{action}")
             if action == "escalate":
                 self._escalate(SYSTEM, code="unvalidated")
+        self._release_held()  # a late opening's escalation: before the cell's mail
         # §4.6: the cell opens on the description, the actions so far, the forecast, the
         # DRP go/no-go and the hourly communication.
         lines = self._context_lines()  # the heading names the step
@@ -913,9 +947,9 @@ class CrisisWorkflow(Operations[CrisisView]):
         restored = self._trust and s.restored_at is not None
         if s.drp is not None or m is None or m.status != "pending" or restored:
             return self._line("line.drp", drp=self._drp_text())
-        if m.due_at <= workflow.now():
+        if acts_at(m) <= workflow.now():
             return self._line("line.drp_due_now")
-        return self._line("line.drp_due_at", due_at=m.due_at.isoformat())
+        return self._line("line.drp_due_at", due_at=acts_at(m).isoformat())
 
     def _next_status_line(self) -> str:
         every = self._scaled(self.state.policy.crisis.status_every)
@@ -952,22 +986,51 @@ class CrisisWorkflow(Operations[CrisisView]):
 
     def _escalate(self, by: str, *, code: str = "", reason: str = "") -> None:
         """Next managerial level, for a known ``code`` (automatic) or an operator's ``reason``."""
+        if self._held is not None and by == SYSTEM:  # a late opening's: made as one
+            self._held.append(code)
+            return
+        self._escalate_for(by, [code], reason)
+
+    def _release_held(self) -> None:
+        """A late opening's escalation, with the incident's deadlines already passed: before
+        the cell's mail, which names the members of every level reached."""
+        if self._held is None:
+            return
+        self._auto_escalate(workflow.now())
+        held, self._held = self._held, None
+        if held:
+            self._escalate_for(SYSTEM, held)
+
+    def _escalate_for(self, by: str, codes: list[str], reason: str = "") -> None:
+        """One level per code, in one escalation: one entry, one mail to the contacts of
+        every level reached (several codes only when a late opening catches up)."""
         s = self.state
         kind = self._hours()
         levels = getattr(s.matrix.levels, kind)
         s.level_kind = kind
-        why = {"escalation_reason": code, "reason": reason}
+        many = len(codes) > 1
+        why = {"escalation_reasons": ",".join(codes)} if many else {
+            "escalation_reason": codes[0], "reason": reason
+        }  # fmt: skip
         if s.level >= len(levels):
-            self._record("escalation", by, "escalation.last", level=str(s.level), **why)
+            last = "escalation.last.caught_up" if many else "escalation.last"
+            self._record("escalation", by, last, level=str(s.level), **why)
             return
-        s.level += 1
         before = {member.email for member in s.members}
-        self._compose_cell()
-        people = self._level_people()
+        people: list[Contact] = []
+        for _ in codes:
+            if s.level >= len(levels):
+                break
+            s.level += 1
+            self._compose_cell()
+            named = {str(c.email) for c in people}
+            people += [c for c in self._level_people() if str(c.email) not in named]
         contacts = [str(c.email) for c in people]
         level = {"level": str(s.level), "hours": kind}
-        self._record("escalation", by, **level, **why, to=", ".join(contacts))
-        lines = [self._line("line.level", **level), self._line("line.reason", **why)]
+        sentence = "escalation.caught_up" if many else None
+        self._record("escalation", by, sentence, **level, **why, to=", ".join(contacts))
+        lines = [self._line("line.level", **level)]
+        lines += [self._line("line.reason", escalation_reason=c, reason=reason) for c in codes]
         if by != SYSTEM:
             lines.append(self._line("line.escalated_by", by=by))
         self._mail("escalation", contacts, lines + self._context_lines())

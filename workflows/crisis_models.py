@@ -162,6 +162,10 @@ class Milestone(BaseModel):
     done_at: Instant | None = None
     by: str | None = None
     status: MilestoneStatus = "pending"
+    # When the crisis acts on the step, if later than its target: a crisis opened after its
+    # cell's target runs the steps after the cell's from the moment its cell opened (the
+    # target, counted from T0, stays what the step is measured against).
+    acts_at: Instant | None = None
 
 
 class Member(BaseModel):

@@ -51,6 +51,11 @@ def settle(m: Milestone, done_at: datetime, by: str, grace: timedelta) -> None:
     m.status = "met" if done_at <= m.due_at + grace else "late"
 
 
+def acts_at(m: Milestone) -> datetime:
+    """When the crisis acts on a step: its target, or later after a late opening."""
+    return m.acts_at or m.due_at
+
+
 def future(times: list[datetime], now: datetime) -> datetime | None:
     """The earliest of ``times`` strictly after ``now``: a run loop never waits on the past."""
     ahead = [t for t in times if t > now]
@@ -61,7 +66,7 @@ def next_crisis_due(s: CrisisState) -> datetime | None:
     """What the crisis owes next: its earliest pending milestone while active, the
     lessons-learned report once closed; nothing after that."""
     if s.status == "active":
-        return min((m.due_at for m in s.milestones if m.status == "pending"), default=None)
+        return min((acts_at(m) for m in s.milestones if m.status == "pending"), default=None)
     if s.status == "closed":
         return s.rex_due_at
     return None

@@ -849,6 +849,30 @@ SENTENCES: dict[str, dict[str, str]] = {
         FR: "Déjà au dernier niveau ({level}) : {escalation_reason}{reason}",
         EN: "Already at the last level ({level}): {escalation_reason}{reason}",
     },
+    "escalation.caught_up": {
+        FR: "Niveau {level} ({hours}) en une seule escalade, tout étant déjà échu à "
+        "l'ouverture : {escalation_reasons} → {to}",
+        EN: "Level {level} ({hours}) in a single escalation, all being already due at the "
+        "opening: {escalation_reasons} → {to}",
+    },
+    "escalation.last.caught_up": {
+        FR: "Déjà au dernier niveau ({level}) : {escalation_reasons}",
+        EN: "Already at the last level ({level}): {escalation_reasons}",
+    },
+    "caught_up": {
+        FR: "Crise ouverte après l'heure prévue pour la cellule ({cell_due_at}) : la cellule "
+        "s'ouvre maintenant et la suite du chronogramme part de maintenant.",
+        EN: "Crisis opened after the time set for its cell ({cell_due_at}): the cell opens "
+        "now and the rest of the chronogram counts from now.",
+    },
+    "caught_up.drp": {
+        FR: "Crise ouverte après l'heure prévue pour la cellule ({cell_due_at}) : la cellule "
+        "s'ouvre maintenant et la suite du chronogramme part de maintenant (décision PRA "
+        "attendue avant le {drp_due_at}).",
+        EN: "Crisis opened after the time set for its cell ({cell_due_at}): the cell opens "
+        "now and the rest of the chronogram counts from now (DRP decision due by "
+        "{drp_due_at}).",
+    },
     "update": {FR: "{progress}", EN: "{progress}"},
     "drp.activated": {FR: "PRA déclenché ({reason}).", EN: "DRP activated ({reason})."},
     "drp.not_activated": {FR: "PRA non déclenché ({reason}).", EN: "DRP not activated ({reason})."},
@@ -1199,6 +1223,11 @@ def render(key: str, fields: Mapping[str, str], language: str, timezone: str) ->
         elif name == "problems":  # field=type;…: each field and what is wrong with it
             gap = " ; " if language == FR else "; "
             shown[name] = gap.join(_problem(x, language) for x in raw.split(";") if x)
+        elif name == "escalation_reasons":  # codes, comma-separated
+            gap = " ; " if language == FR else "; "
+            shown[name] = gap.join(
+                value("escalation_reason", x, language) for x in raw.split(",") if x
+            )
         elif name == "allowed":  # statuses, comma-separated
             shown[name] = ", ".join(value("status", x, language) for x in raw.split(",") if x)
         else:

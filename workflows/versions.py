@@ -78,6 +78,7 @@ SINCE_BASELINE: tuple[str, ...] = (
     "member-added-once",
     "defaulted-level-asked",
     "unusable-requesters-told",
+    "late-opening-caught-up",
 )
 
 # Patches that new workflows no longer take (the worker's patch gate refuses them); their code

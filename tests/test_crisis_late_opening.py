@@ -1,0 +1,149 @@
+"""A crisis opened after its cell's target: a major incident qualified late catches up once."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from temporalio.testing import WorkflowEnvironment
+
+from starters.dev.smtp_sink import MailSink
+from tests.helpers import PARIS, assert_eventually, eventually, next_open_morning, sleep_until
+from tests.test_crisis_chronogram import crisis_status, mails, quiet_then_sleep_until, to
+from workers.settings import Settings
+from workers.worker import build_worker
+from workflows.crisis import CrisisWorkflow
+from workflows.crisis_models import CrisisInput, CrisisView, DecideDrpInput
+from workflows.search import NEXT_DUE
+
+
+def plain(message) -> str:  # type: ignore[no-untyped-def]
+    return str(message.get_body(("plain",)).get_content())
+
+
+def settled(view: CrisisView) -> bool:
+    opening = next(m for m in view.milestones if m.step == "cell_opening")
+    return opening.status != "pending" and view.mails_pending == 0
+
+
+async def test_a_crisis_opened_two_hours_late_escalates_once_and_leaves_time_for_the_drp(
+    skipping_env: WorkflowEnvironment, settings: Settings, sink: MailSink
+) -> None:
+    """Qualified major 2 h 10 after T0, past the incident's resolution deadline: one
+    escalation for everything already due (T0+30, deadline at risk, deadline breached) to
+    the level they reach together, the cell opened at once, and the DRP decision due half an
+    hour after it (the chronogram's time between the two), not missed on the spot."""
+    client = skipping_env.client
+    tuesday = next_open_morning(await skipping_env.get_current_time(), weekday=1, hour=11)
+    await sleep_until(skipping_env, tuesday)
+    async with build_worker(client, settings):
+        now = await skipping_env.get_current_time()
+        t0 = now - timedelta(hours=2, minutes=10)
+        crisis = await client.start_workflow(
+            CrisisWorkflow.run,
+            CrisisInput(
+                title="Payroll down since this morning",
+                t0=t0,
+                description="Payroll batch fails on every run",
+                resolution_warning_at=t0 + timedelta(hours=1, minutes=30),
+                resolution_due_at=t0 + timedelta(hours=2),
+                opened_by="im",
+            ),
+            id="crisis-late-opening",
+            task_queue=settings.task_queue,
+        )
+
+        async def caught_up() -> CrisisView:
+            view = await crisis_status(crisis)
+            assert settled(view), [(m.step, m.status) for m in view.milestones]
+            return view
+
+        view = await assert_eventually(caught_up, handle=crisis)
+        opened_at = next(e.at for e in view.timeline if e.kind == "opened")
+        assert view.level == 3 and view.level_kind == "business_hours"
+        escalations = [e for e in view.timeline if e.kind == "escalation"]
+        assert len(escalations) == 1, [e.text for e in escalations]
+        assert escalations[0].fields["escalation_reasons"] == "chronogram,at_risk,breached"
+        assert escalations[0].text.startswith("Niveau 3 (heures ouvrées) en une seule escalade")
+        # One mail to every level reached, each reason on its own line.
+        sent = mails(sink, crisis.id, "escalation")
+        assert len(sent) == 1
+        assert to(sent[0]) == {
+            "incident-manager@example.com", "referents@example.com", "n1@client.example.org",
+            "delivery-manager@example.com", "account-director@example.com",
+            "n2@client.example.org", "agency-director@example.com", "n3@client.example.org",
+        }  # fmt: skip
+        body = plain(sent[0]).splitlines()
+        for line in (
+            "T0+30 min : escalade à l'incident manager",
+            "le délai de résolution de l'incident est menacé",
+            "le délai de résolution de l'incident est dépassé",
+        ):
+            assert line in body, body
+        # The cell opens now, on the members of every level, with time to decide the DRP.
+        steps = {m.step: m for m in view.milestones}
+        assert steps["cell_opening"].status == "late"
+        plan = steps["action_plan"]
+        assert plan.status == "pending" and plan.due_at == t0 + timedelta(minutes=90)
+        assert plan.acts_at is not None
+        assert timedelta(minutes=30) <= plan.acts_at - opened_at < timedelta(minutes=31)
+        assert steps["closing"].acts_at == steps["closing"].due_at + (plan.acts_at - plan.due_at)
+        drp_due = f"{plan.acts_at.astimezone(PARIS):%d/%m/%Y %H:%M %Z}"
+        opening = plain(mails(sink, crisis.id, "cell_opening")[0])
+        assert f"PRA non décidé : décision attendue avant le {drp_due}." in opening.splitlines()
+        assert "(directeur d'agence)" in opening  # level 3's member
+        told = next(e for e in view.timeline if e.kind == "caught_up")
+        assert told.text.endswith(f"(décision PRA attendue avant le {drp_due}).")
+        assert not mails(sink, crisis.id, "drp_reminder")
+        assert not mails(sink, crisis.id, "closing_reminder")
+        assert not any(e.kind == "drp_undecided" for e in view.timeline)
+        described = await crisis.describe()
+        assert described.typed_search_attributes.get(NEXT_DUE) == plan.acts_at
+
+        # Undecided by then: the reminder, and the escalation the chronogram asks (already
+        # at the last level, said so); the step is missed, counted from T0.
+        await quiet_then_sleep_until(skipping_env, crisis, plan.acts_at + timedelta(minutes=1))
+        await eventually(lambda: mails(sink, crisis.id, "drp_reminder"))
+        view = await crisis_status(crisis)
+        assert next(m for m in view.milestones if m.step == "action_plan").status == "missed"
+        last = [e for e in view.timeline if e.kind == "escalation"][-1]
+        assert last.sentence == "escalation.last" and last.fields["escalation_reason"] == (
+            "drp_undecided"
+        )
+        view = await crisis.execute_update(
+            CrisisWorkflow.decide_drp, DecideDrpInput(by="im", activate=False, reason="no site B")
+        )
+        assert next(m for m in view.milestones if m.step == "action_plan").status == "late"
+        assert len(mails(sink, crisis.id, "escalation")) == 1
+
+
+async def test_a_crisis_opened_before_its_cells_target_keeps_the_chronogram(
+    skipping_env: WorkflowEnvironment, settings: Settings, sink: MailSink
+) -> None:
+    """Qualified 40 minutes after T0: the T0+30 escalation is made at once, alone, and the
+    cell still opens at T0+1 h; nothing is moved."""
+    client = skipping_env.client
+    tuesday = next_open_morning(await skipping_env.get_current_time(), weekday=1, hour=14)
+    await sleep_until(skipping_env, tuesday)
+    async with build_worker(client, settings):
+        t0 = await skipping_env.get_current_time() - timedelta(minutes=40)
+        crisis = await client.start_workflow(
+            CrisisWorkflow.run,
+            CrisisInput(title="Search slow", t0=t0, opened_by="im"),
+            id="crisis-opened-at-t0-40",
+            task_queue=settings.task_queue,
+        )
+
+        async def escalated() -> CrisisView:
+            view = await crisis_status(crisis)
+            assert view.level == 1 and view.mails_pending == 0, view.level
+            return view
+
+        view = await assert_eventually(escalated, handle=crisis)
+        assert all(m.acts_at is None for m in view.milestones)
+        assert not any(e.kind == "caught_up" for e in view.timeline)
+        described = await crisis.describe()  # the cell request, on time
+        assert described.typed_search_attributes.get(NEXT_DUE) == t0 + timedelta(minutes=45)
+        (sent,) = mails(sink, crisis.id, "escalation")
+        assert to(sent) == {
+            "incident-manager@example.com", "referents@example.com", "n1@client.example.org"
+        }  # fmt: skip
