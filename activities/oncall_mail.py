@@ -32,6 +32,9 @@ WORDING: dict[str, dict[str, str]] = {
         "advice.name": "vérifiez le nom (ou l'identifiant) du planning dans les [[customers]] "
         "de la politique",
         "advice.schedule": "vérifiez le planning dans les [[customers]] de la politique",
+        "no_api": "{schedule} : planning illisible : aucune API de planning n'est configurée "
+        "sur le worker qui a vérifié (VIGIE_OPSGENIE_API_KEY, ou VIGIE_JSM_CLOUD_ID, "
+        "VIGIE_JSM_USER et VIGIE_JSM_API_TOKEN)",
         "covered": "{schedule} : complet",
         "footer.gaps": "Vérifié le {checked}. Ce point est renvoyé chaque jour jusqu'à ce que "
         "les astreintes soient complètes.",
@@ -53,6 +56,9 @@ WORDING: dict[str, dict[str, str]] = {
         "read schedules",
         "advice.name": "check the schedule's name (or id) in the policy's [[customers]]",
         "advice.schedule": "check the schedule in the policy's [[customers]]",
+        "no_api": "{schedule}: the schedule could not be read: no schedule API is configured "
+        "on the worker that checked (VIGIE_OPSGENIE_API_KEY, or VIGIE_JSM_CLOUD_ID, "
+        "VIGIE_JSM_USER and VIGIE_JSM_API_TOKEN)",
         "covered": "{schedule}: complete",
         "footer.gaps": "Checked on {checked}. This is sent again every day until the on-call "
         "rotations are complete.",
@@ -65,6 +71,8 @@ WORDING: dict[str, dict[str, str]] = {
 def report_lines(report: ScheduleReport, language: str, timezone: str) -> list[str]:
     """What one schedule looks like, one line per gap, empty rotation or error."""
     words, name = WORDING[language], report.schedule
+    if report.advice == "no_api":  # the error is the worker's own English sentence
+        return [words["no_api"].format(schedule=name)]
     if report.error is not None:
         error = report.error
         if report.advice is not None:

@@ -107,3 +107,17 @@ def test_the_complete_mail_in_english() -> None:
         "- reseau: complete",
     ]
     assert "Reference: oncall-client" in plain(message)
+
+
+def test_a_worker_without_a_schedule_api_is_named_in_the_mails_language() -> None:
+    """The activity's reason is an English sentence for logs: the mail says it in French."""
+    from activities.oncall import NO_API
+
+    unread = ScheduleReport(schedule="astreinte_technique", error=NO_API, advice="no_api")
+    lines = plain(render(reports=[unread])).splitlines()
+    assert (
+        "- astreinte_technique : planning illisible : aucune API de planning n'est configurée "
+        "sur le worker qui a vérifié (VIGIE_OPSGENIE_API_KEY, ou VIGIE_JSM_CLOUD_ID, "
+        "VIGIE_JSM_USER et VIGIE_JSM_API_TOKEN)"
+    ) in lines, lines
+    assert "no schedule API" not in " ".join(lines)

@@ -157,3 +157,21 @@ async def test_a_schedule_api_outage_is_retried_then_reported_never_crashes_the_
     assert view.customers[0].verdict == "complete" and view.customers[0].told == "complete"
     timelines = [p for _, p in standin.calls if p.endswith("/timeline")]
     assert len(timelines) == 3 + 5 + 1
+
+
+async def test_a_worker_without_a_schedule_api_says_so_in_the_mail(
+    skipping_env: WorkflowEnvironment, settings: Settings, sink: MailSink
+) -> None:
+    """A watch started elsewhere, run by a worker that has no schedule API: the schedule is
+    reported unread, naming the settings to give, in the mail's language."""
+    await two_days_before_a_cycle(skipping_env)
+    async with build_worker(skipping_env.client, settings):
+        handle = await start(skipping_env, settings)
+        await eventually(lambda: readiness_mails(sink))
+        await handle.terminate("test over")
+    reported = text_of(readiness_mails(sink)[0])
+    assert (
+        "astreinte_technique : planning illisible : aucune API de planning n'est configurée "
+        "sur le worker qui a vérifié" in " ".join(reported.split())
+    ), reported
+    assert "no schedule API" not in reported

@@ -49,8 +49,8 @@ class Gap(BaseModel):
 
 
 # What to check when a schedule refused to be read: the API credentials, its name, the entry.
-Advice = Literal["credentials", "name", "schedule"]
-ADVICE: tuple[Advice, ...] = ("credentials", "name", "schedule")
+Advice = Literal["credentials", "name", "schedule", "no_api"]
+ADVICE: tuple[Advice, ...] = ("credentials", "name", "schedule", "no_api")
 
 
 class ScheduleReport(BaseModel):

@@ -175,7 +175,10 @@ class OnCallReadinessWorkflow:
         except ActivityError as exc:
             return ScheduleReport(schedule=schedule.name, error=_reason(exc), advice=_advice(exc))
         if result.report is None:
-            return ScheduleReport(schedule=schedule.name, error=result.skipped or "not read")
+            # A worker without a schedule API (another worker started the watch): said so.
+            advice: Advice | None = "no_api" if result.skipped else None
+            error = result.skipped or "not read"
+            return ScheduleReport(schedule=schedule.name, error=error, advice=advice)
         return result.report
 
     async def _check(
