@@ -101,6 +101,38 @@ async def test_p2_at_night_pages_nobody(
         assert all(m["To"] != "on-call@example.com" for m in sink.about(handle.id))
 
 
+async def test_a_p1_resolved_as_it_opens_pages_nobody(
+    skipping_env: WorkflowEnvironment, settings: Settings, sink: MailSink
+) -> None:
+    """An alert whose Close reached Vigie with its Create (the webhook opens the incident with
+    the resolution): nobody is woken at night for an incident that is already resolved."""
+    from workflows.models import IncidentInput
+
+    await saturday_night(skipping_env)
+    async with build_worker(skipping_env.client, settings):
+        handle = await skipping_env.client.start_workflow(
+            IncidentWorkflow.run,
+            IncidentInput(title="Payment API 500s", priority="P1", service_level="gold",
+                          requesters=["customer@example.org"], opened_by="opsgenie"),
+            id="incident-closed-first",
+            task_queue=settings.task_queue,
+            start_signal="resolve",
+            start_signal_args=[ResolveInput(by="ann", resolution="fixed by restart")],
+        )  # fmt: skip
+        view = await status_when(handle, lambda v: any(e.kind == "on_call" for e in v.timeline))
+        entry = next(e for e in view.timeline if e.kind == "on_call")
+        assert entry.sentence == "on_call.ended", entry
+        assert entry.text == (
+            "P1 hors heures ouvrées : astreinte technique non appelée, l'incident est déjà résolu."
+        )
+        assert view.status == "resolved"
+        await handle.execute_update(IncidentWorkflow.close, CloseInput(by="ann"))
+        await handle.result()  # every mail of the run sent: none to the on-call
+        assert all(m["To"] != "on-call@example.com" for m in sink.about(handle.id))
+        subjects = [str(m["Subject"]) for m in sink.about(handle.id)]
+        assert any(x.endswith("— Résolu") for x in subjects), subjects  # the customer told
+
+
 async def test_a_crisis_at_night_pages_who_the_schedule_names(
     skipping_env: WorkflowEnvironment, settings: Settings, sink: MailSink, config_dir: Path
 ) -> None:

@@ -155,7 +155,8 @@ async def test_a_new_incident_and_its_crisis_record_the_baseline_and_later_patch
             "crisis-t0-at-start", "rex-reminders-in-business-hours",
             "crisis-alerts-closed", "unknown-signals-refused",
             "member-added-once", "defaulted-level-asked",
-            "unusable-requesters-told", "late-opening-caught-up"}  # fmt: skip
+            "unusable-requesters-told", "late-opening-caught-up",
+            "no-page-when-ended"}  # fmt: skip
     readiness = {"readiness-mail-per-watch"}  # the on-call readiness watch's own
     # The service review's: when a review did not go out, when its input has a key unknown.
     review = {"review-failures-told", "review-unknown-keys-refused"}

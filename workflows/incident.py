@@ -167,6 +167,9 @@ PATCH_LEVEL_ASKED = "defaulted-level-asked"
 # What a sender gave as requesters that is no address is told at opening (it was dropped
 # without a word, and the customer never heard of the incident).
 PATCH_UNUSABLE_REQUESTERS = "unusable-requesters-told"
+# Nobody is paged for an incident that was resolved or closed while the page was prepared
+# (an alert whose Close reached Vigie with or before its Create).
+PATCH_NO_PAGE_WHEN_ENDED = "no-page-when-ended"
 # A deadline timer wakes this much before the deadline and re-arms on the time left, so that
 # a task that waited in a busy worker does not push the deadline back.
 WAKE_EARLY = timedelta(seconds=30)
@@ -563,6 +566,11 @@ class IncidentWorkflow(Operations[IncidentView]):
             except ActivityError as exc:
                 why = f"{why}; {exc.cause or exc}"
                 who = list(self.policy.notifications.incident_manager)
+        if s.status not in ACTIVE and versions.patched(PATCH_NO_PAGE_WHEN_ENDED):
+            self._record("on_call", SYSTEM, "on_call.ended", status=s.status)
+            s.on_call_paged = True
+            self._changed = True
+            return
         self._record("on_call", SYSTEM, sentence, to=", ".join(who), reason=why, **told_reason(why))
         self._mail("on_call", who)
         s.on_call_paged = True

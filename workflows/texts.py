@@ -554,6 +554,12 @@ SENTENCES: dict[str, dict[str, str]] = {
         EN: "P1 outside business hours: technical on-call paged; on call according to "
         "Opsgenie: {to}.",
     },
+    "on_call.ended": {
+        FR: "P1 hors heures ouvrées : astreinte technique non appelée, l'incident est déjà "
+        "{status}.",
+        EN: "P1 outside business hours: technical on-call not paged, the incident is already "
+        "{status}.",
+    },
     "on_call.matrix": {
         FR: "P1 hors heures ouvrées : astreinte technique appelée à l'adresse de la matrice "
         "({to}) ; Opsgenie n'a pas dit qui est de garde ({reason}).",

@@ -79,6 +79,7 @@ SINCE_BASELINE: tuple[str, ...] = (
     "defaulted-level-asked",
     "unusable-requesters-told",
     "late-opening-caught-up",
+    "no-page-when-ended",
 )
 
 # Patches that new workflows no longer take (the worker's patch gate refuses them); their code
