@@ -29,9 +29,10 @@ async def test_a_crisis_opened_two_hours_late_escalates_once_and_leaves_time_for
     skipping_env: WorkflowEnvironment, settings: Settings, sink: MailSink
 ) -> None:
     """Qualified major 2 h 10 after T0, past the incident's resolution deadline: one
-    escalation for everything already due (T0+30, deadline at risk, deadline breached) to
-    the level they reach together, the cell opened at once, and the DRP decision due half an
-    hour after it (the chronogram's time between the two), not missed on the spot."""
+    escalation for everything already due (T0+30, and the deadline breached: its warning
+    adds no level of its own) to the level they reach together, before the DNUM is told;
+    the cell opened at once, and the DRP decision due half an hour after it (the
+    chronogram's time between the two), not missed on the spot."""
     client = skipping_env.client
     tuesday = next_open_morning(await skipping_env.get_current_time(), weekday=1, hour=11)
     await sleep_until(skipping_env, tuesday)
@@ -59,26 +60,38 @@ async def test_a_crisis_opened_two_hours_late_escalates_once_and_leaves_time_for
 
         view = await assert_eventually(caught_up, handle=crisis)
         opened_at = next(e.at for e in view.timeline if e.kind == "opened")
-        assert view.level == 3 and view.level_kind == "business_hours"
+        assert view.level == 2 and view.level_kind == "business_hours"
         escalations = [e for e in view.timeline if e.kind == "escalation"]
         assert len(escalations) == 1, [e.text for e in escalations]
-        assert escalations[0].fields["escalation_reasons"] == "chronogram,at_risk,breached"
-        assert escalations[0].text.startswith("Niveau 3 (heures ouvrées) en une seule escalade")
-        # One mail to every level reached, each reason on its own line.
+        assert escalations[0].fields["escalation_reasons"] == "chronogram,breached"
+        assert escalations[0].text.startswith(
+            "Niveau 2 (heures ouvrées) en une seule escalade à l'ouverture tardive de la crise ; "
+            "motifs : T0+30 min : escalade à l'incident manager ; le délai de résolution de "
+            "l'incident est dépassé → "
+        ), escalations[0].text
+        # One mail to every level reached, each reason on its own line, saying why at once.
         sent = mails(sink, crisis.id, "escalation")
         assert len(sent) == 1
         assert to(sent[0]) == {
             "incident-manager@example.com", "referents@example.com", "n1@client.example.org",
             "delivery-manager@example.com", "account-director@example.com",
-            "n2@client.example.org", "agency-director@example.com", "n3@client.example.org",
+            "n2@client.example.org",
         }  # fmt: skip
         body = plain(sent[0]).splitlines()
+        cell_due = f"{(t0 + timedelta(hours=1)).astimezone(PARIS):%d/%m/%Y %H:%M %Z}"
+        late = (
+            f"La crise a été ouverte après l'heure prévue pour la cellule ({cell_due}) : les "
+            "étapes échues sont faites maintenant et la suite du chronogramme part de maintenant."
+        )
         for line in (
             "T0+30 min : escalade à l'incident manager",
-            "le délai de résolution de l'incident est menacé",
             "le délai de résolution de l'incident est dépassé",
+            late,
         ):
             assert line in body, body
+        # The provider's chain first, then the DNUM, then the cell; nobody mailed twice.
+        kinds = [m["X-Vigie-Kind"] for m in sink.messages if m["X-Vigie-Crisis"] == crisis.id]
+        assert kinds == ["escalation", "p1_open", "cell_request", "cell_opening"], kinds
         # The cell opens now, on the members of every level, with time to decide the DRP.
         steps = {m.step: m for m in view.milestones}
         assert steps["cell_opening"].status == "late"
@@ -90,7 +103,8 @@ async def test_a_crisis_opened_two_hours_late_escalates_once_and_leaves_time_for
         drp_due = f"{plan.acts_at.astimezone(PARIS):%d/%m/%Y %H:%M %Z}"
         opening = plain(mails(sink, crisis.id, "cell_opening")[0])
         assert f"PRA non décidé : décision attendue avant le {drp_due}." in opening.splitlines()
-        assert "(directeur d'agence)" in opening  # level 3's member
+        assert "(directeur de compte)" in opening  # level 2's member
+        assert opening.splitlines()[2] == late, opening
         told = next(e for e in view.timeline if e.kind == "caught_up")
         assert told.text.endswith(f"(décision PRA attendue avant le {drp_due}).")
         assert not mails(sink, crisis.id, "drp_reminder")
@@ -99,21 +113,21 @@ async def test_a_crisis_opened_two_hours_late_escalates_once_and_leaves_time_for
         described = await crisis.describe()
         assert described.typed_search_attributes.get(NEXT_DUE) == plan.acts_at
 
-        # Undecided by then: the reminder, and the escalation the chronogram asks (already
-        # at the last level, said so); the step is missed, counted from T0.
+        # Undecided by then: the reminder, and the escalation the chronogram asks; the step
+        # is missed, counted from T0.
         await quiet_then_sleep_until(skipping_env, crisis, plan.acts_at + timedelta(minutes=1))
         await eventually(lambda: mails(sink, crisis.id, "drp_reminder"))
         view = await crisis_status(crisis)
         assert next(m for m in view.milestones if m.step == "action_plan").status == "missed"
         last = [e for e in view.timeline if e.kind == "escalation"][-1]
-        assert last.sentence == "escalation.last" and last.fields["escalation_reason"] == (
-            "drp_undecided"
-        )
+        assert last.fields["escalation_reason"] == "drp_undecided" and view.level == 3
+        third = (await eventually(lambda: mails(sink, crisis.id, "escalation")[1:]))[0]
+        assert to(third) == {"agency-director@example.com", "n3@client.example.org"}
+        assert late not in plain(third)  # a later escalation: no word of the opening
         view = await crisis.execute_update(
             CrisisWorkflow.decide_drp, DecideDrpInput(by="im", activate=False, reason="no site B")
         )
         assert next(m for m in view.milestones if m.step == "action_plan").status == "late"
-        assert len(mails(sink, crisis.id, "escalation")) == 1
 
 
 async def test_a_crisis_opened_before_its_cells_target_keeps_the_chronogram(
@@ -147,3 +161,48 @@ async def test_a_crisis_opened_before_its_cells_target_keeps_the_chronogram(
         assert to(sent) == {
             "incident-manager@example.com", "referents@example.com", "n1@client.example.org"
         }  # fmt: skip
+
+
+async def test_a_late_crisis_the_client_asked_for_opens_its_cell_now(
+    skipping_env: WorkflowEnvironment, settings: Settings, sink: MailSink
+) -> None:
+    """Opened at the client's request 1 h 20 after T0: the DNUM is told that the cell opens
+    now (not at a T0+1 h already past); the DRP decided in the moved window settles the
+    step at the decision's time, not when the moved step comes."""
+    client = skipping_env.client
+    tuesday = next_open_morning(await skipping_env.get_current_time(), weekday=1, hour=15)
+    await sleep_until(skipping_env, tuesday)
+    async with build_worker(client, settings):
+        t0 = await skipping_env.get_current_time() - timedelta(hours=1, minutes=20)
+        crisis = await client.start_workflow(
+            CrisisWorkflow.run,
+            CrisisInput(title="Badge readers down", t0=t0, triggered_by="client", opened_by="im"),
+            id="crisis-late-client",
+            task_queue=settings.task_queue,
+        )
+
+        async def opened() -> CrisisView:
+            view = await crisis_status(crisis)
+            assert settled(view)
+            return view
+
+        view = await assert_eventually(opened, handle=crisis)
+        (confirm,) = mails(sink, crisis.id, "cell_confirm")
+        assert (
+            "La crise a été déclenchée à la demande du client : la cellule de crise ouvre "
+            "maintenant." in plain(confirm).splitlines()
+        )
+        assert not mails(sink, crisis.id, "member_added")
+        plan = next(m for m in view.milestones if m.step == "action_plan")
+        assert plan.acts_at is not None and plan.due_at < plan.acts_at
+        view = await crisis.execute_update(
+            CrisisWorkflow.decide_drp, DecideDrpInput(by="im", activate=False, reason="no need")
+        )
+        assert view.drp is not None
+        await quiet_then_sleep_until(skipping_env, crisis, plan.acts_at + timedelta(minutes=1))
+        await eventually(lambda: mails(sink, crisis.id, "action_plan"))
+        view = await crisis_status(crisis)
+        settled_plan = next(m for m in view.milestones if m.step == "action_plan")
+        # Decided before its target (T0+1 h 30): met, at the decision's time.
+        assert (settled_plan.status, settled_plan.done_at) == ("met", view.drp.at)
+        assert not mails(sink, crisis.id, "drp_reminder")

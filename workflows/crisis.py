@@ -240,6 +240,7 @@ class CrisisWorkflow(Operations[CrisisView]):
         self._cancelled_opening = False
         self._conference_tried = False  # the call opened, failed, or carried from a run
         self._catching_up = False  # opened after its cell's target: the first pass catches up
+        self._late: str | None = None  # during that pass: what its mails say of it
         self._held: list[str] | None = None  # escalations due in that pass, made as one
 
     @property
@@ -559,8 +560,8 @@ class CrisisWorkflow(Operations[CrisisView]):
             self._record("matrix_warning", SYSTEM, "matrix_fallback",
                          version=str(matrix.version), error=matrix.warning)  # fmt: skip
         opening = self._milestone("cell_opening")
-        if opening is not None and opening.due_at <= now and versions.patched(PATCH_CAUGHT_UP):
-            self._catch_up(opening, now)
+        if opening is not None and opening.due_at + self._grace() < now:
+            self._catching_up = versions.patched(PATCH_CAUGHT_UP)
         if input.time_scale > 1:
             self._record("drill", SYSTEM, scale=f"{input.time_scale:g}")
         if mail_system:
@@ -582,19 +583,24 @@ class CrisisWorkflow(Operations[CrisisView]):
             self._mail("on_call", on_call, [self._line("line.on_call", title=s.title)])
         return s
 
-    def _catch_up(self, opening: Milestone, now: datetime) -> None:
-        """Opened after its cell's target: the cell opens now, with one escalation for all
-        that is already due, and the steps after the cell's are counted from now."""
+    def _catch_up(self, now: datetime) -> None:
+        """Opened after its cell's target (the first pass): the cell opens now, with one
+        escalation for all that is already due, and the steps after the cell's are counted
+        from now. Its mails say so."""
         s = self.state
+        opening = self._milestone("cell_opening")
+        assert opening is not None
         for m in s.milestones:
             if m.due_at > opening.due_at:
                 m.acts_at = m.due_at + (now - opening.due_at)
-        self._catching_up = True
         fields = {"cell_due_at": opening.due_at.isoformat()}
         plan = self._milestone("action_plan")
         if plan is not None and plan.acts_at is not None:
             fields["drp_due_at"] = plan.acts_at.isoformat()
-        self._record("caught_up", SYSTEM, "caught_up.drp" if plan else "caught_up", **fields)
+        drp = "drp_due_at" in fields
+        self._record("caught_up", SYSTEM, "caught_up.drp" if drp else "caught_up", **fields)
+        self._late = self._line("line.caught_up", **fields)
+        self._held = []
 
     async def _who_is_on_call(self, matrix_on_call: list[str]) -> list[str]:
         """§4.2 outside business hours: who the on-call schedule names now, recorded; the
@@ -776,7 +782,8 @@ class CrisisWorkflow(Operations[CrisisView]):
     def _fire(self, now: datetime) -> None:
         s = self.state
         if self._catching_up:  # the escalations already due are held, and made as one
-            self._catching_up, self._held = False, []
+            self._catching_up = False
+            self._catch_up(now)
         for m in sorted(s.milestones, key=acts_at):
             if m.status == "pending" and acts_at(m) <= now:
                 self._step(m)
@@ -785,6 +792,7 @@ class CrisisWorkflow(Operations[CrisisView]):
                     self._record_milestone(m, SYSTEM)
         self._auto_escalate(now)
         self._release_held()
+        self._late = None
         if s.status == "active" and s.last_status_at is not None:
             if now >= s.last_status_at + self._scaled(s.policy.crisis.status_every):
                 self._status_mail()
@@ -827,8 +835,10 @@ class CrisisWorkflow(Operations[CrisisView]):
             if s.triggered_by == "client" and opening is not None:
                 # The client asked for the crisis: the DNUM is not asked to trigger it.
                 kind = "cell_confirm"
-                opens_at = max(opening.due_at, workflow.now()).isoformat()
+                opens_at = opening.due_at.isoformat()
                 lines = [self._line("line.client_triggered", opens_at=opens_at)]
+                if self._late is not None:  # a late opening: the cell opens now
+                    lines = [self._line("line.client_triggered.now")]
             if self._trust:
                 lines.append(self._line("line.validate"))
             self._mail(kind, to, lines)
@@ -851,6 +861,9 @@ class CrisisWorkflow(Operations[CrisisView]):
                     m.status = "missed"
                     self._record_milestone(m, SYSTEM)
                     return
+            if m.acts_at is not None and s.drp is not None:  # decided in the moved window
+                self._done("action_plan", s.drp.by, at=s.drp.at)
+                return
             self._done("action_plan", SYSTEM)
         elif m.step == "restoration":
             if s.drp is None or not s.drp.activate:
@@ -877,13 +890,16 @@ class CrisisWorkflow(Operations[CrisisView]):
         s = self.state
         if self._trust and not self._validated():
             action = s.policy.crisis.unvalidated_at_cell_opening
+            if self._late is not None:  # opened a moment ago: no one could validate it yet
+                action = "open"
             self._record("unvalidated", SYSTEM, f"unvalidated.{action}")
             if action == "escalate":
                 self._escalate(SYSTEM, code="unvalidated")
         self._release_held()  # a late opening's escalation: before the cell's mail
         # §4.6: the cell opens on the description, the actions so far, the forecast, the
         # DRP go/no-go and the hourly communication.
-        lines = self._context_lines()  # the heading names the step
+        lines = [self._late] if self._late is not None else []
+        lines += self._context_lines()  # the heading names the step
         lines += [*self._update_lines(), self._drp_due_text(), self._next_status_line()]
         lines.append(self._line("line.members"))
         members = [
@@ -998,6 +1014,8 @@ class CrisisWorkflow(Operations[CrisisView]):
             return
         self._auto_escalate(workflow.now())
         held, self._held = self._held, None
+        if AT_RISK in held and BREACHED in held:  # one deadline: its breach says it all
+            held.remove(AT_RISK)
         if held:
             self._escalate_for(SYSTEM, held)
 
@@ -1033,10 +1051,15 @@ class CrisisWorkflow(Operations[CrisisView]):
         lines += [self._line("line.reason", escalation_reason=c, reason=reason) for c in codes]
         if by != SYSTEM:
             lines.append(self._line("line.escalated_by", by=by))
+        if self._late is not None:
+            lines.append(self._late)
         self._mail("escalation", contacts, lines + self._context_lines())
-        self._escalation_joins_cell(before, people)
+        # At a late opening the cell's mail follows at once: it tells who joined.
+        self._escalation_joins_cell(before, people, tell=self._late is None)
 
-    def _escalation_joins_cell(self, before: set[str], people: list[Contact]) -> None:
+    def _escalation_joins_cell(
+        self, before: set[str], people: list[Contact], *, tell: bool = True
+    ) -> None:
         """The level's contacts take part in the cell (told by the escalation mail), and
         whoever the level made a permanent member without mailing them is told they joined:
         outside business hours the ladder and the cell's levels (§4.3) name different people."""
@@ -1056,7 +1079,8 @@ class CrisisWorkflow(Operations[CrisisView]):
                 )
             )  # fmt: skip
         ordered = [m.email for m in s.members if m.email in joined]  # in the cell's order
-        self._mail("member_added", ordered, [self._line("line.joined", title=s.title)])
+        if ordered and tell:
+            self._mail("member_added", ordered, [self._line("line.joined", title=s.title)])
 
     # ----------------------------------------------------------- operations
 
@@ -1145,6 +1169,7 @@ class CrisisWorkflow(Operations[CrisisView]):
         s = self.state
         if s.level == 0 or by != SYSTEM:
             self._escalate(by, code=code, reason=reason)
+            self._release_held()  # a late opening: the provider's chain before the DNUM
         if self._is_incident():
             line = self._line("line.p1_open", title=s.title)
             self._mail("p1_open", self._recipients(["client.dnum"]), [line, *self._context_lines()])

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from workflows.crisis_models import CrisisState
-from workflows.crisis_rules import shown_step
+from workflows.crisis_rules import acts_at, shown_step
 from workflows.delivery import DeliveryTrouble
 from workflows.models import IncidentState, TimelineEntry
 from workflows.sla import Deadlines
@@ -151,11 +151,11 @@ def crisis_details(s: CrisisState, now: datetime, next_status_at: datetime | Non
         "",
         f"- {w['level']}{c} {s.level}",
     ]
-    pending = sorted((m for m in s.milestones if m.status == "pending"), key=lambda m: m.due_at)
+    pending = sorted((m for m in s.milestones if m.status == "pending"), key=acts_at)
     if pending and s.status == "active":
-        m = pending[0]
+        m = pending[0]  # when the crisis acts on it: later than its target after a late opening
         label = f"{w['milestone']} · {value('step', shown_step(m.step, s), lang)}"
-        lines.append(f"- {_due(label, m.due_at, now, lang, zone)}")
+        lines.append(f"- {_due(label, acts_at(m), now, lang, zone)}")
     if next_status_at is not None and s.status == "active":
         lines.append(f"- {w['status_due']}{c} {when(next_status_at, lang, zone)}")
     drp = "—" if s.drp is None else value("drp", "activated" if s.drp.activate

@@ -856,10 +856,10 @@ SENTENCES: dict[str, dict[str, str]] = {
         EN: "Already at the last level ({level}): {escalation_reason}{reason}",
     },
     "escalation.caught_up": {
-        FR: "Niveau {level} ({hours}) en une seule escalade, tout étant déjà échu à "
-        "l'ouverture : {escalation_reasons} → {to}",
-        EN: "Level {level} ({hours}) in a single escalation, all being already due at the "
-        "opening: {escalation_reasons} → {to}",
+        FR: "Niveau {level} ({hours}) en une seule escalade à l'ouverture tardive de la "
+        "crise ; motifs : {escalation_reasons} → {to}",
+        EN: "Level {level} ({hours}) in a single escalation as the crisis opened late; "
+        "reasons: {escalation_reasons} → {to}",
     },
     "escalation.last.caught_up": {
         FR: "Déjà au dernier niveau ({level}) : {escalation_reasons}",
@@ -998,6 +998,18 @@ SENTENCES: dict[str, dict[str, str]] = {
     "line.security": {
         FR: "La sécurité peut être en jeu dans cette crise : {title}",
         EN: "Security may be involved in this crisis: {title}",
+    },
+    "line.caught_up": {
+        FR: "La crise a été ouverte après l'heure prévue pour la cellule ({cell_due_at}) : "
+        "les étapes échues sont faites maintenant et la suite du chronogramme part de "
+        "maintenant.",
+        EN: "The crisis was opened after the time set for its cell ({cell_due_at}): the steps "
+        "already due are done now and the rest of the chronogram counts from now.",
+    },
+    "line.client_triggered.now": {
+        FR: "La crise a été déclenchée à la demande du client : la cellule de crise ouvre "
+        "maintenant.",
+        EN: "The crisis was triggered at the client's request: the crisis cell opens now.",
     },
     "line.client_triggered": {
         FR: "La crise a été déclenchée à la demande du client : la cellule de crise ouvre à "
