@@ -103,6 +103,23 @@ async def breach(env: WorkflowEnvironment, queue: str) -> WorkflowHandle[object,
     return handle
 
 
+async def priority_echo(env: WorkflowEnvironment, queue: str) -> WorkflowHandle[object, object]:
+    """Vigie sets P3 on the incident's alert, Opsgenie's UpdatePriority webhook of it comes
+    back (its own echo), then a person's change made in Opsgenie."""
+    handle = await open_incident(env.client, queue, service_level="silver", priority="P2")
+    await status(handle)
+    await handle.execute_update(
+        IncidentWorkflow.recategorize, RecategorizeInput(by="im", priority="P3", reason="less")
+    )
+    await status_when(handle, lambda v: v.alert_changes_pending == 0 and v.priority == "P3")
+    echo = {"by": "standin", "via": "opsgenie", "opsgenie_priority": "P3", "reason": "P3"}
+    await handle.signal("recategorize", echo)
+    await handle.signal("recategorize", {**echo, "by": "ann", "opsgenie_priority": "P2"})
+    await status_when(handle, lambda v: v.priority == "P2")
+    await handle.terminate("recorded")
+    return handle
+
+
 async def made_p1_then_p2(client: Client, queue: str) -> WorkflowHandle[Any, Any]:
     """A P3 made a P1 by recategorization, then not confirmed as one (a P2 from then on)."""
     handle = await open_incident(client, queue, priority="P3")
@@ -645,6 +662,7 @@ async def main(tag: str, only: list[str]) -> None:
                 ("crisis_drp_late", crisis_drp_late),
                 ("crisis_alerts_closed", crisis_alerts_closed),
                 ("crisis_late_opening", crisis_late_opening),
+                ("incident_priority_echo", priority_echo),
                 ("incident_recategorized", recategorized),
                 ("incident_back_dated", back_dated),
                 ("service_review_failed", partial(review_failed, settings=settings)),

@@ -389,3 +389,52 @@ async def test_requesters_that_are_no_addresses_are_told(stack: Stack) -> None:
         "Demandeurs ignorés, ce ne sont pas des adresses e-mail : not-an-email, @x. Demandez "
         "les bonnes adresses."
     ], view.timeline
+
+
+async def test_a_late_echo_of_vigies_own_priority_change_never_takes_the_incident_back(
+    stack: Stack,
+) -> None:
+    """Vigie sets P3 then P1 on the alert; Opsgenie's UpdatePriority webhooks of those
+    changes are Vigie's own echo (the API takes no source for a priority): left out, on time
+    or late (P3's, delivered after P1 was set, took the incident back to P3). A change made
+    in Opsgenie by a person still applies."""
+    from workflows.models import IncidentInput, RecategorizeInput
+
+    incident = await incidents.open_incident(
+        stack.client,
+        stack.task_queue,
+        IncidentInput(title="Payroll slow", service_level="gold", priority="P2", source="cli"),
+    )
+    alert = await eventually(lambda: stack.standin.find(incident, "alias"))
+    handle = stack.client.get_workflow_handle(incident)
+    receiver, stack.standin.webhook_url = stack.standin.webhook_url, None  # P3's echo held
+    for priority in ("P3", "P1"):
+        await handle.execute_update(
+            IncidentWorkflow.recategorize,
+            RecategorizeInput(by="im", priority=priority, reason="reassessed"),
+        )
+        await eventually(lambda p=priority: alert["priority"] == p)  # type: ignore[misc]
+        stack.standin.webhook_url = receiver  # P1's echo on time
+    await stack.standin.settled()
+    echoes = [b for b in stack.standin.webhooks if b["action"] == "UpdatePriority"]
+    assert [b["alert"]["priority"] for b in echoes] == ["P3", "P1"], echoes
+    assert (await stack.deliver(echoes[0])).status_code == 202  # P3's echo, late
+    # A later event shows the late echo was handled: a note typed in Opsgenie.
+    noted = await stack.opsgenie_call(
+        "POST", f"/v2/alerts/{alert['id']}/notes", {"note": "checked", "user": "ann"}
+    )
+    assert noted.status_code == 202
+    view = await stack.status_when(incident, lambda v: any(e.text == "checked" for e in v.timeline))
+    assert view.priority == "P1"
+    # Neither echo recorded ("sans effet ici" for the on-time one), nor applied (the late).
+    assert not any(e.kind == "opsgenie" for e in view.timeline), view.timeline
+    assert [e.fields.get("after") for e in view.timeline if e.kind == "recategorized"] == [
+        "P3 gold", "P1 gold"
+    ]  # fmt: skip
+    # A person lowering it in Opsgenie is heard.
+    lowered = await stack.opsgenie_call(
+        "PUT", f"/v2/alerts/{alert['id']}/priority", {"priority": "P2", "user": "ann"}
+    )
+    assert lowered.status_code == 202
+    view = await stack.status_when(incident, lambda v: v.priority == "P2")
+    assert view.timeline[-1].kind == "recategorized"

@@ -85,6 +85,7 @@ with workflow.unsafe.imports_passed_through():
         IncidentStatusName,
         IncidentView,
         OutgoingMail,
+        PriorityEcho,
         QualifyP1Input,
         RecategorizeInput,
         RecordEventInput,
@@ -170,6 +171,11 @@ PATCH_UNUSABLE_REQUESTERS = "unusable-requesters-told"
 # Nobody is paged for an incident that was resolved or closed while the page was prepared
 # (an alert whose Close reached Vigie with or before its Create).
 PATCH_NO_PAGE_WHEN_ENDED = "no-page-when-ended"
+# Opsgenie's UpdatePriority webhook for a priority Vigie set is its own echo, left out: a late
+# one reverted a later change (a P1 set back to P3). Priorities set within the window count.
+PATCH_OWN_PRIORITY_ECHO = "own-priority-echo-ignored"
+ECHO_WINDOW = timedelta(minutes=15)
+ECHOES_KEPT = 10
 # A deadline timer wakes this much before the deadline and re-arms on the time left, so that
 # a task that waited in a busy worker does not push the deadline back.
 WAKE_EARLY = timedelta(seconds=30)
@@ -1186,6 +1192,27 @@ class IncidentWorkflow(Operations[IncidentView]):
     def _after_change(self) -> None:
         self._publish()
 
+    def _own_echo(self, input: BaseModel) -> bool:
+        """An UpdatePriority from Opsgenie naming a priority Vigie set a moment ago is that
+        change coming back (Opsgenie takes no source for it): left out, so that an echo
+        arriving after a later change never takes the incident back."""
+        s = self.state
+        if not isinstance(input, RecategorizeInput) or input.via != "opsgenie":
+            return False
+        recent = workflow.now() - ECHO_WINDOW
+        echo = next(
+            (
+                e
+                for e in s.priority_echoes
+                if e.priority == input.opsgenie_priority and (e.at is None or e.at >= recent)
+            ),
+            None,
+        )
+        if echo is None or not versions.patched(PATCH_OWN_PRIORITY_ECHO):
+            return False
+        s.priority_echoes = [e for e in s.priority_echoes if e is not echo]
+        return True
+
     def _signal_refused(
         self, name: str, by: str | None, input: Any, reason: str, told: dict[str, str]
     ) -> None:
@@ -1266,6 +1293,25 @@ class IncidentWorkflow(Operations[IncidentView]):
         s = self.state
         if self._mirroring and s.alert is not None and s.alert_mirror_off is None:
             s.alert_outbox.append(command)
+            if command.action == "priority" and command.priority:
+                # Its UpdatePriority webhook is Vigie's own echo, which may come back before
+                # the change is known to be done: see _own_echo.
+                echo = PriorityEcho(priority=command.priority)
+                s.priority_echoes = [*s.priority_echoes, echo][-ECHOES_KEPT:]
+
+    def _echo_sent(self, command: AlertCommand, *, took: bool) -> None:
+        """The priority change is done (its echo is awaited a while) or not (none comes)."""
+        s = self.state
+        echo = next(
+            (e for e in s.priority_echoes if e.priority == command.priority and e.at is None),
+            None,
+        )
+        if echo is None:
+            return
+        if took:
+            echo.at = workflow.now()
+        else:
+            s.priority_echoes = [e for e in s.priority_echoes if e is not echo]
 
     def _mirror_note(self, via: str, by: str) -> None:
         """Copies the last timeline entry to the alert, unless the change came from Opsgenie."""
@@ -1352,10 +1398,14 @@ class IncidentWorkflow(Operations[IncidentView]):
             reraise_if_run_ends(exc)
             cause = exc.cause.message if isinstance(exc.cause, ApplicationError) else str(exc)
             self._record("alert_failed", SYSTEM, action=command.action, error=cause)
+            if command.action == "priority":
+                self._echo_sent(command, took=False)
             if versions.patched(PATCH_TELL_FAILURES):
                 self._tell_failure("alert_failed", "alert")
             return
         self._failure_over("alert")
+        if command.action == "priority":  # its echo may come from now on: see _own_echo
+            self._echo_sent(command, took=result.skipped is None)
         if result.skipped is not None:
             s.alert_mirror_off = result.skipped
             reason = result.skipped

@@ -432,6 +432,13 @@ class CompleteUrgentChangeInput(OperatorInput):
     outcome: Text
 
 
+class PriorityEcho(BaseModel):
+    """A priority Vigie sets on the alert, and when Opsgenie took it (None: not yet)."""
+
+    priority: str
+    at: Instant | None = None
+
+
 class IncidentState(BaseModel):
     """Everything the workflow knows; carried whole across continue-as-new."""
 
@@ -488,6 +495,11 @@ class IncidentState(BaseModel):
     )
     deliveries: list[str] = Field(
         default=[], description="Keys of the latest webhook events applied: each applied once"
+    )
+    priority_echoes: list[PriorityEcho] = Field(
+        default=[],
+        description="Priorities Vigie set on the alert, whose UpdatePriority webhooks are its "
+        "own echo (the API takes no source for this change)",
     )
     # Sends being retried, by outbox ("mail", "alert"): see workflows.delivery.
     retrying: dict[str, DeliveryTrouble] = {}

@@ -322,6 +322,8 @@ class Operations(Generic[ViewT]):
             input = op.model.model_validate(raw, context={LIMITS: limits})
             if self._delivered_before(input):
                 return  # the sender delivered this event again: applied once
+            if self._own_echo(input):
+                return  # what the workflow itself did, reported back by the sender
             check(input)
         except ValidationError as exc:
             self._signal_refused(op.name, by, None, describe(exc), problems(exc))
@@ -331,6 +333,11 @@ class Operations(Generic[ViewT]):
             self._apply(apply, input)
         self._changed = True
         self._after_change()
+
+    def _own_echo(self, input: BaseModel) -> bool:
+        """Whether a sender's event only reports back a change this workflow made (it is
+        then left out); the workflows that can tell say so."""
+        return False
 
     def _delivered_before(self, input: BaseModel) -> bool:
         """Whether a sender's event with this key was handled already; else it is noted (the

@@ -80,6 +80,7 @@ SINCE_BASELINE: tuple[str, ...] = (
     "unusable-requesters-told",
     "late-opening-caught-up",
     "no-page-when-ended",
+    "own-priority-echo-ignored",
 )
 
 # Patches that new workflows no longer take (the worker's patch gate refuses them); their code
