@@ -219,9 +219,13 @@ def create_app(
                 # takes what it lacks (nothing, for a repeat).
                 told = await gateway.signal(incident, "alert_created", todo.input, None)
                 if told == "delivered":
-                    return _answer(outcome, incident, "the incident is open already: the "
+                    return _answer(outcome, incident, "the incident exists already: the "
                                    "Create was sent to it and fills in anything it was "
-                                   "opened without")  # fmt: skip
+                                   "opened without (a closed incident takes nothing)")  # fmt: skip
+                if told == "closed":
+                    return _answer("ignored", incident, "the incident with this id is over: "
+                                   "the Create opens nothing (an alert whose alias is the id "
+                                   "of a closed incident needs an alias of its own)")  # fmt: skip
             return _answer(outcome, incident)
         assert todo.operation is not None
         assert todo.operation is not None and todo.input is not None

@@ -120,6 +120,33 @@ async def priority_echo(env: WorkflowEnvironment, queue: str) -> WorkflowHandle[
     return handle
 
 
+async def create_after_close(
+    env: WorkflowEnvironment, queue: str
+) -> WorkflowHandle[object, object]:
+    """An alert's Close reaches Vigie first (the incident opens resolved), then its Create."""
+    from workflows.models import IncidentInput
+
+    handle = await env.client.start_workflow(
+        IncidentWorkflow.run,
+        IncidentInput(title="Payment API 500s", priority="P2", service_level="silver",
+                      opened_by="opsgenie", source="opsgenie"),
+        id=f"incident-recorded-{uuid.uuid4().hex[:8]}",
+        task_queue=queue,
+        start_signal="resolve",
+        start_signal_args=[ResolveInput(by="ann", resolution="fixed by restart")],
+    )  # fmt: skip
+    await status_when(handle, lambda v: v.status == "resolved")
+    await handle.signal(
+        "alert_created",
+        {"by": "ann", "via": "opsgenie", "category": "app",
+         "requesters": ["req1@example.org", "req2@example.org"]},
+    )  # fmt: skip
+    await handle.signal("add_worklog", {"by": "ann", "text": "after the Create"})
+    await status_when(handle, lambda v: v.mails_pending == 0 and "after the Create" in str(v))
+    await handle.terminate("recorded")
+    return handle
+
+
 async def made_p1_then_p2(client: Client, queue: str) -> WorkflowHandle[Any, Any]:
     """A P3 made a P1 by recategorization, then not confirmed as one (a P2 from then on)."""
     handle = await open_incident(client, queue, priority="P3")
@@ -663,6 +690,7 @@ async def main(tag: str, only: list[str]) -> None:
                 ("crisis_alerts_closed", crisis_alerts_closed),
                 ("crisis_late_opening", crisis_late_opening),
                 ("incident_priority_echo", priority_echo),
+                ("incident_create_after_close", create_after_close),
                 ("incident_recategorized", recategorized),
                 ("incident_back_dated", back_dated),
                 ("service_review_failed", partial(review_failed, settings=settings)),

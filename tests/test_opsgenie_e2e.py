@@ -438,3 +438,59 @@ async def test_a_late_echo_of_vigies_own_priority_change_never_takes_the_inciden
     assert lowered.status_code == 202
     view = await stack.status_when(incident, lambda v: v.priority == "P2")
     assert view.timeline[-1].kind == "recategorized"
+
+
+async def test_a_create_that_comes_after_the_close_fills_in_the_resolved_incident(
+    stack: Stack, sink: MailSink
+) -> None:
+    """The Close reaches Vigie first (it opens the incident resolved), then the Create: the
+    incident takes the fields it lacks and the requesters, who are told of the resolution;
+    nothing is dropped without a word."""
+    alert = f"close-first-{uuid.uuid4().hex[:8]}"
+    close = fixture("close", alert)
+    close["alert"] |= {"message": "Payment API 500s", "note": "fixed by restart"}
+    r = await stack.deliver(close)
+    assert r.json()["result"] == "delivered", r.text
+    incident = r.json()["incident"]
+    await stack.status_when(incident, lambda v: v.status == "resolved")
+    create = fixture("create", alert)
+    create["alert"] |= {
+        "alias": None, "message": "Payment API 500s", "description": "Since 05:50, 500s on /pay",
+        "details": {"category": "app", "application": "payment",
+                    "requesters": "req1@example.org, req2@example.org"},
+    }  # fmt: skip
+    r = await stack.deliver(create)
+    assert r.json()["result"] == "duplicate" and "fills in" in r.json()["reason"], r.text
+    view = await stack.status_when(incident, lambda v: "req1@example.org" in v.requesters)
+    assert (view.category, view.application, view.description) == (
+        "app", "payment", "Since 05:50, 500s on /pay",
+    )  # fmt: skip
+    assert view.status == "resolved" and "requesters" not in view.missing_fields
+    entry = next(e for e in view.timeline if e.kind == "alert_created")
+    assert "demandeurs" in entry.text, entry.text
+    told = await eventually(
+        lambda: [m for m in sink.about(incident) if "req2@example.org" in str(m["To"])]
+    )
+    assert str(told[0]["Subject"]).endswith("— Résolu"), told[0]["Subject"]
+
+
+async def test_a_create_naming_a_closed_incident_says_it_opens_nothing(stack: Stack) -> None:
+    """A new alert whose alias is the id of an incident that is over: the answer says why
+    nothing opens, instead of a bare "duplicate"."""
+    from workflows.models import CloseInput, IncidentInput, ResolveInput
+
+    incident = await incidents.open_incident(
+        stack.client,
+        stack.task_queue,
+        IncidentInput(title="Old one", service_level="silver", source="cli"),
+    )
+    handle = stack.client.get_workflow_handle(incident)
+    await handle.execute_update(IncidentWorkflow.resolve, ResolveInput(by="im", resolution="ok"))
+    await handle.execute_update(IncidentWorkflow.close, CloseInput(by="im"))
+    await handle.result()
+    create = fixture("create", f"new-{uuid.uuid4().hex[:8]}")
+    create["alert"] |= {"alias": incident, "message": "Paiement KO de nouveau"}
+    r = await stack.deliver(create)
+    assert r.status_code == 202
+    assert r.json()["result"] == "ignored", r.text
+    assert "needs an alias of its own" in r.json()["reason"], r.text

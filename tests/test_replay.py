@@ -286,6 +286,9 @@ def test_histories_are_stored() -> None:
         # before (the echo noted as changing nothing) and left out since
         "incident_priority_echo_o2026_12_01",
         "incident_priority_echo_x2026_12_01",
+        # an alert's Create after its Close, under the code before (dropped) and since
+        "incident_create_after_close_o2026_12_01",
+        "incident_create_after_close_x2026_12_01",
     }
 
 

@@ -174,6 +174,9 @@ PATCH_NO_PAGE_WHEN_ENDED = "no-page-when-ended"
 # Opsgenie's UpdatePriority webhook for a priority Vigie set is its own echo, left out: a late
 # one reverted a later change (a P1 set back to P3). Priorities set within the window count.
 PATCH_OWN_PRIORITY_ECHO = "own-priority-echo-ignored"
+# An alert's Create that reaches Vigie after its Close fills in the resolved incident and
+# tells the requesters it adds (it was dropped without a word).
+PATCH_CREATE_AFTER_END = "create-after-close-completes"
 ECHO_WINDOW = timedelta(minutes=15)
 ECHOES_KEPT = 10
 # A deadline timer wakes this much before the deadline and re-arms on the time left, so that
@@ -855,6 +858,8 @@ class IncidentWorkflow(Operations[IncidentView]):
         """Fills in what the incident lacks: a true repeat of the Create changes nothing."""
         s = self.state
         if s.status not in ACTIVE:
+            if self._adds_something(input) and versions.patched(PATCH_CREATE_AFTER_END):
+                self._create_after_end(input)
             return
         level = input.service_level
         if level == s.service_level and "service_level" in s.missing_fields:
@@ -884,6 +889,37 @@ class IncidentWorkflow(Operations[IncidentView]):
             s.missing_fields = [f for f in s.missing_fields if f != "priority"]
         if filled:
             self._record("alert_created", input.by, missing=", ".join(filled))
+
+    def _adds_something(self, input: AlertCreatedInput) -> bool:
+        """Whether a Create gives the incident a field, a detail or a requester it lacks."""
+        s = self.state
+        return (
+            any(getattr(input, n) and not getattr(s, n) for n in ("category", "description",
+                                                                 "application"))
+            or any(k not in s.details for k in input.details)
+            or any(r not in s.requesters for r in input.requesters)
+        )  # fmt: skip
+
+    def _create_after_end(self, input: AlertCreatedInput) -> None:
+        """The alert's Create reached Vigie after its Close: a resolved incident takes what
+        it lacks, and the requesters it adds are told of the resolution; a closed one takes
+        nothing, and says so."""
+        s = self.state
+        if s.status != "resolved":
+            self._record("alert_created", input.by, "alert_created.ended", status=s.status)
+            return
+        filled = self._fill_fields(input)
+        if self._fill_details(input):
+            filled.append("details")
+        added = [r for r in dict.fromkeys(input.requesters) if r not in s.requesters]
+        told = added[: max(MAX_REQUESTERS - len(s.requesters), 0)]
+        if told:
+            s.requesters = [*s.requesters, *told]
+            filled.append("requesters")
+        s.missing_fields = [f for f in s.missing_fields if f not in filled]
+        if filled:
+            self._record("alert_created", input.by, missing=", ".join(filled))
+        self._mail("resolved", told)
 
     def _fill_fields(self, input: AlertCreatedInput) -> list[str]:
         """The one-line fields the incident lacks and the Create gives: set, and named."""

@@ -652,6 +652,12 @@ SENTENCES: dict[str, dict[str, str]] = {
         EN: "The alert's creation came after another of its events, which opened the "
         "incident: completed with {missing}.",
     },
+    "alert_created.ended": {
+        FR: "La création de l'alerte est arrivée après la fin de l'incident ({status}) : rien "
+        "n'en est repris.",
+        EN: "The alert's creation arrived after the incident ended ({status}): nothing of it "
+        "is taken.",
+    },
     "alert_created.priority": {
         FR: "priorité de l'alerte à sa création",
         EN: "the alert's priority at its creation",

@@ -81,6 +81,7 @@ SINCE_BASELINE: tuple[str, ...] = (
     "late-opening-caught-up",
     "no-page-when-ended",
     "own-priority-echo-ignored",
+    "create-after-close-completes",
 )
 
 # Patches that new workflows no longer take (the worker's patch gate refuses them); their code
