@@ -144,10 +144,11 @@ class MailRenderer:
         if thread_key:
             message["In-Reply-To"] = message["References"] = self.message_id(thread_key)
         message["Auto-Submitted"] = "auto-generated"
-        message.set_content(self._env.get_template(f"{template}.txt.j2").render(context))
-        message.add_alternative(
-            self._env.get_template(f"{template}.html.j2").render(context), subtype="html"
-        )
+        # Without direction overrides, as the subject: "gnp.exe" never reads "exe.png".
+        text = self._env.get_template(f"{template}.txt.j2").render(context)
+        html = self._env.get_template(f"{template}.html.j2").render(context)
+        message.set_content(DIRECTION_CONTROLS.sub("", text))
+        message.add_alternative(DIRECTION_CONTROLS.sub("", html), subtype="html")
         return message
 
     def render_crisis(self, input: CrisisMailInput) -> EmailMessage:

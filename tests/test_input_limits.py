@@ -267,3 +267,14 @@ def test_record_event_fields_cannot_take_the_recorders_own_names() -> None:
         RecordEventInput(
             by="o", text="t", sentence="resumed", fields={"due_at": "2026-12-01T09:00"}
         )
+
+
+def test_a_requester_given_again_in_another_case_is_kept_once() -> None:
+    """Each mail would reach them twice (the CLI's --requester, a Create's detail)."""
+    from workflows.models import IncidentInput
+
+    opened = IncidentInput(
+        title="Paie", service_level="gold",
+        requesters=["paie@client.example.org", "Paie@Client.example.org", "rh@client.example.org"],
+    )  # fmt: skip
+    assert opened.requesters == ["paie@client.example.org", "rh@client.example.org"]

@@ -80,8 +80,13 @@ def test_a_typed_direction_override_cannot_turn_the_subject_around() -> None:
     """U+202E in a title would show the rest of the subject ("— En attente") backwards."""
     typed = mail_input()
     typed.incident = view(title="Factures \u202eetnetta ne\u2066 x\u2069")
-    subject = MailRenderer("v@example.com", "example.com").render(typed)["Subject"]
+    rendered = MailRenderer("v@example.com", "example.com").render(typed)
+    subject = rendered["Subject"]
     assert subject == "[incident-42] P2 Factures etnetta ne x — En attente", subject
+    # Nor the bodies: the title line and the HTML heading read as typed, without them.
+    for part in ("plain", "html"):
+        body = str(rendered.get_body((part,)).get_content())  # type: ignore[union-attr]
+        assert "Factures etnetta ne x" in body and "\u202e" not in body, body
 
 
 def told(kind: str, event: TimelineEntry, **incident: object) -> str:

@@ -135,6 +135,68 @@ async def test_control_characters_never_reach_a_title_or_an_id() -> None:
     assert len(gateway.started) == 3
 
 
+async def test_invisible_and_backward_text_is_no_title() -> None:
+    """Zero-width characters alone are no title (refused like an empty message); direction
+    overrides, which show "gnp.exe" as "exe.png", are dropped from every text."""
+    gateway = RecordingGateway()
+    async with client(gateway) as c:
+        r = await post(c, create(alertId="inv-1", message="\u200b\u200b\u202e"))
+        assert r.status_code == 422, r.text
+        assert r.json()["problems"][0]["field"] == "alert.message"
+        r = await post(
+            c,
+            create(alertId="inv-2", message="Invoice \u202egnp.exe", description="see \u202eabc",
+                   details={"category": "mail\u2066x\u2069"}),
+        )  # fmt: skip
+        assert r.status_code == 202, r.text
+    [(_, opened)] = gateway.started
+    assert opened.title == "Invoice gnp.exe"
+    assert opened.description == "see abc" and opened.category == "mailx"
+
+
+async def test_the_tickets_fields_are_read_whatever_the_number_of_details() -> None:
+    """An alert with 120 details before its ticket fields: the requesters, category and
+    application are read all the same, the incident keeps as many details as it may, and
+    one of them counts those left out."""
+    from workflows.limits import MAX_DETAILS
+
+    details = {f"k{n:03}": "v" for n in range(120)}
+    details |= {"requesters": "keep-me@example.org", "category": "réseau", "application": "vpn"}
+    gateway = RecordingGateway()
+    async with client(gateway) as c:
+        r = await post(c, create(alertId="det-120", details=details, username="ann@example.org"))
+        assert r.status_code == 202, r.text
+    [(_, opened)] = gateway.started
+    assert opened.requesters == ["keep-me@example.org", "ann@example.org"]
+    assert (opened.category, opened.application) == ("réseau", "vpn")
+    assert len(opened.details) == MAX_DETAILS
+    kept = len(opened.details) - 2  # the tiny id, and the count
+    assert opened.details["vigie_details_left_out"] == str(123 - kept)
+    assert opened.details["requesters"] == "keep-me@example.org"
+
+
+async def test_requesters_are_read_as_people_write_them() -> None:
+    """ "Name <address>" gives the address; an address repeated in another case is mailed
+    once; past the limit, who raised the alert is still told."""
+    from workflows.limits import MAX_REQUESTERS
+
+    gateway = RecordingGateway()
+    listed = "Jean Dupont <jean@example.org>; marie@example.org, MARIE@example.org Paie@x.org"
+    many = ", ".join(f"r{n}@example.org" for n in range(MAX_REQUESTERS + 1))
+    async with client(gateway) as c:
+        r = await post(c, create(alertId="req-1", details={"requesters": listed},
+                                 username="paie@X.org"))  # fmt: skip
+        assert r.status_code == 202, r.text
+        r = await post(c, create(alertId="req-2", details={"requesters": many},
+                                 username="ann@example.org"))  # fmt: skip
+        assert r.status_code == 202, r.text
+    (_, first), (_, second) = gateway.started
+    assert first.requesters == ["jean@example.org", "marie@example.org", "Paie@x.org"]
+    assert first.unusable_requesters == []
+    assert len(second.requesters) == MAX_REQUESTERS
+    assert second.requesters[-1] == "ann@example.org"
+
+
 async def test_texts_are_cut_to_the_input_limits() -> None:
     gateway = RecordingGateway()
     gateway.known.add("incident-052652ac-5d1c-464a-812a-7dd18bbfba8c")

@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from workflows.crisis_models import CrisisState
 from workflows.crisis_rules import acts_at, shown_step
 from workflows.delivery import DeliveryTrouble
+from workflows.limits import DIRECTION_CONTROLS
 from workflows.models import IncidentState, TimelineEntry
 from workflows.sla import Deadlines
 from workflows.texts import FR, value, when
@@ -106,7 +107,8 @@ def _tail(lines: list[str], timeline: list[TimelineEntry], language: str, zone: 
     if timeline and timeline[-1] is not refused:  # a refusal last is told once, above
         last = timeline[-1]
         lines.append(f"- {w['last']}{c} {when(last.at, language, zone)} · {last.by} · {last.text}")
-    return "\n".join(line[:400] for line in lines)
+    # Without direction overrides: the Web UI would show "gnp.exe" as "exe.png".
+    return "\n".join(DIRECTION_CONTROLS.sub("", line)[:400] for line in lines)
 
 
 def incident_details(s: IncidentState, d: Deadlines, now: datetime) -> str:

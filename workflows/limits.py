@@ -200,6 +200,14 @@ def clean_text(value: str) -> str:
     return _NOT_IN_TEXT.sub("", value.replace("\r\n", "\n"))
 
 
+def once_each(addresses: list[str]) -> list[str]:
+    """Each address once, whatever its case (the first spelling kept): each mail once."""
+    kept: dict[str, str] = {}
+    for address in addresses:
+        kept.setdefault(address.lower(), address)
+    return list(kept.values())
+
+
 def clip(value: str, limit: int) -> str:
     """At most ``limit`` characters, ending with an ellipsis when cut."""
     return value if len(value) <= limit else value[: limit - 1] + "…"

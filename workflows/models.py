@@ -38,6 +38,7 @@ from workflows.limits import (
     at_most,
     check_t0,
     free_text,
+    once_each,
     single_line,
 )
 from workflows.policy import Grade, Language, Priority, ServiceLevel, SharedPolicy
@@ -91,7 +92,13 @@ EventText = Annotated[
 """What a recorded event says: 1 to MAX_EVENT_TEXT (12,000) characters."""
 Kind = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,40}$")]
 """A timeline entry kind: lower-case letters, digits and _, at most 41 characters."""
-Requesters = Annotated[list[Email], AfterValidator(at_most(MAX_REQUESTERS, "requesters"))]
+
+
+Requesters = Annotated[
+    list[Email],
+    AfterValidator(once_each),
+    AfterValidator(at_most(MAX_REQUESTERS, "requesters")),
+]
 Details = Annotated[dict[Name, Note], AfterValidator(at_most(MAX_DETAILS, "details"))]
 INCIDENT_ID_PATTERN = rf"^incident-{SAFE_ID}$"
 """An incident (workflow) id chosen by a person: incident- and a key of letters, digits,

@@ -18,6 +18,7 @@ alias is taken as the incident id only when it is one clean line.
 from __future__ import annotations
 
 import re
+import unicodedata
 from datetime import UTC, datetime
 from functools import partial
 from typing import Any, Literal
@@ -28,6 +29,7 @@ from activities.providers.opsgenie.mapping import OpsgenieMapping
 from activities.providers.opsgenie.marks import SERVICE_LEVELS, is_own_note, is_own_tag
 from workflows.limits import (
     CUSTOMER_PATTERN,
+    DIRECTION_CONTROLS,
     EMAIL_PATTERN,
     MAX_DETAILS,
     MAX_EMAIL,
@@ -43,6 +45,7 @@ from workflows.limits import (
     clean_text,
     clip,
     is_clean_line,
+    once_each,
     one_line,
 )
 from workflows.models import (
@@ -81,6 +84,23 @@ def _tags(value: Any) -> list[str]:
         tags = (clip(one_line(str(t)), MAX_NAME) for t in value)
         return [t for t in tags if t][:MAX_TAGS]
     raise ValueError("tags must be a list or a comma-separated string")
+
+
+# Details read from an alert: the ticket's fields are taken from all of them, then the
+# incident keeps MAX_DETAILS (the ones it leaves out are counted in a detail of their own).
+MAX_READ_DETAILS = 1000
+LEFT_OUT_DETAIL = "vigie_details_left_out"
+
+
+def _plain(value: str) -> str:
+    """Without direction overrides, which show text backwards (``gnp.exe`` as ``exe.png``):
+    a sender cannot be asked again, so they are dropped rather than refused."""
+    return DIRECTION_CONTROLS.sub("", value)
+
+
+def _visible(value: str) -> str:
+    """``value`` without its invisible formatting characters (zero-width spaces...)."""
+    return "".join(c for c in value if unicodedata.category(c) != "Cf").strip()
 
 
 def _text(value: Any) -> str:
@@ -156,11 +176,12 @@ class WebhookAlert(BaseModel):
         if not isinstance(value, dict):
             raise ValueError("details must be an object")
         cleaned = (
-            (one_line(str(k)), clip(clean_text(v if isinstance(v, str) else str(v)), MAX_TEXT))
+            (one_line(str(k)), clip(_plain(clean_text(v if isinstance(v, str) else str(v))),
+                                    MAX_TEXT))
             for k, v in value.items()
-        )
-        # Room is left for the tiny id, which joins the details.
-        return dict(list(cleaned)[: MAX_DETAILS - 1])
+        )  # fmt: skip
+        # All are read (the ticket's fields among them); the incident keeps MAX_DETAILS.
+        return dict(list(cleaned)[:MAX_READ_DETAILS])
 
     @field_validator(*LINE_LIMITS, mode="before")
     @classmethod
@@ -168,12 +189,12 @@ class WebhookAlert(BaseModel):
         if value is None:
             return None
         assert info.field_name is not None
-        return clip(one_line(_text(value)), LINE_LIMITS[info.field_name])
+        return clip(one_line(_plain(_text(value))), LINE_LIMITS[info.field_name])
 
     @field_validator("description", "note", mode="before")
     @classmethod
     def _free_text(cls, value: Any) -> str | None:
-        return None if value is None else clip(clean_text(_text(value)), MAX_TEXT)
+        return None if value is None else clip(clean_text(_plain(_text(value))), MAX_TEXT)
 
     @field_validator("alias", mode="before")
     @classmethod
@@ -275,8 +296,15 @@ def customer_from_tags(tags: list[str]) -> str | None:
 
 
 def _listed(alert: WebhookAlert, mapping: OpsgenieMapping) -> list[str]:
-    """The entries of the ``requesters`` detail, as the sender separated them."""
-    return [a for a in re.split(r"[,;\s]+", alert.details.get(mapping.requester_detail, "")) if a]
+    """The entries of the ``requesters`` detail, as the sender separated them: addresses,
+    or ``Name <address>`` (the address is taken)."""
+    raw = alert.details.get(mapping.requester_detail, "")
+    found: list[str] = []
+    for part in re.split(r"[,;]+", raw):
+        part = part.strip()
+        named = re.fullmatch(r"[^<>]*<\s*([^<>\s]+)\s*>", part)
+        found += [named.group(1)] if named else [a for a in part.split() if a]
+    return found
 
 
 def _usable(address: str) -> bool:
@@ -287,10 +315,14 @@ def _requesters(alert: WebhookAlert, mapping: OpsgenieMapping, created: bool) ->
     """The ``requesters`` detail's addresses, and the alert's creator: the user of a Create
     (the user of any other event is who acted on the alert, not who raised it)."""
     found = _listed(alert, mapping)
-    if alert.username and created:
-        found.append(alert.username.strip())
-    found = [a for a in found if _usable(a)]
-    return list(dict.fromkeys(found))[:MAX_REQUESTERS]
+    creator = alert.username.strip() if alert.username and created else ""
+    if creator:
+        found.append(creator)
+    kept = once_each([a for a in found if _usable(a)])
+    if len(kept) > MAX_REQUESTERS and _usable(creator):  # who raised it is told, whatever
+        listed = [a for a in kept if a.lower() != creator.lower()]  # the count
+        kept = [*listed[: MAX_REQUESTERS - 1], creator]
+    return kept[:MAX_REQUESTERS]
 
 
 def _unusable_requesters(alert: WebhookAlert, mapping: OpsgenieMapping) -> list[str]:
@@ -305,19 +337,33 @@ def _name(value: str | None) -> str | None:
     return (clip(one_line(value), MAX_NAME) or None) if value else None
 
 
+def _kept_details(alert: WebhookAlert, mapping: OpsgenieMapping) -> dict[str, str]:
+    """The details an incident keeps: the ticket's fields first, then the others in order,
+    MAX_DETAILS in all with the tiny id; how many were left out is a detail of its own."""
+    ticket = (mapping.requester_detail, mapping.category_detail, mapping.application_detail,
+              mapping.service_level_detail)  # fmt: skip
+    usable = {k: v for k, v in alert.details.items() if len(k) <= 200}
+    ordered = {k: usable[k] for k in ticket if k in usable} | usable
+    room = MAX_DETAILS - 2  # the tiny id, and the count of those left out
+    kept = dict(list(ordered.items())[:room])
+    if len(ordered) > room:
+        kept[LEFT_OUT_DETAIL] = str(len(ordered) - room)
+    return kept
+
+
 def start_input(
     alert: WebhookAlert, mapping: OpsgenieMapping, created: bool = True
 ) -> IncidentInput | None:
     """The incident an alert opens, or None when it lacks even a title. ``created``: the
     event is the alert's Create (any other event opens it only when it came first)."""
-    if not alert.message or not alert.message.strip():
-        return None
+    if not alert.message or not _visible(alert.message):
+        return None  # nothing a person could read (zero-width characters are no title)
     t0 = (
         datetime.fromtimestamp(alert.createdAt / 1000, tz=UTC)
         if alert.createdAt and alert.createdAt > 0
         else None
     )
-    details = {k: v for k, v in alert.details.items() if len(k) <= 200}
+    details = _kept_details(alert, mapping)
     if alert.tinyId is not None:
         details.setdefault("opsgenie_tiny_id", str(alert.tinyId))
     named = _named_service_level(alert, mapping)
