@@ -265,7 +265,18 @@ async def test_gold_p1_major_on_tuesday_morning(
         assert len(mails(sink, crisis.id, "status")) >= 3  # hourly from T0+2h until closing
 
         closing = await eventually(lambda: mails(sink, crisis.id, "closing"))
-        assert permanent <= to(closing[0])
+        assert permanent <= to(closing[0]) and dnum <= to(closing[0])
+        said = closing[0].get_body(("plain",)).get_content().splitlines()
+        restored_at = view.restored.at.astimezone(paris)
+        elapsed = int((view.restored.at - t0).total_seconds() // 60)
+        for line in (
+            "Back on site A",
+            f"Début de l'incident (T0) : {local:%d/%m/%Y %H:%M %Z}",
+            f"Service rétabli le {restored_at:%d/%m/%Y %H:%M %Z}, {elapsed // 60} h "
+            f"{elapsed % 60:02d} min après T0.",
+            "PRA déclenché (site B).",
+        ):
+            assert line in said, (line, said)
         draft = (await eventually(lambda: mails(sink, crisis.id, "rex_draft")))[0]
         assert to(draft) == {"incident-manager@example.com"}
         text = draft.get_body(("plain",)).get_content()

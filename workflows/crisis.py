@@ -1413,7 +1413,10 @@ class CrisisWorkflow(Operations[CrisisView]):
             role=self._role(input.by),
         )
         closing = [self._line("line.text", text=input.summary), *unconfirmed]
-        self._mail("closing", self._recipients(["cell.participants"]), closing)
+        closing += [*self._context_lines(), self._restored_line(), self._line("line.drp",
+                    drp=self._drp_text())]  # fmt: skip
+        # §4.5: the cell, and the DNUM who was told of the P1 and asked to convene it.
+        self._mail("closing", self._recipients(["cell.participants", "client.dnum"]), closing)
         self._mail(
             "rex_draft",
             self._recipients(["provider.incident_manager"]),
@@ -1426,6 +1429,21 @@ class CrisisWorkflow(Operations[CrisisView]):
             )
             self._tasks.append(asyncio.create_task(self._tell_incident(input.by, text)))
         self._close_alerts()
+
+    def _restored_line(self) -> str:
+        """When the service came back, counted from T0 (for the closing mail)."""
+        s = self.state
+        if s.restored_at is None:
+            return self._line("line.not_restored")
+        elapsed = (s.restored_at - s.t0).total_seconds() * s.time_scale  # a drill's clock
+        minutes = max(int(elapsed // 60), 0)
+        hours, minutes = divmod(minutes, 60)
+        return self._line(
+            "line.restored_after",
+            restored_at=s.restored_at.isoformat(),
+            hours=str(hours),
+            minutes=f"{minutes:02d}",
+        )
 
     def _close_alerts(self) -> None:
         """Once the crisis is over, the alerts that carried its notifications are closed."""

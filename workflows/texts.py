@@ -1108,6 +1108,14 @@ SENTENCES: dict[str, dict[str, str]] = {
     },
     "drill.subject": {FR: "EXERCICE — {title}", EN: "DRILL — {title}"},
     "line.drp": {FR: "{drp}", EN: "{drp}"},
+    "line.restored_after": {
+        FR: "Service rétabli le {restored_at}, {hours} h {minutes} min après T0.",
+        EN: "Service restored on {restored_at}, {hours} h {minutes} min after T0.",
+    },
+    "line.not_restored": {
+        FR: "Service non déclaré rétabli dans Vigie.",
+        EN: "Service not recorded as restored in Vigie.",
+    },
     "line.drp_undecided": {FR: "PRA non décidé.", EN: "DRP undecided."},
     "line.drp_due": {
         FR: "La décision PRA est attendue maintenant (vigie crisis decide-drp).",
