@@ -494,3 +494,38 @@ async def test_a_create_naming_a_closed_incident_says_it_opens_nothing(stack: St
     assert r.status_code == 202
     assert r.json()["result"] == "ignored", r.text
     assert "needs an alias of its own" in r.json()["reason"], r.text
+
+
+async def test_what_happened_in_opsgenie_is_told_in_the_incidents_language(
+    stack: Stack, sink: MailSink
+) -> None:
+    """The receiver's mapping writes French; an English incident acknowledged and closed in
+    Opsgenie tells it in English, in its timeline and in its mails (one language a mail)."""
+    from workflows.models import IncidentInput
+
+    incident = await incidents.open_incident(
+        stack.client,
+        stack.task_queue,
+        IncidentInput(title="VPN down", service_level="silver", priority="P2", source="cli",
+                      language="en", requesters=["en2@example.org"]),
+    )  # fmt: skip
+    alert = await eventually(lambda: stack.standin.find(incident, "alias"))
+    ack = fixture("acknowledge", alert["id"])
+    ack["alert"] |= {"alias": incident, "username": "bob@example.org", "note": "on it"}
+    ack["alert"].pop("owner", None)
+    assert (await stack.deliver(ack)).status_code == 202
+    view = await stack.status_when(incident, lambda v: v.status == "in_progress")
+    entry = next(e for e in view.timeline if e.kind == "acknowledged")
+    assert "dans Opsgenie" not in entry.text and "in Opsgenie" in entry.text, entry.text
+    assert entry.text.endswith("— on it"), entry.text
+    close = fixture("close", alert["id"])
+    close["alert"] |= {"alias": incident, "note": ""}
+    assert (await stack.deliver(close)).status_code == 202
+    view = await stack.status_when(incident, lambda v: v.status == "resolved")
+    resolved = next(e for e in view.timeline if e.kind == "resolved")
+    assert resolved.text == "Alert closed in Opsgenie.", resolved.text
+    mails = await eventually(
+        lambda: [m for m in sink.about(incident) if "Resolved" in str(m["Subject"])]
+    )
+    text = str(mails[0].get_body(("plain",)).get_content())  # type: ignore[union-attr]
+    assert "Opsgenie" in text and "Alerte" not in text and "dans" not in text, text

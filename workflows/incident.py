@@ -67,7 +67,7 @@ with workflow.unsafe.imports_passed_through():
         incident_revision,
     )
     from workflows.ledger_writer import LedgerWriter
-    from workflows.limits import MAX_DETAILS, MAX_REQUESTERS
+    from workflows.limits import MAX_DETAILS, MAX_REQUESTERS, MAX_TEXT, clip
     from workflows.matrix import EscalationMatrix
     from workflows.metrics import count
     from workflows.models import (
@@ -1227,6 +1227,19 @@ class IncidentWorkflow(Operations[IncidentView]):
 
     def _after_change(self) -> None:
         self._publish()
+
+    def _in_own_words(self, input: InputT) -> InputT:
+        """What Opsgenie's events say in Vigie's words ("alerte acquittée dans Opsgenie"),
+        told in the incident's language rather than the receiver's; what the person typed
+        with it stays as written."""
+        said = getattr(input, "said", None)
+        if said is None or said.field not in type(input).model_fields:
+            return input
+        s = self.state
+        text = render(said.sentence, said.fields, s.language, self.policy.business_hours.timezone)
+        if said.typed:
+            text = f"{text} — {said.typed}"
+        return input.model_copy(update={said.field: clip(text, MAX_TEXT), "said": None})
 
     def _own_echo(self, input: BaseModel) -> bool:
         """An UpdatePriority from Opsgenie naming a priority Vigie set a moment ago is that

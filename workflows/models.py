@@ -105,6 +105,27 @@ INCIDENT_ID_PATTERN = rf"^incident-{SAFE_ID}$"
 '.', '_', ':' or '-' (at most MAX_ID characters in all)."""
 
 
+class Said(BaseModel):
+    """Vigie's own wording of a text a sender's event carries (what happened in Opsgenie),
+    told by the workflow in its own language: the receiver's mapping language may not be
+    the incident's. ``typed`` is what the person wrote with it, kept as written."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    field: Literal["note", "resolution", "reason", "text"]
+    sentence: str
+    fields: dict[str, str] = {}
+    typed: Note | None = None
+
+    @model_validator(mode="after")
+    def _known(self) -> Said:
+        if self.sentence not in SENTENCES:
+            raise ValueError(f"sentence: unknown wording {self.sentence!r}")
+        if len(self.fields) > 10 or any(len(v) > 500 for v in self.fields.values()):
+            raise ValueError("fields: at most 10 fields of at most 500 characters")
+        return self
+
+
 class OperatorInput(BaseModel):
     """Every operator operation says who does it."""
 
@@ -119,6 +140,11 @@ class OperatorInput(BaseModel):
         default=None,
         description="The sender's key for this event (a webhook's): delivered again, it is "
         "applied once",
+    )
+    said: Said | None = Field(
+        default=None,
+        description="Set by the webhook receiver: its own text of the event, which the "
+        "incident words in its language",
     )
 
 

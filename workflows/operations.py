@@ -324,6 +324,7 @@ class Operations(Generic[ViewT]):
                 return  # the sender delivered this event again: applied once
             if self._own_echo(input):
                 return  # what the workflow itself did, reported back by the sender
+            input = self._in_own_words(input)
             check(input)
         except ValidationError as exc:
             self._signal_refused(op.name, by, None, describe(exc), problems(exc))
@@ -333,6 +334,11 @@ class Operations(Generic[ViewT]):
             self._apply(apply, input)
         self._changed = True
         self._after_change()
+
+    def _in_own_words(self, input: InputT) -> InputT:
+        """``input`` with the sender's own wording (``said``) told in the workflow's
+        language; as it is in a workflow that has none."""
+        return input
 
     def _own_echo(self, input: BaseModel) -> bool:
         """Whether a sender's event only reports back a change this workflow made (it is

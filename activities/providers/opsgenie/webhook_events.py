@@ -57,6 +57,7 @@ from workflows.models import (
     RecordEventInput,
     ResolveInput,
     ResumeInput,
+    Said,
     SetPendingInput,
     WorklogInput,
 )
@@ -472,11 +473,15 @@ def plan(event: WebhookEvent, mapping: OpsgenieMapping) -> Plan:
         owner = {"owner": alert.owner} if alert.owner else {}
         done = "opsgenie.owner" if alert.owner else "opsgenie.done"
         note = say(done, opsgenie_ack=action, **owner)
-        if said := (alert.note or "").strip():  # what the engineer wrote with it
-            note = clip(f"{note} — {said}", MAX_TEXT)
+        ack_note = (alert.note or "").strip() or None  # what the engineer wrote with it
+        if ack_note:
+            note = clip(f"{note} — {ack_note}", MAX_TEXT)
+        # The incident words it in its own language (the mapping's may not be its).
+        said = Said(field="note", sentence=done, fields={"opsgenie_ack": action, **owner},
+                    typed=ack_note)  # fmt: skip
         return Plan(
             kind="signal", incident_id=incident, operation="acknowledge",
-            input=AcknowledgeInput(**base, note=note), start=opening,
+            input=AcknowledgeInput(**base, note=note, said=said), start=opening,
         )  # fmt: skip
     if action == "AddNote":
         if not (alert.note or "").strip():
@@ -486,21 +491,32 @@ def plan(event: WebhookEvent, mapping: OpsgenieMapping) -> Plan:
             input=WorklogInput(**base, text=alert.note), start=opening,
         )  # fmt: skip
     if action == "Close":
-        resolution = (alert.note or "").strip() or say("opsgenie.closed")
+        closing = (alert.note or "").strip()
+        closed = None if closing else Said(field="resolution", sentence="opsgenie.closed")
         return Plan(
             kind="signal", incident_id=incident, operation="resolve",
-            input=ResolveInput(**base, resolution=resolution), start=opening,
+            input=ResolveInput(**base, resolution=closing or say("opsgenie.closed"), said=closed),
+            start=opening,
         )  # fmt: skip
     if action == "UpdatePriority" and alert.priority:
         return Plan(
             kind="signal", incident_id=incident, operation="recategorize",
             input=RecategorizeInput(**base, opsgenie_priority=alert.priority,
-                                    reason=say("opsgenie.priority", priority=alert.priority)),
+                                    reason=say("opsgenie.priority", priority=alert.priority),
+                                    said=Said(field="reason", sentence="opsgenie.priority",
+                                              fields={"priority": alert.priority})),
             start=opening,
         )  # fmt: skip
     custom = mapping.custom_actions.get(action)
     if custom is not None:
-        note = (alert.note or "").strip() or say("opsgenie.done", opsgenie_ack=action)
+        written = (alert.note or "").strip()
+        note = written or say("opsgenie.done", opsgenie_ack=action)
+        field = {"set_pending": "reason", "add_worklog": "text", "resolve": "resolution"}.get(
+            custom.operation, "note"
+        )
+        if not written:  # Vigie's words: the incident tells them in its language
+            base["said"] = Said(field=field, sentence="opsgenie.done",
+                                fields={"opsgenie_ack": action})  # fmt: skip
         typed: SignalInput
         if custom.operation == "set_pending":
             typed = SetPendingInput(**base, waiting_on=custom.waiting_on, reason=note)
