@@ -285,3 +285,12 @@ def test_a_validation_note_is_set_apart_from_the_sentence() -> None:
     assert render("validation.declined", {"party": "client", "note": ""}, "en", "UTC") == (
         "Crisis situation declined (client)"
     )
+
+
+def test_a_recategorization_names_the_service_levels_as_people_read_them() -> None:
+    from workflows.texts import render
+
+    fields = {"before": "P1 gold", "after": "P3 gold", "reason": "moins grave"}
+    assert render("recategorized", fields, "fr", "Europe/Paris") == (
+        "P1 Gold → P3 Gold : moins grave"
+    )

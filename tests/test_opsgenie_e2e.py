@@ -246,7 +246,7 @@ async def test_a_create_that_comes_after_another_event_fills_in_the_incident(
         "priorité (impact et urgence), niveau de service, demandeurs."
     ), completed.text
     recategorized = next(e for e in view.timeline if e.kind == "recategorized")
-    assert "P3 bronze → P1 gold" in recategorized.text, recategorized.text
+    assert "P3 Bronze → P1 Gold" in recategorized.text, recategorized.text
     # The requesters hear of the incident first, as it stands: a gold P1.
     first = await eventually(
         lambda: [m for m in sink.about(incident) if "client@example.org" in str(m["To"])]

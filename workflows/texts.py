@@ -1255,6 +1255,9 @@ def render(key: str, fields: Mapping[str, str], language: str, timezone: str) ->
         elif name == "problems":  # field=type;…: each field and what is wrong with it
             gap = " ; " if language == FR else "; "
             shown[name] = gap.join(_problem(x, language) for x in raw.split(";") if x)
+        elif name in ("before", "after") and key == "recategorized":  # "P1 gold"
+            priority, _, level = raw.partition(" ")
+            shown[name] = f"{priority} {value('service_level', level, language)}".strip()
         elif name == "escalation_reasons":  # codes, comma-separated
             gap = " ; " if language == FR else "; "
             shown[name] = gap.join(
