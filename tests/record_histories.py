@@ -147,6 +147,24 @@ async def create_after_close(
     return handle
 
 
+async def breach_voided(env: WorkflowEnvironment, queue: str) -> WorkflowHandle[object, object]:
+    """A gold P1 at night breaches its acknowledgement deadline, then is made a P3 (business
+    hours): the breach no longer counts."""
+    from tests.test_incident_on_call import saturday_night
+
+    await saturday_night(env)
+    handle = await open_incident(env.client, queue)
+    await status(handle)
+    await advance(env, timedelta(minutes=16))
+    await status_when(handle, lambda v: v.ack_breached)
+    await handle.execute_update(
+        IncidentWorkflow.recategorize, RecategorizeInput(by="im", priority="P3", reason="one")
+    )
+    await status_when(handle, lambda v: v.mails_pending == 0 and v.alert_changes_pending == 0)
+    await handle.terminate("recorded")
+    return handle
+
+
 async def made_p1_then_p2(client: Client, queue: str) -> WorkflowHandle[Any, Any]:
     """A P3 made a P1 by recategorization, then not confirmed as one (a P2 from then on)."""
     handle = await open_incident(client, queue, priority="P3")
@@ -691,6 +709,7 @@ async def main(tag: str, only: list[str]) -> None:
                 ("crisis_late_opening", crisis_late_opening),
                 ("incident_priority_echo", priority_echo),
                 ("incident_create_after_close", create_after_close),
+                ("incident_breach_voided", breach_voided),
                 ("incident_recategorized", recategorized),
                 ("incident_back_dated", back_dated),
                 ("service_review_failed", partial(review_failed, settings=settings)),

@@ -131,3 +131,36 @@ async def test_an_incident_counts_from_its_start_when_no_worker_took_it_at_once(
     policy = load_policy(settings.config_dir)
     assert view.ack_due_at == compute_deadlines(policy, "P2", "gold", started, []).ack_due_at
     assert "ticket-at-start" in await patch_markers(handle)
+
+
+async def test_a_breach_a_new_class_undoes_is_said_in_the_timeline(
+    skipping_env: WorkflowEnvironment, settings: Settings, sink: MailSink
+) -> None:
+    """A gold P1 at night breaches its acknowledgement deadline (15 min, around the clock);
+    made a P3 (business hours), that deadline is Monday morning: the breach no longer
+    counts, and the timeline says so rather than dropping it without a word."""
+    from tests.helpers import advance
+    from tests.test_incident_on_call import saturday_night
+    from workflows.incident import IncidentWorkflow
+    from workflows.models import RecategorizeInput
+
+    await saturday_night(skipping_env)
+    async with build_worker(skipping_env.client, settings):
+        handle = await open_incident(skipping_env.client, settings.task_queue)
+        await status(handle)
+        await advance(skipping_env, timedelta(minutes=16))
+        await status_when(handle, lambda v: v.ack_breached)
+        view = await handle.execute_update(
+            IncidentWorkflow.recategorize,
+            RecategorizeInput(by="im", priority="P3", reason="only one user"),
+        )
+        assert not view.ack_breached and view.priority == "P3"
+        view = await status(handle)  # an Update's answer leaves the timeline out
+        voided = next((e for e in view.timeline if e.kind == "breach_voided"), None)
+        assert voided is not None, [(e.kind, e.text) for e in view.timeline]
+        due = view.ack_due_at.astimezone(PARIS)
+        assert voided.text == (
+            "Le dépassement du délai de prise en charge ne compte plus : avec la nouvelle "
+            f"classe, ce délai est le {due:%d/%m/%Y %H:%M %Z}."
+        ), voided.text
+        assert due.weekday() == 0  # Monday, in business hours

@@ -289,6 +289,9 @@ def test_histories_are_stored() -> None:
         # an alert's Create after its Close, under the code before (dropped) and since
         "incident_create_after_close_o2026_12_01",
         "incident_create_after_close_x2026_12_01",
+        # a breach a new class undoes, under the code before (silent) and since (said)
+        "incident_breach_voided_o2026_12_01",
+        "incident_breach_voided_x2026_12_01",
     }
 
 

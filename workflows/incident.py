@@ -177,6 +177,9 @@ PATCH_OWN_PRIORITY_ECHO = "own-priority-echo-ignored"
 # An alert's Create that reaches Vigie after its Close fills in the resolved incident and
 # tells the requesters it adds (it was dropped without a word).
 PATCH_CREATE_AFTER_END = "create-after-close-completes"
+# A breach that a new class undoes (its new deadline still ahead) is said in the timeline: it
+# was mailed, and the ledger and the service reviews no longer count it.
+PATCH_BREACH_VOIDED = "breach-voided-told"
 ECHO_WINDOW = timedelta(minutes=15)
 ECHOES_KEPT = 10
 # A deadline timer wakes this much before the deadline and re-arms on the time left, so that
@@ -848,7 +851,17 @@ class IncidentWorkflow(Operations[IncidentView]):
             self._chat("p1_opened")
         if "priority" in s.missing_fields:
             s.missing_fields.remove("priority")
-        reset_flags(s, self._deadlines(), workflow.now())
+        breached = {"ack": s.ack_breached, "resolution": s.resolution_breached}
+        d = self._deadlines()
+        reset_flags(s, d, workflow.now())
+        now_breached = {"ack": s.ack_breached, "resolution": s.resolution_breached}
+        voided = [k for k in breached if breached[k] and not now_breached[k]]
+        if voided and versions.patched(PATCH_BREACH_VOIDED):
+            # Said, never silent: the breach was mailed, and the ledger no longer counts it.
+            for which in voided:
+                due = d.ack_due_at if which == "ack" else d.resolution_due_at
+                self._record("breach_voided", SYSTEM, f"breach_voided.{which}",
+                             due_at=due.isoformat() if due else "")  # fmt: skip
         self._follow_class()
 
     def _check_alert_created(self, input: AlertCreatedInput) -> None:

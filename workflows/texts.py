@@ -531,6 +531,18 @@ SENTENCES: dict[str, dict[str, str]] = {
         FR: "Traitement repris : {note} Résolution attendue avant le {due_at}.",
         EN: "Work resumed: {note} Resolution due {due_at}.",
     },
+    "breach_voided.ack": {
+        FR: "Le dépassement du délai de prise en charge ne compte plus : avec la nouvelle "
+        "classe, ce délai est le {due_at}.",
+        EN: "The acknowledgement deadline's breach no longer counts: with the new class, that "
+        "deadline is {due_at}.",
+    },
+    "breach_voided.resolution": {
+        FR: "Le dépassement du délai de résolution ne compte plus : avec la nouvelle classe, "
+        "ce délai est le {due_at}.",
+        EN: "The resolution deadline's breach no longer counts: with the new class, that "
+        "deadline is {due_at}.",
+    },
     "recategorized": {
         FR: "{before} → {after} : {reason}",
         EN: "{before} → {after}: {reason}",

@@ -82,6 +82,7 @@ SINCE_BASELINE: tuple[str, ...] = (
     "no-page-when-ended",
     "own-priority-echo-ignored",
     "create-after-close-completes",
+    "breach-voided-told",
 )
 
 # Patches that new workflows no longer take (the worker's patch gate refuses them); their code
