@@ -96,9 +96,15 @@ def fields(view: CrisisView) -> list[tuple[str, Any]]:
     ]
 
 
+def shown_role(role: str) -> str:
+    """A role as the CLI says it (in English): the matrix's role codes named
+    (``provider.on_call`` is the provider's technical on-call); others as they are."""
+    return VALUES["role"][EN].get(role, role)
+
+
 def validation_line(v: Validation, when: Callable[[datetime | None], str]) -> str:
     """One party's decision on the crisis situation: who, with their role, when, why."""
-    role = f" ({v.role})" if v.role else ""
+    role = f" ({shown_role(v.role)})" if v.role else ""
     note = f": {v.note}" if v.note else ""
     return f"{v.party} {v.decision} by {v.by}{role}, {when(v.at)}{note}"
 
@@ -152,7 +158,7 @@ def print_terminal(view: CrisisView, console: Console) -> None:
     for m in view.members:
         members.add_row(
             Text(f"{m.name} <{m.email}>"),
-            Text(m.role),
+            Text(shown_role(m.role)),
             cell(m.permanent, when),  # yes / no, as the lists say it
             cell(m.participating, when),
         )

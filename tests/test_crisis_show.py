@@ -117,3 +117,10 @@ def test_a_step_a_late_opening_moved_shows_its_target_and_when_it_is_acted_on(
     print_lines(view)
     (row,) = [x.split("\t") for x in capsys.readouterr().out.splitlines() if x.startswith("mile")]
     assert row[2] == plan.due_at.isoformat() and row[6] == (OPENED + timedelta(hours=3)).isoformat()
+
+
+def test_member_roles_from_the_matrix_are_named_not_coded() -> None:
+    on_call = Member(name="Night owl", email="owl@example.com", role="provider.on_call",
+                     permanent=False, participating=True)  # fmt: skip
+    words = " ".join(" ".join(terminal(crisis(members=[on_call]), 120)).replace("│", " ").split())
+    assert "provider technical on-call" in words and "provider.on_call" not in words, words
