@@ -43,7 +43,7 @@ from workers.logs import setup_logging
 from workers.policy_file import ConfigError
 from workers.settings import Settings
 from workflows.incident import IncidentWorkflow
-from workflows.limits import MAX_ID
+from workflows.limits import MAX_ID, once_each
 from workflows.models import (
     INCIDENT_ID_PATTERN,
     AcknowledgeInput,
@@ -263,7 +263,7 @@ def open_(
         category=category,
         description=description,
         application=application,
-        requesters=requester or [],
+        requesters=once_each(requester or []),  # each mailed once, whatever the case
         t0=fault_began,
         language=language,
         source="cli",

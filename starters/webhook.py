@@ -223,9 +223,9 @@ def create_app(
                                    "Create was sent to it and fills in anything it was "
                                    "opened without (a closed incident takes nothing)")  # fmt: skip
                 if told == "closed":
-                    return _answer("ignored", incident, "the incident with this id is over: "
-                                   "the Create opens nothing (an alert whose alias is the id "
-                                   "of a closed incident needs an alias of its own)")  # fmt: skip
+                    return _answer("ignored", incident, "the incident for this alert is "
+                                   "over: the Create opens nothing (an alert whose alias names "
+                                   "a closed incident needs an alias of its own)")  # fmt: skip
             return _answer(outcome, incident)
         assert todo.operation is not None
         assert todo.operation is not None and todo.input is not None

@@ -165,6 +165,23 @@ async def breach_voided(env: WorkflowEnvironment, queue: str) -> WorkflowHandle[
     return handle
 
 
+async def requesters_cases(env: WorkflowEnvironment, queue: str) -> WorkflowHandle[object, object]:
+    """An incident opened with a requester, then its alert's Create naming the same address
+    in another case: what the workflow decodes from its history must not change (a dedupe in
+    the input's type would take the second spelling out on replay)."""
+    handle = await open_incident(env.client, queue, requesters=["paie@client.example.org"])
+    await status(handle)
+    await handle.signal(
+        "alert_created",
+        {"by": "ann", "via": "opsgenie",
+         "requesters": ["paie@client.example.org", "Paie@client.example.org"]},
+    )  # fmt: skip
+    await handle.signal("add_worklog", {"by": "ann", "text": "after the Create"})
+    await status_when(handle, lambda v: v.mails_pending == 0 and "after the Create" in str(v))
+    await handle.terminate("recorded")
+    return handle
+
+
 async def made_p1_then_p2(client: Client, queue: str) -> WorkflowHandle[Any, Any]:
     """A P3 made a P1 by recategorization, then not confirmed as one (a P2 from then on)."""
     handle = await open_incident(client, queue, priority="P3")
@@ -710,6 +727,7 @@ async def main(tag: str, only: list[str]) -> None:
                 ("incident_priority_echo", priority_echo),
                 ("incident_create_after_close", create_after_close),
                 ("incident_breach_voided", breach_voided),
+                ("incident_requesters_cases", requesters_cases),
                 ("incident_recategorized", recategorized),
                 ("incident_back_dated", back_dated),
                 ("service_review_failed", partial(review_failed, settings=settings)),

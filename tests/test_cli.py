@@ -65,6 +65,7 @@ async def test_open_prints_the_id_last_and_operations_work(
     code, out, err = await cli(
         "open", "--title", "Payroll export fails", "--service-level", "silver",
         "--impact", "high", "--urgency", "medium", "--requester", "rh@example.org",
+        "--requester", "RH@Example.org",  # the same person: mailed once
         "--application", "payroll", "--category", "batch", "--description", "since 02:00",
     )  # fmt: skip
     assert code == 0, err
@@ -83,6 +84,7 @@ async def test_open_prints_the_id_last_and_operations_work(
             break
         await asyncio.sleep(0.2)
     assert code == 0, err
+    assert json.loads(out)["requesters"] == ["rh@example.org"]
     ack_due = datetime.fromisoformat(json.loads(out)["ack_due_at"])
 
     async def next_due() -> datetime | None:

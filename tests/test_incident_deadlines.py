@@ -164,3 +164,5 @@ async def test_a_breach_a_new_class_undoes_is_said_in_the_timeline(
             f"classe, ce délai est le {due:%d/%m/%Y %H:%M %Z}."
         ), voided.text
         assert due.weekday() == 0  # Monday, in business hours
+        kinds = [e.kind for e in view.timeline]
+        assert kinds.index("recategorized") < kinds.index("breach_voided")  # cause first

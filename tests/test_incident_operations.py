@@ -312,3 +312,29 @@ async def test_a_signal_breaking_a_rule_of_its_input_is_told_which(
         "Signal qualify_p1 refusé : entrée invalide (input : le verdict unconfirmed demande "
         "new_priority (P2 ou P3))"
     )
+
+
+async def test_a_typed_said_or_event_time_out_of_range_is_refused_never_fails_a_task(
+    skipping_env: WorkflowEnvironment, settings: Settings
+) -> None:
+    """`said` is the webhook receiver's; typed by hand with odd fields, it is refused. A
+    recorded event whose time no time zone can show is told with the time as written. The
+    test fails on any failed workflow task."""
+    async with build_worker(skipping_env.client, settings):
+        handle = await open_incident(skipping_env.client, settings.task_queue)
+        await status(handle)
+        odd = {"field": "note", "sentence": "opsgenie.done", "fields": {"x_at": "0001-01-01"}}
+        await handle.signal("acknowledge", {"by": "m", "note": "x", "said": odd})
+        nul = {"field": "note", "sentence": "opsgenie.done", "fields": {"owner": "a\x00b"}}
+        await handle.signal("acknowledge", {"by": "m", "said": nul})
+        edge = {"due_at": "0001-01-01T00:00:00+01:00"}
+        await handle.signal(
+            "record_event", {"by": "m", "text": "x", "sentence": "resumed", "fields": edge}
+        )
+        await handle.signal("add_worklog", {"by": "m", "text": "after"})
+        view = await status_when(handle, lambda v: any(e.text == "after" for e in v.timeline))
+    refused = [e.text for e in view.timeline if e.kind == "refused"]
+    assert len(refused) == 2 and all("acknowledge" in r for r in refused), refused
+    assert view.status == "open"
+    recorded = next(e for e in view.timeline if e.fields.get("due_at") == edge["due_at"])
+    assert edge["due_at"] in recorded.text

@@ -269,12 +269,15 @@ def test_record_event_fields_cannot_take_the_recorders_own_names() -> None:
         )
 
 
-def test_a_requester_given_again_in_another_case_is_kept_once() -> None:
-    """Each mail would reach them twice (the CLI's --requester, a Create's detail)."""
+@pytest.mark.parametrize("title", ["\u200b", "\u200b\u202e", "\u3164\u3164", "\u2800", " \u034f "])
+def test_a_title_that_shows_nothing_is_refused(title: str) -> None:
+    """Zero-width characters, direction overrides or blank letters alone: an incident (or a
+    crisis) whose mails and lists would show an empty title."""
+    from pydantic import ValidationError
+
     from workflows.models import IncidentInput
 
-    opened = IncidentInput(
-        title="Paie", service_level="gold",
-        requesters=["paie@client.example.org", "Paie@Client.example.org", "rh@client.example.org"],
-    )  # fmt: skip
-    assert opened.requesters == ["paie@client.example.org", "rh@client.example.org"]
+    with pytest.raises(ValidationError) as refused:
+        IncidentInput(title=title, service_level="gold")
+    assert "shows nothing" in str(refused.value)
+    assert IncidentInput(title="\u200bDisk full", service_level="gold").title == "\u200bDisk full"

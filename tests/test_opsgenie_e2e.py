@@ -431,13 +431,14 @@ async def test_a_late_echo_of_vigies_own_priority_change_never_takes_the_inciden
     assert [e.fields.get("after") for e in view.timeline if e.kind == "recategorized"] == [
         "P3 gold", "P1 gold"
     ]  # fmt: skip
-    # A person lowering it in Opsgenie is heard.
+    # A person setting in Opsgenie a priority Vigie set before is heard: each echo is
+    # taken for Vigie's own once.
     lowered = await stack.opsgenie_call(
-        "PUT", f"/v2/alerts/{alert['id']}/priority", {"priority": "P2", "user": "ann"}
+        "PUT", f"/v2/alerts/{alert['id']}/priority", {"priority": "P3", "user": "ann"}
     )
     assert lowered.status_code == 202
-    view = await stack.status_when(incident, lambda v: v.priority == "P2")
-    assert view.timeline[-1].kind == "recategorized"
+    view = await stack.status_when(incident, lambda v: v.priority == "P3")
+    assert view.timeline[-1].kind == "recategorized" and view.timeline[-1].by == "ann"
 
 
 async def test_a_create_that_comes_after_the_close_fills_in_the_resolved_incident(
@@ -472,6 +473,8 @@ async def test_a_create_that_comes_after_the_close_fills_in_the_resolved_inciden
         lambda: [m for m in sink.about(incident) if "req2@example.org" in str(m["To"])]
     )
     assert str(told[0]["Subject"]).endswith("— Résolu"), told[0]["Subject"]
+    text = str(told[0].get_body(("plain",)).get_content())  # type: ignore[union-attr]
+    assert "fixed by restart" in text and "L'alerte a été créée" not in text, text
 
 
 async def test_a_create_naming_a_closed_incident_says_it_opens_nothing(stack: Stack) -> None:

@@ -292,6 +292,8 @@ def test_histories_are_stored() -> None:
         # a breach a new class undoes, under the code before (silent) and since (said)
         "incident_breach_voided_o2026_12_01",
         "incident_breach_voided_x2026_12_01",
+        # a requester named again in another case by the alert's Create: decoded as sent
+        "incident_requesters_cases_o2026_12_01",
     }
 
 

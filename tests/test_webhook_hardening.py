@@ -173,6 +173,13 @@ async def test_the_tickets_fields_are_read_whatever_the_number_of_details() -> N
     kept = len(opened.details) - 2  # the tiny id, and the count
     assert opened.details["vigie_details_left_out"] == str(123 - kept)
     assert opened.details["requesters"] == "keep-me@example.org"
+    # As many as it may keep: all kept, and no count (a sender's own is not taken).
+    exact = {f"k{n:03}": "v" for n in range(MAX_DETAILS - 1)} | {"vigie_details_left_out": "7"}
+    async with client(gateway) as c:
+        r = await post(c, create(alertId="det-99", details=exact))
+        assert r.status_code == 202, r.text
+    (_, _), (_, full) = gateway.started
+    assert len(full.details) == MAX_DETAILS and "vigie_details_left_out" not in full.details
 
 
 async def test_requesters_are_read_as_people_write_them() -> None:
@@ -181,7 +188,10 @@ async def test_requesters_are_read_as_people_write_them() -> None:
     from workflows.limits import MAX_REQUESTERS
 
     gateway = RecordingGateway()
-    listed = "Jean Dupont <jean@example.org>; marie@example.org, MARIE@example.org Paie@x.org"
+    listed = (
+        "Jean Dupont <jean@example.org>; marie@example.org, MARIE@example.org Paie@x.org\n"
+        '"Martin, Luc" <luc@example.org> Zoé <zoe@example.org>'
+    )
     many = ", ".join(f"r{n}@example.org" for n in range(MAX_REQUESTERS + 1))
     async with client(gateway) as c:
         r = await post(c, create(alertId="req-1", details={"requesters": listed},
@@ -191,7 +201,8 @@ async def test_requesters_are_read_as_people_write_them() -> None:
                                  username="ann@example.org"))  # fmt: skip
         assert r.status_code == 202, r.text
     (_, first), (_, second) = gateway.started
-    assert first.requesters == ["jean@example.org", "marie@example.org", "Paie@x.org"]
+    assert first.requesters == ["jean@example.org", "marie@example.org", "Paie@x.org",
+                                "luc@example.org", "zoe@example.org"]  # fmt: skip
     assert first.unusable_requesters == []
     assert len(second.requesters) == MAX_REQUESTERS
     assert second.requesters[-1] == "ann@example.org"

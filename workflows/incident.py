@@ -272,6 +272,7 @@ class IncidentWorkflow(Operations[IncidentView]):
         self._next_due_on = False
         self._stopping = False  # continue-as-new under way: no new send starts
         self._paging = False
+        self._voided: list[tuple[str, datetime | None]] = []  # breaches a new class undid
         self._in_flight = 0
         self._tasks: list[asyncio.Task[None]] = []
         # This run's task queue priority key: wanted, and last sent to the server.
@@ -824,6 +825,7 @@ class IncidentWorkflow(Operations[IncidentView]):
         if input.service_level:
             self._level_named()
         before = f"{self.state.priority} {self.state.service_level}"
+        before_priority = self.state.priority
         priority, level = self._new_class(input)
         self._reclassify(priority, level)
         self._record(
@@ -833,11 +835,12 @@ class IncidentWorkflow(Operations[IncidentView]):
             after=f"{priority} {level}",
             reason=input.reason,
         )
+        self._tell_voided()
         self._mail("recategorized", self.state.requesters)
         self._tell_crisis("recategorized", input.by, f"{before} → {priority} {level}")
         self._mirror_note(input.via, input.by)
         if input.via == "vigie":
-            self._mirror(AlertCommand(action="priority", user=input.by, priority=priority))
+            self._mirror_priority(input.by, priority, before_priority)
 
     def _reclassify(self, priority: Priority, level: Any) -> None:
         """New class, deadlines recomputed from T0; flags reset where the new deadline is ahead."""
@@ -855,14 +858,21 @@ class IncidentWorkflow(Operations[IncidentView]):
         d = self._deadlines()
         reset_flags(s, d, workflow.now())
         now_breached = {"ack": s.ack_breached, "resolution": s.resolution_breached}
-        voided = [k for k in breached if breached[k] and not now_breached[k]]
+        self._voided = [
+            (k, d.ack_due_at if k == "ack" else d.resolution_due_at)
+            for k in breached
+            if breached[k] and not now_breached[k]
+        ]  # told after the entry of the change that undid them (_tell_voided)
+        self._follow_class()
+
+    def _tell_voided(self) -> None:
+        """Said, never silent: the breaches a new class undid were mailed, and the ledger no
+        longer counts them."""
+        voided, self._voided = self._voided, []
         if voided and versions.patched(PATCH_BREACH_VOIDED):
-            # Said, never silent: the breach was mailed, and the ledger no longer counts it.
-            for which in voided:
-                due = d.ack_due_at if which == "ack" else d.resolution_due_at
+            for which, due in voided:
                 self._record("breach_voided", SYSTEM, f"breach_voided.{which}",
                              due_at=due.isoformat() if due else "")  # fmt: skip
-        self._follow_class()
 
     def _check_alert_created(self, input: AlertCreatedInput) -> None:
         pass  # a Create delivered again to a resolved or closed incident changes nothing
@@ -932,7 +942,8 @@ class IncidentWorkflow(Operations[IncidentView]):
         s.missing_fields = [f for f in s.missing_fields if f not in filled]
         if filled:
             self._record("alert_created", input.by, missing=", ".join(filled))
-        self._mail("resolved", told)
+        resolution = next((e for e in reversed(s.timeline) if e.kind == "resolved"), None)
+        self._mail("resolved", told, resolution)  # the resolution, as the others were told
 
     def _fill_fields(self, input: AlertCreatedInput) -> list[str]:
         """The one-line fields the incident lacks and the Create gives: set, and named."""
@@ -1040,10 +1051,11 @@ class IncidentWorkflow(Operations[IncidentView]):
             priority=s.priority,
             note=input.note or "",
         )
+        self._tell_voided()
         self._mail("qualified", s.requesters)
         self._mirror_note(input.via, input.by)
         if input.verdict == "unconfirmed" and input.via == "vigie":
-            self._mirror(AlertCommand(action="priority", user=input.by, priority=s.priority))
+            self._mirror_priority(input.by, s.priority, "P1")  # it was a P1
 
     def _check_resolve(self, input: ResolveInput) -> None:
         self._require("resolve", ACTIVE)
@@ -1249,7 +1261,12 @@ class IncidentWorkflow(Operations[IncidentView]):
         if said is None or said.field not in type(input).model_fields:
             return input
         s = self.state
-        text = render(said.sentence, said.fields, s.language, self.policy.business_hours.timezone)
+        try:
+            text = render(
+                said.sentence, said.fields, s.language, self.policy.business_hours.timezone
+            )
+        except Exception as exc:  # whatever was typed, refused and said, never a failed task
+            raise Refused(f"said: cannot be told ({type(exc).__name__})") from None
         if said.typed:
             text = f"{text} — {said.typed}"
         return input.model_copy(update={said.field: clip(text, MAX_TEXT), "said": None})
@@ -1262,11 +1279,13 @@ class IncidentWorkflow(Operations[IncidentView]):
         if not isinstance(input, RecategorizeInput) or input.via != "opsgenie":
             return False
         recent = workflow.now() - ECHO_WINDOW
+        sending = {c.priority for c in s.alert_outbox if c.action == "priority"}
         echo = next(
             (
                 e
                 for e in s.priority_echoes
-                if e.priority == input.opsgenie_priority and (e.at is None or e.at >= recent)
+                if e.priority == input.opsgenie_priority
+                and ((e.at or e.queued_at or recent) >= recent or e.priority in sending)
             ),
             None,
         )
@@ -1355,11 +1374,17 @@ class IncidentWorkflow(Operations[IncidentView]):
         s = self.state
         if self._mirroring and s.alert is not None and s.alert_mirror_off is None:
             s.alert_outbox.append(command)
-            if command.action == "priority" and command.priority:
-                # Its UpdatePriority webhook is Vigie's own echo, which may come back before
-                # the change is known to be done: see _own_echo.
-                echo = PriorityEcho(priority=command.priority)
-                s.priority_echoes = [*s.priority_echoes, echo][-ECHOES_KEPT:]
+
+    def _mirror_priority(self, by: str, priority: str, before: str) -> None:
+        """The alert's priority set as the incident's; a change is awaited back as Opsgenie's
+        UpdatePriority webhook, Vigie's own echo, which may come before the change is known
+        to be done (see _own_echo)."""
+        s = self.state
+        queued = len(s.alert_outbox)
+        self._mirror(AlertCommand(action="priority", user=by, priority=priority))
+        if len(s.alert_outbox) > queued and priority != before:
+            echo = PriorityEcho(priority=priority, queued_at=workflow.now())
+            s.priority_echoes = [*s.priority_echoes, echo][-ECHOES_KEPT:]
 
     def _echo_sent(self, command: AlertCommand, *, took: bool) -> None:
         """The priority change is done (its echo is awaited a while) or not (none comes)."""
@@ -1473,6 +1498,8 @@ class IncidentWorkflow(Operations[IncidentView]):
             reason = result.skipped
             self._record("alert_off", SYSTEM, reason=reason, **told_reason(reason))
             del s.alert_outbox[1:]
+            # The changes dropped with them are never echoed back.
+            s.priority_echoes = [e for e in s.priority_echoes if e.at is not None]
 
     def _tell_failure(self, kind: Literal["notification_failed", "alert_failed"], key: str) -> None:
         """Never silent: the incident manager gets the failure just recorded by mail, and the

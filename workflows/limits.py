@@ -217,6 +217,28 @@ def is_clean_line(value: Any) -> bool:
     return isinstance(value, str) and _NOT_IN_LINE.search(value) is None
 
 
+# Letters that show nothing (Hangul fillers, the blank Braille pattern, the combining
+# grapheme joiner): a title of them alone looks empty.
+_BLANK_LETTERS = frozenset("\u115f\u1160\u3164\uffa0\u2800\u034f")
+
+
+def shows_something(value: str) -> bool:
+    """Whether ``value`` holds a character a person can see: not only spaces, invisible
+    formatting characters (zero-width, direction overrides) or blank letters."""
+    return any(
+        not (c.isspace() or unicodedata.category(c) == "Cf" or c in _BLANK_LETTERS) for c in value
+    )
+
+
+def visible(value: str, info: ValidationInfo) -> str:
+    """Validator: at least one character a person can see (a title must say something)."""
+    if enforced(info) and not shows_something(value):
+        raise PydanticCustomError(
+            "invisible_text", "shows nothing: give at least one visible character", {}
+        )
+    return value
+
+
 def is_visible(value: str) -> bool:
     """Whether no invisible formatting character hides in ``value``."""
     return all(unicodedata.category(char) != "Cf" for char in value)

@@ -26,6 +26,7 @@ from pydantic import (
 from workflows.delivery import DeliveryTrouble
 from workflows.limits import (
     CUSTOMER_PATTERN,
+    DIRECTION_CONTROLS,
     MAX_DETAILS,
     MAX_EVENT_TEXT,
     MAX_NAME,
@@ -38,8 +39,9 @@ from workflows.limits import (
     at_most,
     check_t0,
     free_text,
-    once_each,
+    is_clean_line,
     single_line,
+    visible,
 )
 from workflows.policy import Grade, Language, Priority, ServiceLevel, SharedPolicy
 from workflows.sla import Stop
@@ -66,6 +68,7 @@ Title = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=1),
     AfterValidator(single_line(MAX_TITLE)),
+    AfterValidator(visible),
 ]
 """A title: one line, 1 to MAX_TITLE (500) characters."""
 Who = Annotated[
@@ -94,11 +97,7 @@ Kind = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,40}$")]
 """A timeline entry kind: lower-case letters, digits and _, at most 41 characters."""
 
 
-Requesters = Annotated[
-    list[Email],
-    AfterValidator(once_each),
-    AfterValidator(at_most(MAX_REQUESTERS, "requesters")),
-]
+Requesters = Annotated[list[Email], AfterValidator(at_most(MAX_REQUESTERS, "requesters"))]
 Details = Annotated[dict[Name, Note], AfterValidator(at_most(MAX_DETAILS, "details"))]
 INCIDENT_ID_PATTERN = rf"^incident-{SAFE_ID}$"
 """An incident (workflow) id chosen by a person: incident- and a key of letters, digits,
@@ -113,16 +112,23 @@ class Said(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     field: Literal["note", "resolution", "reason", "text"]
-    sentence: str
+    sentence: str = Field(max_length=80)
     fields: dict[str, str] = {}
     typed: Note | None = None
 
     @model_validator(mode="after")
     def _known(self) -> Said:
         if self.sentence not in SENTENCES:
-            raise ValueError(f"sentence: unknown wording {self.sentence!r}")
+            raise ValueError(f"sentence: unknown wording {self.sentence[:80]!r}")
         if len(self.fields) > 10 or any(len(v) > 500 for v in self.fields.values()):
             raise ValueError("fields: at most 10 fields of at most 500 characters")
+        for name, value in self.fields.items():
+            if not re.fullmatch(r"[a-z][a-z0-9_]{0,40}", name) or name in RESERVED_FIELDS:
+                raise ValueError(f"fields: {name[:50]!r} is not a field name a sentence can use")
+            if not is_clean_line(value) or DIRECTION_CONTROLS.search(value):
+                raise ValueError(f"fields.{name}: one line without control characters")
+            if name.endswith("_at"):
+                raise ValueError(f"fields.{name}: no time is said this way")
         return self
 
 
@@ -466,9 +472,11 @@ class CompleteUrgentChangeInput(OperatorInput):
 
 
 class PriorityEcho(BaseModel):
-    """A priority Vigie sets on the alert, and when Opsgenie took it (None: not yet)."""
+    """A priority Vigie sets on the alert: when it was asked, and when Opsgenie took it
+    (None: not yet)."""
 
     priority: str
+    queued_at: Instant | None = None
     at: Instant | None = None
 
 

@@ -296,6 +296,7 @@ class Operations(Generic[ViewT]):
         check, apply = self._hooks(op)
         input = op.model.model_validate(raw, context={LIMITS: False})
         try:
+            input = self._in_own_words(input)
             check(input)
         except Refused as exc:
             raise refusal(str(exc)) from None

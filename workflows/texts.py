@@ -1229,9 +1229,9 @@ def _time_field(raw: str, language: str, timezone: str) -> str:
         return when(None, language, timezone)
     try:
         at = datetime.fromisoformat(raw)
-    except ValueError:
+        return when(at, language, timezone) if at.tzinfo is not None else raw
+    except (ValueError, OverflowError):  # not a time, or one no time zone can show
         return raw
-    return when(at, language, timezone) if at.tzinfo is not None else raw
 
 
 # Free text a person typed, which a sentence can follow in the same line.

@@ -18,8 +18,8 @@ alias is taken as the incident id only when it is one clean line.
 from __future__ import annotations
 
 import re
-import unicodedata
 from datetime import UTC, datetime
+from email.utils import getaddresses
 from functools import partial
 from typing import Any, Literal
 
@@ -47,6 +47,7 @@ from workflows.limits import (
     is_clean_line,
     once_each,
     one_line,
+    shows_something,
 )
 from workflows.models import (
     AcknowledgeInput,
@@ -97,11 +98,6 @@ def _plain(value: str) -> str:
     """Without direction overrides, which show text backwards (``gnp.exe`` as ``exe.png``):
     a sender cannot be asked again, so they are dropped rather than refused."""
     return DIRECTION_CONTROLS.sub("", value)
-
-
-def _visible(value: str) -> str:
-    """``value`` without its invisible formatting characters (zero-width spaces...)."""
-    return "".join(c for c in value if unicodedata.category(c) != "Cf").strip()
 
 
 def _text(value: Any) -> str:
@@ -297,15 +293,16 @@ def customer_from_tags(tags: list[str]) -> str | None:
 
 
 def _listed(alert: WebhookAlert, mapping: OpsgenieMapping) -> list[str]:
-    """The entries of the ``requesters`` detail, as the sender separated them: addresses,
-    or ``Name <address>`` (the address is taken)."""
-    raw = alert.details.get(mapping.requester_detail, "")
+    """The entries of the ``requesters`` detail, as the sender separated them (commas,
+    semicolons, spaces, lines): addresses, or ``Name <address>`` and ``"Name, First"
+    <address>`` as mail clients write them (the address is taken)."""
     found: list[str] = []
-    for part in re.split(r"[,;]+", raw):
-        part = part.strip()
-        named = re.fullmatch(r"[^<>]*<\s*([^<>\s]+)\s*>", part)
-        found += [named.group(1)] if named else [a for a in part.split() if a]
-    return found
+    for chunk in re.split(r"[;\n]+", alert.details.get(mapping.requester_detail, "")):
+        if "<" in chunk or '"' in chunk:
+            found += [address or name for name, address in getaddresses([chunk])]
+        else:
+            found += re.split(r"[,\s]+", chunk)
+    return [entry.strip() for entry in found if entry.strip()]
 
 
 def _usable(address: str) -> bool:
@@ -340,15 +337,18 @@ def _name(value: str | None) -> str | None:
 
 def _kept_details(alert: WebhookAlert, mapping: OpsgenieMapping) -> dict[str, str]:
     """The details an incident keeps: the ticket's fields first, then the others in order,
-    MAX_DETAILS in all with the tiny id; how many were left out is a detail of its own."""
+    MAX_DETAILS in all with the tiny id; when some are left out (too many, or a name over
+    200 characters), a detail of its own counts them."""
     ticket = (mapping.requester_detail, mapping.category_detail, mapping.application_detail,
               mapping.service_level_detail)  # fmt: skip
-    usable = {k: v for k, v in alert.details.items() if len(k) <= 200}
+    given = {k: v for k, v in alert.details.items() if k != LEFT_OUT_DETAIL}
+    usable = {k: v for k, v in given.items() if len(k) <= 200}
     ordered = {k: usable[k] for k in ticket if k in usable} | usable
-    room = MAX_DETAILS - 2  # the tiny id, and the count of those left out
-    kept = dict(list(ordered.items())[:room])
-    if len(ordered) > room:
-        kept[LEFT_OUT_DETAIL] = str(len(ordered) - room)
+    room = MAX_DETAILS - (1 if alert.tinyId is not None else 0)
+    if len(ordered) <= room and len(usable) == len(given):
+        return ordered
+    kept = dict(list(ordered.items())[: room - 1])
+    kept[LEFT_OUT_DETAIL] = str(len(given) - len(kept))
     return kept
 
 
@@ -357,7 +357,7 @@ def start_input(
 ) -> IncidentInput | None:
     """The incident an alert opens, or None when it lacks even a title. ``created``: the
     event is the alert's Create (any other event opens it only when it came first)."""
-    if not alert.message or not _visible(alert.message):
+    if not alert.message or not shows_something(alert.message):
         return None  # nothing a person could read (zero-width characters are no title)
     t0 = (
         datetime.fromtimestamp(alert.createdAt / 1000, tz=UTC)

@@ -1,0 +1,51 @@
+"""Opsgenie's UpdatePriority webhook of a priority Vigie set is its own echo (time-skipping
+server, the Opsgenie stand-in over HTTP for the alert changes, the echo sent by hand)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from temporalio.testing import WorkflowEnvironment
+
+from starters.dev.opsgenie_standin import OpsgenieStandIn
+from starters.dev.smtp_sink import MailSink
+from tests.helpers import advance, open_incident, status, status_when
+from tests.test_incident_on_call import standin_api
+from workers.settings import Settings
+from workers.worker import build_worker
+from workflows.incident import ECHO_WINDOW, IncidentWorkflow
+from workflows.models import IncidentView, RecategorizeInput
+
+ECHO = {"by": "standin", "via": "opsgenie", "opsgenie_priority": "P3", "reason": "P3"}
+
+
+def noted(view: IncidentView) -> list[str]:
+    """What Opsgenie's events changed nothing about, as the timeline says it."""
+    return [e.text for e in view.timeline if e.kind == "opsgenie"]
+
+
+async def test_an_echo_counts_within_its_window_and_once(
+    skipping_env: WorkflowEnvironment, settings: Settings, sink: MailSink
+) -> None:
+    standin = OpsgenieStandIn()
+    async with build_worker(skipping_env.client, settings, alert_api=standin_api(standin)):
+        handle = await open_incident(skipping_env.client, settings.task_queue, priority="P2")
+        await status(handle)
+        await handle.execute_update(
+            IncidentWorkflow.recategorize, RecategorizeInput(by="im", priority="P3", reason="r")
+        )
+        await status_when(handle, lambda v: v.alert_changes_pending == 0)
+        await handle.signal("recategorize", ECHO)  # the echo: left out, without a word
+        await handle.signal("recategorize", ECHO)  # the same priority again: a person's
+        view = await status_when(handle, lambda v: len(noted(v)) == 1)
+        assert "déjà P3" in noted(view)[0]
+        # Another change made by Vigie, whose echo never comes: past the window, a person
+        # setting that priority in Opsgenie is heard (the incident is already P2: noted).
+        await handle.execute_update(
+            IncidentWorkflow.recategorize, RecategorizeInput(by="im", priority="P2", reason="r")
+        )
+        await status_when(handle, lambda v: v.alert_changes_pending == 0)
+        await advance(skipping_env, ECHO_WINDOW + timedelta(minutes=1))
+        await handle.signal("recategorize", {**ECHO, "by": "ann", "opsgenie_priority": "P2"})
+        view = await status_when(handle, lambda v: len(noted(v)) == 2)
+        assert "déjà P2" in noted(view)[1]
