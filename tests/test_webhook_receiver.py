@@ -250,6 +250,20 @@ def test_custom_action_mapped_by_configuration_and_echoes_ignored() -> None:
     assert plan(WebhookEvent.model_validate(tags), MAPPING).kind == "ignore"
 
 
+def test_acting_on_a_crisis_notification_alert_opens_no_incident() -> None:
+    """While the mail system is down, crisis notifications are Opsgenie alerts Vigie raised:
+    the person paged acknowledges or closes them; that opens no incident of its own."""
+    for action in ("acknowledge", "close", "addnote", "create"):
+        body = fixture(action)
+        body["source"] = {"name": "mobile", "type": "mobile"}
+        body["alert"] |= {"alias": "crisis-incident-20261201-1633cd.1", "message": "Crise"}
+        todo = plan(WebhookEvent.model_validate(body), MAPPING)
+        assert todo.kind == "ignore" and "crisis notification" in todo.reason, (action, todo)
+    tagged = fixture("acknowledge")
+    tagged["alert"] |= {"alias": None, "tags": ["vigie", "crisis"]}
+    assert plan(WebhookEvent.model_validate(tagged), MAPPING).kind == "ignore"
+
+
 async def test_escalate_shape_and_unknown_alert() -> None:
     gateway = RecordingGateway()
     escalate = {

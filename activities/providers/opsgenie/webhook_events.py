@@ -258,6 +258,14 @@ def _incident_alias(alert: WebhookAlert) -> bool:
     return bool(alias and alias.startswith("incident-") and is_clean_line(alias))
 
 
+def is_crisis_notice(alert: WebhookAlert) -> bool:
+    """Whether the alert is one Vigie raised to carry a crisis notification while the mail
+    system is down (alias ``crisis-<id>.<n>``, tagged ``vigie`` and ``crisis``)."""
+    alias = alert.alias or ""
+    tags = {t.lower() for t in alert.tags}
+    return alias.startswith("crisis-") or {"vigie", "crisis"} <= tags
+
+
 def incident_id_for(alert: WebhookAlert) -> str:
     """Alerts Vigie created carry the incident id as alias; others get one from their id."""
     if _incident_alias(alert) and alert.alias:
@@ -442,6 +450,10 @@ def plan(event: WebhookEvent, mapping: OpsgenieMapping) -> Plan:
 
     if event.source and event.source.name == mapping.own_source:
         return Plan(kind="ignore", incident_id=incident, reason="made by Vigie itself")
+    if is_crisis_notice(alert):
+        # Acknowledged or closed by the person it paged: it opens no incident of its own.
+        reason = "a crisis notification Vigie sent (the crisis is followed in Vigie)"
+        return Plan(kind="ignore", incident_id=incident, reason=reason)
     if action == "AddNote" and is_own_note(alert.note):
         return Plan(kind="ignore", incident_id=incident, reason="note written by Vigie")
     if action in ("AddTags", "RemoveTags"):
