@@ -439,6 +439,51 @@ async def crisis_late_opening(
     return handle  # type: ignore[return-value]
 
 
+async def crisis_drp_at_close(
+    env: WorkflowEnvironment, queue: str
+) -> WorkflowHandle[object, object]:
+    """A crisis opened late, its DRP decided and the crisis closed before the moved action
+    plan's step."""
+    from workflows.crisis import CrisisWorkflow
+    from workflows.crisis_models import (
+        CloseCrisisInput,
+        CrisisInput,
+        DecideDrpInput,
+        ServiceRestoredInput,
+    )
+
+    t0 = await env.get_current_time() - timedelta(hours=2, minutes=10)
+    handle = await started_crisis(env, queue, CrisisInput(title="Storage down", t0=t0))
+    for _ in range(100):
+        try:
+            view = await handle.query(CrisisWorkflow.status)
+        except Exception:
+            view = None  # a query that met the time skipping: asked again
+        opening = view and next(m for m in view.milestones if m.step == "cell_opening")
+        if view and opening and opening.status != "pending" and view.mails_pending == 0:
+            break
+        await asyncio.sleep(0.1)
+    await handle.execute_update(
+        CrisisWorkflow.decide_drp, DecideDrpInput(by="im", activate=True, reason="site B")
+    )
+    await handle.execute_update(
+        CrisisWorkflow.service_restored, ServiceRestoredInput(by="im", note="back")
+    )
+    await handle.execute_update(
+        CrisisWorkflow.close_crisis,
+        CloseCrisisInput(by="dm", summary="on site B", without_client_confirmation="test"),
+    )
+    for _ in range(100):
+        try:
+            if (await handle.query(CrisisWorkflow.status)).mails_pending == 0:
+                break
+        except Exception:
+            pass  # a query that met the time skipping: asked again
+        await asyncio.sleep(0.1)
+    await handle.terminate("recorded")
+    return handle  # type: ignore[return-value]
+
+
 async def readiness(env: WorkflowEnvironment, queue: str) -> WorkflowHandle[object, object]:
     """A watch of the coming on-call cycle, checked until it starts (the first run)."""
     handle = await env.client.start_workflow(
@@ -724,6 +769,7 @@ async def main(tag: str, only: list[str]) -> None:
                 ("crisis_drp_late", crisis_drp_late),
                 ("crisis_alerts_closed", crisis_alerts_closed),
                 ("crisis_late_opening", crisis_late_opening),
+                ("crisis_drp_at_close", crisis_drp_at_close),
                 ("incident_priority_echo", priority_echo),
                 ("incident_create_after_close", create_after_close),
                 ("incident_breach_voided", breach_voided),

@@ -206,3 +206,44 @@ async def test_a_late_crisis_the_client_asked_for_opens_its_cell_now(
         # Decided before its target (T0+1 h 30): met, at the decision's time.
         assert (settled_plan.status, settled_plan.done_at) == ("met", view.drp.at)
         assert not mails(sink, crisis.id, "drp_reminder")
+
+
+async def test_a_crisis_closed_before_its_moved_step_keeps_its_drp_decision(
+    skipping_env: WorkflowEnvironment, settings: Settings, sink: MailSink
+) -> None:
+    """Opened late, the DRP decided, the service restored and the crisis closed before the
+    moved action plan's time: the step is settled by the decision (late, counted from T0),
+    not said not applicable as if no decision had been taken."""
+    from workflows.crisis_models import CloseCrisisInput, ServiceRestoredInput
+
+    client = skipping_env.client
+    tuesday = next_open_morning(await skipping_env.get_current_time(), weekday=1, hour=10)
+    await sleep_until(skipping_env, tuesday)
+    async with build_worker(client, settings):
+        t0 = await skipping_env.get_current_time() - timedelta(hours=2, minutes=10)
+        crisis = await client.start_workflow(
+            CrisisWorkflow.run,
+            CrisisInput(title="Storage down", t0=t0, opened_by="im"),
+            id="crisis-late-closed-early",
+            task_queue=settings.task_queue,
+        )
+
+        async def opened() -> CrisisView:
+            view = await crisis_status(crisis)
+            assert settled(view)
+            return view
+
+        await assert_eventually(opened, handle=crisis)
+        await crisis.execute_update(
+            CrisisWorkflow.decide_drp, DecideDrpInput(by="im", activate=True, reason="site B")
+        )
+        await crisis.execute_update(
+            CrisisWorkflow.service_restored, ServiceRestoredInput(by="im", note="back")
+        )
+        view = await crisis.execute_update(
+            CrisisWorkflow.close_crisis,
+            CloseCrisisInput(by="dm", summary="on site B", without_client_confirmation="test"),
+        )
+    plan = next(m for m in view.milestones if m.step == "action_plan")
+    assert view.drp is not None
+    assert (plan.status, plan.done_at, plan.by) == ("late", view.drp.at, "im")

@@ -294,6 +294,10 @@ def test_histories_are_stored() -> None:
         "incident_breach_voided_x2026_12_01",
         # a requester named again in another case by the alert's Create: decoded as sent
         "incident_requesters_cases_o2026_12_01",
+        # a late crisis closed before its moved action plan, the DRP decided: before (not
+        # applicable) and since (settled by the decision)
+        "crisis_drp_at_close_o2026_12_01",
+        "crisis_drp_at_close_x2026_12_01",
     }
 
 

@@ -146,6 +146,9 @@ PATCH_MEMBER_ONCE = "member-added-once"
 # steps after the cell's counted from the moment its cell opens (the DRP decision gets the
 # chronogram's time after the opening, instead of being missed and escalated at once).
 PATCH_CAUGHT_UP = "late-opening-caught-up"
+# A crisis closed before its action plan's step, with the DRP decided: the step is settled
+# by the decision (it was said not applicable, and the REX left the decision out).
+PATCH_DRP_AT_CLOSE = "drp-decision-kept-at-close"
 # A cancelled crisis waits this long at most for its last mails.
 CANCEL_WAIT = timedelta(minutes=10)
 CANCEL_MARGIN = timedelta(minutes=2)  # for the mails and records after the last close
@@ -1399,6 +1402,10 @@ class CrisisWorkflow(Operations[CrisisView]):
                 self._done("closing", input.by)
             elif m.status == "missed":
                 m.done_at, m.by, m.status = now, input.by, "late"
+        plan = self._milestone("action_plan")
+        if plan is not None and plan.status == "pending" and s.drp is not None:
+            if versions.patched(PATCH_DRP_AT_CLOSE):  # decided before its step came
+                self._done("action_plan", s.drp.by, at=s.drp.at)
         self._none_pending()
         clock = BusinessClock(s.policy.business_hours)
         allowance = s.policy.crisis.rex_within.on_clock(s.policy.business_hours.day_length)

@@ -83,6 +83,7 @@ SINCE_BASELINE: tuple[str, ...] = (
     "own-priority-echo-ignored",
     "create-after-close-completes",
     "breach-voided-told",
+    "drp-decision-kept-at-close",
 )
 
 # Patches that new workflows no longer take (the worker's patch gate refuses them); their code
