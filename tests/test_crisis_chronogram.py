@@ -406,6 +406,9 @@ async def test_saturday_night_escalates_outside_business_hours(
             )
         )
         assert to(joined[0]) == {"account-director@example.com", "n2@client.example.org"}
+        told = joined[0].get_body(("plain",)).get_content().splitlines()
+        assert any(x.startswith("Début de l'incident (T0) : ") for x in told), told
+        assert "PRA non décidé." in told and "Aucun avancement publié." in told, told
         assert to(joined[1]) == {"agency-director@example.com", "n3@client.example.org"}
         members = {m.email: m for m in view.members}
         for email in ("on-call@example.com", "astreinte@client.example.org"):

@@ -247,3 +247,38 @@ async def test_a_crisis_closed_before_its_moved_step_keeps_its_drp_decision(
     plan = next(m for m in view.milestones if m.step == "action_plan")
     assert view.drp is not None
     assert (plan.status, plan.done_at, plan.by) == ("late", view.drp.at, "im")
+
+
+async def test_an_escalation_asked_while_a_late_crisis_opens_comes_on_top_of_the_catch_up(
+    skipping_env: WorkflowEnvironment, settings: Settings, sink: MailSink
+) -> None:
+    """At night the opening asks who is on call; an operator's escalation arriving then
+    (here with the start) is made after the catch-up, one level above it, instead of taking
+    the T0+30 step's place and leaving the catch-up a level short."""
+    from tests.test_incident_on_call import saturday_night
+    from workflows.crisis_models import EscalateInput
+
+    await saturday_night(skipping_env)
+    client = skipping_env.client
+    async with build_worker(client, settings):
+        t0 = await skipping_env.get_current_time() - timedelta(hours=2, minutes=10)
+        crisis = await client.start_workflow(
+            CrisisWorkflow.run,
+            CrisisInput(title="Payments down", t0=t0, opened_by="im"),
+            id="crisis-late-escalated",
+            task_queue=settings.task_queue,
+            start_signal="escalate",
+            start_signal_args=[EscalateInput(by="im", reason="the CEO asks")],
+        )
+
+        async def escalated() -> CrisisView:
+            view = await crisis_status(crisis)
+            assert view.level == 2 and view.mails_pending == 0, view.level
+            return view
+
+        view = await assert_eventually(escalated, handle=crisis)
+    first, second = mails(sink, crisis.id, "escalation")
+    assert "La crise a été ouverte après l'heure prévue" in plain(first)
+    assert "Escalade demandée par im." in plain(second)
+    step = next(m for m in view.milestones if m.step == "escalation")
+    assert step.by == "vigie" and step.status == "late"

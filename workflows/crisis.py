@@ -1083,7 +1083,10 @@ class CrisisWorkflow(Operations[CrisisView]):
             )  # fmt: skip
         ordered = [m.email for m in s.members if m.email in joined]  # in the cell's order
         if ordered and tell:
-            self._mail("member_added", ordered, [self._line("line.joined", title=s.title)])
+            # Joining at night, told what they join: when it began, what is known, the DRP.
+            lines = [self._line("line.joined", title=s.title), *self._context_lines()]
+            lines += [*self._update_lines(), self._line("line.drp", drp=self._drp_text())]
+            self._mail("member_added", ordered, lines)
 
     # ----------------------------------------------------------- operations
 
@@ -1160,6 +1163,8 @@ class CrisisWorkflow(Operations[CrisisView]):
         return "business_hours" if open_now else "outside_business_hours"
 
     def _apply_escalate(self, input: EscalateInput) -> None:
+        if self._catching_up:  # a late opening's catch-up first: the operator's level on top
+            self._fire(workflow.now())
         m = self._milestone("escalation")
         if m is not None and m.status == "pending":
             self._escalation_step(input.by, reason=input.reason)  # done early: not at T0+30
