@@ -165,6 +165,7 @@ class MailRenderer:
             "crisis_id": input.crisis_id,
             "conference": input.conference,
             "conference_label": CONFERENCE_LABEL[mail.language],
+            "colon": " :" if mail.language == "fr" else ":",  # French typography in French
         }
         message = self.compose(subject, mail.to, mail.key, mail.thread_key, "crisis", context)
         # When the crisis queued it, whenever the server takes it (sending time, before).

@@ -174,3 +174,19 @@ async def test_the_dev_standin_keeps_its_alerts_across_a_restart(tmp_path: Path)
     await standin_api(after).create_alert({"message": "Second", "alias": "incident-2"})
     second = after.find("incident-2", "alias")
     assert second is not None and int(second["tinyId"]) == int(alert["tinyId"]) + 1
+
+
+def test_the_conference_line_follows_the_typography_of_the_mails_language() -> None:
+    from workflows.crisis_models import Conference
+
+    call = Conference(provider="jitsi", url="https://meet.jit.si/crisis-7-x")
+    for language, line in (
+        ("fr", "Conférence (jitsi) : https://meet.jit.si/crisis-7-x"),
+        ("en", "Conference (jitsi): https://meet.jit.si/crisis-7-x"),
+    ):
+        mail = crisis_mail().mail.model_copy(update={"language": language})
+        message = RENDERER.render_crisis(
+            CrisisMailInput(crisis_id="crisis-7", mail=mail, conference=call)
+        )
+        text = str(message.get_body(("plain",)).get_content())  # type: ignore[union-attr]
+        assert line in text.splitlines(), text
