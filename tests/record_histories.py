@@ -182,6 +182,23 @@ async def requesters_cases(env: WorkflowEnvironment, queue: str) -> WorkflowHand
     return handle
 
 
+async def stale_priority(env: WorkflowEnvironment, queue: str) -> WorkflowHandle[object, object]:
+    """Opsgenie delivers a priority change, then an older one."""
+    handle = await open_incident(env.client, queue, priority="P3")
+    await status(handle)
+    change = {"by": "ann", "via": "opsgenie", "reason": "changed in Opsgenie"}
+    t = 1_764_570_000_000_000_000
+    for priority, at in (("P1", t), ("P2", t - 2_000_000_000)):
+        key = f"opsgenie:UpdatePriority:{at}"
+        await handle.signal(
+            "recategorize", {**change, "opsgenie_priority": priority, "delivery": key}
+        )
+    await handle.signal("add_worklog", {"by": "ann", "text": "after the changes"})
+    await status_when(handle, lambda v: v.mails_pending == 0 and "after the changes" in str(v))
+    await handle.terminate("recorded")
+    return handle
+
+
 async def made_p1_then_p2(client: Client, queue: str) -> WorkflowHandle[Any, Any]:
     """A P3 made a P1 by recategorization, then not confirmed as one (a P2 from then on)."""
     handle = await open_incident(client, queue, priority="P3")
@@ -774,6 +791,7 @@ async def main(tag: str, only: list[str]) -> None:
                 ("incident_create_after_close", create_after_close),
                 ("incident_breach_voided", breach_voided),
                 ("incident_requesters_cases", requesters_cases),
+                ("incident_stale_priority", stale_priority),
                 ("incident_recategorized", recategorized),
                 ("incident_back_dated", back_dated),
                 ("service_review_failed", partial(review_failed, settings=settings)),

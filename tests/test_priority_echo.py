@@ -49,3 +49,23 @@ async def test_an_echo_counts_within_its_window_and_once(
         await handle.signal("recategorize", {**ECHO, "by": "ann", "opsgenie_priority": "P2"})
         view = await status_when(handle, lambda v: len(noted(v)) == 2)
         assert "déjà P2" in noted(view)[1]
+
+
+async def test_a_priority_change_delivered_after_a_later_one_is_stale(
+    skipping_env: WorkflowEnvironment, settings: Settings, sink: MailSink
+) -> None:
+    """Opsgenie delivers P1 (made at t) then P2 (made at t - 2 s): the incident ends on P1,
+    the latest change, and the stale one is noted, not applied."""
+    async with build_worker(skipping_env.client, settings):
+        handle = await open_incident(skipping_env.client, settings.task_queue, priority="P3")
+        await status(handle)
+        change = {"by": "ann", "via": "opsgenie", "reason": "priorité changée dans Opsgenie"}
+        t = 1_764_570_000_000_000_000
+        for priority, at in (("P1", t), ("P2", t - 2_000_000_000)):
+            key = f"opsgenie:UpdatePriority:{at}"
+            await handle.signal(
+                "recategorize", {**change, "opsgenie_priority": priority, "delivery": key}
+            )
+        view = await status_when(handle, lambda v: len(noted(v)) == 1)
+    assert view.priority == "P1"
+    assert "arrivé après lui" in noted(view)[0], noted(view)

@@ -298,6 +298,9 @@ def test_histories_are_stored() -> None:
         # applicable) and since (settled by the decision)
         "crisis_drp_at_close_o2026_12_01",
         "crisis_drp_at_close_x2026_12_01",
+        # an Opsgenie priority change delivered after a later one: applied before, stale since
+        "incident_stale_priority_o2026_12_01",
+        "incident_stale_priority_x2026_12_01",
     }
 
 

@@ -180,6 +180,22 @@ PATCH_CREATE_AFTER_END = "create-after-close-completes"
 # A breach that a new class undoes (its new deadline still ahead) is said in the timeline: it
 # was mailed, and the ledger and the service reviews no longer count it.
 PATCH_BREACH_VOIDED = "breach-voided-told"
+# A priority change from Opsgenie older (its updatedAt) than one already applied, delivered
+# after it, is stale: noted, not applied (the incident kept an older priority than the alert).
+PATCH_STALE_PRIORITY = "stale-opsgenie-priority-refused"
+
+
+def _priority_event_time(input: RecategorizeInput) -> int | None:
+    """When Opsgenie made the priority change (its updatedAt, from the event's delivery key
+    ``opsgenie:UpdatePriority:<updatedAt>``); None for any other change."""
+    key = input.delivery or ""
+    prefix = "opsgenie:UpdatePriority:"
+    if input.via != "opsgenie" or not key.startswith(prefix):
+        return None
+    number = key[len(prefix) :]
+    return int(number) if number.lstrip("-").isdigit() and len(number) < 30 else None
+
+
 ECHO_WINDOW = timedelta(minutes=15)
 ECHOES_KEPT = 10
 # A deadline timer wakes this much before the deadline and re-arms on the time left, so that
@@ -786,6 +802,13 @@ class IncidentWorkflow(Operations[IncidentView]):
 
     def _check_recategorize(self, input: RecategorizeInput) -> None:
         self._require("recategorize", ACTIVE)
+        seen, sent = self.state.opsgenie_priority_seen, _priority_event_time(input)
+        if seen is not None and sent is not None and sent < seen:
+            if workflow.unsafe.is_read_only() or versions.patched(PATCH_STALE_PRIORITY):
+                raise Refused(
+                    "an older priority change from Opsgenie, delivered after a later one",
+                    "why.stale_priority",
+                )
         priority, level = self._new_class(input)
         if self._confirms_level(input, priority, level):
             return
@@ -819,6 +842,9 @@ class IncidentWorkflow(Operations[IncidentView]):
         s.missing_fields = [f for f in s.missing_fields if f != "service_level"]
 
     def _apply_recategorize(self, input: RecategorizeInput) -> None:
+        sent = _priority_event_time(input)
+        if sent is not None:  # the latest priority change from Opsgenie applied
+            self.state.opsgenie_priority_seen = max(sent, self.state.opsgenie_priority_seen or 0)
         if self._confirms_level(input, *self._new_class(input)):
             self._level_confirmed(input.by)
             return
@@ -1292,6 +1318,8 @@ class IncidentWorkflow(Operations[IncidentView]):
         if echo is None or not versions.patched(PATCH_OWN_PRIORITY_ECHO):
             return False
         s.priority_echoes = [e for e in s.priority_echoes if e is not echo]
+        if (sent := _priority_event_time(input)) is not None:  # Vigie's change is the latest
+            s.opsgenie_priority_seen = max(sent, s.opsgenie_priority_seen or 0)
         return True
 
     def _signal_refused(

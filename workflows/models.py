@@ -537,6 +537,11 @@ class IncidentState(BaseModel):
     deliveries: list[str] = Field(
         default=[], description="Keys of the latest webhook events applied: each applied once"
     )
+    opsgenie_priority_seen: int | None = Field(
+        default=None,
+        description="updatedAt of the latest priority change from Opsgenie applied: an "
+        "older one delivered after it is stale",
+    )
     priority_echoes: list[PriorityEcho] = Field(
         default=[],
         description="Priorities Vigie set on the alert, whose UpdatePriority webhooks are its "

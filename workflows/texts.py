@@ -682,6 +682,10 @@ SENTENCES: dict[str, dict[str, str]] = {
         FR: "priorité et niveau de service de l'alerte à sa création",
         EN: "the alert's priority and service level at its creation",
     },
+    "why.stale_priority": {
+        FR: "changement plus ancien qu'un autre déjà appliqué, arrivé après lui",
+        EN: "a change older than one already applied, delivered after it",
+    },
     "why.news_time": {
         FR: "l'événement est daté du {event_at}, hors de la crise (de son T0 à maintenant)",
         EN: "the event is dated {event_at}, outside the crisis (from its T0 to now)",

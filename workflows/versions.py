@@ -84,6 +84,7 @@ SINCE_BASELINE: tuple[str, ...] = (
     "create-after-close-completes",
     "breach-voided-told",
     "drp-decision-kept-at-close",
+    "stale-opsgenie-priority-refused",
 )
 
 # Patches that new workflows no longer take (the worker's patch gate refuses them); their code
