@@ -472,3 +472,37 @@ async def eventually_last(
         return last
 
     return await assert_eventually(check)
+
+
+async def test_escalations_due_together_are_one_mail(
+    skipping_env: WorkflowEnvironment, settings: Settings, sink: MailSink
+) -> None:
+    """A gold P1's crisis without a DRP decision: at T0+1 h 30 the DRP is undecided and the
+    2 h resolution deadline is at risk (75 %), in the same second. One escalation, every
+    reason, one level each, instead of two mails a second apart."""
+    client = skipping_env.client
+    tuesday = next_open_morning(await skipping_env.get_current_time(), weekday=1, hour=9)
+    await sleep_until(skipping_env, tuesday)
+    async with build_worker(client, settings):
+        start = await skipping_env.get_current_time()
+        crisis = await start_crisis(
+            client, settings.task_queue, "crisis-merged",
+            CrisisInput(title="Checkout down", t0=start, opened_by="im",
+                        resolution_warning_at=start + timedelta(minutes=90),
+                        resolution_due_at=start + timedelta(hours=2)),
+        )  # fmt: skip
+        t0 = (await crisis_status(crisis)).t0
+        await quiet_then_sleep_until(skipping_env, crisis, t0 + timedelta(minutes=91))
+        await eventually(lambda: mails(sink, crisis.id, "drp_reminder"))
+
+        async def merged() -> CrisisView:
+            view = await crisis_status(crisis)
+            assert view.level == 3 and view.mails_pending == 0, view.level
+            return view
+
+        view = await assert_eventually(merged, handle=crisis)
+    escalations = [e for e in view.timeline if e.kind == "escalation"]
+    assert [e.fields.get("level") for e in escalations] == ["1", "3"], escalations
+    assert escalations[1].fields["escalation_reasons"] == "drp_undecided,at_risk"
+    assert escalations[1].text.startswith("Niveau 3 (heures ouvrées) en une seule escalade ;")
+    assert len(mails(sink, crisis.id, "escalation")) == 2

@@ -301,6 +301,10 @@ def test_histories_are_stored() -> None:
         # an Opsgenie priority change delivered after a later one: applied before, stale since
         "incident_stale_priority_o2026_12_01",
         "incident_stale_priority_x2026_12_01",
+        # a crisis on time, the DRP undecided and the deadline at risk at T0+1 h 30: two
+        # escalation mails in one pass before, one since
+        "crisis_merged_o2026_12_01",
+        "crisis_merged_x2026_12_01",
     }
 
 

@@ -149,6 +149,9 @@ PATCH_CAUGHT_UP = "late-opening-caught-up"
 # A crisis closed before its action plan's step, with the DRP decided: the step is settled
 # by the decision (it was said not applicable, and the REX left the decision out).
 PATCH_DRP_AT_CLOSE = "drp-decision-kept-at-close"
+# Escalations due in the same pass (the DRP undecided and the deadline at risk, both at
+# T0+1 h 30 for a gold P1) are made as one: one mail, every reason (it was two in a second).
+PATCH_MERGED = "escalations-merged-per-pass"
 # A cancelled crisis waits this long at most for its last mails.
 CANCEL_WAIT = timedelta(minutes=10)
 CANCEL_MARGIN = timedelta(minutes=2)  # for the mails and records after the last close
@@ -787,6 +790,8 @@ class CrisisWorkflow(Operations[CrisisView]):
         if self._catching_up:  # the escalations already due are held, and made as one
             self._catching_up = False
             self._catch_up(now)
+        else:  # those due together in this pass (the DRP undecided, the deadline at risk)
+            self._held = []
         for m in sorted(s.milestones, key=acts_at):
             if m.status == "pending" and acts_at(m) <= now:
                 self._step(m)
@@ -1015,8 +1020,13 @@ class CrisisWorkflow(Operations[CrisisView]):
         the cell's mail, which names the members of every level reached."""
         if self._held is None:
             return
-        self._auto_escalate(workflow.now())
+        if self._late is not None:
+            self._auto_escalate(workflow.now())
         held, self._held = self._held, None
+        if self._late is None and (len(held) < 2 or not versions.patched(PATCH_MERGED)):
+            for code in held:  # one at a time, as they came
+                self._escalate_for(SYSTEM, [code])
+            return
         if AT_RISK in held and BREACHED in held:  # one deadline: its breach says it all
             held.remove(AT_RISK)
         if held:
@@ -1048,7 +1058,9 @@ class CrisisWorkflow(Operations[CrisisView]):
             people += [c for c in self._level_people() if str(c.email) not in named]
         contacts = [str(c.email) for c in people]
         level = {"level": str(s.level), "hours": kind}
-        sentence = "escalation.caught_up" if many else None
+        sentence = (
+            None if not many else "escalation.caught_up" if self._late else "escalation.merged"
+        )
         self._record("escalation", by, sentence, **level, **why, to=", ".join(contacts))
         lines = [self._line("line.level", **level)]
         lines += [self._line("line.reason", escalation_reason=c, reason=reason) for c in codes]

@@ -883,6 +883,10 @@ SENTENCES: dict[str, dict[str, str]] = {
         EN: "Level {level} ({hours}) in a single escalation as the crisis opened late; "
         "reasons: {escalation_reasons} → {to}",
     },
+    "escalation.merged": {
+        FR: "Niveau {level} ({hours}) en une seule escalade ; motifs : {escalation_reasons} → {to}",
+        EN: "Level {level} ({hours}) in a single escalation; reasons: {escalation_reasons} → {to}",
+    },
     "escalation.last.caught_up": {
         FR: "Déjà au dernier niveau ({level}) : {escalation_reasons}",
         EN: "Already at the last level ({level}): {escalation_reasons}",

@@ -85,6 +85,7 @@ SINCE_BASELINE: tuple[str, ...] = (
     "breach-voided-told",
     "drp-decision-kept-at-close",
     "stale-opsgenie-priority-refused",
+    "escalations-merged-per-pass",
 )
 
 # Patches that new workflows no longer take (the worker's patch gate refuses them); their code
