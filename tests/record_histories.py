@@ -246,6 +246,24 @@ async def started_crisis(
     return handle
 
 
+async def crisis_when(handle: WorkflowHandle[Any, Any], predicate: Any) -> None:
+    """Waits (real time, at most 10 s) until the crisis's status matches ``predicate``."""
+    from workflows.crisis import CrisisWorkflow
+
+    for _ in range(100):
+        try:
+            view = await handle.query(CrisisWorkflow.status)
+        except Exception:
+            view = None  # a query that met the time skipping: asked again
+        if view is not None and predicate(view):
+            return
+        await asyncio.sleep(0.1)
+
+
+def _step(view: Any, step: str) -> Any:
+    return next(m for m in view.milestones if m.step == step)
+
+
 async def crisis(env: WorkflowEnvironment, queue: str) -> WorkflowHandle[object, object]:
     """A crisis on its own (the time-skipping server cannot run an incident signalling its
     child crisis), through every operation."""
@@ -394,25 +412,11 @@ async def crisis_drp_late(env: WorkflowEnvironment, queue: str) -> WorkflowHandl
     # other scenarios' workflows to skip time quickly).
     t0 = await env.get_current_time() - timedelta(hours=1, minutes=35)
     handle = await started_crisis(env, queue, CrisisInput(title="Storage array down", t0=t0))
-    for _ in range(100):
-        try:
-            view = await handle.query(CrisisWorkflow.status)
-        except Exception:
-            view = None  # a query that met the time skipping: asked again
-        plan = view and next(m for m in view.milestones if m.step == "action_plan")
-        if plan and plan.status == "missed":
-            break
-        await asyncio.sleep(0.1)
+    await crisis_when(handle, lambda v: _step(v, "action_plan").status == "missed")
     await handle.execute_update(
         CrisisWorkflow.decide_drp, DecideDrpInput(by="im", activate=True, reason="site B")
     )
-    for _ in range(100):
-        try:
-            if (await handle.query(CrisisWorkflow.status)).mails_pending == 0:
-                break
-        except Exception:
-            pass  # a query that met the time skipping: asked again
-        await asyncio.sleep(0.1)
+    await crisis_when(handle, lambda v: v.mails_pending == 0)
     await handle.terminate("recorded")
     return handle  # type: ignore[return-value]
 
@@ -433,25 +437,13 @@ async def crisis_late_opening(
         resolution_due_at=t0 + timedelta(hours=2),
     )
     handle = await started_crisis(env, queue, input)
-    for _ in range(100):
-        try:
-            view = await handle.query(CrisisWorkflow.status)
-        except Exception:
-            view = None  # a query that met the time skipping: asked again
-        opening = view and next(m for m in view.milestones if m.step == "cell_opening")
-        if view and opening and opening.status != "pending" and view.mails_pending == 0:
-            break
-        await asyncio.sleep(0.1)
+    await crisis_when(
+        handle, lambda v: _step(v, "cell_opening").status != "pending" and not v.mails_pending
+    )
     await handle.execute_update(
         CrisisWorkflow.decide_drp, DecideDrpInput(by="im", activate=False, reason="no site B")
     )
-    for _ in range(100):
-        try:
-            if (await handle.query(CrisisWorkflow.status)).mails_pending == 0:
-                break
-        except Exception:
-            pass  # a query that met the time skipping: asked again
-        await asyncio.sleep(0.1)
+    await crisis_when(handle, lambda v: v.mails_pending == 0)
     await handle.terminate("recorded")
     return handle  # type: ignore[return-value]
 
@@ -471,15 +463,9 @@ async def crisis_drp_at_close(
 
     t0 = await env.get_current_time() - timedelta(hours=2, minutes=10)
     handle = await started_crisis(env, queue, CrisisInput(title="Storage down", t0=t0))
-    for _ in range(100):
-        try:
-            view = await handle.query(CrisisWorkflow.status)
-        except Exception:
-            view = None  # a query that met the time skipping: asked again
-        opening = view and next(m for m in view.milestones if m.step == "cell_opening")
-        if view and opening and opening.status != "pending" and view.mails_pending == 0:
-            break
-        await asyncio.sleep(0.1)
+    await crisis_when(
+        handle, lambda v: _step(v, "cell_opening").status != "pending" and not v.mails_pending
+    )
     await handle.execute_update(
         CrisisWorkflow.decide_drp, DecideDrpInput(by="im", activate=True, reason="site B")
     )
@@ -490,13 +476,7 @@ async def crisis_drp_at_close(
         CrisisWorkflow.close_crisis,
         CloseCrisisInput(by="dm", summary="on site B", without_client_confirmation="test"),
     )
-    for _ in range(100):
-        try:
-            if (await handle.query(CrisisWorkflow.status)).mails_pending == 0:
-                break
-        except Exception:
-            pass  # a query that met the time skipping: asked again
-        await asyncio.sleep(0.1)
+    await crisis_when(handle, lambda v: v.mails_pending == 0)
     await handle.terminate("recorded")
     return handle  # type: ignore[return-value]
 
@@ -504,7 +484,6 @@ async def crisis_drp_at_close(
 async def crisis_merged(env: WorkflowEnvironment, queue: str) -> WorkflowHandle[object, object]:
     """A crisis on time without a DRP decision: at T0+1 h 30 the DRP undecided and the
     incident's deadline at risk in the same pass."""
-    from workflows.crisis import CrisisWorkflow
     from workflows.crisis_models import CrisisInput
 
     t0 = await env.get_current_time()
@@ -515,14 +494,7 @@ async def crisis_merged(env: WorkflowEnvironment, queue: str) -> WorkflowHandle[
     handle = await started_crisis(env, queue, input)
     for minutes in (31, 16, 16, 28):  # each step, then the action plan's
         await advance(env, timedelta(minutes=minutes))
-    for _ in range(100):
-        try:
-            view = await handle.query(CrisisWorkflow.status)
-        except Exception:
-            view = None  # a query that met the time skipping: asked again
-        if view and view.level >= 3 and view.mails_pending == 0:
-            break
-        await asyncio.sleep(0.1)
+    await crisis_when(handle, lambda v: v.level >= 3 and v.mails_pending == 0)
     await handle.terminate("recorded")
     return handle  # type: ignore[return-value]
 
