@@ -193,6 +193,10 @@ async def test_a_late_crisis_the_client_asked_for_opens_its_cell_now(
             "maintenant." in plain(confirm).splitlines()
         )
         assert not mails(sink, crisis.id, "member_added")
+        # Its T0+45 step is named for what it is: the DNUM told, not asked.
+        told = next(e for e in view.timeline if e.fields.get("step") == "cell_confirm")
+        assert told.text.startswith("DNUM informée de l'ouverture de la cellule demandée par le "
+                                    "client"), told.text  # fmt: skip
         plan = next(m for m in view.milestones if m.step == "action_plan")
         assert plan.acts_at is not None and plan.due_at < plan.acts_at
         view = await crisis.execute_update(

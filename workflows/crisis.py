@@ -1694,6 +1694,7 @@ class CrisisWorkflow(Operations[CrisisView]):
             drill=s.time_scale > 1,
             criterion=s.criterion,
             incident_id=s.incident_id,
+            triggered_by=s.triggered_by,
             application=s.application,
             customer=self._input.customer,
             status=s.status,

@@ -321,6 +321,9 @@ class CrisisView(BaseModel):
     drill: bool = Field(default=False, description="An exercise on a compressed clock")
     criterion: Criterion
     incident_id: str | None
+    triggered_by: Literal["provider", "client"] = Field(
+        default="provider", description="Who asked for the crisis: the client's DNUM is then told"
+    )
     application: str | None = Field(default=None, description="Routes chat messages")
     customer: str | None = Field(
         default=None, description="Whose crisis it is, when given; else the policy's default"

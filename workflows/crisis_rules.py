@@ -26,8 +26,13 @@ def is_incident(s: CrisisKind) -> bool:
 
 
 def shown_step(step: str, s: CrisisKind) -> str:
-    """A step's name as people read it: T0+30 tells DNUM of a P1, or of a crisis event."""
-    return "escalation_event" if step == "escalation" and not is_incident(s) else step
+    """A step's name as people read it: T0+30 tells DNUM of a P1, or of a crisis event;
+    T0+45 asks DNUM to trigger the cell, or tells it that the cell the client asked opens."""
+    if step == "escalation" and not is_incident(s):
+        return "escalation_event"
+    if step == "cell_request" and getattr(s, "triggered_by", None) == "client":
+        return "cell_confirm"
+    return step
 
 
 def mentions(text: str, keywords: list[str]) -> bool:
