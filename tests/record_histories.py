@@ -199,6 +199,19 @@ async def stale_priority(env: WorkflowEnvironment, queue: str) -> WorkflowHandle
     return handle
 
 
+async def level_changed(env: WorkflowEnvironment, queue: str) -> WorkflowHandle[object, object]:
+    """An incident's service level changed in Vigie: the alert's tag follows."""
+    handle = await open_incident(env.client, queue, service_level="gold", priority="P3")
+    await status(handle)
+    await handle.execute_update(
+        IncidentWorkflow.recategorize,
+        RecategorizeInput(by="im", service_level="silver", reason="contract"),
+    )
+    await status_when(handle, lambda v: v.alert_changes_pending == 0 and v.mails_pending == 0)
+    await handle.terminate("recorded")
+    return handle
+
+
 async def made_p1_then_p2(client: Client, queue: str) -> WorkflowHandle[Any, Any]:
     """A P3 made a P1 by recategorization, then not confirmed as one (a P2 from then on)."""
     handle = await open_incident(client, queue, priority="P3")
@@ -791,6 +804,7 @@ async def main(tag: str, only: list[str]) -> None:
                 ("incident_breach_voided", breach_voided),
                 ("incident_requesters_cases", requesters_cases),
                 ("incident_stale_priority", stale_priority),
+                ("incident_level_changed", level_changed),
                 ("incident_recategorized", recategorized),
                 ("incident_back_dated", back_dated),
                 ("service_review_failed", partial(review_failed, settings=settings)),

@@ -532,3 +532,34 @@ async def test_what_happened_in_opsgenie_is_told_in_the_incidents_language(
     )
     text = str(mails[0].get_body(("plain",)).get_content())  # type: ignore[union-attr]
     assert "Opsgenie" in text and "Alerte" not in text and "dans" not in text, text
+
+
+async def test_a_service_level_changed_in_vigie_moves_the_alerts_tag_not_its_priority(
+    stack: Stack,
+) -> None:
+    """Only what changed is set on the alert: its sl: tag follows the level, and the
+    priority a person set in Opsgenie (P5, which the incident counts as a P3) stays."""
+    from workflows.models import IncidentInput, RecategorizeInput
+
+    incident = await incidents.open_incident(
+        stack.client,
+        stack.task_queue,
+        IncidentInput(title="Intranet slow", service_level="gold", priority="P3", source="cli"),
+    )
+    alert = await eventually(lambda: stack.standin.find(incident, "alias"))
+    await stack.standin.settled()
+    lowered = await stack.opsgenie_call(
+        "PUT", f"/v2/alerts/{alert['id']}/priority", {"priority": "P5", "user": "ann"}
+    )
+    assert lowered.status_code == 202
+    await stack.standin.settled()
+    await stack.client.get_workflow_handle(incident).execute_update(
+        IncidentWorkflow.recategorize,
+        RecategorizeInput(by="im", service_level="silver", reason="contract says silver"),
+    )
+    await eventually(lambda: "sl:silver" in alert["tags"] and "sl:gold" not in alert["tags"])
+    await stack.status_when(incident, lambda v: v.alert_changes_pending == 0)
+    assert alert["priority"] == "P5"
+    puts = [path for method, path in stack.standin.calls
+            if method == "PUT" and path.endswith("/priority")]  # fmt: skip
+    assert len(puts) == 1, puts  # the person's; none from Vigie

@@ -305,6 +305,10 @@ def test_histories_are_stored() -> None:
         # escalation mails in one pass before, one since
         "crisis_merged_o2026_12_01",
         "crisis_merged_x2026_12_01",
+        # a service level changed in Vigie: the priority set again before, the level's tag
+        # moved since
+        "incident_level_changed_o2026_12_01",
+        "incident_level_changed_x2026_12_01",
     }
 
 

@@ -183,6 +183,9 @@ PATCH_BREACH_VOIDED = "breach-voided-told"
 # A priority change from Opsgenie older (its updatedAt) than one already applied, delivered
 # after it, is stale: noted, not applied (the incident kept an older priority than the alert).
 PATCH_STALE_PRIORITY = "stale-opsgenie-priority-refused"
+# A class changed in Vigie sets on the alert what changed: the priority only when it changed
+# (it overwrote a P5 set in Opsgenie), the service level's tag when the level did.
+PATCH_CLASS_MIRROR = "class-mirrored-as-changed"
 
 
 def _priority_event_time(input: RecategorizeInput) -> int | None:
@@ -851,7 +854,7 @@ class IncidentWorkflow(Operations[IncidentView]):
         if input.service_level:
             self._level_named()
         before = f"{self.state.priority} {self.state.service_level}"
-        before_priority = self.state.priority
+        before_priority, before_level = self.state.priority, self.state.service_level
         priority, level = self._new_class(input)
         self._reclassify(priority, level)
         self._record(
@@ -865,8 +868,18 @@ class IncidentWorkflow(Operations[IncidentView]):
         self._mail("recategorized", self.state.requesters)
         self._tell_crisis("recategorized", input.by, f"{before} → {priority} {level}")
         self._mirror_note(input.via, input.by)
-        if input.via == "vigie":
-            self._mirror_priority(input.by, priority, before_priority)
+        if input.via != "vigie":
+            return
+        moved_level = level != before_level
+        if (priority == before_priority or moved_level) and versions.patched(PATCH_CLASS_MIRROR):
+            if priority != before_priority:
+                self._mirror_priority(input.by, priority, before_priority)
+            if moved_level:  # the alert's tag names the level: kept in step
+                old, new = service_level_tag(before_level), service_level_tag(level)
+                self._mirror(AlertCommand(action="remove_tags", user=input.by, tags=[old]))
+                self._mirror(AlertCommand(action="add_tags", user=input.by, tags=[new]))
+            return
+        self._mirror_priority(input.by, priority, before_priority)
 
     def _reclassify(self, priority: Priority, level: Any) -> None:
         """New class, deadlines recomputed from T0; flags reset where the new deadline is ahead."""

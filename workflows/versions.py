@@ -86,6 +86,7 @@ SINCE_BASELINE: tuple[str, ...] = (
     "drp-decision-kept-at-close",
     "stale-opsgenie-priority-refused",
     "escalations-merged-per-pass",
+    "class-mirrored-as-changed",
 )
 
 # Patches that new workflows no longer take (the worker's patch gate refuses them); their code
