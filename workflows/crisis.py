@@ -1016,8 +1016,9 @@ class CrisisWorkflow(Operations[CrisisView]):
         self._escalate_for(by, [code], reason)
 
     def _release_held(self) -> None:
-        """A late opening's escalation, with the incident's deadlines already passed: before
-        the cell's mail, which names the members of every level reached."""
+        """The escalations held in this pass, made: as one when several came together (a
+        late opening's, with the incident's deadlines already passed, before the cell's mail
+        that names the members of every level reached), else each as it came."""
         if self._held is None:
             return
         if self._late is not None:
@@ -1034,7 +1035,7 @@ class CrisisWorkflow(Operations[CrisisView]):
 
     def _escalate_for(self, by: str, codes: list[str], reason: str = "") -> None:
         """One level per code, in one escalation: one entry, one mail to the contacts of
-        every level reached (several codes only when a late opening catches up)."""
+        every level reached (several codes when they came in the same pass)."""
         s = self.state
         kind = self._hours()
         levels = getattr(s.matrix.levels, kind)
