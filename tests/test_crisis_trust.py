@@ -19,6 +19,7 @@ from starters.dev.smtp_sink import MailSink
 from tests.conftest import free_port
 from tests.helpers import advance, assert_eventually, eventually
 from tests.test_crisis_chronogram import crisis_status, mails, start_crisis
+from tests.test_incident_on_call import saturday_night
 from workers.settings import Settings
 from workers.worker import build_worker
 from workflows.crisis import CrisisWorkflow
@@ -302,7 +303,8 @@ async def test_alerts_opsgenie_never_takes_back_are_named_after_an_hour(
     still ends it."""
     standin, api = opsgenie_standin()
     client = skipping_env.client
-    async with build_worker(client, settings, alert_api=api):
+    await saturday_night(skipping_env)  # the on-call page goes out at the opening, whatever
+    async with build_worker(client, settings, alert_api=api):  # the hour of the test run
         crisis = await start_crisis(client, settings.task_queue, "crisis-alerts-down", MAIL)
         keys = await carried_by_alerts(crisis)
         standin.faults = [503] * 100_000
@@ -343,7 +345,8 @@ async def test_a_crisis_cancelled_with_opsgenie_down_names_its_alerts_and_ends(
     crisis waits for what it sends, then named as not closed, and the run ends."""
     standin, api = opsgenie_standin()
     client = skipping_env.client
-    async with build_worker(client, settings, alert_api=api):
+    await saturday_night(skipping_env)  # the on-call page goes out at the opening, whatever
+    async with build_worker(client, settings, alert_api=api):  # the hour of the test run
         crisis = await start_crisis(client, settings.task_queue, "crisis-alerts-cancel", MAIL)
         keys = await carried_by_alerts(crisis)
         standin.faults = [503] * 100_000
