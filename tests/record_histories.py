@@ -184,12 +184,14 @@ async def requesters_cases(env: WorkflowEnvironment, queue: str) -> WorkflowHand
 
 async def stale_priority(env: WorkflowEnvironment, queue: str) -> WorkflowHandle[object, object]:
     """Opsgenie delivers a priority change, then an older one."""
+    from workflows.models import opsgenie_delivery
+
     handle = await open_incident(env.client, queue, priority="P3")
     await status(handle)
     change = {"by": "ann", "via": "opsgenie", "reason": "changed in Opsgenie"}
     t = 1_764_570_000_000_000_000
     for priority, at in (("P1", t), ("P2", t - 2_000_000_000)):
-        key = f"opsgenie:UpdatePriority:{at}"
+        key = opsgenie_delivery("UpdatePriority", at)
         await handle.signal(
             "recategorize", {**change, "opsgenie_priority": priority, "delivery": key}
         )

@@ -14,7 +14,7 @@ from tests.test_incident_on_call import standin_api
 from workers.settings import Settings
 from workers.worker import build_worker
 from workflows.incident import ECHO_WINDOW, IncidentWorkflow
-from workflows.models import IncidentView, RecategorizeInput
+from workflows.models import IncidentView, RecategorizeInput, opsgenie_delivery
 
 ECHO = {"by": "standin", "via": "opsgenie", "opsgenie_priority": "P3", "reason": "P3"}
 
@@ -62,7 +62,7 @@ async def test_a_priority_change_delivered_after_a_later_one_is_stale(
         change = {"by": "ann", "via": "opsgenie", "reason": "priorité changée dans Opsgenie"}
         t = 1_764_570_000_000_000_000
         for priority, at in (("P1", t), ("P2", t - 2_000_000_000)):
-            key = f"opsgenie:UpdatePriority:{at}"
+            key = opsgenie_delivery("UpdatePriority", at)
             await handle.signal(
                 "recategorize", {**change, "opsgenie_priority": priority, "delivery": key}
             )

@@ -870,7 +870,7 @@ class CrisisWorkflow(Operations[CrisisView]):
                     self._record_milestone(m, SYSTEM)
                     return
             if m.acts_at is not None and s.drp is not None:  # decided in the moved window
-                self._done("action_plan", s.drp.by, at=s.drp.at)
+                self._plan_decided()
                 return
             self._done("action_plan", SYSTEM)
         elif m.step == "restoration":
@@ -970,7 +970,7 @@ class CrisisWorkflow(Operations[CrisisView]):
         m = self._milestone("action_plan")
         restored = self._trust and s.restored_at is not None
         if s.drp is not None or m is None or m.status != "pending" or restored:
-            return self._line("line.drp", drp=self._drp_text())
+            return self._drp_line()
         if acts_at(m) <= workflow.now():
             return self._line("line.drp_due_now")
         return self._line("line.drp_due_at", due_at=acts_at(m).isoformat())
@@ -993,7 +993,7 @@ class CrisisWorkflow(Operations[CrisisView]):
                 self._recipients(["cell.pilot"]),
                 [self._line("line.post_update")],
             )
-        lines.append(self._line("line.drp", drp=self._drp_text()))
+        lines.append(self._drp_line())
         lines += self._incident_ended_lines()
         s.last_status_at = now
         s.last_status_fresh = bool(fresh)
@@ -1007,6 +1007,16 @@ class CrisisWorkflow(Operations[CrisisView]):
         if d is None:
             return self._line("line.drp_undecided")
         return self._line("drp.activated" if d.activate else "drp.not_activated", reason=d.reason)
+
+    def _drp_line(self) -> str:
+        """The DRP decision, or that there is none yet, as a line of a mail."""
+        return self._line("line.drp", drp=self._drp_text())
+
+    def _plan_decided(self) -> None:
+        """The action plan's step settled by the DRP decision, at the decision's time."""
+        s = self.state
+        assert s.drp is not None
+        self._done("action_plan", s.drp.by, at=s.drp.at)
 
     def _escalate(self, by: str, *, code: str = "", reason: str = "") -> None:
         """Next managerial level, for a known ``code`` (automatic) or an operator's ``reason``."""
@@ -1098,7 +1108,7 @@ class CrisisWorkflow(Operations[CrisisView]):
         if ordered and tell:
             # Joining at night, told what they join: when it began, what is known, the DRP.
             lines = [self._line("line.joined", title=s.title), *self._context_lines()]
-            lines += [*self._update_lines(), self._line("line.drp", drp=self._drp_text())]
+            lines += [*self._update_lines(), self._drp_line()]
             self._mail("member_added", ordered, lines)
 
     # ----------------------------------------------------------- operations
@@ -1423,7 +1433,7 @@ class CrisisWorkflow(Operations[CrisisView]):
         plan = self._milestone("action_plan")
         if plan is not None and plan.status == "pending" and s.drp is not None:
             if versions.patched(PATCH_DRP_AT_CLOSE):  # decided before its step came
-                self._done("action_plan", s.drp.by, at=s.drp.at)
+                self._plan_decided()
         self._none_pending()
         clock = BusinessClock(s.policy.business_hours)
         allowance = s.policy.crisis.rex_within.on_clock(s.policy.business_hours.day_length)
@@ -1438,8 +1448,7 @@ class CrisisWorkflow(Operations[CrisisView]):
             role=self._role(input.by),
         )
         closing = [self._line("line.text", text=input.summary), *unconfirmed]
-        closing += [*self._context_lines(), self._restored_line(), self._line("line.drp",
-                    drp=self._drp_text())]  # fmt: skip
+        closing += [*self._context_lines(), self._restored_line(), self._drp_line()]
         # §4.5: the cell, and the DNUM who was told of the P1 and asked to convene it.
         self._mail("closing", self._recipients(["cell.participants", "client.dnum"]), closing)
         self._mail(

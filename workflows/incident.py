@@ -97,6 +97,7 @@ with workflow.unsafe.imports_passed_through():
         UrgentChange,
         UrgentChangeInput,
         WorklogInput,
+        opsgenie_updated_at,
     )
     from workflows.oncall_policy import ChatEventKind
     from workflows.operations import SYSTEM, Operation, Operations, Refused, operations
@@ -189,16 +190,15 @@ PATCH_CLASS_MIRROR = "class-mirrored-as-changed"
 
 
 def _priority_event_time(input: RecategorizeInput) -> int | None:
-    """When Opsgenie made the priority change (its updatedAt, from the event's delivery key
-    ``opsgenie:UpdatePriority:<updatedAt>``); None for any other change."""
-    key = input.delivery or ""
-    prefix = "opsgenie:UpdatePriority:"
-    if input.via != "opsgenie" or not key.startswith(prefix):
+    """When Opsgenie made the priority change (the updatedAt its event's key holds); None for
+    any other change."""
+    if input.via != "opsgenie":
         return None
-    number = key[len(prefix) :]
-    return int(number) if number.lstrip("-").isdigit() and len(number) < 30 else None
+    return opsgenie_updated_at(input.delivery, "UpdatePriority")
 
 
+# The one-line fields of a ticket an incident may be opened without, and asks for.
+TICKET_FIELDS = ("category", "description", "application")
 ECHO_WINDOW = timedelta(minutes=15)
 ECHOES_KEPT = 10
 # A deadline timer wakes this much before the deadline and re-arms on the time left, so that
@@ -430,9 +430,7 @@ class IncidentWorkflow(Operations[IncidentView]):
         started = workflow.info().workflow_start_time
         if now - started >= TICKET_AT_START_AFTER and versions.patched(PATCH_TICKET_AT_START):
             now = started  # the ticket was opened when it reached Temporal, not when taken
-        missing = [
-            name for name in ("category", "description", "application") if not getattr(input, name)
-        ]
+        missing = [name for name in TICKET_FIELDS if not getattr(input, name)]
         if input.priority:
             priority: Priority = input.priority
         elif input.opsgenie_priority:
@@ -956,11 +954,10 @@ class IncidentWorkflow(Operations[IncidentView]):
         """Whether a Create gives the incident a field, a detail or a requester it lacks."""
         s = self.state
         return (
-            any(getattr(input, n) and not getattr(s, n) for n in ("category", "description",
-                                                                 "application"))
+            any(getattr(input, n) and not getattr(s, n) for n in TICKET_FIELDS)
             or any(k not in s.details for k in input.details)
             or any(r not in s.requesters for r in input.requesters)
-        )  # fmt: skip
+        )
 
     def _create_after_end(self, input: AlertCreatedInput) -> None:
         """The alert's Create reached Vigie after its Close: a resolved incident takes what
@@ -973,10 +970,10 @@ class IncidentWorkflow(Operations[IncidentView]):
         filled = self._fill_fields(input)
         if self._fill_details(input):
             filled.append("details")
-        added = [r for r in dict.fromkeys(input.requesters) if r not in s.requesters]
-        told = added[: max(MAX_REQUESTERS - len(s.requesters), 0)]
+        told = self._add_requesters(
+            [r for r in dict.fromkeys(input.requesters) if r not in s.requesters]
+        )
         if told:
-            s.requesters = [*s.requesters, *told]
             filled.append("requesters")
         s.missing_fields = [f for f in s.missing_fields if f not in filled]
         if filled:
@@ -984,14 +981,17 @@ class IncidentWorkflow(Operations[IncidentView]):
         resolution = next((e for e in reversed(s.timeline) if e.kind == "resolved"), None)
         self._mail("resolved", told, resolution)  # the resolution, as the others were told
 
+    def _add_requesters(self, added: list[str]) -> list[str]:
+        """The requesters ``added`` the incident has room for, added; those it took."""
+        s = self.state
+        told = added[: max(MAX_REQUESTERS - len(s.requesters), 0)]
+        s.requesters = [*s.requesters, *told]
+        return told
+
     def _fill_fields(self, input: AlertCreatedInput) -> list[str]:
         """The one-line fields the incident lacks and the Create gives: set, and named."""
         s = self.state
-        filled = [
-            name
-            for name in ("category", "description", "application")
-            if getattr(input, name) and not getattr(s, name)
-        ]
+        filled = [name for name in TICKET_FIELDS if getattr(input, name) and not getattr(s, name)]
         for name in filled:
             setattr(s, name, getattr(input, name))
         return filled
@@ -1036,9 +1036,8 @@ class IncidentWorkflow(Operations[IncidentView]):
                 self._apply_recategorize(change.model_copy(update={"reason": reason}))
         if new_level:
             self._level_named()  # by the Create
-        told = added[: max(MAX_REQUESTERS - len(s.requesters), 0)]
+        told = self._add_requesters(added)
         if told:
-            s.requesters = [*s.requesters, *told]
             filled.append("requesters")
             s.missing_fields = [f for f in s.missing_fields if f != "requesters"]
         if filled:

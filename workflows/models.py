@@ -104,6 +104,36 @@ INCIDENT_ID_PATTERN = rf"^incident-{SAFE_ID}$"
 '.', '_', ':' or '-' (at most MAX_ID characters in all)."""
 
 
+def opsgenie_delivery(action: str, updated: int) -> str:
+    """The key of an Opsgenie event (``delivery``): its action and its ``updatedAt``, which
+    a delivery of the same event again carries too."""
+    return f"opsgenie:{action}:{updated}"
+
+
+def opsgenie_updated_at(key: str | None, action: str) -> int | None:
+    """The ``updatedAt`` an Opsgenie event's key (opsgenie_delivery) holds, when the event
+    is an ``action``; None otherwise."""
+    prefix = f"opsgenie:{action}:"
+    if key is None or not key.startswith(prefix):
+        return None
+    number = key[len(prefix) :]
+    return int(number) if number.lstrip("-").isdigit() and len(number) < 30 else None
+
+
+def sentence_fields(
+    sentence: str | None, fields: dict[str, str], *, most: int, longest: int
+) -> None:
+    """Raises unless ``sentence`` (when given) is a known wording and ``fields`` are at most
+    ``most``, of at most ``longest`` characters, named as a sentence can use them."""
+    if sentence is not None and sentence not in SENTENCES:
+        raise ValueError(f"sentence: unknown wording {sentence[:80]!r}")
+    if len(fields) > most or any(len(v) > longest for v in fields.values()):
+        raise ValueError(f"fields: at most {most} fields of at most {longest} characters")
+    for name in fields:
+        if not re.fullmatch(r"[a-z][a-z0-9_]{0,40}", name) or name in RESERVED_FIELDS:
+            raise ValueError(f"fields: {name[:50]!r} is not a field name a sentence can use")
+
+
 class Said(BaseModel):
     """Vigie's own wording of a text a sender's event carries (what happened in Opsgenie),
     told by the workflow in its own language: the receiver's mapping language may not be
@@ -118,13 +148,8 @@ class Said(BaseModel):
 
     @model_validator(mode="after")
     def _known(self) -> Said:
-        if self.sentence not in SENTENCES:
-            raise ValueError(f"sentence: unknown wording {self.sentence[:80]!r}")
-        if len(self.fields) > 10 or any(len(v) > 500 for v in self.fields.values()):
-            raise ValueError("fields: at most 10 fields of at most 500 characters")
+        sentence_fields(self.sentence, self.fields, most=10, longest=500)
         for name, value in self.fields.items():
-            if not re.fullmatch(r"[a-z][a-z0-9_]{0,40}", name) or name in RESERVED_FIELDS:
-                raise ValueError(f"fields: {name[:50]!r} is not a field name a sentence can use")
             if not is_clean_line(value) or DIRECTION_CONTROLS.search(value):
                 raise ValueError(f"fields.{name}: one line without control characters")
             if name.endswith("_at"):
@@ -275,13 +300,8 @@ class RecordEventInput(OperatorInput):
 
     @model_validator(mode="after")
     def _known_sentence(self) -> RecordEventInput:
-        if self.sentence is not None and self.sentence not in SENTENCES:
-            raise ValueError(f"sentence: unknown wording {self.sentence!r}")
-        if len(self.fields) > 20 or any(len(v) > 2000 for v in self.fields.values()):
-            raise ValueError("fields: at most 20 fields of at most 2000 characters")
+        sentence_fields(self.sentence, self.fields, most=20, longest=2000)
         for name, value in self.fields.items():
-            if not re.fullmatch(r"[a-z][a-z0-9_]{0,40}", name) or name in RESERVED_FIELDS:
-                raise ValueError(f"fields: {name!r} is not a field name a sentence can use")
             if name.endswith("_at") and value:
                 try:
                     at = datetime.fromisoformat(value)

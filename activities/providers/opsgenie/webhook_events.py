@@ -61,6 +61,7 @@ from workflows.models import (
     Said,
     SetPendingInput,
     WorklogInput,
+    opsgenie_delivery,
 )
 from workflows.texts import render
 
@@ -413,7 +414,7 @@ def delivery_key(event: WebhookEvent) -> str | None:
     """The event's own key: each event of an alert has its own ``updatedAt``; a delivery of
     the same event again carries the same, and is applied once."""
     updated = event.alert.updatedAt
-    return f"opsgenie:{event.action}:{updated}" if updated else None
+    return opsgenie_delivery(event.action, updated) if updated else None
 
 
 def _record_sentence(event: WebhookEvent) -> tuple[str, dict[str, str]]:
