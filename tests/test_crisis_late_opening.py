@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 
+from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
 from starters.dev.smtp_sink import MailSink
 from tests.helpers import PARIS, assert_eventually, eventually, next_open_morning, sleep_until
-from tests.test_crisis_chronogram import crisis_status, mails, quiet_then_sleep_until, to
+from tests.test_crisis_chronogram import (
+    crisis_status,
+    mails,
+    quiet_then_sleep_until,
+    start_crisis,
+    to,
+)
 from workers.settings import Settings
 from workers.worker import build_worker
 from workflows.crisis import CrisisWorkflow
@@ -25,6 +33,19 @@ def settled(view: CrisisView) -> bool:
     return opening.status != "pending" and view.mails_pending == 0
 
 
+async def crisis_when(
+    crisis: WorkflowHandle[CrisisWorkflow, CrisisView], check: Callable[[CrisisView], bool]
+) -> CrisisView:
+    """The crisis's status once ``check`` holds (a failed workflow task fails at once)."""
+
+    async def matched() -> CrisisView:
+        view = await crisis_status(crisis)
+        assert check(view), (view.level, [(m.step, m.status) for m in view.milestones])
+        return view
+
+    return await assert_eventually(matched, handle=crisis)
+
+
 async def test_a_crisis_opened_two_hours_late_escalates_once_and_leaves_time_for_the_drp(
     skipping_env: WorkflowEnvironment, settings: Settings, sink: MailSink
 ) -> None:
@@ -39,8 +60,10 @@ async def test_a_crisis_opened_two_hours_late_escalates_once_and_leaves_time_for
     async with build_worker(client, settings):
         now = await skipping_env.get_current_time()
         t0 = now - timedelta(hours=2, minutes=10)
-        crisis = await client.start_workflow(
-            CrisisWorkflow.run,
+        crisis = await start_crisis(
+            client,
+            settings.task_queue,
+            "crisis-late-opening",
             CrisisInput(
                 title="Payroll down since this morning",
                 t0=t0,
@@ -49,16 +72,8 @@ async def test_a_crisis_opened_two_hours_late_escalates_once_and_leaves_time_for
                 resolution_due_at=t0 + timedelta(hours=2),
                 opened_by="im",
             ),
-            id="crisis-late-opening",
-            task_queue=settings.task_queue,
         )
-
-        async def caught_up() -> CrisisView:
-            view = await crisis_status(crisis)
-            assert settled(view), [(m.step, m.status) for m in view.milestones]
-            return view
-
-        view = await assert_eventually(caught_up, handle=crisis)
+        view = await crisis_when(crisis, settled)
         opened_at = next(e.at for e in view.timeline if e.kind == "opened")
         assert view.level == 2 and view.level_kind == "business_hours"
         escalations = [e for e in view.timeline if e.kind == "escalation"]
@@ -140,19 +155,13 @@ async def test_a_crisis_opened_before_its_cells_target_keeps_the_chronogram(
     await sleep_until(skipping_env, tuesday)
     async with build_worker(client, settings):
         t0 = await skipping_env.get_current_time() - timedelta(minutes=40)
-        crisis = await client.start_workflow(
-            CrisisWorkflow.run,
+        crisis = await start_crisis(
+            client,
+            settings.task_queue,
+            "crisis-opened-at-t0-40",
             CrisisInput(title="Search slow", t0=t0, opened_by="im"),
-            id="crisis-opened-at-t0-40",
-            task_queue=settings.task_queue,
         )
-
-        async def escalated() -> CrisisView:
-            view = await crisis_status(crisis)
-            assert view.level == 1 and view.mails_pending == 0, view.level
-            return view
-
-        view = await assert_eventually(escalated, handle=crisis)
+        view = await crisis_when(crisis, lambda v: v.level == 1 and v.mails_pending == 0)
         assert all(m.acts_at is None for m in view.milestones)
         assert not any(e.kind == "caught_up" for e in view.timeline)
         described = await crisis.describe()  # the cell request, on time
@@ -174,19 +183,13 @@ async def test_a_late_crisis_the_client_asked_for_opens_its_cell_now(
     await sleep_until(skipping_env, tuesday)
     async with build_worker(client, settings):
         t0 = await skipping_env.get_current_time() - timedelta(hours=1, minutes=20)
-        crisis = await client.start_workflow(
-            CrisisWorkflow.run,
+        crisis = await start_crisis(
+            client,
+            settings.task_queue,
+            "crisis-late-client",
             CrisisInput(title="Badge readers down", t0=t0, triggered_by="client", opened_by="im"),
-            id="crisis-late-client",
-            task_queue=settings.task_queue,
         )
-
-        async def opened() -> CrisisView:
-            view = await crisis_status(crisis)
-            assert settled(view)
-            return view
-
-        view = await assert_eventually(opened, handle=crisis)
+        view = await crisis_when(crisis, settled)
         (confirm,) = mails(sink, crisis.id, "cell_confirm")
         assert (
             "La crise a été déclenchée à la demande du client : la cellule de crise ouvre "
@@ -225,19 +228,13 @@ async def test_a_crisis_closed_before_its_moved_step_keeps_its_drp_decision(
     await sleep_until(skipping_env, tuesday)
     async with build_worker(client, settings):
         t0 = await skipping_env.get_current_time() - timedelta(hours=2, minutes=10)
-        crisis = await client.start_workflow(
-            CrisisWorkflow.run,
+        crisis = await start_crisis(
+            client,
+            settings.task_queue,
+            "crisis-late-closed-early",
             CrisisInput(title="Storage down", t0=t0, opened_by="im"),
-            id="crisis-late-closed-early",
-            task_queue=settings.task_queue,
         )
-
-        async def opened() -> CrisisView:
-            view = await crisis_status(crisis)
-            assert settled(view)
-            return view
-
-        await assert_eventually(opened, handle=crisis)
+        await crisis_when(crisis, settled)
         await crisis.execute_update(
             CrisisWorkflow.decide_drp, DecideDrpInput(by="im", activate=True, reason="site B")
         )
@@ -266,21 +263,17 @@ async def test_an_escalation_asked_while_a_late_crisis_opens_comes_on_top_of_the
     client = skipping_env.client
     async with build_worker(client, settings):
         t0 = await skipping_env.get_current_time() - timedelta(hours=2, minutes=10)
-        crisis = await client.start_workflow(
-            CrisisWorkflow.run,
+        crisis = await start_crisis(
+            client,
+            settings.task_queue,
+            "crisis-late-escalated",
             CrisisInput(title="Payments down", t0=t0, opened_by="im"),
-            id="crisis-late-escalated",
-            task_queue=settings.task_queue,
             start_signal="escalate",
-            start_signal_args=[EscalateInput(by="im", reason="the CEO asks")],
+            start_signal_args=[
+                EscalateInput(by="im", reason="every store stopped taking payments")
+            ],
         )
-
-        async def escalated() -> CrisisView:
-            view = await crisis_status(crisis)
-            assert view.level == 2 and view.mails_pending == 0, view.level
-            return view
-
-        view = await assert_eventually(escalated, handle=crisis)
+        view = await crisis_when(crisis, lambda v: v.level == 2 and v.mails_pending == 0)
     first, second = mails(sink, crisis.id, "escalation")
     assert "La crise a été ouverte après l'heure prévue" in plain(first)
     assert "Escalade demandée par im." in plain(second)
