@@ -14,6 +14,7 @@ from tests.helpers import (
     status,
     status_when,
 )
+from tests.test_incident_operations import details_of
 from workers.policy_file import load_policy
 from workers.settings import Settings
 from workers.worker import build_worker
@@ -40,6 +41,14 @@ async def test_mails_wait_for_the_server_and_arrive_in_order(
         assert (trouble.outbox, trouble.item) == ("mail", "opened")
         assert trouble.attempts >= 3 and "mail server unreachable" in trouble.error
         assert [e.kind for e in view.timeline].count("mail_retrying") == 1
+        # Told in French, with the server's own words kept as the technical detail.
+        [told] = [e for e in view.timeline if e.kind == "mail_retrying"]
+        assert told.fields["error_kind"] == "MailServerUnavailable"
+        assert (
+            "nouvel essai à venir : serveur de mail injoignable (détail technique : mail "
+            "server unreachable" in told.text
+        ), told.text
+        assert "serveur de mail injoignable (détail technique" in await details_of(handle)
 
         with MailSink(port=port) as sink:
             mails = await eventually(
@@ -67,6 +76,7 @@ async def test_a_refused_address_is_recorded_and_the_outbox_moves_on(
             )
             failure = next(e for e in view.timeline if e.kind == "mail_failed")
             assert "gone@example.org" in failure.text and "550" in failure.text
+            assert "non distribué : destinataires refusés (détail technique : " in failure.text
             # The incident manager is told once while mails to that address keep failing.
             view = await status_when(handle, lambda v: v.mails_pending == 0)
             [told] = await eventually(lambda: sink.about(handle.id))

@@ -26,6 +26,7 @@ from temporalio.exceptions import ActivityError
 
 from workflows.chat_texts import LABELS, STATUS, TITLES
 from workflows.crisis_models import CrisisView
+from workflows.delivery import error_kind, error_text
 from workflows.limits import clip, one_line
 from workflows.models import IncidentView
 from workflows.oncall_policy import ChatEventKind, ChatVendor
@@ -80,6 +81,7 @@ class ChatOutcome(BaseModel):
     channel: str
     status: Literal["sent", "failed"]
     detail: str | None = None
+    kind: str | None = None
 
 
 def _message(
@@ -235,8 +237,7 @@ async def send_chat(notification: ChatNotification) -> ChatOutcome:
             summary=f"chat {notification.kind} to {notification.channel}"[:200],
         )
     except ActivityError as exc:
-        cause = exc.cause or exc
-        outcome.status, outcome.detail = "failed", str(getattr(cause, "message", None) or cause)
+        outcome.status, outcome.detail, outcome.kind = "failed", error_text(exc), error_kind(exc)
     return outcome
 
 
@@ -245,7 +246,7 @@ def start_chat(
     view: IncidentView | CrisisView,
     policy: Policy,
     tasks: list[asyncio.Task[None]],
-    failed: Callable[[ChatNotification, str], None],
+    failed: Callable[[ChatNotification, str, str], None],
     *,
     application: str | None = None,
 ) -> None:
@@ -255,7 +256,7 @@ def start_chat(
     async def deliver(notification: ChatNotification) -> None:
         outcome = await send_chat(notification)
         if outcome.status == "failed":
-            failed(notification, outcome.detail or "")
+            failed(notification, outcome.detail or "", outcome.kind or "Error")
 
     for notification in chat_notifications(kind, view, policy, application=application):
         tasks.append(asyncio.create_task(deliver(notification)))

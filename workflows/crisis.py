@@ -71,7 +71,7 @@ with workflow.unsafe.imports_passed_through():
         settle,
         shown_step,
     )
-    from workflows.delivery import send_in_rounds
+    from workflows.delivery import failure_fields, send_in_rounds
     from workflows.details import crisis_details
     from workflows.ledger_facts import RecordCrisisFactsInput, crisis_facts
     from workflows.ledger_writer import LedgerWriter
@@ -1610,7 +1610,7 @@ class CrisisWorkflow(Operations[CrisisView]):
                 )
             except ActivityError as exc:
                 reraise_if_run_ends(exc)
-                self._record("conference_failed", SYSTEM, error=str(exc.cause or exc))
+                self._record("conference_failed", SYSTEM, **failure_fields(exc))
         self._conference_tried = True
         while True:
             await wait_until(lambda: bool(s.outbox) and not self._stopping)
@@ -1639,8 +1639,7 @@ class CrisisWorkflow(Operations[CrisisView]):
                     result = await send(s.policy.mail_delivery.retry_policy(final))
             except ActivityError as exc:
                 reraise_if_run_ends(exc)
-                cause = exc.cause.message if isinstance(exc.cause, ApplicationError) else str(exc)
-                self._undelivered(mail, cause)
+                self._undelivered(mail, failure_fields(exc))
             else:
                 self._delivered(mail, result)
             finally:
@@ -1669,16 +1668,17 @@ class CrisisWorkflow(Operations[CrisisView]):
         if channel == "opsgenie":
             self._close_alerts()  # sent once the crisis is over: closed in turn
 
-    def _undelivered(self, mail: CrisisMail, cause: str) -> None:
-        """Never silent: a timeline entry, and the incident manager told on any channel left."""
+    def _undelivered(self, mail: CrisisMail, failure: dict[str, str]) -> None:
+        """Never silent: a timeline entry, and the incident manager told on any channel left.
+        ``failure``: the error and its kind (``failure_fields``)."""
         s = self.state
         s.notifications.append(
             Notification(
                 key=mail.key, kind=mail.kind, to=mail.to, at=workflow.now(), status="failed",
-                detail=cause,
+                detail=failure["error"],
             )
         )  # fmt: skip
-        self._record("mail_failed", SYSTEM, "crisis_mail_failed", mail=mail.kind, error=cause)
+        self._record("mail_failed", SYSTEM, "crisis_mail_failed", mail=mail.kind, **failure)
         if self._trust and mail.kind != "notification_failed":
             managers = self._recipients(["provider.incident_manager"])
             self._mail(
@@ -1686,7 +1686,7 @@ class CrisisWorkflow(Operations[CrisisView]):
                 managers + s.policy.notifications.incident_manager,
                 [
                     self._line(
-                        "line.not_delivered", mail=mail.kind, to=", ".join(mail.to), error=cause
+                        "line.not_delivered", mail=mail.kind, to=", ".join(mail.to), **failure
                     )
                 ],
             )

@@ -9,13 +9,14 @@ from collections.abc import Callable
 from datetime import timedelta
 
 from temporalio import workflow
-from temporalio.exceptions import ActivityError, ApplicationError, RetryState, TimeoutError
+from temporalio.exceptions import ActivityError, RetryState
 
 with workflow.unsafe.imports_passed_through():
     from activities.models import AlertActionInput, AlertActionResult
     from workflows import versions
     from workflows.continuing import reraise_if_run_ends
     from workflows.crisis_models import CrisisState
+    from workflows.delivery import failure_fields
     from workflows.models import AlertCommand, AlertRef
     from workflows.operations import SYSTEM
 
@@ -77,11 +78,11 @@ class AlertCloser:
                 if left > timedelta(0):
                     error = await self._close(s, key, left)
                 else:
-                    error = self._line("line.alert_unreachable")
+                    error = {"error": self._line("line.alert_unreachable")}
                 if error is None:
                     closed += 1
                 else:
-                    self._record("alert_close_failed", SYSTEM, alias=key, error=error)
+                    self._record("alert_close_failed", SYSTEM, alias=key, **error)
                 for n in s.notifications:
                     if n.key == key:
                         n.alert_closed = error is None
@@ -91,8 +92,9 @@ class AlertCloser:
             if closed:
                 self._record("alerts_closed", SYSTEM, count=str(closed))
 
-    async def _close(self, s: CrisisState, key: str, within: timedelta) -> str | None:
-        """None once closed; else why not (Opsgenie refused it, or stayed unreachable)."""
+    async def _close(self, s: CrisisState, key: str, within: timedelta) -> dict[str, str] | None:
+        """None once closed; else why not, as timeline fields (Opsgenie refused it, or stayed
+        unreachable)."""
         delivery = s.policy.alert_delivery
         try:
             result = await workflow.execute_activity(
@@ -112,9 +114,9 @@ class AlertCloser:
             )
         except ActivityError as exc:
             reraise_if_run_ends(exc)
-            cause = exc.cause
-            said = cause.message if isinstance(cause, ApplicationError) else str(cause or exc)
-            if exc.retry_state == RetryState.TIMEOUT or isinstance(cause, TimeoutError):
-                return self._line("line.alert_unreachable.error", error=said)
-            return said
-        return result.skipped
+            failure = failure_fields(exc)
+            if exc.retry_state == RetryState.TIMEOUT or failure["error_kind"] == "Timeout":
+                said = failure["error"]  # the last attempt's error, after "did not answer"
+                return {"error": self._line("line.alert_unreachable.error", error=said)}
+            return failure
+        return {"error": result.skipped} if result.skipped else None

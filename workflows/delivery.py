@@ -20,7 +20,7 @@ from typing import Literal, TypeVar
 from pydantic import BaseModel, Field
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError, ApplicationError, RetryState
+from temporalio.exceptions import ActivityError, ApplicationError, RetryState, TimeoutError
 
 from workflows.policy import MailDelivery
 
@@ -39,6 +39,7 @@ class DeliveryTrouble(BaseModel):
     outbox: Outbox
     item: str = Field(description="The mail's kind or the alert change's action")
     error: str = Field(description="The last attempt's error")
+    error_kind: str = Field(default="", description="Its kind (MailServerUnavailable...)")
     attempts: int = Field(description="Attempts made so far")
     since: datetime = Field(description="When the send began")
     last_at: datetime = Field(description="When the last round of attempts failed")
@@ -52,6 +53,23 @@ def error_text(exc: ActivityError) -> str:
     cause = exc.cause
     text = cause.message if isinstance(cause, ApplicationError) else str(cause or exc)
     return text[:MAX_ERROR]
+
+
+def error_kind(exc: ActivityError) -> str:
+    """What kind of failure it was, for a reader in any language: the activity's error type
+    (``MailServerUnavailable``, ``OpsgenieRejected``...), or ``Timeout``."""
+    cause = exc.cause
+    if isinstance(cause, ApplicationError) and cause.type:  # the last attempt's, if it timed out
+        return cause.type
+    if isinstance(cause, TimeoutError) or exc.retry_state == RetryState.TIMEOUT:
+        return "Timeout"
+    return "Error"
+
+
+def failure_fields(exc: ActivityError) -> dict[str, str]:
+    """A failed activity as timeline fields: its text (technical, as it was said) and its
+    kind, which the timeline tells in the reader's language."""
+    return {"error": error_text(exc), "error_kind": error_kind(exc)}
 
 
 def _interval(delivery: MailDelivery, attempt: int) -> timedelta:
@@ -105,10 +123,10 @@ async def send_in_rounds(
                 carried = tuple(str(d) for d in cause.details)
             if outbox not in retrying:
                 _tell(record, f"{outbox}_retrying", outbox, item,
-                      attempts=str(made), error=error_text(exc))  # fmt: skip
+                      attempts=str(made), **failure_fields(exc))  # fmt: skip
             retrying[outbox] = DeliveryTrouble(
-                outbox=outbox, item=item, error=error_text(exc), attempts=made,
-                since=since, last_at=workflow.now(), carried=list(carried),
+                outbox=outbox, item=item, error=error_text(exc), error_kind=error_kind(exc),
+                attempts=made, since=since, last_at=workflow.now(), carried=list(carried),
             )  # fmt: skip
             publish()
             await workflow.sleep(_interval(delivery, made), summary=f"{outbox} {item}: retry")

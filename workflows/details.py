@@ -16,7 +16,7 @@ from workflows.delivery import DeliveryTrouble
 from workflows.limits import DIRECTION_CONTROLS
 from workflows.models import IncidentState, TimelineEntry
 from workflows.sla import Deadlines
-from workflows.texts import FR, value, when
+from workflows.texts import FR, failure, value, when
 
 WORDS = {
     "fr": {
@@ -94,7 +94,8 @@ def _retrying(
         item = value("alert_action", t.item, language) if t.outbox == "alert" else t.item
         lines.append(
             f"- {w['retrying']}{c} {w[t.outbox]} {item} · {t.attempts} {w['attempts']} "
-            f"{when(t.since, language, zone)} · {w['error']}{c} {t.error}"
+            f"{when(t.since, language, zone)} · {w['error']}{c} "
+            f"{failure(t.error, t.error_kind, language) if t.error_kind else t.error}"
         )
 
 

@@ -51,7 +51,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows.crisis_models import CrisisInput
     from workflows.crisis_rules import future
-    from workflows.delivery import send_in_rounds
+    from workflows.delivery import failure_fields, send_in_rounds
     from workflows.details import crisis_summary, incident_details
     from workflows.incident_rules import (
         ACTIVE,
@@ -1490,8 +1490,8 @@ class IncidentWorkflow(Operations[IncidentView]):
             await self._in_rounds(send, "mail", mail.kind, ["RecipientsRefused"])
         except ActivityError as exc:
             reraise_if_run_ends(exc)
-            cause = exc.cause.message if isinstance(exc.cause, ApplicationError) else str(exc)
-            self._record("mail_failed", SYSTEM, mail=mail.kind, to=", ".join(mail.to), error=cause)
+            self._record("mail_failed", SYSTEM, mail=mail.kind, to=", ".join(mail.to),
+                         **failure_fields(exc))  # fmt: skip
             telling = mail.kind in ("notification_failed", "alert_failed")  # no ping-pong
             if not telling and versions.patched(PATCH_TELL_FAILURES):
                 self._tell_failure("notification_failed", failing)
@@ -1523,8 +1523,7 @@ class IncidentWorkflow(Operations[IncidentView]):
             result = await self._in_rounds(send, "alert", command.action, ["OpsgenieRejected"])
         except ActivityError as exc:
             reraise_if_run_ends(exc)
-            cause = exc.cause.message if isinstance(exc.cause, ApplicationError) else str(exc)
-            self._record("alert_failed", SYSTEM, action=command.action, error=cause)
+            self._record("alert_failed", SYSTEM, action=command.action, **failure_fields(exc))
             if command.action == "priority":
                 self._echo_sent(command, took=False)
             if versions.patched(PATCH_TELL_FAILURES):

@@ -275,10 +275,10 @@ class Operations(Generic[ViewT]):
         self._record("ledger_refused", SYSTEM, error=why[:500])
         self._changed = True
 
-    def _chat_failed(self, notification: ChatNotification, error: str) -> None:
+    def _chat_failed(self, notification: ChatNotification, error: str, kind: str) -> None:
         self._record(
             "chat_failed", SYSTEM, event=notification.kind, channel=notification.channel,
-            error=error[:500],
+            error=error[:500], error_kind=kind,
         )  # fmt: skip
         self._changed = True
 

@@ -145,6 +145,44 @@ VALUES: dict[str, dict[str, dict[str, str]]] = {
             "alert_created": "alert creation",
         },
     },
+    # what kind of failure an activity met (its error type: workflows.delivery.error_kind),
+    # said before the failure's own technical text
+    "error_kind": {
+        FR: {
+            "MailServerUnavailable": "serveur de mail injoignable",
+            "MailServerBusy": "serveur de mail momentanément saturé",
+            "MailRejected": "mail refusé par le serveur de mail",
+            "RecipientsRefused": "destinataires refusés",
+            "ChannelsDown": "aucun canal disponible",
+            "OpsgenieUnavailable": "plateforme d'alertes injoignable",
+            "OpsgenieRejected": "refusé par la plateforme d'alertes",
+            "OpsgenieRequestPending": "demande pas encore traitée par la plateforme d'alertes",
+            "ChatUnavailable": "canal de discussion injoignable",
+            "ChatRejected": "message refusé par le canal de discussion",
+            "ChatNotConfigured": "canal de discussion non configuré",
+            "ConferenceError": "service de conférence en échec",
+            "ConfigError": "configuration invalide",
+            "Timeout": "délai dépassé",
+            "Error": "erreur",
+        },
+        EN: {
+            "MailServerUnavailable": "mail server unreachable",
+            "MailServerBusy": "mail server busy",
+            "MailRejected": "mail rejected by the mail server",
+            "RecipientsRefused": "recipients refused",
+            "ChannelsDown": "no channel available",
+            "OpsgenieUnavailable": "alerting platform unreachable",
+            "OpsgenieRejected": "refused by the alerting platform",
+            "OpsgenieRequestPending": "request not processed yet by the alerting platform",
+            "ChatUnavailable": "chat channel unreachable",
+            "ChatRejected": "message refused by the chat channel",
+            "ChatNotConfigured": "chat channel not configured",
+            "ConferenceError": "conference service failed",
+            "ConfigError": "invalid configuration",
+            "Timeout": "timed out",
+            "Error": "error",
+        },
+    },
     # what is wrong with a field of a refused input (pydantic's error types)
     "input_error": {
         FR: {
@@ -1233,6 +1271,17 @@ def value(kind: str, name: str, language: str) -> str:
     return VALUES.get(kind, {}).get(language, {}).get(name, name)
 
 
+def failure(raw: str, kind: str, language: str) -> str:
+    """A failure as a reader takes it: what kind it was in the language, then the technical
+    text as the software said it (a server's or a library's words, quoted)."""
+    said = VALUES["error_kind"][language].get(kind)
+    if said is None:  # a type with no translation (a library's exception): only its text
+        return raw
+    if not raw or raw.lower().startswith(said.lower()):  # English text that says it already
+        return raw or said
+    return f"{said} (détail technique : {raw})" if language == FR else f"{said} ({raw})"
+
+
 def _time_field(raw: str, language: str, timezone: str) -> str:
     """A time field for people; a value that is not a zoned ISO date-time is shown as is."""
     if not raw:
@@ -1268,6 +1317,8 @@ def render(key: str, fields: Mapping[str, str], language: str, timezone: str) ->
         elif name == "missing":  # field names, comma-separated
             names = (x.strip() for x in raw.split(","))
             shown[name] = ", ".join(value("missing", x, language) for x in names if x)
+        elif name == "error" and fields.get("error_kind"):  # the kind, then the technical text
+            shown[name] = failure(raw, fields["error_kind"], language)
         elif name == "action" and key.startswith("alert_"):
             shown[name] = value("alert_action", raw, language)
         elif name == "operation" and key == "opsgenie_no_change":

@@ -1,0 +1,82 @@
+"""A failed send is told in the reader's language: its kind first, then what the server or
+the library said, kept as it was said."""
+
+from __future__ import annotations
+
+from temporalio.exceptions import (
+    ActivityError,
+    ApplicationError,
+    RetryState,
+    TimeoutError,
+    TimeoutType,
+)
+
+from workflows.delivery import failure_fields
+from workflows.texts import render
+
+ZONE = "Europe/Paris"
+
+
+def activity_error(cause: BaseException, state: RetryState) -> ActivityError:
+    error = ActivityError(
+        "activity error",
+        scheduled_event_id=1,
+        started_event_id=2,
+        identity="w",
+        activity_type="send_mail",
+        activity_id="1",
+        retry_state=state,
+    )
+    error.__cause__ = cause
+    return error
+
+
+def test_a_typed_failure_gives_its_kind_and_text() -> None:
+    cause = ApplicationError("mail server unreachable: refused", type="MailServerUnavailable")
+    fields = failure_fields(activity_error(cause, RetryState.MAXIMUM_ATTEMPTS_REACHED))
+    assert fields == {
+        "error": "mail server unreachable: refused",
+        "error_kind": "MailServerUnavailable",
+    }
+
+
+def test_a_timeout_keeps_the_last_attempts_kind_or_says_timeout() -> None:
+    last = ApplicationError("opsgenie unavailable: HTTP 503", type="OpsgenieUnavailable")
+    assert failure_fields(activity_error(last, RetryState.TIMEOUT))["error_kind"] == (
+        "OpsgenieUnavailable"
+    )
+    timeout = TimeoutError(
+        "activity timeout", type=TimeoutType.START_TO_CLOSE, last_heartbeat_details=[]
+    )
+    assert failure_fields(activity_error(timeout, RetryState.TIMEOUT))["error_kind"] == "Timeout"
+
+
+def test_french_readers_get_french_words_and_the_technical_text_quoted() -> None:
+    fields = {
+        "mail": "opened",
+        "to": "a@example.org",
+        "error": "mail to a@example.org refused: 550 no such user",
+        "error_kind": "RecipientsRefused",
+    }
+    assert render("mail_failed", fields, "fr", ZONE) == (
+        "Mail opened à a@example.org non distribué : destinataires refusés (détail technique : "
+        "mail to a@example.org refused: 550 no such user)"
+    )
+    assert render("mail_failed", fields, "en", ZONE) == (
+        "Mail opened to a@example.org not delivered: recipients refused (mail to a@example.org "
+        "refused: 550 no such user)"
+    )
+
+
+def test_english_text_that_already_says_the_kind_is_not_said_twice() -> None:
+    fields = {"action": "note", "attempts": "3", "error": "mail server unreachable: refused"}
+    fields["error_kind"] = "MailServerUnavailable"
+    shown = render("alert_retrying", fields, "en", ZONE)
+    assert shown.endswith("trying again: mail server unreachable: refused"), shown
+
+
+def test_entries_recorded_before_kinds_and_unknown_kinds_show_the_text_alone() -> None:
+    old = {"mail": "opened", "to": "a@example.org", "error": "boom"}
+    assert render("mail_failed", old, "fr", ZONE).endswith("non distribué : boom")
+    unknown = {**old, "error_kind": "HTTPStatusError"}
+    assert render("mail_failed", unknown, "fr", ZONE).endswith("non distribué : boom")
