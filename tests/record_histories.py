@@ -23,11 +23,13 @@ import httpx
 from pydantic import SecretStr
 from temporalio.client import (
     Client,
+    WorkflowExecutionStatus,
     WorkflowFailureError,
     WorkflowHandle,
     WorkflowQueryFailedError,
 )
 from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
 from activities.providers.opsgenie.client import OpsgenieApi, OpsgenieConfig
@@ -749,6 +751,30 @@ async def review_failed(
     return handle
 
 
+async def start_over_limits(env: WorkflowEnvironment, queue: str) -> WorkflowHandle[object, object]:
+    """An incident started by hand with a title on two lines: refused at once since new runs
+    are checked against the input limits, opened before."""
+    handle: WorkflowHandle[object, object] = await env.client.start_workflow(
+        "IncidentWorkflow",
+        {"title": "Checkout\r\nBcc: x@evil.test", "service_level": "gold", "priority": "P3"},
+        id=f"incident-record-{uuid.uuid4().hex[:8]}",
+        task_queue=queue,
+    )
+    for _ in range(50):
+        described = await handle.describe()
+        if described.status == WorkflowExecutionStatus.FAILED:
+            return handle
+        try:  # opened: a run of the earlier release answers
+            await handle.query(IncidentWorkflow.status, rpc_timeout=timedelta(seconds=2))
+        except (WorkflowQueryFailedError, RPCError):
+            await asyncio.sleep(0.1)
+            continue
+        await status_when(handle, lambda v: v.mails_pending == 0)
+        await handle.terminate("recorded")
+        return handle
+    raise AssertionError("the incident neither ended nor opened")
+
+
 async def main(tag: str, only: list[str]) -> None:
     from temporalio.api.enums.v1 import IndexedValueType
     from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
@@ -809,6 +835,7 @@ async def main(tag: str, only: list[str]) -> None:
                 ("incident_level_changed", level_changed),
                 ("incident_recategorized", recategorized),
                 ("incident_back_dated", back_dated),
+                ("incident_start_over_limits", start_over_limits),
                 ("service_review_failed", partial(review_failed, settings=settings)),
             ):
                 if only and name not in only:

@@ -8,7 +8,7 @@ import uuid
 from email.message import EmailMessage
 
 import pytest
-from temporalio.client import WorkflowUpdateFailedError
+from temporalio.client import WorkflowFailureError, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment, WorkflowEnvironment
 
@@ -21,6 +21,7 @@ from workers.policy_file import load_policy
 from workers.settings import Settings
 from workers.worker import build_worker
 from workflows.incident import IncidentWorkflow
+from workflows.inputs import PATCH_START_LIMITS
 from workflows.models import AcknowledgeInput, WorklogInput
 
 HEADER_INJECTION = "mallory\r\nBcc: victim@evil.test"
@@ -90,11 +91,17 @@ async def test_update_refused_signal_recorded_and_mails_still_flow(
 
 
 async def test_a_mail_that_cannot_be_built_is_recorded_and_skipped(
-    skipping_env: WorkflowEnvironment, settings: Settings, sink: MailSink
+    skipping_env: WorkflowEnvironment,
+    settings: Settings,
+    sink: MailSink,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Input stored before fields were bounded: the worker still decodes it. A title with a
     line break goes out on one line; a requester address with one makes every mail to it
-    fail for good (mail_failed) instead of holding the outbox. Other incidents' mails go out."""
+    fail for good (mail_failed) instead of holding the outbox. Other incidents' mails go out.
+    (Such incidents started before new ones were checked against the limits: a worker that
+    does not take that patch stands for the release they started under.)"""
+    monkeypatch.setattr("workers.worker.WITHDRAWN", frozenset({PATCH_START_LIMITS}))
     client = skipping_env.client
     async with build_worker(client, settings):
         titled = await client.start_workflow(
@@ -177,3 +184,52 @@ async def test_an_unsendable_mail_fails_for_good_without_retry() -> None:
         await ActivityEnvironment().run(mails.send_incident_mail, mail_input())
     assert (failed.value.type, failed.value.non_retryable) == ("RecipientsRefused", True)
     assert "prohibited control character" in failed.value.message
+
+
+@pytest.mark.parametrize(
+    ("sent", "said"),
+    [
+        ({"title": "Checkout down", "service_level": "platinum"}, "service_level: Input should be"),
+        ({"title": "Checkout down\r\nBcc: x@evil.test", "service_level": "gold"}, "title: must be"),
+        ({"service_level": "gold"}, "title: Field required"),
+        ("Checkout down", "input: Input should be a valid dictionary"),
+    ],
+)
+async def test_a_run_started_by_hand_with_a_wrong_input_ends_at_once_saying_why(
+    skipping_env: WorkflowEnvironment, settings: Settings, sent: object, said: str
+) -> None:
+    """Started from the Web UI or ``temporal workflow start`` with an input that is no
+    incident: the run ends at once, failed with ``InputRefused`` naming the field (no
+    workflow task fails, so it never looks stuck), and nothing is mailed."""
+    client = skipping_env.client
+    async with build_worker(client, settings):
+        handle = await client.start_workflow(
+            "IncidentWorkflow",
+            sent,
+            id=f"incident-by-hand-{uuid.uuid4().hex[:8]}",
+            task_queue=settings.task_queue,
+        )
+        with pytest.raises(WorkflowFailureError) as failed:
+            await handle.result()
+    cause = failed.value.cause
+    assert isinstance(cause, ApplicationError) and cause.type == "InputRefused"
+    assert cause.non_retryable
+    assert cause.message.startswith("input refused, nothing was opened: "), cause.message
+    assert said in cause.message, cause.message
+    assert '(a IncidentInput, e.g. {"title": ' in cause.message
+
+
+async def test_a_run_started_by_hand_with_two_inputs_is_refused_too(
+    skipping_env: WorkflowEnvironment, settings: Settings
+) -> None:
+    client = skipping_env.client
+    async with build_worker(client, settings):
+        handle = await client.start_workflow(
+            "IncidentWorkflow",
+            args=[{"title": "a", "service_level": "gold"}, {"title": "b"}],
+            id=f"incident-by-hand-{uuid.uuid4().hex[:8]}",
+            task_queue=settings.task_queue,
+        )
+        with pytest.raises(WorkflowFailureError) as failed:
+            await handle.result()
+    assert "one input expected, 2 given" in str(failed.value.cause)

@@ -73,6 +73,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows.delivery import failure_fields, send_in_rounds
     from workflows.details import crisis_details
+    from workflows.inputs import PATCH_START_LIMITS, over_limits, refused, started_with
     from workflows.ledger_facts import RecordCrisisFactsInput, crisis_facts
     from workflows.ledger_writer import LedgerWriter
     from workflows.matrix import Contact
@@ -224,11 +225,21 @@ def described(input: CrisisInput) -> str:
     return input.context if input.incident_id is None else ""
 
 
+EXAMPLE = '{"title": "Datacenter power loss", "criterion": "infrastructure_unavailable"}'
+UNSTARTED = CrisisInput(title="-")
+"""Stands for a refused input until the run ends (handlers that come first read it)."""
+
+
 @workflow.defn(name="CrisisWorkflow")
 @operations(CrisisView, OPERATIONS)
 class CrisisWorkflow(Operations[CrisisView]):
     @workflow.init
-    def __init__(self, input: CrisisInput) -> None:
+    def __init__(self, *inputs: Any) -> None:
+        """``inputs``: as sent (one ``CrisisInput``), checked here (``workflows.inputs``)."""
+        checked = started_with(CrisisInput, inputs)
+        self._inputs = inputs
+        self._refused = checked if isinstance(checked, str) else None
+        input = UNSTARTED if isinstance(checked, str) else checked  # refused: run ends at once
         self._input = input
         self._state: CrisisState | None = None
         self._changed = False
@@ -257,8 +268,15 @@ class CrisisWorkflow(Operations[CrisisView]):
     # ------------------------------------------------------------------ run
 
     @workflow.run
-    async def run(self, input: CrisisInput) -> CrisisView:
+    async def run(self, *inputs: Any) -> CrisisView:
+        if self._refused is not None:
+            raise refused(CrisisInput, self._refused, EXAMPLE)
+        input = self._input
         versions.begin()  # first: see workflows.versions
+        if input.state is None and workflow.info().parent is None:  # opened by a person
+            over = over_limits(CrisisInput, self._inputs)
+            if over is not None and versions.patched(PATCH_START_LIMITS):
+                raise refused(CrisisInput, over, EXAMPLE)
         self._trust = versions.patched(PATCH_TRUST)
         cancel_as_operation = versions.patched(PATCH_CANCEL)
         self._searchable = versions.patched(PATCH_SEARCH)

@@ -61,6 +61,7 @@ with workflow.unsafe.imports_passed_through():
         reset_flags,
         timed_events,
     )
+    from workflows.inputs import PATCH_START_LIMITS, over_limits, refused, started_with
     from workflows.ledger_facts import (
         RecordIncidentFactsInput,
         incident_facts,
@@ -270,11 +271,21 @@ OPERATIONS = [
 ALERT_CREATED = Operation("alert_created", AlertCreatedInput, DESCRIPTIONS["alert_created"])
 
 
+EXAMPLE = '{"title": "Checkout API down", "service_level": "gold", "priority": "P2"}'
+UNSTARTED = IncidentInput(title="-", service_level="gold")
+"""Stands for a refused input until the run ends (handlers that come first read it)."""
+
+
 @workflow.defn(name="IncidentWorkflow")
 @operations(IncidentView, OPERATIONS)
 class IncidentWorkflow(Operations[IncidentView]):
     @workflow.init
-    def __init__(self, input: IncidentInput) -> None:
+    def __init__(self, *inputs: Any) -> None:
+        """``inputs``: as sent (one ``IncidentInput``), checked here (``workflows.inputs``)."""
+        checked = started_with(IncidentInput, inputs)
+        self._inputs = inputs
+        self._refused = checked if isinstance(checked, str) else None
+        input = UNSTARTED if isinstance(checked, str) else checked  # refused: run ends at once
         self._input = input
         self._state: IncidentState | None = input.state
         self._changed = False
@@ -304,8 +315,15 @@ class IncidentWorkflow(Operations[IncidentView]):
     # ------------------------------------------------------------------ run
 
     @workflow.run
-    async def run(self, input: IncidentInput) -> IncidentView:
+    async def run(self, *inputs: Any) -> IncidentView:
+        if self._refused is not None:
+            raise refused(IncidentInput, self._refused, EXAMPLE)
+        input = self._input
         versions.begin()  # first: see workflows.versions
+        if input.state is None:  # a new incident (not one continued as new)
+            over = over_limits(IncidentInput, self._inputs)
+            if over is not None and versions.patched(PATCH_START_LIMITS):
+                raise refused(IncidentInput, over, EXAMPLE)
         self._task_key = self._task_key_sent = workflow.info().priority.priority_key or None
         self._mirroring = versions.patched(PATCH_ALERT_MIRROR)
         self._crisis = versions.patched(PATCH_CRISIS)

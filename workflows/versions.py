@@ -87,6 +87,7 @@ SINCE_BASELINE: tuple[str, ...] = (
     "stale-opsgenie-priority-refused",
     "escalations-merged-per-pass",
     "class-mirrored-as-changed",
+    "start-input-limits",
 )
 
 # Patches that new workflows no longer take (the worker's patch gate refuses them); their code

@@ -14,7 +14,8 @@ from typing import Any
 
 import pytest
 from pydantic import BaseModel, ValidationError
-from temporalio.client import Client, WorkflowHandle
+from temporalio.client import Client, WorkflowFailureError, WorkflowHandle
+from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 
 from activities.mail_render import header_text
@@ -31,6 +32,7 @@ from workers.worker import build_worker
 from workflows.crisis import CrisisWorkflow
 from workflows.crisis_models import CrisisInput
 from workflows.incident import IncidentWorkflow
+from workflows.inputs import PATCH_START_LIMITS
 from workflows.limits import LIMITS, is_clean_line
 from workflows.models import AcknowledgeInput, IncidentInput
 
@@ -43,6 +45,13 @@ SENDABLE = {name: value for name, value in POISON.items() if encodable(value)}
 GOOD = "customer@example.org"
 # Raw addresses whose RCPT TO line the mail server refuses (500 Line too long).
 TOO_LONG_FOR_SMTP = ("long_word", "huge")
+
+
+@pytest.fixture
+def legacy_worker(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A worker of the release before new runs were checked against the input limits: raw
+    inputs run as incidents and crises started then still do (their mails are under test)."""
+    monkeypatch.setattr("workers.worker.WITHDRAWN", frozenset({PATCH_START_LIMITS}))
 
 
 def harmless(message: EmailMessage, to: set[str] | None = None) -> None:
@@ -112,6 +121,7 @@ async def settled(handle: WorkflowHandle) -> Any:
         ) from None
 
 
+@pytest.mark.usefixtures("legacy_worker")
 async def test_titles_reach_the_subject_on_one_line(
     skipping_env: WorkflowEnvironment, settings: Settings, sink: MailSink
 ) -> None:
@@ -146,6 +156,7 @@ async def _all(mails: list[EmailMessage], count: int) -> list[EmailMessage] | No
     return mails if len(mails) >= count else None
 
 
+@pytest.mark.usefixtures("legacy_worker")
 async def test_requester_addresses(
     skipping_env: WorkflowEnvironment, settings: Settings, sink: MailSink
 ) -> None:
@@ -187,6 +198,7 @@ async def test_requester_addresses(
         assert check.sends.failed, "some raw addresses can never be sent"
 
 
+@pytest.mark.usefixtures("legacy_worker")
 async def test_a_recipient_the_server_answers_500_to(
     skipping_env: WorkflowEnvironment, settings: Settings, sink: MailSink
 ) -> None:
@@ -236,6 +248,7 @@ async def test_workflow_ids_chosen_outside_vigie(
                 harmless(mail, {GOOD})
 
 
+@pytest.mark.usefixtures("legacy_worker")
 async def test_crisis_titles_and_members(
     skipping_env: WorkflowEnvironment, settings: Settings, sink: MailSink
 ) -> None:
@@ -284,19 +297,29 @@ async def _crisis_mailed(handle: WorkflowHandle) -> Any:
     return view
 
 
-@pytest.mark.allow_failed_workflow_tasks  # what this test is about: checked below
-async def test_a_start_input_no_model_can_decode(
+async def test_a_start_input_no_model_can_decode_ends_the_run_at_once(
     skipping_env: WorkflowEnvironment, settings: Settings
 ) -> None:
-    """A raw Temporal client starts an incident with a blank title: Temporal runs no code that
-    could refuse it, so its first workflow task fails (visible in the Web UI, naming the
-    decoding) until someone terminates it. Vigie's own entrances refuse such input."""
+    """A raw Temporal client starts an incident with a blank title, or a crisis with a title
+    on two lines: the run ends at once, failed with ``InputRefused`` naming the field, and no
+    workflow task fails. Vigie's own entrances refuse such input before sending it."""
     client = skipping_env.client
     async with build_worker(client, settings):
         raw = {"title": "   ", "service_level": "gold"}
         assert not decodes(IncidentInput, raw) and validated(title="   ") is None
         handle = await start_incident(client, settings.task_queue, raw, "blank")
         TALLY.bad_input("raw start input")
-        found = await until(lambda: failed_tasks(client, [(handle.id, None)]))
-        assert all("Failed decoding arguments" in line for line in found), found
-        await handle.terminate("input no model can decode")
+        with pytest.raises(WorkflowFailureError) as failed:
+            await handle.result()
+        assert isinstance(failed.value.cause, ApplicationError)
+        assert failed.value.cause.type == "InputRefused" and "title" in str(failed.value.cause)
+        crisis = await client.start_workflow(
+            "CrisisWorkflow", {"title": "Datacenter\r\nBcc: x@evil.test"},
+            id=f"crisis-poison-raw-{uuid.uuid4().hex[:6]}", task_queue=settings.task_queue,
+        )  # fmt: skip
+        TALLY.bad_input("raw start input")
+        with pytest.raises(WorkflowFailureError) as failed:
+            await crisis.result()
+        assert isinstance(failed.value.cause, ApplicationError)
+        assert failed.value.cause.type == "InputRefused" and "title" in str(failed.value.cause)
+        assert not await failed_tasks(client, [(handle.id, None), (crisis.id, None)])

@@ -1,0 +1,60 @@
+"""The input a workflow was started with, checked by the workflow itself.
+
+Vigie's CLI and webhook send inputs their model accepts. A run started by hand (the Web UI's
+*Start Workflow*, ``temporal workflow start --input``) may not: decoded by the SDK, such an
+input would fail the first workflow task over and over, and the workflow would look stuck. A
+run takes its inputs as sent instead, and a typo ends it at once with ``InputRefused`` naming
+the field and what is wrong. Nothing was opened, so nothing is lost.
+"""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+from temporalio.exceptions import ApplicationError
+
+from workflows.limits import LIMITS
+from workflows.operations import describe
+
+M = TypeVar("M", bound=BaseModel)
+REFUSED_TYPE = "InputRefused"
+# A new incident or crisis whose input breaks the input limits (started by hand: a title with
+# a line break) ends at once, refused, instead of running with what its mails cannot carry.
+PATCH_START_LIMITS = "start-input-limits"
+MAX_REASON = 1000
+
+
+def started_with(model: type[M], inputs: tuple[Any, ...]) -> M | str:
+    """The one input of a run as ``model``, or why it is not one (a sentence). Decoded as
+    any input that reached a workflow is: without the input limits, which ``over_limits``
+    checks for a run that a person started."""
+    if len(inputs) != 1:
+        return f"one input expected, {len(inputs)} given"
+    [raw] = inputs
+    if isinstance(raw, model):
+        return raw
+    try:  # whatever the SDK's sandbox, a workflow tells the limits off (workflows.limits)
+        return model.model_validate(raw, context={LIMITS: False})
+    except ValidationError as exc:
+        return describe(exc)
+
+
+def over_limits(model: type[BaseModel], inputs: tuple[Any, ...]) -> str | None:
+    """Why the input breaks the input limits (``workflows.limits``), or None. The CLI and the
+    webhook send only inputs within them, so this refuses only what was typed by hand."""
+    try:
+        model.model_validate(inputs[0], context={LIMITS: True})
+    except ValidationError as exc:
+        return describe(exc)
+    return None
+
+
+def refused(model: type[BaseModel], reason: str, example: str) -> ApplicationError:
+    """The failure that ends a run whose input was refused: final, and saying what to fix."""
+    return ApplicationError(
+        f"input refused, nothing was opened: {reason[:MAX_REASON]} "
+        f"(a {model.__name__}, e.g. {example})",
+        type=REFUSED_TYPE,
+        non_retryable=True,
+    )
