@@ -273,7 +273,8 @@ async def test_a_create_that_comes_after_another_event_fills_in_the_incident(
 
 async def test_an_event_delivered_twice_is_applied_once(stack: Stack) -> None:
     """A sender delivers again what it thinks was lost (a timeout, a 503): the same event
-    (same action, same ``updatedAt``) is applied once; the next note is a new event."""
+    (same action, same ``updatedAt``, same content) is applied once; another note is a new
+    event, even with the same ``updatedAt``."""
     alert = f"twice-{uuid.uuid4().hex[:8]}"
     r = await stack.deliver(fixture("create", alert))
     incident = r.json()["incident"]
@@ -281,6 +282,11 @@ async def test_an_event_delivered_twice_is_applied_once(stack: Stack) -> None:
     note["alert"] |= {"note": "same note delivered twice", "updatedAt": 1796053000000000000}
     for _ in range(2):
         assert (await stack.deliver(note)).json()["result"] == "delivered"
+    # Another note that Opsgenie sent with the same updatedAt (a note does not always move
+    # it): a different event, applied.
+    other = fixture("addnote", alert)
+    other["alert"] |= {"note": "another note, same time", "updatedAt": 1796053000000000000}
+    assert (await stack.deliver(other)).json()["result"] == "delivered"
     later = fixture("addnote", alert)
     later["alert"] |= {"note": "a later note", "updatedAt": 1796053000000000001}
     assert (await stack.deliver(later)).json()["result"] == "delivered"
@@ -288,7 +294,7 @@ async def test_an_event_delivered_twice_is_applied_once(stack: Stack) -> None:
         incident, lambda v: any(e.text == "a later note" for e in v.timeline)
     )
     notes = [e.text for e in view.timeline if e.kind == "worklog"]
-    assert notes == ["same note delivered twice", "a later note"], notes
+    assert notes == ["same note delivered twice", "another note, same time", "a later note"], notes
 
 
 async def test_acknowledge_in_opsgenie_is_not_sent_back(stack: Stack) -> None:

@@ -104,10 +104,13 @@ INCIDENT_ID_PATTERN = rf"^incident-{SAFE_ID}$"
 '.', '_', ':' or '-' (at most MAX_ID characters in all)."""
 
 
-def opsgenie_delivery(action: str, updated: int) -> str:
-    """The key of an Opsgenie event (``delivery``): its action and its ``updatedAt``, which
-    a delivery of the same event again carries too."""
-    return f"opsgenie:{action}:{updated}"
+def opsgenie_delivery(action: str, updated: int, content: str = "") -> str:
+    """The key of an Opsgenie event (``delivery``): its action, its ``updatedAt`` and a
+    digest of what it says (``content``), which a delivery of the same event again carries
+    too. The digest tells apart two events of one action that share an ``updatedAt`` (two
+    notes: Opsgenie does not always move it)."""
+    key = f"opsgenie:{action}:{updated}"
+    return f"{key}:{content}" if content else key
 
 
 def opsgenie_updated_at(key: str | None, action: str) -> int | None:
@@ -116,7 +119,7 @@ def opsgenie_updated_at(key: str | None, action: str) -> int | None:
     prefix = f"opsgenie:{action}:"
     if key is None or not key.startswith(prefix):
         return None
-    number = key[len(prefix) :]
+    number = key[len(prefix) :].partition(":")[0]
     return int(number) if number.lstrip("-").isdigit() and len(number) < 30 else None
 
 

@@ -17,6 +17,8 @@ alias is taken as the incident id only when it is one clean line.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 from datetime import UTC, datetime
 from email.utils import getaddresses
@@ -411,10 +413,16 @@ def _record(event: WebhookEvent, language: str) -> RecordEventInput:
 
 
 def delivery_key(event: WebhookEvent) -> str | None:
-    """The event's own key: each event of an alert has its own ``updatedAt``; a delivery of
-    the same event again carries the same, and is applied once."""
-    updated = event.alert.updatedAt
-    return opsgenie_delivery(event.action, updated) if updated else None
+    """The event's own key: its action, its ``updatedAt`` and a digest of what it says. A
+    delivery of the same event again carries the same, and is applied once; two events that
+    share an ``updatedAt`` but say different things (two notes) are both applied."""
+    alert = event.alert
+    if not alert.updatedAt:
+        return None
+    said = [alert.note, alert.priority, alert.owner, alert.recipient, alert.team,
+            alert.username, event.escalationName, alert.addedTags, alert.removedTags]  # fmt: skip
+    digest = hashlib.sha256(json.dumps(said, ensure_ascii=False).encode()).hexdigest()[:16]
+    return opsgenie_delivery(event.action, alert.updatedAt, digest)
 
 
 def _record_sentence(event: WebhookEvent) -> tuple[str, dict[str, str]]:
