@@ -203,6 +203,36 @@ async def stale_priority(env: WorkflowEnvironment, queue: str) -> WorkflowHandle
     return handle
 
 
+async def priority_settles(env: WorkflowEnvironment, queue: str) -> WorkflowHandle[object, object]:
+    """An incident opened with no priority (asked for): Opsgenie sets the P3 it has, then
+    delivers an older P1 change, then the alert's late Create with its first P1."""
+    from workflows.models import opsgenie_delivery
+
+    handle: WorkflowHandle[object, object] = await env.client.start_workflow(
+        "IncidentWorkflow",
+        {"title": "Disk full on db-3", "service_level": "gold", "source": "opsgenie"},
+        id=f"incident-record-{uuid.uuid4().hex[:8]}",
+        task_queue=queue,
+    )
+    await status(handle)
+    change = {"by": "ann", "via": "opsgenie", "reason": "changed in Opsgenie"}
+    t = 1_764_570_000_000_000_000
+    for priority, at in (("P3", t), ("P1", t - 2_000_000_000)):
+        key = opsgenie_delivery("UpdatePriority", at, "d")
+        await handle.signal(
+            "recategorize", {**change, "opsgenie_priority": priority, "delivery": key}
+        )
+    await handle.signal(
+        "alert_created",
+        {"by": "monitoring", "via": "opsgenie", "opsgenie_priority": "P1",
+         "requesters": ["ops@example.org"],
+         "delivery": opsgenie_delivery("Create", t - 60_000_000_000, "d")},
+    )  # fmt: skip
+    await status_when(handle, lambda v: v.mails_pending == 0 and bool(v.requesters))
+    await handle.terminate("recorded")
+    return handle
+
+
 async def level_changed(env: WorkflowEnvironment, queue: str) -> WorkflowHandle[object, object]:
     """An incident's service level changed in Vigie: the alert's tag follows."""
     handle = await open_incident(env.client, queue, service_level="gold", priority="P3")
@@ -836,6 +866,7 @@ async def main(tag: str, only: list[str]) -> None:
                 ("incident_recategorized", recategorized),
                 ("incident_back_dated", back_dated),
                 ("incident_start_over_limits", start_over_limits),
+                ("incident_priority_settles", priority_settles),
                 ("service_review_failed", partial(review_failed, settings=settings)),
             ):
                 if only and name not in only:

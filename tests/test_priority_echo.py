@@ -3,6 +3,7 @@ server, the Opsgenie stand-in over HTTP for the alert changes, the echo sent by 
 
 from __future__ import annotations
 
+import uuid
 from datetime import timedelta
 
 from temporalio.testing import WorkflowEnvironment
@@ -14,7 +15,7 @@ from tests.test_incident_on_call import standin_api
 from workers.settings import Settings
 from workers.worker import build_worker
 from workflows.incident import ECHO_WINDOW, IncidentWorkflow
-from workflows.models import IncidentView, RecategorizeInput, opsgenie_delivery
+from workflows.models import IncidentInput, IncidentView, RecategorizeInput, opsgenie_delivery
 
 ECHO = {"by": "standin", "via": "opsgenie", "opsgenie_priority": "P3", "reason": "P3"}
 
@@ -69,3 +70,55 @@ async def test_a_priority_change_delivered_after_a_later_one_is_stale(
         view = await status_when(handle, lambda v: len(noted(v)) == 1)
     assert view.priority == "P1"
     assert "arrivé après lui" in noted(view)[0], noted(view)
+
+
+async def test_a_change_to_the_priority_the_incident_has_still_dates_it(
+    skipping_env: WorkflowEnvironment, settings: Settings, sink: MailSink
+) -> None:
+    """Opsgenie delivers P3 (made at t, the incident is P3 already: noted, no change), then
+    P1 made before it: stale, not applied. The incident stays P3, as the alert is."""
+    async with build_worker(skipping_env.client, settings):
+        handle = await open_incident(skipping_env.client, settings.task_queue, priority="P3")
+        await status(handle)
+        change = {"by": "ann", "via": "opsgenie", "reason": "priorité changée dans Opsgenie"}
+        t = 1_764_570_000_000_000_000
+        for priority, at in (("P3", t), ("P1", t - 1_000_000_000)):
+            key = opsgenie_delivery("UpdatePriority", at, "digest")
+            await handle.signal(
+                "recategorize", {**change, "opsgenie_priority": priority, "delivery": key}
+            )
+        view = await status_when(handle, lambda v: len(noted(v)) == 2)
+    assert view.priority == "P3"
+    assert "déjà P3" in noted(view)[0] and "arrivé après lui" in noted(view)[1], noted(view)
+    assert not any(e.kind == "recategorized" for e in view.timeline)
+
+
+async def test_an_alerts_late_create_does_not_undo_a_later_priority_change(
+    skipping_env: WorkflowEnvironment, settings: Settings, sink: MailSink
+) -> None:
+    """The alert's Acknowledge opens the incident (no priority said: asked for), Opsgenie's
+    UpdatePriority to P3 comes, then the alert's Create, with the P1 it was created with:
+    the priority Opsgenie changed last stands, and is no longer asked for."""
+    async with build_worker(skipping_env.client, settings):
+        handle = await skipping_env.client.start_workflow(
+            IncidentWorkflow.run,
+            IncidentInput(title="Disk full on db-3", service_level="gold", source="opsgenie"),
+            id=f"incident-late-create-{uuid.uuid4().hex[:6]}",
+            task_queue=settings.task_queue,
+        )
+        await status(handle)
+        t = 1_764_570_000_000_000_000
+        await handle.signal(
+            "recategorize",
+            {"by": "ann", "via": "opsgenie", "reason": "P3", "opsgenie_priority": "P3",
+             "delivery": opsgenie_delivery("UpdatePriority", t, "digest")},
+        )  # fmt: skip
+        await handle.signal(
+            "alert_created",
+            {"by": "monitoring", "via": "opsgenie", "opsgenie_priority": "P1",
+             "requesters": ["ops@example.org"],
+             "delivery": opsgenie_delivery("Create", t - 60_000_000_000, "digest")},
+        )  # fmt: skip
+        view = await status_when(handle, lambda v: v.requesters == ["ops@example.org"])
+    assert view.priority == "P3", [e.text for e in view.timeline]
+    assert "priority" not in view.missing_fields

@@ -188,6 +188,11 @@ PATCH_STALE_PRIORITY = "stale-opsgenie-priority-refused"
 # A class changed in Vigie sets on the alert what changed: the priority only when it changed
 # (it overwrote a P5 set in Opsgenie), the service level's tag when the level did.
 PATCH_CLASS_MIRROR = "class-mirrored-as-changed"
+# A priority change from Opsgenie settles the priority even when it changes nothing here (the
+# incident already had it): its time counts, so an older change delivered after it is stale,
+# and the priority is no longer asked for, so an alert's late Create does not set its older
+# one.
+PATCH_PRIORITY_SETTLED = "opsgenie-priority-settles"
 
 
 def _priority_event_time(input: RecategorizeInput) -> int | None:
@@ -864,6 +869,7 @@ class IncidentWorkflow(Operations[IncidentView]):
         sent = _priority_event_time(input)
         if sent is not None:  # the latest priority change from Opsgenie applied
             self.state.opsgenie_priority_seen = max(sent, self.state.opsgenie_priority_seen or 0)
+            self._priority_settled()
         if self._confirms_level(input, *self._new_class(input)):
             self._level_confirmed(input.by)
             return
@@ -1352,9 +1358,22 @@ class IncidentWorkflow(Operations[IncidentView]):
             s.opsgenie_priority_seen = max(sent, s.opsgenie_priority_seen or 0)
         return True
 
+    def _priority_settled(self) -> None:
+        """Opsgenie said the priority: no longer asked for (a late Create's is older)."""
+        s = self.state
+        if "priority" in s.missing_fields and versions.patched(PATCH_PRIORITY_SETTLED):
+            s.missing_fields = [f for f in s.missing_fields if f != "priority"]
+
     def _signal_refused(
         self, name: str, by: str | None, input: Any, reason: str, told: dict[str, str]
     ) -> None:
+        s = self.state
+        sent = _priority_event_time(input) if isinstance(input, RecategorizeInput) else None
+        if sent is not None and told.get("why") == "why.same_class":
+            # Opsgenie set the priority the incident has: the latest word on it all the same.
+            if sent > (s.opsgenie_priority_seen or 0) and versions.patched(PATCH_PRIORITY_SETTLED):
+                s.opsgenie_priority_seen = sent
+            self._priority_settled()
         if getattr(input, "via", None) == "opsgenie":
             # Opsgenie reports what happened there; when it changes nothing here, note it.
             self._record(

@@ -88,6 +88,7 @@ SINCE_BASELINE: tuple[str, ...] = (
     "escalations-merged-per-pass",
     "class-mirrored-as-changed",
     "start-input-limits",
+    "opsgenie-priority-settles",
 )
 
 # Patches that new workflows no longer take (the worker's patch gate refuses them); their code
