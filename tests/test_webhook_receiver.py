@@ -159,6 +159,12 @@ def test_the_service_level_comes_from_tag_then_detail_then_team_then_default() -
     assert level() == "silver"
     create["alert"]["team"] = "elsewhere"
     assert level() is None  # the mapping's default, said to be one
+    # JSM Operations sends the alert's teams as a list (ids, or names in its samples).
+    del create["alert"]["team"]
+    create["alert"]["teams"] = ["team1", "operations"]
+    assert level() == "silver"
+    create["alert"]["teams"] = ["team1", "team2"]
+    assert level() is None
 
 
 def test_an_acknowledgement_in_opsgenie_is_told_in_french() -> None:

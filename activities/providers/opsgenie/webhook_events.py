@@ -128,11 +128,12 @@ class WebhookAlert(BaseModel):
     username: str | None = None
     source: str | None = None
     team: str | None = None
+    teams: list[str] = Field(default=[], description="JSM Operations: the alert's teams")
     note: str | None = None
     owner: str | None = None
     recipient: str | None = None
 
-    _tag_lists = field_validator("tags", "addedTags", "removedTags", mode="before")(_tags)
+    _tag_lists = field_validator("tags", "addedTags", "removedTags", "teams", mode="before")(_tags)
 
     @field_validator("priority", mode="before")
     @classmethod
@@ -285,8 +286,9 @@ def _named_service_level(alert: WebhookAlert, mapping: OpsgenieMapping) -> str |
     detail = alert.details.get(mapping.service_level_detail, "").strip().lower()
     if detail in SERVICE_LEVELS:
         return detail
-    if alert.team and alert.team in mapping.teams:
-        return mapping.teams[alert.team]
+    for team in ([alert.team] if alert.team else []) + alert.teams:  # Opsgenie's, JSM's
+        if team in mapping.teams:
+            return mapping.teams[team]
     return None
 
 
