@@ -149,6 +149,34 @@ async def create_after_close(
     return handle
 
 
+async def create_after_close_class(
+    env: WorkflowEnvironment, queue: str
+) -> WorkflowHandle[object, object]:
+    """An alert's Close opens the incident resolved with no class said (P3, the default
+    level), then its Create names a P1 gold and requesters."""
+    from workflows.models import IncidentInput
+
+    handle = await env.client.start_workflow(
+        IncidentWorkflow.run,
+        IncidentInput(title="Payment API 500s", service_level="bronze", opened_by="opsgenie",
+                      source="opsgenie", service_level_defaulted=True),
+        id=f"incident-recorded-{uuid.uuid4().hex[:8]}",
+        task_queue=queue,
+        start_signal="resolve",
+        start_signal_args=[ResolveInput(by="ann", resolution="fixed by restart")],
+    )  # fmt: skip
+    await status_when(handle, lambda v: v.status == "resolved")
+    await handle.signal(
+        "alert_created",
+        {"by": "ann", "via": "opsgenie", "opsgenie_priority": "P1", "service_level": "gold",
+         "requesters": ["req1@example.org"]},
+    )  # fmt: skip
+    await handle.signal("add_worklog", {"by": "ann", "text": "after the Create"})
+    await status_when(handle, lambda v: v.mails_pending == 0 and "after the Create" in str(v))
+    await handle.terminate("recorded")
+    return handle
+
+
 async def breach_voided(env: WorkflowEnvironment, queue: str) -> WorkflowHandle[object, object]:
     """A gold P1 at night breaches its acknowledgement deadline, then is made a P3 (business
     hours): the breach no longer counts."""
@@ -867,6 +895,7 @@ async def main(tag: str, only: list[str]) -> None:
                 ("incident_back_dated", back_dated),
                 ("incident_start_over_limits", start_over_limits),
                 ("incident_priority_settles", priority_settles),
+                ("incident_create_after_close_class", create_after_close_class),
                 ("service_review_failed", partial(review_failed, settings=settings)),
             ):
                 if only and name not in only:

@@ -465,6 +465,7 @@ async def test_a_create_that_comes_after_the_close_fills_in_the_resolved_inciden
         "alias": None, "message": "Payment API 500s", "description": "Since 05:50, 500s on /pay",
         "details": {"category": "app", "application": "payment",
                     "requesters": "req1@example.org, req2@example.org"},
+        "priority": "P1", "tags": ["sl:gold"],
     }  # fmt: skip
     r = await stack.deliver(create)
     assert r.json()["result"] == "duplicate" and "fills in" in r.json()["reason"], r.text
@@ -473,8 +474,13 @@ async def test_a_create_that_comes_after_the_close_fills_in_the_resolved_inciden
         "app", "payment", "Since 05:50, 500s on /pay",
     )  # fmt: skip
     assert view.status == "resolved" and "requesters" not in view.missing_fields
+    # The class the Close could not say: the service reviews count a gold P1.
+    assert (view.priority, view.service_level) == ("P1", "gold")
+    assert not {"priority", "service_level"} & set(view.missing_fields), view.missing_fields
     entry = next(e for e in view.timeline if e.kind == "alert_created")
-    assert "demandeurs" in entry.text, entry.text
+    assert "demandeurs" in entry.text and "priorité" in entry.text, entry.text
+    moved = next(e for e in view.timeline if e.kind == "recategorized")
+    assert moved.text.startswith("P3 Bronze → P1 Gold"), moved.text
     told = await eventually(
         lambda: [m for m in sink.about(incident) if "req2@example.org" in str(m["To"])]
     )

@@ -317,6 +317,10 @@ def test_histories_are_stored() -> None:
         # late Create come: the older P1 applied before, the P3 settled since
         "incident_priority_settles_o2026_12_01",
         "incident_priority_settles_x2026_12_01",
+        # a Create naming a P1 gold after the Close that opened the incident resolved: the
+        # class left as the defaults before, set since
+        "incident_create_after_close_class_o2026_12_01",
+        "incident_create_after_close_class_x2026_12_01",
     }
 
 

@@ -193,6 +193,10 @@ PATCH_CLASS_MIRROR = "class-mirrored-as-changed"
 # and the priority is no longer asked for, so an alert's late Create does not set its older
 # one.
 PATCH_PRIORITY_SETTLED = "opsgenie-priority-settles"
+# The alert's Create reaching a resolved incident also sets the class it was asked for: the
+# priority if none was given, the service level if the default was taken (the service
+# reviews count the incident in its class).
+PATCH_CREATE_CLASS_AFTER_END = "create-after-close-sets-class"
 
 
 def _priority_event_time(input: RecategorizeInput) -> int | None:
@@ -981,6 +985,8 @@ class IncidentWorkflow(Operations[IncidentView]):
             any(getattr(input, n) and not getattr(s, n) for n in TICKET_FIELDS)
             or any(k not in s.details for k in input.details)
             or any(r not in s.requesters for r in input.requesters)
+            or bool(input.opsgenie_priority and "priority" in s.missing_fields)
+            or bool(input.service_level and s.service_level_defaulted)
         )
 
     def _create_after_end(self, input: AlertCreatedInput) -> None:
@@ -991,7 +997,7 @@ class IncidentWorkflow(Operations[IncidentView]):
         if s.status != "resolved":
             self._record("alert_created", input.by, "alert_created.ended", status=s.status)
             return
-        filled = self._fill_fields(input)
+        filled = self._fill_fields(input) + self._class_after_end(input)
         if self._fill_details(input):
             filled.append("details")
         told = self._add_requesters(
@@ -1004,6 +1010,30 @@ class IncidentWorkflow(Operations[IncidentView]):
             self._record("alert_created", input.by, missing=", ".join(filled))
         resolution = next((e for e in reversed(s.timeline) if e.kind == "resolved"), None)
         self._mail("resolved", told, resolution)  # the resolution, as the others were told
+
+    def _class_after_end(self, input: AlertCreatedInput) -> list[str]:
+        """The class a resolved incident was asked for, as the Create gives it (no mail, no
+        page: the incident is resolved); the fields it filled."""
+        s = self.state
+        priority = input.opsgenie_priority if "priority" in s.missing_fields else None
+        level = input.service_level if s.service_level_defaulted else None
+        if not (priority or level) or not versions.patched(PATCH_CREATE_CLASS_AFTER_END):
+            return []
+        change = RecategorizeInput(by=input.by, via="opsgenie", opsgenie_priority=priority,
+                                   service_level=level, reason="-")  # fmt: skip
+        new_priority, new_level = self._new_class(change)
+        moved = (new_priority != s.priority, new_level != s.service_level)
+        before = f"{s.priority} {s.service_level}"
+        s.priority, s.service_level = new_priority, new_level
+        filled = ["priority"] * bool(priority) + ["service_level"] * bool(level)
+        if level:
+            self._level_named()
+        if any(moved):
+            what = {(True, True): "class", (True, False): "priority"}.get(moved, "level")
+            reason = render(f"alert_created.{what}", {}, s.language, "UTC")
+            self._record("recategorized", input.by, before=before,
+                         after=f"{new_priority} {new_level}", reason=reason)  # fmt: skip
+        return filled
 
     def _add_requesters(self, added: list[str]) -> list[str]:
         """The requesters ``added`` the incident has room for, added; those it took."""

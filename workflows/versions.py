@@ -89,6 +89,7 @@ SINCE_BASELINE: tuple[str, ...] = (
     "class-mirrored-as-changed",
     "start-input-limits",
     "opsgenie-priority-settles",
+    "create-after-close-sets-class",
 )
 
 # Patches that new workflows no longer take (the worker's patch gate refuses them); their code
