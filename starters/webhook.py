@@ -267,6 +267,9 @@ def create_app(
     return Starlette(
         routes=[
             Route(PATH, receive, methods=["POST"]),
+            # With a trailing slash too: a redirect would name the plain-HTTP address behind a
+            # TLS proxy, and a sender that follows it would send its secret in clear.
+            Route(f"{PATH}/", receive, methods=["POST"]),
             Route("/healthz", healthz, methods=["GET"]),
             Route("/openapi.json", spec, methods=["GET"]),
             Route("/metrics", metrics, methods=["GET"]),

@@ -89,6 +89,35 @@ async def test_authentication_and_limits() -> None:
     assert gateway.started == [] and gateway.signals == []
 
 
+@pytest.mark.parametrize(
+    "alias", ["incident-a b/c?d#e", "incident-é€", "incident-" + "x" * 1200, "incident-"]
+)
+async def test_an_alias_that_is_no_incident_id_is_the_senders_own(alias: str) -> None:
+    """Only Vigie's ids (``incident-`` and a safe alphabet, 200 characters at most) name an
+    incident; another alias, however it starts, is the sender's: the incident is named after
+    the alert's id, and its alert is the sender's (Vigie raises no second one)."""
+    gateway = RecordingGateway()
+    create = fixture("create")
+    create["alert"]["alias"] = alias
+    async with client(gateway) as c:
+        r = await post(c, create)
+    assert r.status_code == 202, r.text
+    [(incident, opening)] = gateway.started
+    assert incident == f"incident-{create['alert']['alertId']}"
+    assert opening.alert is not None and opening.alert.identifier == create["alert"]["alertId"]
+
+
+async def test_the_address_with_a_trailing_slash_is_served_not_redirected() -> None:
+    gateway = RecordingGateway()
+    async with client(gateway) as c:
+        r = await c.post(
+            "/webhooks/opsgenie/",
+            content=json.dumps(fixture("create")).encode(),
+            headers={"X-Webhook-Secret": SECRET},
+        )
+    assert r.status_code == 202 and r.json()["result"] == "started", (r.status_code, r.text)
+
+
 def test_every_fixture_parses_leniently() -> None:
     for path in sorted(WEBHOOKS.glob("*.json")):
         event = WebhookEvent.model_validate_json(path.read_text())

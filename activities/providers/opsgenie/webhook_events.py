@@ -46,7 +46,6 @@ from workflows.limits import (
     T0_LATEST,
     clean_text,
     clip,
-    is_clean_line,
     once_each,
     one_line,
     shows_something,
@@ -256,10 +255,14 @@ SignalInput = (
 ACK_ACTIONS = {"Acknowledge", "TakeOwnership", "AssignOwnership"}
 
 
+_INCIDENT_ID = re.compile(rf"incident-{SAFE_ID}")
+
+
 def _incident_alias(alert: WebhookAlert) -> bool:
-    """Whether the alias is an incident id (one clean line): Vigie created the alert."""
+    """Whether the alias is an incident id (``incident-`` and the ids' safe alphabet, at most
+    MAX_ID characters): Vigie created the alert. Another alias is the sender's own."""
     alias = alert.alias
-    return bool(alias and alias.startswith("incident-") and is_clean_line(alias))
+    return bool(alias and len(alias) <= MAX_ID and _INCIDENT_ID.fullmatch(alias))
 
 
 def is_crisis_notice(alert: WebhookAlert) -> bool:
