@@ -261,6 +261,43 @@ async def priority_settles(env: WorkflowEnvironment, queue: str) -> WorkflowHand
     return handle
 
 
+async def priority_held_back(
+    env: WorkflowEnvironment, queue: str, standin: OpsgenieStandIn
+) -> WorkflowHandle[object, object]:
+    """Vigie's P3 held back by a 503 while P2 is set in Opsgenie; then P3 lands and its echo
+    comes back."""
+    from workflows.models import opsgenie_delivery
+
+    handle = await open_incident(env.client, queue, priority="P2")
+    await status_when(handle, lambda v: v.alert_changes_pending == 0 and v.mails_pending == 0)
+    standin.faults = [503] * 3
+    await handle.execute_update(
+        IncidentWorkflow.recategorize, RecategorizeInput(by="im", priority="P3", reason="r")
+    )
+    await status_when(handle, lambda v: bool(v.retrying))
+    t = 1_764_570_000_000_000_000
+    change = {"by": "ann", "via": "opsgenie", "reason": "P2"}
+    for priority, at in (("P2", t), ("P3", t + 5_000_000_000)):
+        await handle.signal(
+            "recategorize",
+            {**change, "opsgenie_priority": priority,
+             "delivery": opsgenie_delivery("UpdatePriority", at, "d")},
+        )  # fmt: skip
+        if priority == "P2":
+            await status_when(handle, lambda v: v.priority == "P2")
+            await advance(env, timedelta(minutes=5))
+            await status_when(handle, lambda v: v.alert_changes_pending == 0 and not v.retrying)
+    await handle.signal("add_worklog", {"by": "ann", "text": "after the echo"})
+    await status_when(
+        handle,
+        lambda v: (
+            v.mails_pending == 0 and v.alert_changes_pending == 0 and "after the echo" in str(v)
+        ),
+    )
+    await handle.terminate("recorded")
+    return handle
+
+
 async def level_changed(env: WorkflowEnvironment, queue: str) -> WorkflowHandle[object, object]:
     """An incident's service level changed in Vigie: the alert's tag follows."""
     handle = await open_incident(env.client, queue, service_level="gold", priority="P3")
@@ -896,6 +933,7 @@ async def main(tag: str, only: list[str]) -> None:
                 ("incident_start_over_limits", start_over_limits),
                 ("incident_priority_settles", priority_settles),
                 ("incident_create_after_close_class", create_after_close_class),
+                ("incident_priority_held_back", partial(priority_held_back, standin=standin)),
                 ("service_review_failed", partial(review_failed, settings=settings)),
             ):
                 if only and name not in only:

@@ -122,3 +122,49 @@ async def test_an_alerts_late_create_does_not_undo_a_later_priority_change(
         view = await status_when(handle, lambda v: v.requesters == ["ops@example.org"])
     assert view.priority == "P3", [e.text for e in view.timeline]
     assert "priority" not in view.missing_fields
+
+
+async def test_a_change_of_vigie_held_back_past_a_later_one_in_opsgenie_is_undone(
+    skipping_env: WorkflowEnvironment, settings: Settings, sink: MailSink
+) -> None:
+    """Vigie sets P3 while Opsgenie answers 503; meanwhile someone sets P2 in Opsgenie (the
+    incident takes it); then Vigie's P3 lands, and its echo comes back. The echo is left out,
+    and the alert, off the incident's priority, is set back to P2: both end on P2."""
+    standin = OpsgenieStandIn()
+    async with build_worker(skipping_env.client, settings, alert_api=standin_api(standin)):
+        handle = await open_incident(skipping_env.client, settings.task_queue, priority="P2")
+        await status_when(handle, lambda v: v.alert_changes_pending == 0 and v.mails_pending == 0)
+        standin.faults = [503] * 3  # one round of attempts
+        await handle.execute_update(
+            IncidentWorkflow.recategorize, RecategorizeInput(by="im", priority="P3", reason="r")
+        )
+        await status_when(handle, lambda v: bool(v.retrying))
+        t = 1_764_570_000_000_000_000
+        change = {"by": "ann", "via": "opsgenie", "reason": "P2"}
+        await handle.signal(
+            "recategorize",
+            {**change, "opsgenie_priority": "P2",
+             "delivery": opsgenie_delivery("UpdatePriority", t, "d")},
+        )  # fmt: skip
+        await status_when(handle, lambda v: v.priority == "P2")
+        await advance(skipping_env, timedelta(minutes=5))  # the next round: P3 lands
+        await status_when(handle, lambda v: v.alert_changes_pending == 0 and not v.retrying)
+        alert = standin.find(handle.id, "alias")
+        assert alert is not None and alert["priority"] == "P3"
+        await handle.signal(
+            "recategorize",
+            {**change, "opsgenie_priority": "P3",
+             "delivery": opsgenie_delivery("UpdatePriority", t + 5_000_000_000, "d")},
+        )  # fmt: skip
+        view = await status_when(
+            handle,
+            lambda v: (
+                v.alert_changes_pending == 0
+                and any(e.kind == "alert_priority_restored" for e in v.timeline)
+            ),
+        )
+    assert view.priority == "P2"
+    assert standin.find(handle.id, "alias")["priority"] == "P2"  # type: ignore[index]
+    [entry] = [e for e in view.timeline if e.kind == "alert_priority_restored"]
+    assert entry.text.startswith("L'alerte Opsgenie est passée à P3 par un changement de Vigie")
+    assert [e.kind for e in view.timeline].count("recategorized") == 2  # P2→P3, P3→P2

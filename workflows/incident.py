@@ -197,6 +197,10 @@ PATCH_PRIORITY_SETTLED = "opsgenie-priority-settles"
 # priority if none was given, the service level if the default was taken (the service
 # reviews count the incident in its class).
 PATCH_CREATE_CLASS_AFTER_END = "create-after-close-sets-class"
+# Vigie's own priority change that reached the alert after a later one made in Opsgenie (an
+# outage held it back): its echo, left out, shows the alert off the incident's priority, so
+# the incident's is set on the alert again.
+PATCH_ECHO_DIVERGED = "late-own-priority-undone"
 
 
 def _priority_event_time(input: RecategorizeInput) -> int | None:
@@ -1386,7 +1390,24 @@ class IncidentWorkflow(Operations[IncidentView]):
         s.priority_echoes = [e for e in s.priority_echoes if e is not echo]
         if (sent := _priority_event_time(input)) is not None:  # Vigie's change is the latest
             s.opsgenie_priority_seen = max(sent, s.opsgenie_priority_seen or 0)
+        if input.opsgenie_priority is not None:
+            self._restore_alert_priority(input.opsgenie_priority, sending)
         return True
+
+    def _restore_alert_priority(self, shown: str, sending: set[str | None]) -> None:
+        """The alert shows ``shown`` (Vigie's own change, come back) while the incident has
+        another priority, not on its way to the alert: a later change, made in Opsgenie while
+        Vigie's was held back, was applied here. The alert is set back to the incident's."""
+        s = self.state
+        priority = s.priority
+        if s.status not in ACTIVE or self.policy.opsgenie_priority(shown) == priority:
+            return
+        if priority in sending or any(e.priority == priority for e in s.priority_echoes):
+            return  # the incident's priority is on its way to the alert already
+        if versions.patched(PATCH_ECHO_DIVERGED):
+            self._record("alert_priority_restored", SYSTEM, priority=priority,
+                         alert_priority=shown)  # fmt: skip
+            self._mirror_priority(SYSTEM, priority, shown)
 
     def _priority_settled(self) -> None:
         """Opsgenie said the priority: no longer asked for (a late Create's is older)."""

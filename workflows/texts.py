@@ -816,6 +816,14 @@ SENTENCES: dict[str, dict[str, str]] = {
         FR: "Alerte : {action} appliqué (en échec depuis {since_at}).",
         EN: "Alert {action} applied (failing since {since_at}).",
     },
+    "alert_priority_restored": {
+        FR: "L'alerte Opsgenie est passée à {alert_priority} par un changement de Vigie arrivé "
+        "après un changement plus récent fait dans Opsgenie : elle est remise à {priority}, la "
+        "priorité de l'incident.",
+        EN: "The Opsgenie alert went to {alert_priority} through a change from Vigie that "
+        "arrived after a later one made in Opsgenie: it is set back to {priority}, the "
+        "incident's priority.",
+    },
     "alert_off": {
         FR: "Alerte non tenue à jour : {reason}",
         EN: "Alert not kept in step: {reason}",

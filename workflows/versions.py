@@ -90,6 +90,7 @@ SINCE_BASELINE: tuple[str, ...] = (
     "start-input-limits",
     "opsgenie-priority-settles",
     "create-after-close-sets-class",
+    "late-own-priority-undone",
 )
 
 # Patches that new workflows no longer take (the worker's patch gate refuses them); their code

@@ -79,7 +79,10 @@ async def test_mails_wait_for_the_server_shown_retrying_then_all_arrive_once(
             assert "Mail opened pas encore parti après 3 essais" in entry.text
             details = await details_of(handle)
             assert "- en échec, nouvel essai à venir : mail opened · " in details
-            assert "dernière erreur : mail server unreachable" in details
+            assert (
+                "dernière erreur : serveur de mail injoignable (détail technique : mail server"
+                " unreachable" in details
+            )
             shown = await asyncio.to_thread(
                 runner.invoke, app, ["status", handle.id], env=cli_env(client, down)
             )
