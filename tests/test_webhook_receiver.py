@@ -297,6 +297,10 @@ def test_acting_on_a_crisis_notification_alert_opens_no_incident() -> None:
     tagged = fixture("acknowledge")
     tagged["alert"] |= {"alias": None, "tags": ["vigie", "crisis"]}
     assert plan(WebhookEvent.model_validate(tagged), MAPPING).kind == "ignore"
+    # A sender's own alert whose alias happens to start with "crisis-" is an alert like any.
+    own = fixture("create")
+    own["alert"] |= {"alias": "crisis-hotline-monitor", "message": "Hotline down"}
+    assert plan(WebhookEvent.model_validate(own), MAPPING).kind == "start"
 
 
 async def test_escalate_shape_and_unknown_alert() -> None:

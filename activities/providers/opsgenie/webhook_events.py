@@ -265,12 +265,17 @@ def _incident_alias(alert: WebhookAlert) -> bool:
     return bool(alias and len(alias) <= MAX_ID and _INCIDENT_ID.fullmatch(alias))
 
 
+_CRISIS_NOTICE = re.compile(rf"crisis-{SAFE_ID}\.[0-9]+")
+
+
 def is_crisis_notice(alert: WebhookAlert) -> bool:
     """Whether the alert is one Vigie raised to carry a crisis notification while the mail
-    system is down (alias ``crisis-<id>.<n>``, tagged ``vigie`` and ``crisis``)."""
+    system is down (alias ``<crisis id>.<n>``, tagged ``vigie`` and ``crisis``). Another
+    alias that starts with ``crisis-`` is a sender's own."""
     alias = alert.alias or ""
     tags = {t.lower() for t in alert.tags}
-    return alias.startswith("crisis-") or {"vigie", "crisis"} <= tags
+    notice = len(alias) <= MAX_ID and bool(_CRISIS_NOTICE.fullmatch(alias))
+    return notice or {"vigie", "crisis"} <= tags
 
 
 def incident_id_for(alert: WebhookAlert) -> str:
