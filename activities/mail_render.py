@@ -15,7 +15,6 @@ from activities.mail_headers import new_message
 from activities.mail_texts import (
     ASK_MISSING,
     CONFERENCE_LABEL,
-    CRISIS_SUBJECTS,
     FIELD_NAMES,
     LABELS,
     PRODUCT_AUTHORS,
@@ -25,6 +24,7 @@ from activities.mail_texts import (
 )
 from activities.models import CrisisMailInput, SendMailInput
 from workflows.limits import DIRECTION_CONTROLS, one_line
+from workflows.mail_names import CRISIS_SUBJECTS
 from workflows.models import TimelineEntry
 from workflows.texts import render
 from workflows.texts import when as told_time

@@ -59,12 +59,12 @@ def test_french_readers_get_french_words_and_the_technical_text_quoted() -> None
         "error_kind": "RecipientsRefused",
     }
     assert render("mail_failed", fields, "fr", ZONE) == (
-        "Mail opened à a@example.org non distribué : destinataires refusés (détail technique : "
-        "mail to a@example.org refused: 550 no such user)"
+        "Mail « Ticket ouvert » à a@example.org non distribué : destinataires refusés (détail "
+        "technique : mail to a@example.org refused: 550 no such user)"
     )
     assert render("mail_failed", fields, "en", ZONE) == (
-        "Mail opened to a@example.org not delivered: recipients refused (mail to a@example.org "
-        "refused: 550 no such user)"
+        'Mail "Ticket opened" to a@example.org not delivered: recipients refused (mail to '
+        "a@example.org refused: 550 no such user)"
     )
 
 
@@ -73,6 +73,11 @@ def test_english_text_that_already_says_the_kind_is_not_said_twice() -> None:
     fields["error_kind"] = "MailServerUnavailable"
     shown = render("alert_retrying", fields, "en", ZONE)
     assert shown.endswith("trying again: mail server unreachable: refused"), shown
+
+
+def test_a_mail_kind_unknown_to_the_names_is_said_as_it_is() -> None:
+    fields = {"mail": "some_future_kind", "to": "a@example.org", "error": "boom"}
+    assert render("mail_failed", fields, "fr", ZONE).startswith("Mail some_future_kind à")
 
 
 def test_entries_recorded_before_kinds_and_unknown_kinds_show_the_text_alone() -> None:

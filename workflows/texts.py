@@ -12,6 +12,8 @@ from collections.abc import Mapping
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from workflows.mail_names import mail_name
+
 FR, EN = "fr", "en"
 # Said by the alert activities when no API key is set: a known reason (KNOWN_REASONS).
 NO_ALERT_KEY = "no Opsgenie API key configured (VIGIE_OPSGENIE_API_KEY): the alert is not updated"
@@ -1327,6 +1329,11 @@ def render(key: str, fields: Mapping[str, str], language: str, timezone: str) ->
             shown[name] = ", ".join(value("missing", x, language) for x in names if x)
         elif name == "error" and fields.get("error_kind"):  # the kind, then the technical text
             shown[name] = failure(raw, fields["error_kind"], language)
+        elif name == "mail":  # a mail's kind: named by its subject
+            named = mail_name(raw, language)
+            shown[name] = (
+                raw if named is None else (f"« {named} »" if language == FR else f'"{named}"')
+            )
         elif name == "action" and key.startswith("alert_"):
             shown[name] = value("alert_action", raw, language)
         elif name == "operation" and key == "opsgenie_no_change":

@@ -76,7 +76,7 @@ async def test_mails_wait_for_the_server_shown_retrying_then_all_arrive_once(
             assert "mail server unreachable" in trouble.error and trouble.attempts >= 3
             assert view.mails_pending == 3 and view.status == "in_progress"
             [entry] = [e for e in view.timeline if e.kind == "mail_retrying"]
-            assert "Mail opened pas encore parti après 3 essais" in entry.text
+            assert "Mail « Ticket ouvert » pas encore parti après 3 essais" in entry.text
             details = await details_of(handle)
             assert "- en échec, nouvel essai à venir : mail opened · " in details
             assert (
