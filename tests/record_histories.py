@@ -122,59 +122,48 @@ async def priority_echo(env: WorkflowEnvironment, queue: str) -> WorkflowHandle[
     return handle
 
 
-async def create_after_close(
-    env: WorkflowEnvironment, queue: str
+async def _closed_then_created(
+    env: WorkflowEnvironment, queue: str, opening: dict[str, Any], created: dict[str, Any]
 ) -> WorkflowHandle[object, object]:
     """An alert's Close reaches Vigie first (the incident opens resolved), then its Create."""
     from workflows.models import IncidentInput
 
     handle = await env.client.start_workflow(
         IncidentWorkflow.run,
-        IncidentInput(title="Payment API 500s", priority="P2", service_level="silver",
-                      opened_by="opsgenie", source="opsgenie"),
+        IncidentInput(title="Payment API 500s", opened_by="opsgenie", source="opsgenie",
+                      **opening),
         id=f"incident-recorded-{uuid.uuid4().hex[:8]}",
         task_queue=queue,
         start_signal="resolve",
         start_signal_args=[ResolveInput(by="ann", resolution="fixed by restart")],
     )  # fmt: skip
     await status_when(handle, lambda v: v.status == "resolved")
-    await handle.signal(
-        "alert_created",
-        {"by": "ann", "via": "opsgenie", "category": "app",
-         "requesters": ["req1@example.org", "req2@example.org"]},
-    )  # fmt: skip
+    await handle.signal("alert_created", {"by": "ann", "via": "opsgenie", **created})
     await handle.signal("add_worklog", {"by": "ann", "text": "after the Create"})
     await status_when(handle, lambda v: v.mails_pending == 0 and "after the Create" in str(v))
     await handle.terminate("recorded")
     return handle
+
+
+async def create_after_close(
+    env: WorkflowEnvironment, queue: str
+) -> WorkflowHandle[object, object]:
+    """The Create fills in a field and requesters."""
+    return await _closed_then_created(
+        env, queue, {"priority": "P2", "service_level": "silver"},
+        {"category": "app", "requesters": ["req1@example.org", "req2@example.org"]},
+    )  # fmt: skip
 
 
 async def create_after_close_class(
     env: WorkflowEnvironment, queue: str
 ) -> WorkflowHandle[object, object]:
-    """An alert's Close opens the incident resolved with no class said (P3, the default
-    level), then its Create names a P1 gold and requesters."""
-    from workflows.models import IncidentInput
-
-    handle = await env.client.start_workflow(
-        IncidentWorkflow.run,
-        IncidentInput(title="Payment API 500s", service_level="bronze", opened_by="opsgenie",
-                      source="opsgenie", service_level_defaulted=True),
-        id=f"incident-recorded-{uuid.uuid4().hex[:8]}",
-        task_queue=queue,
-        start_signal="resolve",
-        start_signal_args=[ResolveInput(by="ann", resolution="fixed by restart")],
+    """The Close said no class (P3, the default level); the Create names a P1 gold and a
+    requester."""
+    return await _closed_then_created(
+        env, queue, {"service_level": "bronze", "service_level_defaulted": True},
+        {"opsgenie_priority": "P1", "service_level": "gold", "requesters": ["req1@example.org"]},
     )  # fmt: skip
-    await status_when(handle, lambda v: v.status == "resolved")
-    await handle.signal(
-        "alert_created",
-        {"by": "ann", "via": "opsgenie", "opsgenie_priority": "P1", "service_level": "gold",
-         "requesters": ["req1@example.org"]},
-    )  # fmt: skip
-    await handle.signal("add_worklog", {"by": "ann", "text": "after the Create"})
-    await status_when(handle, lambda v: v.mails_pending == 0 and "after the Create" in str(v))
-    await handle.terminate("recorded")
-    return handle
 
 
 async def breach_voided(env: WorkflowEnvironment, queue: str) -> WorkflowHandle[object, object]:
