@@ -297,6 +297,31 @@ async def test_an_event_delivered_twice_is_applied_once(stack: Stack) -> None:
     assert notes == ["same note delivered twice", "another note, same time", "a later note"], notes
 
 
+async def test_a_service_level_tag_added_in_opsgenie_sets_the_level(stack: Stack) -> None:
+    """An alert that named no service level (the default taken, and asked for): someone adds
+    ``sl:gold`` in Opsgenie; the incident takes it, and no longer asks for it."""
+    raised = await stack.opsgenie_call(
+        "POST", "/v2/alerts",
+        {"message": "Queue backlog on billing", "priority": "P3", "source": "web",
+         "user": "ann@example.org"},
+    )  # fmt: skip
+    assert raised.status_code == 202
+    alert = next(a for a in stack.standin.alerts.values() if "billing" in a["message"])
+    incident = f"incident-{alert['id']}"
+    view = await stack.status_when(incident, lambda v: "service_level" in v.missing_fields)
+    assert view.service_level != "gold"
+    tagged = await stack.opsgenie_call(
+        "POST", f"/v2/alerts/{alert['id']}/tags",
+        {"tags": ["sl:gold"], "user": "carol", "source": "web"},
+    )  # fmt: skip
+    assert tagged.status_code == 202
+    view = await stack.status_when(incident, lambda v: v.service_level == "gold")
+    assert "service_level" not in view.missing_fields
+    moved = [e for e in view.timeline if e.kind == "recategorized"]
+    assert moved and moved[-1].by == "carol", view.timeline[-1]
+    assert "niveau de service Gold donné par un tag dans Opsgenie" in moved[-1].text
+
+
 async def test_acknowledge_in_opsgenie_is_not_sent_back(stack: Stack) -> None:
     raised = await stack.opsgenie_call(
         "POST", "/v2/alerts",

@@ -52,6 +52,11 @@ def test_webhook_ignores_what_vigie_wrote_and_takes_the_rest() -> None:
     tags = [marks.status_tag("pending"), marks.BREACHED_TAG, marks.service_level_tag("gold")]
     echo = plan(event("AddTags", addedTags=tags), MAPPING)
     assert echo.kind == "ignore" and echo.reason == "tags kept by Vigie"
+    # A person naming the service level in Opsgenie (the tag alone): the incident takes it.
+    named = plan(event("AddTags", addedTags=[marks.service_level_tag("gold")]), MAPPING)
+    assert (named.kind, named.operation) == ("signal", "recategorize")
+    assert named.input is not None and named.input.service_level == "gold"  # type: ignore[attr-defined]
+    assert named.start is None  # a tag opens no incident
     mixed = plan(event("RemoveTags", removedTags=[marks.status_tag("open"), "db"]), MAPPING)
     assert mixed.kind == "signal" and mixed.operation == "record_event"
 

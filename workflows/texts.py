@@ -873,6 +873,10 @@ SENTENCES: dict[str, dict[str, str]] = {
         FR: "priorité passée à {priority} dans Opsgenie",
         EN: "priority set to {priority} in Opsgenie",
     },
+    "opsgenie.level": {
+        FR: "niveau de service {service_level} donné par un tag dans Opsgenie",
+        EN: "service level {service_level} given by a tag in Opsgenie",
+    },
     # ---- crisis timeline
     "crisis_opened": {
         FR: "Crise ouverte ({criterion}, {hours}) ; matrice d'escalade version {matrix_version}.",

@@ -28,7 +28,12 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from activities.providers.opsgenie.mapping import OpsgenieMapping
-from activities.providers.opsgenie.marks import SERVICE_LEVELS, is_own_note, is_own_tag
+from activities.providers.opsgenie.marks import (
+    SERVICE_LEVELS,
+    TAG_PREFIX,
+    is_own_note,
+    is_own_tag,
+)
 from workflows.limits import (
     CUSTOMER_PATTERN,
     DIRECTION_CONTROLS,
@@ -285,12 +290,22 @@ def incident_id_for(alert: WebhookAlert) -> str:
     return f"incident-{alert.alertId}"
 
 
+def _tagged_level(tags: list[str], mapping: OpsgenieMapping) -> str | None:
+    """The service level a tag names (``sl:gold``), the last one if several; else None."""
+    prefix = mapping.service_level_tag_prefix
+    named = [
+        t[len(prefix) :].lower()
+        for t in tags
+        if t.lower().startswith(prefix) and t[len(prefix) :].lower() in SERVICE_LEVELS
+    ]
+    return named[-1] if named else None
+
+
 def _named_service_level(alert: WebhookAlert, mapping: OpsgenieMapping) -> str | None:
     """The level the alert names: a tag, else a detail, else its team's; None: none."""
-    prefix = mapping.service_level_tag_prefix
-    for tag in alert.tags:
-        if tag.lower().startswith(prefix) and tag[len(prefix) :].lower() in SERVICE_LEVELS:
-            return tag[len(prefix) :].lower()
+    for tag in alert.tags:  # the first that names one
+        if (level := _tagged_level([tag], mapping)) is not None:
+            return level
     detail = alert.details.get(mapping.service_level_detail, "").strip().lower()
     if detail in SERVICE_LEVELS:
         return detail
@@ -475,6 +490,20 @@ def plan(event: WebhookEvent, mapping: OpsgenieMapping) -> Plan:
         return Plan(kind="ignore", incident_id=incident, reason=reason)
     if action == "AddNote" and is_own_note(alert.note):
         return Plan(kind="ignore", incident_id=incident, reason="note written by Vigie")
+    level = _tagged_level(alert.addedTags, mapping) if action == "AddTags" else None
+    if level and not any(t.lower().startswith(TAG_PREFIX) for t in alert.addedTags):
+        # Someone named the service level in Opsgenie: the incident takes it, or confirms
+        # the one it has. (Vigie's own tags come back with its source, left out above; a
+        # batch with its status tags, come back without, is left out below.)
+        said = Said(field="reason", sentence="opsgenie.level", fields={"service_level": level})
+        return Plan(
+            kind="signal", incident_id=incident, operation="recategorize",
+            input=RecategorizeInput(
+                **base, service_level=level, said=said,
+                reason=_say(mapping.language, "opsgenie.level", service_level=level),
+            ),
+            start=None,
+        )  # fmt: skip
     if action in ("AddTags", "RemoveTags"):
         changed = alert.addedTags if action == "AddTags" else alert.removedTags
         if changed and all(is_own_tag(t) for t in changed):
