@@ -187,7 +187,7 @@ DESCRIPTIONS = {
     "complete_urgent_change": "An urgent change is done. {by, change_id, outcome}",
     "submit_rex": "Submit the lessons-learned report. {by, link? , text?}",
     "incident_changed": (
-        "Sent by the incident: resolved, reopened, recategorised, pending, resumed, breached, "
+        "Sent by the incident: resolved, reopened, recategorized, pending, resumed, breached, "
         "closed. {by, event, at, resolution_warning_at?, resolution_due_at?, text?}"
     ),
     "status": "The crisis as it stands: milestones, cell, level, DRP decision, timeline.",

@@ -1,7 +1,7 @@
 """Keeps the incident ledger in step with a workflow (deterministic workflow code).
 
 A workflow calls ``changed()`` after each change (its milestones: opened, acknowledged,
-pending, resumed, recategorised, resolved, reopened, closed, breaches, crisis steps, REX)
+pending, resumed, recategorized, resolved, reopened, closed, breaches, crisis steps, REX)
 and runs ``run()`` as a task beside its main loop. Writes are coalesced: the facts are
 built when the write starts, so a burst of changes makes one write of the latest facts.
 The ledger's upsert is idempotent and guarded by the facts' revision, so a retried

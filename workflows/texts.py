@@ -434,7 +434,7 @@ VALUES: dict[str, dict[str, dict[str, str]]] = {
         EN: {
             "resolved": "The incident is resolved: service restored.",
             "reopened": "The incident is reopened: the service is down again.",
-            "recategorized": "The incident is recategorised; its deadlines are recomputed.",
+            "recategorized": "The incident is recategorized; its deadlines are recomputed.",
             "pending": "The incident is pending: its resolution clock is paused.",
             "resumed": "The incident resumes: its resolution clock runs again.",
             "breached": "The incident's resolution deadline is breached.",
@@ -591,7 +591,7 @@ SENTENCES: dict[str, dict[str, str]] = {
     },
     "qualified.unconfirmed": {
         FR: "P1 non avéré ; recatégorisé en {priority}. {note}",
-        EN: "P1 not confirmed; recategorised {priority}. {note}",
+        EN: "P1 not confirmed; recategorized {priority}. {note}",
     },
     "qualified.confirmed": {
         FR: "P1 avéré : communication régulière de l'incident manager vers le client. {note}",
