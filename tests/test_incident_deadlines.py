@@ -166,3 +166,9 @@ async def test_a_breach_a_new_class_undoes_is_said_in_the_timeline(
         assert due.weekday() == 0  # Monday, in business hours
         kinds = [e.kind for e in view.timeline]
         assert kinds.index("recategorized") < kinds.index("breach_voided")  # cause first
+        # The requesters' mail and the alert's note tell the change itself, with its reason.
+        await status_when(handle, lambda v: v.mails_pending == 0)
+        [mail] = [m for m in sink.about(handle.id) if "Recatégorisé" in str(m["Subject"])]
+        body = str(mail.get_body(("plain",)).get_content())  # type: ignore[union-attr]
+        assert "P1 Gold → P3 Gold : only one user" in body, body
+        assert "ne compte plus" not in body, body

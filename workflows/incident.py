@@ -894,10 +894,11 @@ class IncidentWorkflow(Operations[IncidentView]):
             after=f"{priority} {level}",
             reason=input.reason,
         )
+        entry = self.state.timeline[-1]  # what the mail and the note tell, not a voided breach
         self._tell_voided()
-        self._mail("recategorized", self.state.requesters)
+        self._mail("recategorized", self.state.requesters, entry)
         self._tell_crisis("recategorized", input.by, f"{before} → {priority} {level}")
-        self._mirror_note(input.via, input.by)
+        self._mirror_note(input.via, input.by, entry)
         if input.via != "vigie":
             return
         moved_level = level != before_level
@@ -1147,9 +1148,10 @@ class IncidentWorkflow(Operations[IncidentView]):
             priority=s.priority,
             note=input.note or "",
         )
+        entry = s.timeline[-1]  # what the mail and the note tell (breaches voided come after)
         self._tell_voided()
-        self._mail("qualified", s.requesters)
-        self._mirror_note(input.via, input.by)
+        self._mail("qualified", s.requesters, entry)
+        self._mirror_note(input.via, input.by, entry)
         if input.verdict == "unconfirmed" and input.via == "vigie":
             self._mirror_priority(input.by, s.priority, "P1")  # it was a P1
 
@@ -1528,10 +1530,11 @@ class IncidentWorkflow(Operations[IncidentView]):
         else:
             s.priority_echoes = [e for e in s.priority_echoes if e is not echo]
 
-    def _mirror_note(self, via: str, by: str) -> None:
-        """Copies the last timeline entry to the alert, unless the change came from Opsgenie."""
+    def _mirror_note(self, via: str, by: str, entry: TimelineEntry | None = None) -> None:
+        """Copies ``entry`` (the last timeline entry) to the alert, unless the change came from
+        Opsgenie."""
         if via == "vigie":
-            entry = self.state.timeline[-1]
+            entry = entry or self.state.timeline[-1]
             note = f"{NOTE_MARK} {entry.text}"  # in the incident's language, as in its timeline
             self._mirror(AlertCommand(action="note", user=by, note=note[:25000]))
 
