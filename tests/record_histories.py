@@ -287,6 +287,23 @@ async def priority_held_back(
     return handle
 
 
+async def crisis_end_after_close(
+    env: WorkflowEnvironment, queue: str
+) -> WorkflowHandle[object, object]:
+    """An incident closed, still sending its last mails, when its crisis's end is told."""
+    from workflows.models import CloseInput, ResolveInput
+
+    handle = await open_incident(env.client, queue, priority="P2")
+    await status(handle)
+    await handle.execute_update(IncidentWorkflow.resolve, ResolveInput(by="im", resolution="ok"))
+    await handle.execute_update(IncidentWorkflow.close, CloseInput(by="im"))
+    await handle.signal(
+        "record_event", {"by": "im", "kind": "crisis_closed", "text": "Crise close : ok"}
+    )
+    await handle.result()
+    return handle
+
+
 async def level_changed(env: WorkflowEnvironment, queue: str) -> WorkflowHandle[object, object]:
     """An incident's service level changed in Vigie: the alert's tag follows."""
     handle = await open_incident(env.client, queue, service_level="gold", priority="P3")
@@ -923,6 +940,7 @@ async def main(tag: str, only: list[str]) -> None:
                 ("incident_priority_settles", priority_settles),
                 ("incident_create_after_close_class", create_after_close_class),
                 ("incident_priority_held_back", partial(priority_held_back, standin=standin)),
+                ("incident_crisis_end_after_close", crisis_end_after_close),
                 ("service_review_failed", partial(review_failed, settings=settings)),
             ):
                 if only and name not in only:

@@ -10,7 +10,9 @@ from temporalio.exceptions import (
     TimeoutError,
     TimeoutType,
 )
+from temporalio.testing import WorkflowEnvironment
 
+from workers.settings import Settings
 from workflows.delivery import failure_fields
 from workflows.texts import render
 
@@ -85,3 +87,53 @@ def test_entries_recorded_before_kinds_and_unknown_kinds_show_the_text_alone() -
     assert render("mail_failed", old, "fr", ZONE).endswith("non distribué : boom")
     unknown = {**old, "error_kind": "HTTPStatusError"}
     assert render("mail_failed", unknown, "fr", ZONE).endswith("non distribué : boom")
+
+
+def test_a_workflow_that_ended_or_exists_is_said_so() -> None:
+    from temporalio.exceptions import WorkflowAlreadyStartedError
+
+    from workflows.delivery import workflow_failure_fields
+
+    ended = workflow_failure_fields(
+        ApplicationError(
+            "Unable to signal external workflow because it was not found",
+            type="ExternalWorkflowExecutionNotFound",
+        )
+    )
+    assert render("incident_unreachable", ended, "fr", ZONE).startswith(
+        "Incident non informé : déjà terminé, son historique est clos (détail technique : "
+    )
+    exists = workflow_failure_fields(WorkflowAlreadyStartedError("crisis-x", "CrisisWorkflow"))
+    shown = render("crisis_failed", {"crisis_id": "crisis-x", **exists}, "fr", ZONE)
+    assert shown.startswith(
+        "Crise crisis-x non démarrée : un workflow de cet identifiant existe déjà"
+    ), shown
+
+
+async def test_the_crisis_end_is_kept_by_an_incident_closed_but_still_sending(
+    skipping_env: WorkflowEnvironment, settings: Settings
+) -> None:
+    """The incident is closed while its mails wait for the server (it still runs): the
+    crisis's end, told then, is recorded, not refused as if someone had typed it."""
+    from tests.helpers import mail_server_down, open_incident, status, status_when
+    from workers.worker import build_worker
+    from workflows.incident import IncidentWorkflow
+    from workflows.models import CloseInput, ResolveInput
+
+    _, down = mail_server_down(settings)
+    async with build_worker(skipping_env.client, down):
+        handle = await open_incident(skipping_env.client, down.task_queue)
+        await status(handle)
+        await handle.execute_update(
+            IncidentWorkflow.resolve, ResolveInput(by="im", resolution="ok")
+        )
+        await handle.execute_update(IncidentWorkflow.close, CloseInput(by="im"))
+        await handle.signal(
+            "record_event", {"by": "im", "kind": "crisis_closed", "text": "Crise close : ok"}
+        )
+        view = await status_when(
+            handle, lambda v: any(e.kind == "crisis_closed" for e in v.timeline)
+        )
+        assert view.status == "closed" and view.mails_pending > 0
+        assert not any(e.kind == "refused" for e in view.timeline)
+        await handle.terminate("the mail server never comes back in this test")

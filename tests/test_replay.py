@@ -325,6 +325,10 @@ def test_histories_are_stored() -> None:
         # off the incident's priority before, set back since
         "incident_priority_held_back_o2026_12_01",
         "incident_priority_held_back_x2026_12_01",
+        # the crisis's end told to an incident closed but still sending: refused before,
+        # recorded since
+        "incident_crisis_end_after_close_o2026_12_01",
+        "incident_crisis_end_after_close_x2026_12_01",
     }
 
 

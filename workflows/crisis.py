@@ -71,7 +71,7 @@ with workflow.unsafe.imports_passed_through():
         settle,
         shown_step,
     )
-    from workflows.delivery import failure_fields, send_in_rounds
+    from workflows.delivery import failure_fields, send_in_rounds, workflow_failure_fields
     from workflows.details import crisis_details
     from workflows.inputs import PATCH_START_LIMITS, over_limits, refused, started_with
     from workflows.ledger_facts import RecordCrisisFactsInput, crisis_facts
@@ -1513,7 +1513,7 @@ class CrisisWorkflow(Operations[CrisisView]):
             await handle.signal("record_event", {"by": by, "kind": "crisis_closed", "text": text})
         except Exception as exc:  # the incident may be closed already: the crisis goes on
             if self._state is not None:
-                self._record("incident_unreachable", SYSTEM, error=str(exc))
+                self._record("incident_unreachable", SYSTEM, **workflow_failure_fields(exc))
 
     def _check_submit_rex(self, input: SubmitRexInput) -> None:
         if self.state.status != "closed":

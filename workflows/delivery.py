@@ -20,7 +20,13 @@ from typing import Literal, TypeVar
 from pydantic import BaseModel, Field
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError, ApplicationError, RetryState, TimeoutError
+from temporalio.exceptions import (
+    ActivityError,
+    ApplicationError,
+    RetryState,
+    TimeoutError,
+    WorkflowAlreadyStartedError,
+)
 
 from workflows.policy import MailDelivery
 
@@ -64,6 +70,21 @@ def error_kind(exc: ActivityError) -> str:
     if isinstance(cause, TimeoutError) or exc.retry_state == RetryState.TIMEOUT:
         return "Timeout"
     return "Error"
+
+
+def workflow_failure_fields(exc: BaseException) -> dict[str, str]:
+    """A failed call to another workflow (start a crisis, signal an incident) as timeline
+    fields, as ``failure_fields``: the kind said in the reader's language, the text kept."""
+    text = str(exc)[:MAX_ERROR]
+    if isinstance(exc, WorkflowAlreadyStartedError):
+        kind = "WorkflowExists"
+    elif "not found" in text.lower():  # ExternalWorkflowExecutionNotFound: it has ended
+        kind = "WorkflowEnded"
+    elif isinstance(exc, ApplicationError) and exc.type:
+        kind = exc.type
+    else:
+        kind = "Error"
+    return {"error": text, "error_kind": kind}
 
 
 def failure_fields(exc: ActivityError) -> dict[str, str]:

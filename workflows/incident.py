@@ -51,7 +51,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows.crisis_models import CrisisInput
     from workflows.crisis_rules import future
-    from workflows.delivery import failure_fields, send_in_rounds
+    from workflows.delivery import failure_fields, send_in_rounds, workflow_failure_fields
     from workflows.details import crisis_summary, incident_details
     from workflows.incident_rules import (
         ACTIVE,
@@ -201,6 +201,9 @@ PATCH_CREATE_CLASS_AFTER_END = "create-after-close-sets-class"
 # outage held it back): its echo, left out, shows the alert off the incident's priority, so
 # the incident's is set on the alert again.
 PATCH_ECHO_DIVERGED = "late-own-priority-undone"
+# The end of the crisis, told by the crisis while the incident is closed but still running
+# (sending its last mails), is recorded instead of refused as if someone had typed it.
+PATCH_CRISIS_END_AFTER_CLOSE = "crisis-end-after-close-kept"
 
 
 def _priority_event_time(input: RecategorizeInput) -> int | None:
@@ -1213,6 +1216,10 @@ class IncidentWorkflow(Operations[IncidentView]):
         self._mirror_note(input.via, input.by)
 
     def _check_record_event(self, input: RecordEventInput) -> None:
+        if self.state.status == "closed" and input.kind == "crisis_closed":
+            # The crisis's end, told while the closed incident sends its last mails: kept.
+            if workflow.unsafe.is_read_only() or versions.patched(PATCH_CRISIS_END_AFTER_CLOSE):
+                return
         self._require("record an event", ("open", "in_progress", "pending", "resolved"))
 
     def _apply_record_event(self, input: RecordEventInput) -> None:
@@ -1253,7 +1260,8 @@ class IncidentWorkflow(Operations[IncidentView]):
                 priority=urgency.URGENT,
             )
         except Exception as exc:  # e.g. a crisis with that id exists: record, carry on
-            self._record("crisis_failed", SYSTEM, crisis_id=s.crisis_id, error=str(exc))
+            self._record("crisis_failed", SYSTEM, crisis_id=s.crisis_id,
+                         **workflow_failure_fields(exc))  # fmt: skip
             # No crisis to tell: news would wait forever; qualifying again may start one.
             s.crisis_id = None
             s.crisis_outbox.clear()
@@ -1339,7 +1347,8 @@ class IncidentWorkflow(Operations[IncidentView]):
         except CancelledError as exc:
             raise asyncio.CancelledError() from exc  # the run ends; the news stays queued
         except Exception as exc:  # the crisis may be over: the incident goes on
-            self._record("crisis_unreachable", SYSTEM, crisis_id=s.crisis_id, error=str(exc))
+            self._record("crisis_unreachable", SYSTEM, crisis_id=s.crisis_id,
+                         **workflow_failure_fields(exc))  # fmt: skip
 
     def _end_stop(self) -> None:
         for stop in self.state.stops:

@@ -165,6 +165,8 @@ VALUES: dict[str, dict[str, dict[str, str]]] = {
             "ConferenceError": "service de conférence en échec",
             "ConfigError": "configuration invalide",
             "Timeout": "délai dépassé",
+            "WorkflowExists": "un workflow de cet identifiant existe déjà",
+            "WorkflowEnded": "déjà terminé, son historique est clos",
             "Error": "erreur",
         },
         EN: {
@@ -182,6 +184,8 @@ VALUES: dict[str, dict[str, dict[str, str]]] = {
             "ConferenceError": "conference service failed",
             "ConfigError": "invalid configuration",
             "Timeout": "timed out",
+            "WorkflowExists": "a workflow with this id exists already",
+            "WorkflowEnded": "ended already, its history is closed",
             "Error": "error",
         },
     },

@@ -91,6 +91,7 @@ SINCE_BASELINE: tuple[str, ...] = (
     "opsgenie-priority-settles",
     "create-after-close-sets-class",
     "late-own-priority-undone",
+    "crisis-end-after-close-kept",
 )
 
 # Patches that new workflows no longer take (the worker's patch gate refuses them); their code
