@@ -28,7 +28,7 @@ from starters.cli_support import (
     when,
 )
 from starters.crisis_show import compliance_table, show
-from starters.published import said_or_published, show_answer
+from starters.published import operate_on_kind, said_or_published, show_answer
 from starters.updates import send_update
 from workers.matrix_file import load_matrix
 from workers.policy_file import load_policy
@@ -71,7 +71,10 @@ CRITERIA = (
 def operate(crisis_id: str, operation: str, input: BaseModel, as_json: bool) -> None:
     async def action(client: Client, _cfg: Settings) -> CrisisView:
         handle = client.get_workflow_handle(crisis_id)
-        return await send_update(handle, operation, input, CrisisView)
+        return await operate_on_kind(
+            client, crisis_id, "CrisisWorkflow",
+            lambda: send_update(handle, operation, input, CrisisView),
+        )  # fmt: skip
 
     show(run_with_client(action), as_json)
 

@@ -11,7 +11,7 @@ from temporalio.client import Client
 from starters import listing
 from starters.cli_support import dated_id
 from starters.gateway import incident_start_options
-from starters.published import answer_or_published
+from starters.published import answer_or_published, operate_on_kind
 from starters.updates import send_update
 from workflows.incident import IncidentWorkflow
 from workflows.models import IncidentInput, IncidentView
@@ -51,4 +51,7 @@ async def run_operation(
 ) -> IncidentView:
     """Sends an operation as an Update: refused ones raise with the workflow's reason."""
     handle = client.get_workflow_handle(incident_id)
-    return await send_update(handle, operation, input, IncidentView)
+    return await operate_on_kind(
+        client, incident_id, "IncidentWorkflow",
+        lambda: send_update(handle, operation, input, IncidentView),
+    )  # fmt: skip

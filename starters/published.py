@@ -27,6 +27,7 @@ from temporalio.client import (
     WorkflowExecutionDescription,
     WorkflowExecutionStatus,
     WorkflowQueryFailedError,
+    WorkflowUpdateFailedError,
 )
 from temporalio.service import RPCError
 
@@ -93,6 +94,27 @@ async def said_or_published(
         return await answer_or_published(client, workflow_id, query, wait, row, described)
     except WorkflowQueryFailedError as exc:
         fail(await unanswered(client, workflow_id, exc.message))
+
+
+NO_HANDLER = "expected but not found"
+"""What the SDK says of an Update whose name the workflow does not know."""
+
+
+async def operate_on_kind(
+    client: Client, workflow_id: str, expected: str, send: Callable[[], Awaitable[T]]
+) -> T:
+    """``send`` (an operation's Update); an operation the workflow does not have, because
+    the id is another kind's (an incident's operation on a crisis), is refused with the
+    command for that kind (exit status 2) instead of the SDK's list of handlers."""
+    try:
+        return await send()
+    except WorkflowUpdateFailedError as exc:
+        if NO_HANDLER not in str(getattr(exc.cause, "message", "")):
+            raise
+        described = await described_or_none(client, workflow_id)
+        if described is not None:
+            refuse_other_kind(workflow_id, described.workflow_type, expected)
+        raise
 
 
 def refuse_other_kind(workflow_id: str, found: str, expected: str) -> None:

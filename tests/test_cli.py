@@ -503,3 +503,10 @@ async def test_a_crisis_id_given_to_status_points_to_crisis_status(cli: Cli) -> 
         said
         == f"error: {incident_id} is an incident, not a crisis: use `vigie status {incident_id}`"
     )
+    # An operation of the other kind: the same one line, not the SDK's list of handlers.
+    code, out, err = await cli("acknowledge", crisis)
+    said = " ".join(err.split())
+    assert code == 2 and said.startswith(f"error: {crisis} is a crisis, not an incident"), said
+    code, out, err = await cli("crisis", "escalate", incident_id, "--reason", "x")
+    said = " ".join(err.split())
+    assert code == 2 and said.startswith(f"error: {incident_id} is an incident, not a"), said
