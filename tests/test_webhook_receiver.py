@@ -448,3 +448,14 @@ async def test_temporal_down_answers_503_quickly_with_retry_after() -> None:
         r = await post(c, fixture("create"))
     assert r.status_code == 503, r.text
     assert r.headers["Retry-After"] == "30"
+
+
+def test_an_update_time_far_ahead_of_the_clock_is_not_taken() -> None:
+    """A sender whose clock is ten years ahead: its event counts, but not its time, which
+    would make every later priority change look older and be refused as stale."""
+    body = fixture("addnote")
+    body["alert"]["updatedAt"] = 2_100_000_000_000_000_000  # 2036
+    event = WebhookEvent.model_validate(body)
+    assert event.alert.updatedAt is None
+    body["alert"]["updatedAt"] = 1_764_570_000_000_000_000  # 2025: taken
+    assert WebhookEvent.model_validate(body).alert.updatedAt == 1_764_570_000_000_000_000

@@ -20,7 +20,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from email.utils import getaddresses
 from functools import partial
 from typing import Any, Literal
@@ -82,6 +82,14 @@ MAX_TAGS = 50
 LINE_LIMITS = {"message": MAX_TITLE} | dict.fromkeys(
     ("tinyId", "entity", "username", "source", "team", "owner", "recipient"), MAX_NAME
 )
+
+
+UPDATE_AHEAD = timedelta(days=1)
+"""How far ahead of the receiver's clock an event's ``updatedAt`` may be."""
+
+
+def _latest_update_ns() -> int:
+    return int((datetime.now(UTC) + UPDATE_AHEAD).timestamp()) * 1_000_000_000
 
 
 def _tags(value: Any) -> list[str]:
@@ -171,6 +179,10 @@ class WebhookAlert(BaseModel):
             )
         if abs(number) > MAX_INT64:
             raise ValueError("a timestamp beyond 64 bits")
+        if info.field_name == "updatedAt" and number > _latest_update_ns():
+            # A sender's clock far ahead: such a time would make every later change of the
+            # alert look older than it. The event is taken without it.
+            return None
         return number
 
     @field_validator("details", mode="before")
