@@ -294,3 +294,15 @@ def test_a_recategorization_names_the_service_levels_as_people_read_them() -> No
     assert render("recategorized", fields, "fr", "Europe/Paris") == (
         "P1 Gold → P3 Gold : moins grave"
     )
+
+
+def test_an_automatic_close_says_its_delay_in_words() -> None:
+    """The policy writes "3d"; the requesters read "3 jours" (or "3 days")."""
+    from workflows.texts import render
+
+    assert render("auto_closed", {"quiet": "3d"}, "fr", "Europe/Paris") == (
+        "Clôturé automatiquement après 3 jours sans réouverture."
+    )
+    assert render("auto_closed", {"quiet": "1h"}, "en", "Europe/Paris") == (
+        "Closed after 1 hour without reopening."
+    )

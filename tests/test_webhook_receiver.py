@@ -323,6 +323,10 @@ async def test_escalate_shape_and_unknown_alert() -> None:
     assert gateway.started == []
     assert gateway.signals[0][1] == "record_event"
     assert "Ops escalation" in gateway.signals[0][2]["text"]
+    unnamed = {k: v for k, v in escalate.items() if k != "escalationName"}
+    todo = plan(WebhookEvent.model_validate(unnamed), MAPPING)
+    assert todo.input is not None
+    assert todo.input.text == "Opsgenie a escaladé l'alerte.", todo.input  # type: ignore[attr-defined]
 
 
 @pytest.mark.parametrize("message", ["", "   ", None])

@@ -839,6 +839,10 @@ SENTENCES: dict[str, dict[str, str]] = {
         FR: "Opsgenie a escaladé l'alerte vers {escalation}.",
         EN: "Opsgenie escalated the alert to {escalation}.",
     },
+    "opsgenie.escalated.unnamed": {
+        FR: "Opsgenie a escaladé l'alerte.",
+        EN: "Opsgenie escalated the alert.",
+    },
     "opsgenie.tags_added": {
         FR: "Tags ajoutés dans Opsgenie par {who} : {tags}.",
         EN: "Tags added in Opsgenie by {who}: {tags}.",
@@ -1300,6 +1304,22 @@ def failure(raw: str, kind: str, language: str) -> str:
     return f"{said} (détail technique : {raw})" if language == FR else f"{said} ({raw})"
 
 
+_UNITS = {
+    FR: {"m": ("minute", "minutes"), "h": ("heure", "heures"), "d": ("jour", "jours")},
+    EN: {"m": ("minute", "minutes"), "h": ("hour", "hours"), "d": ("day", "days")},
+}
+
+
+def _allowance(raw: str, language: str) -> str:
+    """``3d`` as ``3 jours`` (or ``3 days``); anything else as it is."""
+    found = re.fullmatch(r"(\d+)([mhd])", raw.strip())
+    if found is None:
+        return raw
+    amount, unit = int(found.group(1)), found.group(2)
+    one, many = _UNITS.get(language, _UNITS[EN])[unit]
+    return f"{amount} {one if amount == 1 else many}"
+
+
 def _time_field(raw: str, language: str, timezone: str) -> str:
     """A time field for people; a value that is not a zoned ISO date-time is shown as is."""
     if not raw:
@@ -1337,6 +1357,8 @@ def render(key: str, fields: Mapping[str, str], language: str, timezone: str) ->
             shown[name] = ", ".join(value("missing", x, language) for x in names if x)
         elif name == "error" and fields.get("error_kind"):  # the kind, then the technical text
             shown[name] = failure(raw, fields["error_kind"], language)
+        elif name == "quiet":  # a policy allowance, "3d": said in words
+            shown[name] = _allowance(raw, language)
         elif name == "mail":  # a mail's kind: named by its subject
             named = mail_name(raw, language)
             shown[name] = (

@@ -466,7 +466,9 @@ def _record_sentence(event: WebhookEvent) -> tuple[str, dict[str, str]]:
     alert, action = event.alert, event.action
     who = {"who": alert.username or "?"}
     if action == "Escalate" or event.escalationName:
-        return "opsgenie.escalated", {"escalation": event.escalationName or ""}
+        if not event.escalationName:
+            return "opsgenie.escalated.unnamed", {}
+        return "opsgenie.escalated", {"escalation": event.escalationName}
     if action == "AddTags":
         return "opsgenie.tags_added", {**who, "tags": ", ".join(alert.addedTags)}
     if action == "RemoveTags":
