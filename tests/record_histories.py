@@ -304,6 +304,17 @@ async def crisis_end_after_close(
     return handle
 
 
+async def own_kind_recorded(env: WorkflowEnvironment, queue: str) -> WorkflowHandle[object, object]:
+    """An event sent from outside under the kind "resolved", then an ordinary one."""
+    handle = await open_incident(env.client, queue, priority="P3")
+    await status(handle)
+    await handle.signal("record_event", {"by": "mallory", "kind": "resolved", "text": "x"})
+    await handle.signal("record_event", {"by": "ann", "kind": "event", "text": "vendor"})
+    await status_when(handle, lambda v: v.mails_pending == 0 and "vendor" in str(v))
+    await handle.terminate("recorded")
+    return handle
+
+
 async def level_changed(env: WorkflowEnvironment, queue: str) -> WorkflowHandle[object, object]:
     """An incident's service level changed in Vigie: the alert's tag follows."""
     handle = await open_incident(env.client, queue, service_level="gold", priority="P3")
@@ -941,6 +952,7 @@ async def main(tag: str, only: list[str]) -> None:
                 ("incident_create_after_close_class", create_after_close_class),
                 ("incident_priority_held_back", partial(priority_held_back, standin=standin)),
                 ("incident_crisis_end_after_close", crisis_end_after_close),
+                ("incident_own_kind_recorded", own_kind_recorded),
                 ("service_review_failed", partial(review_failed, settings=settings)),
             ):
                 if only and name not in only:

@@ -233,3 +233,21 @@ async def test_a_run_started_by_hand_with_two_inputs_is_refused_too(
         with pytest.raises(WorkflowFailureError) as failed:
             await handle.result()
     assert "one input expected, 2 given" in str(failed.value.cause)
+
+
+async def test_an_event_under_a_kind_the_incident_records_itself_is_refused(
+    skipping_env: WorkflowEnvironment, settings: Settings
+) -> None:
+    """``record_event`` with kind ``resolved`` would read, to the ledger, as a resolution:
+    refused, said in the timeline; the same text under ``event`` is recorded."""
+    client = skipping_env.client
+    async with build_worker(client, settings):
+        handle = await open_incident(client, settings.task_queue, priority="P3")
+        await status(handle)
+        await handle.signal("record_event", {"by": "mallory", "kind": "resolved", "text": "x"})
+        await handle.signal("record_event", {"by": "ann", "kind": "event", "text": "vendor"})
+        view = await status_when(handle, lambda v: any(e.text == "vendor" for e in v.timeline))
+    [refusal] = [e for e in view.timeline if e.kind == "refused"]
+    assert refusal.by == "mallory"
+    assert "« resolved » est un événement que l'incident consigne lui-même" in refusal.text
+    assert view.status == "open" and not any(e.kind == "resolved" for e in view.timeline)

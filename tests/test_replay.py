@@ -329,6 +329,9 @@ def test_histories_are_stored() -> None:
         # recorded since
         "incident_crisis_end_after_close_o2026_12_01",
         "incident_crisis_end_after_close_x2026_12_01",
+        # an event sent from outside under the kind "resolved": recorded before, refused since
+        "incident_own_kind_recorded_o2026_12_01",
+        "incident_own_kind_recorded_x2026_12_01",
     }
 
 

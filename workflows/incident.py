@@ -204,6 +204,14 @@ PATCH_ECHO_DIVERGED = "late-own-priority-undone"
 # The end of the crisis, told by the crisis while the incident is closed but still running
 # (sending its last mails), is recorded instead of refused as if someone had typed it.
 PATCH_CRISIS_END_AFTER_CLOSE = "crisis-end-after-close-kept"
+# An event recorded from outside under a kind the incident records itself (resolved, pending,
+# ...) is refused: the ledger reads those kinds to rebuild the incident's figures.
+PATCH_OWN_KINDS = "own-kinds-reserved"
+OWN_KINDS = frozenset({
+    "opened", "acknowledged", "pending", "resumed", "resolved", "reopened", "closed",
+    "cancelled", "recategorized", "qualified", "ack_warning", "ack_breach",
+    "resolution_warning", "resolution_breach", "breach_voided", "level_confirmed",
+})  # fmt: skip
 
 
 def _priority_event_time(input: RecategorizeInput) -> int | None:
@@ -1216,6 +1224,14 @@ class IncidentWorkflow(Operations[IncidentView]):
         self._mirror_note(input.via, input.by)
 
     def _check_record_event(self, input: RecordEventInput) -> None:
+        if input.kind in OWN_KINDS and (
+            workflow.unsafe.is_read_only() or versions.patched(PATCH_OWN_KINDS)
+        ):
+            raise Refused(
+                f"{input.kind!r} is an event the incident records itself: choose another kind",
+                "why.reserved_kind",
+                event_kind=input.kind,
+            )
         if self.state.status == "closed" and input.kind == "crisis_closed":
             # The crisis's end, told while the closed incident sends its last mails: kept.
             if workflow.unsafe.is_read_only() or versions.patched(PATCH_CRISIS_END_AFTER_CLOSE):

@@ -748,6 +748,12 @@ SENTENCES: dict[str, dict[str, str]] = {
         FR: "la crise est déjà au dernier niveau d'escalade ({level})",
         EN: "the crisis is already at the last escalation level ({level})",
     },
+    "why.reserved_kind": {
+        FR: "« {event_kind} » est un événement que l'incident consigne lui-même ; choisissez "
+        "un autre kind (event, par exemple)",
+        EN: '"{event_kind}" is an event the incident records itself; choose another kind '
+        "(event, say)",
+    },
     "why.same_class": {
         FR: "l'incident est déjà {priority} {service_level}",
         EN: "the incident is already {priority} {service_level}",

@@ -92,6 +92,7 @@ SINCE_BASELINE: tuple[str, ...] = (
     "create-after-close-sets-class",
     "late-own-priority-undone",
     "crisis-end-after-close-kept",
+    "own-kinds-reserved",
 )
 
 # Patches that new workflows no longer take (the worker's patch gate refuses them); their code
