@@ -137,3 +137,15 @@ async def test_the_crisis_end_is_kept_by_an_incident_closed_but_still_sending(
         assert view.status == "closed" and view.mails_pending > 0
         assert not any(e.kind == "refused" for e in view.timeline)
         await handle.terminate("the mail server never comes back in this test")
+
+
+def test_a_crisis_mail_is_named_by_the_crisis_subject() -> None:
+    """Some kinds are both an incident's and a crisis's mail (cancelled, on_call...): the
+    crisis's entries name theirs as the crisis's mails say it."""
+    fields = {"mail": "cancelled", "error": "x"}
+    assert render("crisis_mail_failed", {**fields, "mails": "crisis"}, "fr", ZONE).startswith(
+        "Mail « Crise annulée » non distribué"
+    )
+    assert render("mail_failed", {**fields, "to": "a@b.fr"}, "fr", ZONE).startswith(
+        "Mail « Annulé » à a@b.fr"
+    )

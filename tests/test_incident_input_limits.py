@@ -8,7 +8,11 @@ import uuid
 from email.message import EmailMessage
 
 import pytest
-from temporalio.client import WorkflowFailureError, WorkflowUpdateFailedError
+from temporalio.client import (
+    WorkflowExecutionStatus,
+    WorkflowFailureError,
+    WorkflowUpdateFailedError,
+)
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment, WorkflowEnvironment
 
@@ -216,7 +220,7 @@ async def test_a_run_started_by_hand_with_a_wrong_input_ends_at_once_saying_why(
     assert cause.non_retryable
     assert cause.message.startswith("input refused, nothing was opened: "), cause.message
     assert said in cause.message, cause.message
-    assert '(a IncidentInput, e.g. {"title": ' in cause.message
+    assert '(expected an IncidentInput, e.g. {"title": ' in cause.message
 
 
 async def test_a_run_started_by_hand_with_two_inputs_is_refused_too(
@@ -251,3 +255,34 @@ async def test_an_event_under_a_kind_the_incident_records_itself_is_refused(
     assert refusal.by == "mallory"
     assert "« resolved » est un événement que l'incident consigne lui-même" in refusal.text
     assert view.status == "open" and not any(e.kind == "resolved" for e in view.timeline)
+
+
+@pytest.mark.allow_failed_workflow_tasks  # what this test is about: checked below
+async def test_a_run_carrying_state_this_worker_cannot_read_is_kept_not_refused(
+    dev_env: WorkflowEnvironment, settings: Settings
+) -> None:
+    """A continued run whose state a worker cannot read (written by a newer release, say):
+    never ended as a refused input; its workflow task fails and is retried, the incident
+    kept for a worker that can read it."""
+    from tests.faults.helpers import until
+    from tests.workflow_health import failed_tasks
+
+    client = dev_env.client
+    own = settings.model_copy(update={"task_queue": f"carried-{uuid.uuid4().hex[:8]}"})
+    async with build_worker(client, own):  # a queue of its own: other tests never see it
+        handle = await client.start_workflow(
+            "IncidentWorkflow",
+            {"title": "Carried", "service_level": "gold", "state": {"from_a_newer": "release"}},
+            id=f"incident-carried-{uuid.uuid4().hex[:8]}",
+            task_queue=own.task_queue,
+        )
+        found = await until(lambda: failed_tasks(client, [(handle.id, None)]))
+        assert any("IncidentInput: state." in line for line in found), found
+
+        async def retried() -> bool:
+            described = await handle.describe()
+            assert described.status == WorkflowExecutionStatus.RUNNING
+            return described.raw_description.pending_workflow_task.attempt >= 3
+
+        await until(retried)
+        await handle.terminate("kept for a worker that can read it; none in this test")

@@ -73,7 +73,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows.delivery import failure_fields, send_in_rounds, workflow_failure_fields
     from workflows.details import crisis_details
-    from workflows.inputs import PATCH_START_LIMITS, over_limits, refused, started_with
+    from workflows.inputs import PATCH_START_LIMITS, checked_start, over_limits, refused
     from workflows.ledger_facts import RecordCrisisFactsInput, crisis_facts
     from workflows.ledger_writer import LedgerWriter
     from workflows.matrix import Contact
@@ -236,7 +236,7 @@ class CrisisWorkflow(Operations[CrisisView]):
     @workflow.init
     def __init__(self, *inputs: Any) -> None:
         """``inputs``: as sent (one ``CrisisInput``), checked here (``workflows.inputs``)."""
-        checked = started_with(CrisisInput, inputs)
+        checked = checked_start(CrisisInput, inputs)
         self._inputs = inputs
         self._refused = checked if isinstance(checked, str) else None
         input = UNSTARTED if isinstance(checked, str) else checked  # refused: run ends at once
@@ -1555,6 +1555,8 @@ class CrisisWorkflow(Operations[CrisisView]):
     def _record(self, kind: str, by: str, sentence: str | None = None, **fields: str) -> None:
         """Records an event as data (kind, fields), told in the crisis's language."""
         key = sentence or kind
+        if "mail" in fields:  # a crisis's mail: named by the crisis's subjects
+            fields = {**fields, "mails": "crisis"}
         self.state.timeline.append(
             TimelineEntry(
                 at=workflow.now(), kind=kind, by=by, text=self._line(key, **fields),
@@ -1565,6 +1567,8 @@ class CrisisWorkflow(Operations[CrisisView]):
     def _line(self, sentence: str, **fields: str) -> str:
         """A sentence in the crisis's language, times in the business time zone."""
         s = self.state
+        if "mail" in fields:
+            fields = {**fields, "mails": "crisis"}
         return render(sentence, fields, s.language, s.policy.business_hours.timezone)
 
     def _record_milestone(self, m: Milestone, by: str) -> None:

@@ -61,7 +61,7 @@ with workflow.unsafe.imports_passed_through():
         reset_flags,
         timed_events,
     )
-    from workflows.inputs import PATCH_START_LIMITS, over_limits, refused, started_with
+    from workflows.inputs import PATCH_START_LIMITS, checked_start, over_limits, refused
     from workflows.ledger_facts import (
         RecordIncidentFactsInput,
         incident_facts,
@@ -306,7 +306,7 @@ class IncidentWorkflow(Operations[IncidentView]):
     @workflow.init
     def __init__(self, *inputs: Any) -> None:
         """``inputs``: as sent (one ``IncidentInput``), checked here (``workflows.inputs``)."""
-        checked = started_with(IncidentInput, inputs)
+        checked = checked_start(IncidentInput, inputs)
         self._inputs = inputs
         self._refused = checked if isinstance(checked, str) else None
         input = UNSTARTED if isinstance(checked, str) else checked  # refused: run ends at once

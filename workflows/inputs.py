@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
+from temporalio import workflow
 from temporalio.exceptions import ApplicationError
 
 from workflows.limits import LIMITS
@@ -40,6 +41,33 @@ def started_with(model: type[M], inputs: tuple[Any, ...]) -> M | str:
         return describe(exc)
 
 
+def started_by_hand(inputs: tuple[Any, ...]) -> bool:
+    """Whether this run is a new one that a person may have typed: not continued as new, not
+    started by another workflow (a crisis by its incident), carrying no state. Only such a
+    run ends on a refused input; another keeps its workflow task failing (and retried) until
+    a worker that can read it takes it, as when workers of two releases run side by side: a
+    live incident is never ended for it."""
+    info = workflow.info()
+    if info.continued_run_id is not None or info.parent is not None:
+        return False
+    raw = inputs[0] if len(inputs) == 1 else None
+    return not (isinstance(raw, dict) and raw.get("state") is not None)
+
+
+class Unreadable(Exception):
+    """An input a running incident or crisis carried that this worker cannot read: its
+    workflow task fails (and is retried), the workflow goes on."""
+
+
+def checked_start(model: type[M], inputs: tuple[Any, ...]) -> M | str:
+    """``started_with``, for a run's ``__init__``: the input, or why a run started by hand
+    is refused; raises ``Unreadable`` for another run (``started_by_hand``)."""
+    checked = started_with(model, inputs)
+    if isinstance(checked, str) and not started_by_hand(inputs):
+        raise Unreadable(f"{model.__name__}: {checked}")
+    return checked
+
+
 def over_limits(model: type[BaseModel], inputs: tuple[Any, ...]) -> str | None:
     """Why the input breaks the input limits (``workflows.limits``), or None. The CLI and the
     webhook send only inputs within them, so this refuses only what was typed by hand."""
@@ -52,9 +80,11 @@ def over_limits(model: type[BaseModel], inputs: tuple[Any, ...]) -> str | None:
 
 def refused(model: type[BaseModel], reason: str, example: str) -> ApplicationError:
     """The failure that ends a run whose input was refused: final, and saying what to fix."""
+    name = model.__name__
+    article = "an" if name[0] in "AEIOU" else "a"
     return ApplicationError(
         f"input refused, nothing was opened: {reason[:MAX_REASON]} "
-        f"(a {model.__name__}, e.g. {example})",
+        f"(expected {article} {name}, e.g. {example})",
         type=REFUSED_TYPE,
         non_retryable=True,
     )

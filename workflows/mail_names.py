@@ -115,9 +115,11 @@ CRISIS_SUBJECTS: dict[str, dict[str, str]] = {
 }
 
 
-def mail_name(kind: str, language: str) -> str | None:
-    """The subject that names a mail of ``kind`` (an incident's, else a crisis's), if any."""
-    for subjects in (INCIDENT_SUBJECTS, CRISIS_SUBJECTS):
+def mail_name(kind: str, language: str, crisis: bool = False) -> str | None:
+    """The subject that names a mail of ``kind``, if any: a crisis's mail when ``crisis``
+    (some kinds are both: cancelled, on_call...), else an incident's first."""
+    order = (CRISIS_SUBJECTS, INCIDENT_SUBJECTS) if crisis else (INCIDENT_SUBJECTS, CRISIS_SUBJECTS)
+    for subjects in order:
         name = subjects.get(language, {}).get(kind)
         if name is not None:
             return name

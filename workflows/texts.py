@@ -1366,7 +1366,7 @@ def render(key: str, fields: Mapping[str, str], language: str, timezone: str) ->
         elif name == "quiet":  # a policy allowance, "3d": said in words
             shown[name] = _allowance(raw, language)
         elif name == "mail":  # a mail's kind: named by its subject
-            named = mail_name(raw, language)
+            named = mail_name(raw, language, crisis=fields.get("mails") == "crisis")
             shown[name] = (
                 raw if named is None else (f"« {named} »" if language == FR else f'"{named}"')
             )
