@@ -11,6 +11,7 @@ import pytest
 from temporalio.client import (
     WorkflowExecutionStatus,
     WorkflowFailureError,
+    WorkflowQueryFailedError,
     WorkflowUpdateFailedError,
 )
 from temporalio.exceptions import ApplicationError
@@ -221,6 +222,10 @@ async def test_a_run_started_by_hand_with_a_wrong_input_ends_at_once_saying_why(
     assert cause.message.startswith("input refused, nothing was opened: "), cause.message
     assert said in cause.message, cause.message
     assert '(expected an IncidentInput, e.g. {"title": ' in cause.message
+    async with build_worker(client, settings):  # asked later, it says so (not "opening")
+        with pytest.raises(WorkflowQueryFailedError) as asked:
+            await handle.query("status")
+    assert "input refused at the start, nothing was opened" in str(asked.value)
 
 
 async def test_a_run_started_by_hand_with_two_inputs_is_refused_too(

@@ -276,6 +276,7 @@ class CrisisWorkflow(Operations[CrisisView]):
         if input.state is None and workflow.info().parent is None:  # opened by a person
             over = over_limits(CrisisInput, self._inputs)
             if over is not None and versions.patched(PATCH_START_LIMITS):
+                self._refused = over
                 raise refused(CrisisInput, over, EXAMPLE)
         self._trust = versions.patched(PATCH_TRUST)
         cancel_as_operation = versions.patched(PATCH_CANCEL)
@@ -1546,6 +1547,10 @@ class CrisisWorkflow(Operations[CrisisView]):
         if self._state is None and self._cancelled_opening:
             raise ApplicationError("the crisis was cancelled while it opened, before it had "
                                    "read its policy: nobody was told of it")  # fmt: skip
+        if self._state is None and self._refused is not None:
+            raise ApplicationError(
+                f"input refused at the start, nothing was opened: {self._refused}"
+            )
         if self._state is None:
             raise ApplicationError("the crisis is still opening; query again in a moment")
         return self._view()

@@ -347,6 +347,7 @@ class IncidentWorkflow(Operations[IncidentView]):
         if input.state is None:  # a new incident (not one continued as new)
             over = over_limits(IncidentInput, self._inputs)
             if over is not None and versions.patched(PATCH_START_LIMITS):
+                self._refused = over
                 raise refused(IncidentInput, over, EXAMPLE)
         self._task_key = self._task_key_sent = workflow.info().priority.priority_key or None
         self._mirroring = versions.patched(PATCH_ALERT_MIRROR)
@@ -1479,6 +1480,10 @@ class IncidentWorkflow(Operations[IncidentView]):
         description=DESCRIPTIONS["status"],
     )
     def status(self) -> IncidentView:
+        if self._state is None and self._refused is not None:
+            raise ApplicationError(
+                f"input refused at the start, nothing was opened: {self._refused}"
+            )
         if self._state is None:
             raise ApplicationError("the incident is still opening; query again in a moment")
         return self._view()
