@@ -315,6 +315,20 @@ async def own_kind_recorded(env: WorkflowEnvironment, queue: str) -> WorkflowHan
     return handle
 
 
+async def tagged_level(env: WorkflowEnvironment, queue: str) -> WorkflowHandle[object, object]:
+    """A gold incident (its level known) gets a level tag sl:silver added in Opsgenie."""
+    handle = await open_incident(env.client, queue, service_level="gold", priority="P3")
+    await status(handle)
+    await handle.signal(
+        "recategorize",
+        {"by": "carol", "via": "opsgenie", "service_level": "silver", "reason": "tag"},
+    )
+    await handle.signal("add_worklog", {"by": "ann", "text": "after the tag"})
+    await status_when(handle, lambda v: v.mails_pending == 0 and "after the tag" in str(v))
+    await handle.terminate("recorded")
+    return handle
+
+
 async def level_changed(env: WorkflowEnvironment, queue: str) -> WorkflowHandle[object, object]:
     """An incident's service level changed in Vigie: the alert's tag follows."""
     handle = await open_incident(env.client, queue, service_level="gold", priority="P3")
@@ -953,6 +967,7 @@ async def main(tag: str, only: list[str]) -> None:
                 ("incident_priority_held_back", partial(priority_held_back, standin=standin)),
                 ("incident_crisis_end_after_close", crisis_end_after_close),
                 ("incident_own_kind_recorded", own_kind_recorded),
+                ("incident_tagged_level", tagged_level),
                 ("service_review_failed", partial(review_failed, settings=settings)),
             ):
                 if only and name not in only:

@@ -299,7 +299,8 @@ async def test_an_event_delivered_twice_is_applied_once(stack: Stack) -> None:
 
 async def test_a_service_level_tag_added_in_opsgenie_sets_the_level(stack: Stack) -> None:
     """An alert that named no service level (the default taken, and asked for): someone adds
-    ``sl:gold`` in Opsgenie; the incident takes it, and no longer asks for it."""
+    ``sl:gold`` in Opsgenie; the incident takes it, and no longer asks for it. A later level
+    tag is noted: a known level is changed in Vigie."""
     raised = await stack.opsgenie_call(
         "POST", "/v2/alerts",
         {"message": "Queue backlog on billing", "priority": "P3", "source": "web",
@@ -320,6 +321,15 @@ async def test_a_service_level_tag_added_in_opsgenie_sets_the_level(stack: Stack
     moved = [e for e in view.timeline if e.kind == "recategorized"]
     assert moved and moved[-1].by == "carol", view.timeline[-1]
     assert "niveau de service Gold donné par un tag dans Opsgenie" in moved[-1].text
+    # Once known, the level is changed in Vigie: a later tag is noted, not applied.
+    await stack.opsgenie_call(
+        "POST", f"/v2/alerts/{alert['id']}/tags",
+        {"tags": ["sl:silver"], "user": "carol", "source": "web"},
+    )  # fmt: skip
+    view = await stack.status_when(
+        incident, lambda v: "niveau de service est connu" in v.timeline[-1].text
+    )
+    assert view.service_level == "gold"
 
 
 async def test_acknowledge_in_opsgenie_is_not_sent_back(stack: Stack) -> None:

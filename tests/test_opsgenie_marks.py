@@ -57,6 +57,8 @@ def test_webhook_ignores_what_vigie_wrote_and_takes_the_rest() -> None:
     assert (named.kind, named.operation) == ("signal", "recategorize")
     assert named.input is not None and named.input.service_level == "gold"  # type: ignore[attr-defined]
     assert named.start is None  # a tag opens no incident
+    batch = plan(event("AddTags", addedTags=[marks.service_level_tag("gold"), "db"]), MAPPING)
+    assert batch.operation == "record_event"  # with other tags: recorded, as any tags
     mixed = plan(event("RemoveTags", removedTags=[marks.status_tag("open"), "db"]), MAPPING)
     assert mixed.kind == "signal" and mixed.operation == "record_event"
 

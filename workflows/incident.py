@@ -207,6 +207,9 @@ PATCH_CRISIS_END_AFTER_CLOSE = "crisis-end-after-close-kept"
 # An event recorded from outside under a kind the incident records itself (resolved, pending,
 # ...) is refused: the ledger reads those kinds to rebuild the incident's figures.
 PATCH_OWN_KINDS = "own-kinds-reserved"
+# A service level named by a tag in Opsgenie is taken only while the incident's level is the
+# default (asked for); once known, it is changed in Vigie.
+PATCH_TAGGED_LEVEL = "tagged-level-only-when-asked"
 OWN_KINDS = frozenset({
     "opened", "acknowledged", "pending", "resumed", "resolved", "reopened", "closed",
     "cancelled", "recategorized", "qualified", "ack_warning", "ack_breach",
@@ -856,6 +859,15 @@ class IncidentWorkflow(Operations[IncidentView]):
         priority, level = self._new_class(input)
         if self._confirms_level(input, priority, level):
             return
+        tagged = input.via == "opsgenie" and input.opsgenie_priority is None
+        if tagged and input.service_level and not self.state.service_level_defaulted:
+            # A level tag added in Opsgenie answers the question of a level taken by default;
+            # a level once known is changed in Vigie (its echo could come back out of order).
+            if workflow.unsafe.is_read_only() or versions.patched(PATCH_TAGGED_LEVEL):
+                raise Refused(
+                    "the service level is known: it is changed in Vigie (recategorize)",
+                    "why.level_known", service_level=self.state.service_level,
+                )  # fmt: skip
         if (priority, level) == (self.state.priority, self.state.service_level):
             raise Refused(
                 f"cannot recategorize: the incident is already {priority} {level}",
@@ -1416,21 +1428,33 @@ class IncidentWorkflow(Operations[IncidentView]):
         if echo is None or not versions.patched(PATCH_OWN_PRIORITY_ECHO):
             return False
         s.priority_echoes = [e for e in s.priority_echoes if e is not echo]
+        seen = s.opsgenie_priority_seen  # the latest change from Opsgenie before this echo
         if (sent := _priority_event_time(input)) is not None:  # Vigie's change is the latest
             s.opsgenie_priority_seen = max(sent, s.opsgenie_priority_seen or 0)
-        if input.opsgenie_priority is not None:
-            self._restore_alert_priority(input.opsgenie_priority, sending)
+        latest = sent is not None and seen is not None and sent > seen
+        if input.opsgenie_priority is not None and latest:
+            self._restore_alert_priority(input.opsgenie_priority, sending, recent)
         return True
 
-    def _restore_alert_priority(self, shown: str, sending: set[str | None]) -> None:
-        """The alert shows ``shown`` (Vigie's own change, come back) while the incident has
-        another priority, not on its way to the alert: a later change, made in Opsgenie while
-        Vigie's was held back, was applied here. The alert is set back to the incident's."""
+    def _restore_alert_priority(
+        self, shown: str, sending: set[str | None], recent: datetime
+    ) -> None:
+        """The alert shows ``shown`` (Vigie's own change, come back, after a change made in
+        Opsgenie) while the incident has another priority, not on its way to the alert: that
+        change, made while Vigie's was held back, was applied here and Vigie's landed over it.
+        The alert is set back to the incident's. (Vigie sets its own names on the alert:
+        ``shown`` is compared as it is.)"""
         s = self.state
         priority = s.priority
-        if s.status not in ACTIVE or self.policy.opsgenie_priority(shown) == priority:
+        if s.status not in ACTIVE or shown == priority:
             return
-        if priority in sending or any(e.priority == priority for e in s.priority_echoes):
+        if not (self._mirroring and s.alert is not None and s.alert_mirror_off is None):
+            return  # the alert is not kept in step: nothing would be set back
+        on_its_way = any(
+            e.priority == priority and ((e.at or e.queued_at or recent) >= recent)
+            for e in s.priority_echoes
+        )
+        if priority in sending or on_its_way:
             return  # the incident's priority is on its way to the alert already
         if versions.patched(PATCH_ECHO_DIVERGED):
             self._record("alert_priority_restored", SYSTEM, priority=priority,

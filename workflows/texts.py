@@ -754,6 +754,11 @@ SENTENCES: dict[str, dict[str, str]] = {
         EN: '"{event_kind}" is an event the incident records itself; choose another kind '
         "(event, say)",
     },
+    "why.level_known": {
+        FR: "le niveau de service est connu ({service_level}) : il se change dans Vigie "
+        "(recatégorisation)",
+        EN: "the service level is known ({service_level}): it is changed in Vigie (recategorize)",
+    },
     "why.same_class": {
         FR: "l'incident est déjà {priority} {service_level}",
         EN: "the incident is already {priority} {service_level}",

@@ -93,6 +93,7 @@ SINCE_BASELINE: tuple[str, ...] = (
     "late-own-priority-undone",
     "crisis-end-after-close-kept",
     "own-kinds-reserved",
+    "tagged-level-only-when-asked",
 )
 
 # Patches that new workflows no longer take (the worker's patch gate refuses them); their code

@@ -30,7 +30,6 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 from activities.providers.opsgenie.mapping import OpsgenieMapping
 from activities.providers.opsgenie.marks import (
     SERVICE_LEVELS,
-    TAG_PREFIX,
     is_own_note,
     is_own_tag,
 )
@@ -505,10 +504,10 @@ def plan(event: WebhookEvent, mapping: OpsgenieMapping) -> Plan:
     if action == "AddNote" and is_own_note(alert.note):
         return Plan(kind="ignore", incident_id=incident, reason="note written by Vigie")
     level = _tagged_level(alert.addedTags, mapping) if action == "AddTags" else None
-    if level and not any(t.lower().startswith(TAG_PREFIX) for t in alert.addedTags):
-        # Someone named the service level in Opsgenie: the incident takes it, or confirms
-        # the one it has. (Vigie's own tags come back with its source, left out above; a
-        # batch with its status tags, come back without, is left out below.)
+    if level and all(_tagged_level([t], mapping) for t in alert.addedTags):
+        # Someone named the service level in Opsgenie (a level tag alone): the incident takes
+        # it while its own is the default, asked for. (Vigie's own tags come back with its
+        # source, left out above; a batch with other tags is recorded below.)
         said = Said(field="reason", sentence="opsgenie.level", fields={"service_level": level})
         return Plan(
             kind="signal", incident_id=incident, operation="recategorize",
