@@ -19,6 +19,7 @@ class Labels(TypedDict):
     service_level: str
     opened_at: str
     ack_due_at: str
+    acknowledged_at: str
     resolution_due_at: str
     application: str
     category: str
@@ -61,6 +62,7 @@ LABELS: dict[str, Labels] = {
         "service_level": "Niveau de service",
         "opened_at": "Ouvert le",
         "ack_due_at": "Prise en compte avant",
+        "acknowledged_at": "Pris en compte le",
         "resolution_due_at": "Résolution avant",
         "application": "Application",
         "category": "Catégorie",
@@ -80,6 +82,7 @@ LABELS: dict[str, Labels] = {
         "service_level": "Service level",
         "opened_at": "Opened",
         "ack_due_at": "Acknowledgement due",
+        "acknowledged_at": "Acknowledged",
         "resolution_due_at": "Resolution due",
         "application": "Application",
         "category": "Category",

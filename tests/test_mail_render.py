@@ -124,9 +124,15 @@ def test_the_team_warning_asks_no_details_and_the_resolved_mail_tells_when() -> 
     )  # fmt: skip
     assert "Résolution avant : 24/11/2026 09:30 CET (dépassé)" in text.splitlines()
     assert "Résolu le : 24/11/2026 10:30 CET" in text.splitlines()
-    assert "Prise en compte avant : 24/11/2026 11:00 CET" in text.splitlines()
+    # Acknowledged: the mail says when, not the deadline that no longer matters.
+    assert "Pris en compte le : 24/11/2026 10:30 CET" in text.splitlines()
+    assert "Prise en compte avant" not in text
     late = told("resolved", resolved, status="resolved", sla_paused=False, ack_breached=True)
-    assert "Prise en compte avant : 24/11/2026 11:00 CET (dépassé)" in late.splitlines()
+    assert "Pris en compte le : 24/11/2026 10:30 CET (dépassé)" in late.splitlines()
+    waiting = told("opened", resolved, status="open", acknowledged_at=None)
+    assert "Prise en compte avant : 24/11/2026 11:00 CET" in waiting.splitlines(), waiting
+    overdue = told("opened", resolved, status="open", acknowledged_at=None, ack_breached=True)
+    assert "Prise en compte avant : 24/11/2026 11:00 CET (dépassé)" in overdue.splitlines()
 
 
 def test_the_opening_is_told_in_the_requesters_terms() -> None:

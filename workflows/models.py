@@ -418,6 +418,7 @@ class IncidentMoment(BaseModel):
     resolution_due_at: Instant | None
     sla_paused: bool
     missing_fields: list[str]
+    acknowledged_at: Instant | None = None  # None in a moment queued by older code
 
 
 class OutgoingMail(BaseModel):
