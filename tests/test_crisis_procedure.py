@@ -65,6 +65,8 @@ async def test_the_cell_request_asks_for_validation_and_the_policy_decides_witho
         assert view.validations[0].role == "client.management_1"
         declined = (await eventually(lambda: mails(sink, crisis.id, "validation_declined")))[0]
         assert to(declined) == PILOTS
+        said = body(declined)  # who declined, so that the pilot can call them
+        assert "Décision de n1@client.example.org (direction du client, niveau 1)." in said, said
 
         await advance(skipping_env, timedelta(minutes=15))
         await eventually(lambda: mails(sink, crisis.id, "cell_opening"))

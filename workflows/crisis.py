@@ -1410,9 +1410,14 @@ class CrisisWorkflow(Operations[CrisisView]):
             role=role,
             note=input.note or "",
         )
-        if input.decision == "declined":
+        if input.decision == "declined":  # who declined, so that the pilot can call them
+            decided = self._line(
+                "line.decided_by.role" if role else "line.decided_by", by=input.by, role=role
+            )
             self._mail(
-                "validation_declined", self._recipients(["cell.pilot"]), [s.timeline[-1].text]
+                "validation_declined",
+                self._recipients(["cell.pilot"]),
+                [s.timeline[-1].text, decided],
             )
 
     def _check_request_urgent_change(self, input: UrgentChangeInput) -> None:

@@ -1069,6 +1069,8 @@ SENTENCES: dict[str, dict[str, str]] = {
         FR: "Situation de crise NON validée ({party}) {note}",
         EN: "Crisis situation declined ({party}) {note}",
     },
+    "line.decided_by": {FR: "Décision de {by}.", EN: "Decided by {by}."},
+    "line.decided_by.role": {FR: "Décision de {by} ({role}).", EN: "Decided by {by} ({role})."},
     "validation.validated.note": {
         FR: "Situation de crise validée ({party}) : {note}",
         EN: "Crisis situation validated ({party}): {note}",
