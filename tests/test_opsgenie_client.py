@@ -167,6 +167,9 @@ async def test_activity_against_the_standin() -> None:
     )
     assert alert["responders"] == [responder]
     assert alert["escalations"] == [{"name": "ops-escalation"}]
+    # Its webhook has the shape of Opsgenie's: the escalation named beside the alert.
+    [escalated] = [w for w in standin.webhooks if w["action"] == "Escalate"]
+    assert escalated["escalationName"] == "ops-escalation"
 
     # 422 from the API: not retried, Opsgenie's message kept.
     with pytest.raises(ApplicationError) as caught:

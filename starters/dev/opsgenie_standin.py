@@ -119,8 +119,18 @@ class OpsgenieStandIn:
             status_code=202,
         )
 
-    def _webhook(self, action: str, alert: dict[str, Any], source: str, **extra: Any) -> None:
+    def _webhook(
+        self,
+        action: str,
+        alert: dict[str, Any],
+        source: str,
+        event: dict[str, Any] | None = None,
+        **extra: Any,
+    ) -> None:
+        """Opsgenie's webhook of ``action``: ``extra`` in the alert, ``event`` beside it (an
+        escalation's name, as Opsgenie sends it)."""
         body = {
+            **(event or {}),
             "action": action,
             "alert": {
                 "alertId": alert["id"],
@@ -368,9 +378,13 @@ class OpsgenieStandIn:
                 extra["removedTags"] = ",".join(tags)
             elif name == "AddResponder":
                 alert["responders"].append(data.get("responder"))
-            elif name == "Escalate":
+            event: dict[str, Any] = {}
+            if name == "Escalate":
                 alert["escalations"].append(data.get("escalation"))
-            self._webhook(name, alert, source, **extra)
+                escalation = data.get("escalation")
+                named = escalation.get("name") if isinstance(escalation, dict) else None
+                event = {"escalationName": named} if named else {}
+            self._webhook(name, alert, source, event, **extra)
             return self._accepted(name, alert, f"{name} done")
 
         async def request_status(request: Request) -> JSONResponse:
