@@ -921,7 +921,8 @@ class IncidentWorkflow(Operations[IncidentView]):
         entry = self.state.timeline[-1]  # what the mail and the note tell, not a voided breach
         self._tell_voided()
         self._mail("recategorized", self.state.requesters, entry)
-        self._tell_crisis("recategorized", input.by, f"{before} → {priority} {level}")
+        shown = f"{before_priority} {str(before_level).capitalize()} → {priority} "
+        self._tell_crisis("recategorized", input.by, f"{shown}{str(level).capitalize()}")
         self._mirror_note(input.via, input.by, entry)
         if input.via != "vigie":
             return
