@@ -44,6 +44,7 @@ from workflows.incident import IncidentWorkflow
 from workflows.models import (
     AcknowledgeInput,
     CloseInput,
+    IncidentView,
     ProblemProposal,
     QualifyP1Input,
     RecategorizeInput,
@@ -325,6 +326,24 @@ async def tagged_level(env: WorkflowEnvironment, queue: str) -> WorkflowHandle[o
     )
     await handle.signal("add_worklog", {"by": "ann", "text": "after the tag"})
     await status_when(handle, lambda v: v.mails_pending == 0 and "after the tag" in str(v))
+    await handle.terminate("recorded")
+    return handle
+
+
+async def update_burst(env: WorkflowEnvironment, queue: str) -> WorkflowHandle[object, object]:
+    """An incident with no requesters (no mail per worklog) takes 205 Updates, then the first
+    one again under its id."""
+    handle = await open_incident(env.client, queue, priority="P3", requesters=[])
+    await status(handle)
+    for n in range(205):
+        await handle.execute_update(
+            "add_worklog", {"by": "ann", "text": f"step {n}"}, id=f"w-{n}",
+            result_type=IncidentView,
+        )  # fmt: skip
+    await handle.execute_update(
+        "add_worklog", {"by": "ann", "text": "step 0"}, id="w-0", result_type=IncidentView
+    )
+    await status_when(handle, lambda v: v.mails_pending == 0)
     await handle.terminate("recorded")
     return handle
 
@@ -968,6 +987,7 @@ async def main(tag: str, only: list[str]) -> None:
                 ("incident_crisis_end_after_close", crisis_end_after_close),
                 ("incident_own_kind_recorded", own_kind_recorded),
                 ("incident_tagged_level", tagged_level),
+                ("incident_update_burst", update_burst),
                 ("service_review_failed", partial(review_failed, settings=settings)),
             ):
                 if only and name not in only:

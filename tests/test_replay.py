@@ -336,6 +336,9 @@ def test_histories_are_stored() -> None:
         # noted since
         "incident_tagged_level_o2026_12_01",
         "incident_tagged_level_x2026_12_01",
+        # 205 Updates in a run: the ids of the last 200 kept before, of the last 2,000 since
+        "incident_update_burst_o2026_12_01",
+        "incident_update_burst_x2026_12_01",
     }
 
 

@@ -17,7 +17,7 @@ from temporalio.testing import WorkflowEnvironment
 from starters.dev.smtp_sink import MailSink
 from starters.queries import NoAnswer, ask_within
 from starters.updates import ATTEMPTS, send_update
-from tests.helpers import open_incident, short_runs, status_when
+from tests.helpers import eventually, open_incident, short_runs, status_when
 from tests.workflow_health import failed_tasks
 from workers.settings import Settings
 from workers.worker import build_worker
@@ -129,6 +129,39 @@ async def test_an_update_sent_again_to_the_next_run_is_applied_once(
     worklogs = [e.text for e in view.timeline if e.kind == "worklog"]
     assert worklogs.count(WORKLOG.text) == 1 and len(worklogs) == 42, worklogs
     assert await failed_tasks(client, [(handle.id, None)]) == []
+
+
+async def test_an_update_sent_again_after_a_burst_is_still_applied_once(
+    dev_env: WorkflowEnvironment, settings: Settings, config_dir: Path, sink: MailSink
+) -> None:
+    """In a burst, a client's resend can come hundreds of Updates later (a busy server
+    answered "aborted", the client waited and sent it again): its id is still known, across
+    continue-as-new, and the Update is applied once."""
+    short_runs(config_dir)
+    client = dev_env.client
+    async with build_worker(client, settings):
+        handle = await open_incident(client, settings.task_queue, priority="P3")
+        await send_update(handle, "add_worklog", WORKLOG, IncidentView, update_id="w-burst")
+        for n in range(250):
+            step = WorklogInput(by="alice", text=f"step {n}")
+            await send_update(handle, "add_worklog", step, IncidentView)
+        await send_update(handle, "add_worklog", WORKLOG, IncidentView, update_id="w-burst")
+        last = WorklogInput(by="alice", text="last")
+        await send_update(handle, "add_worklog", last, IncidentView)
+        view = await status_when(
+            handle,
+            lambda v: v.mails_pending == 0 and any(e.text == "last" for e in v.timeline),
+            within=60,
+        )
+        mails = await eventually(lambda: [m for m in sink.about(handle.id) if "last" in body(m)])
+    assert any(e.kind == "continued" for e in view.timeline)
+    told = [m for m in sink.about(handle.id) if WORKLOG.text in body(m)]
+    assert len(told) == 1 and mails, len(told)  # one mail for the worklog: applied once
+
+
+def body(mail: Any) -> str:
+    part = mail.get_body(("plain",))
+    return str(part.get_content()) if part is not None else ""
 
 
 async def test_a_query_that_met_a_continue_as_new_is_asked_again() -> None:

@@ -63,6 +63,10 @@ class Refused(Exception):
 REFUSAL_TYPE = "InvalidOperation"
 # Update ids remembered to apply each Update once (a client retries within seconds).
 APPLIED_UPDATES_KEPT = 200
+# Since PATCH_UPDATES_KEPT: in a burst (60 Updates a second and more) a client's resend, up
+# to about 15 s later, finds its id among the last 2,000; among the last 200 it could be gone.
+APPLIED_UPDATES_KEPT_IN_BURSTS = 2000
+PATCH_UPDATES_KEPT = "update-ids-kept-through-bursts"
 # Keys of webhook events remembered to apply each once (a sender retries within hours).
 DELIVERIES_KEPT = 200
 
@@ -305,7 +309,9 @@ class Operations(Generic[ViewT]):
         if info is not None:
             applied = self._applied_updates()
             applied.append(info.id)
-            del applied[:-APPLIED_UPDATES_KEPT]
+            if len(applied) > APPLIED_UPDATES_KEPT:
+                burst = versions.patched(PATCH_UPDATES_KEPT)
+                del applied[: -(APPLIED_UPDATES_KEPT_IN_BURSTS if burst else APPLIED_UPDATES_KEPT)]
         self._changed = True
         self._after_change()
         return self._answer()

@@ -94,6 +94,7 @@ SINCE_BASELINE: tuple[str, ...] = (
     "crisis-end-after-close-kept",
     "own-kinds-reserved",
     "tagged-level-only-when-asked",
+    "update-ids-kept-through-bursts",
 )
 
 # Patches that new workflows no longer take (the worker's patch gate refuses them); their code
