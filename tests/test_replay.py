@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from temporalio.client import WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
-from temporalio.worker import Replayer
+from temporalio.worker import Replayer, UnsandboxedWorkflowRunner
 
 from workers.worker import WORKFLOWS
 
@@ -342,14 +343,25 @@ def test_histories_are_stored() -> None:
     }
 
 
-@pytest.mark.parametrize("path", HISTORIES, ids=lambda p: p.stem)
-async def test_replay(path: Path) -> None:
+async def replay(path: Path, **options: Any) -> None:
     text = path.read_text()
     workflow_id = json.loads(text)["events"][0]["workflowExecutionStartedEventAttributes"].get(
         "workflowId", path.stem
     )
-    replayer = Replayer(workflows=WORKFLOWS, data_converter=pydantic_data_converter)
+    replayer = Replayer(workflows=WORKFLOWS, data_converter=pydantic_data_converter, **options)
     result = await replayer.replay_workflow(
         WorkflowHistory.from_json(workflow_id, text), raise_on_replay_failure=True
     )
     assert result.replay_failure is None
+
+
+@pytest.mark.parametrize("path", HISTORIES, ids=lambda p: p.stem)
+async def test_replay(path: Path) -> None:
+    await replay(path)
+
+
+@pytest.mark.parametrize("path", HISTORIES, ids=lambda p: p.stem)
+async def test_replay_without_the_sandbox(path: Path) -> None:
+    """As workers run by default (``VIGIE_WORKFLOW_SANDBOX=off``): outside the SDK's sandbox,
+    code such as payload decoding sees no workflow context, and must decide the same."""
+    await replay(path, workflow_runner=UnsandboxedWorkflowRunner())
