@@ -132,6 +132,16 @@ def test_a_p1_reaches_its_customers_channels_that_listen_to_it(config_dir: Path)
     assert en.message.link_label == "Open in Temporal"
 
 
+def test_a_p1_qualified_once_acknowledged_says_when_it_was(config_dir: Path) -> None:
+    acked = incident(status="in_progress", acknowledged_at=OPENED + timedelta(minutes=7))
+    fr, en = chat_notifications("p1_opened", acked, policy_with(config_dir, *CUSTOMERS))
+    facts = dict(fr.message.facts)
+    assert facts["Pris en compte le"] == "07/12/2026 03:07 CET"
+    assert "Prise en compte avant" not in facts
+    assert dict(en.message.facts)["Acknowledged"] == "2026-12-07 03:07 CET"
+    assert "Acknowledge by" not in dict(en.message.facts)
+
+
 def test_no_channel_no_notification(config_dir: Path) -> None:
     assert chat_notifications("breach", incident(), load_policy(config_dir)) == []
     only_billing = policy_with(config_dir, CUSTOMERS[1])

@@ -122,7 +122,9 @@ def _incident_message(
     text, title = "", titles["p1_opened"]
     severity: Severity = "attention"
     if kind == "p1_opened":
-        facts += [at("opened_at"), at("ack_due_at"), at("resolution_due_at")]
+        # qualified P1 once acknowledged: when it was, not a deadline that no longer matters
+        ack = at("acknowledged_at") if view.acknowledged_at else at("ack_due_at")
+        facts += [at("opened_at"), ack, at("resolution_due_at")]
     elif kind == "breach":
         late = "resolution" if view.resolution_breached else "ack"
         title = titles[f"breach.{late}"]
