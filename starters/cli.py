@@ -27,6 +27,7 @@ from starters.cli_support import (
     fail,
     operator_name,
     parse_instant,
+    refuse_unusable_t0,
     run_with_client,
     settings,
     show_direction_controls,
@@ -253,6 +254,7 @@ def open_(
             2,
         )
     fault_began = parse_instant(t0, "--t0") if t0 is not None else None
+    refuse_unusable_t0(fault_began, "an incident starts when its fault began")
     input = build(
         IncidentInput,
         title=title,

@@ -9,7 +9,7 @@ import re
 import secrets
 import sys
 from collections.abc import Awaitable, Callable
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, NoReturn, TypeVar
 from zoneinfo import ZoneInfo
 
@@ -128,6 +128,20 @@ def parse_instant(text: str, option: str) -> datetime:
     if value.tzinfo is None:
         fail(f"{option}: give an offset or Z, e.g. {text}+01:00 or {text}Z", 2)
     return value
+
+
+def refuse_unusable_t0(t0: datetime | None, starts: str) -> None:
+    """A T0 in the future, or so old that every deadline would fall due at once: refused
+    with exit status 2, before anything starts. ``starts`` says what begins at T0."""
+    from workflows.incident import MAX_T0_AGE
+
+    if t0 is None:
+        return
+    now = datetime.now(UTC)
+    if t0 > now + timedelta(minutes=1):  # a clock a little ahead is no mistake
+        fail(f"--t0: in the future; {starts} (now by default)", 2)
+    if now - t0 > MAX_T0_AGE:
+        fail(f"--t0: more than {MAX_T0_AGE.days} days ago: every step would fall due at once", 2)
 
 
 def settings() -> Settings:

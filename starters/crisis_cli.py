@@ -24,6 +24,7 @@ from starters.cli_support import (
     fail,
     out,
     parse_instant,
+    refuse_unusable_t0,
     run_with_client,
     when,
 )
@@ -50,7 +51,6 @@ from workflows.crisis_models import (
     ValidateCrisisInput,
 )
 from workflows.details import crisis_summary
-from workflows.incident import MAX_T0_AGE
 from workflows.models import CompleteUrgentChangeInput, UrgentChangeInput
 from workflows.policy import ConfigError
 
@@ -126,11 +126,8 @@ def open_crisis(
         application=application,
         opened_by=by,
     )
+    refuse_unusable_t0(input.t0, "a crisis starts when its event began")
     now = datetime.now(UTC)
-    if input.t0 is not None and input.t0 > now + timedelta(minutes=1):
-        fail("--t0: in the future; a crisis starts when its event began (now by default)", 2)
-    if input.t0 is not None and now - input.t0 > MAX_T0_AGE:
-        fail(f"--t0: more than {MAX_T0_AGE.days} days ago: every step would fall due at once", 2)
     crisis_id = dated_id("crisis", now)
 
     async def action(client: Client, cfg: Settings) -> str:

@@ -342,6 +342,15 @@ async def test_open_takes_any_iso_t0_and_never_reuses_an_id(cli: Cli) -> None:
     code, _, err = await cli("open", "--title", "x", "--service-level", "gold",
                              "--priority", "P3", "--t0", "2026-11-29T15:45")  # fmt: skip
     assert code == 2 and "--t0: give an offset" in err
+    # A T0 the incident could not run from is refused before anything starts.
+    for t0, said in (
+        ((datetime.now(UTC) + timedelta(hours=2)).isoformat(), "--t0: in the future"),
+        ((datetime.now(UTC) - timedelta(days=400)).isoformat(), "--t0: more than 366 days"),
+    ):
+        code, out, err = await cli(
+            "open", "--title", "x", "--service-level", "gold", "--priority", "P3", "--t0", t0
+        )
+        assert code == 2 and not out and said in " ".join(err.split()), (t0, err)
     # Closed or not, an incident id names one incident forever.
     for args in (("resolve", incident, "--resolution", "tunnel restarted"), ("close", incident)):
         code, _, err = await cli(*args)
