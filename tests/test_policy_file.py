@@ -42,8 +42,15 @@ def test_shipped_policy_has_the_procedure_defaults() -> None:
 def test_bad_duration_names_file_and_field(tmp_path: Path) -> None:
     message = refusal(tmp_path, SHIPPED.replace('gold = "2h"', 'gold = "2 hours"', 1))
     assert str(tmp_path / "policy.toml") in message
-    assert "resolution.P1.gold" in message
-    assert "invalid duration '2 hours'" in message
+    # Named as written (not the model's resolution.P1.gold.within), the value said once.
+    assert message.splitlines()[1] == (
+        "  resolution.P1.gold: Value error, invalid duration '2 hours': write it like 15m, 2h or 5d"
+    )
+
+
+def test_a_cell_written_as_a_table_is_named_down_to_its_key(tmp_path: Path) -> None:
+    text = SHIPPED.replace('gold = "2h"', 'gold = { within = "2 hours" }', 1)
+    assert "  resolution.P1.gold.within: Value error, invalid duration" in refusal(tmp_path, text)
 
 
 def test_missing_section_is_reported(tmp_path: Path) -> None:
