@@ -316,6 +316,72 @@ async def test_webhook_command_needs_a_secret_and_serves(dev_env: WorkflowEnviro
         assert await asyncio.wait_for(server.wait(), 30) == 0
 
 
+async def _webhook_answers(env: dict[str, str], *posts: dict[str, str]) -> list[int]:
+    """Starts `vigie webhook` with ``env`` and posts an empty body once per header set."""
+    import httpx
+
+    from tests.conftest import free_port
+
+    port = free_port()
+    server = await asyncio.create_subprocess_exec(
+        str(BIN / "vigie"), "webhook", "--port", str(port), env=env
+    )
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
+            for _ in range(100):
+                try:
+                    await http.get("/healthz")
+                    break
+                except httpx.TransportError:
+                    await asyncio.sleep(0.1)
+            return [
+                (await http.post("/webhooks/opsgenie", json={}, headers=h)).status_code
+                for h in posts
+            ]
+    finally:
+        server.terminate()
+        assert await asyncio.wait_for(server.wait(), 30) == 0
+
+
+async def test_webhook_settings_dev_mode_secret_header_and_a_broken_mapping(
+    dev_env: WorkflowEnvironment, tmp_path: Path
+) -> None:
+    import shutil
+
+    from workers.settings import DEFAULT_CONFIG_DIR
+
+    address = dev_env.client.service_client.config.target_host
+    env = {"TEMPORAL_ADDRESS": address, "PATH": str(BIN)}
+    # VIGIE_DEV_MODE=true is --dev: served without a secret (the empty body is refused as
+    # unreadable, not as unauthenticated).
+    assert await _webhook_answers({**env, "VIGIE_DEV_MODE": "true"}, {}) == [422]
+    # The secret travels in the header VIGIE_WEBHOOK_SECRET_HEADER names, and only there.
+    custom = {**env, "VIGIE_WEBHOOK_SECRET": "s", "VIGIE_WEBHOOK_SECRET_HEADER": "X-Og-Token"}
+    answers = await _webhook_answers(custom, {"X-Webhook-Secret": "s"}, {"X-Og-Token": "s"})
+    assert answers == [401, 422]
+    # A broken config/opsgenie.toml stops the receiver at start, naming the field.
+    config = tmp_path / "config"
+    shutil.copytree(DEFAULT_CONFIG_DIR, config)
+    mapping = config / "opsgenie.toml"
+    text = mapping.read_text(encoding="utf-8")
+    assert re.search(r'(?m)^default_service_level = "\w+"', text)
+    mapping.write_text(
+        re.sub(r'(?m)^default_service_level = "\w+"', 'default_service_level = "platinum"', text),
+        encoding="utf-8",
+    )
+    refused = await asyncio.to_thread(
+        subprocess.run,
+        [str(BIN / "vigie"), "webhook"],
+        env={**env, "VIGIE_WEBHOOK_SECRET": "s", "VIGIE_CONFIG_DIR": str(config)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert refused.returncode == 2, refused.stderr
+    assert "opsgenie.toml: 1 problem(s)" in refused.stderr
+    assert "default_service_level: Input should be 'gold', 'silver' or 'bronze'" in refused.stderr
+
+
 async def test_open_takes_any_iso_t0_and_never_reuses_an_id(cli: Cli) -> None:
     incident = f"incident-cli-{uuid.uuid4().hex[:8]}"
     paris = timezone(timedelta(hours=1))

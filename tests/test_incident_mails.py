@@ -101,6 +101,31 @@ async def test_french_mails_hold_no_english_and_no_raw_time(
         )
 
 
+async def test_worklogs_stay_out_of_the_requesters_mails_when_the_policy_says_so(
+    skipping_env: WorkflowEnvironment, settings: Settings, sink: MailSink
+) -> None:
+    policy = settings.config_dir / "policy.toml"
+    text = policy.read_text(encoding="utf-8")
+    assert "mail_requesters_on_worklog = true" in text
+    policy.write_text(text.replace("on_worklog = true", "on_worklog = false"), encoding="utf-8")
+    client = skipping_env.client
+    async with build_worker(client, settings):
+        handle = await open_incident(client, settings.task_queue, priority="P3")
+        await handle.execute_update(IncidentWorkflow.acknowledge, AcknowledgeInput(by="alice"))
+        await handle.execute_update(
+            IncidentWorkflow.add_worklog, WorklogInput(by="alice", text="cache vidé")
+        )
+        await handle.execute_update(
+            IncidentWorkflow.resolve, ResolveInput(by="alice", resolution="cache vidé")
+        )
+        # The resolution is mailed after the worklog would have been.
+        await eventually(lambda: subject_ends(sink, handle.id, "— Résolu"))
+        subjects = [str(m["Subject"]).rsplit("— ", 1)[-1] for m in sink.about(handle.id)]
+        assert "Mise à jour" not in subjects and "Ticket ouvert" in subjects, subjects
+        view = await status(handle)
+        assert [e.text for e in view.timeline if e.kind == "worklog"] == ["cache vidé"]
+
+
 async def test_english_incident_reads_english(
     skipping_env: WorkflowEnvironment, settings: Settings, sink: MailSink
 ) -> None:

@@ -121,3 +121,25 @@ def test_rotations_due_a_cycle_or_more_ahead_are_refused(tmp_path: Path) -> None
     assert text != SHIPPED
     said = refusal(tmp_path, text)
     assert "readiness.complete_before: '8d' is a week or more" in said, said
+
+
+def test_a_holidays_subdivision_adds_its_own_days_and_an_unknown_one_is_refused(
+    tmp_path: Path,
+) -> None:
+    from datetime import date
+
+    from workers.policy_file import with_public_holidays
+
+    country = with_public_holidays(load_policy(DEFAULT_CONFIG_DIR), 2026)
+    moselle_text = SHIPPED.replace(
+        'holidays_country = "FR"\n', 'holidays_country = "FR"\nholidays_subdivision = "57"\n'
+    )
+    moselle = with_public_holidays(load_policy(write(tmp_path, moselle_text)), 2026)
+    good_friday, st_stephen = date(2026, 4, 3), date(2026, 12, 26)
+    for day in (good_friday, st_stephen):
+        assert day not in country.business_hours.public_holidays
+        assert day in moselle.business_hours.public_holidays
+    assert date(2026, 7, 14) in moselle.business_hours.public_holidays  # the country's too
+    message = refusal(tmp_path, moselle_text.replace('"57"', '"99"'))
+    assert "business_hours.holidays_subdivision: " in message, message
+    assert "subdivision 99" in message, message

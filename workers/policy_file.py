@@ -30,9 +30,13 @@ def _check_calendar(path: Path, hours: BusinessHours) -> None:
             f"{path}: business_hours.timezone: unknown time zone {hours.timezone!r}"
         ) from exc
     try:
-        holidays.country_holidays(hours.holidays_country, subdiv=hours.holidays_subdivision)
+        holidays.country_holidays(hours.holidays_country)
     except NotImplementedError as exc:
         raise ConfigError(f"{path}: business_hours.holidays_country: {exc}") from exc
+    try:
+        holidays.country_holidays(hours.holidays_country, subdiv=hours.holidays_subdivision)
+    except NotImplementedError as exc:
+        raise ConfigError(f"{path}: business_hours.holidays_subdivision: {exc}") from exc
 
 
 def load_policy(config_dir: Path) -> Policy:
