@@ -533,6 +533,21 @@ def test_operator_commands_start_without_the_worker_the_ledger_or_the_opsgenie_c
     assert done.stdout.strip() == ""
 
 
+def test_by_defaults_to_the_login_name_else_operator(monkeypatch: pytest.MonkeyPatch) -> None:
+    import getpass
+
+    from starters.cli_support import operator_name
+
+    monkeypatch.setattr(getpass, "getuser", lambda: "mdupont")
+    assert operator_name() == "mdupont"
+
+    def no_user() -> str:
+        raise OSError("No username set in the environment")
+
+    monkeypatch.setattr(getpass, "getuser", no_user)
+    assert operator_name() == "operator"
+
+
 def test_help_paragraphs_are_folded_to_the_terminal() -> None:
     """In an 80-column terminal, a command's description is folded as a paragraph: no line
     holds a lone word that the docstring's own line breaks left behind."""

@@ -1,0 +1,35 @@
+"""README's lists against the code: the fields the incident's ``status`` query returns, and
+the metrics Vigie exports."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from workflows.models import IncidentView
+
+README = Path(__file__).resolve().parent.parent / "README.md"
+
+
+def test_the_status_fields_listed_are_the_ones_returned() -> None:
+    text = README.read_text(encoding="utf-8")
+    paragraph = text.split("The query **`status`** returns the incident as JSON:", 1)[1]
+    paragraph = paragraph.split("Every time is ISO", 1)[0]
+    listed = set(re.findall(r"`([a-z0-9_]+)`", paragraph))
+    assert listed == set(IncidentView.model_fields), (
+        f"not in README: {sorted(set(IncidentView.model_fields) - listed)}; "
+        f"not returned: {sorted(listed - set(IncidentView.model_fields))}"
+    )
+
+
+def test_the_metrics_listed_are_the_ones_exported() -> None:
+    from workers.ledger import GAUGES
+    from workflows.metrics import COUNTERS
+
+    text = README.read_text(encoding="utf-8")
+    section = text.split("### Metrics and logs\n", 1)[1].split("- `VIGIE_LOG_FORMAT", 1)[0]
+    listed = set(re.findall(r"`(vigie_[a-z_]+)", section))
+    webhook = {"vigie_webhook_requests", "vigie_webhook_request_seconds"}
+    source = (README.parent / "starters" / "webhook.py").read_text(encoding="utf-8")
+    assert all(f'"{name}"' in source for name in webhook)
+    assert listed == set(COUNTERS) | set(GAUGES) | webhook
