@@ -13,12 +13,12 @@ from hypothesis import strategies as st
 from pydantic import BaseModel
 
 from activities.providers.opsgenie.mapping import OpsgenieMapping
-from activities.providers.opsgenie.webhook_events import WebhookEvent, plan
+from activities.providers.opsgenie.webhook_events import WebhookEvent, delivery_key, plan
 from starters.gateway import Outcome
 from starters.webhook import create_app
 from workers.opsgenie_file import load_mapping
 from workers.settings import DEFAULT_CONFIG_DIR
-from workflows.models import IncidentInput, SetPendingInput
+from workflows.models import IncidentInput, SetPendingInput, opsgenie_updated_at
 
 WEBHOOKS = Path(__file__).parent / "fixtures" / "opsgenie" / "webhook"
 SECRET = "s3cret"
@@ -461,5 +461,19 @@ def test_an_update_time_far_ahead_of_the_clock_is_not_taken() -> None:
     body["alert"]["updatedAt"] = 2_100_000_000_000_000_000  # 2036
     event = WebhookEvent.model_validate(body)
     assert event.alert.updatedAt is None
+    # Delivered again, it is still one event, and a different note at that time another.
+    again = WebhookEvent.model_validate(body)
+    key = delivery_key(event)
+    assert key is not None and key == delivery_key(again)
+    assert opsgenie_updated_at(key, "AddNote") is None  # orders nothing
+    body["alert"]["note"] = "another note"
+    assert delivery_key(WebhookEvent.model_validate(body)) != key
+    body["alert"]["updatedAt"] = 0  # no time at all: keyed the same way
+    zero = delivery_key(WebhookEvent.model_validate(body))
+    assert zero is not None and zero == delivery_key(WebhookEvent.model_validate(body))
+    del body["alert"]["updatedAt"]
+    assert delivery_key(WebhookEvent.model_validate(body)) is None
     body["alert"]["updatedAt"] = 1_764_570_000_000_000_000  # 2025: taken
     assert WebhookEvent.model_validate(body).alert.updatedAt == 1_764_570_000_000_000_000
+    taken = delivery_key(WebhookEvent.model_validate(body))
+    assert opsgenie_updated_at(taken, "AddNote") == 1_764_570_000_000_000_000

@@ -25,7 +25,16 @@ from email.utils import getaddresses
 from functools import partial
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+from pydantic_core.core_schema import ValidatorFunctionWrapHandler
 
 from activities.providers.opsgenie.mapping import OpsgenieMapping
 from activities.providers.opsgenie.marks import (
@@ -144,7 +153,24 @@ class WebhookAlert(BaseModel):
     owner: str | None = None
     recipient: str | None = None
 
+    # The updatedAt as sent when it is not taken as a time (far ahead, or 0): it still tells
+    # a delivery of the same event again (delivery_key).
+    _sent_update: int | None = PrivateAttr(default=None)
+
     _tag_lists = field_validator("tags", "addedTags", "removedTags", "teams", mode="before")(_tags)
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _keep_sent_update(cls, data: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+        alert = handler(data)
+        if isinstance(alert, WebhookAlert) and not alert.updatedAt and isinstance(data, dict):
+            raw = data.get("updatedAt")
+            if isinstance(raw, float) and raw.is_integer():
+                raw = int(raw)
+            text = "" if raw is None or isinstance(raw, bool) else str(raw).strip()
+            if text.lstrip("-").isdigit():
+                alert._sent_update = int(text)
+        return alert
 
     @field_validator("priority", mode="before")
     @classmethod
@@ -453,11 +479,15 @@ def delivery_key(event: WebhookEvent) -> str | None:
     delivery of the same event again carries the same, and is applied once; two events that
     share an ``updatedAt`` but say different things (two notes) are both applied."""
     alert = event.alert
-    if not alert.updatedAt:
+    if not alert.updatedAt and alert._sent_update is None:
         return None
     said = [alert.note, alert.priority, alert.owner, alert.recipient, alert.team,
             alert.username, event.escalationName, alert.addedTags, alert.removedTags]  # fmt: skip
     digest = hashlib.sha256(json.dumps(said, ensure_ascii=False).encode()).hexdigest()[:16]
+    if not alert.updatedAt:
+        # A time not taken (far ahead, or 0) still keys the event, but not as a time: the
+        # key holds no number that could order it against other changes.
+        return f"opsgenie:{event.action}:unordered-{alert._sent_update}:{digest}"
     return opsgenie_delivery(event.action, alert.updatedAt, digest)
 
 
