@@ -73,7 +73,7 @@ def operate(crisis_id: str, operation: str, input: BaseModel, as_json: bool) -> 
         handle = client.get_workflow_handle(crisis_id)
         return await operate_on_kind(
             client, crisis_id, "CrisisWorkflow",
-            lambda: send_update(handle, operation, input, CrisisView),
+            lambda: send_update(handle, operation, input, CrisisView), operation,
         )  # fmt: skip
 
     show(run_with_client(action), as_json)

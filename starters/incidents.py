@@ -53,5 +53,5 @@ async def run_operation(
     handle = client.get_workflow_handle(incident_id)
     return await operate_on_kind(
         client, incident_id, "IncidentWorkflow",
-        lambda: send_update(handle, operation, input, IncidentView),
+        lambda: send_update(handle, operation, input, IncidentView), operation,
     )  # fmt: skip

@@ -100,12 +100,26 @@ NO_HANDLER = "expected but not found"
 """What the SDK says of an Update whose name the workflow does not know."""
 
 
+# Operations both kinds of workflow have: sent to the other kind's id, it would be applied
+# there, so the id's kind is checked before.
+BOTH_KINDS = frozenset({"request_urgent_change", "complete_urgent_change"})
+
+
 async def operate_on_kind(
-    client: Client, workflow_id: str, expected: str, send: Callable[[], Awaitable[T]]
+    client: Client,
+    workflow_id: str,
+    expected: str,
+    send: Callable[[], Awaitable[T]],
+    operation: str | None = None,
 ) -> T:
     """``send`` (an operation's Update); an operation the workflow does not have, because
     the id is another kind's (an incident's operation on a crisis), is refused with the
-    command for that kind (exit status 2) instead of the SDK's list of handlers."""
+    command for that kind (exit status 2) instead of the SDK's list of handlers. An
+    ``operation`` both kinds have is refused so before it is sent."""
+    if operation in BOTH_KINDS:
+        described = await described_or_none(client, workflow_id)
+        if described is not None:
+            refuse_other_kind(workflow_id, described.workflow_type, expected)
     try:
         return await send()
     except WorkflowUpdateFailedError as exc:

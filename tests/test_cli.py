@@ -600,3 +600,25 @@ async def test_a_crisis_id_given_to_status_points_to_crisis_status(cli: Cli) -> 
     code, out, err = await cli("crisis", "escalate", incident_id, "--reason", "x")
     said = " ".join(err.split())
     assert code == 2 and said.startswith(f"error: {incident_id} is an incident, not a"), said
+    # An operation both kinds have is refused before it is sent, and the incident is left
+    # as it was (it was applied to the incident, then the command failed reading the answer).
+    code, out, err = await cli(
+        "crisis", "urgent-change", incident_id, "--what", "failover", "--why", "x"
+    )
+    said = " ".join(err.split())
+    assert code == 2 and "Traceback" not in err, (code, out, err)
+    assert said.startswith(f"error: {incident_id} is an incident, not a crisis"), said
+    code, out, err = await cli("status", incident_id, "--json")
+    assert code == 0 and json.loads(out)["urgent_changes"] == [], (code, out, err)
+
+
+def test_operations_checked_before_sending_are_those_both_kinds_have() -> None:
+    from temporalio.workflow import _Definition
+
+    from starters.published import BOTH_KINDS
+    from workflows.crisis import CrisisWorkflow
+    from workflows.incident import IncidentWorkflow
+
+    incident = _Definition.must_from_class(IncidentWorkflow).updates
+    crisis = _Definition.must_from_class(CrisisWorkflow).updates
+    assert set(incident) & set(crisis) == BOTH_KINDS
