@@ -301,6 +301,11 @@ def test_acting_on_a_crisis_notification_alert_opens_no_incident() -> None:
     own = fixture("create")
     own["alert"] |= {"alias": "crisis-hotline-monitor", "message": "Hotline down"}
     assert plan(WebhookEvent.model_validate(own), MAPPING).kind == "start"
+    own["alert"]["alias"] = "crisis-hotline.2"  # numbered too, but not a crisis id of Vigie's
+    assert plan(WebhookEvent.model_validate(own), MAPPING).kind == "start"
+    for alias in ("crisis-20261201-a1b2c3.4", "crisis-drill-20261201-a1b2c3.0"):
+        own["alert"]["alias"] = alias
+        assert plan(WebhookEvent.model_validate(own), MAPPING).kind == "ignore", alias
 
 
 async def test_escalate_shape_and_unknown_alert() -> None:

@@ -307,13 +307,17 @@ def _incident_alias(alert: WebhookAlert) -> bool:
     return bool(alias and len(alias) <= MAX_ID and _INCIDENT_ID.fullmatch(alias))
 
 
-_CRISIS_NOTICE = re.compile(rf"crisis-{SAFE_ID}\.[0-9]+")
+# The ids Vigie gives a crisis: one that follows an incident, a drill's, and one opened by
+# hand (its date and 6 hex digits); then the notice's number.
+_CRISIS_NOTICE = re.compile(
+    rf"crisis-(?:incident-{SAFE_ID}|drill-{SAFE_ID}|[0-9]{{8}}-[0-9a-f]{{6}})\.[0-9]+"
+)
 
 
 def is_crisis_notice(alert: WebhookAlert) -> bool:
     """Whether the alert is one Vigie raised to carry a crisis notification while the mail
     system is down (alias ``<crisis id>.<n>``, tagged ``vigie`` and ``crisis``). Another
-    alias that starts with ``crisis-`` is a sender's own."""
+    alias that starts with ``crisis-`` (``crisis-hotline.2``) is a sender's own."""
     alias = alert.alias or ""
     tags = {t.lower() for t in alert.tags}
     notice = len(alias) <= MAX_ID and bool(_CRISIS_NOTICE.fullmatch(alias))
