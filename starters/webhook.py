@@ -264,7 +264,7 @@ def create_app(
     async def metrics(request: Request) -> Response:
         return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
-    return Starlette(
+    app = Starlette(
         routes=[
             Route(PATH, receive, methods=["POST"]),
             # With a trailing slash too: a redirect would name the plain-HTTP address behind a
@@ -275,3 +275,6 @@ def create_app(
             Route("/metrics", metrics, methods=["GET"]),
         ]
     )
+    # No redirect for any other path either (``/webhooks/opsgenie//``): 404.
+    app.router.redirect_slashes = False
+    return app

@@ -115,7 +115,14 @@ async def test_the_address_with_a_trailing_slash_is_served_not_redirected() -> N
             content=json.dumps(fixture("create")).encode(),
             headers={"X-Webhook-Secret": SECRET},
         )
-    assert r.status_code == 202 and r.json()["result"] == "started", (r.status_code, r.text)
+        assert r.status_code == 202 and r.json()["result"] == "started", (r.status_code, r.text)
+        # Another address is not sent elsewhere either: a redirect could name the plain-HTTP
+        # address behind a TLS proxy.
+        for path in ("/webhooks/opsgenie//", "/healthz/"):
+            method = c.post if path.startswith("/webhooks") else c.get
+            r = await method(path, headers={"X-Webhook-Secret": SECRET})
+            assert r.status_code == 404 and "location" not in r.headers, (path, r.status_code)
+    assert len(gateway.started) == 1 and not gateway.signals
 
 
 def test_every_fixture_parses_leniently() -> None:
