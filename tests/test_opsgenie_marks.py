@@ -59,6 +59,10 @@ def test_webhook_ignores_what_vigie_wrote_and_takes_the_rest() -> None:
     assert named.start is None  # a tag opens no incident
     batch = plan(event("AddTags", addedTags=[marks.service_level_tag("gold"), "db"]), MAPPING)
     assert batch.operation == "record_event"  # with other tags: recorded, as any tags
+    two = [marks.service_level_tag("gold"), marks.service_level_tag("silver")]
+    assert plan(event("AddTags", addedTags=two), MAPPING).operation == "record_event"
+    same = [marks.service_level_tag("gold"), "SL:Gold"]  # one level, written twice
+    assert plan(event("AddTags", addedTags=same), MAPPING).operation == "recategorize"
     mixed = plan(event("RemoveTags", removedTags=[marks.status_tag("open"), "db"]), MAPPING)
     assert mixed.kind == "signal" and mixed.operation == "record_event"
 

@@ -537,11 +537,13 @@ def plan(event: WebhookEvent, mapping: OpsgenieMapping) -> Plan:
         return Plan(kind="ignore", incident_id=incident, reason=reason)
     if action == "AddNote" and is_own_note(alert.note):
         return Plan(kind="ignore", incident_id=incident, reason="note written by Vigie")
-    level = _tagged_level(alert.addedTags, mapping) if action == "AddTags" else None
-    if level and all(_tagged_level([t], mapping) for t in alert.addedTags):
+    named = [_tagged_level([t], mapping) for t in alert.addedTags] if action == "AddTags" else []
+    level = named[0] if named and len(set(named)) == 1 else None
+    if level:
         # Someone named the service level in Opsgenie (a level tag alone): the incident takes
         # it while its own is the default, asked for. (Vigie's own tags come back with its
-        # source, left out above; a batch with other tags is recorded below.)
+        # source, left out above; a batch with other tags, or with two levels, which says
+        # none, is recorded below.)
         said = Said(field="reason", sentence="opsgenie.level", fields={"service_level": level})
         return Plan(
             kind="signal", incident_id=incident, operation="recategorize",
@@ -553,7 +555,9 @@ def plan(event: WebhookEvent, mapping: OpsgenieMapping) -> Plan:
         )  # fmt: skip
     if action in ("AddTags", "RemoveTags"):
         changed = alert.addedTags if action == "AddTags" else alert.removedTags
-        if changed and all(is_own_tag(t) for t in changed):
+        # Two levels at once are no tags of Vigie's (it keeps one): a person's, recorded.
+        levels = {_tagged_level([t], mapping) for t in changed} - {None}
+        if changed and all(is_own_tag(t) for t in changed) and len(levels) < 2:
             return Plan(kind="ignore", incident_id=incident, reason="tags kept by Vigie")
 
     opening = start_input(alert, mapping, created=action == "Create")
