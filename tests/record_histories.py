@@ -899,11 +899,22 @@ async def review_failed(
 async def start_over_limits(env: WorkflowEnvironment, queue: str) -> WorkflowHandle[object, object]:
     """An incident started by hand with a title on two lines: refused at once since new runs
     are checked against the input limits, opened before."""
+    typed = {"title": "Checkout\r\nBcc: x@evil.test", "service_level": "gold", "priority": "P3"}
+    return await _started_by_hand(env, queue, typed)
+
+
+async def start_misspelt(env: WorkflowEnvironment, queue: str) -> WorkflowHandle[object, object]:
+    """An incident started by hand with ``prioirty``: refused at once since new runs are
+    checked for misspelt fields, opened without a priority before."""
+    typed = {"title": "Checkout down", "service_level": "gold", "prioirty": "P3"}
+    return await _started_by_hand(env, queue, typed)
+
+
+async def _started_by_hand(
+    env: WorkflowEnvironment, queue: str, typed: dict[str, str]
+) -> WorkflowHandle[object, object]:
     handle: WorkflowHandle[object, object] = await env.client.start_workflow(
-        "IncidentWorkflow",
-        {"title": "Checkout\r\nBcc: x@evil.test", "service_level": "gold", "priority": "P3"},
-        id=f"incident-record-{uuid.uuid4().hex[:8]}",
-        task_queue=queue,
+        "IncidentWorkflow", typed, id=f"incident-record-{uuid.uuid4().hex[:8]}", task_queue=queue
     )
     for _ in range(50):
         described = await handle.describe()
@@ -988,6 +999,7 @@ async def main(tag: str, only: list[str]) -> None:
                 ("incident_own_kind_recorded", own_kind_recorded),
                 ("incident_tagged_level", tagged_level),
                 ("incident_update_burst", update_burst),
+                ("incident_start_misspelt", start_misspelt),
                 ("service_review_failed", partial(review_failed, settings=settings)),
             ):
                 if only and name not in only:

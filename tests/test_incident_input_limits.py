@@ -198,6 +198,10 @@ async def test_an_unsendable_mail_fails_for_good_without_retry() -> None:
         ({"title": "Checkout down\r\nBcc: x@evil.test", "service_level": "gold"}, "title: must be"),
         ({"service_level": "gold"}, "title: Field required"),
         ("Checkout down", "input: Input should be a valid dictionary"),
+        (
+            {"title": "Checkout down", "service_level": "gold", "prioirty": "P1"},
+            "'prioirty': no such field, did you mean 'priority'?",
+        ),
     ],
 )
 async def test_a_run_started_by_hand_with_a_wrong_input_ends_at_once_saying_why(
@@ -226,6 +230,37 @@ async def test_a_run_started_by_hand_with_a_wrong_input_ends_at_once_saying_why(
         with pytest.raises(WorkflowQueryFailedError) as asked:
             await handle.query("status")
     assert "input refused at the start, nothing was opened" in str(asked.value)
+
+
+async def test_a_misspelt_field_is_refused_another_unknown_one_let_be(
+    skipping_env: WorkflowEnvironment, settings: Settings
+) -> None:
+    """A crisis started by hand with ``critrion`` is refused naming it; a field no known one
+    is close to (sent by a client of a newer release, say) does not stop an incident."""
+    client = skipping_env.client
+    async with build_worker(client, settings):
+        crisis = await client.start_workflow(
+            "CrisisWorkflow",
+            {"title": "Flood", "critrion": "other"},
+            id=f"crisis-by-hand-{uuid.uuid4().hex[:8]}",
+            task_queue=settings.task_queue,
+        )
+        with pytest.raises(WorkflowFailureError) as failed:
+            await crisis.result()
+        cause = failed.value.cause
+        assert isinstance(cause, ApplicationError) and cause.type == "InputRefused"
+        assert "'critrion': no such field, did you mean 'criterion'?" in cause.message
+        assert '(expected a CrisisInput, e.g. {"title": ' in cause.message
+
+        incident = await client.start_workflow(
+            "IncidentWorkflow",
+            {"title": "Checkout down", "service_level": "gold", "ticket_url": "https://t/1"},
+            id=f"incident-by-hand-{uuid.uuid4().hex[:8]}",
+            task_queue=settings.task_queue,
+        )
+        view = await incident.query("status")
+        assert view["title"] == "Checkout down" and view["status"] == "open", view
+        await incident.terminate("seen opened")
 
 
 async def test_a_run_started_by_hand_with_two_inputs_is_refused_too(

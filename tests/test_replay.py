@@ -340,6 +340,9 @@ def test_histories_are_stored() -> None:
         # 205 Updates in a run: the ids of the last 200 kept before, of the last 2,000 since
         "incident_update_burst_o2026_12_01",
         "incident_update_burst_x2026_12_01",
+        # an incident started by hand with "prioirty": opened before, refused since
+        "incident_start_misspelt_o2026_12_02",
+        "incident_start_misspelt_x2026_12_02",
     }
 
 

@@ -73,7 +73,14 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows.delivery import failure_fields, send_in_rounds, workflow_failure_fields
     from workflows.details import crisis_details
-    from workflows.inputs import PATCH_START_LIMITS, checked_start, over_limits, refused
+    from workflows.inputs import (
+        PATCH_MISSPELT,
+        PATCH_START_LIMITS,
+        checked_start,
+        misspelt,
+        over_limits,
+        refused,
+    )
     from workflows.ledger_facts import RecordCrisisFactsInput, crisis_facts
     from workflows.ledger_writer import LedgerWriter
     from workflows.matrix import Contact
@@ -278,6 +285,10 @@ class CrisisWorkflow(Operations[CrisisView]):
             if over is not None and versions.patched(PATCH_START_LIMITS):
                 self._refused = over
                 raise refused(CrisisInput, over, EXAMPLE)
+            typo = misspelt(CrisisInput, self._inputs)
+            if typo is not None and versions.patched(PATCH_MISSPELT):
+                self._refused = typo
+                raise refused(CrisisInput, typo, EXAMPLE)
         self._trust = versions.patched(PATCH_TRUST)
         cancel_as_operation = versions.patched(PATCH_CANCEL)
         self._searchable = versions.patched(PATCH_SEARCH)

@@ -61,7 +61,14 @@ with workflow.unsafe.imports_passed_through():
         reset_flags,
         timed_events,
     )
-    from workflows.inputs import PATCH_START_LIMITS, checked_start, over_limits, refused
+    from workflows.inputs import (
+        PATCH_MISSPELT,
+        PATCH_START_LIMITS,
+        checked_start,
+        misspelt,
+        over_limits,
+        refused,
+    )
     from workflows.ledger_facts import (
         RecordIncidentFactsInput,
         incident_facts,
@@ -352,6 +359,10 @@ class IncidentWorkflow(Operations[IncidentView]):
             if over is not None and versions.patched(PATCH_START_LIMITS):
                 self._refused = over
                 raise refused(IncidentInput, over, EXAMPLE)
+            typo = misspelt(IncidentInput, self._inputs)
+            if typo is not None and versions.patched(PATCH_MISSPELT):
+                self._refused = typo
+                raise refused(IncidentInput, typo, EXAMPLE)
         self._task_key = self._task_key_sent = workflow.info().priority.priority_key or None
         self._mirroring = versions.patched(PATCH_ALERT_MIRROR)
         self._crisis = versions.patched(PATCH_CRISIS)

@@ -9,6 +9,7 @@ the field and what is wrong. Nothing was opened, so nothing is lost.
 
 from __future__ import annotations
 
+import difflib
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
@@ -23,6 +24,9 @@ REFUSED_TYPE = "InputRefused"
 # A new incident or crisis whose input breaks the input limits (started by hand: a title with
 # a line break) ends at once, refused, instead of running with what its mails cannot carry.
 PATCH_START_LIMITS = "start-input-limits"
+# A run started by hand with a field name misspelt (``prioirty``) ends at once, refused,
+# instead of opening without what the person meant to give.
+PATCH_MISSPELT = "start-input-misspelt-field"
 MAX_REASON = 1000
 
 
@@ -75,6 +79,23 @@ def over_limits(model: type[BaseModel], inputs: tuple[Any, ...]) -> str | None:
         model.model_validate(inputs[0], context={LIMITS: True})
     except ValidationError as exc:
         return describe(exc)
+    return None
+
+
+def misspelt(model: type[BaseModel], inputs: tuple[Any, ...]) -> str | None:
+    """Why the input names a field that does not exist, taken for a misspelling of one it
+    does not give (``prioirty`` for ``priority``), or None. Another unknown name is let be:
+    a client of a newer release may send a field this worker does not know yet."""
+    raw = inputs[0] if len(inputs) == 1 else None
+    if not isinstance(raw, dict):
+        return None
+    missing = [name for name in model.model_fields if name not in raw]
+    for name in raw:
+        if not isinstance(name, str) or name in model.model_fields:
+            continue
+        close = difflib.get_close_matches(name, missing, n=1, cutoff=0.75)
+        if close:
+            return f"{name[:60]!r}: no such field, did you mean {close[0]!r}?"
     return None
 
 

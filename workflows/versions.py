@@ -95,6 +95,7 @@ SINCE_BASELINE: tuple[str, ...] = (
     "own-kinds-reserved",
     "tagged-level-only-when-asked",
     "update-ids-kept-through-bursts",
+    "start-input-misspelt-field",
 )
 
 # Patches that new workflows no longer take (the worker's patch gate refuses them); their code
