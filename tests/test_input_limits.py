@@ -163,6 +163,23 @@ def test_details_are_bounded() -> None:
     assert (location, message) == (("details", "k"), "at most 10000 characters (got 10001)")
 
 
+def test_a_refusal_is_one_short_line_whatever_keys_were_typed() -> None:
+    """A refusal names a typed key quoted, its line breaks escaped and cut, and at most ten
+    fields at fault: it stays one line (a status error, an InputRefused, a CLI message)."""
+    hostile = "k\r\nBcc: x@evil.test" + "x" * 5000
+    with pytest.raises(ValidationError) as refused:
+        IncidentInput.model_validate(
+            {**INCIDENT, "details": {hostile: "v", **{f"bad {i}\n": "v" for i in range(30)}}},
+            context={LIMITS: True},
+        )
+    said = describe(refused.value)
+    assert "\r" not in said and "\n" not in said and len(said) < 1500, said
+    assert said.startswith("details.'k\\r\\nBcc: x@evil.testxxx"), said
+    assert "…" in said and said.endswith("; and 21 more"), said
+    [(location, _)] = problems(IncidentInput, **INCIDENT, details={"k" * 201: "v"})
+    assert location[-1] == "[key]"  # the path as pydantic gives it, for the other uses
+
+
 def test_ids_and_kinds_use_a_safe_alphabet() -> None:
     RecordEventInput(**BY, text="x", kind="opsgenie_escalated")
     for kind in ("Opsgenie", "a b", "a\n", "é", "x" * 42):

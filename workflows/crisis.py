@@ -74,6 +74,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.delivery import failure_fields, send_in_rounds, workflow_failure_fields
     from workflows.details import crisis_details
     from workflows.inputs import (
+        MAX_REASON,
         PATCH_MISSPELT,
         PATCH_START_LIMITS,
         checked_start,
@@ -1565,7 +1566,7 @@ class CrisisWorkflow(Operations[CrisisView]):
                                    "read its policy: nobody was told of it")  # fmt: skip
         if self._state is None and self._refused is not None:
             raise ApplicationError(
-                f"input refused at the start, nothing was opened: {self._refused}"
+                f"input refused at the start, nothing was opened: {self._refused[:MAX_REASON]}"
             )
         if self._state is None:
             raise ApplicationError("the crisis is still opening; query again in a moment")

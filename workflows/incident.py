@@ -62,6 +62,7 @@ with workflow.unsafe.imports_passed_through():
         timed_events,
     )
     from workflows.inputs import (
+        MAX_REASON,
         PATCH_MISSPELT,
         PATCH_START_LIMITS,
         checked_start,
@@ -1518,7 +1519,7 @@ class IncidentWorkflow(Operations[IncidentView]):
     def status(self) -> IncidentView:
         if self._state is None and self._refused is not None:
             raise ApplicationError(
-                f"input refused at the start, nothing was opened: {self._refused}"
+                f"input refused at the start, nothing was opened: {self._refused[:MAX_REASON]}"
             )
         if self._state is None:
             raise ApplicationError("the incident is still opening; query again in a moment")

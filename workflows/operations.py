@@ -75,13 +75,33 @@ def refusal(message: str) -> ApplicationError:
     return ApplicationError(message, type=REFUSAL_TYPE, non_retryable=True)
 
 
+# A part of a field's path written as typed (a detail's key) is shown at most this long.
+MAX_PATH_PART = 60
+# A refusal names at most this many fields at fault, and how many more there are.
+MAX_ERRORS_SAID = 10
+
+
+def _part(part: str | int) -> str:
+    """One part of a field's path: a name as it is, a key someone typed quoted (line breaks
+    and control characters escaped) and cut, so that a refusal stays one short line."""
+    text = str(part)
+    if isinstance(part, int) or (text.isidentifier() and len(text) <= MAX_PATH_PART):
+        return text
+    cut = text[:MAX_PATH_PART]
+    return repr(cut) + ("…" if len(text) > MAX_PATH_PART else "")
+
+
 def _field(error: ErrorDetails) -> str:
     """The field at fault, dotted (``input`` for the input as a whole)."""
-    return ".".join(str(p) for p in error["loc"]) or "input"
+    return ".".join(_part(p) for p in error["loc"]) or "input"
 
 
 def describe(error: ValidationError) -> str:
-    return "; ".join(f"{_field(e)}: {e['msg']}" for e in error.errors())
+    errors = error.errors()
+    said = [f"{_field(e)}: {e['msg']}" for e in errors[:MAX_ERRORS_SAID]]
+    if len(errors) > MAX_ERRORS_SAID:
+        said.append(f"and {len(errors) - MAX_ERRORS_SAID} more")
+    return "; ".join(said)
 
 
 def problems(error: ValidationError) -> dict[str, str]:
