@@ -210,9 +210,9 @@ def run_with_client(action: Callable[[Client, Settings], Awaitable[T]]) -> T:
         except RPCError as exc:
             if exc.status == RPCStatusCode.NOT_FOUND:
                 if "already completed" in exc.message:  # closed, cancelled or ended
-                    fail("that incident or crisis has ended (closed, cancelled or "
-                         "terminated): nothing changes it any more; its status still shows "
-                         "it")  # fmt: skip
+                    fail("that incident or crisis has ended (closed, cancelled, refused "
+                         "at the start or terminated): nothing changes it any more; its "
+                         "status says how it ended")  # fmt: skip
                 fail(f"no running incident or crisis with that id ({exc.message})")
             if exc.status == RPCStatusCode.INVALID_ARGUMENT:
                 fail(f"refused by Temporal: {exc.message}")

@@ -14,7 +14,7 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
-from temporalio.client import Client, WorkflowExecution
+from temporalio.client import Client, WorkflowExecution, WorkflowExecutionStatus
 from temporalio.service import RPCError
 
 from starters.cli_support import err, out
@@ -89,11 +89,20 @@ async def _t0(execution: WorkflowExecution, *, start_is_t0: bool) -> datetime | 
     return execution.start_time if start_is_t0 and first_run else None
 
 
+def _unpublished(execution: WorkflowExecution) -> str:
+    """The status of a workflow that published none: ``?`` while it runs (not yet), else how
+    its run ended (``failed``: refused at the start; ``terminated``)."""
+    status = execution.status
+    if status is None or status == WorkflowExecutionStatus.RUNNING:
+        return "?"
+    return status.name.lower().replace("_", " ")
+
+
 async def incident_row(execution: WorkflowExecution) -> dict[str, Any]:
     attributes = execution.typed_search_attributes
     return {
         "incident": execution.id,
-        "status": str(attributes.get(INCIDENT_STATUS) or "?"),
+        "status": str(attributes.get(INCIDENT_STATUS) or _unpublished(execution)),
         "priority": str(attributes.get(INCIDENT_PRIORITY) or "?"),
         "level": str(attributes.get(SERVICE_LEVEL) or "?"),
         "breached": bool(attributes.get(SLA_BREACHED)),
@@ -116,7 +125,7 @@ async def crisis_row(execution: WorkflowExecution) -> dict[str, Any]:
     title = await _title(execution)
     return {
         "crisis": execution.id,
-        "status": str(attributes.get(CRISIS_STATUS) or "?"),
+        "status": str(attributes.get(CRISIS_STATUS) or _unpublished(execution)),
         "level": "?" if level is None else level,
         "next_due": attributes.get(NEXT_DUE),
         "t0": await _t0(execution, start_is_t0=False),

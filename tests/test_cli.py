@@ -168,7 +168,9 @@ async def test_open_prints_the_id_last_and_operations_work(
     assert code == 1, err  # refused by the incident, closed and sending its last mails
     await dev_env.client.get_workflow_handle(incident).result()  # then ended
     code, _, err = await cli("add-worklog", incident, "--text", "one more thing")
-    assert code == 1 and "has ended (closed, cancelled or" in " ".join(err.split()), err
+    said = " ".join(err.split())
+    assert code == 1 and "has ended (closed, cancelled, refused at the" in said, err
+    assert said.endswith("nothing changes it any more; its status says how it ended"), err
     code, out, _ = await cli("status", incident)  # in a pipe: when it was resolved and closed
     said = dict(line.split("\t", 1) for line in out.splitlines() if not line.startswith("timeline"))
     assert said["status"] == "closed" and said["resolved"].startswith("20"), out

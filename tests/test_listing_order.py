@@ -64,3 +64,32 @@ async def test_a_list_cut_at_its_limit_says_how_many_were_left_out(
     print_rows(rows, ("id", "ended"), as_json=True, when=when, what="incident", query="q",
                total=2)  # fmt: skip
     assert " ".join(capsys.readouterr().err.split()) == "2 incidents · query: q"
+
+
+async def test_a_run_that_published_no_status_is_listed_with_how_it_ended(
+    dev_env: WorkflowEnvironment,
+) -> None:
+    """A run refused at the start (or terminated before it opened) published no status:
+    `vigie list` says how it ended instead of `?`, which stays for one still opening."""
+    from starters.listing import crisis_row, incident_row
+
+    client = dev_env.client
+    kind = f"ListUnpublished{uuid.uuid4().hex[:8]}"
+    handles = [
+        await client.start_workflow(kind, id=f"{kind}-{n}", task_queue=f"{kind}-none")
+        for n in range(2)
+    ]
+    await handles[0].terminate()
+    query = f"WorkflowType = '{kind}'"
+    for _ in range(100):
+        rows = await list_rows(client, query, 10, incident_row)
+        if len(rows) == 2 and {r["status"] for r in rows} == {"?", "terminated"}:
+            break
+        await asyncio.sleep(0.1)
+    assert {r["incident"]: r["status"] for r in rows} == {
+        f"{kind}-0": "terminated",
+        f"{kind}-1": "?",
+    }, rows
+    crises = await list_rows(client, query, 10, crisis_row)
+    assert {r["crisis"]: r["status"] for r in crises}[f"{kind}-0"] == "terminated"
+    await handles[1].terminate()
