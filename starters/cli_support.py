@@ -28,7 +28,7 @@ from workers.connection import connect
 from workers.policy_file import ConfigError, load_policy
 from workers.settings import Settings
 from workflows.delivery import DeliveryTrouble
-from workflows.limits import DIRECTION_CONTROLS
+from workflows.limits import DIRECTION_CONTROLS, is_clean_line
 from workflows.operations import describe
 
 # In a pipe, lines are never folded: ids, paths and messages stay whole for scripts.
@@ -69,8 +69,27 @@ def operator_name() -> str:
         return "operator"
 
 
+# The longest workflow id Temporal takes (its default ``limit.maxIDLength``).
+MAX_WORKFLOW_ID = 1000
+
+
+def workflow_id(value: str) -> str:
+    """An id as typed, refused (exit status 2) when it can be no workflow's: blank, longer
+    than Temporal takes, or holding a line break or a control character (said escaped)."""
+    if not value.strip() or len(value) > MAX_WORKFLOW_ID:
+        raise typer.BadParameter(f"an id is 1 to {MAX_WORKFLOW_ID} characters")
+    if not is_clean_line(value) or DIRECTION_CONTROLS.search(value):
+        raise typer.BadParameter(
+            f"an id is one line without control characters, not {value[:80]!r}"
+        )
+    return value
+
+
 IncidentId = Annotated[
-    str, typer.Argument(help="Incident (workflow) id, e.g. incident-20261129-a1b2c3")
+    str,
+    typer.Argument(
+        help="Incident (workflow) id, e.g. incident-20261129-a1b2c3", callback=workflow_id
+    ),
 ]
 By = Annotated[
     str | None,

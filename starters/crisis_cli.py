@@ -27,6 +27,7 @@ from starters.cli_support import (
     refuse_unusable_t0,
     run_with_client,
     when,
+    workflow_id,
 )
 from starters.crisis_show import compliance_table, show
 from starters.published import operate_on_kind, said_or_published, show_answer
@@ -61,7 +62,10 @@ matrix_app = typer.Typer(
     rich_markup_mode="markdown", help="The escalation matrix.", no_args_is_help=True
 )
 
-CrisisId = Annotated[str, typer.Argument(help="Crisis (workflow) id, e.g. crisis-incident-...")]
+CrisisId = Annotated[
+    str,
+    typer.Argument(help="Crisis (workflow) id, e.g. crisis-incident-...", callback=workflow_id),
+]
 CRITERIA = (
     "major_incident critical_application_blocked virus_attack destruction "
     "infrastructure_unavailable natural_disaster social_movement aggression other"

@@ -504,6 +504,26 @@ def test_an_argument_with_brackets_is_refused_as_typed() -> None:
 
 
 @pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        (["status", "incident-x\r\nBcc: y"], "not 'incident-x\\r\\nBcc: y'"),
+        (["acknowledge", "incident-\u202ex"], "one line without control characters"),
+        (["crisis", "status", " "], "an id is 1 to 1000 characters"),
+        (["crisis", "escalate", "c" * 1001, "--reason", "x"], "an id is 1 to 1000"),
+    ],
+)
+def test_an_id_that_can_be_no_workflows_is_refused_before_connecting(
+    args: list[str], said: str
+) -> None:
+    """Pasted with a line break, or blank: refused at once (exit status 2), the id escaped,
+    instead of being sent to Temporal and echoed back raw."""
+    result = runner.invoke(app, args, env={"TEMPORAL_ADDRESS": "127.0.0.1:9"})
+    assert result.exit_code == 2, result.output
+    assert said in " ".join(result.stderr.split()), result.stderr
+    assert "\r" not in result.stderr
+
+
+@pytest.mark.parametrize(
     ("variable", "value", "said"),
     [
         ("VIGIE_SMTP_PORT", "abc", "VIGIE_SMTP_PORT: Input should be a valid integer"),
