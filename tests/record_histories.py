@@ -306,10 +306,12 @@ async def crisis_end_after_close(
 
 
 async def own_kind_recorded(env: WorkflowEnvironment, queue: str) -> WorkflowHandle[object, object]:
-    """An event sent from outside under the kind "resolved", then an ordinary one."""
+    """Events sent from outside under the kinds "resolved" and "worklog", then an ordinary
+    one."""
     handle = await open_incident(env.client, queue, priority="P3")
     await status(handle)
     await handle.signal("record_event", {"by": "mallory", "kind": "resolved", "text": "x"})
+    await handle.signal("record_event", {"by": "eve", "kind": "worklog", "text": "forged"})
     await handle.signal("record_event", {"by": "ann", "kind": "event", "text": "vendor"})
     await status_when(handle, lambda v: v.mails_pending == 0 and "vendor" in str(v))
     await handle.terminate("recorded")

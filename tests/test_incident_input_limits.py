@@ -289,12 +289,20 @@ async def test_an_event_under_a_kind_the_incident_records_itself_is_refused(
         handle = await open_incident(client, settings.task_queue, priority="P3")
         await status(handle)
         await handle.signal("record_event", {"by": "mallory", "kind": "resolved", "text": "x"})
+        # Kinds the incident reads back: a crisis said started, a worklog for the P1 status
+        # mails, a refusal shown as the last one.
+        for kind in ("crisis", "worklog", "refused", "p1_status"):
+            await handle.signal("record_event", {"by": "eve", "kind": kind, "text": "forged"})
         await handle.signal("record_event", {"by": "ann", "kind": "event", "text": "vendor"})
-        view = await status_when(handle, lambda v: any(e.text == "vendor" for e in v.timeline))
-    [refusal] = [e for e in view.timeline if e.kind == "refused"]
-    assert refusal.by == "mallory"
-    assert "« resolved » est un événement que l'incident consigne lui-même" in refusal.text
+        await handle.signal("record_event", {"by": "ann", "kind": "note", "text": "a note"})
+        view = await status_when(handle, lambda v: any(e.text == "a note" for e in v.timeline))
+    refusals = [e for e in view.timeline if e.kind == "refused"]
+    assert [e.by for e in refusals] == ["mallory", "eve", "eve", "eve", "eve"], refusals
+    assert "« resolved » est un événement que l'incident consigne lui-même" in refusals[0].text
+    assert "« worklog » est un événement que l'incident consigne lui-même" in refusals[2].text
     assert view.status == "open" and not any(e.kind == "resolved" for e in view.timeline)
+    assert not any(e.text == "forged" for e in view.timeline)
+    assert [e.kind for e in view.timeline if e.by == "ann"] == ["event", "note"]
 
 
 @pytest.mark.allow_failed_workflow_tasks  # what this test is about: checked below

@@ -1,5 +1,5 @@
 """README's lists against the code: the fields the incident's ``status`` query returns, and
-the metrics Vigie exports."""
+the metrics Vigie exports, the kinds an event cannot be recorded under."""
 
 from __future__ import annotations
 
@@ -33,3 +33,12 @@ def test_the_metrics_listed_are_the_ones_exported() -> None:
     source = (README.parent / "starters" / "webhook.py").read_text(encoding="utf-8")
     assert all(f'"{name}"' in source for name in webhook)
     assert listed == set(COUNTERS) | set(GAUGES) | webhook
+
+
+def test_readme_lists_every_kind_record_event_refuses() -> None:
+    from workflows.incident import MORE_OWN_KINDS, OWN_KINDS
+
+    text = README.read_text(encoding="utf-8")
+    row = next(line for line in text.splitlines() if line.startswith("| `record_event` `kind`"))
+    named = set(re.findall(r"`([a-z_0-9]+)`", row)) - {"record_event", "kind", "_"}
+    assert named == OWN_KINDS | MORE_OWN_KINDS, named ^ (OWN_KINDS | MORE_OWN_KINDS)

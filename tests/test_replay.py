@@ -333,6 +333,9 @@ def test_histories_are_stored() -> None:
         # an event sent from outside under the kind "resolved": recorded before, refused since
         "incident_own_kind_recorded_o2026_12_01",
         "incident_own_kind_recorded_x2026_12_01",
+        # the same with kind "worklog" too: recorded before, refused since
+        "incident_own_kind_recorded_o2026_12_02",
+        "incident_own_kind_recorded_x2026_12_02",
         # a level tag added in Opsgenie to an incident whose level is known: applied before,
         # noted since
         "incident_tagged_level_o2026_12_01",

@@ -223,6 +223,16 @@ OWN_KINDS = frozenset({
     "cancelled", "recategorized", "qualified", "ack_warning", "ack_breach",
     "resolution_warning", "resolution_breach", "breach_voided", "level_confirmed",
 })  # fmt: skip
+# The other kinds the incident records itself, reserved too: some it reads back (a crisis
+# started, the worklog of a P1's status mail, the last refusal shown). ``crisis_closed`` is
+# its crisis's, and ``note`` anyone's.
+PATCH_OWN_KINDS_ALL = "all-own-kinds-reserved"
+MORE_OWN_KINDS = frozenset({
+    "alert_created", "alert_failed", "alert_off", "alert_priority_restored", "continued",
+    "crisis", "crisis_failed", "crisis_unreachable", "ledger_refused", "mail_failed",
+    "matrix_warning", "on_call", "p1_status", "policy_warning", "refused", "runbook_change",
+    "urgent_change", "urgent_change_done", "worklog",
+})  # fmt: skip
 
 
 def _priority_event_time(input: RecategorizeInput) -> int | None:
@@ -1250,8 +1260,12 @@ class IncidentWorkflow(Operations[IncidentView]):
         self._mirror_note(input.via, input.by)
 
     def _check_record_event(self, input: RecordEventInput) -> None:
-        if input.kind in OWN_KINDS and (
-            workflow.unsafe.is_read_only() or versions.patched(PATCH_OWN_KINDS)
+        if (
+            input.kind in OWN_KINDS
+            and (workflow.unsafe.is_read_only() or versions.patched(PATCH_OWN_KINDS))
+        ) or (
+            input.kind in MORE_OWN_KINDS
+            and (workflow.unsafe.is_read_only() or versions.patched(PATCH_OWN_KINDS_ALL))
         ):
             raise Refused(
                 f"{input.kind!r} is an event the incident records itself: choose another kind",

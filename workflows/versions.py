@@ -96,6 +96,7 @@ SINCE_BASELINE: tuple[str, ...] = (
     "tagged-level-only-when-asked",
     "update-ids-kept-through-bursts",
     "start-input-misspelt-field",
+    "all-own-kinds-reserved",
 )
 
 # Patches that new workflows no longer take (the worker's patch gate refuses them); their code
