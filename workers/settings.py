@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
+from pydantic import AliasChoices, Field, FilePath, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from workers.matrix_file import MATRIX_FILE
@@ -41,6 +41,11 @@ class Settings(BaseSettings):
     smtp_host: str = "localhost"
     smtp_port: int = Field(default=1025, ge=1, le=65535)
     smtp_security: Literal["none", "starttls", "tls"] = "none"
+    smtp_ca_file: FilePath | None = Field(
+        default=None,
+        description="CA certificates (PEM) the mail server's certificate is checked against, "
+        "instead of the system's: for a server with a certificate of a private CA",
+    )
     smtp_username: str | None = None
     smtp_password: SecretStr | None = None
     smtp_timeout_seconds: float = Field(default=30.0, gt=0)

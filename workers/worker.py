@@ -61,6 +61,7 @@ def smtp_transport(settings: Settings) -> SmtpTransport:
             host=settings.smtp_host,
             port=settings.smtp_port,
             security=settings.smtp_security,
+            ca_file=str(settings.smtp_ca_file) if settings.smtp_ca_file else None,
             username=settings.smtp_username,
             password=settings.smtp_password,
             timeout_seconds=settings.smtp_timeout_seconds,

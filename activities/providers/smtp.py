@@ -49,6 +49,9 @@ class SmtpConfig(BaseModel):
     host: str
     port: int
     security: Security = "none"
+    ca_file: str | None = Field(
+        default=None, description="CA certificates (PEM) to check the server's against"
+    )
     username: str | None = None
     password: SecretStr | None = None
     timeout_seconds: float = 30.0
@@ -117,6 +120,7 @@ class SmtpTransport:
             port=cfg.port,
             use_tls=cfg.security == "tls",
             start_tls=True if cfg.security == "starttls" else False,
+            cert_bundle=cfg.ca_file,
             username=cfg.username,
             password=cfg.password.get_secret_value() if cfg.password else None,
             timeout=cfg.timeout_seconds,
