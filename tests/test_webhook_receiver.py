@@ -67,11 +67,25 @@ async def post(c: httpx.AsyncClient, body: Any, secret: str = SECRET) -> httpx.R
     return await c.post("/webhooks/opsgenie", content=content, headers={"X-Webhook-Secret": secret})
 
 
-async def test_authentication_and_limits() -> None:
+async def test_authentication_and_limits(monkeypatch: pytest.MonkeyPatch) -> None:
+    import hmac
+
+    from starters import webhook
+
+    compared: list[tuple[bytes, bytes]] = []
+    constant_time = hmac.compare_digest
+
+    def compare(given: bytes, expected: bytes) -> bool:
+        compared.append((given, expected))
+        return constant_time(given, expected)
+
+    # The secret is compared in constant time, as README says: through hmac.compare_digest.
+    monkeypatch.setattr(webhook.hmac, "compare_digest", compare)
     gateway = RecordingGateway()
     async with client(gateway) as c:
         r = await post(c, fixture("create"), secret="wrong")
         assert r.status_code == 401 and "X-Webhook-Secret" in r.json()["error"]
+        assert compared == [(b"wrong", SECRET.encode())]
         r = await c.post("/webhooks/opsgenie", json=fixture("create"))
         assert r.status_code == 401
         r = await post(c, b"{" + b" " * 5000 + b"}")
