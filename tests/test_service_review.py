@@ -54,6 +54,23 @@ def test_each_task_queue_has_its_schedule() -> None:
     assert schedule_id("incidents-eu") == "vigie-service-review-incidents-eu"
 
 
+def test_the_schedule_fires_at_the_hour_set_in_the_business_time_zone(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from workers.ledger import service_review_schedule
+    from workers.settings import Settings
+
+    monkeypatch.setenv("VIGIE_SERVICE_REVIEW_HOUR", "6")
+    schedule = service_review_schedule(Settings(), "Europe/Paris")
+    [calendar] = schedule.spec.calendars
+    assert [(r.start, r.end) for r in calendar.hour] == [(6, 6)]
+    assert [(r.start, r.end) for r in calendar.day_of_month] == [(1, 7)]
+    assert schedule.spec.time_zone_name == "Europe/Paris"
+    monkeypatch.setenv("VIGIE_SERVICE_REVIEW_HOUR", "24")
+    with pytest.raises(ValueError, match="service_review_hour"):
+        Settings()
+
+
 def test_first_business_day_skips_weekends_and_public_holidays() -> None:
     clock = BusinessClock(POLICY.business_hours)
     assert first_business_day(clock, 2026, 11) == date(2026, 11, 2)  # 1st: Sunday, Toussaint
