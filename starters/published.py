@@ -44,6 +44,8 @@ Row = Callable[[WorkflowExecution], Awaitable[dict[str, Any]]]
 # The command that shows each kind of workflow: an id of the other kind is pointed there.
 SHOWN_BY = {"IncidentWorkflow": "vigie status", "CrisisWorkflow": "vigie crisis status"}
 KIND = {"IncidentWorkflow": "an incident", "CrisisWorkflow": "a crisis"}
+# The ids Vigie gives each kind start so (a crisis for an incident: crisis-incident-...).
+ID_PREFIX = {"IncidentWorkflow": "incident-", "CrisisWorkflow": "crisis-"}
 
 
 async def answer_or_published(
@@ -120,6 +122,9 @@ async def operate_on_kind(
         described = await described_or_none(client, workflow_id)
         if described is not None:
             refuse_other_kind(workflow_id, described.workflow_type, expected)
+        else:  # not described (unknown, or the server did not answer): told by its id
+            found = next((k for k, p in ID_PREFIX.items() if workflow_id.startswith(p)), None)
+            refuse_other_kind(workflow_id, found or expected, expected)
     try:
         return await send()
     except WorkflowUpdateFailedError as exc:

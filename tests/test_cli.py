@@ -644,3 +644,35 @@ def test_operations_checked_before_sending_are_those_both_kinds_have() -> None:
     incident = _Definition.must_from_class(IncidentWorkflow).updates
     crisis = _Definition.must_from_class(CrisisWorkflow).updates
     assert set(incident) & set(crisis) == BOTH_KINDS
+
+
+async def test_an_operation_both_kinds_have_is_not_sent_to_an_id_of_the_other_kind_unseen(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """When the server does not describe the workflow (a blip), the id's form tells its kind:
+    an incident's id is refused for a crisis's urgent change, and nothing is sent."""
+    import typer
+
+    from starters import published
+
+    async def undescribed(client: object, workflow_id: str) -> None:
+        return None
+
+    monkeypatch.setattr(published, "described_or_none", undescribed)
+    sent: list[str] = []
+
+    async def send() -> str:
+        sent.append("sent")
+        return "applied"
+
+    with pytest.raises(typer.Exit) as refused:
+        await published.operate_on_kind(
+            None, "incident-20261202-a1b2c3", "CrisisWorkflow", send,  # type: ignore[arg-type]
+            "request_urgent_change",
+        )  # fmt: skip
+    assert refused.value.exit_code == 2 and sent == []
+    answer = await published.operate_on_kind(
+        None, "crisis-20261202-a1b2c3", "CrisisWorkflow", send,  # type: ignore[arg-type]
+        "request_urgent_change",
+    )  # fmt: skip
+    assert answer == "applied" and sent == ["sent"]

@@ -202,6 +202,10 @@ async def test_an_unsendable_mail_fails_for_good_without_retry() -> None:
             {"title": "Checkout down", "service_level": "gold", "prioirty": "P1"},
             "'prioirty': no such field, did you mean 'priority'?",
         ),
+        (  # a required field misspelt: said before that the field is missing
+            {"title": "Checkout down", "servce_level": "gold"},
+            "'servce_level': no such field, did you mean 'service_level'?; service_level: Field",
+        ),
     ],
 )
 async def test_a_run_started_by_hand_with_a_wrong_input_ends_at_once_saying_why(

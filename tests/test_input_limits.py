@@ -176,8 +176,25 @@ def test_a_refusal_is_one_short_line_whatever_keys_were_typed() -> None:
     assert "\r" not in said and "\n" not in said and len(said) < 1500, said
     assert said.startswith("details.'k\\r\\nBcc: x@evil.testxxx"), said
     assert "…" in said and said.endswith("; and 21 more"), said
-    [(location, _)] = problems(IncidentInput, **INCIDENT, details={"k" * 201: "v"})
-    assert location[-1] == "[key]"  # the path as pydantic gives it, for the other uses
+    assert ".[key]: " in said  # pydantic's own part of the path, as it is
+
+
+def test_a_refusal_kept_in_the_timeline_is_told_whole_whatever_keys_were_typed() -> None:
+    """What a timeline entry keeps of a refused input (``field=type;…``), told in the
+    reader's language: a typed key with ``;`` or ``=`` stays one field, and at most ten are
+    named, then how many more."""
+    from workflows.operations import problems as kept
+    from workflows.texts import render
+
+    details = {"a;b=c": "v" * 10_001, **{f"bad {i}\n": "v" for i in range(12)}}
+    with pytest.raises(ValidationError) as refused:
+        IncidentInput.model_validate({**INCIDENT, "details": details}, context={LIMITS: True})
+    fields = kept(refused.value)
+    assert fields["problems"].count(";") == 10, fields  # ten named, then "3=more"
+    told = render("refused", {"operation": "alert_created", **fields}, "en", "UTC")
+    assert "details.'a\\x3bb\\x3dc': too long, at most 10000" in told, told
+    assert told.rstrip(")").endswith("and 3 more"), told
+    assert "\n" not in told
 
 
 def test_ids_and_kinds_use_a_safe_alphabet() -> None:

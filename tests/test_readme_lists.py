@@ -42,3 +42,29 @@ def test_readme_lists_every_kind_record_event_refuses() -> None:
     row = next(line for line in text.splitlines() if line.startswith("| `record_event` `kind`"))
     named = set(re.findall(r"`([a-z_0-9]+)`", row)) - {"record_event", "kind", "_"}
     assert named == OWN_KINDS | MORE_OWN_KINDS, named ^ (OWN_KINDS | MORE_OWN_KINDS)
+
+
+def test_every_kind_the_incident_records_is_reserved() -> None:
+    """Each kind the incident's code records (``self._record("kind", ...)``) is refused to
+    ``record_event``, but those others send: the webhook's, its crisis's, a note."""
+    import ast
+
+    from workflows.incident import MORE_OWN_KINDS, OWN_KINDS
+
+    root = README.parent
+    recorded = set()
+    for module in ("workflows/incident.py", "workflows/operations.py"):
+        for node in ast.walk(ast.parse((root / module).read_text(encoding="utf-8"))):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr == "_record"
+                and node.args
+                and isinstance(node.args[0], ast.Constant)
+            ):
+                recorded.add(node.args[0].value)
+    assert len(recorded) > 20, recorded
+    open_to_all = {"note", "opsgenie", "crisis_closed"}
+    assert recorded - open_to_all <= OWN_KINDS | MORE_OWN_KINDS, (
+        recorded - OWN_KINDS - MORE_OWN_KINDS
+    )

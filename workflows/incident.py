@@ -225,13 +225,14 @@ OWN_KINDS = frozenset({
 })  # fmt: skip
 # The other kinds the incident records itself, reserved too: some it reads back (a crisis
 # started, the worklog of a P1's status mail, the last refusal shown). ``crisis_closed`` is
-# its crisis's, and ``note`` anyone's.
+# its crisis's, ``opsgenie`` the webhook's, and ``note`` anyone's.
 PATCH_OWN_KINDS_ALL = "all-own-kinds-reserved"
 MORE_OWN_KINDS = frozenset({
-    "alert_created", "alert_failed", "alert_off", "alert_priority_restored", "continued",
-    "crisis", "crisis_failed", "crisis_unreachable", "ledger_refused", "mail_failed",
-    "matrix_warning", "on_call", "p1_status", "policy_warning", "refused", "runbook_change",
-    "urgent_change", "urgent_change_done", "worklog",
+    "alert_created", "alert_failed", "alert_off", "alert_priority_restored", "chat_failed",
+    "continued", "crisis", "crisis_failed", "crisis_unreachable", "ledger_refused",
+    "mail_failed", "matrix_warning", "on_call", "p1_status", "policy_warning",
+    "problem_proposal", "refused", "runbook_change", "urgent_change", "urgent_change_done",
+    "worklog",
 })  # fmt: skip
 
 

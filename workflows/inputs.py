@@ -42,7 +42,8 @@ def started_with(model: type[M], inputs: tuple[Any, ...]) -> M | str:
     try:  # whatever the SDK's sandbox, a workflow tells the limits off (workflows.limits)
         return model.model_validate(raw, context={LIMITS: False})
     except ValidationError as exc:
-        return describe(exc)
+        typo = misspelt(model, inputs)  # "servce_level" for a required field: said first
+        return f"{typo}; {describe(exc)}" if typo else describe(exc)
 
 
 def started_by_hand(inputs: tuple[Any, ...]) -> bool:

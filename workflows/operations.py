@@ -14,6 +14,7 @@ signals already in a history are judged as they were.
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
@@ -81,14 +82,19 @@ MAX_PATH_PART = 60
 MAX_ERRORS_SAID = 10
 
 
+_PLAIN_PART = re.compile(rf"[\w\-\[\]]{{1,{MAX_PATH_PART}}}")
+
+
 def _part(part: str | int) -> str:
-    """One part of a field's path: a name as it is, a key someone typed quoted (line breaks
-    and control characters escaped) and cut, so that a refusal stays one short line."""
+    """One part of a field's path: a name as it is (pydantic's ``[key]`` too), a key someone
+    typed quoted (line breaks and control characters escaped) and cut, so that a refusal stays
+    one short line; ``;`` and ``=``, which separate what a timeline entry keeps of it
+    (``problems``), escaped too."""
     text = str(part)
-    if isinstance(part, int) or (text.isidentifier() and len(text) <= MAX_PATH_PART):
+    if isinstance(part, int) or _PLAIN_PART.fullmatch(text):
         return text
-    cut = text[:MAX_PATH_PART]
-    return repr(cut) + ("…" if len(text) > MAX_PATH_PART else "")
+    cut = repr(text[:MAX_PATH_PART]).replace(";", "\\x3b").replace("=", "\\x3d")
+    return cut + ("…" if len(text) > MAX_PATH_PART else "")
 
 
 def _field(error: ErrorDetails) -> str:
@@ -107,7 +113,11 @@ def describe(error: ValidationError) -> str:
 def problems(error: ValidationError) -> dict[str, str]:
     """What a timeline entry keeps of a refused input, to tell it in the reader's language:
     each field at fault and the kind of error (``field=type;…``)."""
-    found = ";".join(f"{_field(e)}={_kind(e)}{_bound(e)}" for e in error.errors())
+    errors = error.errors()
+    said = [f"{_field(e)}={_kind(e)}{_bound(e)}" for e in errors[:MAX_ERRORS_SAID]]
+    if len(errors) > MAX_ERRORS_SAID:
+        said.append(f"{len(errors) - MAX_ERRORS_SAID}=more")
+    found = ";".join(said)
     return {"why": "why.invalid", "problems": found}
 
 

@@ -1292,6 +1292,8 @@ def _problem(raw: str, language: str) -> str:
     """``field=type`` as people read it: the field, and what is wrong in the language (an
     error type with no translation is said as a refused value)."""
     field, _, kind = raw.rpartition("=")
+    if kind == "more" and field.isdigit():  # fields at fault beyond those named
+        return f"et {field} autres" if language == FR else f"and {field} more"
     kind, _, limit = kind.partition("/")  # a length limit broken: said with the error
     wrong = (
         VALUES["input_error"][language].get(kind) or VALUES["input_error"][language]["value_error"]

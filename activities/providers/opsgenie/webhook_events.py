@@ -153,8 +153,8 @@ class WebhookAlert(BaseModel):
     owner: str | None = None
     recipient: str | None = None
 
-    # The updatedAt as sent when it is not taken as a time (far ahead, or 0): it still tells
-    # a delivery of the same event again (delivery_key).
+    # The updatedAt as sent when it is far ahead, not taken as a time: it still tells a
+    # delivery of the same event again (delivery_key). (0 tells nothing: no key, as none.)
     _sent_update: int | None = PrivateAttr(default=None)
 
     _tag_lists = field_validator("tags", "addedTags", "removedTags", "teams", mode="before")(_tags)
@@ -168,7 +168,7 @@ class WebhookAlert(BaseModel):
             if isinstance(raw, float) and raw.is_integer():
                 raw = int(raw)
             text = "" if raw is None or isinstance(raw, bool) else str(raw).strip()
-            if text.lstrip("-").isdigit():
+            if text.lstrip("-").isdigit() and int(text) != 0:
                 alert._sent_update = int(text)
         return alert
 
@@ -332,21 +332,21 @@ def incident_id_for(alert: WebhookAlert) -> str:
 
 
 def _tagged_level(tags: list[str], mapping: OpsgenieMapping) -> str | None:
-    """The service level a tag names (``sl:gold``), the last one if several; else None."""
+    """The service level a tag names (``sl:gold``); None when none does, or when tags name
+    two different levels (which names none)."""
     prefix = mapping.service_level_tag_prefix
     named = [
         t[len(prefix) :].lower()
         for t in tags
         if t.lower().startswith(prefix) and t[len(prefix) :].lower() in SERVICE_LEVELS
     ]
-    return named[-1] if named else None
+    return named[0] if len(set(named)) == 1 else None
 
 
 def _named_service_level(alert: WebhookAlert, mapping: OpsgenieMapping) -> str | None:
     """The level the alert names: a tag, else a detail, else its team's; None: none."""
-    for tag in alert.tags:  # the first that names one
-        if (level := _tagged_level([tag], mapping)) is not None:
-            return level
+    if (level := _tagged_level(alert.tags, mapping)) is not None:
+        return level
     detail = alert.details.get(mapping.service_level_detail, "").strip().lower()
     if detail in SERVICE_LEVELS:
         return detail
@@ -489,8 +489,9 @@ def delivery_key(event: WebhookEvent) -> str | None:
             alert.username, event.escalationName, alert.addedTags, alert.removedTags]  # fmt: skip
     digest = hashlib.sha256(json.dumps(said, ensure_ascii=False).encode()).hexdigest()[:16]
     if not alert.updatedAt:
-        # A time not taken (far ahead, or 0) still keys the event, but not as a time: the
-        # key holds no number that could order it against other changes.
+        # A time far ahead, not taken, still keys the event, but not as a time: the key
+        # holds no number that could order it against other changes. (Never rebuild an
+        # event from its model_dump(): the time as sent is not in it.)
         return f"opsgenie:{event.action}:unordered-{alert._sent_update}:{digest}"
     return opsgenie_delivery(event.action, alert.updatedAt, digest)
 
