@@ -86,7 +86,9 @@ def over_limits(model: type[BaseModel], inputs: tuple[Any, ...]) -> str | None:
 def misspelt(model: type[BaseModel], inputs: tuple[Any, ...]) -> str | None:
     """Why the input names a field that does not exist, taken for a misspelling of one it
     does not give (``prioirty`` for ``priority``), or None. Another unknown name is let be:
-    a client of a newer release may send a field this worker does not know yet."""
+    a client of a newer release may send a field this worker does not know yet. So a start
+    input's field is added, never renamed (or the old name kept as an alias): a worker of
+    the older release would take the new name for a misspelling of the old."""
     raw = inputs[0] if len(inputs) == 1 else None
     if not isinstance(raw, dict):
         return None
