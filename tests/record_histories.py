@@ -912,8 +912,28 @@ async def start_misspelt(env: WorkflowEnvironment, queue: str) -> WorkflowHandle
     return await _started_by_hand(env, queue, typed)
 
 
+async def start_unsendable(env: WorkflowEnvironment, queue: str) -> WorkflowHandle[object, object]:
+    """An incident started by hand with a requester ``bob@client.example.org.``: refused at
+    once since new runs are checked for addresses no mail can be sent to, opened before."""
+    typed = {"title": "Checkout down", "service_level": "gold", "priority": "P3",
+             "requesters": ["ann@example.org", "bob@client.example.org."]}  # fmt: skip
+    return await _started_by_hand(env, queue, typed)
+
+
+async def signal_unsendable(env: WorkflowEnvironment, queue: str) -> WorkflowHandle[object, object]:
+    """An alert_created Signal typed by hand with ``bob@client.example.org.``: applied
+    before, refused since; then an ordinary event."""
+    handle = await open_incident(env.client, queue, priority="P3")
+    await status(handle)
+    await handle.signal("alert_created", {"by": "eve", "requesters": ["bob@client.example.org."]})
+    await handle.signal("record_event", {"by": "ann", "kind": "event", "text": "after"})
+    await status_when(handle, lambda v: v.mails_pending == 0 and "after" in str(v))
+    await handle.terminate("recorded")
+    return handle
+
+
 async def _started_by_hand(
-    env: WorkflowEnvironment, queue: str, typed: dict[str, str]
+    env: WorkflowEnvironment, queue: str, typed: dict[str, Any]
 ) -> WorkflowHandle[object, object]:
     handle: WorkflowHandle[object, object] = await env.client.start_workflow(
         "IncidentWorkflow", typed, id=f"incident-record-{uuid.uuid4().hex[:8]}", task_queue=queue
@@ -1002,6 +1022,8 @@ async def main(tag: str, only: list[str]) -> None:
                 ("incident_tagged_level", tagged_level),
                 ("incident_update_burst", update_burst),
                 ("incident_start_misspelt", start_misspelt),
+                ("incident_start_unsendable", start_unsendable),
+                ("incident_signal_unsendable", signal_unsendable),
                 ("service_review_failed", partial(review_failed, settings=settings)),
             ):
                 if only and name not in only:

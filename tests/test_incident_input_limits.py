@@ -202,6 +202,14 @@ async def test_an_unsendable_mail_fails_for_good_without_retry() -> None:
             {"title": "Checkout down", "service_level": "gold", "prioirty": "P1"},
             "'prioirty': no such field, did you mean 'priority'?",
         ),
+        (  # every mail to it, and to the others with it, would fail
+            {
+                "title": "Checkout down",
+                "service_level": "gold",
+                "requesters": ["ann@example.org", "bob@client.example.org."],
+            },
+            "requesters.1: not an address a mail can be sent to",
+        ),
         (  # a required field misspelt: said before that the field is missing
             {"title": "Checkout down", "servce_level": "gold"},
             "'servce_level': no such field, did you mean 'service_level'?; service_level: Field",
@@ -265,6 +273,24 @@ async def test_a_misspelt_field_is_refused_another_unknown_one_let_be(
         view = await incident.query("status")
         assert view["title"] == "Checkout down" and view["status"] == "open", view
         await incident.terminate("seen opened")
+
+
+async def test_a_signal_naming_an_address_no_mail_can_be_sent_to_is_refused(
+    skipping_env: WorkflowEnvironment, settings: Settings
+) -> None:
+    """Typed by hand into a Signal: recorded as refused, the incident's requesters (and the
+    mails to them) left as they were."""
+    client = skipping_env.client
+    async with build_worker(client, settings):
+        handle = await open_incident(client, settings.task_queue, priority="P3")
+        await status(handle)
+        bad = {"by": "eve", "requesters": ["ann@example.org", "bob@client.example.org."]}
+        await handle.signal("alert_created", bad)
+        await handle.signal("record_event", {"by": "ann", "kind": "event", "text": "after"})
+        view = await status_when(handle, lambda v: any(e.text == "after" for e in v.timeline))
+    [refusal] = [e for e in view.timeline if e.kind == "refused"]
+    assert refusal.by == "eve" and "requesters.1" in refusal.text, refusal
+    assert "bob@client.example.org." not in view.requesters, view.requesters
 
 
 async def test_a_run_started_by_hand_with_two_inputs_is_refused_too(

@@ -3,6 +3,7 @@ the field and the limit. Pure model checks, the CLI's refusals, and the policy f
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -138,6 +139,31 @@ def test_requesters_are_addresses_at_most_fifty() -> None:
     assert problems(AddMemberInput, **BY, name="Eve", email="eve\r\n@example.org")[0][0] == (
         "email",
     )
+
+
+@pytest.mark.parametrize(
+    "bad", ["bob@client.example.org.", "['x@y.org']", "a..b@example.org", "a@example..org"]
+)
+def test_an_address_no_mail_can_be_sent_to_is_refused_at_every_entrance(
+    bad: str, config_dir: Path
+) -> None:
+    """The mail library reads these as no address at all: a mail to them, and to everyone
+    sent the same mail, could never be built. Refused where they are typed."""
+    [(location, message)] = problems(IncidentInput, **INCIDENT, requesters=["c@d.org", bad])
+    assert location == ("requesters", 1) and "mail can be sent to" in message, message
+    [(location, _)] = problems(AddMemberInput, **BY, name="NOC", email=bad)
+    assert location == ("email",)
+    for good in ("jean.dupont@sub.example.co.uk", "a+b@example.org", "é@example.fr"):
+        IncidentInput(**INCIDENT, requesters=[good])
+    # Stored state is read as it is (a workflow decodes without asking).
+    IncidentInput.model_validate({**INCIDENT, "requesters": [bad]}, context={LIMITS: False})
+    policy = config_dir / "policy.toml"
+    text = policy.read_text(encoding="utf-8")
+    manager = re.search(r'incident_manager = \["([^"]+)"', text)
+    assert manager is not None
+    policy.write_text(text.replace(manager.group(1), bad, 1), encoding="utf-8")
+    with pytest.raises(ConfigError, match="mail can be sent to"):
+        load_policy(config_dir)
 
 
 def test_titles_are_not_empty() -> None:

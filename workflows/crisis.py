@@ -77,10 +77,12 @@ with workflow.unsafe.imports_passed_through():
         MAX_REASON,
         PATCH_MISSPELT,
         PATCH_START_LIMITS,
+        PATCH_START_SENDABLE,
         checked_start,
         misspelt,
         over_limits,
         refused,
+        unsendable,
     )
     from workflows.ledger_facts import RecordCrisisFactsInput, crisis_facts
     from workflows.ledger_writer import LedgerWriter
@@ -290,6 +292,10 @@ class CrisisWorkflow(Operations[CrisisView]):
             if typo is not None and versions.patched(PATCH_MISSPELT):
                 self._refused = typo
                 raise refused(CrisisInput, typo, EXAMPLE)
+            unusable = unsendable(CrisisInput, self._inputs)
+            if unusable is not None and versions.patched(PATCH_START_SENDABLE):
+                self._refused = unusable
+                raise refused(CrisisInput, unusable, EXAMPLE)
         self._trust = versions.patched(PATCH_TRUST)
         cancel_as_operation = versions.patched(PATCH_CANCEL)
         self._searchable = versions.patched(PATCH_SEARCH)

@@ -65,10 +65,12 @@ with workflow.unsafe.imports_passed_through():
         MAX_REASON,
         PATCH_MISSPELT,
         PATCH_START_LIMITS,
+        PATCH_START_SENDABLE,
         checked_start,
         misspelt,
         over_limits,
         refused,
+        unsendable,
     )
     from workflows.ledger_facts import (
         RecordIncidentFactsInput,
@@ -375,6 +377,10 @@ class IncidentWorkflow(Operations[IncidentView]):
             if typo is not None and versions.patched(PATCH_MISSPELT):
                 self._refused = typo
                 raise refused(IncidentInput, typo, EXAMPLE)
+            unusable = unsendable(IncidentInput, self._inputs)
+            if unusable is not None and versions.patched(PATCH_START_SENDABLE):
+                self._refused = unusable
+                raise refused(IncidentInput, unusable, EXAMPLE)
         self._task_key = self._task_key_sent = workflow.info().priority.priority_key or None
         self._mirroring = versions.patched(PATCH_ALERT_MIRROR)
         self._crisis = versions.patched(PATCH_CRISIS)

@@ -16,7 +16,7 @@ from pydantic import BaseModel, ValidationError
 from temporalio import workflow
 from temporalio.exceptions import ApplicationError
 
-from workflows.limits import LIMITS
+from workflows.limits import LIMITS, SENDABLE
 from workflows.operations import describe
 
 M = TypeVar("M", bound=BaseModel)
@@ -27,6 +27,8 @@ PATCH_START_LIMITS = "start-input-limits"
 # A run started by hand with a field name misspelt (``prioirty``) ends at once, refused,
 # instead of opening without what the person meant to give.
 PATCH_MISSPELT = "start-input-misspelt-field"
+# A run started by hand with an address no mail can be sent to ends at once, refused.
+PATCH_START_SENDABLE = "start-addresses-sendable"
 MAX_REASON = 1000
 
 
@@ -78,6 +80,21 @@ def over_limits(model: type[BaseModel], inputs: tuple[Any, ...]) -> str | None:
     webhook send only inputs within them, so this refuses only what was typed by hand."""
     try:
         model.model_validate(inputs[0], context={LIMITS: True})
+    except ValidationError as exc:
+        return describe(exc)
+    return None
+
+
+def unsendable(model: type[BaseModel], inputs: tuple[Any, ...]) -> str | None:
+    """Why the input names an address no mail can be sent to (``name@example.org.``), or
+    None: every mail with it would fail, for all its recipients. (What breaks the other
+    limits is ``over_limits``'s to tell.)"""
+    try:
+        model.model_validate(inputs[0], context={LIMITS: True, SENDABLE: False})
+    except ValidationError:
+        return None
+    try:
+        model.model_validate(inputs[0], context={LIMITS: True, SENDABLE: True})
     except ValidationError as exc:
         return describe(exc)
     return None

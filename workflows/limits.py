@@ -21,6 +21,8 @@ import re
 import unicodedata
 from collections.abc import Callable, Sized
 from datetime import UTC, datetime
+from email.errors import HeaderParseError, InvalidHeaderDefect, NonASCIILocalPartDefect
+from email.message import EmailMessage
 from typing import Annotated, Any, TypeVar
 
 from pydantic import AfterValidator, ValidationInfo
@@ -29,6 +31,9 @@ from temporalio import workflow
 
 LIMITS = "vigie_input_limits"
 """Validation context key: True applies the limits, False waives them."""
+SENDABLE = "vigie_sendable_addresses"
+"""Validation context key: True also refuses an address no mail can be sent to (``sendable``);
+the default: True outside a workflow, False inside (a workflow asks for it under a patch)."""
 
 MAX_TITLE = 500
 """Characters in an incident title: one line, it leads the mail subject."""
@@ -155,7 +160,39 @@ def email_address(value: str, info: ValidationInfo) -> str:
         raise PydanticCustomError(
             "email", "not an e-mail address: write one address like name@example.org", {}
         )
+    if _sendable_asked(info) and not sendable(value):
+        raise PydanticCustomError(
+            "email",
+            "not an address a mail can be sent to (a dot at the end, two dots in a row, "
+            "brackets or quotes around it?): write one address like name@example.org",
+            {},
+        )
     return value
+
+
+def _sendable_asked(info: ValidationInfo) -> bool:
+    context = info.context
+    if isinstance(context, dict) and SENDABLE in context:
+        return bool(context[SENDABLE])
+    return not (workflow.in_workflow() or workflow.unsafe.in_sandbox())
+
+
+def sendable(address: str) -> bool:
+    """Whether a mail's To header holds ``address`` as it is, without an error: the mail
+    library reads ``name@example.org.`` or ``['a@b.org']`` as no address at all, and a mail
+    to it and to anyone else with it can never be built."""
+    message = EmailMessage()
+    try:
+        message["To"] = address
+        header = message["To"]
+        found = [a.addr_spec for a in header.addresses]
+    except (HeaderParseError, IndexError, ValueError):
+        return False
+    wrong = [
+        d for d in header.defects
+        if isinstance(d, InvalidHeaderDefect) and not isinstance(d, NonASCIILocalPartDefect)
+    ]  # fmt: skip
+    return found == [address] and not wrong
 
 
 def at_most(count: int, what: str) -> Callable[[T, ValidationInfo], T]:

@@ -27,11 +27,14 @@ from temporalio.exceptions import ApplicationError
 
 from workflows import versions
 from workflows.chat import ChatNotification
-from workflows.limits import LIMITS, MAX_NAME, clip, one_line
+from workflows.limits import LIMITS, MAX_NAME, SENDABLE, clip, one_line
 from workflows.texts import KNOWN_RULES
 from workflows.waiting import wait_until
 
 PATCH_INPUT_LIMITS = "input-limits"
+# An address no mail can be sent to (``name@example.org.``) is refused in a Signal, as it is
+# in an Update and at every other entrance: every mail with it failed, for all its recipients.
+PATCH_SENDABLE = "addresses-sendable"
 # What the Web UI shows beside the catch-all Signal handler (a blank name in its list).
 UNKNOWN_SIGNAL = (
     "Not an operation. A name typed under Custom that is no operation is recorded as refused, "
@@ -83,6 +86,16 @@ MAX_ERRORS_SAID = 10
 
 
 _PLAIN_PART = re.compile(rf"[\w\-\[\]]{{1,{MAX_PATH_PART}}}")
+
+
+def _refuse_unsendable(model: type[BaseModel], raw: Any) -> None:
+    """Raises the ValidationError of an input that names an address no mail can be sent to
+    (``workflows.limits.sendable``), from the runs that take PATCH_SENDABLE; asked only then."""
+    try:
+        model.model_validate(raw, context={LIMITS: True, SENDABLE: True})
+    except ValidationError:
+        if versions.patched(PATCH_SENDABLE):
+            raise
 
 
 def _part(part: str | int) -> str:
@@ -289,7 +302,7 @@ class Operations(Generic[ViewT]):
         """The Update validator: decodes the input (limits applied), then checks it against
         the workflow as it stands. A refusal names the field and the problem."""
         try:
-            input = op.model.model_validate(raw, context={LIMITS: True})
+            input = op.model.model_validate(raw, context={LIMITS: True, SENDABLE: True})
         except ValidationError as exc:
             raise refusal(f"{op.name}: {describe(exc)}") from None
         if self._state is None or self._already_applied():
@@ -357,6 +370,8 @@ class Operations(Generic[ViewT]):
             if len(inputs) != 1:
                 raise Refused(arity(op, len(inputs)), "why.arity", given=str(len(inputs)))
             input = op.model.model_validate(raw, context={LIMITS: limits})
+            if limits:
+                _refuse_unsendable(op.model, raw)
             if self._delivered_before(input):
                 return  # the sender delivered this event again: applied once
             if self._own_echo(input):

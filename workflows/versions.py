@@ -97,6 +97,8 @@ SINCE_BASELINE: tuple[str, ...] = (
     "update-ids-kept-through-bursts",
     "start-input-misspelt-field",
     "all-own-kinds-reserved",
+    "addresses-sendable",
+    "start-addresses-sendable",
 )
 
 # Patches that new workflows no longer take (the worker's patch gate refuses them); their code

@@ -61,6 +61,7 @@ from workflows.limits import (
     clip,
     once_each,
     one_line,
+    sendable,
     shows_something,
 )
 from workflows.models import (
@@ -379,11 +380,13 @@ def _listed(alert: WebhookAlert, mapping: OpsgenieMapping) -> list[str]:
             found += [address or name for name, address in getaddresses([chunk])]
         else:
             found += re.split(r"[,\s]+", chunk)
-    return [entry.strip() for entry in found if entry.strip()]
+    # An address that ends a sentence ("Please copy bob@example.org.") loses its full stop.
+    entries = (entry.strip() for entry in found)
+    return [e.rstrip(".") if "@" in e else e for e in entries if e]
 
 
 def _usable(address: str) -> bool:
-    return len(address) <= MAX_EMAIL and EMAIL.match(address) is not None
+    return len(address) <= MAX_EMAIL and EMAIL.match(address) is not None and sendable(address)
 
 
 def _requesters(alert: WebhookAlert, mapping: OpsgenieMapping, created: bool) -> list[str]:
