@@ -222,7 +222,10 @@ def print_terminal(
     for texts in cells:
         console.print(Text(texts[0], style="bold"), overflow="fold")
         fields = [f"{h}: {text}" for h, text in zip(headers[1:-1], texts[1:-1], strict=True)]
-        for line in [*packed(fields, width), *textwrap.wrap(texts[-1], width)]:
+        for line in [
+            *packed(fields, width),
+            *textwrap.wrap(texts[-1], width, break_on_hyphens=False, break_long_words=False),
+        ]:
             console.print(Text(" " * INDENT + line), overflow="fold")
 
 

@@ -100,6 +100,16 @@ def test_the_conference_link_is_never_broken_in_a_narrow_terminal() -> None:
     assert "\x1b]8;id=" in file.getvalue() and url in file.getvalue()  # a terminal link
 
 
+def test_a_link_in_the_timeline_is_never_cut_at_a_hyphen() -> None:
+    """The timeline's entry of the conference (a worklog's link too) folded at 80 columns
+    cut the link after ``crisis-``: clicked, it joined another, public room."""
+    url = "https://meet.jit.si/crisis-incident-20261202-4b9c34-qkZkVki1VQLxs9is6vbVlRV7"
+    entry = TimelineEntry(at=OPENED, kind="conference", by="vigie",
+                          text=f"Conférence ouverte sur jitsi : {url}")  # fmt: skip
+    lines = terminal(crisis(timeline=[entry]), 80)
+    assert any(url in line for line in lines), lines
+
+
 def test_a_step_a_late_opening_moved_shows_its_target_and_when_it_is_acted_on(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
