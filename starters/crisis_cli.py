@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import secrets
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -391,7 +392,9 @@ async def run_drill(client: Client, cfg: Settings, speed: float, title: str | No
     policy's language; every mail says it is a drill."""
     said = DRILL_TEXTS[load_policy(cfg.config_dir).notifications.language]
     title = title or said["title"]
-    crisis_id = f"{listing.DRILL_PREFIX}{datetime.now(business_zone()):%Y%m%d-%H%M%S}"
+    # To the second, and 4 random hex digits: two drills started in one second are two.
+    stamp = f"{datetime.now(business_zone()):%Y%m%d-%H%M%S}-{secrets.token_hex(2)}"
+    crisis_id = f"{listing.DRILL_PREFIX}{stamp}"
     handle = await client.start_workflow(
         CrisisWorkflow.run,
         CrisisInput(title=title, criterion="other", opened_by=said["by"], time_scale=speed),
@@ -418,14 +421,21 @@ async def run_drill(client: Client, cfg: Settings, speed: float, title: str | No
         (300, "confirm_nominal", ConfirmNominalInput(by=said["by"], note=said["confirmed"])),
         (320, "close_crisis", CloseCrisisInput(by=said["by"], summary=said["over"])),
     ]
-    for minute, operation, input in script:
-        await at(minute)
-        await handle.execute_update(operation, input, result_type=CrisisView)
-        err.print(f"T0+{minute:g} min: {operation}")
-    await at(script[-1][0] + 2)
-    await handle.execute_update(
-        "submit_rex", SubmitRexInput(by=said["by"], text=said["rex"]), result_type=CrisisView
-    )
+    try:
+        for minute, operation, input in script:
+            await at(minute)
+            await handle.execute_update(operation, input, result_type=CrisisView)
+            err.print(f"T0+{minute:g} min: {operation}")
+        await at(script[-1][0] + 2)
+        await handle.execute_update(
+            "submit_rex", SubmitRexInput(by=said["by"], text=said["rex"]), result_type=CrisisView
+        )
+    except asyncio.CancelledError:
+        # Interrupted (Ctrl-C): the exercise would go on mailing its cell every drill hour
+        # with nobody playing the team's answers. It is cancelled; its cell is told.
+        await handle.cancel()
+        err.print(f"drill {crisis_id} interrupted: cancelled (its cell is told)")
+        raise
     result: CrisisView = await handle.result()
     return result
 

@@ -235,3 +235,47 @@ async def test_drill_refuses_a_speed_it_could_not_run_at() -> None:
         code, out, err = await invoke({"COLUMNS": "80"}, "drill", "--speed", speed)
         assert code == 2 and not out and "Traceback" not in err, (speed, code, out, err)
         assert "Invalid value for '--speed'" in err, (speed, err)
+
+
+async def test_an_interrupted_drill_is_cancelled_and_two_in_one_second_are_two(
+    dev_env: WorkflowEnvironment, settings: Settings, sink: MailSink
+) -> None:
+    """Ctrl-C on `vigie drill` (its task cancelled, as asyncio.run does on SIGINT) left the
+    exercise running and mailing its cell; it is cancelled. Two drills started in the same
+    second got the same id (the second ended in a traceback)."""
+    import pytest
+    from temporalio.client import WorkflowExecutionStatus, WorkflowFailureError
+
+    from starters.crisis_cli import run_drill
+
+    client = dev_env.client
+    async with build_worker(client, settings):
+        drills = [
+            asyncio.create_task(run_drill(client, settings, 600, "Interrupted")) for _ in range(2)
+        ]
+        found: list[str] = []
+        for _ in range(100):
+            found = [
+                e.id
+                async for e in client.list_workflows(
+                    "WorkflowType = 'CrisisWorkflow' AND WorkflowId STARTS_WITH 'crisis-drill-'"
+                    " AND ExecutionStatus = 'Running'"
+                )
+            ]
+            if len(found) >= 2:
+                break
+            await asyncio.sleep(0.1)
+        assert len(set(found)) >= 2, found
+        for task in drills:
+            task.cancel()
+        for task in drills:
+            try:
+                await task
+            except asyncio.CancelledError:
+                pass
+        for workflow_id in found:
+            handle = client.get_workflow_handle(workflow_id)
+            with pytest.raises(WorkflowFailureError):  # ends cancelled, its cell told
+                await asyncio.wait_for(handle.result(), 60)
+            described = await handle.describe()
+            assert described.status == WorkflowExecutionStatus.CANCELED, workflow_id
