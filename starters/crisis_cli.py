@@ -73,7 +73,7 @@ CRITERIA = (
 )
 
 
-def operate(crisis_id: str, operation: str, input: BaseModel, as_json: bool) -> None:
+def operate(crisis_id: str, operation: str, input: BaseModel, as_json: bool) -> CrisisView:
     async def action(client: Client, _cfg: Settings) -> CrisisView:
         handle = client.get_workflow_handle(crisis_id)
         return await operate_on_kind(
@@ -81,7 +81,9 @@ def operate(crisis_id: str, operation: str, input: BaseModel, as_json: bool) -> 
             lambda: send_update(handle, operation, input, CrisisView), operation,
         )  # fmt: skip
 
-    show(run_with_client(action), as_json)
+    view = run_with_client(action)
+    show(view, as_json)
+    return view
 
 
 def _with_criteria(command: Callable[..., None]) -> Callable[..., None]:
@@ -316,7 +318,14 @@ def urgent_change(
 ) -> None:
     """Request an urgent change: mailed to the change manager, tracked until done."""
     input = build(UrgentChangeInput, by=by, what=what, why=why)
-    operate(crisis_id, "request_urgent_change", input, as_json)
+    view = operate(crisis_id, "request_urgent_change", input, as_json)
+    if view.urgent_changes:  # its id, which urgent-change-done takes (on stderr, last)
+        change = view.urgent_changes[-1].id
+        err.print(
+            f"urgent change {change} requested; once done: vigie crisis urgent-change-done "
+            f"{crisis_id} --change-id {change} --outcome ...",
+            soft_wrap=True,
+        )
 
 
 @crisis_app.command("urgent-change-done")

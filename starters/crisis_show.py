@@ -125,6 +125,8 @@ def print_lines(view: CrisisView) -> None:
              member.participating)  # fmt: skip
     for v in view.validations:
         line("validation", v.party, v.decision, v.by, v.role, v.at, v.note)
+    for u in view.urgent_changes:
+        line("urgent_change", u.id, u.what, u.by, u.at, u.done_at, u.done_by, u.outcome)
     for n in view.notifications:
         line("notification", n.at, n.kind, ", ".join(n.to), n.status, n.channel, n.detail)
     for entry in view.timeline:
@@ -150,6 +152,12 @@ def print_terminal(view: CrisisView, console: Console) -> None:
         console.print(Text(f"validation: {validation_line(v, when)}"), overflow="fold")
     for trouble in view.retrying:
         console.print(Text(f"retrying: {retrying(trouble, when)}"))
+    for u in view.urgent_changes:
+        state = f"done {when(u.done_at)}: {u.outcome}" if u.done_at else "open"
+        console.print(
+            Text(f"urgent change {u.id} ({state}): {u.what} · {u.by} {when(u.at)}"),
+            overflow="fold",
+        )
     console.print(compliance_table(view))
     members = Table(title="cell", title_justify="left")
     members.add_column("member", overflow="fold")

@@ -122,11 +122,19 @@ async def test_crisis_commands(env: dict[str, str], dev_env: WorkflowEnvironment
     assert code == 0, out
     last = json.loads(out)["last_update"]
     assert (last["progress"], last["forecast"]) == ("pumps running", "tomorrow 08:00")
-    code, out, _ = await invoke(
+    code, out, err = await invoke(
         env, "crisis", "urgent-change", crisis, "--what", "open the backup site",
         "--why", "main site flooded", "--json",
     )  # fmt: skip
     assert code == 0 and json.loads(out)["urgent_changes"][0]["id"] == "UC-1"
+    # Its id is said, with the command that ends it: the operator needs it.
+    assert err.strip().splitlines()[-1] == (
+        f"urgent change UC-1 requested; once done: vigie crisis urgent-change-done {crisis} "
+        "--change-id UC-1 --outcome ..."
+    ), err
+    code, out, _ = await invoke(env, "crisis", "status", crisis)
+    [change] = [line.split("\t") for line in out.splitlines() if line.startswith("urgent_change")]
+    assert change[1:3] == ["UC-1", "open the backup site"] and change[5] == "", change
     code, out, _ = await invoke(
         env, "crisis", "urgent-change-done", crisis, "--change-id", "UC-1",
         "--outcome", "backup site open", "--json",

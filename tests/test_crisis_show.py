@@ -100,6 +100,19 @@ def test_the_conference_link_is_never_broken_in_a_narrow_terminal() -> None:
     assert "\x1b]8;id=" in file.getvalue() and url in file.getvalue()  # a terminal link
 
 
+def test_urgent_changes_are_shown_open_or_done() -> None:
+    from workflows.models import UrgentChange
+
+    changes = [
+        UrgentChange(id="UC-1", what="open the backup site", why="flood", by="im", at=OPENED),
+        UrgentChange(id="UC-2", what="raise the quotas", why="load", by="im", at=OPENED,
+                     done_at=OPENED + timedelta(minutes=5), done_by="ops", outcome="done"),
+    ]  # fmt: skip
+    lines = terminal(crisis(urgent_changes=changes), 120)
+    assert any(line.startswith("urgent change UC-1 (open): open the backup site") for line in lines)
+    assert any(line.startswith("urgent change UC-2 (done ") for line in lines), lines
+
+
 def test_a_link_in_the_timeline_is_never_cut_at_a_hyphen() -> None:
     """The timeline's entry of the conference (a worklog's link too) folded at 80 columns
     cut the link after ``crisis-``: clicked, it joined another, public room."""
