@@ -166,7 +166,7 @@ VALUES: dict[str, dict[str, dict[str, str]]] = {
             "ConfigError": "configuration invalide",
             "Timeout": "délai dépassé",
             "WorkflowExists": "un workflow de cet identifiant existe déjà",
-            "WorkflowEnded": "déjà terminé, son historique est clos",
+            "WorkflowEnded": "son exécution est déjà terminée, son historique clos",
             "Error": "erreur",
         },
         EN: {
