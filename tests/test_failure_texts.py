@@ -101,7 +101,8 @@ def test_a_workflow_that_ended_or_exists_is_said_so() -> None:
         )
     )
     assert render("incident_unreachable", ended, "fr", ZONE).startswith(
-        "Incident non informé : son exécution est déjà terminée, son historique clos (détail technique : "
+        "Incident non informé : son exécution est déjà terminée, son historique clos "
+        "(détail technique : "
     )
     exists = workflow_failure_fields(WorkflowAlreadyStartedError("crisis-x", "CrisisWorkflow"))
     shown = render("crisis_failed", {"crisis_id": "crisis-x", **exists}, "fr", ZONE)
