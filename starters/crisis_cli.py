@@ -11,7 +11,7 @@ from typing import Annotated, Any
 
 import typer
 from pydantic import BaseModel
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowUpdateRPCTimeoutOrCancelledError
 
 from starters import listing
 from starters.cli_support import (
@@ -439,12 +439,18 @@ async def run_drill(client: Client, cfg: Settings, speed: float, title: str | No
         await handle.execute_update(
             "submit_rex", SubmitRexInput(by=said["by"], text=said["rex"]), result_type=CrisisView
         )
-    except asyncio.CancelledError:
-        # Interrupted (Ctrl-C): the exercise would go on mailing its cell every drill hour
-        # with nobody playing the team's answers. It is cancelled; its cell is told.
+    except (asyncio.CancelledError, WorkflowUpdateRPCTimeoutOrCancelledError) as exc:
+        # Interrupted (Ctrl-C), also while an Update was under way (which the SDK says as
+        # its own error): the exercise would go on mailing its cell every drill hour with
+        # nobody playing the team's answers. It is cancelled.
+        interrupted = isinstance(exc, asyncio.CancelledError) or isinstance(
+            exc.__cause__, asyncio.CancelledError
+        )
+        if not interrupted:
+            raise
         await handle.cancel()
-        err.print(f"drill {crisis_id} interrupted: cancelled (its cell is told)")
-        raise
+        err.print(f"drill {crisis_id} interrupted: cancelled")
+        raise asyncio.CancelledError from exc
     result: CrisisView = await handle.result()
     return result
 

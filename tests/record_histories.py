@@ -913,19 +913,20 @@ async def start_misspelt(env: WorkflowEnvironment, queue: str) -> WorkflowHandle
 
 
 async def start_unsendable(env: WorkflowEnvironment, queue: str) -> WorkflowHandle[object, object]:
-    """An incident started by hand with a requester ``bob@client.example.org.``: refused at
-    once since new runs are checked for addresses no mail can be sent to, opened before."""
+    """An incident started by hand with a requester ``bob@client.example.org.``: opened with
+    it before (every mail with it failed), without it since (told at opening)."""
     typed = {"title": "Checkout down", "service_level": "gold", "priority": "P3",
              "requesters": ["ann@example.org", "bob@client.example.org."]}  # fmt: skip
     return await _started_by_hand(env, queue, typed)
 
 
 async def signal_unsendable(env: WorkflowEnvironment, queue: str) -> WorkflowHandle[object, object]:
-    """An alert_created Signal typed by hand with ``bob@client.example.org.``: applied
-    before, refused since; then an ordinary event."""
+    """An alert_created Signal with ``bob@client.example.org.`` and a good address: both
+    added before, the good one only since; then an ordinary event."""
     handle = await open_incident(env.client, queue, priority="P3")
     await status(handle)
-    await handle.signal("alert_created", {"by": "eve", "requesters": ["bob@client.example.org."]})
+    added = ["dan@example.org", "bob@client.example.org."]
+    await handle.signal("alert_created", {"by": "eve", "requesters": added})
     await handle.signal("record_event", {"by": "ann", "kind": "event", "text": "after"})
     await status_when(handle, lambda v: v.mails_pending == 0 and "after" in str(v))
     await handle.terminate("recorded")

@@ -26,7 +26,7 @@ from workers.policy_file import load_policy
 from workers.settings import Settings
 from workers.worker import build_worker
 from workflows.incident import IncidentWorkflow
-from workflows.inputs import PATCH_START_LIMITS
+from workflows.inputs import PATCH_START_LIMITS, PATCH_START_SENDABLE
 from workflows.models import AcknowledgeInput, WorklogInput
 
 HEADER_INJECTION = "mallory\r\nBcc: victim@evil.test"
@@ -106,7 +106,8 @@ async def test_a_mail_that_cannot_be_built_is_recorded_and_skipped(
     fail for good (mail_failed) instead of holding the outbox. Other incidents' mails go out.
     (Such incidents started before new ones were checked against the limits: a worker that
     does not take that patch stands for the release they started under.)"""
-    monkeypatch.setattr("workers.worker.WITHDRAWN", frozenset({PATCH_START_LIMITS}))
+    withdrawn = frozenset({PATCH_START_LIMITS, PATCH_START_SENDABLE})
+    monkeypatch.setattr("workers.worker.WITHDRAWN", withdrawn)
     client = skipping_env.client
     async with build_worker(client, settings):
         titled = await client.start_workflow(
@@ -202,14 +203,6 @@ async def test_an_unsendable_mail_fails_for_good_without_retry() -> None:
             {"title": "Checkout down", "service_level": "gold", "prioirty": "P1"},
             "'prioirty': no such field, did you mean 'priority'?",
         ),
-        (  # every mail to it, and to the others with it, would fail
-            {
-                "title": "Checkout down",
-                "service_level": "gold",
-                "requesters": ["ann@example.org", "bob@client.example.org."],
-            },
-            "requesters.1: not an address a mail can be sent to",
-        ),
         (  # a required field misspelt: said before that the field is missing
             {"title": "Checkout down", "servce_level": "gold"},
             "'servce_level': no such field, did you mean 'service_level'?; service_level: Field",
@@ -275,22 +268,32 @@ async def test_a_misspelt_field_is_refused_another_unknown_one_let_be(
         await incident.terminate("seen opened")
 
 
-async def test_a_signal_naming_an_address_no_mail_can_be_sent_to_is_refused(
-    skipping_env: WorkflowEnvironment, settings: Settings
+async def test_requesters_no_mail_can_be_sent_to_are_left_out_and_told(
+    skipping_env: WorkflowEnvironment, settings: Settings, sink: MailSink
 ) -> None:
-    """Typed by hand into a Signal: recorded as refused, the incident's requesters (and the
-    mails to them) left as they were."""
+    """Sent by a run started by hand, or a Signal (a receiver of an older release sends what
+    its own check let through): the incident keeps the others, and mails them; the opening
+    tells those left out. Every mail with them failed, for all its recipients."""
     client = skipping_env.client
     async with build_worker(client, settings):
-        handle = await open_incident(client, settings.task_queue, priority="P3")
-        await status(handle)
-        bad = {"by": "eve", "requesters": ["ann@example.org", "bob@client.example.org."]}
-        await handle.signal("alert_created", bad)
+        handle = await client.start_workflow(
+            "IncidentWorkflow",
+            {"title": "VPN down", "service_level": "silver", "priority": "P2",
+             "requesters": ["ann@example.org", "bob@client.example.org.", "carl@[example.org"]},
+            id=f"incident-by-hand-{uuid.uuid4().hex[:8]}",
+            task_queue=settings.task_queue,
+        )  # fmt: skip
+        view = await status_when(handle, lambda v: v.mails_pending == 0)
+        assert view.requesters == ["ann@example.org"], view.requesters
+        told = " ".join(e.text for e in view.timeline)
+        assert "bob@client.example.org." in told and "carl@[example.org" in told, told
+        await eventually(lambda: [m for m in sink.about(handle.id) if "ann@" in str(m["To"])])
+        added = {"by": "eve", "requesters": ["dan@example.org", "eve@client.example.org."]}
+        await handle.signal("alert_created", added)
         await handle.signal("record_event", {"by": "ann", "kind": "event", "text": "after"})
         view = await status_when(handle, lambda v: any(e.text == "after" for e in v.timeline))
-    [refusal] = [e for e in view.timeline if e.kind == "refused"]
-    assert refusal.by == "eve" and "requesters.1" in refusal.text, refusal
-    assert "bob@client.example.org." not in view.requesters, view.requesters
+    assert view.requesters == ["ann@example.org", "dan@example.org"], view.requesters
+    assert not any(e.kind == "refused" for e in view.timeline)
 
 
 async def test_a_run_started_by_hand_with_two_inputs_is_refused_too(

@@ -142,7 +142,14 @@ def test_requesters_are_addresses_at_most_fifty() -> None:
 
 
 @pytest.mark.parametrize(
-    "bad", ["bob@client.example.org.", "['x@y.org']", "a..b@example.org", "a@example..org"]
+    "bad",
+    [
+        "bob@client.example.org.",
+        "['x@y.org']",
+        "a..b@example.org",
+        "a@example..org",
+        "bob@[example.org",
+    ],
 )
 def test_an_address_no_mail_can_be_sent_to_is_refused_at_every_entrance(
     bad: str, config_dir: Path

@@ -347,7 +347,7 @@ def test_histories_are_stored() -> None:
         "incident_start_misspelt_o2026_12_02",
         "incident_start_misspelt_x2026_12_02",
         # an address no mail can be sent to, in a run started by hand and in a Signal:
-        # taken before (every mail with it failed), refused since
+        # taken before (every mail with it failed), left out since
         "incident_start_unsendable_o2026_12_02",
         "incident_start_unsendable_x2026_12_02",
         "incident_signal_unsendable_o2026_12_02",

@@ -201,13 +201,16 @@ async def test_requesters_are_read_as_people_write_them() -> None:
                                  username="ann@example.org"))  # fmt: skip
         assert r.status_code == 202, r.text
         # A sentence's full stop is not the address's; what no mail can carry is told apart.
-        sentence = "Please copy bob@client.example.org. ['x@y.org'] a..b@example.org"
+        sentence = (
+            "Please copy bob@client.example.org. ['x@y.org'] a..b@example.org carl@[example.org"
+        )
         r = await post(c, create(alertId="req-3", details={"requesters": sentence},
                                  username="ann@example.org"))  # fmt: skip
         assert r.status_code == 202, r.text
     (_, first), (_, second), (_, third) = gateway.started
     assert third.requesters == ["bob@client.example.org", "ann@example.org"]
     assert "a..b@example.org" in third.unusable_requesters, third.unusable_requesters
+    assert "carl@[example.org" in third.unusable_requesters, third.unusable_requesters
     assert first.requesters == ["jean@example.org", "marie@example.org", "Paie@x.org",
                                 "luc@example.org", "zoe@example.org"]  # fmt: skip
     assert first.unusable_requesters == []

@@ -70,7 +70,6 @@ with workflow.unsafe.imports_passed_through():
         misspelt,
         over_limits,
         refused,
-        unsendable,
     )
     from workflows.ledger_facts import (
         RecordIncidentFactsInput,
@@ -78,7 +77,16 @@ with workflow.unsafe.imports_passed_through():
         incident_revision,
     )
     from workflows.ledger_writer import LedgerWriter
-    from workflows.limits import MAX_DETAILS, MAX_REQUESTERS, MAX_TEXT, clip
+    from workflows.limits import (
+        MAX_DETAILS,
+        MAX_NAME,
+        MAX_REQUESTERS,
+        MAX_TEXT,
+        MAX_UNUSABLE,
+        clip,
+        one_line,
+        sendable,
+    )
     from workflows.matrix import EscalationMatrix
     from workflows.metrics import count
     from workflows.models import (
@@ -377,10 +385,16 @@ class IncidentWorkflow(Operations[IncidentView]):
             if typo is not None and versions.patched(PATCH_MISSPELT):
                 self._refused = typo
                 raise refused(IncidentInput, typo, EXAMPLE)
-            unusable = unsendable(IncidentInput, self._inputs)
-            if unusable is not None and versions.patched(PATCH_START_SENDABLE):
-                self._refused = unusable
-                raise refused(IncidentInput, unusable, EXAMPLE)
+            unusable = [r for r in input.requesters if not sendable(r)]
+            if unusable and versions.patched(PATCH_START_SENDABLE):
+                # No mail can be sent to them, and a mail with them fails for everyone: left
+                # out and told at opening, as the webhook does (one of an older release may
+                # still send them).
+                shown = [clip(one_line(r), MAX_NAME) for r in unusable]
+                told = [*input.unusable_requesters, *shown][:MAX_UNUSABLE]
+                kept = [r for r in input.requesters if sendable(r)]
+                input = input.model_copy(update={"requesters": kept, "unusable_requesters": told})
+                self._input = input
         self._task_key = self._task_key_sent = workflow.info().priority.priority_key or None
         self._mirroring = versions.patched(PATCH_ALERT_MIRROR)
         self._crisis = versions.patched(PATCH_CRISIS)

@@ -27,7 +27,7 @@ from temporalio.exceptions import ApplicationError
 
 from workflows import versions
 from workflows.chat import ChatNotification
-from workflows.limits import LIMITS, MAX_NAME, SENDABLE, clip, one_line
+from workflows.limits import LIMITS, MAX_NAME, SENDABLE, clip, one_line, sendable
 from workflows.texts import KNOWN_RULES
 from workflows.waiting import wait_until
 
@@ -86,6 +86,17 @@ MAX_ERRORS_SAID = 10
 
 
 _PLAIN_PART = re.compile(rf"[\w\-\[\]]{{1,{MAX_PATH_PART}}}")
+
+
+def _without_unsendable_requesters(input: BaseModel) -> BaseModel:
+    """A sender's requesters without those no mail can be sent to (a webhook of an older
+    release may send them), from the runs that take PATCH_SENDABLE; asked only then."""
+    requesters = getattr(input, "requesters", None)
+    if not isinstance(requesters, list) or all(sendable(r) for r in requesters):
+        return input
+    if not versions.patched(PATCH_SENDABLE):
+        return input
+    return input.model_copy(update={"requesters": [r for r in requesters if sendable(r)]})
 
 
 def _refuse_unsendable(model: type[BaseModel], raw: Any) -> None:
@@ -371,6 +382,10 @@ class Operations(Generic[ViewT]):
                 raise Refused(arity(op, len(inputs)), "why.arity", given=str(len(inputs)))
             input = op.model.model_validate(raw, context={LIMITS: limits})
             if limits:
+                kept = _without_unsendable_requesters(input)
+                if kept is not input and isinstance(raw, dict):
+                    raw = {**raw, "requesters": getattr(kept, "requesters", [])}
+                input = kept
                 _refuse_unsendable(op.model, raw)
             if self._delivered_before(input):
                 return  # the sender delivered this event again: applied once

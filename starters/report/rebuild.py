@@ -24,6 +24,7 @@ from temporalio.service import RPCError
 from activities.ledger.store import Ledger
 from workflows.crisis_models import CrisisView
 from workflows.ledger_facts import crisis_facts, incident_facts_from_view
+from workflows.limits import LIMITS
 from workflows.models import IncidentInput, IncidentView
 from workflows.policy import Policy
 
@@ -47,8 +48,10 @@ async def start_input(client: Client, execution: WorkflowExecution, model: type[
         payloads = list(event.workflow_execution_started_event_attributes.input.payloads)
         if not payloads:
             return None
-        [value] = await client.data_converter.decode(payloads, [model])
-        return value
+        # Read as stored, the input limits waived: a run may have started under older
+        # limits (a requester the entrances now refuse) and must still be counted.
+        [raw] = await client.data_converter.decode(payloads, [dict])
+        return model.model_validate(raw, context={LIMITS: False})
     return None
 
 
