@@ -171,6 +171,12 @@ def test_an_address_no_mail_can_be_sent_to_is_refused_at_every_entrance(
     policy.write_text(text.replace(manager.group(1), bad, 1), encoding="utf-8")
     with pytest.raises(ConfigError, match="mail can be sent to"):
         load_policy(config_dir)
+    # Who the on-call readiness watch tells of a customer's gaps, too.
+    notify = 'notify = ["provider.delivery_manager", "provider.incident_manager"]'
+    assert notify in text
+    policy.write_text(text.replace(notify, f'notify = ["{bad}"]', 1), encoding="utf-8")
+    with pytest.raises(ConfigError, match="mail can be sent to"):
+        load_policy(config_dir)
 
 
 def test_titles_are_not_empty() -> None:

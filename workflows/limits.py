@@ -160,7 +160,7 @@ def email_address(value: str, info: ValidationInfo) -> str:
         raise PydanticCustomError(
             "email", "not an e-mail address: write one address like name@example.org", {}
         )
-    if _sendable_asked(info) and not sendable(value):
+    if sendable_asked(info) and not sendable(value):
         raise PydanticCustomError(
             "email",
             "not an address a mail can be sent to (a dot at the end, two dots in a row, "
@@ -170,7 +170,8 @@ def email_address(value: str, info: ValidationInfo) -> str:
     return value
 
 
-def _sendable_asked(info: ValidationInfo) -> bool:
+def sendable_asked(info: ValidationInfo) -> bool:
+    """Whether this validation refuses an address no mail can be sent to (``SENDABLE``)."""
     context = info.context
     if isinstance(context, dict) and SENDABLE in context:
         return bool(context[SENDABLE])

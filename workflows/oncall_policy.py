@@ -17,9 +17,16 @@ import re
 from datetime import time, timedelta
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationInfo,
+)
 
-from workflows.limits import EMAIL_PATTERN, MAX_NAME, single_line
+from workflows.limits import EMAIL_PATTERN, MAX_NAME, sendable, sendable_asked, single_line
 from workflows.matrix import EscalationMatrix
 
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
@@ -57,9 +64,13 @@ def _clock(value: str) -> str:
     return value.strip()
 
 
-def _recipient(value: str) -> str:
+def _recipient(value: str, info: ValidationInfo) -> str:
     value = value.strip()
-    if _EMAIL.match(value) or value in EscalationMatrix.known_roles():
+    if value in EscalationMatrix.known_roles():
+        return value
+    if _EMAIL.match(value):
+        if sendable_asked(info) and not sendable(value):
+            raise ValueError(f"{value!r} is not an address a mail can be sent to")
         return value
     raise ValueError(
         f"{value!r} is neither an e-mail address nor a matrix role (provider.<role>, client.<role>)"
