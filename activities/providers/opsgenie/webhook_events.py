@@ -124,6 +124,14 @@ def _plain(value: str) -> str:
     return DIRECTION_CONTROLS.sub("", value)
 
 
+def _whole_number(value: Any) -> int | None:
+    """A whole number as a sender writes one (``42``, ``42.0``, ``" 42"``); None otherwise."""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    text = str(value).strip()
+    return int(text) if text.lstrip("-").isdigit() else None
+
+
 def _text(value: Any) -> str:
     if isinstance(value, dict | list):
         raise ValueError("must be text")
@@ -165,12 +173,9 @@ class WebhookAlert(BaseModel):
     def _keep_sent_update(cls, data: Any, handler: ValidatorFunctionWrapHandler) -> Any:
         alert = handler(data)
         if isinstance(alert, WebhookAlert) and not alert.updatedAt and isinstance(data, dict):
-            raw = data.get("updatedAt")
-            if isinstance(raw, float) and raw.is_integer():
-                raw = int(raw)
-            text = "" if raw is None or isinstance(raw, bool) else str(raw).strip()
-            if text.lstrip("-").isdigit() and int(text) != 0:
-                alert._sent_update = int(text)
+            raw = data.get("updatedAt")  # validated above: a whole number, or none
+            sent = None if raw is None or raw == "" else _whole_number(raw)
+            alert._sent_update = sent or None
         return alert
 
     @field_validator("priority", mode="before")
@@ -192,12 +197,9 @@ class WebhookAlert(BaseModel):
             return None
         if isinstance(value, bool):
             raise ValueError("a timestamp must be a number")
-        if isinstance(value, float) and value.is_integer():
-            value = int(value)
-        text = str(value).strip()
-        if not text.lstrip("-").isdigit():
-            raise ValueError(f"a timestamp must be a whole number, not {text[:30]!r}")
-        number = int(text)
+        number = _whole_number(value)
+        if number is None:
+            raise ValueError(f"a timestamp must be a whole number, not {str(value).strip()[:30]!r}")
         if info.field_name == "createdAt" and number and not EARLIEST_MS <= number < LATEST_MS:
             raise ValueError(
                 f"must be milliseconds since 1970 from {EARLIEST_MS} ({T0_EARLIEST:%Y-%m-%d}) "
@@ -332,16 +334,18 @@ def incident_id_for(alert: WebhookAlert) -> str:
     return f"incident-{alert.alertId}"
 
 
-def _tagged_level(tags: list[str], mapping: OpsgenieMapping) -> str | None:
-    """The service level a tag names (``sl:gold``); None when none does, or when tags name
-    two different levels (which names none)."""
+def _levels(tags: list[str], mapping: OpsgenieMapping) -> set[str]:
+    """The service levels tags name (``sl:gold``)."""
     prefix = mapping.service_level_tag_prefix
-    named = [
-        t[len(prefix) :].lower()
-        for t in tags
-        if t.lower().startswith(prefix) and t[len(prefix) :].lower() in SERVICE_LEVELS
-    ]
-    return named[0] if len(set(named)) == 1 else None
+    named = (t[len(prefix) :].lower() for t in tags if t.lower().startswith(prefix))
+    return {level for level in named if level in SERVICE_LEVELS}
+
+
+def _tagged_level(tags: list[str], mapping: OpsgenieMapping) -> str | None:
+    """The service level tags name; None when none does, or when they name two different
+    levels (which names none)."""
+    levels = _levels(tags, mapping)
+    return next(iter(levels)) if len(levels) == 1 else None
 
 
 def _named_service_level(alert: WebhookAlert, mapping: OpsgenieMapping) -> str | None:
@@ -541,8 +545,8 @@ def plan(event: WebhookEvent, mapping: OpsgenieMapping) -> Plan:
         return Plan(kind="ignore", incident_id=incident, reason=reason)
     if action == "AddNote" and is_own_note(alert.note):
         return Plan(kind="ignore", incident_id=incident, reason="note written by Vigie")
-    named = [_tagged_level([t], mapping) for t in alert.addedTags] if action == "AddTags" else []
-    level = named[0] if named and len(set(named)) == 1 else None
+    added = alert.addedTags if action == "AddTags" else []
+    level = _tagged_level(added, mapping) if all(_levels([t], mapping) for t in added) else None
     if level:
         # Someone named the service level in Opsgenie (a level tag alone): the incident takes
         # it while its own is the default, asked for. (Vigie's own tags come back with its
@@ -560,7 +564,7 @@ def plan(event: WebhookEvent, mapping: OpsgenieMapping) -> Plan:
     if action in ("AddTags", "RemoveTags"):
         changed = alert.addedTags if action == "AddTags" else alert.removedTags
         # Two levels at once are no tags of Vigie's (it keeps one): a person's, recorded.
-        levels = {_tagged_level([t], mapping) for t in changed} - {None}
+        levels = _levels(changed, mapping)
         if changed and all(is_own_tag(t) for t in changed) and len(levels) < 2:
             return Plan(kind="ignore", incident_id=incident, reason="tags kept by Vigie")
 
