@@ -73,17 +73,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows.delivery import failure_fields, send_in_rounds, workflow_failure_fields
     from workflows.details import crisis_details
-    from workflows.inputs import (
-        MAX_REASON,
-        PATCH_MISSPELT,
-        PATCH_START_LIMITS,
-        PATCH_START_SENDABLE,
-        checked_start,
-        misspelt,
-        over_limits,
-        refused,
-        unsendable,
-    )
+    from workflows.inputs import MAX_REASON, checked_start, refusal_at_start, refused
     from workflows.ledger_facts import RecordCrisisFactsInput, crisis_facts
     from workflows.ledger_writer import LedgerWriter
     from workflows.matrix import Contact
@@ -284,18 +274,9 @@ class CrisisWorkflow(Operations[CrisisView]):
         input = self._input
         versions.begin()  # first: see workflows.versions
         if input.state is None and workflow.info().parent is None:  # opened by a person
-            over = over_limits(CrisisInput, self._inputs)
-            if over is not None and versions.patched(PATCH_START_LIMITS):
-                self._refused = over
-                raise refused(CrisisInput, over, EXAMPLE)
-            typo = misspelt(CrisisInput, self._inputs)
-            if typo is not None and versions.patched(PATCH_MISSPELT):
-                self._refused = typo
-                raise refused(CrisisInput, typo, EXAMPLE)
-            unusable = unsendable(CrisisInput, self._inputs)
-            if unusable is not None and versions.patched(PATCH_START_SENDABLE):
-                self._refused = unusable
-                raise refused(CrisisInput, unusable, EXAMPLE)
+            self._refused = refusal_at_start(CrisisInput, self._inputs)
+            if self._refused is not None:
+                raise refused(CrisisInput, self._refused, EXAMPLE)
         self._trust = versions.patched(PATCH_TRUST)
         cancel_as_operation = versions.patched(PATCH_CANCEL)
         self._searchable = versions.patched(PATCH_SEARCH)

@@ -63,12 +63,9 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows.inputs import (
         MAX_REASON,
-        PATCH_MISSPELT,
-        PATCH_START_LIMITS,
         PATCH_START_SENDABLE,
         checked_start,
-        misspelt,
-        over_limits,
+        refusal_at_start,
         refused,
     )
     from workflows.ledger_facts import (
@@ -85,7 +82,7 @@ with workflow.unsafe.imports_passed_through():
         MAX_UNUSABLE,
         clip,
         one_line,
-        sendable,
+        sendable_split,
     )
     from workflows.matrix import EscalationMatrix
     from workflows.metrics import count
@@ -377,22 +374,16 @@ class IncidentWorkflow(Operations[IncidentView]):
         input = self._input
         versions.begin()  # first: see workflows.versions
         if input.state is None:  # a new incident (not one continued as new)
-            over = over_limits(IncidentInput, self._inputs)
-            if over is not None and versions.patched(PATCH_START_LIMITS):
-                self._refused = over
-                raise refused(IncidentInput, over, EXAMPLE)
-            typo = misspelt(IncidentInput, self._inputs)
-            if typo is not None and versions.patched(PATCH_MISSPELT):
-                self._refused = typo
-                raise refused(IncidentInput, typo, EXAMPLE)
-            unusable = [r for r in input.requesters if not sendable(r)]
+            self._refused = refusal_at_start(IncidentInput, self._inputs)
+            if self._refused is not None:
+                raise refused(IncidentInput, self._refused, EXAMPLE)
+            kept, unusable = sendable_split(input.requesters)
             if unusable and versions.patched(PATCH_START_SENDABLE):
                 # No mail can be sent to them, and a mail with them fails for everyone: left
                 # out and told at opening, as the webhook does (one of an older release may
                 # still send them).
                 shown = [clip(one_line(r), MAX_NAME) for r in unusable]
                 told = [*input.unusable_requesters, *shown][:MAX_UNUSABLE]
-                kept = [r for r in input.requesters if sendable(r)]
                 input = input.model_copy(update={"requesters": kept, "unusable_requesters": told})
                 self._input = input
         self._task_key = self._task_key_sent = workflow.info().priority.priority_key or None

@@ -16,7 +16,8 @@ from pydantic import BaseModel, ValidationError
 from temporalio import workflow
 from temporalio.exceptions import ApplicationError
 
-from workflows.limits import LIMITS, SENDABLE
+from workflows import versions
+from workflows.limits import LIMITS
 from workflows.operations import describe
 
 M = TypeVar("M", bound=BaseModel)
@@ -27,7 +28,8 @@ PATCH_START_LIMITS = "start-input-limits"
 # A run started by hand with a field name misspelt (``prioirty``) ends at once, refused,
 # instead of opening without what the person meant to give.
 PATCH_MISSPELT = "start-input-misspelt-field"
-# A run started by hand with an address no mail can be sent to ends at once, refused.
+# An incident's requesters no mail can be sent to, in a new run (started by hand, or by a
+# receiver of an older release), are left out and told at opening.
 PATCH_START_SENDABLE = "start-addresses-sendable"
 MAX_REASON = 1000
 
@@ -85,21 +87,6 @@ def over_limits(model: type[BaseModel], inputs: tuple[Any, ...]) -> str | None:
     return None
 
 
-def unsendable(model: type[BaseModel], inputs: tuple[Any, ...]) -> str | None:
-    """Why the input names an address no mail can be sent to (``name@example.org.``), or
-    None: every mail with it would fail, for all its recipients. (What breaks the other
-    limits is ``over_limits``'s to tell.)"""
-    try:
-        model.model_validate(inputs[0], context={LIMITS: True, SENDABLE: False})
-    except ValidationError:
-        return None
-    try:
-        model.model_validate(inputs[0], context={LIMITS: True, SENDABLE: True})
-    except ValidationError as exc:
-        return describe(exc)
-    return None
-
-
 def misspelt(model: type[BaseModel], inputs: tuple[Any, ...]) -> str | None:
     """Why the input names a field that does not exist, taken for a misspelling of one it
     does not give (``prioirty`` for ``priority``), or None. Another unknown name is let be:
@@ -116,6 +103,16 @@ def misspelt(model: type[BaseModel], inputs: tuple[Any, ...]) -> str | None:
         close = difflib.get_close_matches(name, missing, n=1, cutoff=0.75)
         if close:
             return f"{name[:60]!r}: no such field, did you mean {close[0]!r}?"
+    return None
+
+
+def refusal_at_start(model: type[BaseModel], inputs: tuple[Any, ...]) -> str | None:
+    """Why a new run's input is refused before anything opens, or None: it breaks the input
+    limits, or names a field misspelt; each behind its patch, asked only when it applies."""
+    for check, patch in ((over_limits, PATCH_START_LIMITS), (misspelt, PATCH_MISSPELT)):
+        reason = check(model, inputs)
+        if reason is not None and versions.patched(patch):
+            return reason
     return None
 
 

@@ -178,6 +178,15 @@ def sendable_asked(info: ValidationInfo) -> bool:
     return not (workflow.in_workflow() or workflow.unsafe.in_sandbox())
 
 
+def sendable_split(addresses: list[str]) -> tuple[list[str], list[str]]:
+    """``addresses`` a mail can be sent to, and the others (``sendable``), in their order."""
+    kept: list[str] = []
+    left_out: list[str] = []
+    for address in addresses:
+        (kept if sendable(address) else left_out).append(address)
+    return kept, left_out
+
+
 def sendable(address: str) -> bool:
     """Whether a mail's To header holds ``address`` as it is, without an error: the mail
     library reads ``name@example.org.`` or ``['a@b.org']`` as no address at all, and a mail

@@ -27,7 +27,7 @@ from temporalio.exceptions import ApplicationError
 
 from workflows import versions
 from workflows.chat import ChatNotification
-from workflows.limits import LIMITS, MAX_NAME, SENDABLE, clip, one_line, sendable
+from workflows.limits import LIMITS, MAX_NAME, SENDABLE, clip, one_line, sendable_split
 from workflows.texts import KNOWN_RULES
 from workflows.waiting import wait_until
 
@@ -88,25 +88,33 @@ MAX_ERRORS_SAID = 10
 _PLAIN_PART = re.compile(rf"[\w\-\[\]]{{1,{MAX_PATH_PART}}}")
 
 
-def _without_unsendable_requesters(input: BaseModel) -> BaseModel:
-    """A sender's requesters without those no mail can be sent to (a webhook of an older
-    release may send them), from the runs that take PATCH_SENDABLE; asked only then."""
-    requesters = getattr(input, "requesters", None)
-    if not isinstance(requesters, list) or all(sendable(r) for r in requesters):
-        return input
-    if not versions.patched(PATCH_SENDABLE):
-        return input
-    return input.model_copy(update={"requesters": [r for r in requesters if sendable(r)]})
-
-
-def _refuse_unsendable(model: type[BaseModel], raw: Any) -> None:
-    """Raises the ValidationError of an input that names an address no mail can be sent to
-    (``workflows.limits.sendable``), from the runs that take PATCH_SENDABLE; asked only then."""
+def _decoded(model: type[BaseModel], raw: Any, limits: bool) -> BaseModel:
+    """A Signal's input, decoded once when it holds no address a mail cannot be sent to (the
+    usual case). One that does, from the runs that take PATCH_SENDABLE (asked only then):
+    requesters without those (a receiver of an older release may send them), and any other
+    such address refused (raises its ValidationError)."""
+    if not limits:
+        return model.model_validate(raw, context={LIMITS: False})
     try:
-        model.model_validate(raw, context={LIMITS: True, SENDABLE: True})
-    except ValidationError:
+        return model.model_validate(raw, context={LIMITS: True, SENDABLE: True})
+    except ValidationError as strict:
+        input = model.model_validate(raw, context={LIMITS: True})  # what else is wrong
+        refusing = strict
+        requesters = getattr(input, "requesters", None)
+        if isinstance(requesters, list) and isinstance(raw, dict):
+            kept, left_out = sendable_split(requesters)
+            if left_out and versions.patched(PATCH_SENDABLE):
+                input = input.model_copy(update={"requesters": kept})
+                try:
+                    model.model_validate(
+                        {**raw, "requesters": kept}, context={LIMITS: True, SENDABLE: True}
+                    )
+                    return input
+                except ValidationError as other:
+                    refusing = other
         if versions.patched(PATCH_SENDABLE):
-            raise
+            raise refusing from None
+        return input
 
 
 def _part(part: str | int) -> str:
@@ -380,13 +388,7 @@ class Operations(Generic[ViewT]):
         try:
             if len(inputs) != 1:
                 raise Refused(arity(op, len(inputs)), "why.arity", given=str(len(inputs)))
-            input = op.model.model_validate(raw, context={LIMITS: limits})
-            if limits:
-                kept = _without_unsendable_requesters(input)
-                if kept is not input and isinstance(raw, dict):
-                    raw = {**raw, "requesters": getattr(kept, "requesters", [])}
-                input = kept
-                _refuse_unsendable(op.model, raw)
+            input = _decoded(op.model, raw, limits)
             if self._delivered_before(input):
                 return  # the sender delivered this event again: applied once
             if self._own_echo(input):
