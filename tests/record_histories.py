@@ -21,6 +21,7 @@ from typing import Any
 
 import httpx
 from pydantic import SecretStr
+from temporalio.api.common.v1 import Payload
 from temporalio.client import (
     Client,
     WorkflowExecutionStatus,
@@ -28,6 +29,7 @@ from temporalio.client import (
     WorkflowHandle,
     WorkflowQueryFailedError,
 )
+from temporalio.common import RawValue
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
@@ -933,6 +935,21 @@ async def signal_unsendable(env: WorkflowEnvironment, queue: str) -> WorkflowHan
     return handle
 
 
+async def signal_not_json(env: WorkflowEnvironment, queue: str) -> WorkflowHandle[object, object]:
+    """An add_worklog Signal whose input is no JSON the worker can read (a lone surrogate
+    escape): dropped by the SDK before, recorded as refused since; then an ordinary event."""
+    handle = await open_incident(env.client, queue, priority="P3")
+    await status(handle)
+    unreadable = Payload(
+        metadata={"encoding": b"json/plain"}, data=b'{"by": "ann", "text": "caf\\ud800"}'
+    )
+    await handle.signal("add_worklog", RawValue(unreadable))
+    await handle.signal("record_event", {"by": "ann", "kind": "event", "text": "after"})
+    await status_when(handle, lambda v: v.mails_pending == 0 and "after" in str(v))
+    await handle.terminate("recorded")
+    return handle
+
+
 async def _started_by_hand(
     env: WorkflowEnvironment, queue: str, typed: dict[str, Any]
 ) -> WorkflowHandle[object, object]:
@@ -1025,6 +1042,7 @@ async def main(tag: str, only: list[str]) -> None:
                 ("incident_start_misspelt", start_misspelt),
                 ("incident_start_unsendable", start_unsendable),
                 ("incident_signal_unsendable", signal_unsendable),
+                ("incident_signal_not_json", signal_not_json),
                 ("service_review_failed", partial(review_failed, settings=settings)),
             ):
                 if only and name not in only:

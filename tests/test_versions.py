@@ -165,7 +165,8 @@ async def test_a_new_incident_and_its_crisis_record_the_baseline_and_later_patch
             "crisis-end-after-close-kept", "own-kinds-reserved",
             "tagged-level-only-when-asked", "update-ids-kept-through-bursts",
             "start-input-misspelt-field", "all-own-kinds-reserved",
-            "addresses-sendable", "start-addresses-sendable"}  # fmt: skip
+            "addresses-sendable", "start-addresses-sendable",
+            "not-json-signals-refused"}  # fmt: skip
     readiness = {"readiness-mail-per-watch"}  # the on-call readiness watch's own
     # The service review's: when a review did not go out, when its input has a key unknown.
     review = {"review-failures-told", "review-unknown-keys-refused"}

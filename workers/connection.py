@@ -15,7 +15,7 @@ from temporalio.client import Client
 from temporalio.envconfig import ClientConfigProfile
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 
-from workers.failures import DATA_CONVERTER
+from workers.converter import DATA_CONVERTER
 from workers.settings import Settings
 
 

@@ -3,11 +3,8 @@ stack trace (the Web UI shows it under the refusal, file paths and all)."""
 
 from __future__ import annotations
 
-import dataclasses
-
 from temporalio.api.failure.v1 import Failure
-from temporalio.contrib.pydantic import pydantic_data_converter
-from temporalio.converter import DataConverter, DefaultFailureConverter, PayloadConverter
+from temporalio.converter import DefaultFailureConverter, PayloadConverter
 from temporalio.exceptions import ApplicationError
 
 from workflows.operations import REFUSAL_TYPE
@@ -20,8 +17,3 @@ class RefusalFailureConverter(DefaultFailureConverter):
         super().to_failure(exception, payload_converter, failure)
         if isinstance(exception, ApplicationError) and exception.type == REFUSAL_TYPE:
             failure.stack_trace = ""
-
-
-DATA_CONVERTER: DataConverter = dataclasses.replace(
-    pydantic_data_converter, failure_converter_class=RefusalFailureConverter
-)

@@ -34,7 +34,7 @@ from activities.providers.conference.zoom import ZoomConfig, ZoomProvider
 from activities.providers.opsgenie.client import OpsgenieApi, OpsgenieConfig, default_base_url
 from activities.providers.smtp import MailTransport, SmtpConfig, SmtpTransport
 from activities.task_priority import TaskPriorityActivities
-from workers.failures import DATA_CONVERTER
+from workers.converter import DATA_CONVERTER
 from workers.file_cache import FileCache
 from workers.ledger import ledger_activities, ledger_upkeep
 from workers.matrix_file import LastValidMatrix, load_matrix

@@ -20,6 +20,9 @@ from workflows import versions
 from workflows.limits import LIMITS
 from workflows.operations import describe
 
+with workflow.unsafe.imports_passed_through():  # as workflows.operations says
+    from workflows.not_json import NotJson
+
 M = TypeVar("M", bound=BaseModel)
 REFUSED_TYPE = "InputRefused"
 # A new incident or crisis whose input breaks the input limits (started by hand: a title with
@@ -43,6 +46,8 @@ def started_with(model: type[M], inputs: tuple[Any, ...]) -> M | str:
     [raw] = inputs
     if isinstance(raw, model):
         return raw
+    if isinstance(raw, NotJson):
+        return raw.said()
     try:  # whatever the SDK's sandbox, a workflow tells the limits off (workflows.limits)
         return model.model_validate(raw, context={LIMITS: False})
     except ValidationError as exc:

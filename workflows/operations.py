@@ -31,6 +31,10 @@ from workflows.limits import LIMITS, MAX_NAME, SENDABLE, clip, one_line, sendabl
 from workflows.texts import KNOWN_RULES
 from workflows.waiting import wait_until
 
+# Made by the worker's converter outside any sandbox: the sandbox must see that same class.
+with workflow.unsafe.imports_passed_through():
+    from workflows.not_json import NotJson, not_json
+
 PATCH_INPUT_LIMITS = "input-limits"
 # An address no mail can be sent to (``name@example.org.``) is refused in a Signal, as it is
 # in an Update and at every other entrance: every mail with it failed, for all its recipients.
@@ -42,6 +46,9 @@ UNKNOWN_SIGNAL = (
 )
 # A Signal no handler takes is recorded as refused (older code left it unread).
 PATCH_UNKNOWN_SIGNALS = "unknown-signals-refused"
+# A Signal whose input is not JSON the worker can read (workflows.not_json) is recorded as
+# refused; the SDK dropped it before.
+PATCH_NOT_JSON = "not-json-signals-refused"
 SYSTEM = "vigie"
 """Who Vigie's own entries are by."""
 
@@ -320,6 +327,8 @@ class Operations(Generic[ViewT]):
     def _validate(self, op: Operation, raw: Any) -> None:
         """The Update validator: decodes the input (limits applied), then checks it against
         the workflow as it stands. A refusal names the field and the problem."""
+        if isinstance(raw, NotJson):
+            raise refusal(f"{op.name}: {raw.said()}")
         try:
             input = op.model.model_validate(raw, context={LIMITS: True, SENDABLE: True})
         except ValidationError as exc:
@@ -380,6 +389,9 @@ class Operations(Generic[ViewT]):
 
     async def _run_signal(self, op: Operation, inputs: tuple[Any, ...]) -> None:
         await wait_until(lambda: self._state is not None)
+        unread = not_json(inputs)
+        if unread is not None and not versions.patched(PATCH_NOT_JSON):
+            return  # older code never saw it: the SDK dropped it
         check, apply = self._hooks(op)
         limits = versions.patched(PATCH_INPUT_LIMITS)
         raw = inputs[0] if inputs else None
@@ -388,6 +400,8 @@ class Operations(Generic[ViewT]):
         try:
             if len(inputs) != 1:
                 raise Refused(arity(op, len(inputs)), "why.arity", given=str(len(inputs)))
+            if unread is not None:
+                raise Refused(unread.said(), "why.not_json", error=unread.error)
             input = _decoded(op.model, raw, limits)
             if self._delivered_before(input):
                 return  # the sender delivered this event again: applied once

@@ -21,6 +21,7 @@ from temporalio.exceptions import ActivityError, ApplicationError
 with workflow.unsafe.imports_passed_through():
     from workflows import versions
     from workflows.calendar import BusinessClock
+    from workflows.not_json import NotJson
     from workflows.operations import describe
     from workflows.policy import Language
     from workflows.reads import read_policy
@@ -142,6 +143,8 @@ class ServiceReviewWorkflow:
         if len(inputs) > 1:
             return ServiceReviewResult(refused=f"one input expected, {len(inputs)} given {EXAMPLE}")
         raw = inputs[0] if inputs else None
+        if isinstance(raw, NotJson):
+            return ServiceReviewResult(refused=f"{raw.said()} {EXAMPLE}")
         try:
             input = ServiceReviewInput.model_validate({} if raw is None else raw)
         except ValidationError as exc:

@@ -798,6 +798,10 @@ SENTENCES: dict[str, dict[str, str]] = {
         FR: "une seule entrée attendue (un objet JSON), {given} reçue(s)",
         EN: "one input expected (a JSON object), {given} given",
     },
+    "why.not_json": {
+        FR: "l'entrée n'est pas un JSON lisible ({error})",
+        EN: "the input is not JSON that can be read ({error})",
+    },
     "why.major": {
         FR: "l'incident est déjà qualifié majeur (crise {crisis_id} ; si elle a été annulée, "
         "vigie crisis open en ouvre une autre)",

@@ -99,6 +99,7 @@ SINCE_BASELINE: tuple[str, ...] = (
     "all-own-kinds-reserved",
     "addresses-sendable",
     "start-addresses-sendable",
+    "not-json-signals-refused",
 )
 
 # Patches that new workflows no longer take (the worker's patch gate refuses them); their code

@@ -38,8 +38,9 @@ POISON: dict[str, str] = {
 
 
 def encodable(text: str) -> bool:
-    """Whether UTF-8 can carry it: a lone surrogate cannot, so no Temporal client can send it
-    (the webhook and the CLI can receive one, and are tested with it)."""
+    """Whether UTF-8 can carry it: a lone surrogate cannot, so a Temporal client sends it only
+    as a JSON escape, which the worker refuses (tests/test_not_json_inputs.py); the webhook
+    and the CLI can receive one, and are tested with it."""
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
