@@ -10,7 +10,7 @@ from pydantic import AliasChoices, Field, FilePath, SecretStr, field_validator, 
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from workers.matrix_file import MATRIX_FILE
-from workflows.limits import is_clean_line, is_visible
+from workflows.limits import header_addresses, is_clean_line, is_visible
 
 # A sender address: local part @ host (``vigie@localhost`` is one), at most 254 characters.
 SENDER = re.compile(r"^(?=.{3,254}$)[^@\s,;<>]+@[^@\s,;<>]+$")
@@ -201,6 +201,12 @@ class Settings(BaseSettings):
             raise ValueError(shape + "characters")
         if not SENDER.match(_address(value)):
             raise ValueError(f"not a sender address: {_address(value)[:100]!r}; write {shape}")
+        if header_addresses(value) != [_address(value)]:  # every mail's From would be wrong
+            raise ValueError(
+                f"not a sender a mail can carry: {value[:100]!r} (a comma, a quote or a "
+                "bracket in the name, a dot at the end of the address?); write 'Name "
+                "<address>' or 'address'"
+            )
         return value
 
     @field_validator("mail_domain")

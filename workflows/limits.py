@@ -194,18 +194,24 @@ def sendable(address: str) -> bool:
     library reads ``name@example.org.`` or ``['a@b.org']`` as no address at all, and a mail
     to it and to anyone else with it can never be built. Kept per address (the mail library's
     parse costs about 65 µs, and every activity input with addresses is checked again)."""
+    return header_addresses(address) == [address]
+
+
+def header_addresses(value: str) -> list[str] | None:
+    """The addresses the mail library reads in an address header holding ``value`` (``Name
+    <address>``, or addresses), or None when it finds an error there."""
     message = EmailMessage()
     try:
-        message["To"] = address
+        message["To"] = value
         header = message["To"]
         found = [a.addr_spec for a in header.addresses]
     except Exception:  # the parser raises more than HeaderParseError (name@[example.org)
-        return False
+        return None
     wrong = [
         d for d in header.defects
         if isinstance(d, InvalidHeaderDefect) and not isinstance(d, NonASCIILocalPartDefect)
     ]  # fmt: skip
-    return found == [address] and not wrong
+    return None if wrong else found
 
 
 def at_most(count: int, what: str) -> Callable[[T, ValidationInfo], T]:

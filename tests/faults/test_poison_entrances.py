@@ -99,6 +99,32 @@ def test_sender_settings(name: str) -> None:
             assert taken.message_id_domain == "example.org"
 
 
+@pytest.mark.parametrize(
+    ("sender", "taken"),
+    [
+        ("Vigie, Ops <vigie@example.org>", False),  # read as two addresses, 'Vigie' the first
+        ("Vigie <vigie@example.org.>", False),
+        ("vigie..ops@example.org", False),
+        ('Vigie "ops <vigie@example.org>', False),
+        ("Vigie (ops <vigie@example.org>", False),
+        ('"Vigie, Ops" <vigie@example.org>', True),
+        ("Équipe Vigie <vigie@example.org>", True),
+        ("vigie@example.org", True),
+    ],
+)
+def test_a_sender_no_mail_can_carry_is_refused(sender: str, taken: bool) -> None:
+    """VIGIE_MAIL_FROM that the mail library reads as another address, or none: every mail
+    would go out from the wrong sender, or fail. The worker refuses to start, saying why."""
+    try:
+        Settings(mail_from=sender)
+    except ValidationError as exc:
+        assert not taken, exc
+        said = str(exc)
+        assert "not a sender a mail can carry" in said and "write 'Name <address>'" in said
+    else:
+        assert taken, sender
+
+
 # ---------------------------------------------------------------- the CLI
 
 runner = CliRunner()
