@@ -14,9 +14,10 @@ from activities.providers.opsgenie.client import (
     OpsgenieUnavailable,
     RequestPending,
 )
+from workflows.limits import mailable
 from workflows.metrics import count
 from workflows.models import AlertCommand, AlertRef
-from workflows.texts import NO_ALERT_KEY
+from workflows.texts import NO_ADDRESS_ON_CALL, NO_ALERT_KEY
 
 NO_KEY = NO_ALERT_KEY
 
@@ -119,11 +120,16 @@ class AlertActivities:
         if self._api is None:
             return OnCallResult(skipped=NO_KEY)
         try:
-            return OnCallResult(recipients=await self._api.who_is_on_call(input.schedule))
+            on_call = await self._api.who_is_on_call(input.schedule)
         except OpsgenieError as exc:
             raise failure(exc, f"on-call of {input.schedule!r}: {exc}") from exc
         except OpsgenieUnavailable as exc:
             raise failure(exc, str(exc)) from exc
+        # An address no mail can be sent to would make the page fail for everyone it goes to.
+        found = [who for who in on_call if mailable(who)]
+        if on_call and not found:
+            return OnCallResult(skipped=NO_ADDRESS_ON_CALL)
+        return OnCallResult(recipients=found)
 
 
 def failure(

@@ -16,15 +16,24 @@ from activities.oncall_models import (
 )
 from activities.providers.opsgenie.client import OpsgenieError, OpsgenieUnavailable
 from activities.providers.opsgenie.schedules import ScheduleApi
+from workflows.limits import MAX_EMAIL, clip, mailable, one_line
 from workflows.matrix import EscalationMatrix
 from workflows.oncall_gaps import Cycle, schedule_report
 from workflows.oncall_policy import WatchedSchedule
 from workflows.policy import ConfigError
+from workflows.texts import NO_ADDRESS_ON_CALL
 
+MAX_ON_CALL = 20
+"""People kept of those a schedule names at once."""
 NO_API = (
     "no schedule API configured: set VIGIE_OPSGENIE_API_KEY (Opsgenie), or VIGIE_JSM_CLOUD_ID, "
     "VIGIE_JSM_USER and VIGIE_JSM_API_TOKEN (JSM Operations)"
 )
+
+
+def named(on_call: list[str]) -> list[str]:
+    """Who a schedule names, as the timeline can keep them: one line each, bounded."""
+    return [clip(one_line(who), MAX_EMAIL) for who in on_call[:MAX_ON_CALL]]
 
 
 class OnCallActivities:
@@ -67,11 +76,11 @@ class OnCallActivities:
         elif input.schedule and self._schedules is not None:
             schedule = WatchedSchedule(name=input.schedule, id=input.schedule_id)
             try:
-                on_call = await self._schedules.on_call(schedule)
-                reason = "nobody on call" if not on_call else "no e-mail address among them"
+                on_call = named(await self._schedules.on_call(schedule))
+                reason = "nobody on call" if not on_call else NO_ADDRESS_ON_CALL
             except (OpsgenieError, OpsgenieUnavailable) as exc:
                 reason = f"schedule {input.schedule!r}: {exc}"
-        found = [who for who in on_call if "@" in who]
+        found = [who for who in on_call if mailable(who)]
         if found:
             return OnCallRecipients(
                 recipients=found, source="schedule", schedule=input.schedule, on_call=on_call

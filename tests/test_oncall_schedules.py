@@ -349,7 +349,26 @@ async def test_jsm_account_ids_are_not_addresses_so_the_matrix_is_paged() -> Non
         OnCallRecipientsInput(workflow_id="crisis-1", schedule="Support", schedule_id="f8f2"),
     )
     assert result.source == "matrix" and result.on_call == ["5b2b0e011b3a756623f4e25e"]
-    assert result.reason == "no e-mail address among them"
+    assert result.reason == "no e-mail address a mail can be sent to among those on call"
+
+
+async def test_names_no_mail_can_be_sent_to_are_left_out_and_kept_bounded() -> None:
+    named = ["bob@example.org.", "ann@example.com", "eve@example.com\r\nBcc: x@evil.test"]
+    result = await ActivityEnvironment().run(
+        activities(on_calls(named + ["x@example.com"] * 30)).on_call_recipients,
+        OnCallRecipientsInput(workflow_id="crisis-1", schedule="ops"),
+    )
+    assert (
+        result.source == "schedule"
+        and result.recipients == ["ann@example.com"] + ["x@example.com"] * 17
+    )
+    assert len(result.on_call) == 20 and result.on_call[2] == "eve@example.com Bcc: x@evil.test"
+    result = await ActivityEnvironment().run(
+        activities(on_calls(["bob@example.org."])).on_call_recipients,
+        OnCallRecipientsInput(workflow_id="crisis-1", schedule="ops"),
+    )
+    assert result.source == "matrix" and result.recipients == ["on-call@example.com"]
+    assert result.reason == "no e-mail address a mail can be sent to among those on call"
 
 
 async def test_a_broken_matrix_is_a_retryable_error() -> None:

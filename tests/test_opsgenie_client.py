@@ -199,6 +199,35 @@ async def test_activity_against_the_standin() -> None:
     assert on_call.recipients == ["ann@example.com"]
 
 
+@pytest.mark.parametrize(
+    ("named", "paged", "skipped"),
+    [
+        (["ann@example.com", "bob@example.org.", "eve@example.com\r\nBcc: x@evil.test"],
+         ["ann@example.com"], None),
+        (["bob@example.org.", "a..b@example.org", "5b2b0e011b3a756623f4e25e"], [],
+         "no e-mail address a mail can be sent to among those on call"),
+        ([], [], None),
+    ],
+)  # fmt: skip
+async def test_only_addresses_a_mail_can_be_sent_to_are_paged(
+    named: list[str], paged: list[str], skipped: str | None
+) -> None:
+    """An address the schedule names that no mail can be sent to would make the page fail
+    for everyone it goes to: it is left out, and with none left the incident pages the
+    escalation matrix's on-call, saying why."""
+
+    def on_calls(request: httpx.Request) -> httpx.Response:
+        assert request.url.path == "/v2/schedules/ops/on-calls"
+        return httpx.Response(200, json={"data": {"onCallRecipients": named}, "took": 0.1})
+
+    config = OpsgenieConfig(base_url="http://opsgenie", api_key=SecretStr("k"))
+    activities = AlertActivities(OpsgenieApi(config, transport=httpx.MockTransport(on_calls)))
+    on_call = await ActivityEnvironment().run(
+        activities.who_is_on_call, OnCallInput(schedule="ops")
+    )
+    assert (on_call.recipients, on_call.skipped) == (paged, skipped)
+
+
 async def test_a_retry_after_acceptance_does_not_write_twice() -> None:
     standin = OpsgenieStandIn(pending_polls=100)
     client = standin_api(standin)

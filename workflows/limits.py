@@ -197,6 +197,13 @@ def sendable(address: str) -> bool:
     return header_addresses(address) == [address]
 
 
+def mailable(address: str) -> bool:
+    """Whether ``address`` is one a mail can be sent to, as every entrance checks it: the
+    address pattern, at most MAX_EMAIL characters, and ``sendable``. For addresses that come
+    from elsewhere unchecked (an on-call schedule's names)."""
+    return len(address) <= MAX_EMAIL and _EMAIL.match(address) is not None and sendable(address)
+
+
 def header_addresses(value: str) -> list[str] | None:
     """The addresses the mail library reads in an address header holding ``value`` (``Name
     <address>``, or addresses), or None when it finds an error there."""

@@ -18,6 +18,10 @@ FR, EN = "fr", "en"
 # Said by the alert activities when no API key is set: a known reason (KNOWN_REASONS).
 NO_ALERT_KEY = "no Opsgenie API key configured (VIGIE_OPSGENIE_API_KEY): the alert is not updated"
 
+# Said when the on-call schedule names people but no address a mail can be sent to (JSM's
+# account ids, an address the mail library cannot read): a known reason (KNOWN_REASONS).
+NO_ADDRESS_ON_CALL = "no e-mail address a mail can be sent to among those on call"
+
 # Field values that are names of things, said in the reader's language.
 VALUES: dict[str, dict[str, dict[str, str]]] = {
     # the crisis cell's roles (workflows.crisis._compose_cell); a member added by hand keeps
@@ -641,6 +645,10 @@ SENTENCES: dict[str, dict[str, str]] = {
         EN: "no on-call schedule configured",
     },
     "why.nobody_on_call": {FR: "personne de garde", EN: "nobody on call"},
+    "why.no_address_on_call": {
+        FR: "aucune adresse e-mail à laquelle un mail puisse partir parmi les personnes de garde",
+        EN: "no e-mail address a mail can be sent to among those on call",
+    },
     "why.no_alert_key": {
         FR: "aucune clé d'API Opsgenie n'est configurée (VIGIE_OPSGENIE_API_KEY)",
         EN: "no Opsgenie API key is configured (VIGIE_OPSGENIE_API_KEY)",
@@ -1283,6 +1291,7 @@ KNOWN_RULES = {
 KNOWN_REASONS = {
     "no on-call schedule configured": "why.no_schedule",
     "nobody on call": "why.nobody_on_call",
+    NO_ADDRESS_ON_CALL: "why.no_address_on_call",
     NO_ALERT_KEY: "why.no_alert_key",
 }
 

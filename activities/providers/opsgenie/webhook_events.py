@@ -45,9 +45,7 @@ from activities.providers.opsgenie.marks import (
 from workflows.limits import (
     CUSTOMER_PATTERN,
     DIRECTION_CONTROLS,
-    EMAIL_PATTERN,
     MAX_DETAILS,
-    MAX_EMAIL,
     MAX_ID,
     MAX_NAME,
     MAX_REQUESTERS,
@@ -59,9 +57,9 @@ from workflows.limits import (
     T0_LATEST,
     clean_text,
     clip,
+    mailable,
     once_each,
     one_line,
-    sendable,
     shows_something,
 )
 from workflows.models import (
@@ -80,7 +78,6 @@ from workflows.models import (
 )
 from workflows.texts import render
 
-EMAIL = re.compile(EMAIL_PATTERN)
 EARLIEST_MS = int(T0_EARLIEST.timestamp() * 1000)
 LATEST_MS = int(T0_LATEST.timestamp() * 1000)
 MAX_INT64 = 2**63 - 1
@@ -389,10 +386,6 @@ def _listed(alert: WebhookAlert, mapping: OpsgenieMapping) -> list[str]:
     return [e.rstrip(".") if "@" in e else e for e in entries if e]
 
 
-def _usable(address: str) -> bool:
-    return len(address) <= MAX_EMAIL and EMAIL.match(address) is not None and sendable(address)
-
-
 def _requesters(alert: WebhookAlert, mapping: OpsgenieMapping, created: bool) -> list[str]:
     """The ``requesters`` detail's addresses, and the alert's creator: the user of a Create
     (the user of any other event is who acted on the alert, not who raised it)."""
@@ -400,8 +393,8 @@ def _requesters(alert: WebhookAlert, mapping: OpsgenieMapping, created: bool) ->
     creator = alert.username.strip() if alert.username and created else ""
     if creator:
         found.append(creator)
-    kept = once_each([a for a in found if _usable(a)])
-    if len(kept) > MAX_REQUESTERS and _usable(creator):  # who raised it is told, whatever
+    kept = once_each([a for a in found if mailable(a)])
+    if len(kept) > MAX_REQUESTERS and mailable(creator):  # who raised it is told, whatever
         listed = [a for a in kept if a.lower() != creator.lower()]  # the count
         kept = [*listed[: MAX_REQUESTERS - 1], creator]
     return kept[:MAX_REQUESTERS]
@@ -410,7 +403,7 @@ def _requesters(alert: WebhookAlert, mapping: OpsgenieMapping, created: bool) ->
 def _unusable_requesters(alert: WebhookAlert, mapping: OpsgenieMapping) -> list[str]:
     """What the ``requesters`` detail holds that is no address (``rh@`` say), as one line
     each: the incident tells it, so that someone asks for the right address."""
-    wrong = [clip(one_line(a), 80) for a in _listed(alert, mapping) if not _usable(a)]
+    wrong = [clip(one_line(a), 80) for a in _listed(alert, mapping) if not mailable(a)]
     return list(dict.fromkeys(w for w in wrong if w))[:MAX_UNUSABLE]
 
 
