@@ -11,7 +11,7 @@ from urllib.parse import quote
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
-from activities.mail_headers import new_message
+from activities.mail_headers import MAIL_POLICY, new_message
 from activities.mail_texts import (
     ASK_MISSING,
     CONFERENCE_LABEL,
@@ -66,6 +66,8 @@ class MailRenderer:
     def __init__(self, sender: str, domain: str) -> None:
         self.sender = sender
         self.domain = domain
+        # Read once: the mail library's parse of an address header is a good part of a mail.
+        self._from = MAIL_POLICY.header_factory("From", sender)
         self._env = Environment(
             loader=PackageLoader("activities", "templates"),
             autoescape=select_autoescape(enabled_extensions=("html.j2",)),
@@ -138,7 +140,7 @@ class MailRenderer:
         Vigie mail shares (threading on the first mail of its workflow), and the bodies."""
         message = new_message()
         message["Subject"] = subject
-        message["From"] = self.sender
+        message["From"] = self._from
         message["To"] = ", ".join(to)
         message["Message-ID"] = self.message_id(key)
         if thread_key:
