@@ -4,15 +4,15 @@ one tab-separated line per field and per timeline entry (ISO 8601 times); JSON f
 
 from __future__ import annotations
 
-import textwrap
 from typing import Any
 
+from rich.cells import cell_len
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
 from starters.cli_support import print_view, retrying, when
-from starters.listing import INDENT, iso, packed
+from starters.listing import INDENT, iso, packed, wrapped
 from workflows.models import IncidentView, TimelineEntry
 
 TEXT_MIN_WIDTH = 30  # a timeline table leaves its text at least this; else entries stack
@@ -117,12 +117,12 @@ def print_timeline(entries: list[TimelineEntry], console: Console) -> None:
     """A table when time, kind and author fit whole with room for the text; otherwise each
     entry on a line of its own (time · kind · author) with its text wrapped under it."""
     rows = [(when(e.at), e.kind, e.by, e.text) for e in entries]
-    whole = [max(len(r[i]) for r in [("at", "kind", "by", ""), *rows]) for i in range(3)]
+    whole = [max(cell_len(r[i]) for r in [("at", "kind", "by", ""), *rows]) for i in range(3)]
     # A table with a box: a rule and a padding space either side of every column. Its text
     # column folds a word longer than itself: a link would be cut (a conference room's, at
     # a hyphen), so such a timeline is stacked, where a link stays whole.
     text_width = console.width - (sum(whole) + 3 * 4 + 1)
-    longest = max((len(word) for r in rows for word in r[3].split()), default=0)
+    longest = max((cell_len(word) for r in rows for word in r[3].split()), default=0)
     if text_width >= TEXT_MIN_WIDTH and longest <= text_width:
         table = Table(title="timeline", title_justify="left")
         for header in ("at", "kind", "by"):
@@ -140,16 +140,4 @@ def print_timeline(entries: list[TimelineEntry], console: Console) -> None:
         for line in wrapped(text, width):
             # A word longer than the line (a link) is printed whole: the terminal folds it
             # without a break in it.
-            console.print(Text(" " * INDENT + line), soft_wrap=len(line) > width)
-
-
-def wrapped(text: str, width: int) -> list[str]:
-    """``text`` in lines of at most ``width``, its own line breaks kept; a word is never cut,
-    at a hyphen or otherwise: a link (a conference room's) stays whole on its line, longer
-    than ``width`` if it must, so that clicking or copying it gives the whole link."""
-    return [
-        line
-        for typed in text.splitlines()
-        for line in textwrap.wrap(typed, width, break_on_hyphens=False, break_long_words=False)
-        or [""]
-    ]
+            console.print(Text(" " * INDENT + line), soft_wrap=cell_len(line) > width)

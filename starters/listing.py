@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import json
 import sys
-import textwrap
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
 from rich import box
+from rich.cells import cell_len
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
@@ -207,7 +207,7 @@ def print_terminal(
     columns = tuple(k for k in columns if k != LEFT_OUT_IN_TERMINAL)
     headers = [name.replace("_", " ") for name in columns]
     cells = [[cell(row[k], when) for k in columns] for row in rows]
-    whole = [max(len(text) for text in column) for column in zip(headers, *cells, strict=True)]
+    whole = [max(cell_len(t) for t in column) for column in zip(headers, *cells, strict=True)]
     # Each column is padded by one space on either side; the title takes what is left.
     if sum(whole[:-1]) + 2 * len(columns) + TITLE_MIN_WIDTH <= console.width:
         table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, expand=True)
@@ -224,20 +224,38 @@ def print_terminal(
         fields = [f"{h}: {text}" for h, text in zip(headers[1:-1], texts[1:-1], strict=True)]
         for line in [
             *packed(fields, width),
-            *textwrap.wrap(texts[-1], width, break_on_hyphens=False, break_long_words=False),
+            *wrapped(texts[-1], width),
         ]:
             console.print(Text(" " * INDENT + line), overflow="fold")
 
 
 def packed(parts: list[str], width: int, gap: str = " · ") -> list[str]:
-    """``parts`` joined by ``gap`` into lines of at most ``width``, never splitting a part
-    (a part longer than ``width`` gets a line of its own)."""
+    """``parts`` joined by ``gap`` into lines of at most ``width`` terminal cells, never
+    splitting a part (a part longer than ``width`` gets a line of its own)."""
     lines: list[str] = []
     for part in parts:
-        if lines and len(lines[-1]) + len(gap) + len(part) <= width:
+        if lines and cell_len(lines[-1]) + cell_len(gap) + cell_len(part) <= width:
             lines[-1] += gap + part
         else:
             lines.append(part)
+    return lines
+
+
+def wrapped(text: str, width: int) -> list[str]:
+    """``text`` in lines of at most ``width`` terminal cells (a wide character, 漢 or 🔥,
+    takes two), its own line breaks kept; a word is never cut, at a hyphen or otherwise: a
+    link (a conference room's) stays whole on its line, longer than ``width`` if it must, so
+    that clicking or copying it gives the whole link."""
+    lines: list[str] = []
+    for typed in text.splitlines():
+        line = ""
+        for word in typed.split():
+            if line and cell_len(line) + 1 + cell_len(word) > width:
+                lines.append(line)
+                line = word
+            else:
+                line = f"{line} {word}" if line else word
+        lines.append(line)
     return lines
 
 

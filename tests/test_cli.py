@@ -433,11 +433,11 @@ async def test_open_takes_any_iso_t0_and_never_reuses_an_id(cli: Cli) -> None:
 async def stuck_workflow(
     client: Client, task_queue: str, workflow: str
 ) -> WorkflowHandle[Any, Any]:
-    """A workflow started by a raw client with an input that is not even JSON (a typo in a
-    model's fields ends the run, refused; this cannot reach the workflow's code), once its
-    first task failed twice (it is on its third attempt)."""
+    """A workflow started by a raw client with an input in an encoding no worker reads (a
+    typo in a model's fields, or JSON that cannot be read, ends the run, refused; this cannot
+    reach the workflow's code), once its first task failed twice (its third attempt)."""
     kind = workflow.removesuffix("Workflow").lower()  # incident-stuck-…, crisis-stuck-…
-    broken = Payload(metadata={"encoding": b"json/plain"}, data=b'{"title": "VPN down"')
+    broken = Payload(metadata={"encoding": b"application/x-unknown"}, data=b"VPN down")
     handle = await client.start_workflow(
         workflow, RawValue(broken), id=f"{kind}-stuck-{uuid.uuid4().hex[:6]}",
         task_queue=task_queue,
@@ -456,15 +456,15 @@ async def test_status_of_a_stuck_incident_says_so_at_once(
     cli: Cli, dev_env: WorkflowEnvironment, settings: Settings
 ) -> None:
     """An incident whose workflow task keeps failing (here: started by a raw client with an
-    input that is not JSON) answers no query; ``vigie status`` says why instead of waiting
-    for the query to time out."""
+    input in an encoding no worker reads) answers no query; ``vigie status`` says why
+    instead of waiting for the query to time out."""
     client = dev_env.client
     handle = await stuck_workflow(client, settings.task_queue, "IncidentWorkflow")
     code, out, err = await cli("status", handle.id)
     assert code == 1 and not out, (code, out, err)
     said = " ".join(err.split())
     assert f"{handle.id} is stuck: its workflow task failed" in said, said
-    assert "Failed decoding arguments" in said and "Invalid JSON" in said, said
+    assert "Failed decoding arguments" in said and "Unknown payload encoding" in said, said
     assert "WorkflowTaskFailed" in said, said
     await handle.terminate("input no model can decode")
     code, out, err = await cli("status", "incident-does-not-exist")  # not stuck: unknown
@@ -472,7 +472,7 @@ async def test_status_of_a_stuck_incident_says_so_at_once(
     crisis = await stuck_workflow(client, settings.task_queue, "CrisisWorkflow")
     code, out, err = await cli("crisis", "status", crisis.id)
     said = " ".join(err.split())
-    assert code == 1 and f"{crisis.id} is stuck" in said and "Invalid JSON" in said, said
+    assert code == 1 and f"{crisis.id} is stuck" in said and "Unknown payload" in said, said
     await crisis.terminate("input no model can decode")
 
 

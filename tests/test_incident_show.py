@@ -10,6 +10,7 @@ import sys
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from rich.cells import cell_len
 from rich.console import Console
 
 from starters.incident_show import fields, print_lines, print_terminal
@@ -114,6 +115,24 @@ def test_a_narrow_terminal_stacks_the_entries_and_cuts_nothing(width: int) -> No
     resolution = "resolution due  2026-11-30 22:29 CET · resolved 2026-11-30 16:29 CET"
     if width >= 80:  # a deadline and what met it, on one line
         assert resolution in [line.rstrip() for line in lines]
+
+
+@pytest.mark.parametrize("width", [60, 80, 100, 120])
+def test_wide_characters_count_for_two_cells(width: int) -> None:
+    """漢 or 🔥 takes two cells of a terminal: a link with them that fits the table's text
+    column by its characters but not by its cells is not folded there (cut), the timeline is
+    stacked and the link printed whole; a line of wide words is no wider than the terminal."""
+    link = "https://meet.example.org/会議室-障害対応-データベース"
+    words = ["障害対応中", "データベース", "再起動済み🔥"] * 8
+    shown = view(timeline=[
+        TimelineEntry(at=AT, kind="worklog", by="運用チーム🔥", text=f"salle : {link}"),
+        TimelineEntry(at=AT, kind="worklog", by="運用チーム🔥", text=" ".join(words)),
+    ])  # fmt: skip
+    lines = terminal(shown, width)
+    assert any(link in line for line in lines), lines
+    assert all(cell_len(line) <= width for line in lines if link not in line), lines
+    told = " ".join(line.strip("│ ") for line in lines).split()
+    assert all(word in told for word in words), told
 
 
 def test_a_wide_terminal_gets_the_timeline_as_a_table() -> None:
