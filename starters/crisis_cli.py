@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import secrets
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -12,6 +13,7 @@ from typing import Annotated, Any
 import typer
 from pydantic import BaseModel
 from temporalio.client import Client, WorkflowUpdateRPCTimeoutOrCancelledError
+from temporalio.service import RPCError
 
 from starters import listing
 from starters.cli_support import (
@@ -404,13 +406,21 @@ async def run_drill(client: Client, cfg: Settings, speed: float, title: str | No
     # To the second, and 4 random hex digits: two drills started in one second are two.
     stamp = f"{datetime.now(business_zone()):%Y%m%d-%H%M%S}-{secrets.token_hex(2)}"
     crisis_id = f"{listing.DRILL_PREFIX}{stamp}"
-    handle = await client.start_workflow(
-        CrisisWorkflow.run,
-        CrisisInput(title=title, criterion="other", opened_by=said["by"], time_scale=speed),
-        id=crisis_id,
-        task_queue=cfg.task_queue,
-        static_summary=f"Drill: {title}",
-    )
+    handle = client.get_workflow_handle(crisis_id)
+    try:
+        await client.start_workflow(
+            CrisisWorkflow.run,
+            CrisisInput(title=title, criterion="other", opened_by=said["by"], time_scale=speed),
+            id=crisis_id,
+            task_queue=cfg.task_queue,
+            static_summary=f"Drill: {title}",
+        )
+    except asyncio.CancelledError:
+        # Interrupted while Temporal answered: the exercise may have started all the same.
+        with contextlib.suppress(RPCError):  # it did not start: nothing to cancel
+            await handle.cancel()
+        err.print(f"drill {crisis_id} interrupted while starting: cancelled if it started")
+        raise
     err.print(f"drill {crisis_id} started, {speed:g}× faster")
 
     loop = asyncio.get_running_loop()

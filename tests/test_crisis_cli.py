@@ -287,3 +287,47 @@ async def test_an_interrupted_drill_is_cancelled_and_two_in_one_second_are_two(
                 await asyncio.wait_for(handle.result(), 60)
             described = await handle.describe()
             assert described.status == WorkflowExecutionStatus.CANCELED, workflow_id
+
+
+async def test_a_drill_interrupted_while_it_starts_is_cancelled(
+    dev_env: WorkflowEnvironment, settings: Settings, sink: MailSink
+) -> None:
+    """Ctrl-C while Temporal answers the start: the exercise started all the same, and
+    nobody would play the team's answers. It is cancelled."""
+    import pytest
+    from temporalio.client import (
+        Client,
+        Interceptor,
+        OutboundInterceptor,
+        StartWorkflowInput,
+        WorkflowExecutionStatus,
+        WorkflowFailureError,
+        WorkflowHandle,
+    )
+
+    from starters.crisis_cli import run_drill
+
+    started: asyncio.Queue[str] = asyncio.Queue()
+
+    class AnswerNeverArrives(OutboundInterceptor):
+        async def start_workflow(self, input: StartWorkflowInput) -> WorkflowHandle[object, object]:
+            handle = await super().start_workflow(input)
+            await started.put(handle.id)
+            await asyncio.Event().wait()  # the answer is still on its way when Ctrl-C comes
+            return handle
+
+    class Slow(Interceptor):
+        def intercept_client(self, next: OutboundInterceptor) -> OutboundInterceptor:
+            return AnswerNeverArrives(next)
+
+    slow = Client(**{**dev_env.client.config(), "interceptors": [Slow()]})
+    async with build_worker(dev_env.client, settings):
+        drill = asyncio.create_task(run_drill(slow, settings, 600, "Interrupted at start"))
+        workflow_id = await asyncio.wait_for(started.get(), 30)
+        drill.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await drill
+        handle = dev_env.client.get_workflow_handle(workflow_id)
+        with pytest.raises(WorkflowFailureError):  # ends cancelled
+            await asyncio.wait_for(handle.result(), 60)
+        assert (await handle.describe()).status == WorkflowExecutionStatus.CANCELED
