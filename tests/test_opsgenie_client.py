@@ -228,6 +228,31 @@ async def test_only_addresses_a_mail_can_be_sent_to_are_paged(
     assert (on_call.recipients, on_call.skipped) == (paged, skipped)
 
 
+@pytest.mark.parametrize(
+    "answer",
+    [
+        httpx.Response(200, text="<html>maintenance</html>"),
+        httpx.Response(200, json=["ann@example.com"]),
+        httpx.Response(200, json={"data": {"onCallRecipients": "ann@example.com"}}),
+        httpx.Response(200, json={"data": None}),
+    ],
+)
+async def test_an_on_call_answer_of_another_shape_is_no_crash(answer: httpx.Response) -> None:
+    """Not JSON: retried as an outage (the page then goes to the matrix's on-call); JSON of
+    another shape: nobody named, so the matrix's on-call is paged."""
+    config = OpsgenieConfig(base_url="http://opsgenie", api_key=SecretStr("k"))
+    activities = AlertActivities(
+        OpsgenieApi(config, transport=httpx.MockTransport(lambda request: answer))
+    )
+    run = ActivityEnvironment().run(activities.who_is_on_call, OnCallInput(schedule="ops"))
+    if answer.headers["content-type"].startswith("text/"):
+        with pytest.raises(ApplicationError) as caught:
+            await run
+        assert not caught.value.non_retryable and "not JSON" in caught.value.message
+    else:
+        assert (await run).recipients == []
+
+
 async def test_a_retry_after_acceptance_does_not_write_twice() -> None:
     standin = OpsgenieStandIn(pending_polls=100)
     client = standin_api(standin)

@@ -269,5 +269,10 @@ class OpsgenieApi:
         )
         if response.status_code >= 400:
             raise OpsgenieError(response.status_code, _message(response))
-        data = response.json().get("data") or {}
-        return [str(r) for r in data.get("onCallRecipients") or []]
+        try:
+            body = response.json()
+        except ValueError as exc:
+            raise OpsgenieUnavailable(f"on-call of {schedule!r}: the answer is not JSON") from exc
+        data = body.get("data") if isinstance(body, dict) else None
+        found = data.get("onCallRecipients") if isinstance(data, dict) else None
+        return [str(r) for r in found if r] if isinstance(found, list) else []
