@@ -70,17 +70,19 @@ class OnCallActivities:
         escalation matrix's ``provider.on_call``. Asked once: a page does not wait for an
         API to come back, it goes to the matrix's on-call address with the reason."""
         on_call: list[str] = []
+        found: list[str] = []
         reason = "no on-call schedule configured"
         if input.schedule and self._schedules is None:
             reason = NO_API
         elif input.schedule and self._schedules is not None:
             schedule = WatchedSchedule(name=input.schedule, id=input.schedule_id)
             try:
-                on_call = named(await self._schedules.on_call(schedule))
-                reason = "nobody on call" if not on_call else NO_ADDRESS_ON_CALL
+                names = await self._schedules.on_call(schedule)
+                reason = "nobody on call" if not names else NO_ADDRESS_ON_CALL
+                on_call = named(names)
+                found = [who for who in names if mailable(who)][:MAX_ON_CALL]
             except (OpsgenieError, OpsgenieUnavailable) as exc:
                 reason = f"schedule {input.schedule!r}: {exc}"
-        found = [who for who in on_call if mailable(who)]
         if found:
             return OnCallRecipients(
                 recipients=found, source="schedule", schedule=input.schedule, on_call=on_call

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import secrets
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -12,8 +11,8 @@ from typing import Annotated, Any
 
 import typer
 from pydantic import BaseModel
-from temporalio.client import Client, WorkflowUpdateRPCTimeoutOrCancelledError
-from temporalio.service import RPCError
+from temporalio.client import Client, WorkflowHandle, WorkflowUpdateRPCTimeoutOrCancelledError
+from temporalio.service import RPCError, RPCStatusCode
 
 from starters import listing
 from starters.cli_support import (
@@ -398,6 +397,25 @@ DRILL_TEXTS = {
 }
 
 
+async def cancel_if_started(
+    handle: WorkflowHandle[Any, Any], start: asyncio.Future[Any], within: float = 5.0
+) -> str:
+    """Cancels a workflow whose start was sent and may not be answered yet: what became of it.
+    Not found while the start is still on its way, it is asked again (for ``within`` s)."""
+    loop = asyncio.get_running_loop()
+    give_up = loop.time() + within
+    while True:
+        if start.done() and (start.cancelled() or start.exception() is not None):
+            return "it did not start"
+        try:
+            await handle.cancel()
+            return "cancelled"
+        except RPCError as exc:
+            if exc.status != RPCStatusCode.NOT_FOUND or loop.time() > give_up:
+                return f"not cancelled ({exc}): cancel it from the Web UI"
+        await asyncio.sleep(0.2)
+
+
 async def run_drill(client: Client, cfg: Settings, speed: float, title: str | None) -> CrisisView:
     """A full crisis exercise: the team's answers are played at plausible moments, in the
     policy's language; every mail says it is a drill."""
@@ -406,20 +424,23 @@ async def run_drill(client: Client, cfg: Settings, speed: float, title: str | No
     # To the second, and 4 random hex digits: two drills started in one second are two.
     stamp = f"{datetime.now(business_zone()):%Y%m%d-%H%M%S}-{secrets.token_hex(2)}"
     crisis_id = f"{listing.DRILL_PREFIX}{stamp}"
-    handle = client.get_workflow_handle(crisis_id)
-    try:
-        await client.start_workflow(
+    handle = client.get_workflow_handle_for(CrisisWorkflow.run, crisis_id)
+    start = asyncio.ensure_future(
+        client.start_workflow(
             CrisisWorkflow.run,
             CrisisInput(title=title, criterion="other", opened_by=said["by"], time_scale=speed),
             id=crisis_id,
             task_queue=cfg.task_queue,
             static_summary=f"Drill: {title}",
         )
+    )
+    try:
+        await asyncio.shield(start)
     except asyncio.CancelledError:
         # Interrupted while Temporal answered: the exercise may have started all the same.
-        with contextlib.suppress(RPCError):  # it did not start: nothing to cancel
-            await handle.cancel()
-        err.print(f"drill {crisis_id} interrupted while starting: cancelled if it started")
+        became = await cancel_if_started(handle, start)
+        start.cancel()  # its answer is awaited no more
+        err.print(f"drill {crisis_id} interrupted while starting: {became}")
         raise
     err.print(f"drill {crisis_id} started, {speed:g}× faster")
 

@@ -12,7 +12,7 @@ from rich.table import Table
 from rich.text import Text
 
 from starters.cli_support import print_view, retrying, when
-from starters.listing import INDENT, iso, packed, wrapped
+from starters.listing import INDENT, iso, packed, words, wrapped
 from workflows.models import IncidentView, TimelineEntry
 
 TEXT_MIN_WIDTH = 30  # a timeline table leaves its text at least this; else entries stack
@@ -122,7 +122,7 @@ def print_timeline(entries: list[TimelineEntry], console: Console) -> None:
     # column folds a word longer than itself: a link would be cut (a conference room's, at
     # a hyphen), so such a timeline is stacked, where a link stays whole.
     text_width = console.width - (sum(whole) + 3 * 4 + 1)
-    longest = max((cell_len(word) for r in rows for word in r[3].split()), default=0)
+    longest = max((cell_len(word) for r in rows for word in words(r[3])), default=0)
     if text_width >= TEXT_MIN_WIDTH and longest <= text_width:
         table = Table(title="timeline", title_justify="left")
         for header in ("at", "kind", "by"):

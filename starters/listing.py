@@ -4,6 +4,7 @@ tab-separated line per workflow in a pipe (ids always whole), JSON for scripts."
 from __future__ import annotations
 
 import json
+import re
 import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -241,6 +242,15 @@ def packed(parts: list[str], width: int, gap: str = " · ") -> list[str]:
     return lines
 
 
+_BREAKS = re.compile("[\t\n\x0b\x0c\r ]+")
+
+
+def words(line: str) -> list[str]:
+    """The words of ``line`` split at ASCII spaces and tabs only: a no-break space keeps its
+    two sides together (14\u00a0h, « citation »), as in the text typed."""
+    return [word for word in _BREAKS.split(line) if word]
+
+
 def wrapped(text: str, width: int) -> list[str]:
     """``text`` in lines of at most ``width`` terminal cells (a wide character, 漢 or 🔥,
     takes two), its own line breaks kept; a word is never cut, at a hyphen or otherwise: a
@@ -249,7 +259,7 @@ def wrapped(text: str, width: int) -> list[str]:
     lines: list[str] = []
     for typed in text.splitlines():
         line = ""
-        for word in typed.split():
+        for word in words(typed):
             if line and cell_len(line) + 1 + cell_len(word) > width:
                 lines.append(line)
                 line = word

@@ -135,6 +135,16 @@ def test_wide_characters_count_for_two_cells(width: int) -> None:
     assert all(word in told for word in words), told
 
 
+def test_a_no_break_space_keeps_its_two_sides_together() -> None:
+    from starters.listing import wrapped
+
+    typed = "Reprise prévue à 14\u00a0h\u00a0: bascule «\u202fDNS\u202f» terminée"
+    lines = wrapped(typed, 16)
+    assert any("14\u00a0h\u00a0:" in line for line in lines), lines  # never at a line's end
+    assert any("«\u202fDNS\u202f»" in line for line in lines), lines
+    assert " ".join(lines) == typed
+
+
 def test_a_wide_terminal_gets_the_timeline_as_a_table() -> None:
     lines = terminal(view(), 160)
     assert all(len(line) <= 160 for line in lines)

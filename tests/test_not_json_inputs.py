@@ -18,7 +18,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from starters.dev.smtp_sink import MailSink
 from tests.helpers import open_incident, status_when
-from workers.converter import DATA_CONVERTER
+from workers.converter import CLIENT_CONVERTER, DATA_CONVERTER
 from workers.settings import Settings
 from workers.worker import build_worker
 from workflows.not_json import NotJson
@@ -40,16 +40,20 @@ def test_the_worker_hands_such_an_input_over_as_not_json(name: str) -> None:
     [decoded] = DATA_CONVERTER.payload_converter.from_payloads([raw(data).payload], None)
     assert isinstance(decoded, NotJson) and reason in decoded.error, decoded
     assert decoded.error.isprintable() and len(decoded.error) <= 200
-    # A typed value (an activity's input or result) is decoded as before: it raises.
-    with pytest.raises(Exception, match="Invalid JSON"):
+    # A typed value (an activity's input or result) is decoded as before: it raises; and
+    # so does every other client (a memo that is not JSON gives no title in `vigie list`).
+    with pytest.raises(ValueError, match="Invalid JSON"):
         DATA_CONVERTER.payload_converter.from_payloads([raw(data).payload], [dict])
+    with pytest.raises(ValueError, match="Invalid JSON"):
+        CLIENT_CONVERTER.payload_converter.from_payloads([raw(data).payload], None)
 
 
+@pytest.mark.parametrize("sandbox", ["strict", "off"])  # the suite's, and workers' default
 async def test_a_signal_or_update_that_is_not_json_is_refused_and_the_incident_goes_on(
-    skipping_env: WorkflowEnvironment, settings: Settings, sink: MailSink
+    skipping_env: WorkflowEnvironment, settings: Settings, sink: MailSink, sandbox: str
 ) -> None:
     client = skipping_env.client
-    async with build_worker(client, settings):
+    async with build_worker(client, settings.model_copy(update={"workflow_sandbox": sandbox})):
         handle = await open_incident(client, settings.task_queue, priority="P3")
         for n, name in enumerate(sorted(UNREADABLE), start=1):
             data, reason = UNREADABLE[name]
@@ -77,12 +81,13 @@ async def test_a_signal_or_update_that_is_not_json_is_refused_and_the_incident_g
         assert [e.text for e in view.timeline if e.kind == "worklog"] == ["café"]
 
 
+@pytest.mark.parametrize("sandbox", ["strict", "off"])
 @pytest.mark.parametrize("workflow_type", ["IncidentWorkflow", "CrisisWorkflow"])
 async def test_a_run_started_by_hand_with_no_json_ends_at_once_saying_why(
-    skipping_env: WorkflowEnvironment, settings: Settings, workflow_type: str
+    skipping_env: WorkflowEnvironment, settings: Settings, workflow_type: str, sandbox: str
 ) -> None:
     client = skipping_env.client
-    async with build_worker(client, settings):
+    async with build_worker(client, settings.model_copy(update={"workflow_sandbox": sandbox})):
         handle = await client.start_workflow(
             workflow_type,
             raw(b'{"title": "caf\xe9 down", "service_level": "gold"}'),

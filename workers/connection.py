@@ -15,7 +15,7 @@ from temporalio.client import Client
 from temporalio.envconfig import ClientConfigProfile
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 
-from workers.converter import DATA_CONVERTER
+from workers.converter import CLIENT_CONVERTER
 from workers.settings import Settings
 
 
@@ -45,6 +45,6 @@ async def connect(
 ) -> Client:
     return await Client.connect(
         **connect_options(settings, local=local),
-        data_converter=DATA_CONVERTER,
+        data_converter=CLIENT_CONVERTER,
         runtime=runtime,
     )

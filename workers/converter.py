@@ -1,10 +1,10 @@
 """The worker's data converter: pydantic's (as every client's), with habits of its own.
 
-A refusal travels without the worker's stack trace (``workers.failures``). An input decoded
-without a type (an operation's Signal and Update, a run's start input: the workflows take
-them as sent, to check them themselves) that is not JSON pydantic can read reaches its
-handler as ``workflows.not_json.NotJson`` instead of an error the SDK would drop the Signal
-for, or fail the run's workflow task over and over.
+A refusal travels without the worker's stack trace (``workers.failures``). An input a
+workflow decodes without a type (an operation's Signal and Update, a run's start input: the
+workflows take them as sent, to check them themselves) that is not JSON pydantic can read
+reaches its handler as ``workflows.not_json.NotJson`` instead of an error the SDK would
+drop the Signal for, or fail the run's workflow task over and over.
 
 The SDK makes a payload converter for every workflow activation; pydantic's builds its
 type adapters afresh in each one. Here one JSON converter, and its adapters, serve them all.
@@ -19,7 +19,7 @@ from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 from temporalio.api.common.v1 import Payload
-from temporalio.contrib.pydantic import PydanticJSONPlainPayloadConverter
+from temporalio.contrib.pydantic import PydanticJSONPlainPayloadConverter, pydantic_data_converter
 from temporalio.converter import (
     CompositePayloadConverter,
     DataConverter,
@@ -31,6 +31,8 @@ from workers.failures import RefusalFailureConverter
 from workflows.not_json import NotJson
 
 _ADAPTERS = functools.lru_cache(maxsize=1024)(TypeAdapter)
+# This process's modules: inside the sandbox, sys.modules is the sandbox's own for a while.
+_HOST_MODULES = sys.modules
 
 
 def _adapter(hint: Any) -> TypeAdapter[Any]:
@@ -43,7 +45,7 @@ def _adapter(hint: Any) -> TypeAdapter[Any]:
 def _own(hint: Any) -> bool:
     if hint is Any:
         return True
-    module = sys.modules.get(getattr(hint, "__module__", None) or "")
+    module = _HOST_MODULES.get(getattr(hint, "__module__", None) or "")
     name = getattr(hint, "__qualname__", None)
     return isinstance(name, str) and getattr(module, name, None) is hint
 
@@ -79,3 +81,10 @@ DATA_CONVERTER: DataConverter = dataclasses.replace(
     DataConverter(payload_converter_class=_PayloadConverter),
     failure_converter_class=RefusalFailureConverter,
 )
+"""The workers' (their workflows', activities' and own client's)."""
+
+CLIENT_CONVERTER: DataConverter = dataclasses.replace(
+    pydantic_data_converter, failure_converter_class=RefusalFailureConverter
+)
+"""Every other client's (the CLI, the webhook receiver): what it cannot read is an error
+(a memo that is not JSON gives no title in `vigie list`), never ``NotJson``."""

@@ -115,6 +115,7 @@ with workflow.unsafe.imports_passed_through():
         WorklogInput,
         opsgenie_updated_at,
     )
+    from workflows.not_json import NotJson
     from workflows.oncall_policy import ChatEventKind
     from workflows.operations import SYSTEM, Operation, Operations, Refused, operations
     from workflows.policy import Policy, Priority, ServiceLevel
@@ -1865,7 +1866,8 @@ class IncidentWorkflow(Operations[IncidentView]):
         # The next run gets its start's memo, not what this run upserted: given whole.
         memo = None  # older code: the start's memo
         if versions.patched(PATCH_T0_HANDED_ON):
-            memo = {**workflow.memo(), **t0_memo(s.opened_at)}
+            kept = {k: v for k, v in workflow.memo().items() if not isinstance(v, NotJson)}
+            memo = {**kept, **t0_memo(s.opened_at)}  # an unreadable entry is not carried
         if versions.patched(PATCH_BOUNDED_CAN):  # under the payload limit
             workflow.continue_as_new(carried_input(self._input, s), memo=memo)
         s.timeline, trimmed = carried(s.timeline)
