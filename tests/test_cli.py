@@ -214,6 +214,20 @@ async def test_temporal_cli_update_signal_and_search(cli: Cli) -> None:
     )  # fmt: skip
     assert refused.returncode != 0 and "cannot acknowledge" in refused.stderr
 
+    # JSON the worker cannot read, as the temporal CLI sends it (a lone surrogate escape):
+    # the Update refused saying so, the Signal recorded as refused, nothing lost after it.
+    unreadable = '{"by": "alice", "text": "caf\\ud800"}'
+    refused = await cli.temporal(
+        "workflow", "update", "execute", "--workflow-id", incident,
+        "--name", "add_worklog", "--input", unreadable,
+    )  # fmt: skip
+    assert refused.returncode != 0 and "the input is not JSON that can be read" in refused.stderr
+    for name, given in (("add_worklog", unreadable), ("add_worklog", '{"by": "al", "text": "ok"}')):
+        signalled = await cli.temporal(
+            "workflow", "signal", "--workflow-id", incident, "--name", name, "--input", given
+        )
+        assert signalled.returncode == 0, signalled.stderr
+
     signalled = await cli.temporal(
         "workflow", "signal", "--workflow-id", incident,
         "--name", "set_pending",
@@ -233,6 +247,11 @@ async def test_temporal_cli_update_signal_and_search(cli: Cli) -> None:
             break
         await asyncio.sleep(0.2)
     assert await found()
+    code, out, err = await cli("status", incident)
+    assert code == 0, err
+    told = " ".join(out.split())
+    assert "Signal add_worklog refusé : l'entrée n'est pas un JSON lisible" in told, told
+    assert "worklog · al" in told or "worklog al" in told, told
 
 
 async def test_worker_refuses_a_broken_policy_and_stops_cleanly_on_sigterm(
