@@ -16,7 +16,7 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
 from starters.dev.stack import dev_server_command
-from tests.conftest import BIN, free_port
+from tests.conftest import BIN, free_ports
 
 
 async def run(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
@@ -26,7 +26,8 @@ async def run(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[st
 
 
 async def test_dev_stack_end_to_end(tmp_path: Path) -> None:
-    ports = {name: free_port() for name in ("port", "ui", "smtp", "webhook", "opsgenie")}
+    names = ("port", "ui", "smtp", "webhook", "opsgenie")
+    ports = dict(zip(names, free_ports(len(names)), strict=True))
     data = tmp_path / "vigie"
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith(("VIGIE_", "TEMPORAL_"))},
@@ -135,8 +136,8 @@ class QueuedBeforeFairness:
 async def test_a_task_queued_before_fairness_was_on_still_runs(tmp_path: Path) -> None:
     """A dev stack's database from before fairness: the workflow task it left queued runs
     once the server starts with the dev stack's settings."""
-    database, port = str(tmp_path / "temporal.db"), free_port()
-    command = dev_server_command(tmp_path, port, free_port())
+    database, (port, ui_port) = str(tmp_path / "temporal.db"), free_ports(2)
+    command = dev_server_command(tmp_path, port, ui_port)
     settings = [
         arg for n, arg in enumerate(command) if "--dynamic-config-value" in (arg, command[n - 1])
     ]
