@@ -10,9 +10,10 @@ from pathlib import Path
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
+import pytest
 from temporalio.api.enums.v1 import EventType
 from temporalio.api.history.v1 import ActivityTaskScheduledEventAttributes
-from temporalio.client import Client, WorkflowHandle, WorkflowQueryFailedError
+from temporalio.client import Client, WorkflowFailureError, WorkflowHandle, WorkflowQueryFailedError
 from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import WorkflowEnvironment
 
@@ -70,6 +71,22 @@ async def open_incident(
         priority=urgency.of_incident(input.customer, input.arrives_as_p1()),
     )
     return handle
+
+
+async def refused_at_start(
+    client: Client, task_queue: str, workflow_type: str, *inputs: Any
+) -> tuple[WorkflowHandle[Any, Any], BaseException | None]:
+    """A run started by hand (``inputs`` as sent) that must end failed: its handle and the
+    failure's cause."""
+    handle: WorkflowHandle[Any, Any] = await client.start_workflow(
+        workflow_type,
+        args=list(inputs),
+        id=f"{workflow_type.removesuffix('Workflow').lower()}-by-hand-{uuid.uuid4().hex[:8]}",
+        task_queue=task_queue,
+    )
+    with pytest.raises(WorkflowFailureError) as failed:
+        await handle.result()
+    return handle, failed.value.cause
 
 
 async def assert_eventually(

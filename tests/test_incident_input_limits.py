@@ -10,7 +10,6 @@ from email.message import EmailMessage
 import pytest
 from temporalio.client import (
     WorkflowExecutionStatus,
-    WorkflowFailureError,
     WorkflowQueryFailedError,
     WorkflowUpdateFailedError,
 )
@@ -20,7 +19,7 @@ from temporalio.testing import ActivityEnvironment, WorkflowEnvironment
 from activities.mail import MailActivities
 from activities.mail_render import MailRenderer
 from starters.dev.smtp_sink import MailSink
-from tests.helpers import eventually, open_incident, status, status_when
+from tests.helpers import eventually, open_incident, refused_at_start, status, status_when
 from tests.test_mail_render import mail_input
 from workers.policy_file import load_policy
 from workers.settings import Settings
@@ -217,15 +216,9 @@ async def test_a_run_started_by_hand_with_a_wrong_input_ends_at_once_saying_why(
     workflow task fails, so it never looks stuck), and nothing is mailed."""
     client = skipping_env.client
     async with build_worker(client, settings):
-        handle = await client.start_workflow(
-            "IncidentWorkflow",
-            sent,
-            id=f"incident-by-hand-{uuid.uuid4().hex[:8]}",
-            task_queue=settings.task_queue,
+        handle, cause = await refused_at_start(
+            client, settings.task_queue, "IncidentWorkflow", sent
         )
-        with pytest.raises(WorkflowFailureError) as failed:
-            await handle.result()
-    cause = failed.value.cause
     assert isinstance(cause, ApplicationError) and cause.type == "InputRefused"
     assert cause.non_retryable
     assert cause.message.startswith("input refused, nothing was opened: "), cause.message
@@ -244,15 +237,8 @@ async def test_a_misspelt_field_is_refused_another_unknown_one_let_be(
     is close to (sent by a client of a newer release, say) does not stop an incident."""
     client = skipping_env.client
     async with build_worker(client, settings):
-        crisis = await client.start_workflow(
-            "CrisisWorkflow",
-            {"title": "Flood", "critrion": "other"},
-            id=f"crisis-by-hand-{uuid.uuid4().hex[:8]}",
-            task_queue=settings.task_queue,
-        )
-        with pytest.raises(WorkflowFailureError) as failed:
-            await crisis.result()
-        cause = failed.value.cause
+        sent = {"title": "Flood", "critrion": "other"}
+        _, cause = await refused_at_start(client, settings.task_queue, "CrisisWorkflow", sent)
         assert isinstance(cause, ApplicationError) and cause.type == "InputRefused"
         assert "'critrion': no such field, did you mean 'criterion'?" in cause.message
         assert '(expected a CrisisInput, e.g. {"title": ' in cause.message
@@ -301,15 +287,11 @@ async def test_a_run_started_by_hand_with_two_inputs_is_refused_too(
 ) -> None:
     client = skipping_env.client
     async with build_worker(client, settings):
-        handle = await client.start_workflow(
-            "IncidentWorkflow",
-            args=[{"title": "a", "service_level": "gold"}, {"title": "b"}],
-            id=f"incident-by-hand-{uuid.uuid4().hex[:8]}",
-            task_queue=settings.task_queue,
-        )
-        with pytest.raises(WorkflowFailureError) as failed:
-            await handle.result()
-    assert "one input expected, 2 given" in str(failed.value.cause)
+        _, cause = await refused_at_start(
+            client, settings.task_queue, "IncidentWorkflow",
+            {"title": "a", "service_level": "gold"}, {"title": "b"},
+        )  # fmt: skip
+    assert "one input expected, 2 given" in str(cause)
 
 
 async def test_an_event_under_a_kind_the_incident_records_itself_is_refused(

@@ -7,17 +7,15 @@ over). The incident carries on."""
 
 from __future__ import annotations
 
-import uuid
-
 import pytest
 from temporalio.api.common.v1 import Payload
-from temporalio.client import WorkflowFailureError, WorkflowUpdateFailedError
+from temporalio.client import WorkflowUpdateFailedError
 from temporalio.common import RawValue
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 
 from starters.dev.smtp_sink import MailSink
-from tests.helpers import open_incident, status_when
+from tests.helpers import open_incident, refused_at_start, status_when
 from workers.converter import CLIENT_CONVERTER, DATA_CONVERTER
 from workers.settings import Settings
 from workers.worker import build_worker
@@ -88,15 +86,8 @@ async def test_a_run_started_by_hand_with_no_json_ends_at_once_saying_why(
 ) -> None:
     client = skipping_env.client
     async with build_worker(client, settings.model_copy(update={"workflow_sandbox": sandbox})):
-        handle = await client.start_workflow(
-            workflow_type,
-            raw(b'{"title": "caf\xe9 down", "service_level": "gold"}'),
-            id=f"by-hand-{uuid.uuid4().hex[:8]}",
-            task_queue=settings.task_queue,
-        )
-        with pytest.raises(WorkflowFailureError) as failed:
-            await handle.result()
-    cause = failed.value.cause
+        sent = raw(b'{"title": "caf\xe9 down", "service_level": "gold"}')
+        _, cause = await refused_at_start(client, settings.task_queue, workflow_type, sent)
     assert isinstance(cause, ApplicationError) and cause.type == "InputRefused"
     assert cause.message.startswith(
         "input refused, nothing was opened: the input is not JSON that can be read (Invalid "
