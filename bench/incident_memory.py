@@ -16,7 +16,7 @@ run) and waits until each one's opening mail left. Two batches of ``--incidents`
    so RSS is not read then): the Python share per incident, by file.
 
 The figures depend on the patch markers a new incident records: run it with
-``VIGIE_PATCH_BASELINE=true`` and without (workers.settings).
+``VIGIE_PATCH_BASELINE`` set to each baseline and unset (workers.settings).
 """
 
 from __future__ import annotations

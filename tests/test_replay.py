@@ -356,6 +356,39 @@ def test_histories_are_stored() -> None:
         # recorded as refused since
         "incident_signal_not_json_o2026_12_02",
         "incident_signal_not_json_x2026_12_02",
+        # recorded under the first baseline by the release before the second one
+        "incident_lifecycle_baseline_o2026_12_02",
+        "incident_breach_baseline_o2026_12_02",
+        "crisis_baseline_o2026_12_02",
+        "incident_continued_baseline_o2026_12_02",
+        "incident_update_burst_baseline_o2026_12_02",
+        # recorded under the second baseline (baseline-2026-12-02): one marker in every new
+        # incident and crisis, for the first baseline and every change made since
+        "crisis_baseline2_2026_12_02",
+        "crisis_cancelled_baseline2_2026_12_02",
+        "crisis_child_baseline2_2026_12_02",
+        "crisis_incident_cancelled_baseline2_2026_12_02",
+        "crisis_taken_late_baseline2_2026_12_02",
+        "crisis_under_last_valid_files_baseline2_2026_12_02",
+        "incident_breach_baseline2_2026_12_02",
+        "incident_cancelled_baseline2_2026_12_02",
+        "incident_cold_a_baseline2_2026_12_02",
+        "incident_cold_b_baseline2_2026_12_02",
+        "incident_continued_baseline2_2026_12_02",
+        "incident_continued_first_baseline2_2026_12_02",
+        "incident_continued_second_baseline2_2026_12_02",
+        "incident_crisis_start_failed_baseline2_2026_12_02",
+        "incident_delivery_trouble_baseline2_2026_12_02",
+        "incident_failed_for_good_baseline2_2026_12_02",
+        "incident_late_create_baseline2_2026_12_02",
+        "incident_lifecycle_baseline2_2026_12_02",
+        "incident_opsgenie_major_baseline2_2026_12_02",
+        "incident_recategorized_dev_baseline2_2026_12_02",
+        "incident_signal_not_json_baseline2_2026_12_02",
+        "incident_start_misspelt_baseline2_2026_12_02",
+        "incident_taken_late_baseline2_2026_12_02",
+        "incident_update_burst_baseline2_2026_12_02",
+        "oncall_readiness_baseline2_2026_12_02",
     }
 
 

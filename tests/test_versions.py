@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import cast
 
 import pytest
+from pydantic import ValidationError
 from temporalio import workflow
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowHandle
@@ -38,10 +39,63 @@ FROZEN = {
         "next-due-attribute", "opsgenie-alert-mirror", "p1-pages-on-call",
     },
 }  # fmt: skip
+FROZEN["baseline-2026-12-02"] = FROZEN["baseline-2026-12"] | {
+    "addresses-sendable",
+    "all-own-kinds-reserved",
+    "breach-voided-told",
+    "cell-chat-after-call",
+    "class-mirrored-as-changed",
+    "create-after-close-completes",
+    "create-after-close-sets-class",
+    "crisis-alerts-closed",
+    "crisis-cancel-told",
+    "crisis-end-after-close-kept",
+    "crisis-failure-told",
+    "crisis-t0-at-start",
+    "defaulted-level-asked",
+    "drp-decision-kept-at-close",
+    "drp-decision-settles-action-plan",
+    "drp-not-activated-mailed",
+    "escalate-refused-at-last-level",
+    "escalation-joins-cell",
+    "escalations-merged-per-pass",
+    "incident-ended-told",
+    "incident-news-dated-in-crisis",
+    "late-create-completes",
+    "late-opening-caught-up",
+    "late-own-priority-undone",
+    "latest-validation-stands",
+    "ledger-refused-once",
+    "ledger-writes-on-change",
+    "mail-state-at-event",
+    "major-qualified-once",
+    "member-added-once",
+    "no-page-when-ended",
+    "no-warning-with-its-breach",
+    "not-json-signals-refused",
+    "opsgenie-priority-settles",
+    "own-kinds-reserved",
+    "own-priority-echo-ignored",
+    "rex-reminders-in-business-hours",
+    "stale-opsgenie-priority-refused",
+    "start-addresses-sendable",
+    "start-input-limits",
+    "start-input-misspelt-field",
+    "t0-handed-on",
+    "t0-in-memo",
+    "tagged-level-only-when-asked",
+    "task-priority-follows-class",
+    "ticket-at-start",
+    "unknown-signals-refused",
+    "unusable-requesters-told",
+    "update-ids-kept-through-bursts",
+}
 
 
-def test_the_baseline_is_frozen() -> None:
-    assert versions.BASELINE_PATCHES == FROZEN[versions.BASELINE]
+def test_the_baselines_are_frozen() -> None:
+    assert versions.BASELINES == FROZEN
+    assert list(versions.BASELINES) == [versions.BASELINE, versions.BASELINE_2]  # oldest first
+    assert versions.LATEST == versions.BASELINE_2
 
 
 async def patch_markers(handle: WorkflowHandle[object, object]) -> list[str]:
@@ -76,7 +130,7 @@ def test_every_patch_goes_through_the_baseline() -> None:
 
 def test_patches_since_the_baseline_are_listed() -> None:
     assert reads.LOCAL_READS in versions.WITHDRAWN
-    listed = versions.BASELINE_PATCHES | {*versions.SINCE_BASELINE} | versions.WITHDRAWN
+    listed = versions.BASELINE_2_PATCHES | {*versions.SINCE_BASELINE} | versions.WITHDRAWN
     workflows = Path(versions.__file__).parent
     used = {
         match
@@ -84,14 +138,32 @@ def test_patches_since_the_baseline_are_listed() -> None:
         for match in re.findall(r'^PATCH_\w+ = "([\w-]+)"', path.read_text(), re.M)
     }
     assert used and used <= listed, used - listed
-    assert not versions.BASELINE_PATCHES & {*versions.SINCE_BASELINE}
+    assert versions.BASELINE_PATCHES < versions.BASELINE_2_PATCHES
+    assert not versions.BASELINE_2_PATCHES & ({*versions.SINCE_BASELINE} | versions.WITHDRAWN)
 
 
-def test_a_withdrawn_patch_is_never_taken_by_a_new_workflow() -> None:
-    gate = baseline_gate(True)
+def test_the_watch_and_the_review_keep_their_patches_out_of_the_baselines() -> None:
+    """They do not call ``begin()``: a baseline asked mid-run would turn on every other patch
+    it stands for from there on."""
+    workflows = Path(versions.__file__).parent
+    for name in ("oncall_readiness.py", "service_review.py"):
+        text = (workflows / name).read_text(encoding="utf-8")
+        assert "versions.begin()" not in text
+        ids = re.findall(r'^PATCH_\w+ = "([\w-]+)"', text, re.M)
+        assert ids and not {*ids} & versions.BASELINE_2_PATCHES, (name, ids)
+
+
+def test_a_new_workflow_takes_the_baseline_named_and_never_a_withdrawn_patch() -> None:
     info = cast(workflow.Info, None)
-    assert not gate(PatchActivationInput(workflow_info=info, patch_id=reads.LOCAL_READS))
-    assert gate(PatchActivationInput(workflow_info=info, patch_id=versions.BASELINE))
+
+    def taken(write: str | None) -> set[str]:
+        gate = baseline_gate(write)
+        asked = [*versions.BASELINES, reads.LOCAL_READS, "ledger-writes-on-change"]
+        return {p for p in asked if gate(PatchActivationInput(workflow_info=info, patch_id=p))}
+
+    assert taken(None) == {"ledger-writes-on-change"}
+    assert taken(versions.BASELINE) == {versions.BASELINE, "ledger-writes-on-change"}
+    assert taken(versions.BASELINE_2) == {versions.BASELINE_2, "ledger-writes-on-change"}
 
 
 async def run_an_incident_and_its_crisis(
@@ -120,7 +192,7 @@ async def run_an_incident_and_its_crisis(
 
 
 async def markers_of_an_incident_and_its_crisis(
-    env: WorkflowEnvironment, settings: Settings, *, baseline: bool
+    env: WorkflowEnvironment, settings: Settings, *, baseline: str | None
 ) -> tuple[list[str], list[str]]:
     """The patch markers of ``run_an_incident_and_its_crisis`` on a worker with or without
     ``VIGIE_PATCH_BASELINE``."""
@@ -135,7 +207,9 @@ async def markers_of_an_incident_and_its_crisis(
 async def test_a_new_incident_and_its_crisis_record_the_baseline_and_later_patches(
     skipping_env: WorkflowEnvironment, settings: Settings
 ) -> None:
-    markers = await markers_of_an_incident_and_its_crisis(skipping_env, settings, baseline=True)
+    markers = await markers_of_an_incident_and_its_crisis(
+        skipping_env, settings, baseline=versions.BASELINE
+    )
     incident, crisis = markers
     assert incident == [versions.BASELINE, "ledger-writes-on-change", "mail-state-at-event"]
     assert crisis == [versions.BASELINE, "ledger-refused-once", "t0-in-memo"]
@@ -170,27 +244,59 @@ async def test_a_new_incident_and_its_crisis_record_the_baseline_and_later_patch
     readiness = {"readiness-mail-per-watch"}  # the on-call readiness watch's own
     # The service review's: when a review did not go out, when its input has a key unknown.
     review = {"review-failures-told", "review-unknown-keys-refused"}
-    assert {*incident, *crisis} == (
-        {versions.BASELINE, *versions.SINCE_BASELINE} - lazy - readiness - review
+    since = versions.BASELINE_2_PATCHES - versions.BASELINE_PATCHES
+    assert {*incident, *crisis} == {versions.BASELINE, *since} - lazy
+    assert not (readiness | review) & versions.BASELINE_2_PATCHES
+    assert readiness | review == {*versions.SINCE_BASELINE}
+
+
+async def test_under_the_second_baseline_a_new_incident_and_its_crisis_record_one_marker(
+    skipping_env: WorkflowEnvironment, settings: Settings
+) -> None:
+    incident, crisis = await markers_of_an_incident_and_its_crisis(
+        skipping_env, settings, baseline=versions.BASELINE_2
     )
+    assert incident == [versions.BASELINE_2]
+    assert crisis == [versions.BASELINE_2]
 
 
 async def test_without_the_setting_each_patch_records_its_marker(
     skipping_env: WorkflowEnvironment, settings: Settings
 ) -> None:
     """As a worker of an older release expects: the baseline is read, not written."""
-    assert settings.patch_baseline is False  # the default
+    assert settings.patch_baseline is None  # the default
     incident, crisis = await markers_of_an_incident_and_its_crisis(
-        skipping_env, settings, baseline=False
+        skipping_env, settings, baseline=None
     )
     for markers in (incident, crisis):
-        assert versions.BASELINE not in markers
+        assert not {*markers} & {*versions.BASELINES}
         assert len(markers) == len(set(markers)) >= 5, markers
-        assert set(markers) <= versions.BASELINE_PATCHES | {*versions.SINCE_BASELINE}
+        assert set(markers) <= versions.BASELINE_2_PATCHES
     assert "failures-told-once" in incident
 
 
-def test_the_setting_is_read_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    assert Settings().patch_baseline is False
-    monkeypatch.setenv("VIGIE_PATCH_BASELINE", "true")
-    assert Settings().patch_baseline is True
+@pytest.mark.parametrize(
+    ("typed", "read"),
+    [
+        ("true", "baseline-2026-12"),  # as the release that brought the setting wrote
+        ("false", None),
+        ("", None),
+        ("baseline-2026-12", "baseline-2026-12"),
+        (" Baseline-2026-12-02 ", "baseline-2026-12-02"),
+    ],
+)
+def test_the_setting_is_read_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch, typed: str, read: str | None
+) -> None:
+    assert Settings().patch_baseline is None
+    monkeypatch.setenv("VIGIE_PATCH_BASELINE", typed)
+    assert Settings().patch_baseline == read
+
+
+def test_an_unknown_baseline_is_refused_naming_the_known_ones(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("VIGIE_PATCH_BASELINE", "baseline-2027-01")
+    with pytest.raises(ValidationError) as caught:
+        Settings()
+    assert "baseline-2026-12, baseline-2026-12-02" in str(caught.value)

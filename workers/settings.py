@@ -11,6 +11,10 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from workers.matrix_file import MATRIX_FILE
 from workflows.limits import header_addresses, is_clean_line, is_visible
+from workflows.versions import BASELINE, BASELINES
+
+OFF = frozenset({"", "false", "0", "off", "no"})
+ON = frozenset({"true", "1", "on", "yes"})
 
 # A sender address: local part @ host (``vigie@localhost`` is one), at most 254 characters.
 SENDER = re.compile(r"^(?=.{3,254}$)[^@\s,;<>]+@[^@\s,;<>]+$")
@@ -149,11 +153,13 @@ class Settings(BaseSettings):
         "the worker's own (sticky) queue before the server hands it to any worker, which then "
         "replays the workflow. Fairness between customers does not apply on that queue",
     )
-    patch_baseline: bool = Field(
-        default=False,
-        description="New workflows record one patch marker (baseline-2026-12) instead of one per "
-        "behaviour change. Turn on once every worker of the task queue runs a release that "
-        "knows the baseline: a worker of an older release cannot replay a workflow carrying it",
+    patch_baseline: str | None = Field(
+        default=None,
+        description="The patch baseline new workflows record: one marker instead of one per "
+        "behaviour change it stands for. 'false' (none), 'true' (baseline-2026-12, as in the "
+        "release that brought it) or a baseline's id (baseline-2026-12, baseline-2026-12-02). "
+        "Name a baseline once every worker of the task queue runs a release that knows it: a "
+        "worker of an older release cannot replay a workflow carrying it",
     )
     workflow_sandbox: Literal["off", "shared", "strict"] = Field(
         default="off",
@@ -191,6 +197,22 @@ class Settings(BaseSettings):
     @property
     def matrix_path(self) -> Path:
         return self.matrix_file or self.config_dir / MATRIX_FILE
+
+    @field_validator("patch_baseline", mode="before")
+    @classmethod
+    def _known_baseline(cls, value: object) -> str | None:
+        if value is None or isinstance(value, bool):
+            return BASELINE if value else None
+        text = str(value).strip().lower()
+        if text in OFF:
+            return None
+        if text in ON:
+            return BASELINE  # what 'true' wrote in the release that brought the setting
+        if text in BASELINES:
+            return text
+        raise ValueError(
+            f"expected false, true (= {BASELINE}) or a baseline's id: {', '.join(BASELINES)}"
+        )
 
     @field_validator("mail_from")
     @classmethod

@@ -48,7 +48,7 @@ from workflows.incident import IncidentWorkflow
 from workflows.oncall_readiness import OnCallReadinessWorkflow
 from workflows.policy import ConfigError
 from workflows.service_review import ServiceReviewWorkflow
-from workflows.versions import BASELINE, WITHDRAWN
+from workflows.versions import BASELINES, WITHDRAWN
 
 log = logging.getLogger(__name__)
 
@@ -257,16 +257,18 @@ def apply_activation_in_one_batch(worker: Worker) -> bool:
     return True
 
 
-def baseline_gate(write_baseline: bool) -> Callable[[PatchActivationInput], bool]:
+def baseline_gate(write_baseline: str | None) -> Callable[[PatchActivationInput], bool]:
     """Whether a workflow running live for the first time records a patch: every patch does
-    but the withdrawn ones, the baseline only when ``VIGIE_PATCH_BASELINE`` is on
-    (workflows.versions). Without it, new workflows record each patch on its own, as a worker
+    but the withdrawn ones; of the baselines, only the one ``VIGIE_PATCH_BASELINE`` names
+    (workflows.versions). Without one, new workflows record each patch on its own, as a worker
     of an older release expects."""
 
     def activate(input: PatchActivationInput) -> bool:
         if input.patch_id in WITHDRAWN:
             return False
-        return write_baseline or input.patch_id != BASELINE
+        if input.patch_id in BASELINES:
+            return input.patch_id == write_baseline
+        return True
 
     return activate
 
