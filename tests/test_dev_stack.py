@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import socket
 import subprocess
 from email import message_from_bytes
 from email.policy import default
@@ -25,30 +26,52 @@ async def run(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[st
     )
 
 
-async def test_dev_stack_end_to_end(tmp_path: Path) -> None:
-    names = ("port", "ui", "smtp", "webhook", "opsgenie")
-    ports = dict(zip(names, free_ports(len(names)), strict=True))
-    data = tmp_path / "vigie"
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith(("VIGIE_", "TEMPORAL_"))},
-        "TEMPORAL_ADDRESS": f"127.0.0.1:{ports['port']}",
-        "VIGIE_OPERATOR": "dev-tester",
-    }
-    stack = await asyncio.create_subprocess_exec(
-        str(BIN / "vigie"), "dev", "--data-dir", str(data),
-        "--port", str(ports["port"]), "--ui-port", str(ports["ui"]),
-        "--smtp-port", str(ports["smtp"]), "--webhook-port", str(ports["webhook"]),
-        "--opsgenie-port", str(ports["opsgenie"]),
-        env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
-    )  # fmt: skip
-    assert stack.stdout is not None
-    seen = b""
-    try:
-        while b"Ctrl-C stops everything" not in seen:
-            line = await asyncio.wait_for(stack.stdout.readline(), 60)
-            assert line, seen.decode()
-            seen += line
+NAMES = ("port", "ui", "smtp", "webhook", "opsgenie")
 
+
+async def start_stack(
+    data: Path,
+) -> tuple[asyncio.subprocess.Process, dict[str, int], dict[str, str], bytes]:
+    """`vigie dev` on free ports, once it says it is ready. A port chosen free can be taken
+    by another process before the stack binds it: then the stack is started again on other
+    ports (at most three times)."""
+    for _attempt in range(3):
+        ports = dict(zip(NAMES, free_ports(len(NAMES)), strict=True))
+        env = {
+            **{k: v for k, v in os.environ.items() if not k.startswith(("VIGIE_", "TEMPORAL_"))},
+            "TEMPORAL_ADDRESS": f"127.0.0.1:{ports['port']}",
+            "VIGIE_OPERATOR": "dev-tester",
+        }
+        stack = await asyncio.create_subprocess_exec(
+            str(BIN / "vigie"), "dev", "--data-dir", str(data),
+            "--port", str(ports["port"]), "--ui-port", str(ports["ui"]),
+            "--smtp-port", str(ports["smtp"]), "--webhook-port", str(ports["webhook"]),
+            "--opsgenie-port", str(ports["opsgenie"]),
+            env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+        )  # fmt: skip
+        assert stack.stdout is not None
+        seen = b""
+        try:
+            while b"Ctrl-C stops everything" not in seen:
+                line = await asyncio.wait_for(stack.stdout.readline(), 60)
+                if not line:
+                    break
+                seen += line
+            else:
+                return stack, ports, env, seen
+        except BaseException:
+            stack.kill()
+            raise
+        await asyncio.wait_for(stack.wait(), 60)
+        assert b"already in use" in seen, seen.decode()
+    raise AssertionError(f"no free ports after three tries: {seen.decode()}")
+
+
+async def test_dev_stack_end_to_end(tmp_path: Path) -> None:
+    data = tmp_path / "vigie"
+    stack, ports, env, seen = await start_stack(data)
+    assert stack.stdout is not None
+    try:
         opened = await run(
             str(BIN / "vigie"), "open", "--title", "Checkout down", "--service-level", "gold",
             "--priority", "P1", "--requester", "client@example.org", env=env,
@@ -162,3 +185,38 @@ async def test_a_task_queued_before_fairness_was_on_still_runs(tmp_path: Path) -
             assert await asyncio.wait_for(handle.result(), 60) == "ran"
     finally:
         await after.shutdown()
+
+
+async def vigie_dev(data: Path, port: int) -> subprocess.CompletedProcess[str]:
+    ui, smtp, webhook, opsgenie = free_ports(4)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("VIGIE_", "TEMPORAL_"))}
+    return await run(
+        str(BIN / "vigie"), "dev", "--data-dir", str(data),
+        "--port", str(port), "--ui-port", str(ui), "--smtp-port", str(smtp),
+        "--webhook-port", str(webhook), "--opsgenie-port", str(opsgenie), env=env,
+    )  # fmt: skip
+
+
+async def test_a_port_in_use_is_named_before_anything_starts(tmp_path: Path) -> None:
+    """Another Temporal server (or another `vigie dev`) on the port: the stack says which
+    port and which option chooses another, and starts nothing."""
+    with socket.socket() as held:
+        held.bind(("127.0.0.1", 0))
+        held.listen()
+        taken = held.getsockname()[1]
+        stack = await vigie_dev(tmp_path / "vigie", taken)
+    said = stack.stdout + stack.stderr
+    assert stack.returncode == 1, said
+    assert f"already in use: {taken} (--port). Is another vigie dev" in said
+    assert not (tmp_path / "vigie" / "temporal.log").exists()  # no server was started
+
+
+async def test_the_dev_servers_own_error_is_told_when_it_exits(tmp_path: Path) -> None:
+    data = tmp_path / "vigie"
+    (data / "temporal.db").mkdir(parents=True)  # no database the server can open
+    (data / "temporal.log").write_text("Error: from an earlier run\n")
+    stack = await vigie_dev(data, free_ports(1)[0])
+    said = stack.stdout + stack.stderr
+    assert stack.returncode == 1, said
+    assert "the Temporal dev server exited (1): " in said
+    assert "from an earlier run" not in said  # only this run's part of the log

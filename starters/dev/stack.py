@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+import socket
 from email.message import EmailMessage
 from pathlib import Path
 
@@ -55,6 +56,30 @@ def dev_server_command(data_dir: Path, port: int, ui_port: int) -> list[str]:
     return command
 
 
+def port_free(port: int) -> bool:
+    """Whether a server could listen on 127.0.0.1:``port`` now."""
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as servers bind
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def server_error(log: Path, start: int) -> str:
+    """The error the dev server gave in this run's part of its log (a port already in use,
+    most often), as ": <error>", or nothing."""
+    try:
+        with log.open("rb") as file:
+            file.seek(start)
+            lines = file.read(1_000_000).decode("utf-8", "replace").splitlines()
+    except OSError:
+        return ""
+    errors = [line.strip() for line in lines if line.strip().startswith("Error:")]
+    return f": {errors[-1].removeprefix('Error:').strip()[:300]}" if errors else ""
+
+
 DEV_OPSGENIE_KEY = "dev"
 DEV_WEBHOOK_SECRET = "dev"
 # The on-call schedule the shipped policy's example customer watches (config/policy.toml).
@@ -94,18 +119,38 @@ class DevStack:
         if "temporal_ui_url" not in settings.model_fields_set:  # chat links reach this UI
             self.settings.temporal_ui_url = f"http://localhost:{ui_port}"
 
-    async def _wait_for_server(self, server: asyncio.subprocess.Process) -> Client:
-        for _ in range(120):
-            if server.returncode is not None:
-                raise SystemExit(
-                    f"the Temporal dev server exited ({server.returncode}); "
-                    f"see {self.data_dir / 'temporal.log'}"
-                )
-            try:
-                return await connect(self.settings, local=True)
-            except RuntimeError:
-                await asyncio.sleep(0.5)
-        raise SystemExit("the Temporal dev server did not answer within 60 s")
+    async def _wait_for_server(self, server: asyncio.subprocess.Process, log_from: int) -> Client:
+        """A client of the dev server once it answers; the server's own error if it exits
+        first (whatever a connection attempt is waiting for meanwhile)."""
+        exited = asyncio.ensure_future(server.wait())
+        try:
+            for _ in range(120):
+                attempt = asyncio.ensure_future(connect(self.settings, local=True))
+                await asyncio.wait({attempt, exited}, return_when=asyncio.FIRST_COMPLETED)
+                if exited.done():
+                    attempt.cancel()
+                    log = self.data_dir / "temporal.log"
+                    why = server_error(log, log_from)
+                    raise SystemExit(
+                        f"the Temporal dev server exited ({server.returncode}){why}; see {log}"
+                    )
+                try:
+                    return attempt.result()
+                except RuntimeError:
+                    await asyncio.sleep(0.5)
+            raise SystemExit("the Temporal dev server did not answer within 60 s")
+        finally:
+            exited.cancel()
+
+    def _ports_in_use(self) -> list[str]:
+        ports = {
+            "--port": self.port,
+            "--ui-port": self.ui_port,
+            "--smtp-port": self.smtp_port,
+            "--webhook-port": self.webhook_port,
+            "--opsgenie-port": self.opsgenie_port,
+        }
+        return [f"{port} ({option})" for option, port in ports.items() if not port_free(port)]
 
     def _print_mail(self, message: EmailMessage, recipients: list[str]) -> None:
         print(summary(message, recipients), flush=True)
@@ -115,8 +160,14 @@ class DevStack:
         # Refuse broken configuration before starting anything.
         load_policy(self.settings.config_dir)
         mapping = load_mapping(self.settings.config_dir)
+        if taken := self._ports_in_use():
+            raise SystemExit(
+                f"already in use: {', '.join(taken)}. Is another vigie dev or Temporal server "
+                "running? Stop it, or choose other ports with these options"
+            )
         self.data_dir.mkdir(parents=True, exist_ok=True)
         server_log = (self.data_dir / "temporal.log").open("ab")
+        log_from = server_log.tell()  # the log is kept across runs: this run's part starts here
         server = await asyncio.create_subprocess_exec(
             *dev_server_command(self.data_dir, self.port, self.ui_port),
             stdout=server_log,
@@ -131,7 +182,7 @@ class DevStack:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
         try:
-            client = await self._wait_for_server(server)
+            client = await self._wait_for_server(server, log_from)
             sink.start()
             print(
                 f"Vigie dev stack is up.\n"
