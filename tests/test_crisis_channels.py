@@ -26,6 +26,7 @@ from workers.settings import Settings
 from workers.worker import build_worker
 from workflows.crisis_models import CrisisMail
 from workflows.policy import ConfigError
+from workflows.texts import render
 
 RENDERER = MailRenderer("vigie@example.com", "example.com")
 
@@ -190,3 +191,20 @@ def test_the_conference_line_follows_the_typography_of_the_mails_language() -> N
         )
         text = str(message.get_body(("plain",)).get_content())  # type: ignore[union-attr]
         assert line in text.splitlines(), text
+
+
+def test_an_english_drill_mail_says_drill_first() -> None:
+    """The crisis puts its drill line first (workflows.crisis); in English it reads so."""
+    notice = render("line.drill", {}, "en", "UTC")
+    mail = crisis_mail().mail.model_copy(
+        update={"drill": True, "language": "en", "lines": [notice, "Level 1"]}
+    )
+    message = RENDERER.render_crisis(CrisisMailInput(crisis_id="crisis-7", mail=mail))
+    assert str(message["Subject"]).startswith("DRILL — [crisis-7] ")
+    body = message.get_body(("plain",))
+    assert body is not None
+    assert str(body.get_content()).split("\n")[:3] == [
+        "Managerial escalation",
+        "",
+        "DRILL: this message is part of a crisis drill, not a real crisis.",
+    ]

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from activities.ledger.schema import incidents
 from activities.ledger.store import Ledger
 from starters.cli import app
 from starters.report.compute import INCIDENT_COLUMNS, Period, Report, build_report, quantile
@@ -131,6 +132,11 @@ def test_csv_has_one_row_per_incident(ledger: Ledger) -> None:
     assert rows[1]["opened_at"] == "2026-11-24T10:00:00+01:00"
     assert (rows[1]["ack_kept"], rows[2]["ack_kept"], rows[3]["ack_kept"]) == ("true", "false", "")
     assert rows[0]["mttr_business_minutes"] == "1860.0"
+    # Every column of the ledger's incidents but its bookkeeping, in the order given.
+    stored = {c.name for c in incidents.columns} - {"revision", "as_of", "recorded_at"}
+    assert list(rows[0]) == list(INCIDENT_COLUMNS) and set(INCIDENT_COLUMNS) == stored
+    assert (rows[1]["ack_breached"], rows[2]["ack_breached"]) == ("false", "true")
+    assert rows[2]["resolution_breached"] == "true" and rows[2]["policy_version"].isdigit()
 
 
 def test_html_is_one_offline_file_with_its_charts(november: Report) -> None:

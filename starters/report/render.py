@@ -56,7 +56,8 @@ def to_json(report: Report) -> str:
 
 
 def to_csv(rows: Sequence[Any], timezone: str) -> str:
-    """One row per incident, every ledger column, instants in the business time zone."""
+    """One row per incident, every ledger column but its bookkeeping (revision, as of,
+    recorded at), instants in the business time zone."""
     zone = ZoneInfo(timezone)
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
