@@ -549,6 +549,7 @@ def test_an_id_that_can_be_no_workflows_is_refused_before_connecting(
         ("VIGIE_CHAT_WEBHOOKS", "notjson", "VIGIE_CHAT_WEBHOOKS: not valid JSON"),
         ("VIGIE_SMTP_USERNAME", "x", "VIGIE_SMTP_USERNAME and VIGIE_SMTP_PASSWORD go together"),
         ("TEMPORAL_ADDRESS", "", "cannot connect to Temporal (''): invalid target URL"),
+        ("VIGIE_LOG_LEVEL", "verbose", "VIGIE_LOG_LEVEL: expected DEBUG, INFO, WARNING, ERROR"),
     ],
 )
 def test_a_broken_setting_is_named_in_one_line(variable: str, value: str, said: str) -> None:

@@ -71,3 +71,14 @@ def test_setup_logging_switches_format(capsys: pytest.CaptureFixture[str]) -> No
     finally:  # the handler writes to this test's captured stderr, closed once it ends
         root.handlers[:] = handlers
         root.setLevel(level)
+
+
+@pytest.mark.parametrize(("typed", "read"), [("warn", "WARNING"), (" debug ", "DEBUG")])
+def test_the_level_is_read_in_any_case(
+    monkeypatch: pytest.MonkeyPatch, typed: str, read: str
+) -> None:
+    from workers.settings import Settings
+
+    assert Settings().log_level == "INFO"
+    monkeypatch.setenv("VIGIE_LOG_LEVEL", typed)
+    assert Settings().log_level == read

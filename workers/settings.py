@@ -13,6 +13,7 @@ from workers.matrix_file import MATRIX_FILE
 from workflows.limits import header_addresses, is_clean_line, is_visible
 from workflows.versions import BASELINE, BASELINES
 
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 OFF = frozenset({"", "false", "0", "off", "no"})
 ON = frozenset({"true", "1", "on", "yes"})
 
@@ -135,7 +136,7 @@ class Settings(BaseSettings):
         default=8, ge=0, le=23, description="Hour (business time zone) of the service review"
     )
 
-    log_level: str = "INFO"
+    log_level: str = Field(default="INFO", description="DEBUG, INFO, WARNING, ERROR or CRITICAL")
     log_format: Literal["text", "json"] = "text"
     metrics_bind: str | None = Field(
         default=None, description="host:port for the worker's Prometheus metrics, e.g. 0.0.0.0:9464"
@@ -197,6 +198,15 @@ class Settings(BaseSettings):
     @property
     def matrix_path(self) -> Path:
         return self.matrix_file or self.config_dir / MATRIX_FILE
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _known_level(cls, value: object) -> str:
+        level = str(value).strip().upper()
+        level = "WARNING" if level == "WARN" else level
+        if level not in LOG_LEVELS:
+            raise ValueError(f"expected {', '.join(LOG_LEVELS[:-1])} or {LOG_LEVELS[-1]}")
+        return level
 
     @field_validator("patch_baseline", mode="before")
     @classmethod
