@@ -9,10 +9,12 @@ from typing import Any
 
 import pytest
 from temporalio.client import WorkflowExecution
+from temporalio.common import SearchAttributePair, TypedSearchAttributes
 from temporalio.testing import WorkflowEnvironment
 
 from starters.cli_support import when
-from starters.listing import list_rows, matched, print_rows
+from starters.listing import incident_query, list_rows, matched, print_rows
+from workflows.search import INCIDENT_PRIORITY, INCIDENT_STATUS, SERVICE_LEVEL, SLA_BREACHED
 
 
 async def _row(execution: WorkflowExecution) -> dict[str, Any]:
@@ -93,3 +95,43 @@ async def test_a_run_that_published_no_status_is_listed_with_how_it_ended(
     crises = await list_rows(client, query, 10, crisis_row)
     assert {r["crisis"]: r["status"] for r in crises}[f"{kind}-0"] == "terminated"
     await handles[1].terminate()
+
+
+async def test_the_filters_of_vigie_list_select_on_the_published_attributes(
+    dev_env: WorkflowEnvironment,
+) -> None:
+    """`--status`, `--priority`, `--service-level`, `--breached` / `--not-breached`, as the
+    server reads the query they build (incidents stand in: no worker polls their queue)."""
+    client = dev_env.client
+    run = uuid.uuid4().hex[:8]
+    published = {
+        "gold-breached": ("open", "P1", "gold", True),
+        "gold-kept": ("open", "P1", "gold", False),
+        "silver-breached": ("resolved", "P2", "silver", True),
+    }
+    for name, (status, priority, level, breached) in published.items():
+        await client.start_workflow(
+            "IncidentWorkflow", id=f"incident-{run}-{name}", task_queue=f"none-{run}",
+            search_attributes=TypedSearchAttributes([
+                SearchAttributePair(INCIDENT_STATUS, status),
+                SearchAttributePair(INCIDENT_PRIORITY, priority),
+                SearchAttributePair(SERVICE_LEVEL, level),
+                SearchAttributePair(SLA_BREACHED, breached),
+            ]),
+        )  # fmt: skip
+    ours = f" AND WorkflowId STARTS_WITH 'incident-{run}-'"
+
+    async def listed(**filters: Any) -> set[str]:
+        rows = await list_rows(client, incident_query(**filters) + ours, 10, _row)
+        return {r["id"].removeprefix(f"incident-{run}-") for r in rows}
+
+    for _ in range(100):  # visibility follows the writes
+        if len(await listed()) == 3:
+            break
+        await asyncio.sleep(0.1)
+    assert await listed(service_level="gold") == {"gold-breached", "gold-kept"}
+    assert await listed(breached=True) == {"gold-breached", "silver-breached"}
+    assert await listed(breached=False) == {"gold-kept"}
+    assert await listed(service_level="gold", breached=True) == {"gold-breached"}
+    assert await listed(status="resolved", priority="P2") == {"silver-breached"}
+    assert await listed(priority="P3") == set()
