@@ -610,3 +610,28 @@ async def test_a_service_level_changed_in_vigie_moves_the_alerts_tag_not_its_pri
     puts = [path for method, path in stack.standin.calls
             if method == "PUT" and path.endswith("/priority")]  # fmt: skip
     assert len(puts) == 1, puts  # the person's; none from Vigie
+
+
+async def test_a_breach_marks_the_alert_and_a_cancellation_closes_it(stack: Stack) -> None:
+    """README: breaches add a note and the tag ``vigie:sla-breached``; a cancelled
+    incident's alert is closed."""
+    from datetime import UTC, datetime
+
+    from workflows.models import IncidentInput
+
+    incident = await incidents.open_incident(
+        stack.client,
+        stack.task_queue,
+        IncidentInput(
+            title="Payroll batch down", service_level="gold", priority="P1", source="cli",
+            t0=datetime.now(UTC) - timedelta(hours=2),  # its acknowledgement deadline is past
+        ),
+    )  # fmt: skip
+    alert = await eventually(lambda: stack.standin.find(incident, "alias"))
+    await eventually(lambda: "vigie:sla-breached" in alert["tags"])
+    notes = [n["note"] for n in alert["notes"]]
+    assert any(n.startswith("[vigie] ") and "dépassé" in n for n in notes), notes
+    await stack.client.get_workflow_handle(incident).cancel()
+    await eventually(lambda: alert["status"] == "closed" and "vigie:cancelled" in alert["tags"])
+    view = await stack.status_when(incident, lambda v: v.status == "cancelled")
+    assert not any(e.kind == "alert_failed" for e in view.timeline), view.timeline
