@@ -126,6 +126,8 @@ async def test_a_month_is_mailed_to_each_customers_managers(
     assert body is not None and "Incidents : 3" in str(body.get_content())
     html = attachment(acme)
     assert "Revue de service — acme" in html and html.count("<svg") == 4
+    [part] = list(acme.iter_attachments())
+    assert part.get_filename() == "revue-de-service-acme-2026-11.html"
     assert "incident-d" not in html  # globex's incident stays in globex's review
     assert "Incidents : 1" in str(mails["[Vigie] Revue de service — globex — 11/2026"]
                                  .get_body(("plain",)).get_content())  # type: ignore[union-attr]  # fmt: skip
@@ -152,6 +154,10 @@ async def test_a_retried_send_keeps_its_message_id(
     assert [str(m["Message-ID"]) for m in sink.messages] == [
         first.message_id, first.message_id, other.message_id
     ]  # fmt: skip
+    await env.run(send, input.model_copy(update={"language": "en", "review": "r3"}))
+    names = [part.get_filename() for m in sink.messages for part in m.iter_attachments()]
+    assert names == [*["revue-de-service-acme-2026-11.html"] * 3,
+                     "service-review-acme-2026-11.html"]  # fmt: skip
 
 
 async def test_the_schedule_run_reviews_the_previous_month_on_the_first_business_day_only(
