@@ -90,3 +90,53 @@ async def test_worker_refuses_a_namespace_without_its_search_attributes(
     said = str(refused.value)
     assert "NextDue" in said and "IncidentStatus" in said
     assert f"temporal operator search-attribute create -n {bare} --name" in said
+
+
+def test_tls_variables_reach_the_connection(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """README's table: TEMPORAL_TLS, the mTLS certificate and key, the private CA and the
+    server name override, as the ``temporal`` CLI reads them."""
+    for name in ("TEMPORAL_ADDRESS", "TEMPORAL_NAMESPACE", "TEMPORAL_PROFILE", "TEMPORAL_API_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("TEMPORAL_CONFIG_FILE", str(tmp_path / "absent.toml"))
+    assert "tls" not in connect_options(Settings())  # plain, by default
+    monkeypatch.setenv("TEMPORAL_TLS", "true")
+    tls = connect_options(Settings())["tls"]
+    assert (tls.client_cert, tls.server_root_ca_cert) == (None, None)  # the system roots
+    files = {"CLIENT_CERT": b"cert", "CLIENT_KEY": b"key", "SERVER_CA_CERT": b"ca"}
+    for name, content in files.items():
+        (tmp_path / name).write_bytes(content)
+        monkeypatch.setenv(f"TEMPORAL_TLS_{name}_PATH", str(tmp_path / name))
+    monkeypatch.setenv("TEMPORAL_TLS_SERVER_NAME", "temporal.internal")
+    tls = connect_options(Settings())["tls"]
+    assert (tls.client_cert, tls.client_private_key) == (b"cert", b"key")
+    assert (tls.server_root_ca_cert, tls.domain) == (b"ca", "temporal.internal")
+
+
+def test_the_dev_stack_ignores_where_mail_alerts_and_the_ledger_point(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """README: `vigie dev` ignores the SMTP, Opsgenie, webhook-secret and ledger settings of
+    the shell it runs in (their credentials too); tuning settings still apply."""
+    for name, value in {
+        "VIGIE_SMTP_HOST": "smtp.prod.example", "VIGIE_SMTP_PORT": "587",
+        "VIGIE_SMTP_SECURITY": "starttls", "VIGIE_SMTP_USERNAME": "prod",
+        "VIGIE_SMTP_PASSWORD": "secret", "VIGIE_OPSGENIE_PROVIDER": "jsm",
+        "VIGIE_OPSGENIE_API_URL": "https://api.atlassian.com/jsm/ops/api/x",
+        "VIGIE_OPSGENIE_API_KEY": "prod-key", "VIGIE_WEBHOOK_SECRET": "prod-secret",
+        "VIGIE_DATABASE_URL": "postgresql://vigie:pw@db.prod/vigie",
+        "VIGIE_SMTP_TIMEOUT_SECONDS": "7",
+    }.items():  # fmt: skip
+        monkeypatch.setenv(name, value)
+    stack = DevStack(Settings(), str(tmp_path), port=7999, ui_port=8999, smtp_port=2599,
+                     webhook_port=8998, opsgenie_port=8997)  # fmt: skip
+    cfg = stack.settings
+    assert (cfg.smtp_host, cfg.smtp_port, cfg.smtp_security) == ("127.0.0.1", 2599, "none")
+    assert cfg.smtp_username is None and cfg.smtp_password is None
+    assert (cfg.opsgenie_provider, cfg.opsgenie_api_url) == ("opsgenie", "http://127.0.0.1:8997")
+    assert cfg.opsgenie_api_key is not None and cfg.opsgenie_api_key.get_secret_value() == "dev"
+    assert cfg.webhook_secret is not None and cfg.webhook_secret.get_secret_value() == "dev"
+    ledger = cfg.database_url.get_secret_value()
+    assert ledger == f"sqlite:///{tmp_path.resolve() / 'ledger.db'}"
+    assert cfg.smtp_timeout_seconds == 7  # tuning still applies
