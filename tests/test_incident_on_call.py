@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import httpx
+import pytest
 from pydantic import SecretStr
 from temporalio.testing import WorkflowEnvironment
 
@@ -66,6 +67,35 @@ async def test_p1_at_night_pages_who_is_on_call(
         assert "Astreinte technique appelée" in str(paged[0]["Subject"])
         # The schedule is a responder of the incident's alert.
         await eventually(lambda: any(path.endswith("/responders") for _, path in standin.calls))
+
+
+@pytest.mark.parametrize("kind", ["escalation", "team"])
+async def test_an_escalation_or_a_team_is_added_to_the_alert_and_the_matrix_paged(
+    skipping_env: WorkflowEnvironment,
+    settings: Settings,
+    sink: MailSink,
+    config_dir: Path,
+    kind: str,
+) -> None:
+    """README: the responder may be a schedule, an escalation or a team; only a schedule is
+    asked who is on call, so with another the matrix's on-call is mailed."""
+    page_through(config_dir, "ops_night")
+    path = config_dir / "policy.toml"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(
+        text.replace('responder_type = "schedule"', f'responder_type = "{kind}"'), encoding="utf-8"
+    )
+    standin = OpsgenieStandIn()
+    await saturday_night(skipping_env)
+    async with build_worker(skipping_env.client, settings, alert_api=standin_api(standin)):
+        handle = await open_incident(skipping_env.client, settings.task_queue, source="cli")
+        alert = await eventually(lambda: standin.find(handle.id, "alias"))
+        await eventually(lambda: alert["responders"])
+        assert alert["responders"] == [{"type": kind, "name": "ops_night"}]
+        view = await status_when(handle, lambda v: any(e.kind == "on_call" for e in v.timeline))
+        entry = next(e for e in view.timeline if e.kind == "on_call")
+        assert entry.sentence == "on_call.matrix" and entry.fields["to"] == "on-call@example.com"
+    assert not any("/schedules/" in call for _, call in standin.calls), standin.calls
 
 
 async def test_without_an_answer_the_matrix_address_is_paged(
