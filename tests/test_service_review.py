@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 import pytest
 from pydantic import SecretStr
-from temporalio.client import ScheduleCalendarSpec, ScheduleRange
+from temporalio.client import Client, ScheduleCalendarSpec, ScheduleRange
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 from temporalio.service import RPCError
 from temporalio.testing import ActivityEnvironment, WorkflowEnvironment
@@ -28,7 +28,14 @@ from tests.helpers import PARIS, open_incident, status
 from tests.test_ledger_facts import POLICY, paris, state
 from tests.test_metrics import sample
 from tests.test_report import fill
-from workers.ledger import LedgerGauges, apply_schedules, ledger_activities, open_ledger
+from workers.connection import metrics_runtime
+from workers.ledger import (
+    LedgerGauges,
+    apply_schedules,
+    ledger_activities,
+    ledger_upkeep,
+    open_ledger,
+)
 from workers.policy_file import load_policy
 from workers.settings import Settings
 from workers.worker import build_worker, run_worker, smtp_transport
@@ -197,6 +204,47 @@ async def test_schedules_apply_creates_then_updates_and_keeps_a_pause(
         assert list(calendar.hour) == [ScheduleRange(8, 8, 1)]
     finally:
         await handle.delete()
+
+
+async def test_the_worker_refreshes_its_gauges_every_ledger_gauges_seconds(
+    dev_env: WorkflowEnvironment, settings: Settings
+) -> None:
+    """Beside a running worker (``ledger_upkeep``), the gauges follow the ledger on their
+    own, every ``VIGIE_LEDGER_GAUGES_SECONDS``, on the worker's metrics endpoint."""
+    port = free_port()
+    client = await Client.connect(
+        dev_env.client.service_client.config.target_host,
+        namespace=dev_env.client.namespace,
+        data_converter=dev_env.client.data_converter,
+        runtime=metrics_runtime(f"127.0.0.1:{port}"),
+    )
+    cfg = settings.model_copy(update={"ledger_gauges_seconds": 1})
+    ledger = open_ledger(cfg)
+    d = state(incident_id="incident-d", priority="P2", service_level="silver",
+              opened_at=paris(25, 9))  # fmt: skip
+
+    async def open_at_globex() -> float:
+        async with httpx.AsyncClient() as http:
+            text = (await http.get(f"http://127.0.0.1:{port}/metrics")).text
+        return sample(text, "vigie_open_incidents", customer="globex")
+
+    async def until(value: float) -> None:
+        for _ in range(100):
+            if await open_at_globex() == value:
+                return
+            await asyncio.sleep(0.1)
+        raise AssertionError(f"vigie_open_incidents stayed at {await open_at_globex()}")
+
+    try:
+        async with ledger_upkeep(client, cfg):
+            ledger.record_incident(incident_facts(d, "globex", paris(25, 9, 5)))
+            await until(1)
+            d.status, d.resolved_at = "resolved", paris(25, 10)
+            ledger.record_incident(incident_facts(d, "globex", paris(25, 10)))
+            await until(0)
+    finally:
+        ledger.close()
+        await client.get_schedule_handle(schedule_id(cfg.task_queue)).delete()
 
 
 async def test_gauges_follow_the_ledger(ledger: Ledger) -> None:
