@@ -106,7 +106,9 @@ async def incident_row(execution: WorkflowExecution) -> dict[str, Any]:
         "status": str(attributes.get(INCIDENT_STATUS) or _unpublished(execution)),
         "priority": str(attributes.get(INCIDENT_PRIORITY) or "?"),
         "level": str(attributes.get(SERVICE_LEVEL) or "?"),
-        "breached": bool(attributes.get(SLA_BREACHED)),
+        # None (shown empty) for a run that published nothing: it had no deadline to keep,
+        # and `--not-breached` does not list it either.
+        "breached": attributes.get(SLA_BREACHED),
         "next_due": attributes.get(NEXT_DUE),
         "t0": await _t0(execution, start_is_t0=True),
         "started": execution.start_time,

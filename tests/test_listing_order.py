@@ -13,7 +13,7 @@ from temporalio.common import SearchAttributePair, TypedSearchAttributes
 from temporalio.testing import WorkflowEnvironment
 
 from starters.cli_support import when
-from starters.listing import incident_query, list_rows, matched, print_rows
+from starters.listing import cell, incident_query, iso, list_rows, matched, print_rows
 from workflows.search import INCIDENT_PRIORITY, INCIDENT_STATUS, SERVICE_LEVEL, SLA_BREACHED
 
 
@@ -92,6 +92,9 @@ async def test_a_run_that_published_no_status_is_listed_with_how_it_ended(
         f"{kind}-0": "terminated",
         f"{kind}-1": "?",
     }, rows
+    # Neither breached nor kept: it had no deadline (`--not-breached` leaves it out too).
+    assert [r["breached"] for r in rows] == [None, None]
+    assert cell(None, when) == when(None) and iso(None) == ""
     crises = await list_rows(client, query, 10, crisis_row)
     assert {r["crisis"]: r["status"] for r in crises}[f"{kind}-0"] == "terminated"
     await handles[1].terminate()
