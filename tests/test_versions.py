@@ -4,6 +4,7 @@ change made before it; workflows started before it replay on their own markers
 
 from __future__ import annotations
 
+import asyncio
 import re
 from pathlib import Path
 from typing import cast
@@ -20,6 +21,7 @@ from temporalio.worker import PatchActivationInput
 from starters.dev.smtp_sink import MailSink
 from tests.conftest import free_port
 from tests.helpers import on_a_business_morning, open_incident, status_when
+from tests.test_replay import replay
 from workers.settings import Settings
 from workers.worker import baseline_gate, build_worker
 from workflows import reads, versions
@@ -95,7 +97,6 @@ FROZEN["baseline-2026-12-02"] = FROZEN["baseline-2026-12"] | {
 def test_the_baselines_are_frozen() -> None:
     assert versions.BASELINES == FROZEN
     assert list(versions.BASELINES) == [versions.BASELINE, versions.BASELINE_2]  # oldest first
-    assert versions.LATEST == versions.BASELINE_2
 
 
 async def patch_markers(handle: WorkflowHandle[object, object]) -> list[str]:
@@ -279,7 +280,9 @@ async def test_without_the_setting_each_patch_records_its_marker(
     ("typed", "read"),
     [
         ("true", "baseline-2026-12"),  # as the release that brought the setting wrote
+        ("Y", "baseline-2026-12"),  # as a boolean setting read it
         ("false", None),
+        ("n", None),
         ("", None),
         ("baseline-2026-12", "baseline-2026-12"),
         (" Baseline-2026-12-02 ", "baseline-2026-12-02"),
@@ -300,3 +303,87 @@ def test_an_unknown_baseline_is_refused_naming_the_known_ones(
     with pytest.raises(ValidationError) as caught:
         Settings()
     assert "baseline-2026-12, baseline-2026-12-02" in str(caught.value)
+
+
+@pytest.mark.parametrize("first", [versions.BASELINE, None])
+async def test_a_running_incident_taken_over_by_a_worker_writing_the_second_baseline(
+    skipping_env: WorkflowEnvironment, settings: Settings, first: str | None, tmp_path: Path
+) -> None:
+    """A rolling switch of the setting: an incident started under the first baseline (or none)
+    and carried on by a worker writing the second keeps its own markers, adding each later
+    patch on its own, never the second baseline mid-run (which would switch on at once every
+    patch it stands for); the crisis it then opens is a new workflow, under the second."""
+    await on_a_business_morning(skipping_env)
+    with MailSink(port=free_port()) as sink:
+        old = settings.model_copy(
+            update={"smtp_port": sink.port, "patch_baseline": first, "max_cached_workflows": 0}
+        )  # nothing cached: the next worker replays the incident
+        new = old.model_copy(update={"patch_baseline": versions.BASELINE_2})
+        async with build_worker(skipping_env.client, old):
+            handle = await open_incident(skipping_env.client, old.task_queue, priority="P1")
+            await handle.execute_update(IncidentWorkflow.acknowledge, AcknowledgeInput(by="alice"))
+            await status_when(handle, lambda v: v.mails_pending == 0)  # nothing left in flight
+        before = await patch_markers(handle)
+        async with build_worker(skipping_env.client, new):
+            await handle.signal("add-worklog", {"by": "alice", "text": "typo"})  # a name unknown
+            await handle.execute_update(
+                IncidentWorkflow.add_worklog, WorklogInput(by="alice", text="failing over")
+            )
+            await handle.execute_update(
+                IncidentWorkflow.qualify_p1, QualifyP1Input(by="alice", verdict="major")
+            )
+            view = await status_when(handle, lambda v: v.crisis_id is not None)
+            await handle.execute_update(
+                IncidentWorkflow.resolve, ResolveInput(by="alice", resolution="failed over")
+            )
+            await status_when(handle, lambda v: v.status == "resolved" and v.mails_pending == 0)
+            after = await patch_markers(handle)
+            assert view.crisis_id is not None
+            child = skipping_env.client.get_workflow_handle(view.crisis_id)
+            for _ in range(100):  # its first task done
+                if crisis := await patch_markers(child):
+                    break
+                await asyncio.sleep(0.1)
+    assert after[: len(before)] == before and len(after) > len(before), (before, after)
+    assert versions.BASELINE_2 not in after
+    assert crisis == [versions.BASELINE_2]
+    path = tmp_path / f"{handle.id}.json"  # the replay reads the workflow id from its name
+    path.write_text((await handle.fetch_history()).to_json())
+    await replay(path)
+
+
+async def test_the_watch_and_the_review_never_ask_for_a_baseline(
+    skipping_env: WorkflowEnvironment,
+    settings: Settings,
+    sink: MailSink,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """What they ask for as they run (through every helper they call), not only the patches
+    their modules define: a baseline asked mid-run would switch on all it stands for."""
+    from activities.ledger.store import Ledger
+    from starters.dev.opsgenie_standin import OpsgenieStandIn
+    from tests.test_incident_on_call import standin_api
+    from tests.test_oncall_readiness import SCHEDULE, start, two_days_before_a_cycle
+    from tests.test_report import fill
+    from tests.test_service_review import review
+    from workflows.service_review import ServiceReviewInput
+
+    asked: list[tuple[str, str]] = []
+    patched = workflow.patched
+
+    def recorded(patch_id: str) -> bool:
+        asked.append((workflow.info().workflow_type, patch_id))
+        return patched(patch_id)
+
+    monkeypatch.setattr(workflow, "patched", recorded)
+    cfg = settings.model_copy(update={"patch_baseline": versions.BASELINE_2})
+    standin = OpsgenieStandIn(schedules={SCHEDULE: ["ann@example.com"]})
+    await two_days_before_a_cycle(skipping_env)
+    async with build_worker(skipping_env.client, cfg, alert_api=standin_api(standin)):
+        await (await start(skipping_env, cfg)).result()
+        fill(Ledger(cfg.database_url.get_secret_value()))
+        result = await review(skipping_env, cfg, ServiceReviewInput(month="2026-11"))
+    assert result.sent  # it ran through to its mails
+    kinds = {kind for kind, _ in asked}
+    assert "OnCallReadinessWorkflow" in kinds, asked  # the recorder sees what they ask
+    assert not {patch for _, patch in asked} & {*versions.BASELINES}, asked

@@ -14,8 +14,10 @@ from workflows.limits import header_addresses, is_clean_line, is_visible
 from workflows.versions import BASELINE, BASELINES
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
-OFF = frozenset({"", "false", "0", "off", "no"})
-ON = frozenset({"true", "1", "on", "yes"})
+# What pydantic read as a boolean when the setting was one: an environment kept from then
+# still means the same.
+OFF = frozenset({"", "false", "f", "0", "off", "no", "n"})
+ON = frozenset({"true", "t", "1", "on", "yes", "y"})
 
 # A sender address: local part @ host (``vigie@localhost`` is one), at most 254 characters.
 SENDER = re.compile(r"^(?=.{3,254}$)[^@\s,;<>]+@[^@\s,;<>]+$")

@@ -2,10 +2,11 @@
 
 Every change to workflow code is behind a patch id, so that histories started by older code
 still replay. Each patch records a marker (and the SDK an upsert of the
-``TemporalChangeVersion`` search attribute) in every new workflow: twenty of them would be
-two fifths of a new incident's history. A workflow started by the current code records one
-marker instead, a baseline, which stands for every patch in its list (``BASELINES``); only
-workflows started before it read the individual markers, exactly as before.
+``TemporalChangeVersion`` search attribute) in every new workflow: seventy of them would be
+most of a new incident's history. A new workflow can record one marker instead, a baseline,
+which stands for every patch in its list (``BASELINES``), when the worker's setting names it;
+workflows started before it (or without it) read their individual markers, exactly as
+before.
 
 ``begin()`` is called first thing in the ``run`` of the incident and of the crisis: it asks
 for the baselines newest first, so a workflow started under an older baseline (or under none)
@@ -109,7 +110,6 @@ BASELINE_2_PATCHES = BASELINE_PATCHES | frozenset(
 
 # Oldest first; a baseline's list never changes once workflows carry its marker.
 BASELINES: dict[str, frozenset[str]] = {BASELINE: BASELINE_PATCHES, BASELINE_2: BASELINE_2_PATCHES}
-LATEST = BASELINE_2
 
 # Patches in no baseline: each records its own marker in a new workflow. The ones added after
 # the latest baseline wait for the next one (under a new id); those of the workflows that do
