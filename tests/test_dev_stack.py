@@ -29,6 +29,19 @@ async def run(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[st
 NAMES = ("port", "ui", "smtp", "webhook", "opsgenie")
 
 
+def vigie_dev_command(data: Path, ports: dict[str, int]) -> list[str]:
+    return [
+        str(BIN / "vigie"), "dev", "--data-dir", str(data),
+        "--port", str(ports["port"]), "--ui-port", str(ports["ui"]),
+        "--smtp-port", str(ports["smtp"]), "--webhook-port", str(ports["webhook"]),
+        "--opsgenie-port", str(ports["opsgenie"]),
+    ]  # fmt: skip
+
+
+def without_vigie_or_temporal_settings() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if not k.startswith(("VIGIE_", "TEMPORAL_"))}
+
+
 async def start_stack(
     data: Path,
 ) -> tuple[asyncio.subprocess.Process, dict[str, int], dict[str, str], bytes]:
@@ -38,15 +51,12 @@ async def start_stack(
     for _attempt in range(3):
         ports = dict(zip(NAMES, free_ports(len(NAMES)), strict=True))
         env = {
-            **{k: v for k, v in os.environ.items() if not k.startswith(("VIGIE_", "TEMPORAL_"))},
+            **without_vigie_or_temporal_settings(),
             "TEMPORAL_ADDRESS": f"127.0.0.1:{ports['port']}",
             "VIGIE_OPERATOR": "dev-tester",
         }
         stack = await asyncio.create_subprocess_exec(
-            str(BIN / "vigie"), "dev", "--data-dir", str(data),
-            "--port", str(ports["port"]), "--ui-port", str(ports["ui"]),
-            "--smtp-port", str(ports["smtp"]), "--webhook-port", str(ports["webhook"]),
-            "--opsgenie-port", str(ports["opsgenie"]),
+            *vigie_dev_command(data, ports),
             env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
         )  # fmt: skip
         assert stack.stdout is not None
@@ -188,13 +198,8 @@ async def test_a_task_queued_before_fairness_was_on_still_runs(tmp_path: Path) -
 
 
 async def vigie_dev(data: Path, port: int) -> subprocess.CompletedProcess[str]:
-    ui, smtp, webhook, opsgenie = free_ports(4)
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("VIGIE_", "TEMPORAL_"))}
-    return await run(
-        str(BIN / "vigie"), "dev", "--data-dir", str(data),
-        "--port", str(port), "--ui-port", str(ui), "--smtp-port", str(smtp),
-        "--webhook-port", str(webhook), "--opsgenie-port", str(opsgenie), env=env,
-    )  # fmt: skip
+    ports = dict(zip(NAMES, [port, *free_ports(len(NAMES) - 1)], strict=True))
+    return await run(*vigie_dev_command(data, ports), env=without_vigie_or_temporal_settings())
 
 
 async def test_a_port_in_use_is_named_before_anything_starts(tmp_path: Path) -> None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import re
 from pathlib import Path
-from typing import cast
+from typing import Any, cast
 
 import pytest
 from pydantic import ValidationError
@@ -26,7 +26,13 @@ from workers.settings import Settings
 from workers.worker import baseline_gate, build_worker
 from workflows import reads, versions
 from workflows.incident import IncidentWorkflow
-from workflows.models import AcknowledgeInput, QualifyP1Input, ResolveInput, WorklogInput
+from workflows.models import (
+    AcknowledgeInput,
+    IncidentView,
+    QualifyP1Input,
+    ResolveInput,
+    WorklogInput,
+)
 
 # A baseline never changes once workflows carry its marker: a patch added to it later would
 # read as in force while replaying workflows that ran without it. A new baseline gets a new id.
@@ -176,6 +182,14 @@ async def run_an_incident_and_its_crisis(
         client, settings.task_queue, priority="P1", requesters=["gone@example.org"]
     )
     await handle.execute_update(IncidentWorkflow.acknowledge, AcknowledgeInput(by="alice"))
+    done, crisis_id = await to_a_crisis_then_resolved(handle)
+    assert any(e.kind == "mail_failed" for e in done.timeline)
+    return handle, client.get_workflow_handle(crisis_id)
+
+
+async def to_a_crisis_then_resolved(handle: WorkflowHandle[Any, Any]) -> tuple[IncidentView, str]:
+    """An acknowledged P1 worked, qualified major (its crisis starts) and resolved, its mails
+    sent: its view then, and its crisis's id."""
     await handle.execute_update(
         IncidentWorkflow.add_worklog, WorklogInput(by="alice", text="failing over")
     )
@@ -187,9 +201,8 @@ async def run_an_incident_and_its_crisis(
         IncidentWorkflow.resolve, ResolveInput(by="alice", resolution="failed over")
     )
     done = await status_when(handle, lambda v: v.status == "resolved" and v.mails_pending == 0)
-    assert any(e.kind == "mail_failed" for e in done.timeline)
     assert view.crisis_id is not None
-    return handle, client.get_workflow_handle(view.crisis_id)
+    return done, view.crisis_id
 
 
 async def markers_of_an_incident_and_its_crisis(
@@ -326,20 +339,9 @@ async def test_a_running_incident_taken_over_by_a_worker_writing_the_second_base
         before = await patch_markers(handle)
         async with build_worker(skipping_env.client, new):
             await handle.signal("add-worklog", {"by": "alice", "text": "typo"})  # a name unknown
-            await handle.execute_update(
-                IncidentWorkflow.add_worklog, WorklogInput(by="alice", text="failing over")
-            )
-            await handle.execute_update(
-                IncidentWorkflow.qualify_p1, QualifyP1Input(by="alice", verdict="major")
-            )
-            view = await status_when(handle, lambda v: v.crisis_id is not None)
-            await handle.execute_update(
-                IncidentWorkflow.resolve, ResolveInput(by="alice", resolution="failed over")
-            )
-            await status_when(handle, lambda v: v.status == "resolved" and v.mails_pending == 0)
+            _, crisis_id = await to_a_crisis_then_resolved(handle)
             after = await patch_markers(handle)
-            assert view.crisis_id is not None
-            child = skipping_env.client.get_workflow_handle(view.crisis_id)
+            child = skipping_env.client.get_workflow_handle(crisis_id)
             for _ in range(100):  # its first task done
                 if crisis := await patch_markers(child):
                     break
